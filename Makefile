@@ -1,0 +1,128 @@
+# certcast build.
+#
+#   make            build build/certcast
+#   make test       install what is missing, then unit tests (plain and ASan+UBSan),
+#                   scenario tests and integration tests against a real kube-apiserver
+#   make demo       run certcast against a local control plane
+#   make bench      benchmarks (a report, never a pass/fail timing)
+#
+# BUILD selects the output folder so that several builds (plain, sanitizer) can live side by side.
+# SAN=1 builds with AddressSanitizer and UndefinedBehaviorSanitizer.
+
+BUILD   ?= build
+CC      ?= cc
+SAN     ?= 0
+OPT     ?= -O2
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.0.0-dev)
+
+PKGS     := libcurl libcjson yaml-0.1 libwebsockets openssl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CRIT_LIBS  := $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wformat-security -Wvla \
+        -Wmissing-prototypes -Wstrict-prototypes -Wno-missing-field-initializers
+CFLAGS_ALL := -std=c11 -D_GNU_SOURCE $(OPT) -g -pthread $(WARN) -fno-common \
+        -DCERTCAST_VERSION='"$(VERSION)"' $(CFLAGS)
+ifeq ($(SAN),1)
+CFLAGS_ALL += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS_SAN := -fsanitize=address,undefined
+endif
+LDLIBS_ALL := $(PKG_LIBS) -lm -pthread $(LDFLAGS_SAN) $(LDFLAGS)
+
+# scoring/ is pure: it sees only its own headers (and OpenSSL for parsing certificate bytes).
+SCORING_SRC := $(wildcard scoring/*.c)
+SCORING_OBJ := $(SCORING_SRC:%.c=$(BUILD)/obj/%.o)
+# controller/ and sim/ form the rest of the program; main.c holds only main().
+CTRL_SRC := $(filter-out controller/main.c,$(wildcard controller/*.c sim/*.c))
+CTRL_OBJ := $(CTRL_SRC:%.c=$(BUILD)/obj/%.o)
+SUPPORT_SRC := $(wildcard tests/support/*.c)
+SUPPORT_OBJ := $(SUPPORT_SRC:%.c=$(BUILD)/obj/%.o)
+
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+BENCH_SRC := $(wildcard hack/bench/bench_*.c)
+BENCH_BIN := $(BENCH_SRC:hack/bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all deps test test-unit test-san test-scenarios test-integration bench demo clean \
+        check-banned scoring fmt help
+.DEFAULT_GOAL := all
+
+all: check-banned $(BUILD)/certcast
+
+help:
+	@sed -n '2,11p' Makefile | sed 's/^# \{0,1\}//'
+
+$(BUILD)/obj/scoring/%.o: scoring/%.c $(wildcard scoring/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Iscoring $(shell pkg-config --cflags openssl) -c $< -o $@
+
+$(BUILD)/obj/%.o: %.c $(wildcard controller/*.h scoring/*.h sim/*.h tests/support/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Icontroller -Iscoring -Isim -Itests/support $(PKG_CFLAGS) -c $< -o $@
+
+$(BUILD)/libscoring.a: $(SCORING_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/libcertcast.a: $(CTRL_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+scoring: $(BUILD)/libscoring.a
+
+$(BUILD)/certcast: $(BUILD)/obj/controller/main.o $(BUILD)/libcertcast.a $(BUILD)/libscoring.a
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+	ln -sf certcast $(BUILD)/kubectl-certcast
+
+# Each tests/unit/test_X.c is one Criterion binary linked against everything.
+$(BUILD)/tests/%: tests/unit/%.c $(SUPPORT_OBJ) $(BUILD)/libcertcast.a $(BUILD)/libscoring.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Icontroller -Iscoring -Isim -Itests/support $(PKG_CFLAGS) -o $@ \
+		$< $(SUPPORT_OBJ) $(BUILD)/libcertcast.a $(BUILD)/libscoring.a $(LDLIBS_ALL) $(CRIT_LIBS)
+
+$(BUILD)/bench/%: hack/bench/%.c $(SUPPORT_OBJ) $(BUILD)/libcertcast.a $(BUILD)/libscoring.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Icontroller -Iscoring -Isim -Itests/support $(PKG_CFLAGS) -o $@ \
+		$< $(SUPPORT_OBJ) $(BUILD)/libcertcast.a $(BUILD)/libscoring.a $(LDLIBS_ALL)
+
+# Banned calls are found by the build, not in review.
+check-banned:
+	@if grep -nE '(^|[^_a-zA-Z0-9])(sprintf|vsprintf|strcpy|strcat|atoi|atol|strtok|gets)[[:space:]]*\(' \
+		controller/*.[ch] scoring/*.[ch] sim/*.[ch] tests/unit/*.c tests/support/*.[ch] 2>/dev/null; then \
+		echo "error: banned call above (use snprintf, memcpy/strlcpy-style helpers, strtol, strtok_r)"; exit 1; fi
+
+deps:
+	hack/deps.sh
+
+test-unit: check-banned $(BUILD)/certcast $(UNIT_BIN)
+	tests/run-unit.sh $(BUILD) $(UNIT_BIN)
+
+test-san:
+	$(MAKE) BUILD=build-san SAN=1 OPT=-O1 test-unit
+
+test-scenarios: $(BUILD)/certcast
+	tests/run-scenarios.sh $(BUILD)/certcast
+
+test-integration: $(BUILD)/certcast
+	tests/integration/run.sh $(BUILD)
+
+# The README's test command: installs what is missing, then runs every suite.
+test: deps
+	$(MAKE) test-unit
+	$(MAKE) test-san
+	$(MAKE) test-scenarios
+	$(MAKE) test-integration
+	tests/summary.sh
+
+bench: deps $(BUILD)/certcast $(BENCH_BIN)
+	hack/bench.sh $(BUILD)
+
+demo: deps $(BUILD)/certcast
+	hack/demo.sh $(BUILD)
+
+fmt:
+	clang-format -i controller/*.[ch] scoring/*.[ch] sim/*.[ch] tests/unit/*.c tests/support/*.[ch]
+
+clean:
+	rm -rf build build-san
