@@ -13,7 +13,7 @@ BUILD   ?= build
 CC      ?= cc
 SAN     ?= 0
 OPT     ?= -O2
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.0.0-dev)
+VERSION ?= $(shell cat VERSION 2>/dev/null || echo 0.0.0-dev)
 
 PKGS     := libcurl libcjson yaml-0.1 libwebsockets openssl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

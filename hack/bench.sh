@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# make bench: runs every benchmark binary built from hack/bench/bench_*.c and the initial-sync
+# benchmark against a local kube-apiserver. A report, never a pass/fail on timing: the machines
+# are shared, so compare ratios printed within one run.
+set -euo pipefail
+build=${1:-build}
+cd "$(dirname "$0")/.."
+report="$build/bench-report.txt"
+: >"$report"
+for b in "$build"/bench/bench_*; do
+	[ -x "$b" ] || continue
+	echo "== $(basename "$b")" | tee -a "$report"
+	"$b" 2>&1 | tee -a "$report"
+done
+if [ -x hack/bench/sync.sh ]; then
+	echo "== initial sync" | tee -a "$report"
+	hack/bench/sync.sh "$build" 2>&1 | tee -a "$report"
+fi
+echo "report written to $report"
