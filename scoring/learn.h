@@ -15,8 +15,8 @@
  *
  * Memory: struct lm_model is a fixed-size value (no allocation); copy it freely. Its fields
  * are private to learn.c: use the functions. Not thread-safe per model.
- * Errors: functions return 0 or -1 (to become enum sc_err once scoring.h defines it), with a
- * message in the caller's err buffer where one is given.
+ * Errors: SC_OK (0) or a negative enum sc_err from scoring.h, with a message in the caller's err
+ * buffer where one is given.
  */
 #ifndef LEARN_H
 #define LEARN_H
@@ -73,7 +73,7 @@ struct lm_features {
 
 struct lm_config {
 	double c_base_rate;      /* prior failure probability per attempt, (0,1); default 0.05 */
-	double c_eta;            /* AdaGrad step size; default 0.1 */
+	double c_eta;            /* AdaGrad step size; default 0.2 */
 	double c_l2;             /* L2 penalty per update on standardised weights; default 1e-4 */
 	double c_prior_strength; /* n_eff at which model and prior weigh equally; default 50 */
 	double c_forget;         /* per-update decay of n_eff and statistics, [0,1); default 0 */
@@ -117,9 +117,12 @@ struct lm_model {
 	double m_g2[LM_F_COUNT];          /* AdaGrad accumulators */
 	double m_mean[LM_F_COUNT];        /* running mean of each input */
 	double m_var[LM_F_COUNT];         /* running variance of each input */
-	double m_stat_n;                  /* observations behind mean/var (capped) */
+	double m_stat_n[LM_F_COUNT];      /* observations behind mean/var (capped) */
 	double m_n_eff;                   /* decayed number of training outcomes */
 	uint64_t m_updates;               /* total lm_update calls */
+	double m_seen;                    /* outcomes behind m_seen_pos (base-rate forecast) */
+	double m_seen_pos;                /* failures among them */
+	double m_cal_n;                   /* outcomes scored since the last calibration reset */
 	double m_cal_sse;                 /* sum of squared errors, blended */
 	double m_cal_ll;                  /* sum of log losses, blended */
 	double m_cal_sse_base;            /* sum of squared errors of the base-rate forecast */
@@ -152,6 +155,12 @@ void lm_update(struct lm_model *m, const struct lm_features *f, int failed);
 /* Copies the calibration figures so far into *out. */
 void lm_calibration(const struct lm_model *m, struct lm_calibration *out);
 
+/*
+ * Forgets the calibration figures (not the model), e.g. to measure a trained model apart from
+ * its warm-up. The count behind the base-rate forecast is kept.
+ */
+void lm_calibration_reset(struct lm_model *m);
+
 /* The model's effective sample size (decayed count of outcomes). */
 double lm_n_eff(const struct lm_model *m);
 
@@ -160,16 +169,16 @@ const char *lm_feature_name(enum lm_feature f);
 
 /*
  * Writes m as versioned text ("certcast-lm 1" ... "sha256 HEX") into buf of size len,
- * NUL-terminated. *need (may be NULL) receives the length without the NUL. Returns 0, or -1
- * when len is too small (nothing useful in buf; call again with *need + 1 bytes).
+ * NUL-terminated. *need (may be NULL) receives the length without the NUL. Returns SC_OK, or
+ * SC_ERR_NOSPACE when len is too small (nothing useful in buf; call again with *need + 1 bytes).
  * Doubles are written as hex floats so that a restored model predicts identically.
  */
 int lm_serialize(const struct lm_model *m, char *buf, size_t len, size_t *need);
 
 /*
  * Restores a model written by lm_serialize from buf[0..len). On any problem (truncated, bad
- * checksum, wrong version, unknown or malformed line) returns -1, leaves *m untouched and
- * writes what and where (line number) into err (size errlen, may be 0).
+ * checksum, wrong version, unknown or malformed line) returns SC_ERR_PARSE, leaves *m untouched
+ * and writes what and where (line number) into err (size errlen, may be 0).
  */
 int lm_deserialize(struct lm_model *m, const char *buf, size_t len, char *err, size_t errlen);
 

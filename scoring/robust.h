@@ -82,7 +82,7 @@ void rb_hours_add(struct rb_hours *h, int64_t when, int64_t now, int64_t hl);
  * by the share a uniform spread would give (3/24). 1 means "as usual as any hour", values near
  * 0 mean "never at this time". Returns NaN when the histogram is empty.
  */
-double rb_hours_density(const struct rb_hours *h, int64_t when, int64_t now, int64_t hl);
+double rb_hours_density(const struct rb_hours *h, int64_t when);
 
 /* Hourly request counts over the last week, for bursts against the usual rate. */
 #define RB_RATE_SLOTS 168
