@@ -19,8 +19,13 @@
  * c_max_issuers issuers; the key-reuse set at most c_max_keys keys; the observed-UID set at
  * most c_max_uids 64-bit hashes (FIFO).
  *
- * Errors: 0 or -1 (to become enum sc_err once scoring.h defines it); -1 only for bad arguments,
- * out of memory, and unreadable checkpoints. Not thread-safe per state; states are independent.
+ * History: an observation whose o_time is more than c_fresh before now (an initial list after a
+ * first start, say) trains the baselines but is not scored against them, because the baseline
+ * it would be compared with is only partly built; certificate checks still run.
+ *
+ * Errors: SC_OK (0) or a negative enum sc_err (scoring.h): SC_ERR_INVAL for bad arguments,
+ * SC_ERR_NOSPACE when memory runs out, SC_ERR_PARSE for an unreadable checkpoint.
+ * Not thread-safe per state; distinct states are independent.
  */
 #ifndef ANOMALY_H
 #define ANOMALY_H
@@ -55,13 +60,14 @@ enum an_severity {
 	AN_SEV_CRITICAL = 2,
 };
 
-#define AN_EVIDENCE_MAX 256
+#define AN_EVIDENCE_MAX 160 /* same as SC_EVIDENCE_MAX in scoring.h */
 #define AN_REPORT_MAX 24
 
 struct an_anomaly {
 	enum an_type a_type;              /* what */
 	enum an_severity a_severity;      /* how bad */
 	double a_score;                   /* strength: surprise in bits, or a z-like score */
+	int a_security;                   /* 1: a reason to replace the certificate now */
 	char a_evidence[AN_EVIDENCE_MAX]; /* one human sentence with the numbers behind it */
 };
 
@@ -81,6 +87,7 @@ struct an_config {
 	double c_hour_density;     /* flag hours below this density vs uniform; default 0.1 */
 	uint32_t c_burst_min;      /* least requests in one hour for a burst; default 10 */
 	double c_burst_p;          /* Poisson tail probability for a burst; default 1e-4 */
+	int64_t c_fresh;           /* older observations only train; seconds; default 6h */
 	int64_t c_skew;            /* notBefore tolerance for clock skew, seconds; default 300 */
 	double c_validity_tol;     /* validity tolerance, fraction of requested; default 0.02 */
 	int64_t c_validity_tol_min;/* ... but at least this many seconds; default 3600 */
@@ -112,8 +119,11 @@ struct an_state;
 
 void an_config_default(struct an_config *cfg);
 
-/* New empty state; cfg may be NULL (defaults; zero fields take defaults). NULL on no memory. */
-struct an_state *an_new(const struct an_config *cfg);
+/*
+ * Creates an empty state into *out (caller frees with an_free). cfg may be NULL (defaults);
+ * zero fields take their default. Returns SC_OK, or SC_ERR_NOSPACE when memory runs out.
+ */
+int an_new(const struct an_config *cfg, struct an_state **out);
 
 /* Frees everything; accepts NULL. */
 void an_free(struct an_state *st);
@@ -125,9 +135,15 @@ void an_free(struct an_state *st);
  * without one reports and learns nothing; likewise once with a certificate. The request part
  * (issuer, requester, names, duration, hour, rate) is learned at the first sighting of a UID;
  * the certificate part when o_cert is first given. Without o_uid every call counts.
- * Returns 0, or -1 (bad arguments: NULL st/obs/out or no namespace; out of memory).
+ * Returns SC_OK, SC_ERR_INVAL (NULL st/obs/out, no namespace) or SC_ERR_NOSPACE (no memory;
+ * the observation may then be partly learned).
  */
 int an_observe(struct an_state *st, const struct an_obs *obs, int64_t now, struct an_report *out);
+
+struct sc_anomaly;
+
+/* Copies a into the scoring core's form (scoring.h), cutting the evidence if needed. */
+void an_to_sc(const struct an_anomaly *a, struct sc_anomaly *out);
 
 /* Number of observations learned in namespace ns so far (0 when unknown). */
 uint64_t an_namespace_obs(const struct an_state *st, const char *ns);
@@ -147,14 +163,15 @@ void an_report_add(struct an_report *r, enum an_type t, enum an_severity s, doub
 
 /*
  * Writes the baselines as versioned text ending in a SHA-256 line into a new buffer. On
- * success *out (caller frees with free()) and *outlen are set. Returns 0, or -1 on no memory.
+ * success *out (caller frees with free()) and *outlen (without the NUL) are set. Returns SC_OK,
+ * or SC_ERR_NOSPACE when memory runs out.
  */
 int an_serialize(const struct an_state *st, char **out, size_t *outlen);
 
 /*
  * Restores baselines written by an_serialize. cfg as for an_new (limits apply to the restored
- * data). On corrupt, truncated or wrong-version input returns -1, sets *out to NULL and writes
- * what and where into err.
+ * data: the oldest entries go first). On corrupt, truncated or wrong-version input returns
+ * SC_ERR_PARSE, sets *out to NULL and writes what and where (line number) into err (size errlen).
  */
 int an_deserialize(const struct an_config *cfg, const char *buf, size_t len,
 		   struct an_state **out, char *err, size_t errlen);

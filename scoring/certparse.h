@@ -10,8 +10,8 @@
  * Checks (cp_check) need no baseline: weak key or signature, wildcard SANs, validity different
  * from the requested duration, notBefore in the future. Checks against baselines (unexpected CA,
  * SANs outside the usual domains, key reuse) live in anomaly.c, which calls cp_check.
- * Errors: 0 or -1 (to become enum sc_err once scoring.h defines it). Thread-safe: no shared
- * state (OpenSSL 1.1+/3 initialises itself).
+ * Errors: SC_OK (0) or a negative enum sc_err (scoring.h). Thread-safe: no shared state
+ * (OpenSSL 1.1+/3 initialises itself).
  */
 #ifndef CERTPARSE_H
 #define CERTPARSE_H
@@ -64,7 +64,9 @@ struct cp_cert {
 
 /*
  * Parses data[0..len). On success *out is a new cp_cert the caller frees with cp_free.
- * On failure returns -1, sets *out to NULL and writes what was wrong into err (size errlen).
+ * Returns SC_OK; SC_ERR_INVAL for NULL data/out; SC_ERR_RANGE when len > CP_MAX_INPUT;
+ * SC_ERR_PARSE for empty, truncated or malformed input; SC_ERR_NOSPACE when memory runs out.
+ * On failure *out is NULL and err (size errlen, may be 0) says what was wrong and where.
  */
 int cp_parse(const void *data, size_t len, struct cp_cert **out, char *err, size_t errlen);
 
