@@ -1,0 +1,435 @@
+/*
+ * sim_cc: observations -> sc_input -> sc_evaluate -> engine actions.
+ *
+ * Histories are small rings of struct sc_request whose reason and message point at the constant
+ * strings the engine showed in se_view, so nothing is copied per outcome. The issuer estimate is
+ * cached per issuer and recomputed when its history changes or a quarter hour has passed (its
+ * evidence decays with a half-life of days, so a quarter hour changes nothing material).
+ */
+#include "sim_cc.h"
+
+#include "learn.h"
+#include "scoring.h"
+#include "sim_rand.h"
+#include "xalloc.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SCC_CREQ 8      /* requests remembered per certificate */
+#define SCC_IREQ 128    /* requests remembered per issuer */
+#define SCC_DUP 8       /* issuance times remembered per certificate (duplicate budget) */
+#define SCC_HOUR 3600
+#define SCC_EST_TTL 900 /* issuer estimate cache lifetime */
+
+struct scc_cert {
+	struct sc_request cc_req[SCC_CREQ]; /* ring of its CRs, rq_time 0 = empty slot */
+	int64_t cc_dup[SCC_DUP];            /* ring of its issuance times */
+	int64_t cc_last_change;             /* certcast last changed renewBefore */
+	int64_t cc_last_reissue;            /* certcast last set Issuing=True */
+	int64_t cc_attempt_t;               /* start of the attempt in flight */
+	double cc_last_risk;                /* risk at the last evaluation, -1 none */
+	struct lm_features cc_feat;         /* features at the start of the attempt in flight */
+	uint8_t cc_req_head;                /* next slot of cc_req */
+	uint8_t cc_dup_head;                /* next slot of cc_dup */
+	uint8_t cc_rb_adjusted;             /* renewBefore is certcast's, not the user's */
+	uint8_t cc_has_feat;                /* cc_feat is valid */
+};
+
+struct scc_issuer {
+	struct sc_request ci_req[SCC_IREQ]; /* ring of its CRs across certificates */
+	size_t ci_n;                        /* slots used */
+	size_t ci_head;                     /* next slot */
+	struct sc_issuer_estimate ci_est;   /* cached estimate */
+	int64_t ci_est_t;                   /* when ci_est was computed, 0 = stale */
+	uint32_t ci_reissues;               /* certcast reissues in the current day */
+	int64_t ci_reissue_day;             /* start of that day */
+};
+
+/* Issuance times the controller saw per (issuer, registered domain), oldest first. */
+struct scc_dq {
+	int64_t *q_t;    /* owned */
+	uint32_t q_head; /* first live */
+	uint32_t q_len;  /* end */
+	uint32_t q_cap;  /* slots */
+};
+
+struct scc_state {
+	struct se_engine *s_e;          /* borrowed */
+	const struct scn_scenario *s_s; /* borrowed */
+	int s_enforce;                  /* apply decisions */
+	struct sc_config s_cfg;         /* scoring configuration */
+	struct lm_model s_lm;           /* learned per-attempt model */
+	struct scc_cert *s_c;           /* per certificate */
+	struct scc_issuer *s_i;         /* per issuer */
+	uint32_t *s_gfirst;             /* per group: index of its first certificate */
+	uint32_t s_ndom;                /* registered domains */
+	struct scc_dq *s_dq;            /* [issuer * s_ndom + domain] */
+	struct sc_result s_res;         /* scratch result (large; reused) */
+	struct sc_request s_scratch[SCC_CREQ]; /* scratch */
+};
+
+static int64_t
+scc_interval(const struct scc_state *st, int64_t lifetime)
+{
+	if (st->s_s->s_eval_interval > 0)
+		return st->s_s->s_eval_interval;
+	int64_t i = lifetime / 20;
+	return i < 86400 ? (i < SCC_HOUR ? SCC_HOUR : i) : 86400;
+}
+
+struct scc_state *
+scc_new(struct se_engine *e, int enforce)
+{
+	struct scc_state *st = xcalloc(1, sizeof(*st));
+	const struct scn_scenario *s = se_scenario(e);
+	uint32_t n = se_ncerts(e);
+	st->s_e = e;
+	st->s_s = s;
+	st->s_enforce = enforce;
+	sc_config_default(&st->s_cfg);
+	st->s_cfg.cf_target_risk = s->s_target_risk;
+	st->s_cfg.cf_mode = enforce ? SC_MODE_ENFORCE : SC_MODE_OBSERVE;
+	st->s_cfg.cf_jitter_seed = s->s_seed;
+	lm_init(&st->s_lm, NULL);
+	st->s_c = xcalloc(n ? n : 1, sizeof(*st->s_c));
+	for (uint32_t i = 0; i < n; i++)
+		st->s_c[i].cc_last_risk = -1;
+	st->s_i = xcalloc(s->s_nissuers, sizeof(*st->s_i));
+	st->s_gfirst = xcalloc(s->s_ngroups, sizeof(*st->s_gfirst));
+	uint32_t first = 0;
+	for (size_t g = 0; g < s->s_ngroups; g++) {
+		st->s_gfirst[g] = first;
+		first += s->s_groups[g].g_count;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		struct se_view v;
+		se_observe(e, i, &v);
+		if (v.v_domain + 1 > st->s_ndom)
+			st->s_ndom = v.v_domain + 1;
+	}
+	st->s_dq = xcalloc((size_t)s->s_nissuers * (st->s_ndom ? st->s_ndom : 1), sizeof(*st->s_dq));
+	return st;
+}
+
+void
+scc_free(struct scc_state *st)
+{
+	if (st == NULL)
+		return;
+	for (size_t i = 0; i < (size_t)st->s_s->s_nissuers * st->s_ndom; i++)
+		free(st->s_dq[i].q_t);
+	free(st->s_dq);
+	free(st->s_gfirst);
+	free(st->s_i);
+	free(st->s_c);
+	free(st);
+}
+
+static uint32_t
+scc_dq_count(struct scc_dq *q, int64_t since, int64_t *oldest)
+{
+	while (q->q_head < q->q_len && q->q_t[q->q_head] <= since)
+		q->q_head++;
+	if (q->q_head > 64 && q->q_head * 2 > q->q_len) {
+		memmove(q->q_t, q->q_t + q->q_head, (q->q_len - q->q_head) * sizeof(*q->q_t));
+		q->q_len -= q->q_head;
+		q->q_head = 0;
+	}
+	*oldest = q->q_head < q->q_len ? q->q_t[q->q_head] : 0;
+	return q->q_len - q->q_head;
+}
+
+static const struct sc_issuer_estimate *
+scc_estimate(struct scc_state *st, int issuer, int64_t now, struct sc_issuer *out)
+{
+	struct scc_issuer *ci = &st->s_i[issuer];
+	const struct scn_issuer *si = &st->s_s->s_issuers[issuer];
+	memset(out, 0, sizeof(*out));
+	out->is_kind = si->is_kind;
+	out->is_name = si->is_name;
+	out->is_ready.cd_status = SC_TRUE; /* the simulated issuers never report Ready=False */
+	out->is_history = ci->ci_req;
+	out->is_nhistory = ci->ci_n;
+	if (ci->ci_est_t == 0 || now - ci->ci_est_t >= SCC_EST_TTL) {
+		sc_issuer_estimate(out, &st->s_cfg, now, &ci->ci_est);
+		ci->ci_est_t = now;
+	}
+	return &ci->ci_est;
+}
+
+/* Fill in everything sc_evaluate needs for certificate c at now. */
+static void
+scc_input(struct scc_state *st, uint32_t c, const struct se_view *v, struct sc_input *in,
+    struct sc_issuer *iss, struct sc_issuer *fb, char *name, size_t namelen, char *dom,
+    size_t domlen)
+{
+	const struct scn_scenario *s = st->s_s;
+	const struct scn_group *g = &s->s_groups[v->v_group];
+	const struct scn_issuer *si = &s->s_issuers[v->v_issuer];
+	struct scc_cert *cc = &st->s_c[c];
+	int64_t now = se_now(st->s_e);
+	size_t nreq = 0;
+
+	memset(in, 0, sizeof(*in));
+	snprintf(name, namelen, "%s-%u", g->g_name, c - st->s_gfirst[v->v_group]);
+	if (g->g_ndomains > 1)
+		snprintf(dom, domlen, "%u.%s", (c - st->s_gfirst[v->v_group]) % g->g_ndomains,
+		    g->g_domain);
+	else
+		snprintf(dom, domlen, "%s", g->g_domain);
+	in->in_now = now;
+	in->in_cfg = &st->s_cfg;
+	in->in_cert.c_namespace = g->g_namespace;
+	in->in_cert.c_name = name;
+	in->in_cert.c_issuer_kind = si->is_kind;
+	in->in_cert.c_issuer_name = si->is_name;
+	in->in_cert.c_domain = dom;
+	in->in_cert.c_acme = si->is_acme;
+	in->in_cert.c_not_before = v->v_not_before;
+	in->in_cert.c_not_after = v->v_not_after;
+	in->in_cert.c_spec.rs_renew_before = v->v_renew_before;
+	in->in_cert.c_spec.rs_renew_before_set = v->v_renew_before > 0;
+	in->in_cert.c_spec.rs_pct = v->v_pct;
+	in->in_cert.c_spec.rs_pct_set = v->v_pct > 0;
+	in->in_cert.c_spec.rs_duration = v->v_lifetime;
+	in->in_cert.c_failed_attempts = (int32_t)v->v_failed;
+	in->in_cert.c_last_failure = v->v_last_failure;
+	in->in_cert.c_issuing.cd_status = v->v_issuing ? SC_TRUE : SC_FALSE;
+	in->in_cert.c_ready.cd_status = now < v->v_not_after ? SC_TRUE : SC_FALSE;
+	for (int i = 0; i < SCC_CREQ; i++)
+		if (cc->cc_req[i].rq_time)
+			st->s_scratch[nreq++] = cc->cc_req[i];
+	in->in_requests = st->s_scratch;
+	in->in_nrequests = nreq;
+	in->in_issuer_est = scc_estimate(st, v->v_issuer, now, iss);
+	in->in_issuer = iss;
+	if (v->v_ari_hi > v->v_ari_lo) {
+		in->in_ari.ar_valid = 1;
+		in->in_ari.ar_start = v->v_ari_lo;
+		in->in_ari.ar_end = v->v_ari_hi;
+	}
+	if (si->is_acme) {
+		int64_t since = now - si->is_rl_window, oldest = 0;
+		struct scc_dq *q = &st->s_dq[(size_t)v->v_issuer * st->s_ndom + v->v_domain];
+		in->in_budget.bd_valid = 1;
+		in->in_budget.bd_new_used = scc_dq_count(q, since, &oldest);
+		in->in_budget.bd_new_limit = si->is_rl_domain;
+		in->in_budget.bd_dup_limit = si->is_rl_dup;
+		in->in_budget.bd_window = si->is_rl_window;
+		in->in_budget.bd_refill = oldest ? oldest + si->is_rl_window : 0;
+		for (int i = 0; i < SCC_DUP; i++)
+			in->in_budget.bd_dup_used += cc->cc_dup[i] > since;
+	}
+	if (v->v_fallback >= 0) {
+		int active = v->v_issuer == v->v_fallback;
+		int other = active ? v->v_primary : v->v_fallback;
+		in->in_fallback.fb_configured = 1;
+		in->in_fallback.fb_active = active;
+		in->in_fallback.fb_est = scc_estimate(st, other, now, fb);
+		in->in_fallback.fb_other = fb;
+	}
+	in->in_state.st_rb_adjusted = cc->cc_rb_adjusted;
+	in->in_state.st_orig_rb_set = v->v_user_renew_before > 0;
+	in->in_state.st_orig_rb = v->v_user_renew_before;
+	in->in_state.st_last_change = cc->cc_last_change;
+	in->in_state.st_last_risk = cc->cc_last_risk;
+	in->in_state.st_last_reissue = cc->cc_last_reissue;
+	in->in_state.st_reissues_used = st->s_i[v->v_issuer].ci_reissues;
+	if (in->in_fallback.fb_active) {
+		const struct sc_issuer_estimate *pe = in->in_fallback.fb_est;
+		/* Healthy since its last failure, as long as successes came after it. */
+		if (pe->ie_last_success > pe->ie_last_failure)
+			in->in_state.st_primary_ok_since = pe->ie_last_failure ? pe->ie_last_failure
+									       : pe->ie_last_success;
+	}
+	in->in_model = &st->s_lm;
+}
+
+/* Apply a decision in enforce mode; returns 1 when an attempt was started. */
+static int
+scc_apply(struct scc_state *st, uint32_t c, const struct se_view *v, const struct sc_result *r)
+{
+	struct se_engine *e = st->s_e;
+	struct scc_cert *cc = &st->s_c[c];
+	const struct sc_decision *d = &r->r_decision;
+	int64_t now = se_now(e);
+	int started = 0;
+	if (d->d_failover == SC_FO_SWITCH && v->v_fallback >= 0)
+		se_set_issuer(e, c, v->v_fallback);
+	else if (d->d_failover == SC_FO_RESTORE)
+		se_set_issuer(e, c, v->v_primary);
+	if (d->d_rb == SC_RB_SET) {
+		if (se_set_renew_before(e, c, d->d_rb_value) == 0) {
+			cc->cc_rb_adjusted = 1;
+			cc->cc_last_change = now;
+		}
+	} else if (d->d_rb == SC_RB_RESTORE) {
+		if (se_set_renew_before(e, c, d->d_rb_unset ? 0 : d->d_rb_value) == 0) {
+			cc->cc_rb_adjusted = 0;
+			cc->cc_last_change = now;
+		}
+	}
+	if (d->d_reissue && !v->v_issuing) {
+		struct scc_issuer *ci = &st->s_i[v->v_issuer];
+		if (now - ci->ci_reissue_day >= 86400) {
+			ci->ci_reissue_day = now;
+			ci->ci_reissues = 0;
+		}
+		if (se_trigger_issuing(e, c) == 0) {
+			ci->ci_reissues++;
+			cc->cc_last_reissue = now;
+			started = 1;
+		}
+	}
+	return started;
+}
+
+static void
+scc_schedule(struct scc_state *st, uint32_t c, const struct se_view *v, const struct sc_result *r)
+{
+	int64_t now = se_now(st->s_e);
+	int64_t iv = scc_interval(st, v->v_lifetime);
+	int64_t next;
+	int attention = v->v_failed > 0 || r->r_level >= SC_LEVEL_MEDIUM || v->v_issuing ||
+	    (v->v_ari_hi > v->v_ari_lo && now >= v->v_ari_lo) || now >= v->v_renewal_time - iv;
+	if (attention) {
+		next = now + SCC_HOUR;
+	} else {
+		/* Healthy and far from renewal: nothing can change before the renewal time nears,
+		 * except through an outcome or an ARI change, which evaluate at once. */
+		int64_t until = v->v_renewal_time - iv - now;
+		if (v->v_ari_hi > v->v_ari_lo && v->v_ari_lo - iv - now < until)
+			until = v->v_ari_lo - iv - now;
+		next = now + (until / 2 > iv ? (until / 2 < 7 * 86400 ? until / 2 : 7 * 86400) : iv);
+	}
+	se_schedule_eval(st->s_e, c, next);
+}
+
+static void
+scc_evaluate(struct scc_state *st, uint32_t c, int may_act)
+{
+	struct se_view v;
+	struct sc_input in;
+	struct sc_issuer iss, fb;
+	char name[96], dom[160];
+	se_observe(st->s_e, c, &v);
+	scc_input(st, c, &v, &in, &iss, &fb, name, sizeof(name), dom, sizeof(dom));
+	sc_evaluate(&in, &st->s_res);
+	st->s_c[c].cc_last_risk = st->s_res.r_risk;
+	se_note_risk(st->s_e, c, (enum se_level)st->s_res.r_level);
+	if (may_act && st->s_enforce && scc_apply(st, c, &v, &st->s_res))
+		return; /* the attempt's outcome evaluates again */
+	se_observe(st->s_e, c, &v);
+	scc_schedule(st, c, &v, &st->s_res);
+}
+
+void
+scc_on_issued(struct scc_state *st, uint32_t c)
+{
+	scc_evaluate(st, c, 1);
+}
+
+double
+scc_attempt_forecast(struct scc_state *st, uint32_t c)
+{
+	struct se_view v;
+	struct sc_input in;
+	struct sc_issuer iss, fb;
+	char name[96], dom[160];
+	struct scc_cert *cc = &st->s_c[c];
+	const struct sc_result *r = &st->s_res;
+	int64_t now = se_now(st->s_e);
+	se_observe(st->s_e, c, &v);
+	scc_input(st, c, &v, &in, &iss, &fb, name, sizeof(name), dom, sizeof(dom));
+	/* Score the attempt as if it had not started: the forecast precedes the outcome. */
+	in.in_cert.c_issuing.cd_status = SC_FALSE;
+	sc_evaluate(&in, &st->s_res);
+	cc->cc_attempt_t = now;
+	memset(&cc->cc_feat, 0, sizeof(cc->cc_feat));
+	cc->cc_feat.f_issuer_fail_rate = r->r_issuer.ie_mean;
+	cc->cc_feat.f_failed_attempts = v.v_failed;
+	cc->cc_feat.f_class = (enum lm_class)r->r_class;
+	cc->cc_feat.f_issuer_not_ready = r->r_issuer.ie_not_ready;
+	cc->cc_feat.f_latency_s = (double)st->s_s->s_issuers[v.v_issuer].is_latency;
+	cc->cc_feat.f_hours_since_failure =
+	    v.v_last_failure ? (double)(now - v.v_last_failure) / 3600.0 : -1;
+	cc->cc_feat.f_lifetime_days = (double)v.v_lifetime / 86400.0;
+	cc->cc_feat.f_prior = NAN;
+	cc->cc_feat.f_acme_429_rate = NAN;
+	cc->cc_feat.f_http_5xx_rate = NAN;
+	cc->cc_has_feat = 1;
+	return r->r_p_next_fail;
+}
+
+void
+scc_on_outcome(struct scc_state *st, uint32_t c, int issuer, int failed)
+{
+	struct se_view v;
+	struct scc_cert *cc = &st->s_c[c];
+	struct scc_issuer *ci = &st->s_i[issuer];
+	int64_t now = se_now(st->s_e);
+	se_observe(st->s_e, c, &v);
+	struct sc_request rq = {.rq_time = cc->cc_attempt_t ? cc->cc_attempt_t : now, .rq_done = now,
+	    .rq_outcome = failed ? SC_OUT_FAILED : SC_OUT_ISSUED, .rq_reason = v.v_last_reason,
+	    .rq_message = v.v_last_message};
+	cc->cc_req[cc->cc_req_head] = rq;
+	cc->cc_req_head = (uint8_t)((cc->cc_req_head + 1) % SCC_CREQ);
+	ci->ci_req[ci->ci_head] = rq;
+	ci->ci_head = (ci->ci_head + 1) % SCC_IREQ;
+	if (ci->ci_n < SCC_IREQ)
+		ci->ci_n++;
+	ci->ci_est_t = 0;
+	if (cc->cc_has_feat) {
+		lm_update(&st->s_lm, &cc->cc_feat, failed);
+		cc->cc_has_feat = 0;
+	}
+	cc->cc_attempt_t = 0;
+	if (!failed) {
+		const struct scn_issuer *si = &st->s_s->s_issuers[issuer];
+		if (si->is_acme) {
+			struct scc_dq *q = &st->s_dq[(size_t)issuer * st->s_ndom + v.v_domain];
+			if (q->q_len == q->q_cap) {
+				q->q_cap = q->q_cap ? q->q_cap * 2 : 16;
+				q->q_t = xrealloc(q->q_t, q->q_cap * sizeof(*q->q_t));
+			}
+			q->q_t[q->q_len++] = now;
+		}
+		cc->cc_dup[cc->cc_dup_head] = now;
+		cc->cc_dup_head = (uint8_t)((cc->cc_dup_head + 1) % SCC_DUP);
+		/* A new certificate: certcast's renewBefore served its purpose. */
+		return; /* scc_on_issued follows and evaluates */
+	}
+	scc_evaluate(st, c, 1);
+}
+
+void
+scc_on_ari_change(struct scc_state *st, uint32_t c)
+{
+	scc_evaluate(st, c, 1);
+}
+
+void
+scc_on_eval(struct scc_state *st, uint32_t c)
+{
+	scc_evaluate(st, c, 1);
+}
+
+void
+scc_on_timer(struct scc_state *st, uint32_t id)
+{
+	(void)st;
+	(void)id;
+}
+
+int
+scc_model_calibration(const struct scc_state *st, double *brier, double *n)
+{
+	struct lm_calibration cal;
+	lm_calibration(&st->s_lm, &cal);
+	*brier = cal.cal_brier;
+	*n = cal.cal_n;
+	return 1;
+}
