@@ -1,0 +1,433 @@
+/* http_server: /metrics, /healthz, /readyz and / on libwebsockets, served by one thread. */
+#include "http_server.h"
+
+#include "buf.h"
+#include "cc_err.h"
+#include "log.h"
+#include "metrics.h"
+#include "xalloc.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libwebsockets.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* A scrape of tens of thousands of certificates is a few MB; this bounds a runaway registry. */
+#define HTTP_BODY_MAX (64u << 20)
+/* Bytes handed to lws per writable callback. */
+#define HTTP_CHUNK 16384
+
+struct http_server {
+	struct lws_context *hs_ctx;        /* libwebsockets context, used by the thread only */
+	struct met_registry *hs_metrics;   /* borrowed */
+	pthread_t hs_thread;               /* runs http_loop */
+	atomic_int hs_stop;                /* set by http_server_stop */
+	atomic_int hs_ready;               /* /readyz answer */
+	int hs_port;                       /* bound port */
+	char hs_iface[INET6_ADDRSTRLEN];   /* numeric bind address, "" for all */
+};
+
+/* One HTTP transaction's response, streamed out in chunks. */
+struct http_session {
+	char *ss_body;      /* owned response body */
+	size_t ss_len;      /* bytes in ss_body */
+	size_t ss_off;      /* bytes already written */
+};
+
+static const char http_index_html[] =
+    "<!doctype html>\n"
+    "<html lang=\"en\"><head><meta charset=\"utf-8\"><title>certcast</title></head>\n"
+    "<body>\n"
+    "<h1>certcast</h1>\n"
+    "<p>certcast watches cert-manager certificates and forecasts whether each one will be\n"
+    "renewed before it expires. The live view of every certificate is not built yet.</p>\n"
+    "<ul>\n"
+    "<li><a href=\"/metrics\">/metrics</a>: Prometheus metrics</li>\n"
+    "<li><a href=\"/healthz\">/healthz</a>: liveness</li>\n"
+    "<li><a href=\"/readyz\">/readyz</a>: readiness (every watched resource listed)</li>\n"
+    "</ul>\n"
+    "</body></html>\n";
+
+static int http_fail(char *err, size_t errsz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Write the reason into err and return CC_ERR_INVAL. */
+static int
+http_fail(char *err, size_t errsz, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (err && errsz)
+		vsnprintf(err, errsz, fmt, ap);
+	va_end(ap);
+	return CC_ERR_INVAL;
+}
+
+static int
+http_host_ok(const char *h)
+{
+	for (; *h; h++) {
+		char c = *h;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			c == '.' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+int
+http_parse_addr(const char *addr, char *host, size_t hostsz, int *port, char *err, size_t errsz)
+{
+	if (addr == NULL || addr[0] == '\0')
+		return http_fail(err, errsz, "empty address");
+	const char *hs = addr, *he, *ps;
+	if (addr[0] == '[') {
+		hs = addr + 1;
+		he = strchr(hs, ']');
+		if (he == NULL || he[1] != ':')
+			return http_fail(err, errsz,
+			    "expected [IPV6]:PORT, e.g. [::1]:9403");
+		ps = he + 2;
+	} else {
+		he = strrchr(addr, ':');
+		if (he == NULL)
+			return http_fail(err, errsz,
+			    "missing :PORT (use HOST:PORT, :PORT or [IPV6]:PORT)");
+		if (memchr(addr, ':', (size_t)(he - addr)) != NULL)
+			return http_fail(err, errsz,
+			    "an IPv6 address needs brackets, e.g. [::1]:9403");
+		ps = he + 1;
+	}
+	size_t hl = (size_t)(he - hs);
+	if (hl + 1 > hostsz)
+		return http_fail(err, errsz, "host is too long");
+	memcpy(host, hs, hl);
+	host[hl] = '\0';
+	if (addr[0] == '[') {
+		struct in6_addr a6;
+		if (inet_pton(AF_INET6, host, &a6) != 1)
+			return http_fail(err, errsz, "\"%s\" is not an IPv6 address", host);
+	} else if (!http_host_ok(host)) {
+		return http_fail(err, errsz, "\"%s\" is not a host name or address", host);
+	}
+	if (ps[0] == '\0')
+		return http_fail(err, errsz, "missing port number");
+	char *end;
+	errno = 0;
+	long p = strtol(ps, &end, 10);
+	if (*end != '\0' || errno != 0 || p < 0 || p > 65535 || ps[0] < '0' || ps[0] > '9')
+		return http_fail(err, errsz, "port \"%s\" must be a number 0..65535", ps);
+	*port = (int)p;
+	return CC_OK;
+}
+
+static int
+http_respond(struct lws *wsi, struct http_session *ss, unsigned int status, const char *ctype,
+    char *body, size_t len)
+{
+	unsigned char hdr[LWS_PRE + 1024];
+	unsigned char *start = &hdr[LWS_PRE], *p = start, *end = &hdr[sizeof hdr - 1];
+	ss->ss_body = body;
+	ss->ss_len = len;
+	ss->ss_off = 0;
+	if (lws_add_http_common_headers(wsi, status, ctype, (lws_filepos_t)len, &p, end))
+		return 1;
+	/* A scrape must never be served from a cache. */
+	if (lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
+		(const unsigned char *)"no-store", 8, &p, end))
+		return 1;
+	if (lws_finalize_write_http_header(wsi, start, &p, end))
+		return 1;
+	lws_callback_on_writable(wsi);
+	return 0;
+}
+
+static int
+http_route(struct lws *wsi, struct http_server *srv, struct http_session *ss, const char *uri)
+{
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0)
+		return http_respond(wsi, ss, 405, "text/plain; charset=utf-8",
+		    xstrdup("method not allowed\n"), 19);
+	if (strcmp(uri, "/healthz") == 0)
+		return http_respond(wsi, ss, 200, "text/plain; charset=utf-8", xstrdup("ok\n"), 3);
+	if (strcmp(uri, "/readyz") == 0) {
+		if (atomic_load(&srv->hs_ready))
+			return http_respond(wsi, ss, 200, "text/plain; charset=utf-8", xstrdup("ok\n"),
+			    3);
+		const char *m = "not ready: the first list of every watched resource is not done\n";
+		return http_respond(wsi, ss, 503, "text/plain; charset=utf-8", xstrdup(m),
+		    strlen(m));
+	}
+	if (strcmp(uri, "/metrics") == 0) {
+		struct buf b;
+		buf_init(&b, HTTP_BODY_MAX);
+		int rc = srv->hs_metrics ? met_write(srv->hs_metrics, &b) : CC_OK;
+		if (rc != CC_OK) {
+			log_error("metrics text over %u bytes: %s", HTTP_BODY_MAX, cc_strerror(rc));
+			buf_free(&b);
+			const char *m = "metrics output too large\n";
+			return http_respond(wsi, ss, 500, "text/plain; charset=utf-8", xstrdup(m),
+			    strlen(m));
+		}
+		size_t len = b.b_len;
+		return http_respond(wsi, ss, 200, MET_CONTENT_TYPE, buf_detach(&b), len);
+	}
+	if (strcmp(uri, "/") == 0 || strcmp(uri, "/index.html") == 0)
+		return http_respond(wsi, ss, 200, "text/html; charset=utf-8",
+		    xstrdup(http_index_html), sizeof http_index_html - 1);
+	return http_respond(wsi, ss, 404, "text/plain; charset=utf-8", xstrdup("not found\n"), 10);
+}
+
+static int
+http_write_more(struct lws *wsi, struct http_session *ss)
+{
+	static unsigned char chunk[LWS_PRE + HTTP_CHUNK]; /* only the service thread writes */
+	if (ss->ss_body == NULL)
+		return 0;
+	size_t n = ss->ss_len - ss->ss_off;
+	if (n > HTTP_CHUNK)
+		n = HTTP_CHUNK;
+	int last = ss->ss_off + n == ss->ss_len;
+	memcpy(chunk + LWS_PRE, ss->ss_body + ss->ss_off, n);
+	if (lws_write(wsi, chunk + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) !=
+	    (int)n)
+		return -1;
+	ss->ss_off += n;
+	if (!last) {
+		lws_callback_on_writable(wsi);
+		return 0;
+	}
+	free(ss->ss_body);
+	ss->ss_body = NULL;
+	/* Keep-alive: ready for the next request on this connection, or close it. */
+	if (lws_http_transaction_completed(wsi))
+		return -1;
+	return 0;
+}
+
+static int
+http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	struct http_session *ss = user;
+	struct http_server *srv = lws_context_user(lws_get_context(wsi));
+	switch (reason) {
+	case LWS_CALLBACK_HTTP:
+		free(ss->ss_body);
+		ss->ss_body = NULL;
+		return http_route(wsi, srv, ss, in ? (const char *)in : "/");
+	case LWS_CALLBACK_HTTP_BODY:
+		return 0; /* no endpoint takes a body; it is read and dropped */
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		/* lws holds writes back until a request body is consumed; resume the reply now. */
+		lws_callback_on_writable(wsi);
+		return 0;
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		return http_write_more(wsi, ss);
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+	case LWS_CALLBACK_CLOSED_HTTP:
+		if (ss) {
+			free(ss->ss_body);
+			ss->ss_body = NULL;
+		}
+		break;
+	default:
+		break;
+	}
+	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static const struct lws_protocols http_protocols[] = {
+    {"http", http_callback, sizeof(struct http_session), 0, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+static void
+http_lws_log(int level, const char *line)
+{
+	size_t n = strlen(line);
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	if (level & LLL_ERR)
+		log_error("libwebsockets: %.*s", (int)n, line);
+	else
+		log_warn("libwebsockets: %.*s", (int)n, line);
+}
+
+static void *
+http_loop(void *arg)
+{
+	struct http_server *srv = arg;
+	while (!atomic_load(&srv->hs_stop))
+		if (lws_service(srv->hs_ctx, 0) < 0)
+			break;
+	return NULL;
+}
+
+/* Turn a host name into the numeric address lws binds to. */
+static int
+http_resolve(const char *host, char *out, size_t outsz, char *err, size_t errsz)
+{
+	struct addrinfo hints = {0}, *res = NULL;
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	int g = getaddrinfo(host, NULL, &hints, &res);
+	if (g != 0 || res == NULL) {
+		snprintf(err, errsz, "cannot resolve \"%s\": %s", host, gai_strerror(g));
+		return CC_ERR_IO;
+	}
+	const void *a = res->ai_family == AF_INET6 ?
+	    (const void *)&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr :
+	    (const void *)&((struct sockaddr_in *)res->ai_addr)->sin_addr;
+	inet_ntop(res->ai_family, a, out, (socklen_t)outsz);
+	freeaddrinfo(res);
+	return CC_OK;
+}
+
+/*
+ * Try the bind ourselves first: it gives the reason in words ("Address already in use"), and
+ * libwebsockets 4.1 leaks a little memory when context creation fails on a bind error.
+ */
+static int
+http_probe_bind(const char *iface, int port, char *err, size_t errsz)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	memset(&ss, 0, sizeof ss);
+	int fam = AF_INET6;
+	if (iface[0] && strchr(iface, ':') == NULL) {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+		fam = a->sin_family = AF_INET;
+		a->sin_port = htons((uint16_t)port);
+		inet_pton(AF_INET, iface, &a->sin_addr);
+		sl = sizeof *a;
+	} else {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)port);
+		if (iface[0])
+			inet_pton(AF_INET6, iface, &a->sin6_addr);
+		else
+			a->sin6_addr = in6addr_any;
+		sl = sizeof *a;
+	}
+	int fd = socket(fam, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 && fam == AF_INET6 && iface[0] == '\0') {
+		/* No IPv6 in this kernel: lws will fall back to IPv4 as well. */
+		return CC_OK;
+	}
+	if (fd < 0) {
+		snprintf(err, errsz, "cannot open a socket: %s", strerror(errno));
+		return CC_ERR_IO;
+	}
+	int one = 1, rc = CC_OK;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(fd, (struct sockaddr *)&ss, sl) != 0) {
+		snprintf(err, errsz, "%s", strerror(errno));
+		rc = CC_ERR_IO;
+	}
+	close(fd);
+	return rc;
+}
+
+int
+http_server_start(const struct http_server_opts *o, struct http_server **out, char *err,
+    size_t errsz)
+{
+	char host[256], why[160];
+	int port, rc;
+	rc = http_parse_addr(o->hso_addr, host, sizeof host, &port, why, sizeof why);
+	if (rc != CC_OK) {
+		snprintf(err, errsz, "invalid listen address \"%s\": %s",
+		    o->hso_addr ? o->hso_addr : "", why);
+		return rc;
+	}
+	struct http_server *srv = xcalloc(1, sizeof *srv);
+	srv->hs_metrics = o->hso_metrics;
+	atomic_init(&srv->hs_stop, 0);
+	atomic_init(&srv->hs_ready, 0);
+	if (host[0] != '\0') {
+		rc = http_resolve(host, srv->hs_iface, sizeof srv->hs_iface, err, errsz);
+		if (rc != CC_OK)
+			goto out;
+	}
+	char why2[160];
+	rc = http_probe_bind(srv->hs_iface, port, why2, sizeof why2);
+	if (rc != CC_OK) {
+		snprintf(err, errsz, "cannot listen on %s: %s", o->hso_addr, why2);
+		goto out;
+	}
+	lws_set_log_level(LLL_ERR | LLL_WARN, http_lws_log);
+	struct lws_context_creation_info info;
+	memset(&info, 0, sizeof info);
+	info.port = port;
+	info.iface = srv->hs_iface[0] ? srv->hs_iface : NULL;
+	info.protocols = http_protocols;
+	info.user = srv;
+	info.server_string = "certcast";
+	info.count_threads = 1;
+	info.options = LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
+	/* An IPv4 bind address needs an IPv4 socket. */
+	if (srv->hs_iface[0] && strchr(srv->hs_iface, ':') == NULL)
+		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+	srv->hs_ctx = lws_create_context(&info);
+	if (srv->hs_ctx == NULL) {
+		snprintf(err, errsz, "cannot listen on %s (address in use or not available)",
+		    o->hso_addr);
+		rc = CC_ERR_IO;
+		goto out;
+	}
+	struct lws_vhost *vh = lws_get_vhost_by_name(srv->hs_ctx, "default");
+	srv->hs_port = vh ? lws_get_vhost_listen_port(vh) : port;
+	if (srv->hs_port <= 0) {
+		snprintf(err, errsz, "cannot listen on %s", o->hso_addr);
+		rc = CC_ERR_IO;
+		goto out;
+	}
+	if (pthread_create(&srv->hs_thread, NULL, http_loop, srv) != 0) {
+		snprintf(err, errsz, "cannot start the HTTP thread");
+		rc = CC_ERR_IO;
+		goto out;
+	}
+	log_info("serving HTTP on %s (port %d)", o->hso_addr, srv->hs_port);
+	*out = srv;
+	return CC_OK;
+out:
+	if (srv->hs_ctx)
+		lws_context_destroy(srv->hs_ctx);
+	free(srv);
+	return rc;
+}
+
+int
+http_server_port(const struct http_server *s)
+{
+	return s->hs_port;
+}
+
+void
+http_server_set_ready(struct http_server *s, int ready)
+{
+	atomic_store(&s->hs_ready, ready ? 1 : 0);
+}
+
+void
+http_server_stop(struct http_server *s)
+{
+	if (s == NULL)
+		return;
+	atomic_store(&s->hs_stop, 1);
+	lws_cancel_service(s->hs_ctx);
+	pthread_join(s->hs_thread, NULL);
+	lws_context_destroy(s->hs_ctx);
+	free(s);
+}
