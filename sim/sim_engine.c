@@ -81,7 +81,10 @@ struct se_engine {
 	int64_t *e_dup;                 /* [cert * e_dupn]: recent issuance times, ring */
 	uint32_t e_dupn;                /* ring size: the largest duplicate budget */
 	int e_ari_replaces;             /* cert-manager sends ARI "replaces" (ari-only) */
-	int e_ran;                      /* se_run was called */
+	int e_started;                  /* the fleet was scheduled */
+	int e_ran;                      /* se_run finished */
+	void (*e_trace)(void *, const struct se_trace *); /* optional attempt trace */
+	void *e_trace_arg;              /* its argument */
 	struct se_metrics e_m;          /* totals */
 };
 
@@ -233,6 +236,10 @@ se_start_attempt(struct se_engine *e, uint32_t ci)
 	c->c_attempts++;
 	e->e_m.m_attempts++;
 	c->c_forecast = sp_on_attempt_start(e->e_policy, ci);
+	if (e->e_trace) {
+		struct se_trace tr = {e->e_now, ci, 0, SF_OK, issuer, c->c_failed};
+		e->e_trace(e->e_trace_arg, &tr);
+	}
 	int64_t lat = e->e_s->s_issuers[issuer].is_latency;
 	sh_push(&e->e_heap, e->e_now + (lat > 0 ? lat : 1), SE_EV_DONE, ci, 0);
 }
@@ -317,6 +324,10 @@ se_attempt_done(struct se_engine *e, uint32_t ci)
 	c->c_inflight = 0;
 	c->c_last = (uint8_t)o;
 	m->m_outcomes[o]++;
+	if (e->e_trace) {
+		struct se_trace tr = {e->e_now, ci, 1, o, issuer, o == SF_OK ? 0 : c->c_failed + 1};
+		e->e_trace(e->e_trace_arg, &tr);
+	}
 	if (c->c_forecast >= 0) {
 		double y = o == SF_OK ? 0.0 : 1.0;
 		m->m_brier_sum += (c->c_forecast - y) * (c->c_forecast - y);
@@ -442,23 +453,26 @@ se_new(const struct scn_scenario *s, const struct sf_plan *plan, enum scn_policy
 }
 
 int
-se_run(struct se_engine *e)
+se_run_until(struct se_engine *e, int64_t t)
 {
 	const struct scn_scenario *s = e->e_s;
 	struct sh_event ev;
 	if (e->e_ran)
 		return CC_ERR_STATE;
-	e->e_ran = 1;
-	for (uint32_t ci = 0; ci < e->e_n; ci++) {
-		sp_on_issued(e->e_policy, ci);
-		se_reschedule(e, ci);
+	if (t > e->e_end)
+		t = e->e_end;
+	if (!e->e_started) {
+		e->e_started = 1;
+		for (uint32_t ci = 0; ci < e->e_n; ci++) {
+			sp_on_issued(e->e_policy, ci);
+			se_reschedule(e, ci);
+		}
+		for (size_t i = 0; i < s->s_nfaults; i++)
+			if (s->s_faults[i].f_kind == SCN_F_REVOCATION)
+				sh_push(&e->e_heap, s->s_start + s->s_faults[i].f_start, SE_EV_REVOKE,
+				    (uint32_t)i, 0);
 	}
-	for (size_t i = 0; i < s->s_nfaults; i++)
-		if (s->s_faults[i].f_kind == SCN_F_REVOCATION)
-			sh_push(&e->e_heap, s->s_start + s->s_faults[i].f_start, SE_EV_REVOKE, (uint32_t)i, 0);
-	while (sh_len(&e->e_heap) > 0) {
-		if (sh_peek(&e->e_heap)->ev_time >= e->e_end)
-			break;
+	while (sh_len(&e->e_heap) > 0 && sh_peek(&e->e_heap)->ev_time < t) {
 		sh_pop(&e->e_heap, &ev);
 		e->e_now = ev.ev_time;
 		struct se_cert *c = ev.ev_kind == SE_EV_TIMER || ev.ev_kind == SE_EV_REVOKE
@@ -488,11 +502,30 @@ se_run(struct se_engine *e)
 		}
 		e->e_m.m_events++;
 	}
+	if (t > e->e_now)
+		e->e_now = t;
+	return CC_OK;
+}
+
+int
+se_run(struct se_engine *e)
+{
+	int rc = se_run_until(e, e->e_end);
+	if (rc != CC_OK)
+		return rc;
+	e->e_ran = 1;
 	e->e_now = e->e_end;
 	for (uint32_t ci = 0; ci < e->e_n; ci++)
 		se_close_instance(e, ci, e->e_end, 0);
-	e->e_m.m_cert_days = (double)e->e_n * (double)s->s_duration / 86400.0;
+	e->e_m.m_cert_days = (double)e->e_n * (double)e->e_s->s_duration / 86400.0;
 	return CC_OK;
+}
+
+void
+se_set_trace(struct se_engine *e, void (*fn)(void *arg, const struct se_trace *rec), void *arg)
+{
+	e->e_trace = fn;
+	e->e_trace_arg = arg;
 }
 
 const struct se_metrics *

@@ -103,8 +103,27 @@ struct sp_policy;
 int se_new(const struct scn_scenario *s, const struct sf_plan *plan, enum scn_policy pol,
     int observe, struct se_engine **out);
 
-/* Run to the end of the horizon. Returns CC_OK; a second call is CC_ERR_STATE. */
+/* Process every event before t (t at most the end of the horizon), then stop with now = t.
+ * Lets tests act between events. Returns CC_OK, or CC_ERR_STATE after se_run. */
+int se_run_until(struct se_engine *e, int64_t t);
+
+/* Run to the end of the horizon and close the books (expired time of certificates still
+ * unrenewed, alert judgements). Returns CC_OK; a second call is CC_ERR_STATE. */
 int se_run(struct se_engine *e);
+
+/* One attempt as a test or a trace sees it. */
+struct se_trace {
+	int64_t tr_time;        /* when it started or finished */
+	uint32_t tr_cert;       /* certificate index */
+	int tr_done;            /* 0: started, 1: finished */
+	enum sf_outcome tr_outcome; /* outcome (when finished) */
+	int tr_issuer;          /* issuer it went to */
+	uint32_t tr_failed;     /* failedIssuanceAttempts after it (when finished) */
+};
+
+/* Call fn(arg, rec) at every attempt start and finish; fn NULL turns it off. */
+void se_set_trace(struct se_engine *e, void (*fn)(void *arg, const struct se_trace *rec),
+    void *arg);
 
 /* The run's totals, borrowed until se_free. Complete only after se_run. */
 const struct se_metrics *se_metrics(const struct se_engine *e);
