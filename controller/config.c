@@ -1,0 +1,639 @@
+/* config: defaults, the strict YAML config file, and one parser per setting shared with flags. */
+#include "config.h"
+
+#include "cc_err.h"
+#include "http_server.h"
+#include "timefmt.h"
+#include "xalloc.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+/* A config file is a few hundred bytes; anything far larger is a mistake. */
+#define CFG_FILE_MAX (1u << 20)
+
+enum cfg_id {
+	CI_MODE,
+	CI_HTTP_ADDR,
+	CI_NAMESPACE,
+	CI_LEADER_ELECT,
+	CI_LOG_FORMAT,
+	CI_LOG_LEVEL,
+	CI_CM_NAMESPACE,
+	CI_CM_SELECTOR,
+	CI_WORKERS,
+	CI_QPS,
+	CI_BURST,
+	CI_TARGET_RISK,
+	CI_MIN_RB,
+	CI_MAX_RB,
+	CI_RESYNC,
+};
+
+/* What a YAML value must look like before its text is parsed. */
+enum cfg_kind {
+	CK_STRING,   /* any scalar */
+	CK_BOOL,     /* plain true/false */
+	CK_INT,      /* plain integer */
+	CK_NUMBER,   /* plain number */
+};
+
+struct cfg_def {
+	enum cfg_id cd_id;
+	const char *cd_key;     /* file key */
+	const char *cd_flag;    /* flag without the dashes */
+	enum cfg_kind cd_kind;
+	const char *cd_arg;     /* placeholder in --help */
+	const char *cd_help;    /* one line for --help */
+};
+
+static const struct cfg_def cfg_defs[] = {
+    {CI_MODE, "mode", "mode", CK_STRING, "observe|enforce",
+	"observe writes annotations, Events and metrics; enforce also acts"},
+    {CI_HTTP_ADDR, "httpAddr", "http-addr", CK_STRING, "ADDR",
+	"listen address for /metrics /healthz /readyz: HOST:PORT, :PORT or [V6]:PORT"},
+    {CI_NAMESPACE, "namespace", "namespace", CK_STRING, "NS",
+	"watch only this namespace (default: all)"},
+    {CI_LEADER_ELECT, "leaderElect", "leader-elect", CK_BOOL, "",
+	"leader election (not implemented yet: refused)"},
+    {CI_LOG_FORMAT, "logFormat", "log-format", CK_STRING, "json|text", "log line format"},
+    {CI_LOG_LEVEL, "logLevel", "log-level", CK_STRING, "debug|info|warn|error",
+	"lowest level logged"},
+    {CI_CM_NAMESPACE, "certManagerNamespace", "cert-manager-namespace", CK_STRING, "NS",
+	"namespace of cert-manager's controller pods"},
+    {CI_CM_SELECTOR, "certManagerPodSelector", "cert-manager-pod-selector", CK_STRING,
+	"SELECTOR", "label selector of cert-manager's controller pods"},
+    {CI_WORKERS, "workers", "workers", CK_INT, "N", "reconcile threads (1..64)"},
+    {CI_QPS, "clientQPS", "client-qps", CK_NUMBER, "QPS", "API requests per second"},
+    {CI_BURST, "clientBurst", "client-burst", CK_INT, "N", "API request burst"},
+    {CI_TARGET_RISK, "targetRisk", "target-risk", CK_NUMBER, "P",
+	"highest acceptable probability of expiring before renewal, 0 < P < 1"},
+    {CI_MIN_RB, "minRenewBefore", "min-renew-before", CK_STRING, "DURATION",
+	"lowest renewBefore certcast sets (>= 5m)"},
+    {CI_MAX_RB, "maxRenewBefore", "max-renew-before", CK_STRING, "DURATION",
+	"highest renewBefore certcast sets (0: the lifetime is the only bound)"},
+    {CI_RESYNC, "resyncPeriod", "resync-period", CK_STRING, "DURATION",
+	"re-reconcile every certificate this often (>= 10s)"},
+};
+#define CFG_NDEFS (sizeof cfg_defs / sizeof cfg_defs[0])
+
+#define CFG_DEFAULT_SELECTOR \
+	"app.kubernetes.io/name=cert-manager,app.kubernetes.io/component=controller"
+
+void
+cfg_defaults(struct cfg *c)
+{
+	memset(c, 0, sizeof *c);
+	c->c_mode = CFG_MODE_OBSERVE;
+	c->c_http_addr = xstrdup(":9403");
+	c->c_namespace = xstrdup("");
+	c->c_leader_elect = 0;
+	c->c_log_format = LOG_FORMAT_TEXT;
+	c->c_log_level = LOG_INFO;
+	c->c_cm_namespace = xstrdup("cert-manager");
+	c->c_cm_selector = xstrdup(CFG_DEFAULT_SELECTOR);
+	c->c_workers = 2;
+	c->c_qps = 20;
+	c->c_burst = 40;
+	c->c_target_risk = 0.01;
+	c->c_min_renew_before = 300;
+	c->c_max_renew_before = 0;
+	c->c_resync = 300;
+}
+
+void
+cfg_free(struct cfg *c)
+{
+	if (c == NULL)
+		return;
+	free(c->c_http_addr);
+	free(c->c_namespace);
+	free(c->c_cm_namespace);
+	free(c->c_cm_selector);
+	c->c_http_addr = c->c_namespace = c->c_cm_namespace = c->c_cm_selector = NULL;
+}
+
+static void
+cfg_copy(struct cfg *dst, const struct cfg *src)
+{
+	*dst = *src;
+	dst->c_http_addr = xstrdup(src->c_http_addr);
+	dst->c_namespace = xstrdup(src->c_namespace);
+	dst->c_cm_namespace = xstrdup(src->c_cm_namespace);
+	dst->c_cm_selector = xstrdup(src->c_cm_selector);
+}
+
+const char *
+cfg_mode_name(enum cfg_mode m)
+{
+	return m == CFG_MODE_ENFORCE ? "enforce" : "observe";
+}
+
+static const struct cfg_def *
+cfg_find(const char *name)
+{
+	for (size_t i = 0; name && i < CFG_NDEFS; i++)
+		if (strcmp(cfg_defs[i].cd_key, name) == 0 || strcmp(cfg_defs[i].cd_flag, name) == 0)
+			return &cfg_defs[i];
+	return NULL;
+}
+
+int
+cfg_is_flag(const char *name, int *is_bool)
+{
+	for (size_t i = 0; name && i < CFG_NDEFS; i++) {
+		if (strcmp(cfg_defs[i].cd_flag, name) == 0) {
+			if (is_bool)
+				*is_bool = cfg_defs[i].cd_kind == CK_BOOL;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int cfg_err(char *err, size_t errsz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+cfg_err(char *err, size_t errsz, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (err && errsz)
+		vsnprintf(err, errsz, fmt, ap);
+	va_end(ap);
+	return CC_ERR_INVAL;
+}
+
+/* A DNS-1123 label, as Kubernetes requires of namespace names. */
+static int
+cfg_dns_label(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+static int
+cfg_parse_long(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	errno = 0;
+	if (s == NULL || s[0] == '\0')
+		return CC_ERR_INVAL;
+	long v = strtol(s, &end, 10);
+	if (*end != '\0' || errno != 0 || v < lo || v > hi)
+		return CC_ERR_INVAL;
+	*out = v;
+	return CC_OK;
+}
+
+static int
+cfg_parse_double(const char *s, double *out)
+{
+	char *end;
+	errno = 0;
+	if (s == NULL || s[0] == '\0')
+		return CC_ERR_INVAL;
+	double v = strtod(s, &end);
+	if (*end != '\0' || errno != 0 || !isfinite(v))
+		return CC_ERR_INVAL;
+	*out = v;
+	return CC_OK;
+}
+
+static int
+cfg_parse_bool(const char *s, int *out)
+{
+	static const char *const yes[] = {"true", "True", "TRUE"};
+	static const char *const no[] = {"false", "False", "FALSE"};
+	for (size_t i = 0; i < 3; i++) {
+		if (strcmp(s, yes[i]) == 0) {
+			*out = 1;
+			return CC_OK;
+		}
+		if (strcmp(s, no[i]) == 0) {
+			*out = 0;
+			return CC_OK;
+		}
+	}
+	return CC_ERR_INVAL;
+}
+
+static int
+cfg_parse_dur(const char *s, int64_t min, int allow_zero, int64_t *out, char *err, size_t errsz)
+{
+	int64_t v;
+	if (s == NULL || tf_duration_parse(s, &v) != CC_OK)
+		return cfg_err(err, errsz, "must be a Go duration such as 720h or 90m");
+	if (v == 0 && allow_zero) {
+		*out = 0;
+		return CC_OK;
+	}
+	if (v < min) {
+		char m[TF_BUFSZ];
+		tf_duration_format(min, m, sizeof m);
+		return cfg_err(err, errsz, "must be at least %s%s", m, allow_zero ? " (or 0)" : "");
+	}
+	*out = v;
+	return CC_OK;
+}
+
+static void
+cfg_replace(char **slot, const char *v)
+{
+	free(*slot);
+	*slot = xstrdup(v);
+}
+
+int
+cfg_set(struct cfg *c, const char *name, const char *value, char *err, size_t errsz)
+{
+	const struct cfg_def *d = cfg_find(name);
+	if (d == NULL) {
+		cfg_err(err, errsz, "unknown setting");
+		return CC_ERR_NOTFOUND;
+	}
+	if (value == NULL && d->cd_kind != CK_BOOL)
+		return cfg_err(err, errsz, "needs a value");
+	long l;
+	double x;
+	int b;
+	int64_t dur;
+	char why[160];
+	switch (d->cd_id) {
+	case CI_MODE:
+		if (strcmp(value, "observe") == 0)
+			c->c_mode = CFG_MODE_OBSERVE;
+		else if (strcmp(value, "enforce") == 0)
+			c->c_mode = CFG_MODE_ENFORCE;
+		else
+			return cfg_err(err, errsz, "must be observe or enforce");
+		break;
+	case CI_HTTP_ADDR: {
+		char host[256];
+		int port;
+		if (http_parse_addr(value, host, sizeof host, &port, why, sizeof why) != CC_OK)
+			return cfg_err(err, errsz, "%s", why);
+		cfg_replace(&c->c_http_addr, value);
+		break;
+	}
+	case CI_NAMESPACE:
+		if (value[0] != '\0' && !cfg_dns_label(value))
+			return cfg_err(err, errsz, "must be a namespace name (lower-case DNS label)");
+		cfg_replace(&c->c_namespace, value);
+		break;
+	case CI_LEADER_ELECT:
+		if (value == NULL)
+			b = 1;
+		else if (cfg_parse_bool(value, &b) != CC_OK)
+			return cfg_err(err, errsz, "must be true or false");
+		c->c_leader_elect = b;
+		break;
+	case CI_LOG_FORMAT: {
+		enum log_format f;
+		if (log_parse_format(value, &f) != CC_OK)
+			return cfg_err(err, errsz, "must be json or text");
+		c->c_log_format = f;
+		break;
+	}
+	case CI_LOG_LEVEL: {
+		enum log_level lv;
+		if (log_parse_level(value, &lv) != CC_OK)
+			return cfg_err(err, errsz, "must be debug, info, warn or error");
+		c->c_log_level = lv;
+		break;
+	}
+	case CI_CM_NAMESPACE:
+		if (!cfg_dns_label(value))
+			return cfg_err(err, errsz, "must be a namespace name (lower-case DNS label)");
+		cfg_replace(&c->c_cm_namespace, value);
+		break;
+	case CI_CM_SELECTOR:
+		if (value[0] == '\0' || strlen(value) > 1024)
+			return cfg_err(err, errsz, "must be a non-empty label selector");
+		for (const char *p = value; *p; p++)
+			if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+				return cfg_err(err, errsz, "must be printable ASCII");
+		cfg_replace(&c->c_cm_selector, value);
+		break;
+	case CI_WORKERS:
+		if (cfg_parse_long(value, 1, 64, &l) != CC_OK)
+			return cfg_err(err, errsz, "must be an integer from 1 to 64");
+		c->c_workers = (int)l;
+		break;
+	case CI_QPS:
+		if (cfg_parse_double(value, &x) != CC_OK || x <= 0 || x > 10000)
+			return cfg_err(err, errsz, "must be a number above 0 and at most 10000");
+		c->c_qps = x;
+		break;
+	case CI_BURST:
+		if (cfg_parse_long(value, 1, 100000, &l) != CC_OK)
+			return cfg_err(err, errsz, "must be an integer from 1 to 100000");
+		c->c_burst = (int)l;
+		break;
+	case CI_TARGET_RISK:
+		if (cfg_parse_double(value, &x) != CC_OK || !(x > 0 && x < 1))
+			return cfg_err(err, errsz, "must be a number between 0 and 1 (exclusive)");
+		c->c_target_risk = x;
+		break;
+	case CI_MIN_RB:
+		if (cfg_parse_dur(value, 300, 0, &dur, err, errsz) != CC_OK)
+			return CC_ERR_INVAL;
+		c->c_min_renew_before = dur;
+		break;
+	case CI_MAX_RB:
+		if (cfg_parse_dur(value, 300, 1, &dur, err, errsz) != CC_OK)
+			return CC_ERR_INVAL;
+		c->c_max_renew_before = dur;
+		break;
+	case CI_RESYNC:
+		if (cfg_parse_dur(value, 10, 0, &dur, err, errsz) != CC_OK)
+			return CC_ERR_INVAL;
+		c->c_resync = dur;
+		break;
+	}
+	return CC_OK;
+}
+
+int
+cfg_validate(const struct cfg *c, char *err, size_t errsz)
+{
+	if (c->c_max_renew_before != 0 && c->c_max_renew_before < c->c_min_renew_before) {
+		char lo[TF_BUFSZ], hi[TF_BUFSZ];
+		tf_duration_format(c->c_min_renew_before, lo, sizeof lo);
+		tf_duration_format(c->c_max_renew_before, hi, sizeof hi);
+		snprintf(err, errsz, "maxRenewBefore (%s) is below minRenewBefore (%s)", hi, lo);
+		return CC_ERR_CONFIG;
+	}
+	return CC_OK;
+}
+
+static const char *
+cfg_node_kind(const yaml_node_t *n)
+{
+	switch (n->type) {
+	case YAML_MAPPING_NODE:
+		return "a mapping";
+	case YAML_SEQUENCE_NODE:
+		return "a list";
+	case YAML_SCALAR_NODE:
+		return n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE ? "a plain scalar" :
+									 "a quoted string";
+	default:
+		return "nothing";
+	}
+}
+
+/* Error text "NAME:LINE:COL: ..." for node n (marks are 0-based, people count from 1). */
+static int cfg_at(char *err, size_t errsz, const char *name, const yaml_node_t *n, int rc,
+    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+static int
+cfg_at(char *err, size_t errsz, const char *name, const yaml_node_t *n, int rc, const char *fmt,
+    ...)
+{
+	char msg[384];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (n)
+		snprintf(err, errsz, "%s:%zu:%zu: %s", name, n->start_mark.line + 1,
+		    n->start_mark.column + 1, msg);
+	else
+		snprintf(err, errsz, "%s: %s", name, msg);
+	return rc;
+}
+
+static const char *
+cfg_kind_word(enum cfg_kind k)
+{
+	switch (k) {
+	case CK_BOOL:
+		return "true or false";
+	case CK_INT:
+		return "an integer";
+	case CK_NUMBER:
+		return "a number";
+	default:
+		return "a string";
+	}
+}
+
+static int
+cfg_apply_doc(struct cfg *c, yaml_document_t *doc, const char *name, char *err, size_t errsz)
+{
+	yaml_node_t *root = yaml_document_get_root_node(doc);
+	if (root == NULL)
+		return CC_OK; /* an empty file keeps every default */
+	if (root->type == YAML_SCALAR_NODE && root->data.scalar.length == 0 &&
+	    root->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
+		return CC_OK; /* only comments */
+	if (root->type != YAML_MAPPING_NODE)
+		return cfg_at(err, errsz, name, root, CC_ERR_PARSE,
+		    "the config must be a mapping of settings, not %s", cfg_node_kind(root));
+	yaml_node_pair_t *start = root->data.mapping.pairs.start;
+	yaml_node_pair_t *top = root->data.mapping.pairs.top;
+	for (yaml_node_pair_t *p = start; p < top; p++) {
+		yaml_node_t *k = yaml_document_get_node(doc, p->key);
+		yaml_node_t *v = yaml_document_get_node(doc, p->value);
+		if (k == NULL || v == NULL || k->type != YAML_SCALAR_NODE)
+			return cfg_at(err, errsz, name, k, CC_ERR_CONFIG, "keys must be plain names");
+		const char *key = (const char *)k->data.scalar.value;
+		const struct cfg_def *d = NULL;
+		for (size_t i = 0; i < CFG_NDEFS; i++)
+			if (strcmp(cfg_defs[i].cd_key, key) == 0)
+				d = &cfg_defs[i];
+		if (d == NULL) {
+			const struct cfg_def *f = cfg_find(key);
+			if (f)
+				return cfg_at(err, errsz, name, k, CC_ERR_CONFIG,
+				    "unknown key \"%s\" (did you mean \"%s\"?)", key, f->cd_key);
+			return cfg_at(err, errsz, name, k, CC_ERR_CONFIG, "unknown key \"%s\"", key);
+		}
+		for (yaml_node_pair_t *q = start; q < p; q++) {
+			yaml_node_t *k2 = yaml_document_get_node(doc, q->key);
+			if (k2 && k2->type == YAML_SCALAR_NODE &&
+			    strcmp((const char *)k2->data.scalar.value, key) == 0)
+				return cfg_at(err, errsz, name, k, CC_ERR_CONFIG,
+				    "key \"%s\" given twice (first at line %zu)", key,
+				    k2->start_mark.line + 1);
+		}
+		int plain = v->type == YAML_SCALAR_NODE &&
+		    v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+		if (v->type != YAML_SCALAR_NODE || (d->cd_kind != CK_STRING && !plain))
+			return cfg_at(err, errsz, name, v, CC_ERR_CONFIG, "%s: expected %s, got %s", key,
+			    cfg_kind_word(d->cd_kind), cfg_node_kind(v));
+		const char *val = (const char *)v->data.scalar.value;
+		if (strlen(val) != v->data.scalar.length)
+			return cfg_at(err, errsz, name, v, CC_ERR_CONFIG,
+			    "%s: value contains a NUL byte", key);
+		char why[256];
+		if (cfg_set(c, key, val, why, sizeof why) != CC_OK)
+			return cfg_at(err, errsz, name, v, CC_ERR_CONFIG, "%s: invalid value \"%s\": %s",
+			    key, val, why);
+	}
+	return CC_OK;
+}
+
+int
+cfg_load_string(struct cfg *c, const char *text, size_t len, const char *name, char *err,
+    size_t errsz)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	int have_doc = 0, rc = CC_OK;
+	struct cfg work;
+	cfg_copy(&work, c);
+	if (!yaml_parser_initialize(&parser))
+		fatalx("libyaml: cannot initialise a parser");
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		snprintf(err, errsz, "%s:%zu:%zu: not valid YAML: %s", name,
+		    parser.problem_mark.line + 1, parser.problem_mark.column + 1,
+		    parser.problem ? parser.problem : "unknown problem");
+		rc = CC_ERR_PARSE;
+		goto out;
+	}
+	have_doc = 1;
+	rc = cfg_apply_doc(&work, &doc, name, err, errsz);
+	if (rc != CC_OK)
+		goto out;
+	/* One document only: a second one would be silently ignored otherwise. */
+	yaml_document_t doc2;
+	if (!yaml_parser_load(&parser, &doc2)) {
+		snprintf(err, errsz, "%s:%zu:%zu: not valid YAML: %s", name,
+		    parser.problem_mark.line + 1, parser.problem_mark.column + 1,
+		    parser.problem ? parser.problem : "unknown problem");
+		rc = CC_ERR_PARSE;
+		goto out;
+	}
+	yaml_node_t *r2 = yaml_document_get_root_node(&doc2);
+	if (r2 != NULL) {
+		cfg_at(err, errsz, name, r2, CC_ERR_PARSE, "only one YAML document is allowed");
+		rc = CC_ERR_PARSE;
+	}
+	yaml_document_delete(&doc2);
+out:
+	if (have_doc)
+		yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	if (rc == CC_OK) {
+		cfg_free(c);
+		*c = work;
+	} else {
+		cfg_free(&work);
+	}
+	return rc;
+}
+
+int
+cfg_load_file(struct cfg *c, const char *path, char *err, size_t errsz)
+{
+	FILE *fp = fopen(path, "rb");
+	if (fp == NULL) {
+		snprintf(err, errsz, "%s: cannot open: %s", path, strerror(errno));
+		return CC_ERR_IO;
+	}
+	struct buf b;
+	buf_init(&b, CFG_FILE_MAX);
+	char chunk[4096];
+	size_t n;
+	int rc = CC_OK;
+	while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0) {
+		if (buf_append(&b, chunk, n) != CC_OK) {
+			snprintf(err, errsz, "%s: larger than %u bytes", path, CFG_FILE_MAX);
+			rc = CC_ERR_TOOBIG;
+			goto out;
+		}
+	}
+	if (ferror(fp)) {
+		snprintf(err, errsz, "%s: cannot read: %s", path, strerror(errno));
+		rc = CC_ERR_IO;
+		goto out;
+	}
+	rc = cfg_load_string(c, b.b_data ? b.b_data : "", b.b_len, path, err, errsz);
+out:
+	fclose(fp);
+	buf_free(&b);
+	return rc;
+}
+
+static void
+cfg_default_text(const struct cfg_def *d, const struct cfg *c, char *out, size_t outsz)
+{
+	switch (d->cd_id) {
+	case CI_MODE:
+		snprintf(out, outsz, "%s", cfg_mode_name(c->c_mode));
+		break;
+	case CI_HTTP_ADDR:
+		snprintf(out, outsz, "%s", c->c_http_addr);
+		break;
+	case CI_NAMESPACE:
+		snprintf(out, outsz, "all");
+		break;
+	case CI_LEADER_ELECT:
+		snprintf(out, outsz, "false");
+		break;
+	case CI_LOG_FORMAT:
+		snprintf(out, outsz, "text");
+		break;
+	case CI_LOG_LEVEL:
+		snprintf(out, outsz, "info");
+		break;
+	case CI_CM_NAMESPACE:
+		snprintf(out, outsz, "%s", c->c_cm_namespace);
+		break;
+	case CI_CM_SELECTOR:
+		snprintf(out, outsz, "%s", c->c_cm_selector);
+		break;
+	case CI_WORKERS:
+		snprintf(out, outsz, "%d", c->c_workers);
+		break;
+	case CI_QPS:
+		snprintf(out, outsz, "%g", c->c_qps);
+		break;
+	case CI_BURST:
+		snprintf(out, outsz, "%d", c->c_burst);
+		break;
+	case CI_TARGET_RISK:
+		snprintf(out, outsz, "%g", c->c_target_risk);
+		break;
+	case CI_MIN_RB:
+		tf_duration_format(c->c_min_renew_before, out, outsz);
+		break;
+	case CI_MAX_RB:
+		snprintf(out, outsz, "0");
+		break;
+	case CI_RESYNC:
+		tf_duration_format(c->c_resync, out, outsz);
+		break;
+	}
+}
+
+void
+cfg_usage(struct buf *out)
+{
+	struct cfg def;
+	cfg_defaults(&def);
+	for (size_t i = 0; i < CFG_NDEFS; i++) {
+		const struct cfg_def *d = &cfg_defs[i];
+		char flag[64], dv[160];
+		snprintf(flag, sizeof flag, "--%s%s%s", d->cd_flag, d->cd_arg[0] ? " " : "",
+		    d->cd_arg);
+		cfg_default_text(d, &def, dv, sizeof dv);
+		buf_printf(out, "  %-40s %s\n  %-40s (file key: %s; default: %s)\n", flag, d->cd_help,
+		    "", d->cd_key, dv);
+	}
+	cfg_free(&def);
+}

@@ -1,0 +1,77 @@
+/*
+ * config: the controller's settings, from three layers: built-in defaults, then the YAML config
+ * file (--config), then command-line flags. Each layer overrides the one before.
+ *
+ * Every setting has one name in the file (camelCase, e.g. "httpAddr") and one flag (kebab-case,
+ * e.g. "--http-addr"); cfg_set() takes either spelling, so the file loader and the CLI share one
+ * parser per setting. The file is strict: an unknown key, a key given twice, or a value of the
+ * wrong type is an error naming the key and its line:column.
+ *
+ * Not thread-safe; a struct cfg is filled once at start-up and then only read.
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include "buf.h"
+#include "log.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum cfg_mode { CFG_MODE_OBSERVE = 0, CFG_MODE_ENFORCE = 1 };
+
+struct cfg {
+	enum cfg_mode c_mode;          /* mode: observe | enforce */
+	char *c_http_addr;             /* httpAddr: HOST:PORT, :PORT or [V6]:PORT */
+	char *c_namespace;             /* namespace: watch only this one; "" for all */
+	int c_leader_elect;            /* leaderElect: not implemented yet, refused by ctl */
+	enum log_format c_log_format;  /* logFormat */
+	enum log_level c_log_level;    /* logLevel */
+	char *c_cm_namespace;          /* certManagerNamespace: where cert-manager's pods run */
+	char *c_cm_selector;           /* certManagerPodSelector: label selector of those pods */
+	int c_workers;                 /* workers: reconcile threads, 1..64 */
+	double c_qps;                  /* clientQPS: API request rate */
+	int c_burst;                   /* clientBurst: API request burst */
+	double c_target_risk;          /* targetRisk: highest acceptable risk, in (0, 1) */
+	int64_t c_min_renew_before;    /* minRenewBefore, seconds, >= 300 */
+	int64_t c_max_renew_before;    /* maxRenewBefore, seconds; 0: bounded by the lifetime only */
+	int64_t c_resync;              /* resyncPeriod, seconds: every certificate is re-reconciled */
+};
+
+/* Fill c with the defaults (allocating its strings). Free with cfg_free. */
+void cfg_defaults(struct cfg *c);
+/* Free the strings in c; c may be reused after cfg_defaults. Accepts NULL. */
+void cfg_free(struct cfg *c);
+
+/*
+ * Set one setting from text. name is the file key ("workers") or the flag without dashes
+ * ("workers", "http-addr"). For a boolean, value NULL means true. On error returns CC_ERR_INVAL
+ * (unknown name: CC_ERR_NOTFOUND) and writes the reason into err, e.g.
+ * "must be observe or enforce"; c is then unchanged.
+ */
+int cfg_set(struct cfg *c, const char *name, const char *value, char *err, size_t errsz);
+
+/* True when name is a setting's flag spelling; *is_bool tells whether it takes no value. */
+int cfg_is_flag(const char *name, int *is_bool);
+
+/*
+ * Overlay the settings in the YAML file at path onto c. An empty file changes nothing. Returns
+ * CC_OK, CC_ERR_IO (cannot read), CC_ERR_PARSE (not YAML, not a mapping) or CC_ERR_CONFIG (unknown
+ * key, duplicate, wrong type, bad value), with err set to "PATH:LINE:COL: what". c is left
+ * unchanged on error.
+ */
+int cfg_load_file(struct cfg *c, const char *path, char *err, size_t errsz);
+/* The same for YAML text in memory; name stands for the path in messages. */
+int cfg_load_string(struct cfg *c, const char *text, size_t len, const char *name, char *err,
+    size_t errsz);
+
+/* Check relations between settings (min <= max renewBefore). CC_OK or CC_ERR_CONFIG with err. */
+int cfg_validate(const struct cfg *c, char *err, size_t errsz);
+
+/* "observe" / "enforce". */
+const char *cfg_mode_name(enum cfg_mode m);
+
+/* Append one line per setting to out, "  --flag VALUE  what (file key: name, default: d)". */
+void cfg_usage(struct buf *out);
+
+#endif

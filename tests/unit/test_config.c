@@ -1,0 +1,395 @@
+/* Tests for config: defaults, one parser per setting, the strict YAML file, precedence. */
+#include "buf.h"
+#include "cc_err.h"
+#include "config.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+Test(config, defaults)
+{
+	struct cfg c;
+	cfg_defaults(&c);
+	cr_expect_eq(c.c_mode, CFG_MODE_OBSERVE);
+	cr_expect_str_eq(c.c_http_addr, ":9403");
+	cr_expect_str_eq(c.c_namespace, "");
+	cr_expect_eq(c.c_leader_elect, 0);
+	cr_expect_eq(c.c_log_format, LOG_FORMAT_TEXT);
+	cr_expect_eq(c.c_log_level, LOG_INFO);
+	cr_expect_str_eq(c.c_cm_namespace, "cert-manager");
+	cr_expect_str_eq(c.c_cm_selector,
+	    "app.kubernetes.io/name=cert-manager,app.kubernetes.io/component=controller");
+	cr_expect_eq(c.c_workers, 2);
+	cr_expect_eq(c.c_qps, 20);
+	cr_expect_eq(c.c_burst, 40);
+	cr_expect_eq(c.c_target_risk, 0.01);
+	cr_expect_eq(c.c_min_renew_before, 300);
+	cr_expect_eq(c.c_max_renew_before, 0);
+	cr_expect_eq(c.c_resync, 300);
+	char err[128];
+	cr_expect_eq(cfg_validate(&c, err, sizeof err), CC_OK);
+	cfg_free(&c);
+	cfg_free(NULL);
+}
+
+/* A snapshot of every field as text, to see exactly what a call changed. */
+static void
+snap(const struct cfg *c, char *out, size_t n)
+{
+	snprintf(out, n, "%d|%s|%s|%d|%d|%d|%s|%s|%d|%g|%d|%g|%lld|%lld|%lld", (int)c->c_mode,
+	    c->c_http_addr, c->c_namespace, c->c_leader_elect, (int)c->c_log_format,
+	    (int)c->c_log_level, c->c_cm_namespace, c->c_cm_selector, c->c_workers, c->c_qps,
+	    c->c_burst, c->c_target_risk, (long long)c->c_min_renew_before,
+	    (long long)c->c_max_renew_before, (long long)c->c_resync);
+}
+
+struct set_case {
+	const char *sc_name;   /* case name */
+	const char *sc_key;    /* file key or flag spelling */
+	const char *sc_value;  /* NULL: boolean flag without value */
+	int sc_rc;             /* expected result */
+	const char *sc_check;  /* for success: the field as text after the call; else a reason */
+};
+
+/* The field of c that the key names, as text. */
+static void
+field_text(const struct cfg *c, const char *key, char *out, size_t n)
+{
+	if (!strcmp(key, "mode"))
+		snprintf(out, n, "%s", cfg_mode_name(c->c_mode));
+	else if (!strcmp(key, "httpAddr") || !strcmp(key, "http-addr"))
+		snprintf(out, n, "%s", c->c_http_addr);
+	else if (!strcmp(key, "namespace"))
+		snprintf(out, n, "%s", c->c_namespace);
+	else if (!strcmp(key, "leaderElect") || !strcmp(key, "leader-elect"))
+		snprintf(out, n, "%d", c->c_leader_elect);
+	else if (!strcmp(key, "logFormat") || !strcmp(key, "log-format"))
+		snprintf(out, n, "%d", (int)c->c_log_format);
+	else if (!strcmp(key, "logLevel") || !strcmp(key, "log-level"))
+		snprintf(out, n, "%d", (int)c->c_log_level);
+	else if (!strcmp(key, "certManagerNamespace") || !strcmp(key, "cert-manager-namespace"))
+		snprintf(out, n, "%s", c->c_cm_namespace);
+	else if (!strcmp(key, "certManagerPodSelector"))
+		snprintf(out, n, "%s", c->c_cm_selector);
+	else if (!strcmp(key, "workers"))
+		snprintf(out, n, "%d", c->c_workers);
+	else if (!strcmp(key, "clientQPS") || !strcmp(key, "client-qps"))
+		snprintf(out, n, "%g", c->c_qps);
+	else if (!strcmp(key, "clientBurst"))
+		snprintf(out, n, "%d", c->c_burst);
+	else if (!strcmp(key, "targetRisk") || !strcmp(key, "target-risk"))
+		snprintf(out, n, "%g", c->c_target_risk);
+	else if (!strcmp(key, "minRenewBefore") || !strcmp(key, "min-renew-before"))
+		snprintf(out, n, "%lld", (long long)c->c_min_renew_before);
+	else if (!strcmp(key, "maxRenewBefore") || !strcmp(key, "max-renew-before"))
+		snprintf(out, n, "%lld", (long long)c->c_max_renew_before);
+	else if (!strcmp(key, "resyncPeriod") || !strcmp(key, "resync-period"))
+		snprintf(out, n, "%lld", (long long)c->c_resync);
+	else
+		snprintf(out, n, "?");
+}
+
+Test(config, set_table)
+{
+	static const struct set_case cases[] = {
+	    {"mode enforce", "mode", "enforce", CC_OK, "enforce"},
+	    {"mode observe", "mode", "observe", CC_OK, "observe"},
+	    {"mode off is per-certificate only", "mode", "off", CC_ERR_INVAL, "observe or enforce"},
+	    {"mode case matters", "mode", "Enforce", CC_ERR_INVAL, "observe or enforce"},
+	    {"addr ipv4", "httpAddr", "127.0.0.1:8080", CC_OK, "127.0.0.1:8080"},
+	    {"addr flag spelling", "http-addr", "[::1]:9", CC_OK, "[::1]:9"},
+	    {"addr without port", "httpAddr", "localhost", CC_ERR_INVAL, ":PORT"},
+	    {"addr bad port", "httpAddr", ":99999", CC_ERR_INVAL, "0..65535"},
+	    {"namespace", "namespace", "team-a", CC_OK, "team-a"},
+	    {"namespace empty is all", "namespace", "", CC_OK, ""},
+	    {"namespace upper case", "namespace", "Team", CC_ERR_INVAL, "DNS label"},
+	    {"namespace trailing dash", "namespace", "team-", CC_ERR_INVAL, "DNS label"},
+	    {"leader bare flag", "leader-elect", NULL, CC_OK, "1"},
+	    {"leader false", "leaderElect", "false", CC_OK, "0"},
+	    {"leader True", "leaderElect", "True", CC_OK, "1"},
+	    {"leader yes is not YAML 1.2 bool", "leaderElect", "yes", CC_ERR_INVAL, "true or false"},
+	    {"log json", "logFormat", "json", CC_OK, "1"},
+	    {"log xml", "log-format", "xml", CC_ERR_INVAL, "json or text"},
+	    {"level debug", "logLevel", "debug", CC_OK, "0"},
+	    {"level loud", "log-level", "loud", CC_ERR_INVAL, "debug, info, warn or error"},
+	    {"cm namespace", "certManagerNamespace", "cm", CC_OK, "cm"},
+	    {"cm namespace empty", "cert-manager-namespace", "", CC_ERR_INVAL, "DNS label"},
+	    {"selector", "certManagerPodSelector", "app=cm", CC_OK, "app=cm"},
+	    {"selector empty", "certManagerPodSelector", "", CC_ERR_INVAL, "non-empty"},
+	    {"selector control char", "certManagerPodSelector", "a=\tb", CC_ERR_INVAL, "printable"},
+	    {"workers 8", "workers", "8", CC_OK, "8"},
+	    {"workers 0", "workers", "0", CC_ERR_INVAL, "1 to 64"},
+	    {"workers 65", "workers", "65", CC_ERR_INVAL, "1 to 64"},
+	    {"workers text", "workers", "four", CC_ERR_INVAL, "1 to 64"},
+	    {"workers trailing junk", "workers", "4x", CC_ERR_INVAL, "1 to 64"},
+	    {"workers overflow", "workers", "99999999999999999999", CC_ERR_INVAL, "1 to 64"},
+	    {"qps 5.5", "clientQPS", "5.5", CC_OK, "5.5"},
+	    {"qps zero", "client-qps", "0", CC_ERR_INVAL, "above 0"},
+	    {"qps nan", "clientQPS", "nan", CC_ERR_INVAL, "above 0"},
+	    {"burst", "clientBurst", "100", CC_OK, "100"},
+	    {"burst negative", "client-burst", "-1", CC_ERR_INVAL, "1 to 100000"},
+	    {"risk", "targetRisk", "0.05", CC_OK, "0.05"},
+	    {"risk one", "target-risk", "1", CC_ERR_INVAL, "between 0 and 1"},
+	    {"risk zero", "targetRisk", "0", CC_ERR_INVAL, "between 0 and 1"},
+	    {"min rb 240h", "minRenewBefore", "240h", CC_OK, "864000"},
+	    {"min rb 4m", "min-renew-before", "4m", CC_ERR_INVAL, "at least 5m0s"},
+	    {"min rb zero", "minRenewBefore", "0", CC_ERR_INVAL, "at least"},
+	    {"min rb not a duration", "minRenewBefore", "ten days", CC_ERR_INVAL, "Go duration"},
+	    {"min rb negative", "minRenewBefore", "-1h", CC_ERR_INVAL, "Go duration"},
+	    {"max rb zero", "maxRenewBefore", "0", CC_OK, "0"},
+	    {"max rb 1h30m", "max-renew-before", "1h30m", CC_OK, "5400"},
+	    {"max rb 1m", "maxRenewBefore", "1m", CC_ERR_INVAL, "or 0"},
+	    {"resync 30s", "resyncPeriod", "30s", CC_OK, "30"},
+	    {"resync 1s", "resync-period", "1s", CC_ERR_INVAL, "at least 10s"},
+	    {"unknown", "colour", "red", CC_ERR_NOTFOUND, "unknown setting"},
+	    {"value needed", "workers", NULL, CC_ERR_INVAL, "needs a value"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const struct set_case *sc = &cases[i];
+		struct cfg c;
+		cfg_defaults(&c);
+		char before[1024], after[1024], err[256] = "", field[256];
+		snap(&c, before, sizeof before);
+		int rc = cfg_set(&c, sc->sc_key, sc->sc_value, err, sizeof err);
+		snap(&c, after, sizeof after);
+		cr_expect_eq(rc, sc->sc_rc, "%s: rc %d, want %d (%s)", sc->sc_name, rc, sc->sc_rc, err);
+		if (sc->sc_rc == CC_OK) {
+			field_text(&c, sc->sc_key, field, sizeof field);
+			cr_expect_str_eq(field, sc->sc_check, "%s", sc->sc_name);
+		} else {
+			cr_expect(strstr(err, sc->sc_check), "%s: reason \"%s\" lacks \"%s\"",
+			    sc->sc_name, err, sc->sc_check);
+			cr_expect_str_eq(after, before, "%s: config changed on error", sc->sc_name);
+		}
+		cfg_free(&c);
+	}
+}
+
+Test(config, flags_known)
+{
+	int b = -1;
+	cr_expect(cfg_is_flag("http-addr", &b));
+	cr_expect_eq(b, 0);
+	cr_expect(cfg_is_flag("leader-elect", &b));
+	cr_expect_eq(b, 1);
+	cr_expect_not(cfg_is_flag("httpAddr", &b), "file spelling is not a flag");
+	cr_expect_not(cfg_is_flag("nope", &b));
+}
+
+static const char full_yaml[] = "# every setting\n"
+				"mode: enforce\n"
+				"httpAddr: \"127.0.0.1:9999\"\n"
+				"namespace: shop\n"
+				"leaderElect: false\n"
+				"logFormat: json\n"
+				"logLevel: warn\n"
+				"certManagerNamespace: cm-system\n"
+				"certManagerPodSelector: app=cert-manager\n"
+				"workers: 4\n"
+				"clientQPS: 7.5\n"
+				"clientBurst: 15\n"
+				"targetRisk: 0.002\n"
+				"minRenewBefore: 24h\n"
+				"maxRenewBefore: 720h\n"
+				"resyncPeriod: 2m\n";
+
+Test(config, file_sets_every_key)
+{
+	struct cfg c;
+	cfg_defaults(&c);
+	char err[256] = "";
+	cr_assert_eq(cfg_load_string(&c, full_yaml, strlen(full_yaml), "full.yaml", err, sizeof err),
+	    CC_OK, "%s", err);
+	cr_expect_eq(c.c_mode, CFG_MODE_ENFORCE);
+	cr_expect_str_eq(c.c_http_addr, "127.0.0.1:9999");
+	cr_expect_str_eq(c.c_namespace, "shop");
+	cr_expect_eq(c.c_leader_elect, 0);
+	cr_expect_eq(c.c_log_format, LOG_FORMAT_JSON);
+	cr_expect_eq(c.c_log_level, LOG_WARN);
+	cr_expect_str_eq(c.c_cm_namespace, "cm-system");
+	cr_expect_str_eq(c.c_cm_selector, "app=cert-manager");
+	cr_expect_eq(c.c_workers, 4);
+	cr_expect_eq(c.c_qps, 7.5);
+	cr_expect_eq(c.c_burst, 15);
+	cr_expect_eq(c.c_target_risk, 0.002);
+	cr_expect_eq(c.c_min_renew_before, 86400);
+	cr_expect_eq(c.c_max_renew_before, 720 * 3600);
+	cr_expect_eq(c.c_resync, 120);
+	cr_expect_eq(cfg_validate(&c, err, sizeof err), CC_OK, "%s", err);
+	cfg_free(&c);
+}
+
+struct file_case {
+	const char *fc_name;
+	const char *fc_yaml;
+	int fc_rc;
+	const char *fc_err; /* expected substring, with NAME:LINE:COL */
+};
+
+Test(config, file_errors)
+{
+	static const struct file_case cases[] = {
+	    {"unknown key", "mode: observe\ncolour: red\n", CC_ERR_CONFIG,
+		"t.yaml:2:1: unknown key \"colour\""},
+	    {"flag spelling as key", "http-addr: \":1\"\n", CC_ERR_CONFIG,
+		"t.yaml:1:1: unknown key \"http-addr\" (did you mean \"httpAddr\"?)"},
+	    {"key twice", "workers: 2\nmode: observe\nworkers: 3\n", CC_ERR_CONFIG,
+		"t.yaml:3:1: key \"workers\" given twice (first at line 1)"},
+	    {"mapping for int", "workers:\n  n: 2\n", CC_ERR_CONFIG,
+		"t.yaml:2:3: workers: expected an integer, got a mapping"},
+	    {"quoted int", "workers: \"2\"\n", CC_ERR_CONFIG,
+		"t.yaml:1:10: workers: expected an integer, got a quoted string"},
+	    {"list for string", "mode: [observe]\n", CC_ERR_CONFIG,
+		"t.yaml:1:7: mode: expected a string, got a list"},
+	    {"quoted bool", "leaderElect: 'true'\n", CC_ERR_CONFIG,
+		"t.yaml:1:14: leaderElect: expected true or false, got a quoted string"},
+	    {"float for int", "clientBurst: 1.5\n", CC_ERR_CONFIG,
+		"t.yaml:1:14: clientBurst: invalid value \"1.5\": must be an integer"},
+	    {"bad enum", "\n\nmode:   bogus\n", CC_ERR_CONFIG,
+		"t.yaml:3:9: mode: invalid value \"bogus\": must be observe or enforce"},
+	    {"bad duration", "resyncPeriod: 5 minutes\n", CC_ERR_CONFIG,
+		"t.yaml:1:15: resyncPeriod: invalid value \"5 minutes\": must be a Go duration"},
+	    {"null value", "targetRisk:\n", CC_ERR_CONFIG,
+		"t.yaml:1:12: targetRisk: invalid value \"\": must be a number"},
+	    {"not yaml", "mode: observe\n  workers: [1\n", CC_ERR_PARSE, "t.yaml:2:"},
+	    {"tab indentation", "mode:\n\t- x\n", CC_ERR_PARSE, "t.yaml:2:1: not valid YAML"},
+	    {"list at top", "- mode\n- workers\n", CC_ERR_PARSE,
+		"t.yaml:1:1: the config must be a mapping of settings, not a list"},
+	    {"scalar at top", "observe\n", CC_ERR_PARSE,
+		"t.yaml:1:1: the config must be a mapping of settings, not a plain scalar"},
+	    {"two documents", "mode: observe\n---\nmode: enforce\n", CC_ERR_PARSE,
+		"t.yaml:3:1: only one YAML document is allowed"},
+	    {"complex key", "? [a]\n: 1\n", CC_ERR_CONFIG, "t.yaml:1:3: keys must be plain names"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const struct file_case *fc = &cases[i];
+		struct cfg c;
+		cfg_defaults(&c);
+		char before[1024], after[1024], err[512] = "";
+		snap(&c, before, sizeof before);
+		int rc = cfg_load_string(&c, fc->fc_yaml, strlen(fc->fc_yaml), "t.yaml", err,
+		    sizeof err);
+		snap(&c, after, sizeof after);
+		cr_expect_eq(rc, fc->fc_rc, "%s: rc %d want %d (%s)", fc->fc_name, rc, fc->fc_rc, err);
+		cr_expect(strstr(err, fc->fc_err), "%s: got \"%s\", want \"%s\"", fc->fc_name, err,
+		    fc->fc_err);
+		cr_expect_str_eq(after, before, "%s: config changed on error", fc->fc_name);
+		cfg_free(&c);
+	}
+}
+
+Test(config, error_leaves_earlier_keys_unapplied)
+{
+	struct cfg c;
+	cfg_defaults(&c);
+	char err[256];
+	const char *y = "workers: 9\nmode: enforce\nbogus: 1\n";
+	cr_expect_eq(cfg_load_string(&c, y, strlen(y), "x", err, sizeof err), CC_ERR_CONFIG);
+	cr_expect_eq(c.c_workers, 2);
+	cr_expect_eq(c.c_mode, CFG_MODE_OBSERVE);
+	cfg_free(&c);
+}
+
+Test(config, empty_and_comment_only_files)
+{
+	const char *texts[] = {"", "# nothing here\n", "\n\n", "---\n"};
+	for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+		struct cfg c;
+		cfg_defaults(&c);
+		char err[256] = "", before[1024], after[1024];
+		snap(&c, before, sizeof before);
+		cr_expect_eq(cfg_load_string(&c, texts[i], strlen(texts[i]), "e", err, sizeof err),
+		    CC_OK, "text %zu: %s", i, err);
+		snap(&c, after, sizeof after);
+		cr_expect_str_eq(after, before);
+		cfg_free(&c);
+	}
+}
+
+/* defaults < file < flags: each layer wins only for what it sets. */
+Test(config, precedence)
+{
+	struct cfg c;
+	cfg_defaults(&c);
+	char err[256];
+	const char *y = "workers: 4\nmode: enforce\nlogLevel: warn\n";
+	cr_assert_eq(cfg_load_string(&c, y, strlen(y), "p", err, sizeof err), CC_OK);
+	cr_assert_eq(cfg_set(&c, "workers", "8", err, sizeof err), CC_OK);
+	cr_assert_eq(cfg_set(&c, "http-addr", "127.0.0.1:1", err, sizeof err), CC_OK);
+	cr_expect_eq(c.c_workers, 8, "flag beats file");
+	cr_expect_eq(c.c_mode, CFG_MODE_ENFORCE, "file beats default");
+	cr_expect_eq(c.c_log_level, LOG_WARN, "file beats default");
+	cr_expect_str_eq(c.c_http_addr, "127.0.0.1:1", "flag beats default");
+	cr_expect_eq(c.c_burst, 40, "default stays when nobody sets it");
+	cfg_free(&c);
+}
+
+Test(config, validate_min_max)
+{
+	struct cfg c;
+	cfg_defaults(&c);
+	char err[256] = "";
+	cr_assert_eq(cfg_set(&c, "minRenewBefore", "48h", err, sizeof err), CC_OK);
+	cr_assert_eq(cfg_set(&c, "maxRenewBefore", "24h", err, sizeof err), CC_OK);
+	cr_expect_eq(cfg_validate(&c, err, sizeof err), CC_ERR_CONFIG);
+	cr_expect(strstr(err, "maxRenewBefore (24h0m0s) is below minRenewBefore (48h0m0s)"), "%s",
+	    err);
+	cr_assert_eq(cfg_set(&c, "maxRenewBefore", "48h", err, sizeof err), CC_OK);
+	cr_expect_eq(cfg_validate(&c, err, sizeof err), CC_OK, "equal bounds are fine");
+	cr_assert_eq(cfg_set(&c, "maxRenewBefore", "0", err, sizeof err), CC_OK);
+	cr_expect_eq(cfg_validate(&c, err, sizeof err), CC_OK, "0 means unbounded");
+	cfg_free(&c);
+}
+
+Test(config, load_file)
+{
+	char path[] = "/tmp/certcast-cfg-XXXXXX";
+	int fd = mkstemp(path);
+	cr_assert(fd >= 0);
+	const char *y = "workers: 3\n";
+	cr_assert_eq(write(fd, y, strlen(y)), (ssize_t)strlen(y));
+	close(fd);
+	struct cfg c;
+	cfg_defaults(&c);
+	char err[512] = "";
+	cr_expect_eq(cfg_load_file(&c, path, err, sizeof err), CC_OK, "%s", err);
+	cr_expect_eq(c.c_workers, 3);
+	unlink(path);
+	cr_expect_eq(cfg_load_file(&c, path, err, sizeof err), CC_ERR_IO);
+	cr_expect(strstr(err, path), "error names the file: %s", err);
+	cr_expect_eq(c.c_workers, 3);
+
+	/* Over the size limit. */
+	memcpy(path + strlen(path) - 6, "XXXXXX", 6);
+	fd = mkstemp(path);
+	cr_assert(fd >= 0);
+	char block[4096];
+	memset(block, '#', sizeof block);
+	for (int i = 0; i < 300; i++)
+		cr_assert_eq(write(fd, block, sizeof block), (ssize_t)sizeof block);
+	close(fd);
+	cr_expect_eq(cfg_load_file(&c, path, err, sizeof err), CC_ERR_TOOBIG);
+	unlink(path);
+	cfg_free(&c);
+}
+
+Test(config, usage_lists_every_flag)
+{
+	struct buf b;
+	buf_init(&b, 1 << 16);
+	cfg_usage(&b);
+	const char *flags[] = {"--mode", "--http-addr", "--namespace", "--leader-elect",
+	    "--log-format", "--log-level", "--cert-manager-namespace", "--cert-manager-pod-selector",
+	    "--workers", "--client-qps", "--client-burst", "--target-risk", "--min-renew-before",
+	    "--max-renew-before", "--resync-period"};
+	for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+		cr_expect(strstr(b.b_data, flags[i]), "missing %s", flags[i]);
+		int is_bool;
+		cr_expect(cfg_is_flag(flags[i] + 2, &is_bool), "%s not a flag", flags[i]);
+	}
+	cr_expect(strstr(b.b_data, "default: :9403"));
+	buf_free(&b);
+}
