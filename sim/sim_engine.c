@@ -223,6 +223,17 @@ se_rate_limited(struct se_engine *e, uint32_t ci, int issuer)
 }
 
 static void
+se_record_issuance(struct se_engine *e, uint32_t ci, int issuer)
+{
+	struct se_cert *c = &e->e_c[ci];
+	if (!e->e_s->s_issuers[issuer].is_acme || c->c_exempt)
+		return;
+	se_dq_add(se_dq_of(e, issuer, c->c_domain), e->e_now);
+	e->e_dup[(size_t)ci * e->e_dupn + c->c_dup_head] = e->e_now;
+	c->c_dup_head = (uint8_t)((c->c_dup_head + 1) % e->e_dupn);
+}
+
+static void
 se_start_attempt(struct se_engine *e, uint32_t ci)
 {
 	struct se_cert *c = &e->e_c[ci];
@@ -235,6 +246,10 @@ se_start_attempt(struct se_engine *e, uint32_t ci)
 	    limited);
 	c->c_attempts++;
 	e->e_m.m_attempts++;
+	/* The CA counts a certificate when it accepts the order, so concurrent orders cannot all
+	 * slip under the budget: book the issuance now. */
+	if (c->c_pending == SF_OK)
+		se_record_issuance(e, ci, issuer);
 	c->c_forecast = sp_on_attempt_start(e->e_policy, ci);
 	if (e->e_trace) {
 		struct se_trace tr = {e->e_now, ci, 0, SF_OK, issuer, c->c_failed};
@@ -303,17 +318,6 @@ se_close_instance(struct se_engine *e, uint32_t ci, int64_t t, int renewed)
 }
 
 static void
-se_record_issuance(struct se_engine *e, uint32_t ci, int issuer)
-{
-	struct se_cert *c = &e->e_c[ci];
-	if (!e->e_s->s_issuers[issuer].is_acme || c->c_exempt)
-		return;
-	se_dq_add(se_dq_of(e, issuer, c->c_domain), e->e_now);
-	e->e_dup[(size_t)ci * e->e_dupn + c->c_dup_head] = e->e_now;
-	c->c_dup_head = (uint8_t)((c->c_dup_head + 1) % e->e_dupn);
-}
-
-static void
 se_attempt_done(struct se_engine *e, uint32_t ci)
 {
 	struct se_cert *c = &e->e_c[ci];
@@ -335,7 +339,6 @@ se_attempt_done(struct se_engine *e, uint32_t ci)
 	}
 	if (o == SF_OK) {
 		se_close_instance(e, ci, e->e_now, 1);
-		se_record_issuance(e, ci, issuer);
 		m->m_issuances++;
 		c->c_not_before = e->e_now;
 		c->c_not_after = e->e_now + g->g_lifetime;

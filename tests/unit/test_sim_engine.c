@@ -1,0 +1,304 @@
+/*
+ * Engine: cert-manager's renewal and backoff timeline for one certificate, step by step; the
+ * Issuing=True bypass; renewBefore not bypassing backoff; expired hours; rate-limit budgets;
+ * revocation with ARI; identical draws across policies; determinism.
+ */
+#include "cc_err.h"
+#include "sim_engine.h"
+#include "sim_fault.h"
+#include "sim_scenario.h"
+
+#include <criterion/criterion.h>
+#include <string.h>
+
+#define H 3600LL
+#define D 86400LL
+
+struct trace {
+	struct se_trace t_rec[512]; /* records */
+	size_t t_n;                 /* count */
+};
+
+static void
+trace_fn(void *arg, const struct se_trace *rec)
+{
+	struct trace *t = arg;
+	if (t->t_n < sizeof(t->t_rec) / sizeof(t->t_rec[0]))
+		t->t_rec[t->t_n++] = *rec;
+}
+
+struct world {
+	struct scn_scenario *w_s;
+	struct sf_plan *w_plan;
+	struct se_engine *w_e;
+};
+
+static void
+world_open(struct world *w, const char *yaml, enum scn_policy pol)
+{
+	struct scn_error err;
+	int rc = scn_load_string(yaml, strlen(yaml), "engine.yaml", &w->w_s, &err);
+	cr_assert_eq(rc, CC_OK, "%s", err.e_msg);
+	sf_plan_new(w->w_s, &w->w_plan);
+	se_new(w->w_s, w->w_plan, pol, 0, &w->w_e);
+}
+
+static void
+world_close(struct world *w)
+{
+	se_free(w->w_e);
+	sf_plan_free(w->w_plan);
+	scn_free(w->w_s);
+}
+
+/* One 90-day certificate issued at the start, renewing at day 60; the issuer is misconfigured
+ * from day 59 until day 66, so the attempts walk the whole backoff ladder including the cap. */
+static const char *one_cert =
+    "name: one\nseed: 3\nduration: 80d\n"
+    "issuers:\n  - {name: ca, latency: 60s}\n"
+    "certificates:\n  - {group: g, count: 1, issuer: ca, lifetime: 90d, age: [0d, 0d]}\n"
+    "faults:\n  - {type: misconfig, issuer: ca, start: 59d, fixed_at: 66d}\n";
+
+Test(sim_engine, renewal_and_backoff_timeline_step_by_step)
+{
+	struct world w;
+	struct trace tr = {0};
+	world_open(&w, one_cert, SCN_POL_CERT_MANAGER);
+	se_set_trace(w.w_e, trace_fn, &tr);
+	cr_assert_eq(se_run(w.w_e), CC_OK);
+	const int64_t t0 = w.w_s->s_start;
+	const int64_t lat = 60;
+	/* cert-manager: renew at 2/3 of 90d = day 60; after the n-th failure wait 1h*2^(n-1),
+	 * capped at 32h, from lastFailureTime (the end of the failed attempt). */
+	const int64_t backoff_h[] = {1, 2, 4, 8, 16, 32, 32, 32, 32, 32, 32, 32};
+	int64_t start = t0 + 60 * D;
+	size_t i = 0, attempt = 0;
+	for (;;) {
+		cr_assert_lt(i + 1, tr.t_n, "trace ended early at attempt %zu", attempt);
+		const struct se_trace *s = &tr.t_rec[i], *d = &tr.t_rec[i + 1];
+		cr_assert_eq(s->tr_done, 0);
+		cr_assert_eq(s->tr_time, start, "attempt %zu started at %+lld s from plan", attempt,
+		    (long long)(s->tr_time - start));
+		cr_assert_eq(d->tr_done, 1);
+		cr_assert_eq(d->tr_time, start + lat);
+		int in_fault = start < t0 + 66 * D;
+		cr_assert_eq(d->tr_outcome, in_fault ? SF_CONFIG : SF_OK, "attempt %zu outcome %d",
+		    attempt, d->tr_outcome);
+		cr_assert_eq(d->tr_failed, in_fault ? attempt + 1 : 0);
+		i += 2;
+		if (!in_fault)
+			break;
+		start = d->tr_time + backoff_h[attempt] * H;
+		attempt++;
+	}
+	/* Starts at 0, 1, 3, 7, 15, 31, 63, 95 and 127 h (plus latencies) after day 60 fall inside
+	 * the fault, which ends 144 h after day 60; the next, near 159 h, succeeds. */
+	cr_expect_eq(attempt, 9);
+	/* After success the new certificate renews 60 days after its notBefore: past the horizon. */
+	cr_expect_eq(i, tr.t_n, "no attempt after the success");
+	const struct se_metrics *m = se_metrics(w.w_e);
+	cr_expect_eq(m->m_attempts, attempt + 1);
+	cr_expect_eq(m->m_failed, attempt);
+	cr_expect_eq(m->m_issuances, 1);
+	cr_expect_eq(m->m_outcomes[SF_CONFIG], attempt);
+	cr_expect_eq(m->m_expired_s, 0, "renewed well before notAfter");
+	world_close(&w);
+}
+
+Test(sim_engine, issuing_true_bypasses_backoff_renew_before_does_not)
+{
+	struct world w;
+	struct trace tr = {0};
+	world_open(&w, one_cert, SCN_POL_CERT_MANAGER);
+	se_set_trace(w.w_e, trace_fn, &tr);
+	const int64_t t0 = w.w_s->s_start, T = t0 + 60 * D;
+	/* Three failures end at T+60, T+3660+60, T+3720+7200+60 = T+10980; the next is due 4h later. */
+	cr_assert_eq(se_run_until(w.w_e, T + 5 * H), CC_OK);
+	cr_assert_eq(tr.t_n, 6);
+	cr_assert_eq(tr.t_rec[5].tr_time, T + 10980);
+	cr_assert_eq(tr.t_rec[5].tr_failed, 3);
+	struct se_view v;
+	se_observe(w.w_e, 0, &v);
+	cr_expect_eq(v.v_failed, 3u);
+	cr_expect_eq(v.v_last_failure, T + 10980);
+	cr_expect_str_eq(v.v_last_reason, "Failed");
+	cr_expect_not_null(v.v_last_message);
+
+	/* A longer renewBefore moves the renewal time into the past but not the backoff. */
+	cr_assert_eq(se_set_renew_before(w.w_e, 0, 45 * D), CC_OK);
+	cr_assert_eq(se_run_until(w.w_e, T + 10980 + 4 * H - 1), CC_OK);
+	cr_expect_eq(tr.t_n, 6, "renewBefore must not start an attempt during backoff");
+	cr_assert_eq(se_run_until(w.w_e, T + 10980 + 4 * H + 1), CC_OK);
+	cr_assert_eq(tr.t_n, 7);
+	cr_expect_eq(tr.t_rec[6].tr_time, T + 10980 + 4 * H, "attempt 4 at the end of the 4h backoff");
+
+	/* Issuing=True starts an attempt at once, in the middle of the next (8h) backoff. */
+	cr_assert_eq(se_run_until(w.w_e, T + 20 * H), CC_OK);
+	size_t before = tr.t_n;
+	cr_assert_eq(se_trigger_issuing(w.w_e, 0), CC_OK);
+	cr_assert_eq(tr.t_n, before + 1);
+	cr_expect_eq(tr.t_rec[before].tr_time, T + 20 * H, "Issuing=True ignores the backoff");
+	cr_expect_eq(se_trigger_issuing(w.w_e, 0), CC_ERR_STATE, "one attempt at a time");
+	cr_expect_eq(se_metrics(w.w_e)->m_actions[SE_ACT_REISSUE], 1);
+	world_close(&w);
+}
+
+Test(sim_engine, renew_before_validation)
+{
+	struct world w;
+	world_open(&w, one_cert, SCN_POL_CERT_MANAGER);
+	cr_expect_eq(se_set_renew_before(w.w_e, 0, 60), CC_ERR_INVAL, "below 5m");
+	cr_expect_eq(se_set_renew_before(w.w_e, 0, 90 * D), CC_ERR_INVAL, "not below the lifetime");
+	cr_expect_eq(se_set_renew_before(w.w_e, 0, 300), CC_OK, "5m is allowed");
+	cr_expect_eq(se_set_renew_before(w.w_e, 0, 90 * D - 1), CC_OK);
+	cr_expect_eq(se_set_renew_before(w.w_e, 0, 0), CC_OK, "unset restores the default");
+	cr_expect_eq(se_set_issuer(w.w_e, 0, 5), CC_ERR_INVAL, "no such issuer");
+	world_close(&w);
+}
+
+Test(sim_engine, expired_hours_accrue_until_the_end)
+{
+	struct world w;
+	world_open(&w,
+	    "name: x\nseed: 1\nduration: 20d\nissuers:\n  - {name: ca}\n"
+	    "certificates:\n  - {group: g, count: 1, issuer: ca, lifetime: 10d, age: [0d, 0d]}\n"
+	    "faults:\n  - {type: misconfig, group: g}\n",
+	    SCN_POL_CERT_MANAGER);
+	cr_assert_eq(se_run(w.w_e), CC_OK);
+	const struct se_metrics *m = se_metrics(w.w_e);
+	cr_expect_float_eq(m->m_expired_s, 10.0 * D, 1e-6, "expired from day 10 to day 20");
+	cr_expect_float_eq(m->m_expired_class_s[SE_L47D], 10.0 * D, 1e-6);
+	cr_expect_float_eq(m->m_expired_class_s[SE_L100D], 0, 1e-6);
+	cr_expect_float_eq(m->m_expired_group_s[0], 10.0 * D, 1e-6);
+	cr_expect_eq(m->m_expired_certs, 1);
+	cr_expect_eq(m->m_issuances, 0);
+	cr_expect_gt(m->m_failed, 10, "cert-manager keeps retrying at the 32h cap");
+	cr_expect_eq(se_run(w.w_e), CC_ERR_STATE, "a run happens once");
+	world_close(&w);
+}
+
+/* 60 certificates of one registered domain all due on day 30, Let's Encrypt budgets. */
+static const char *burst =
+    "name: rl\nseed: 2\nduration: 45d\n"
+    "issuers:\n  - {name: le, acme: true, ari: true, ari_window: [0.66, 0.67]}\n"
+    "certificates:\n  - {group: g, count: 60, issuer: le, lifetime: 90d, age: [30d, 30d],"
+    " domain: one.example}\n";
+
+Test(sim_engine, rate_limit_budget_per_registered_domain)
+{
+	struct world w;
+	struct trace tr = {0};
+	world_open(&w, burst, SCN_POL_CERT_MANAGER);
+	se_set_trace(w.w_e, trace_fn, &tr);
+	cr_assert_eq(se_run(w.w_e), CC_OK);
+	const struct se_metrics *m = se_metrics(w.w_e);
+	cr_expect_eq(m->m_issuances, 60, "all renewed once the window refilled");
+	cr_expect_geq(m->m_outcomes[SF_RATE_LIMIT], 10, "10 over the budget of 50");
+	/* No 7-day window holds more than 50 issuances. */
+	for (size_t i = 0; i < tr.t_n; i++) {
+		if (!tr.t_rec[i].tr_done || tr.t_rec[i].tr_outcome != SF_OK)
+			continue;
+		int in_window = 0;
+		for (size_t j = 0; j < tr.t_n; j++)
+			in_window += tr.t_rec[j].tr_done && tr.t_rec[j].tr_outcome == SF_OK &&
+			    tr.t_rec[j].tr_time <= tr.t_rec[i].tr_time &&
+			    tr.t_rec[j].tr_time > tr.t_rec[i].tr_time - 7 * D;
+		cr_assert_leq(in_window, 50, "budget exceeded at record %zu", i);
+	}
+	world_close(&w);
+
+	/* cert-manager with ARI sends `replaces`: exempt from the limits. */
+	world_open(&w, burst, SCN_POL_ARI_ONLY);
+	cr_assert_eq(se_run(w.w_e), CC_OK);
+	cr_expect_eq(se_metrics(w.w_e)->m_outcomes[SF_RATE_LIMIT], 0);
+	cr_expect_eq(se_metrics(w.w_e)->m_issuances, 60);
+	world_close(&w);
+}
+
+static const char *revoke =
+    "name: rv\nseed: 4\nduration: 40d\n"
+    "issuers:\n  - {name: le, acme: true, ari: true}\n"
+    "certificates:\n  - {group: g, count: 20, issuer: le, lifetime: 90d, domains: 20}\n"
+    "faults:\n  - {type: revocation, issuer: le, at: 10d, deadline: 3d}\n";
+
+Test(sim_engine, revocation_deadline_and_ari)
+{
+	struct world w;
+	world_open(&w, revoke, SCN_POL_CERT_MANAGER);
+	cr_assert_eq(se_run(w.w_e), CC_OK);
+	const struct se_metrics *m = se_metrics(w.w_e);
+	cr_expect_gt(m->m_expired_s, 0, "revoked certificates are invalid after the deadline");
+	cr_expect_gt(m->m_expired_certs, 0);
+	world_close(&w);
+
+	world_open(&w, revoke, SCN_POL_ARI_ONLY);
+	struct se_view v;
+	cr_assert_eq(se_run_until(w.w_e, w.w_s->s_start + 10 * D + 1), CC_OK);
+	se_observe(w.w_e, 0, &v);
+	cr_expect_eq(v.v_ari_lo, w.w_s->s_start + 10 * D, "the ARI window opens at the revocation");
+	cr_expect_eq(v.v_ari_hi, w.w_s->s_start + 10 * D + 3 * D / 2);
+	cr_assert_eq(se_run(w.w_e), CC_OK);
+	cr_expect_eq(se_metrics(w.w_e)->m_expired_s, 0, "ARI-aware renewal beats the deadline");
+	world_close(&w);
+}
+
+static const char *flaky =
+    "name: fl\nseed: 11\nduration: 200d\n"
+    "issuers:\n  - {name: ca, failure_probability: 0.3}\n"
+    "certificates:\n  - {group: g, count: 200, issuer: ca, lifetime: 90d}\n";
+
+Test(sim_engine, same_draws_for_every_policy)
+{
+	/* For 90-day certificates fixed-30d is cert-manager's default (30d = 1/3): the runs must
+	 * match exactly, attempt for attempt, because the draws depend only on (seed, cert, k). */
+	struct world a, b;
+	world_open(&a, flaky, SCN_POL_CERT_MANAGER);
+	world_open(&b, flaky, SCN_POL_FIXED_30D);
+	cr_assert_eq(se_run(a.w_e), CC_OK);
+	cr_assert_eq(se_run(b.w_e), CC_OK);
+	const struct se_metrics *ma = se_metrics(a.w_e), *mb = se_metrics(b.w_e);
+	cr_expect_gt(ma->m_failed, 0);
+	cr_expect_eq(ma->m_attempts, mb->m_attempts);
+	cr_expect_eq(ma->m_failed, mb->m_failed);
+	cr_expect_eq(ma->m_issuances, mb->m_issuances);
+	cr_expect_eq(ma->m_expired_s, mb->m_expired_s);
+	world_close(&a);
+	world_close(&b);
+}
+
+Test(sim_engine, runs_are_deterministic)
+{
+	struct world a, b;
+	world_open(&a, flaky, SCN_POL_ARI_ONLY);
+	world_open(&b, flaky, SCN_POL_ARI_ONLY);
+	cr_assert_eq(se_run(a.w_e), CC_OK);
+	cr_assert_eq(se_run(b.w_e), CC_OK);
+	cr_expect_eq(memcmp(se_metrics(a.w_e)->m_outcomes, se_metrics(b.w_e)->m_outcomes,
+			 sizeof(se_metrics(a.w_e)->m_outcomes)), 0);
+	cr_expect_eq(se_metrics(a.w_e)->m_events, se_metrics(b.w_e)->m_events);
+	world_close(&a);
+	world_close(&b);
+}
+
+struct lclass_case {
+	const char *name;
+	int64_t lifetime;
+	enum se_lclass want;
+};
+
+static const struct lclass_case lclass_cases[] = {
+	{"LE shortlived 160h", 160 * H, SE_L6D}, {"6 days", 6 * D, SE_L6D},
+	{"7 days edge", 7 * D, SE_L6D}, {"just above 7d", 7 * D + 1, SE_L47D},
+	{"45 days", 45 * D, SE_L47D}, {"47 days", 47 * D, SE_L47D}, {"90 days", 90 * D, SE_L100D},
+	{"100 days", 100 * D, SE_L100D}, {"200 days", 200 * D, SE_L200D},
+	{"398 days", 398 * D, SE_L398D},
+};
+
+Test(sim_engine, lifetime_classes)
+{
+	for (size_t i = 0; i < sizeof(lclass_cases) / sizeof(lclass_cases[0]); i++)
+		cr_expect_eq(se_lclass_of(lclass_cases[i].lifetime), lclass_cases[i].want, "[%s]",
+		    lclass_cases[i].name);
+	cr_expect_str_eq(se_lclass_name(SE_L47D), "47d");
+	cr_expect_str_eq(se_lclass_name(SE_L398D), "398d");
+}
