@@ -241,6 +241,14 @@ rb_hours_density(const struct rb_hours *h, int64_t when)
 	return (near / total) / (3.0 / 24.0);
 }
 
+static size_t
+rb_rate_slot(int64_t hour)
+{
+	int64_t m = hour % RB_RATE_SLOTS;
+
+	return (size_t)(m < 0 ? m + RB_RATE_SLOTS : m);
+}
+
 /* Moves the ring forward so that its newest slot is hour; the hours skipped are empty. */
 static void
 rb_rate_advance(struct rb_rate *r, int64_t hour)
@@ -252,7 +260,7 @@ rb_rate_advance(struct rb_rate *r, int64_t hour)
 	if (gap > RB_RATE_SLOTS)
 		gap = RB_RATE_SLOTS;
 	for (i = 1; i <= gap; i++)
-		r->rt_cnt[(uint64_t)(r->rt_hour + i) % RB_RATE_SLOTS] = 0;
+		r->rt_cnt[rb_rate_slot(r->rt_hour + i)] = 0;
 	r->rt_hours += (uint32_t)(hour - r->rt_hour > RB_RATE_SLOTS ? RB_RATE_SLOTS : hour - r->rt_hour);
 	if (r->rt_hours > RB_RATE_SLOTS - 1)
 		r->rt_hours = RB_RATE_SLOTS - 1;
@@ -269,6 +277,7 @@ void
 rb_rate_add(struct rb_rate *r, int64_t when)
 {
 	int64_t hour = rb_hour_index(when);
+	size_t slot;
 
 	if (!r->rt_used) {
 		memset(r->rt_cnt, 0, sizeof(r->rt_cnt));
@@ -277,8 +286,14 @@ rb_rate_add(struct rb_rate *r, int64_t when)
 		r->rt_used = 1;
 	}
 	rb_rate_advance(r, hour);
-	if (r->rt_cnt[(uint64_t)r->rt_hour % RB_RATE_SLOTS] < UINT32_MAX)
-		r->rt_cnt[(uint64_t)r->rt_hour % RB_RATE_SLOTS]++;
+	if (hour < r->rt_hour - (RB_RATE_SLOTS - 1))
+		return;
+	/* A late request older than the history so far extends it backwards. */
+	if (hour < r->rt_hour - (int64_t)r->rt_hours)
+		r->rt_hours = (uint32_t)(r->rt_hour - hour);
+	slot = rb_rate_slot(hour);
+	if (r->rt_cnt[slot] < UINT32_MAX)
+		r->rt_cnt[slot]++;
 }
 
 uint32_t
@@ -286,7 +301,7 @@ rb_rate_current(const struct rb_rate *r, int64_t now)
 {
 	if (!r->rt_used || rb_hour_index(now) != r->rt_hour)
 		return 0;
-	return r->rt_cnt[(uint64_t)r->rt_hour % RB_RATE_SLOTS];
+	return r->rt_cnt[rb_rate_slot(r->rt_hour)];
 }
 
 double
@@ -304,7 +319,7 @@ rb_rate_usual(const struct rb_rate *r, int64_t now, uint32_t *hours)
 		if (h > r->rt_hour)
 			v[n++] = 0; /* silent hours since the last request */
 		else if (h > r->rt_hour - 1 - (int64_t)r->rt_hours)
-			v[n++] = r->rt_cnt[(uint64_t)h % RB_RATE_SLOTS];
+			v[n++] = r->rt_cnt[rb_rate_slot(h)];
 		else
 			break;
 	}

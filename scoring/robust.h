@@ -95,8 +95,9 @@ struct rb_rate {
 };
 
 /*
- * Counts one request at time when. A request older than the newest hour is counted in the
- * newest hour (late arrivals do not rewrite history); empty hours in between count as zero.
+ * Counts one request at time when, in its own hour. Requests may arrive out of order: one up
+ * to a week older than the newest is counted where it belongs, an older one is ignored. Hours
+ * without requests count as zero.
  */
 void rb_rate_add(struct rb_rate *r, int64_t when);
 
