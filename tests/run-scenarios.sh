@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Runs `certcast simulate` on every tests/scenarios/*.yaml and checks each scenario's own
+# expectations (its "expect:" list, evaluated by the simulator into the JSON summary), then two
+# suite-wide checks on the forecaster's alerts pooled over all scenarios: precision >= 0.95 and
+# recall >= 0.90 at the 7-day horizon (sim/README.md defines both).
+#
+# One check = one assertion. Writes BUILD/results/scenarios.txt (every check, then the line
+# "scenarios: N passed, M failed") and BUILD/results/scenarios/NAME.json, where BUILD is the
+# folder holding the binary. Exits non-zero when any check failed or a scenario did not run.
+#
+#   tests/run-scenarios.sh BUILD/certcast [SCENARIO.yaml ...]
+set -u
+bin=${1:?usage: tests/run-scenarios.sh BUILD/certcast [SCENARIO.yaml ...]}
+shift
+here=$(cd "$(dirname "$0")" && pwd)
+build=$(dirname "$bin")
+outdir="$build/results/scenarios"
+report="$build/results/scenarios.txt"
+mkdir -p "$outdir"
+command -v jq >/dev/null || { echo "run-scenarios: jq is required" >&2; exit 2; }
+if [ $# -eq 0 ]; then set -- "$here"/scenarios/*.yaml; fi
+
+passed=0 failed=0
+tp=0 fp=0 pos=0 rec=0
+: >"$report"
+say() { printf '%s\n' "$*" | tee -a "$report"; }
+
+for f in "$@"; do
+	name=$(basename "$f" .yaml)
+	json="$outdir/$name.json"
+	rm -f "$json"
+	start=$(date +%s)
+	"$bin" simulate --compact -o "$json" "$f" 2>"$outdir/$name.err"
+	rc=$?
+	secs=$(($(date +%s) - start))
+	if { [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; } || ! jq -e '.checks' "$json" >/dev/null 2>&1; then
+		say "FAIL $name: simulate exited $rc: $(head -c 400 "$outdir/$name.err")"
+		failed=$((failed + 1))
+		continue
+	fi
+	say "# $name (${secs}s)"
+	while IFS=$'\t' read -r ok expr lhs rhs why; do
+		if [ "$ok" = true ]; then
+			passed=$((passed + 1)); say "PASS $name: $expr  [$lhs vs $rhs]"
+		else
+			failed=$((failed + 1)); say "FAIL $name: $expr  [$lhs vs $rhs] $why"
+		fi
+	done < <(jq -r '.checks[] | [(.ok|tostring), .expect, (.lhs|tostring), (.rhs|tostring),
+		(.why // "")] | @tsv' "$json")
+	read -r a b c d < <(jq -r '.alerts | "\(.tp // 0) \(.fp // 0) \(.positives // 0) \(.recalled // 0)"' "$json")
+	tp=$((tp + a)); fp=$((fp + b)); pos=$((pos + c)); rec=$((rec + d))
+done
+
+# Pooled alert quality over the whole suite.
+suite_check() { # name value-expression bar
+	local label=$1 num=$2 den=$3 bar=$4
+	if [ "$den" -eq 0 ]; then
+		failed=$((failed + 1)); say "FAIL suite: $label undefined (no cases)"; return
+	fi
+	local v
+	v=$(awk -v n="$num" -v d="$den" 'BEGIN { printf "%.4f", n / d }')
+	if awk -v v="$v" -v b="$bar" 'BEGIN { exit !(v >= b) }'; then
+		passed=$((passed + 1)); say "PASS suite: $label = $v >= $bar ($num/$den)"
+	else
+		failed=$((failed + 1)); say "FAIL suite: $label = $v < $bar ($num/$den)"
+	fi
+}
+say "# suite (alerts pooled over all scenarios)"
+suite_check "alert precision" "$tp" "$((tp + fp))" 0.95
+suite_check "alert recall (7 days ahead)" "$rec" "$pos" 0.90
+
+say "scenarios: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
