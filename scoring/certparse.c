@@ -413,7 +413,7 @@ cp_parse_bytes(const unsigned char *d, size_t len, int depth, struct cp_cert **o
 		return SC_ERR_PARSE;
 	}
 	if (len - skip >= 10 && memcmp(d + skip, "-----BEGIN", 10) == 0) {
-		rc = cp_read_pem(d, len, &leaf, &count, err, errlen);
+		rc = cp_read_pem(d + skip, len - skip, &leaf, &count, err, errlen);
 	} else if (d[skip] == 0x30 && skip == 0) {
 		rc = cp_read_der(d, len, &leaf, &count, err, errlen);
 	} else if (depth == 0) {
