@@ -28,6 +28,23 @@ struct cron_expr {
 	uint8_t ce_dow_star; /* day of week was "*" (or "?") */
 };
 
+/* A broken-down UTC (or offset) time. */
+struct cron_tm {
+	int64_t tm_year; /* e.g. 2026 */
+	int tm_mon;      /* 1..12 */
+	int tm_mday;     /* 1..31 */
+	int tm_hour;     /* 0..23 */
+	int tm_min;      /* 0..59 */
+	int tm_sec;      /* 0..59 */
+	int tm_wday;     /* 0 = Sunday */
+};
+
+/* Unix seconds of a civil UTC time (proleptic Gregorian; fields are not range-checked). */
+int64_t cron_timegm(int64_t year, int mon, int mday, int hour, int min, int sec);
+
+/* Breaks Unix seconds t (plus tz_offset) into calendar fields. */
+void cron_gmtime(int64_t t, int32_t tz_offset, struct cron_tm *tm);
+
 /*
  * Parses text into *out. Returns SC_OK, or SC_ERR_PARSE with what and where (field name and
  * offending token) in err (size errlen, may be 0). out is unchanged on error.

@@ -107,4 +107,7 @@ int fc_forecast(const struct fc_params *p, int want_list, struct fc_forecast *ou
 /* P(some fault of p is present at time t) (t >= p->fp_now). */
 double fc_fault_presence(const struct fc_params *p, int64_t t);
 
+/* P(an attempt at time t fails): a fault present (prob. U) or the baseline, as in the model. */
+double fc_attempt_fail(const struct fc_params *p, int64_t t);
+
 #endif

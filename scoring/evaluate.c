@@ -1,0 +1,662 @@
+/*
+ * evaluate: sc_evaluate(), which ties the modules together for one certificate.
+ *
+ * Order: issuer estimate -> renewal time and next attempt -> current faults (failure classes
+ * with their persistence) -> per-attempt baseline (certificate history on top of the issuer,
+ * live signals, learned model) -> forecast -> counterfactual contributions -> predicted
+ * failure time -> decision -> anomalies -> explanation.
+ */
+#include "scoring.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "explain.h"
+#include "failclass.h"
+#include "forecast.h"
+#include "issuer_health.h"
+#include "learn.h"
+#include "policy.h"
+
+#define EV_CERT_STRENGTH 20.0       /* most pseudo-counts the issuer lends a certificate */
+#define EV_NO_CERT_HORIZON 86400    /* no certificate yet: risk of none within a day */
+#define EV_EVENT_WINDOW 86400       /* Events older than this before the failure are stale */
+#define EV_ISSUER_FAULT_MIN 2.0     /* decayed issuer failures for a full-strength fault */
+#define EV_NOT_READY_PRESENT 0.95   /* an issuer that says Ready=False is broken */
+#define EV_PF_GRID 48               /* grid for the latest safe start */
+
+/* Everything derived once and reused by the factors. */
+struct ev_ctx {
+	const struct sc_input *e_in;     /* the input */
+	struct sc_config e_cfg;          /* resolved config */
+	struct fc_params e_params;       /* forecast parameters of the current state */
+	struct fc_forecast e_fc;         /* the forecast */
+	int64_t e_renewal;               /* cert-manager's renewal time, 0 none */
+	int e_renewal_rc;                /* fc_renewal_time() result */
+	int64_t e_deadline;              /* notAfter, or now + a day without a certificate */
+	int64_t e_backoff_until;         /* end of the running backoff, 0 none */
+	double e_q_hist;                 /* baseline from history only */
+	double e_q_sig;                  /* ... with live signals */
+	double e_q;                      /* ... with the learned model: used */
+	double e_sig_terms[4];           /* logit terms of the signals */
+	double e_cert_evidence;          /* the certificate's own decayed outcomes */
+	struct fcl_result e_cert_cls;    /* class of the certificate's failure */
+	int e_cert_failing;              /* the certificate is in a failure streak */
+	int64_t e_cert_seen;             /* when that failure was seen */
+	int e_learned;                   /* a model was used */
+	struct lm_prediction e_lm;       /* its prediction (baseline features) */
+};
+
+static double
+ev_clamp01(double x)
+{
+	if (!(x > 0.0))
+		return 0.0;
+	return x < 1.0 ? x : 1.0;
+}
+
+/* Latest finished CR outcome of the certificate: its index, or -1. */
+static long
+ev_latest_request(const struct sc_input *in, int want_failed)
+{
+	long best = -1;
+	int64_t bt = 0;
+	for (size_t i = 0; in->in_requests != NULL && i < in->in_nrequests; i++) {
+		const struct sc_request *r = &in->in_requests[i];
+		int64_t t = r->rq_done > 0 ? r->rq_done : r->rq_time;
+		int failed = r->rq_outcome == SC_OUT_FAILED || r->rq_outcome == SC_OUT_DENIED;
+		if (r->rq_outcome == SC_OUT_PENDING || t > in->in_now)
+			continue;
+		if (want_failed == 1 && !failed)
+			continue;
+		if (want_failed == 0 && failed)
+			continue;
+		if (best < 0 || t >= bt) {
+			best = (long)i;
+			bt = t;
+		}
+	}
+	return best;
+}
+
+/* Keeps the more confident classification; ties go to the newer one (b). */
+static void
+ev_better(struct fcl_result *best, int64_t *best_t, const struct fcl_result *b, int64_t bt)
+{
+	if (b->cl_class == SC_CLASS_OK)
+		return;
+	if (best->cl_rule[0] == '\0' || b->cl_confidence > best->cl_confidence ||
+	    (b->cl_confidence == best->cl_confidence && bt >= *best_t)) {
+		*best = *b;
+		if (bt > *best_t)
+			*best_t = bt;
+	}
+}
+
+/* Is the certificate failing now, and what kind of failure is it? */
+static void
+ev_cert_fault(struct ev_ctx *e)
+{
+	const struct sc_input *in = e->e_in;
+	const struct sc_cert *c = &in->in_cert;
+	long lf = ev_latest_request(in, 1), ls = ev_latest_request(in, 0);
+	int64_t t_fail = 0, t_ok = 0, seen = 0;
+	struct fcl_result best, fr;
+
+	memset(&best, 0, sizeof(best));
+	best.cl_class = SC_CLASS_UNKNOWN;
+	best.cl_confidence = 0.3;
+	best.cl_rule = "";
+	if (lf >= 0) {
+		const struct sc_request *r = &in->in_requests[lf];
+		t_fail = r->rq_done > 0 ? r->rq_done : r->rq_time;
+	}
+	if (ls >= 0) {
+		const struct sc_request *r = &in->in_requests[ls];
+		t_ok = r->rq_done > 0 ? r->rq_done : r->rq_time;
+	}
+	e->e_cert_failing = c->c_last_failure > 0 || (lf >= 0 && t_fail > t_ok) ||
+			    (c->c_issuing.cd_status == SC_FALSE && c->c_issuing.cd_reason != NULL &&
+			     strcmp(c->c_issuing.cd_reason, "Failed") == 0);
+	if (!e->e_cert_failing)
+		return;
+	seen = c->c_last_failure > t_fail ? c->c_last_failure : t_fail;
+	if (seen == 0)
+		seen = c->c_issuing.cd_time > 0 ? c->c_issuing.cd_time : in->in_now;
+
+	if (lf >= 0 && t_fail > t_ok) {
+		const struct sc_request *r = &in->in_requests[lf];
+		if (r->rq_outcome == SC_OUT_DENIED) {
+			fr.cl_class = SC_CLASS_CONFIG;
+			fr.cl_confidence = 0.95;
+			fr.cl_window = 0;
+			fr.cl_retry_after = 0;
+			fr.cl_rule = "request-denied";
+		} else {
+			fcl_classify(r->rq_reason, r->rq_message, &fr);
+		}
+		ev_better(&best, &seen, &fr, t_fail);
+	}
+	if (c->c_issuing.cd_status == SC_FALSE) {
+		fcl_classify(c->c_issuing.cd_reason, c->c_issuing.cd_message, &fr);
+		ev_better(&best, &seen, &fr, c->c_issuing.cd_time);
+	}
+	if (c->c_ready.cd_status == SC_FALSE) {
+		fcl_classify(NULL, c->c_ready.cd_message, &fr);
+		if (fr.cl_rule[0] != '\0')
+			ev_better(&best, &seen, &fr, c->c_ready.cd_time);
+	}
+	for (size_t i = 0; in->in_events != NULL && i < in->in_nevents; i++) {
+		const struct sc_event *ev = &in->in_events[i];
+		if (!ev->ev_warning || ev->ev_time > in->in_now ||
+		    (seen > 0 && ev->ev_time < seen - EV_EVENT_WINDOW))
+			continue;
+		fcl_classify(ev->ev_reason, ev->ev_message, &fr);
+		ev_better(&best, &seen, &fr, ev->ev_time);
+	}
+	e->e_cert_cls = best;
+	e->e_cert_seen = seen;
+}
+
+/* Adds a fault; the class's failure probability while present comes from its model. */
+static void
+ev_add_fault(struct fc_params *p, enum sc_class cls, double present, int64_t seen,
+	     int64_t window, int64_t retry_after)
+{
+	struct fcl_persist m;
+	struct fc_fault *f;
+	if (p->fp_nfaults >= FC_MAX_FAULTS || !(present > 0.0) || cls == SC_CLASS_OK)
+		return;
+	fcl_persistence(cls, &m);
+	f = &p->fp_faults[p->fp_nfaults++];
+	f->ft_class = cls;
+	f->ft_present = ev_clamp01(present);
+	f->ft_fail = m.fp_fail;
+	f->ft_seen = seen;
+	f->ft_window = window;
+	f->ft_retry_after = retry_after;
+}
+
+static void
+ev_faults(struct ev_ctx *e, const struct sc_issuer_estimate *est)
+{
+	const struct sc_input *in = e->e_in;
+	struct fc_params *p = &e->e_params;
+	p->fp_nfaults = 0;
+	if (e->e_cert_failing) {
+		/*
+		 * A failure was seen for sure; which class it is, is a matter of confidence. The
+		 * rest of the probability goes to "unknown", which heals at its own pace.
+		 */
+		double conf = ev_clamp01(e->e_cert_cls.cl_confidence);
+		ev_add_fault(p, e->e_cert_cls.cl_class, conf, e->e_cert_seen, e->e_cert_cls.cl_window,
+			     e->e_cert_cls.cl_retry_after);
+		if (e->e_cert_cls.cl_class != SC_CLASS_UNKNOWN && conf < 1.0)
+			ev_add_fault(p, SC_CLASS_UNKNOWN, 1.0 - conf, e->e_cert_seen, 0, 0);
+	}
+	/* the issuer failing for other certificates: an outage or limit that reaches this one */
+	if (est->ie_failing && est->ie_class != SC_CLASS_OK &&
+	    !(e->e_cert_failing && est->ie_class == e->e_cert_cls.cl_class)) {
+		double strength = est->ie_failures / EV_ISSUER_FAULT_MIN;
+		double w = est->ie_class_share * (strength < 1.0 ? strength : 1.0);
+		if (est->ie_class != SC_CLASS_CA_UNAVAILABLE && est->ie_class != SC_CLASS_RATE_LIMIT &&
+		    est->ie_class != SC_CLASS_CONFIG)
+			w *= 0.5; /* DNS zones and one-offs are usually someone else's */
+		ev_add_fault(p, est->ie_class, w, est->ie_last_failure, 0, 0);
+	}
+	if (est->ie_not_ready) {
+		const struct sc_issuer *is = in->in_issuer;
+		int64_t seen = is != NULL && is->is_ready.cd_time > 0 ? is->is_ready.cd_time
+								      : in->in_now;
+		ev_add_fault(p, est->ie_ready_class, EV_NOT_READY_PRESENT, seen, 0, 0);
+	}
+}
+
+static enum lm_class
+ev_lm_class(enum sc_class c)
+{
+	switch (c) {
+	case SC_CLASS_OK:
+		return LM_CLASS_NONE;
+	case SC_CLASS_CONFIG:
+		return LM_CLASS_CONFIG;
+	case SC_CLASS_RATE_LIMIT:
+		return LM_CLASS_RATE_LIMIT;
+	case SC_CLASS_DNS:
+		return LM_CLASS_DNS;
+	case SC_CLASS_CA_UNAVAILABLE:
+		return LM_CLASS_CA_UNAVAILABLE;
+	case SC_CLASS_TRANSIENT:
+		return LM_CLASS_TRANSIENT;
+	case SC_CLASS_UNKNOWN:
+	case SC_CLASS_COUNT:
+		break;
+	}
+	return LM_CLASS_UNKNOWN;
+}
+
+/* The learned model's inputs for a healthy-state attempt (the fault model covers faults). */
+static void
+ev_features(const struct ev_ctx *e, const struct sc_issuer_estimate *est, enum sc_class cls,
+	    struct lm_features *f)
+{
+	const struct sc_input *in = e->e_in;
+	const struct sc_signals *sg = &in->in_signals;
+	memset(f, 0, sizeof(*f));
+	f->f_issuer_fail_rate = est->ie_mean;
+	f->f_failed_attempts = cls == SC_CLASS_OK ? 0.0 : (double)in->in_cert.c_failed_attempts;
+	f->f_class = ev_lm_class(cls);
+	f->f_issuer_not_ready = est->ie_not_ready;
+	f->f_acme_429_rate = NAN;
+	f->f_http_5xx_rate = NAN;
+	f->f_latency_s = NAN;
+	f->f_pod_restarts_1h = NAN;
+	if (sg->sg_valid) {
+		if (sg->sg_requests > 0.0) {
+			f->f_acme_429_rate = sg->sg_status_429 / sg->sg_requests;
+			f->f_http_5xx_rate = sg->sg_status_5xx / sg->sg_requests;
+		}
+		f->f_latency_s = sg->sg_latency_s;
+		f->f_pod_restarts_1h = (double)sg->sg_restarts_1h;
+	}
+	f->f_hours_since_failure = NAN;
+	if (cls != SC_CLASS_OK && e->e_cert_seen > 0)
+		f->f_hours_since_failure = (double)(in->in_now - e->e_cert_seen) / 3600.0;
+	f->f_lifetime_days = in->in_cert.c_not_after > in->in_cert.c_not_before
+				     ? (double)(in->in_cert.c_not_after - in->in_cert.c_not_before) /
+					       86400.0
+				     : NAN;
+	f->f_prior = e->e_q_sig;
+}
+
+static double
+ev_risk(const struct fc_params *p)
+{
+	struct fc_forecast f;
+	if (fc_forecast(p, 0, &f) != SC_OK)
+		return 1.0;
+	return f.ff_risk;
+}
+
+/*
+ * The latest start time s in [now, deadline] such that an attempt chain beginning at s (the
+ * backoff state kept) would keep the risk at or under target: the point after which too few
+ * attempts remain. Returns 0 when no start qualifies.
+ */
+static int64_t
+ev_latest_safe_start(const struct ev_ctx *e, double target)
+{
+	struct fc_params p = e->e_params;
+	int64_t now = e->e_in->in_now, end = e->e_deadline - p.fp_attempt_duration;
+	int64_t lo = 0, hi = 0, step;
+	if (end < now)
+		return 0;
+	step = (end - now) / EV_PF_GRID;
+	if (step < 60)
+		step = 60;
+	for (int64_t s = end; s >= now; s -= step) {
+		p.fp_first = s;
+		if (ev_risk(&p) <= target) {
+			lo = s;
+			hi = s + step < end ? s + step : end;
+			break;
+		}
+		if (s == now)
+			break;
+		if (s - step < now)
+			s = now + step;
+	}
+	if (lo == 0)
+		return 0;
+	while (hi - lo > 60) {
+		int64_t mid = lo + (hi - lo) / 2;
+		p.fp_first = mid;
+		if (ev_risk(&p) <= target)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static enum sc_level
+ev_level(const struct sc_config *cfg, double risk)
+{
+	if (risk >= cfg->cf_level_critical)
+		return SC_LEVEL_CRITICAL;
+	if (risk >= cfg->cf_level_high)
+		return SC_LEVEL_HIGH;
+	if (risk >= cfg->cf_level_medium)
+		return SC_LEVEL_MEDIUM;
+	return SC_LEVEL_LOW;
+}
+
+static void
+ev_anomalies(const struct sc_input *in, struct sc_result *out, int *security)
+{
+	*security = 0;
+	for (size_t i = 0; in->in_anomalies != NULL && i < in->in_nanomalies; i++) {
+		const struct sc_anomaly *a = &in->in_anomalies[i];
+		uint32_t n = out->r_nanomalies, j;
+		if (a->an_security)
+			*security = 1;
+		/* keep the most severe, then the strangest; drop the weakest when full */
+		if (n == SC_MAX_ANOMALIES) {
+			const struct sc_anomaly *last = &out->r_anomalies[n - 1];
+			if (a->an_severity < last->an_severity ||
+			    (a->an_severity == last->an_severity && a->an_score <= last->an_score))
+				continue;
+			n--;
+		}
+		j = n;
+		while (j > 0 && (out->r_anomalies[j - 1].an_severity < a->an_severity ||
+				 (out->r_anomalies[j - 1].an_severity == a->an_severity &&
+				  out->r_anomalies[j - 1].an_score < a->an_score))) {
+			out->r_anomalies[j] = out->r_anomalies[j - 1];
+			j--;
+		}
+		out->r_anomalies[j] = *a;
+		out->r_anomalies[j].an_type[sizeof(a->an_type) - 1] = '\0';
+		out->r_anomalies[j].an_evidence[SC_EVIDENCE_MAX - 1] = '\0';
+		out->r_nanomalies = n + 1;
+	}
+}
+
+static const char *
+ev_heal_text(enum sc_class c)
+{
+	switch (c) {
+	case SC_CLASS_CONFIG:
+		return "does not heal by itself";
+	case SC_CLASS_RATE_LIMIT:
+		return "heals when the rate-limit window refills";
+	case SC_CLASS_DNS:
+		return "typically clears within about 12h";
+	case SC_CLASS_CA_UNAVAILABLE:
+		return "CA outages typically last about 4h";
+	case SC_CLASS_TRANSIENT:
+		return "usually clears within minutes";
+	case SC_CLASS_UNKNOWN:
+	case SC_CLASS_OK:
+	case SC_CLASS_COUNT:
+		break;
+	}
+	return "assumed to clear within about a day";
+}
+
+/* The factors: each a counterfactual forecast with one cause removed. */
+static void
+ev_factors(struct ev_ctx *e, const struct sc_issuer_estimate *est, struct sc_result *out)
+{
+	const struct sc_input *in = e->e_in;
+	const struct sc_cert *c = &in->in_cert;
+	double risk = out->r_risk;
+	struct fc_params p;
+	char t1[32], d1[32];
+
+	if (e->e_params.fp_nfaults > 0) {
+		p = e->e_params;
+		p.fp_nfaults = 0;
+		if (e->e_cert_failing) {
+			ex_duration(in->in_now - e->e_cert_seen, d1, sizeof(d1));
+			ex_add(out, "fault", out->r_p_fault, risk - ev_risk(&p),
+			       "%s failure (%s) seen %s ago, P(still present) %.2f: %s",
+			       sc_class_name(e->e_cert_cls.cl_class),
+			       e->e_cert_cls.cl_rule[0] ? e->e_cert_cls.cl_rule : "no rule matched", d1,
+			       out->r_p_fault, ev_heal_text(e->e_cert_cls.cl_class));
+		} else {
+			ex_add(out, "issuer-fault", out->r_p_fault, risk - ev_risk(&p),
+			       "issuer %s is failing for other certificates (%s), P(fault) %.2f",
+			       c->c_issuer_name ? c->c_issuer_name : "?",
+			       sc_class_name(est->ie_not_ready ? est->ie_ready_class : est->ie_class),
+			       out->r_p_fault);
+		}
+	}
+	if (e->e_backoff_until > in->in_now) {
+		p = e->e_params;
+		p.fp_failed = 0;
+		p.fp_first = e->e_renewal > in->in_now ? e->e_renewal : in->in_now;
+		ex_time(e->e_backoff_until, t1, sizeof(t1));
+		ex_add(out, "backoff", (double)(e->e_backoff_until - in->in_now) / 3600.0,
+		       risk - ev_risk(&p),
+		       "cert-manager backs off after %d failed attempts: next try %s",
+		       (int)c->c_failed_attempts, t1);
+	}
+	p = e->e_params;
+	p.fp_p = est->ie_prior_mean;
+	ex_add(out, "issuer-history", e->e_q_hist, risk - ev_risk(&p),
+	       "issuer failure rate %.1f%% (90%% CI %.1f-%.1f%%) from %.1f recent outcomes, "
+	       "certificate %.1f%%",
+	       100.0 * est->ie_mean, 100.0 * est->ie_lo, 100.0 * est->ie_hi, est->ie_evidence,
+	       100.0 * e->e_q_hist);
+	if (fabs(e->e_sig_terms[0]) + fabs(e->e_sig_terms[1]) + fabs(e->e_sig_terms[2]) +
+		fabs(e->e_sig_terms[3]) > 1e-12) {
+		const struct sc_signals *sg = &in->in_signals;
+		double z = log(e->e_q / (1.0 - e->e_q));
+		for (int k = 0; k < 4; k++)
+			z -= e->e_sig_terms[k];
+		p = e->e_params;
+		p.fp_p = 1.0 / (1.0 + exp(-z));
+		ex_add(out, "signals", e->e_q_sig - e->e_q_hist, risk - ev_risk(&p),
+		       "cert-manager metrics: %.0f%% 429, %.0f%% 5xx of %.0f requests, latency %.1fs, "
+		       "%u restarts in 1h",
+		       sg->sg_requests > 0 ? 100.0 * sg->sg_status_429 / sg->sg_requests : 0.0,
+		       sg->sg_requests > 0 ? 100.0 * sg->sg_status_5xx / sg->sg_requests : 0.0,
+		       sg->sg_requests, sg->sg_latency_s, sg->sg_restarts_1h);
+	}
+	if (e->e_learned) {
+		p = e->e_params;
+		p.fp_p = e->e_q_sig;
+		ex_add(out, "learned", e->e_q - e->e_q_sig, risk - ev_risk(&p),
+		       "learned model puts the per-attempt failure at %.1f%% (model weight %.2f)",
+		       100.0 * e->e_q, e->e_lm.p_weight);
+	}
+	if (e->e_renewal_rc == SC_ERR_DISABLED) {
+		ex_add(out, "renewal-disabled", 1.0, risk, "spec.renewal.policy is Disabled: "
+							  "cert-manager will not renew");
+	} else if (e->e_renewal_rc == SC_ERR_NOWINDOW || e->e_renewal_rc == SC_ERR_PARSE) {
+		ex_add(out, "renewal-window", 1.0, risk,
+		       e->e_renewal_rc == SC_ERR_PARSE ? "a renewal window's cron does not parse: "
+							 "cert-manager sets no renewal time"
+						       : "no renewal window fits before notAfter: "
+							 "cert-manager sets no renewal time");
+	}
+	ex_time(e->e_renewal, t1, sizeof(t1));
+	ex_duration(c->c_not_after > in->in_now ? c->c_not_after - in->in_now : 0, d1, sizeof(d1));
+	ex_add(out, "schedule", (double)out->r_attempts_total, 0.0,
+	       "%u attempts possible before expiry in %s (renewal time %s)", out->r_attempts_total,
+	       d1, t1);
+	if (in->in_ari.ar_valid) {
+		char t2[32];
+		ex_time(in->in_ari.ar_start, t1, sizeof(t1));
+		ex_time(in->in_ari.ar_end, t2, sizeof(t2));
+		ex_add(out, "ari", 0.0, 0.0, "CA suggests renewing between %s and %s", t1, t2);
+	}
+	for (uint32_t i = 0; i < out->r_nanomalies && i < 2; i++)
+		ex_add(out, "anomaly", out->r_anomalies[i].an_score, 0.0, "%s: %s",
+		       out->r_anomalies[i].an_type, out->r_anomalies[i].an_evidence);
+}
+
+/* Fills out with the "invalid input" answer. */
+static int
+ev_invalid(struct sc_result *out, const char *why)
+{
+	out->r_risk = 0.0;
+	out->r_level = SC_LEVEL_LOW;
+	ex_add(out, "invalid-input", 0.0, 0.0, "%s", why);
+	(void)ex_reasons(out, out->r_reasons, sizeof(out->r_reasons));
+	return SC_ERR_INVAL;
+}
+
+/* Per-attempt failure probability of a healthy-state attempt. */
+static void
+ev_baseline(struct ev_ctx *e, const struct sc_issuer_estimate *est)
+{
+	const struct sc_input *in = e->e_in;
+	int64_t streak = 0;
+	long ls = ev_latest_request(in, 0);
+	/* the current failure streak is the fault model's evidence; don't count it twice */
+	if (e->e_cert_failing) {
+		streak = 1;
+		if (ls >= 0) {
+			const struct sc_request *r = &in->in_requests[ls];
+			streak = (r->rq_done > 0 ? r->rq_done : r->rq_time) + 1;
+		}
+	}
+	e->e_q_hist = ih_cert_mean(est, EV_CERT_STRENGTH, in->in_requests, in->in_nrequests,
+				   in->in_now, e->e_cfg.cf_history_halflife, streak,
+				   &e->e_cert_evidence);
+	e->e_q_sig = ih_apply_signals(e->e_q_hist, &in->in_signals, e->e_sig_terms);
+	e->e_q = e->e_q_sig;
+	if (in->in_model != NULL) {
+		struct lm_features f;
+		ev_features(e, est, SC_CLASS_OK, &f);
+		e->e_q = ev_clamp01(lm_predict(in->in_model, &f, &e->e_lm));
+		e->e_learned = 1;
+	}
+	/* keep the baseline off the exact ends so that the logit arithmetic stays finite */
+	if (e->e_q < 1e-6)
+		e->e_q = 1e-6;
+	if (e->e_q > 1.0 - 1e-6)
+		e->e_q = 1.0 - 1e-6;
+}
+
+int
+sc_evaluate(const struct sc_input *in, struct sc_result *out)
+{
+	struct ev_ctx e;
+	struct sc_issuer_estimate est;
+	struct pol_context pc;
+	const struct sc_cert *c;
+	int64_t now;
+	int security = 0;
+
+	if (out == NULL)
+		return SC_ERR_INVAL;
+	memset(out, 0, sizeof(*out));
+	if (in == NULL)
+		return ev_invalid(out, "no input");
+	memset(&e, 0, sizeof(e));
+	e.e_in = in;
+	c = &in->in_cert;
+	now = in->in_now;
+	if (in->in_cfg != NULL)
+		e.e_cfg = *in->in_cfg;
+	else
+		sc_config_default(&e.e_cfg);
+	out->r_mode = e.e_cfg.cf_mode;
+	if (now <= 0)
+		return ev_invalid(out, "evaluation time missing");
+	if (c->c_not_after < c->c_not_before || (c->c_not_after > 0 && c->c_not_before <= 0))
+		return ev_invalid(out, "certificate validity is inconsistent (notAfter before "
+				       "notBefore)");
+	if (sc_config_check(&e.e_cfg, NULL, 0) != SC_OK)
+		return ev_invalid(out, "configuration out of range");
+
+	/* issuer */
+	if (in->in_issuer_est != NULL)
+		est = *in->in_issuer_est;
+	else
+		sc_issuer_estimate(in->in_issuer, &e.e_cfg, now, &est);
+	out->r_issuer = est;
+
+	/* cert-manager's schedule */
+	if (c->c_not_after > 0) {
+		e.e_renewal_rc = fc_renewal_time(c->c_not_before, c->c_not_after, &c->c_spec,
+						 &e.e_renewal);
+		e.e_deadline = c->c_not_after;
+	} else {
+		/* no certificate yet: cert-manager issues at once; ask for one within a day */
+		e.e_renewal_rc = SC_OK;
+		e.e_renewal = now;
+		e.e_deadline = now + EV_NO_CERT_HORIZON;
+	}
+	out->r_renewal_time = e.e_renewal;
+	if (c->c_last_failure > 0 && c->c_issuing.cd_status != SC_TRUE) {
+		int64_t b = c->c_last_failure + fc_backoff_delay(c->c_failed_attempts);
+		if (b > now)
+			e.e_backoff_until = b;
+	}
+	out->r_backoff_until = e.e_backoff_until;
+
+	/* faults and the baseline */
+	ev_cert_fault(&e);
+	ev_baseline(&e, &est);
+	e.e_params.fp_now = now;
+	e.e_params.fp_not_after = e.e_deadline;
+	e.e_params.fp_first = fc_next_attempt(c, e.e_renewal, now);
+	e.e_params.fp_failed = c->c_failed_attempts;
+	e.e_params.fp_attempt_duration = e.e_cfg.cf_attempt_duration;
+	e.e_params.fp_p = e.e_q;
+	e.e_params.fp_kappa = est.ie_alpha + est.ie_beta + e.e_cert_evidence;
+	if (e.e_params.fp_kappa > e.e_cfg.cf_corr_strength)
+		e.e_params.fp_kappa = e.e_cfg.cf_corr_strength;
+	ev_faults(&e, &est);
+
+	/* the forecast */
+	(void)fc_forecast(&e.e_params, 1, &e.e_fc);
+	out->r_risk = e.e_fc.ff_risk;
+	if (c->c_not_after > 0 && now >= c->c_not_after)
+		out->r_risk = 1.0; /* already expired: the event has happened */
+	out->r_level = ev_level(&e.e_cfg, out->r_risk);
+	out->r_next_attempt = e.e_fc.ff_total > 0 ? e.e_params.fp_first : 0;
+	out->r_p_next_fail = e.e_fc.ff_total > 0 ? e.e_fc.ff_p_first_fail : 1.0;
+	out->r_p_attempt = e.e_q;
+	out->r_p_fault = e.e_fc.ff_p_fault_now;
+	out->r_class = e.e_cert_failing ? e.e_cert_cls.cl_class
+			: e.e_params.fp_nfaults > 0 ? e.e_params.fp_faults[0].ft_class
+						    : SC_CLASS_OK;
+	out->r_class_conf = e.e_cert_failing ? e.e_cert_cls.cl_confidence
+			    : e.e_params.fp_nfaults > 0 ? e.e_params.fp_faults[0].ft_present
+							: 0.0;
+	out->r_attempts_total = e.e_fc.ff_total;
+	out->r_nattempts = e.e_fc.ff_n;
+	memcpy(out->r_attempts, e.e_fc.ff_attempts, sizeof(out->r_attempts[0]) * e.e_fc.ff_n);
+
+	/* the point after which too few attempts remain */
+	if (c->c_not_after > 0 && now >= c->c_not_after) {
+		out->r_predicted_failure = c->c_not_after;
+	} else if (out->r_risk > e.e_cfg.cf_target_risk) {
+		int64_t s = ev_latest_safe_start(&e, e.e_cfg.cf_target_risk);
+		if (s >= now && s > 0)
+			out->r_predicted_failure = s;
+		else if (e.e_fc.ff_last_attempt > 0)
+			out->r_predicted_failure = e.e_fc.ff_last_attempt;
+		else
+			out->r_predicted_failure = now;
+	}
+
+	/* anomalies, then the decision */
+	ev_anomalies(in, out, &security);
+	memset(&pc, 0, sizeof(pc));
+	pc.pc_in = in;
+	pc.pc_cfg = &e.e_cfg;
+	pc.pc_params = &e.e_params;
+	pc.pc_risk = out->r_risk;
+	pc.pc_renewal_time = e.e_renewal;
+	pc.pc_renewal_err = e.e_renewal_rc;
+	pc.pc_backoff_until = e.e_backoff_until;
+	pc.pc_p_now_fail = fc_attempt_fail(&e.e_params, now);
+	pc.pc_fallback_p = -1.0;
+	pc.pc_primary_p = -1.0;
+	if (in->in_fallback.fb_configured && in->in_fallback.fb_other != NULL) {
+		struct sc_issuer_estimate fe;
+		if (in->in_fallback.fb_est != NULL)
+			fe = *in->in_fallback.fb_est;
+		else
+			sc_issuer_estimate(in->in_fallback.fb_other, &e.e_cfg, now, &fe);
+		if (in->in_fallback.fb_active)
+			pc.pc_primary_p = fe.ie_failing ? fe.ie_hi : fe.ie_mean;
+		else
+			pc.pc_fallback_p = fe.ie_failing ? fe.ie_hi : fe.ie_mean;
+	}
+	pc.pc_security = security;
+	(void)pol_decide(&pc, &out->r_decision);
+
+	/* explanation */
+	ev_factors(&e, &est, out);
+	ex_sort(out);
+	(void)ex_reasons(out, out->r_reasons, sizeof(out->r_reasons));
+	return SC_OK;
+}
