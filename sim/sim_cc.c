@@ -292,18 +292,21 @@ scc_schedule(struct scc_state *st, uint32_t c, const struct se_view *v, const st
 {
 	int64_t now = se_now(st->s_e);
 	int64_t iv = scc_interval(st, v->v_lifetime);
-	int64_t next;
-	int attention = v->v_failed > 0 || r->r_level >= SC_LEVEL_MEDIUM || v->v_issuing ||
-	    (v->v_ari_hi > v->v_ari_lo && now >= v->v_ari_lo) || now >= v->v_renewal_time - iv;
-	if (attention) {
-		next = now + SCC_HOUR;
+	int64_t next, target = v->v_renewal_time;
+	int ari = v->v_ari_hi > v->v_ari_lo;
+	if (ari && v->v_ari_lo < target)
+		target = v->v_ari_lo;
+	if (v->v_issuing) {
+		return; /* the outcome evaluates again */
+	} else if (v->v_failed > 0 || r->r_level >= SC_LEVEL_MEDIUM || now >= target) {
+		next = now + SCC_HOUR; /* needs attention: a controller's requeue after an hour */
+	} else if (target - now <= iv) {
+		next = target; /* look again the moment it becomes due */
 	} else {
-		/* Healthy and far from renewal: nothing can change before the renewal time nears,
-		 * except through an outcome or an ARI change, which evaluate at once. */
-		int64_t until = v->v_renewal_time - iv - now;
-		if (v->v_ari_hi > v->v_ari_lo && v->v_ari_lo - iv - now < until)
-			until = v->v_ari_lo - iv - now;
-		next = now + (until / 2 > iv ? (until / 2 < 7 * 86400 ? until / 2 : 7 * 86400) : iv);
+		/* Healthy and far from renewal: outcomes and ARI changes evaluate at once, so
+		 * halving the distance (at least one interval, at most a week) loses nothing. */
+		int64_t half = (target - now) / 2;
+		next = now + (half < iv ? iv : (half > 7 * 86400 ? 7 * 86400 : half));
 	}
 	se_schedule_eval(st->s_e, c, next);
 }
