@@ -33,7 +33,8 @@
 
 enum an_dim { AN_DIM_ISSUER = 0, AN_DIM_USER, AN_DIM_SUFFIX, AN_DIM_KEY, AN_DIM_COUNT };
 
-static const char *const an_dim_names[AN_DIM_COUNT] = { "issuer", "user", "suffix", "key" };
+/* Checkpoint tags of the tables; none may equal a top-level tag ("ns", "ca", "key", "uid"). */
+static const char *const an_dim_names[AN_DIM_COUNT] = { "issuer", "user", "suffix", "keytype" };
 
 struct an_ns {
 	char *ns_name;                     /* owned */
