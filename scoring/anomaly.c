@@ -43,7 +43,7 @@ struct an_ns {
 	uint64_t ns_obs;                   /* request observations learned */
 	int64_t ns_burst_hour;             /* hour index of the last burst reported, or -1 */
 	struct rb_freq ns_tab[AN_DIM_COUNT]; /* issuers, requesters, DNS suffixes, key types */
-	struct rb_ring ns_dur;             /* log(requested duration in seconds) */
+	struct rb_ring ns_dur;             /* requested durations, seconds */
 	struct rb_hours ns_hours;          /* hour of day of requests */
 	struct rb_rate ns_rate;            /* requests per hour */
 };
@@ -630,13 +630,20 @@ an_learn(struct an_state *st, struct an_ns *ns, enum an_dim d, const char *key, 
 static void
 an_duration(struct an_state *st, struct an_ns *ns, int64_t dur, int score, struct an_report *out)
 {
-	double x, med, mad, z;
+	double logs[RB_RING_CAP], x, med, mad, z;
+	size_t i, n = ns->ns_dur.rg_n;
 
 	if (dur <= 0)
 		return;
 	x = log((double)dur);
-	if (score && ns->ns_dur.rg_n >= st->st_cfg.c_warmup_obs / 2 && ns->ns_dur.rg_n > 0) {
-		rb_ring_stats(&ns->ns_dur, &med, &mad);
+	if (score && n >= st->st_cfg.c_warmup_obs / 2 && n > 0) {
+		/* Durations compare by ratio, so the statistics run on their logarithms. */
+		for (i = 0; i < n; i++)
+			logs[i] = log(ns->ns_dur.rg_v[i]);
+		med = rb_median(logs, n);
+		for (i = 0; i < n; i++)
+			logs[i] = log(ns->ns_dur.rg_v[i]);
+		mad = rb_mad(logs, n, med);
 		if (mad < AN_DUR_MAD_FLOOR)
 			mad = AN_DUR_MAD_FLOOR;
 		/* The modified z-score of Iglewicz and Hoaglin: 0.6745 makes MAD comparable to sd. */
@@ -647,7 +654,8 @@ an_duration(struct an_state *st, struct an_ns *ns, int64_t dur, int score, struc
 				      "%.1fh (modified z %.1f)",
 				      (double)dur / 3600, exp(med) / 3600, z);
 	}
-	rb_ring_push(&ns->ns_dur, x);
+	/* Seconds, not logarithms, are kept: they are exact and short in a checkpoint. */
+	rb_ring_push(&ns->ns_dur, (double)dur);
 }
 
 static void
@@ -1025,13 +1033,13 @@ an_put_freq(struct an_sb *b, const char *tag, const struct rb_freq *t)
 {
 	size_t i;
 
-	an_put(b, "%s %" PRId64 " %a\n", tag, t->fq_t, t->fq_total);
+	an_put(b, "%s %" PRId64 " %.17g\n", tag, t->fq_t, t->fq_total);
 	for (i = 0; i < RB_FREQ_CAP; i++) {
 		if (t->fq_key[i] == NULL)
 			continue;
 		an_put(b, "fe");
 		an_put_str(b, t->fq_key[i]);
-		an_put(b, " %a\n", t->fq_cnt[i]);
+		an_put(b, " %.17g\n", t->fq_cnt[i]);
 	}
 }
 
@@ -1076,11 +1084,11 @@ an_serialize(const struct an_state *st, char **out, size_t *outlen)
 		/* Oldest first, so that reloading by pushing restores the ring's order. */
 		for (k = 0; k < ns->ns_dur.rg_n; k++) {
 			pos = (ns->ns_dur.rg_next + RB_RING_CAP - ns->ns_dur.rg_n + k) % RB_RING_CAP;
-			an_put(&b, " %a", ns->ns_dur.rg_v[pos]);
+			an_put(&b, " %.17g", ns->ns_dur.rg_v[pos]);
 		}
 		an_put(&b, "\nhours %" PRId64, ns->ns_hours.hr_t);
 		for (k = 0; k < RB_HOURS; k++)
-			an_put(&b, " %a", ns->ns_hours.hr_cnt[k]);
+			an_put(&b, " %.17g", ns->ns_hours.hr_cnt[k]);
 		an_put(&b, "\nrate %d %" PRId64 " %" PRIu32, ns->ns_rate.rt_used, ns->ns_rate.rt_hour,
 		       ns->ns_rate.rt_hours);
 		for (k = 0; k < RB_RATE_SLOTS; k++)
@@ -1291,7 +1299,7 @@ an_rd_ns_part(struct an_rd *rd, const char *tag, char **save)
 			return SC_ERR_PARSE;
 		n = (size_t)v;
 		for (k = 0; k < n; k++) {
-			if (an_dbl(strtok_r(NULL, " ", save), &x) != SC_OK)
+			if (an_dbl(strtok_r(NULL, " ", save), &x) != SC_OK || !(x >= 1))
 				return SC_ERR_PARSE;
 			rb_ring_push(&ns->ns_dur, x);
 		}
