@@ -1,0 +1,367 @@
+/* ctl: wiring of the controller, its signal handling, workers and periodic resync. */
+#include "ctl.h"
+
+#include "cc_err.h"
+#include "http_server.h"
+#include "kube_client.h"
+#include "kubeconfig.h"
+#include "log.h"
+#include "metrics.h"
+#include "reconcile.h"
+#include "reflector.h"
+#include "store.h"
+#include "workqueue.h"
+#include "xalloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef CERTCAST_VERSION
+#define CERTCAST_VERSION "0.0.0-dev"
+#endif
+
+/* Set by a signal or ctl_request_stop; the main loop polls it and the pipe wakes it at once. */
+static volatile sig_atomic_t ctl_stop_flag;
+static int ctl_wake[2] = {-1, -1};
+
+struct ctl {
+	const struct cfg *c_cfg;         /* borrowed settings */
+	struct kube_config *c_kc;        /* owned */
+	struct kube_client *c_client;    /* owned; canceled by the reflector set on stop */
+	struct store *c_store;           /* owned */
+	struct wq *c_queue;              /* owned */
+	struct met_registry *c_reg;      /* owned */
+	struct met_std c_met;            /* families in c_reg */
+	struct recon *c_recon;           /* owned */
+	struct refl_set *c_refl;         /* owned */
+	struct http_server *c_http;      /* owned */
+	pthread_t *c_workers;            /* c_nworkers threads, started after the sync */
+	int c_nworkers;
+	int c_started;                   /* workers running */
+};
+
+static void
+ctl_wakeup(void)
+{
+	ctl_stop_flag = 1;
+	if (ctl_wake[1] >= 0) {
+		char b = 1;
+		ssize_t n = write(ctl_wake[1], &b, 1);
+		(void)n; /* a full pipe already wakes the loop */
+	}
+}
+
+static void
+ctl_on_signal(int sig)
+{
+	(void)sig;
+	int saved = errno;
+	ctl_wakeup();
+	errno = saved;
+}
+
+void
+ctl_request_stop(void)
+{
+	ctl_wakeup();
+}
+
+static double
+ctl_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Store notification: a Certificate's inputs changed; queue its key. Runs on writer threads. */
+static void
+ctl_notify(void *arg, const char *ns, const char *name)
+{
+	struct ctl *c = arg;
+	char key[512];
+	int n = snprintf(key, sizeof key, "%s/%s", ns, name);
+	if (n > 0 && (size_t)n < sizeof key) {
+		wq_add(c->c_queue, key);
+		return;
+	}
+	char *k = xasprintf("%s/%s", ns, name);
+	wq_add(c->c_queue, k);
+	free(k);
+}
+
+/* Queue every Certificate in the store once (after the sync, and at every resync). */
+static size_t
+ctl_enqueue_all(struct ctl *c)
+{
+	store_rdlock(c->c_store);
+	size_t n = store_count(c->c_store, RES_CERTIFICATE), k = 0;
+	char **keys = xcalloc(n ? n : 1, sizeof *keys);
+	struct store_iter it = {0};
+	const struct rec_cert *rc;
+	while (k < n && (rc = store_cert_next(c->c_store, NULL, &it)) != NULL)
+		keys[k++] = xasprintf("%s/%s", rc->c_meta.m_ns, rc->c_meta.m_name);
+	store_unlock(c->c_store);
+	/* Outside the store lock: wq_add takes the queue's lock, never both at once. */
+	for (size_t i = 0; i < k; i++) {
+		wq_add(c->c_queue, keys[i]);
+		free(keys[i]);
+	}
+	free(keys);
+	return k;
+}
+
+static void *
+ctl_worker(void *arg)
+{
+	struct ctl *c = arg;
+	char *key;
+	while (wq_get(c->c_queue, &key) == CC_OK) {
+		double t0 = ctl_now();
+		int rc = recon_key(c->c_recon, key);
+		met_histogram_observe(c->c_met.ms_reconcile_duration, NULL, ctl_now() - t0);
+		if (rc == CC_OK || !cc_err_retryable(rc))
+			wq_forget(c->c_queue, key);
+		else
+			wq_add_rate_limited(c->c_queue, key);
+		wq_done(c->c_queue, key);
+		free(key);
+	}
+	return NULL;
+}
+
+static void
+ctl_refl_stat(void *arg, enum refl_stat what, const char *resource, const char *label,
+    unsigned long long count)
+{
+	struct ctl *c = arg;
+	const char *lv[] = {resource, label};
+	struct met_family *f =
+	    what == REFL_STAT_EVENTS ? c->c_met.ms_watch_events : c->c_met.ms_watch_restarts;
+	met_counter_set(f, lv, (double)count);
+}
+
+static void
+ctl_api_stat(void *arg, const char *verb, long code, unsigned long long count)
+{
+	struct ctl *c = arg;
+	char cs[24];
+	snprintf(cs, sizeof cs, "%ld", code);
+	const char *lv[] = {verb, cs};
+	met_counter_set(c->c_met.ms_api_requests, lv, (double)count);
+}
+
+/* Runs at every scrape: copies counts kept by the reflectors, the client and the queue. */
+static void
+ctl_collect(void *arg)
+{
+	struct ctl *c = arg;
+	if (c->c_refl)
+		refl_set_stats(c->c_refl, ctl_refl_stat, c);
+	if (c->c_client)
+		kube_client_stats(c->c_client, ctl_api_stat, c);
+	if (c->c_queue)
+		met_gauge_set(c->c_met.ms_workqueue_depth, NULL, (double)wq_len(c->c_queue));
+}
+
+static int
+ctl_start_workers(struct ctl *c)
+{
+	c->c_workers = xcalloc((size_t)c->c_nworkers, sizeof *c->c_workers);
+	for (int i = 0; i < c->c_nworkers; i++) {
+		if (pthread_create(&c->c_workers[i], NULL, ctl_worker, c) != 0) {
+			log_error("cannot start worker %d", i);
+			c->c_nworkers = i;
+			return CC_ERR_IO;
+		}
+	}
+	c->c_started = 1;
+	return CC_OK;
+}
+
+/* Wait up to ms for a wake-up byte; drains the pipe. */
+static void
+ctl_sleep(int ms)
+{
+	struct pollfd p = {ctl_wake[0], POLLIN, 0};
+	if (poll(&p, 1, ms) > 0) {
+		char b[64];
+		while (read(ctl_wake[0], b, sizeof b) > 0)
+			;
+	}
+}
+
+static void
+ctl_teardown(struct ctl *c)
+{
+	/* The order matters: no writer may touch the store or the queue after it is freed. */
+	if (c->c_refl) {
+		refl_set_stop(c->c_refl);
+		log_info("watches stopped");
+	}
+	if (c->c_queue)
+		wq_shutdown(c->c_queue);
+	for (int i = 0; c->c_started && i < c->c_nworkers; i++)
+		pthread_join(c->c_workers[i], NULL);
+	if (c->c_started)
+		log_info("workers drained");
+	http_server_stop(c->c_http);
+	c->c_http = NULL;
+	refl_set_free(c->c_refl);
+	c->c_refl = NULL;
+	free(c->c_workers);
+	recon_free(c->c_recon);
+	wq_free(c->c_queue);
+	c->c_queue = NULL;
+	store_free(c->c_store);
+	kube_client_free(c->c_client);
+	c->c_client = NULL;
+	kubeconfig_free(c->c_kc);
+	met_registry_free(c->c_reg);
+}
+
+static int
+ctl_setup_signals(struct sigaction *old_term, struct sigaction *old_int)
+{
+	if (pipe2(ctl_wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+		log_error("pipe: %s", strerror(errno));
+		return CC_ERR_IO;
+	}
+	ctl_stop_flag = 0;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = ctl_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, old_term);
+	sigaction(SIGINT, &sa, old_int);
+	/* A peer closing a socket mid-write must not kill the process. */
+	signal(SIGPIPE, SIG_IGN);
+	return CC_OK;
+}
+
+static void
+ctl_restore_signals(const struct sigaction *old_term, const struct sigaction *old_int)
+{
+	sigaction(SIGTERM, old_term, NULL);
+	sigaction(SIGINT, old_int, NULL);
+	close(ctl_wake[0]);
+	close(ctl_wake[1]);
+	ctl_wake[0] = ctl_wake[1] = -1;
+}
+
+int
+ctl_run(const struct ctl_opts *o)
+{
+	const struct cfg *cfg = o->co_cfg;
+	if (cfg->c_leader_elect) {
+		log_error("leader election is not implemented yet; refusing to start");
+		return 2;
+	}
+	struct ctl c;
+	memset(&c, 0, sizeof c);
+	c.c_cfg = cfg;
+	c.c_nworkers = cfg->c_workers;
+	struct sigaction old_term, old_int;
+	if (ctl_setup_signals(&old_term, &old_int) != CC_OK)
+		return 1;
+	int code = 1;
+	char msg[1024];
+
+	log_info("certcast %s starting: mode %s, namespace %s, %d workers", CERTCAST_VERSION,
+	    cfg_mode_name(cfg->c_mode), cfg->c_namespace[0] ? cfg->c_namespace : "(all)",
+	    cfg->c_workers);
+	if (cfg->c_mode == CFG_MODE_ENFORCE)
+		log_warn("mode enforce: actions are not implemented yet; behaving as observe");
+
+	int rc = kubeconfig_load(o->co_kubeconfig, o->co_context, &c.c_kc, msg, sizeof msg);
+	if (rc != CC_OK) {
+		log_error("kubeconfig: %s", msg);
+		goto out;
+	}
+	struct kube_client_opts ko;
+	memset(&ko, 0, sizeof ko);
+	ko.kco_qps = cfg->c_qps;
+	ko.kco_burst = cfg->c_burst;
+	struct kube_error ke;
+	memset(&ke, 0, sizeof ke);
+	rc = kube_client_new(c.c_kc, &ko, &c.c_client, &ke);
+	if (rc != CC_OK) {
+		log_error("API client for %s: %s: %s", c.c_kc->kc_server, cc_strerror(rc),
+		    ke.ke_message);
+		goto out;
+	}
+	log_info("API server %s (kubeconfig %s)", kube_client_server(c.c_client),
+	    c.c_kc->kc_source ? c.c_kc->kc_source : "?");
+
+	c.c_reg = met_registry_new();
+	if (met_std_register(c.c_reg, CERTCAST_VERSION, &c.c_met) != CC_OK)
+		fatalx("metric families registered twice");
+	/* Without leader election this single replica is the only writer, so it leads. */
+	met_gauge_set(c.c_met.ms_leader, NULL, 1);
+	c.c_queue = wq_new(NULL);
+	c.c_store = store_new();
+	store_set_notify(c.c_store, ctl_notify, &c);
+	struct recon_opts ro = {c.c_store, &c.c_met};
+	c.c_recon = recon_new(&ro);
+
+	struct http_server_opts ho = {cfg->c_http_addr, c.c_reg};
+	rc = http_server_start(&ho, &c.c_http, msg, sizeof msg);
+	if (rc != CC_OK) {
+		log_error("%s", msg);
+		goto out;
+	}
+
+	struct refl_set_opts so;
+	memset(&so, 0, sizeof so);
+	so.rso_client = c.c_client;
+	so.rso_store = c.c_store;
+	so.rso_namespace = cfg->c_namespace;
+	so.rso_pod_namespace = cfg->c_cm_namespace;
+	so.rso_pod_selector = cfg->c_cm_selector;
+	so.rso_cancel_client_on_stop = 1;
+	rc = refl_set_start(&so, &c.c_refl);
+	if (rc != CC_OK) {
+		log_error("cannot start the watches: %s", cc_strerror(rc));
+		goto out;
+	}
+	/* Collect only once everything it reads exists. */
+	met_add_collector(c.c_reg, ctl_collect, &c);
+
+	double start = ctl_now(), next_resync = 0;
+	while (!ctl_stop_flag) {
+		if (!c.c_started && refl_set_has_synced(c.c_refl)) {
+			if (ctl_start_workers(&c) != CC_OK)
+				goto out;
+			size_t n = ctl_enqueue_all(&c);
+			http_server_set_ready(c.c_http, 1);
+			log_info("every watched resource listed after %.2fs; reconciling %zu "
+				 "certificates",
+			    ctl_now() - start, n);
+			next_resync = ctl_now() + (double)cfg->c_resync;
+		}
+		if (c.c_started && ctl_now() >= next_resync) {
+			size_t n = ctl_enqueue_all(&c);
+			log_debug("resync: %zu certificates queued", n);
+			next_resync = ctl_now() + (double)cfg->c_resync;
+		}
+		ctl_sleep(c.c_started ? 1000 : 100);
+	}
+	log_info("stop requested; shutting down");
+	http_server_set_ready(c.c_http, 0);
+	code = 0;
+out:
+	ctl_teardown(&c);
+	ctl_restore_signals(&old_term, &old_int);
+	if (code == 0)
+		log_info("stopped cleanly");
+	return code;
+}

@@ -1,0 +1,33 @@
+/*
+ * ctl: the `certcast controller` run loop.
+ *
+ * Wiring: kubeconfig -> API client -> store -> one reflector per descriptor of res_table()
+ * (restricted to cfg's namespace when set; pods in cert-manager's namespace) -> store
+ * notifications enqueue Certificate keys -> worker threads run recon_ on keys, but only once every
+ * reflector has synced (then every Certificate is enqueued once) -> a periodic resync enqueues
+ * every Certificate again. /readyz turns 200 at the same moment workers start.
+ *
+ * SIGTERM or SIGINT: stop the reflectors, drain the workers, stop HTTP, free everything, return 0.
+ */
+#ifndef CTL_H
+#define CTL_H
+
+#include "config.h"
+
+struct ctl_opts {
+	const struct cfg *co_cfg;       /* borrowed; validated settings */
+	const char *co_kubeconfig;      /* --kubeconfig or NULL (kubectl's search order) */
+	const char *co_context;         /* --context or NULL */
+};
+
+/*
+ * Run until a signal asks to stop. Returns the process exit code: 0 after a clean stop, 1 when
+ * start-up failed (kubeconfig, client, listen address), 2 for settings the controller refuses
+ * (leader election is not implemented yet). Installs SIGTERM/SIGINT handlers for its duration.
+ */
+int ctl_run(const struct ctl_opts *o);
+
+/* Ask a running ctl_run to stop, as SIGTERM does. Async-signal-safe; for tests. */
+void ctl_request_stop(void);
+
+#endif

@@ -1,0 +1,48 @@
+/*
+ * reconcile: the level-based reconcile of one Certificate key ("namespace/name").
+ *
+ * It reads only the store and is idempotent: reconciling a key twice in a row does the same as
+ * once. For now it keeps the per-certificate gauges (expiry timestamp, effective renewBefore)
+ * in step with the store, moving a certificate's series when its issuer changes and deleting
+ * them when the certificate goes away. Scoring and actions come later.
+ *
+ * Thread-safe for different keys at once (the work queue never hands one key to two workers).
+ */
+#ifndef RECONCILE_H
+#define RECONCILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+struct met_std;
+struct rec_cert;
+struct recon;
+
+struct recon_opts {
+	struct store *ro_store;      /* borrowed; read only */
+	struct met_std *ro_metrics;  /* borrowed; the families to update, or NULL for none */
+};
+
+/* A reconciler; free with recon_free after the workers have stopped. */
+struct recon *recon_new(const struct recon_opts *o);
+/* Free it; the series it created stay in the registry. Accepts NULL. */
+void recon_free(struct recon *r);
+
+/*
+ * Reconcile one key. Returns CC_OK, or CC_ERR_INVAL for a key that is not "namespace/name"
+ * (logged; the caller should drop it, retrying cannot help).
+ */
+int recon_key(struct recon *r, const char *key);
+
+/* Number of certificates whose series recon currently keeps (tests). */
+size_t recon_tracked(struct recon *r);
+
+/*
+ * The renewBefore cert-manager uses for c, in seconds: spec.renewBefore, else
+ * renewBeforePercentage of the lifetime, else a third of it (renewal at 2/3). The lifetime is
+ * notAfter - notBefore when both are known, else spec.duration, else cert-manager's 90 days.
+ */
+int64_t recon_effective_renew_before(const struct rec_cert *c);
+
+#endif

@@ -1,0 +1,91 @@
+/*
+ * status: `certcast status`, one row per Certificate with its renewal state, as a table, a wide
+ * table or JSON.
+ *
+ * Rows are built from a store (store.h) and sorted by namespace, then name; building copies
+ * everything it needs, so rows outlive the store. Printing is pure: the same rows always give
+ * the same bytes, so tests compare against output computed from the same objects.
+ */
+#ifndef STATUS_H
+#define STATUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct store;
+
+enum status_output { STATUS_OUT_TABLE = 0, STATUS_OUT_JSON, STATUS_OUT_WIDE };
+
+/* Parse "table" | "json" | "wide". CC_OK or CC_ERR_INVAL. */
+int status_parse_output(const char *s, enum status_output *out);
+
+/* Certificate risk levels; filled by scoring later, STATUS_RISK_UNKNOWN until then. */
+enum status_risk { STATUS_RISK_UNKNOWN = -1, STATUS_RISK_LOW = 0, STATUS_RISK_MEDIUM,
+	STATUS_RISK_HIGH, STATUS_RISK_CRITICAL };
+
+/* One Certificate, copied out of the store. Times are Unix seconds, 0 when absent. */
+struct status_row {
+	char *sr_ns;                /* namespace */
+	char *sr_name;              /* name */
+	char *sr_issuer_kind;       /* issuerRef.kind ("Issuer" when empty) */
+	char *sr_issuer_name;       /* issuerRef.name, "" when absent */
+	char *sr_issuer_group;      /* issuerRef.group */
+	char *sr_ready;             /* Ready condition status: "True", "False", "Unknown" or "" */
+	char *sr_ready_reason;      /* its reason, or NULL */
+	int64_t sr_not_after;       /* status.notAfter */
+	int64_t sr_renewal_time;    /* status.renewalTime */
+	int64_t sr_renew_before;    /* spec.renewBefore in seconds */
+	int sr_has_renew_before;    /* spec.renewBefore was set */
+	int sr_renew_pct;           /* spec.renewBeforePercentage */
+	int sr_has_renew_pct;
+	int sr_failed_attempts;     /* status.failedIssuanceAttempts */
+	int64_t sr_last_failure;    /* status.lastFailureTime */
+	char *sr_failure_reason;    /* Issuing condition reason when it failed, or NULL */
+	int sr_requests;            /* CertificateRequests owned by this Certificate */
+	char *sr_secret;            /* spec.secretName, or NULL */
+	char **sr_dns;              /* spec.dnsNames */
+	size_t sr_ndns;
+	char *sr_issuing;           /* Issuing condition status, "" when absent */
+	char *sr_issuing_reason;    /* its reason, or NULL */
+	enum status_risk sr_risk;   /* risk level, STATUS_RISK_UNKNOWN until scoring is wired */
+};
+
+struct status_rows {
+	struct status_row *sr_rows; /* owned array */
+	size_t sr_n;
+};
+
+/*
+ * Build one row per Certificate in st, limited to namespace ns (NULL or "" for all), sorted by
+ * namespace then name. Counts CertificateRequests per Certificate (by the
+ * cert-manager.io/certificate-name annotation) and reads failure reasons from the Issuing
+ * condition. Takes the store's read lock for the duration. Free with status_rows_free.
+ */
+void status_rows_build(struct store *st, const char *ns, struct status_rows *out);
+void status_rows_free(struct status_rows *rs);
+
+/* Print rows as an aligned table (wide adds SECRET, DNS NAMES, ISSUING). now: for relative ages. */
+void status_print_table(FILE *fp, const struct status_rows *rs, int wide, int64_t now);
+/* Print rows as {"items":[...]} with typed values (RFC 3339 times, Go durations and seconds). */
+void status_print_json(FILE *fp, const struct status_rows *rs);
+
+/* The exit code for rows: 0, or 3 when any row is at STATUS_RISK_CRITICAL. */
+int status_exit_code(const struct status_rows *rs);
+
+struct status_opts {
+	const char *so_kubeconfig;  /* --kubeconfig or NULL */
+	const char *so_context;     /* --context or NULL */
+	const char *so_namespace;   /* -n, or NULL for the context's namespace */
+	int so_all;                 /* -A */
+	enum status_output so_output;
+};
+
+/*
+ * The whole command: load kubeconfig, list every resource once into a store, print. Returns
+ * the exit code: status_exit_code(), or 1 on a kubeconfig or API error (the server's message,
+ * e.g. RBAC's "forbidden", is printed to err).
+ */
+int status_run(const struct status_opts *o, FILE *out, FILE *err);
+
+#endif

@@ -1,0 +1,240 @@
+/* Tests for reconcile: per-certificate gauges follow the store (appear, change, move, vanish). */
+#include "cc_err.h"
+#include "log.h"
+#include "metrics.h"
+#include "reconcile.h"
+#include "records.h"
+#include "resource.h"
+#include "store.h"
+
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static void
+quiet(void)
+{
+	log_set_fd(open("/dev/null", O_WRONLY));
+}
+
+TestSuite(reconcile, .init = quiet);
+
+static const struct res_desc *
+cert_desc(void)
+{
+	return &res_table()[0];
+}
+
+/* A Certificate; renew_before and not_after may be NULL. */
+static void
+put_cert(struct store *st, enum store_event ev, const char *ns, const char *name,
+    const char *ikind, const char *iname, const char *not_before, const char *not_after,
+    const char *renew_before, const char *rv)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON *md = cJSON_AddObjectToObject(o, "metadata");
+	cJSON_AddStringToObject(md, "namespace", ns);
+	cJSON_AddStringToObject(md, "name", name);
+	cJSON_AddStringToObject(md, "resourceVersion", rv);
+	cJSON *spec = cJSON_AddObjectToObject(o, "spec");
+	cJSON_AddStringToObject(spec, "secretName", name);
+	cJSON *ir = cJSON_AddObjectToObject(spec, "issuerRef");
+	cJSON_AddStringToObject(ir, "name", iname);
+	cJSON_AddStringToObject(ir, "kind", ikind);
+	if (renew_before)
+		cJSON_AddStringToObject(spec, "renewBefore", renew_before);
+	cJSON *sts = cJSON_AddObjectToObject(o, "status");
+	if (not_before)
+		cJSON_AddStringToObject(sts, "notBefore", not_before);
+	if (not_after)
+		cJSON_AddStringToObject(sts, "notAfter", not_after);
+	char err[256] = "";
+	cr_assert_eq(store_apply(st, cert_desc(), ev, o, err, sizeof err), CC_OK, "%s", err);
+	cJSON_Delete(o);
+}
+
+static int
+gauge(struct met_family *f, const char *ns, const char *name, const char *ik, const char *in,
+    double *v)
+{
+	return met_value(f, MET_CERT_LABELS(ns, name, ik, in), v);
+}
+
+struct fixture {
+	struct store *st;
+	struct met_registry *reg;
+	struct met_std ms;
+	struct recon *rc;
+};
+
+static void
+fx_init(struct fixture *f)
+{
+	f->st = store_new();
+	f->reg = met_registry_new();
+	cr_assert_eq(met_std_register(f->reg, "t", &f->ms), CC_OK);
+	struct recon_opts o = {f->st, &f->ms};
+	f->rc = recon_new(&o);
+}
+
+static void
+fx_fini(struct fixture *f)
+{
+	recon_free(f->rc);
+	met_registry_free(f->reg);
+	store_free(f->st);
+}
+
+Test(reconcile, series_follow_the_certificate)
+{
+	struct fixture f;
+	fx_init(&f);
+	double v = 0;
+
+	/* Appear. */
+	put_cert(f.st, STORE_ADDED, "shop", "web", "Issuer", "ca", "2026-01-01T00:00:00Z",
+	    "2026-04-01T00:00:00Z", "720h", "1");
+	cr_assert_eq(recon_key(f.rc, "shop/web"), CC_OK);
+	cr_expect_eq(gauge(f.ms.ms_cert_expiry, "shop", "web", "Issuer", "ca", &v), CC_OK);
+	cr_expect_eq(v, 1775001600.0, "notAfter 2026-04-01T00:00:00Z");
+	cr_expect_eq(gauge(f.ms.ms_cert_renew_before, "shop", "web", "Issuer", "ca", &v), CC_OK);
+	cr_expect_eq(v, 720 * 3600.0);
+	cr_expect_eq(recon_tracked(f.rc), 1);
+
+	/* Idempotent. */
+	cr_assert_eq(recon_key(f.rc, "shop/web"), CC_OK);
+	cr_expect_eq(met_series_count(f.ms.ms_cert_expiry), 1);
+
+	/* Change. */
+	put_cert(f.st, STORE_MODIFIED, "shop", "web", "Issuer", "ca", "2026-03-01T00:00:00Z",
+	    "2026-06-01T00:00:00Z", NULL, "2");
+	cr_assert_eq(recon_key(f.rc, "shop/web"), CC_OK);
+	cr_expect_eq(gauge(f.ms.ms_cert_expiry, "shop", "web", "Issuer", "ca", &v), CC_OK);
+	cr_expect_eq(v, 1780272000.0, "notAfter 2026-06-01T00:00:00Z");
+	cr_expect_eq(gauge(f.ms.ms_cert_renew_before, "shop", "web", "Issuer", "ca", &v), CC_OK);
+	cr_expect_eq(v, (1780272000.0 - 1772323200.0) / 3, "a third of the lifetime by default");
+
+	/* Move to another issuer: the old series goes, only the new one stays. */
+	put_cert(f.st, STORE_MODIFIED, "shop", "web", "ClusterIssuer", "le", "2026-03-01T00:00:00Z",
+	    "2026-06-01T00:00:00Z", NULL, "3");
+	cr_assert_eq(recon_key(f.rc, "shop/web"), CC_OK);
+	cr_expect_eq(gauge(f.ms.ms_cert_expiry, "shop", "web", "Issuer", "ca", &v), CC_ERR_NOTFOUND);
+	cr_expect_eq(gauge(f.ms.ms_cert_expiry, "shop", "web", "ClusterIssuer", "le", &v), CC_OK);
+	cr_expect_eq(met_series_count(f.ms.ms_cert_expiry), 1);
+	cr_expect_eq(met_series_count(f.ms.ms_cert_renew_before), 1);
+
+	/* Lose notAfter (reissued from scratch): expiry goes, renew_before stays. */
+	put_cert(f.st, STORE_MODIFIED, "shop", "web", "ClusterIssuer", "le", NULL, NULL, "1h", "4");
+	cr_assert_eq(recon_key(f.rc, "shop/web"), CC_OK);
+	cr_expect_eq(met_series_count(f.ms.ms_cert_expiry), 0);
+	cr_expect_eq(gauge(f.ms.ms_cert_renew_before, "shop", "web", "ClusterIssuer", "le", &v),
+	    CC_OK);
+	cr_expect_eq(v, 3600.0);
+
+	/* Vanish. */
+	put_cert(f.st, STORE_DELETED, "shop", "web", "ClusterIssuer", "le", NULL, NULL, NULL, "5");
+	cr_assert_eq(recon_key(f.rc, "shop/web"), CC_OK);
+	cr_expect_eq(met_series_count(f.ms.ms_cert_expiry), 0);
+	cr_expect_eq(met_series_count(f.ms.ms_cert_renew_before), 0);
+	cr_expect_eq(recon_tracked(f.rc), 0);
+
+	/* A key that never existed is fine and creates nothing. */
+	cr_expect_eq(recon_key(f.rc, "shop/never"), CC_OK);
+	cr_expect_eq(recon_tracked(f.rc), 0);
+	fx_fini(&f);
+}
+
+Test(reconcile, many_certificates)
+{
+	struct fixture f;
+	fx_init(&f);
+	char name[32], key[64];
+	for (int i = 0; i < 300; i++) {
+		snprintf(name, sizeof name, "c%d", i);
+		put_cert(f.st, STORE_ADDED, i % 2 ? "a" : "b", name, "Issuer", "ca",
+		    "2026-01-01T00:00:00Z", "2026-04-01T00:00:00Z", NULL, "1");
+		snprintf(key, sizeof key, "%s/%s", i % 2 ? "a" : "b", name);
+		cr_assert_eq(recon_key(f.rc, key), CC_OK);
+	}
+	cr_expect_eq(recon_tracked(f.rc), 300);
+	cr_expect_eq(met_series_count(f.ms.ms_cert_expiry), 300);
+	for (int i = 0; i < 300; i += 3) {
+		snprintf(name, sizeof name, "c%d", i);
+		put_cert(f.st, STORE_DELETED, i % 2 ? "a" : "b", name, "Issuer", "ca", NULL, NULL, NULL,
+		    "2");
+		snprintf(key, sizeof key, "%s/%s", i % 2 ? "a" : "b", name);
+		cr_assert_eq(recon_key(f.rc, key), CC_OK);
+	}
+	cr_expect_eq(recon_tracked(f.rc), 200);
+	cr_expect_eq(met_series_count(f.ms.ms_cert_expiry), 200);
+	fx_fini(&f);
+}
+
+Test(reconcile, malformed_keys)
+{
+	struct fixture f;
+	fx_init(&f);
+	const char *bad[] = {"", "noslash", "/name", "ns/", "a/b/c"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		cr_expect_eq(recon_key(f.rc, bad[i]), CC_ERR_INVAL, "\"%s\"", bad[i]);
+	cr_expect_eq(recon_key(f.rc, NULL), CC_ERR_INVAL);
+	fx_fini(&f);
+}
+
+Test(reconcile, no_metrics_is_fine)
+{
+	struct store *st = store_new();
+	struct recon_opts o = {st, NULL};
+	struct recon *rc = recon_new(&o);
+	put_cert(st, STORE_ADDED, "n", "c", "Issuer", "ca", NULL, "2026-04-01T00:00:00Z", NULL, "1");
+	cr_expect_eq(recon_key(rc, "n/c"), CC_OK);
+	recon_free(rc);
+	recon_free(NULL);
+	store_free(st);
+}
+
+struct rb_case {
+	const char *rb_name;
+	int has_rb;
+	int64_t rb;
+	int has_pct;
+	int pct;
+	int64_t nb, na;     /* notBefore/notAfter, 0 for absent */
+	int has_dur;
+	int64_t dur;
+	int64_t want;
+};
+
+Test(reconcile, effective_renew_before)
+{
+	static const struct rb_case cases[] = {
+	    {"explicit", 1, 3600, 0, 0, 1000, 1000 + 90 * 86400, 0, 0, 3600},
+	    {"explicit beats percentage", 1, 600, 1, 50, 0, 0, 0, 0, 600},
+	    {"percentage of actual lifetime", 0, 0, 1, 25, 100000, 500000, 0, 0, 100000},
+	    {"percentage of spec.duration", 0, 0, 1, 50, 0, 0, 1, 7200, 3600},
+	    {"third of actual lifetime", 0, 0, 0, 0, 100, 300100, 1, 999, 100000},
+	    {"notBefore missing: spec.duration", 0, 0, 0, 0, 0, 300000, 1, 999, 333},
+	    {"third of spec.duration", 0, 0, 0, 0, 0, 0, 1, 3000, 1000},
+	    {"third of 90 days", 0, 0, 0, 0, 0, 0, 0, 0, 30 * 86400},
+	    {"notAfter before notBefore ignored", 0, 0, 0, 0, 500, 100, 1, 300, 100},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const struct rb_case *c = &cases[i];
+		struct rec_cert rc;
+		memset(&rc, 0, sizeof rc);
+		rc.c_has_renew_before = c->has_rb;
+		rc.c_renew_before = c->rb;
+		rc.c_has_renew_pct = c->has_pct;
+		rc.c_renew_pct = c->pct;
+		rc.c_not_before = c->nb;
+		rc.c_not_after = c->na;
+		rc.c_has_duration = c->has_dur;
+		rc.c_duration = c->dur;
+		int64_t got = recon_effective_renew_before(&rc);
+		cr_expect_eq(got, c->want, "%s: got %lld want %lld", c->rb_name, (long long)got,
+		    (long long)c->want);
+	}
+}
