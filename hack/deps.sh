@@ -163,6 +163,18 @@ sync_wrappers() {
 
 # --- building ----------------------------------------------------------------------------------
 
+# quietly NAME CMD...: runs CMD with its output in a log file; shows the log only on failure
+# (go prints every module it downloads, which is noise when all goes well).
+quietly() {
+	local name=$1
+	shift
+	mkdir -p "$tools_dir/logs"
+	if ! "$@" >"$tools_dir/logs/$name.log" 2>&1; then
+		tail -n 40 "$tools_dir/logs/$name.log" >&2
+		die "building $name failed (full log: $tools_dir/logs/$name.log)"
+	fi
+}
+
 # stamp_ok NAME WANT: the binary exists and was built from WANT.
 stamp_ok() {
 	[ -x "$bin_dir/$1" ] && [ -f "$bin_dir/.stamp/$1" ] && [ "$(head -n 1 "$bin_dir/.stamp/$1")" = "$2" ]
@@ -184,9 +196,10 @@ build_in_wrapper() {
 	cp "$root/hack/tools/$wrapper/go.mod" "$root/hack/tools/$wrapper/go.sum" "$work/"
 	say "building $name ($want) ..."
 	t0=$SECONDS
-	(cd "$work" && go mod download)
+	quietly "$name" bash -c 'cd "$1" && go mod download' _ "$work"
 	local dl=$((SECONDS - t0))
-	(cd "$work" && go build -p "$go_procs" -trimpath -ldflags "-s -w $ldflags" -o "$bin_dir/$name.tmp" "$pkg")
+	quietly "$name" bash -c 'cd "$1" && shift && go build "$@"' _ "$work" -p "$go_procs" -trimpath \
+		-ldflags "-s -w $ldflags" -o "$bin_dir/$name.tmp" "$pkg"
 	mv -f "$bin_dir/$name.tmp" "$bin_dir/$name"
 	write_stamp "$name" "$want" $((SECONDS - t0))
 	say "built $name in $((SECONDS - t0))s (module download ${dl}s)"
@@ -201,7 +214,8 @@ go_install() {
 	t0=$SECONDS
 	gobin=$(mktemp -d "$tools_dir/gobin.XXXXXX")
 	# go install pkg@version ignores the main module, so -mod must not be set here.
-	GOFLAGS=-buildvcs=false GOBIN=$gobin go install -p "$go_procs" -trimpath -ldflags "-s -w $ldflags" "$want"
+	quietly "$name" env GOFLAGS=-buildvcs=false GOBIN="$gobin" \
+		go install -p "$go_procs" -trimpath -ldflags "-s -w $ldflags" "$want"
 	mv -f "$gobin/$(basename "$pkg")" "$bin_dir/$name"
 	rmdir "$gobin"
 	write_stamp "$name" "$want" $((SECONDS - t0))

@@ -1,0 +1,267 @@
+# shellcheck shell=bash
+# tests/integration/lib.sh: helpers for the integration scripts (tests/integration/test_*.sh).
+#
+# A test script is plain bash run by tests/integration/run.sh against a real etcd and
+# kube-apiserver (hack/testenv.sh). It starts with
+#
+#     . "$(dirname "$0")/lib.sh"
+#
+# and then makes checks. Every check counts once, passed or failed; a failed check prints what
+# was expected and what came, and the script goes on, so one run reports every broken check. The
+# counts are handed to run.sh when the script exits (an EXIT trap), and a script that dies
+# before its end counts as one more failure. On a failure the script also prints the last lines
+# of every log started with start_bg.
+#
+# The environment run.sh hands over (from `hack/testenv.sh env`):
+#   KUBECONFIG               admin kubeconfig (system:masters)
+#   CERTCAST_KUBECONFIG      the user certcast, bound to exactly charts/certcast/files/rbac-rules.yaml
+#   TESTENV_DIR, TESTENV_APISERVER_URL, TESTENV_ETCD_ENDPOINT, TESTENV_APISERVER_PID_FILE,
+#   TESTENV_CA_FILE, TESTENV_AUDIT_LOG, TESTENV_WATCH_CACHE (true|false)
+#   PATH                     kubectl, etcd, etcdctl, kube-apiserver, helm, pebble... first
+#   CERTCAST_ROOT            the repository;  CERTCAST_BUILD  the build folder (absolute)
+#   TEST_TMP                 a scratch folder for this script, removed at exit
+#
+# Checks (NAME is a short description; each returns 0 so the script carries on):
+#   check NAME CMD...                  CMD succeeds
+#   check_fails NAME CMD...            CMD fails
+#   assert_eq NAME WANT GOT            strings equal
+#   assert_ne NAME NOT_WANT GOT        strings differ
+#   assert_contains NAME TEXT PART     TEXT contains PART (fixed string)
+#   assert_not_contains NAME TEXT PART TEXT does not contain PART
+#   assert_match NAME TEXT REGEX       TEXT matches the extended regex
+#   wait_for NAME SECONDS CMD...       CMD succeeds within SECONDS (polled every 0.2 s); the
+#                                      bound is a deadline for readiness, never a speed assertion
+#   require NAME CMD...                like check, but a failure ends the script (for preconditions)
+#   pass NAME / fail NAME [DETAIL]     record a result computed by the script itself
+#
+# Cluster helpers:
+#   certcast_bin                       path of the certcast binary under test
+#   kubectl_admin ARGS...              kubectl as the admin
+#   kubectl_certcast ARGS...           kubectl as the user certcast (the chart's exact RBAC)
+#   api_curl [CURL ARGS...] PATH       curl as the admin against the API server (PATH like
+#                                      /apis/cert-manager.io/v1/certificates); body on stdout
+#   api_curl_as USER [CURL ARGS...] PATH   the same as USER (admin or certcast)
+#   api_status [CURL ARGS...] PATH     only the HTTP status code of that request, as the admin
+#   new_namespace PREFIX               creates a namespace PREFIX-<random> and prints its name
+#   list_rv RESOURCE_PATH              resourceVersion of a list (e.g. of .../certificates)
+#   etcd_revision                      etcd's current revision
+#   testenv_force_410 [--no-restart]   makes every resourceVersion handed out so far too old (see
+#                                      below); prints the compacted revision
+#   testenv_restart_apiserver          stops kube-apiserver and starts it again (same port, same
+#                                      data); open watches break, clients must reconnect
+#   testenv_stop_apiserver / testenv_start_apiserver   the two halves, to test an outage
+#
+# Background processes:
+#   start_bg NAME CMD...               runs CMD in the background, output to $TEST_TMP/NAME.log;
+#                                      stopped (SIGTERM, then SIGKILL) at exit
+#   stop_bg NAME                       SIGTERM and wait for it; prints nothing, returns its status
+#   bg_pid NAME / bg_log NAME          its pid / log path
+#
+# How testenv_force_410 works (what really produces a 410 here): it stops kube-apiserver, writes
+# twice to a key outside /registry with etcdctl so that etcd's revision moves past every
+# resourceVersion any client holds, compacts etcd at that revision, and starts kube-apiserver
+# again. Afterwards a watch from an older resourceVersion gets, on an HTTP 200 stream, an ERROR
+# event whose Status has code 410 (reason Expired): with the watch cache on (the default) because
+# the new cache starts at the current revision, with it off because etcd compacted that revision.
+# A list with an old resourceVersion and resourceVersionMatch=Exact gets HTTP 410. Clients
+# connected at the time see their watch break and, on reconnect from their last resourceVersion,
+# the 410. It returns once every resource certcast watches accepts watches again.
+# --no-restart only advances and compacts etcd: with the watch cache off that is enough for the
+# next watch (or exact list) from an old resourceVersion; with it on, the cache keeps serving
+# that history (watches and exact lists alike) and no 410 comes until the API server restarts.
+
+set -euo pipefail
+
+: "${KUBECONFIG:?run this through tests/integration/run.sh (KUBECONFIG is not set)}"
+: "${TESTENV_DIR:?run this through tests/integration/run.sh (TESTENV_DIR is not set)}"
+CERTCAST_ROOT=${CERTCAST_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+CERTCAST_BUILD=${CERTCAST_BUILD:-$CERTCAST_ROOT/build}
+LIB_TEST_NAME=$(basename "${0%.sh}")
+TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/$LIB_TEST_NAME.XXXXXX")
+export CERTCAST_ROOT CERTCAST_BUILD TEST_TMP
+
+lib_passed=0
+lib_failed=0
+declare -A lib_bg_pids=()
+
+pass() {
+	lib_passed=$((lib_passed + 1))
+	printf 'ok   %s\n' "$1"
+}
+
+fail() {
+	lib_failed=$((lib_failed + 1))
+	printf 'FAIL %s\n' "$1"
+	# The line of the test script that made the check: the first frame outside this file.
+	local i=1
+	while [ $i -lt ${#BASH_SOURCE[@]} ] && [ "${BASH_SOURCE[$i]}" = "${BASH_SOURCE[0]}" ]; do i=$((i + 1)); done
+	printf '     at %s:%s\n' "${BASH_SOURCE[$i]:-?}" "${BASH_LINENO[$((i - 1))]:-?}"
+	# awk reads to the end: an early exit (head) would SIGPIPE the writer under pipefail.
+	if [ $# -gt 1 ] && [ -n "$2" ]; then printf '%s\n' "$2" | awk 'NR <= 20 { print "     " $0 }'; fi
+}
+
+check() {
+	local name=$1 out
+	shift
+	if out=$("$@" 2>&1); then pass "$name"; else fail "$name" "command failed: $*"$'\n'"$out"; fi
+	return 0
+}
+
+check_fails() {
+	local name=$1 out
+	shift
+	if out=$("$@" 2>&1); then fail "$name" "command succeeded but should have failed: $*"$'\n'"$out"; else pass "$name"; fi
+	return 0
+}
+
+require() {
+	local name=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		pass "$name"
+	else
+		fail "$name" "command failed: $*"$'\n'"$out"
+		echo "     (a precondition failed; stopping $LIB_TEST_NAME)"
+		exit 1
+	fi
+}
+
+assert_eq() {
+	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "want: $2"$'\n'"got:  $3"; fi
+	return 0
+}
+
+assert_ne() {
+	if [ "$2" != "$3" ]; then pass "$1"; else fail "$1" "got the value it must not be: $3"; fi
+	return 0
+}
+
+assert_contains() {
+	case $2 in
+	*"$3"*) pass "$1" ;;
+	*) fail "$1" "missing: $3"$'\n'"in: ${2:0:2000}" ;;
+	esac
+	return 0
+}
+
+assert_not_contains() {
+	case $2 in
+	*"$3"*) fail "$1" "present but must not be: $3"$'\n'"in: ${2:0:2000}" ;;
+	*) pass "$1" ;;
+	esac
+	return 0
+}
+
+assert_match() {
+	if [[ $2 =~ $3 ]]; then pass "$1"; else fail "$1" "no match for /$3/ in: ${2:0:2000}"; fi
+	return 0
+}
+
+wait_for() {
+	local name=$1 secs=$2 end out=""
+	shift 2
+	end=$((SECONDS + secs))
+	while :; do
+		if out=$("$@" 2>&1); then pass "$name"; return 0; fi
+		[ $SECONDS -lt $end ] || break
+		sleep 0.2
+	done
+	fail "$name" "not true within ${secs}s: $*"$'\n'"$out"
+	return 0
+}
+
+certcast_bin() { printf '%s\n' "$CERTCAST_BUILD/certcast"; }
+
+kubectl_admin() { kubectl --kubeconfig "$KUBECONFIG" "$@"; }
+kubectl_certcast() { kubectl --kubeconfig "$CERTCAST_KUBECONFIG" "$@"; }
+
+api_curl_as() {
+	local user=$1
+	shift
+	local n=$#
+	local path=${!n}
+	curl -sS --max-time "${API_CURL_MAX_TIME:-30}" --cacert "$TESTENV_CA_FILE" \
+		--cert "$TESTENV_DIR/pki/$user.crt" --key "$TESTENV_DIR/pki/$user.key" \
+		"${@:1:n-1}" "$TESTENV_APISERVER_URL$path"
+}
+
+api_curl() { api_curl_as admin "$@"; }
+
+api_status() { api_curl -o /dev/null -w '%{http_code}' "$@"; }
+
+new_namespace() {
+	local ns
+	ns="$1-$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+	kubectl_admin create namespace "$ns" >/dev/null
+	printf '%s\n' "$ns"
+}
+
+list_rv() { api_curl "$1?limit=1" | jq -r '.metadata.resourceVersion'; }
+
+etcd_revision() {
+	etcdctl --endpoints "$TESTENV_ETCD_ENDPOINT" endpoint status -w json |
+		jq -r '.[0].Status.header.revision'
+}
+
+testenv_stop_apiserver() { "$CERTCAST_ROOT/hack/testenv.sh" stop-apiserver; }
+testenv_start_apiserver() { "$CERTCAST_ROOT/hack/testenv.sh" start-apiserver; }
+testenv_restart_apiserver() { "$CERTCAST_ROOT/hack/testenv.sh" restart-apiserver; }
+
+testenv_force_410() {
+	local restart=1 rev
+	[ "${1:-}" = --no-restart ] && restart=0
+	[ $restart -eq 0 ] || testenv_stop_apiserver
+	# Two writes: a client may hold the revision just before the first, and a watch from
+	# resourceVersion R starts at R+1, which must also be compacted away.
+	etcdctl --endpoints "$TESTENV_ETCD_ENDPOINT" put /certcast-testenv/force-410 one >/dev/null
+	etcdctl --endpoints "$TESTENV_ETCD_ENDPOINT" put /certcast-testenv/force-410 two >/dev/null
+	rev=$(etcd_revision)
+	etcdctl --endpoints "$TESTENV_ETCD_ENDPOINT" compact "$rev" --physical >/dev/null
+	[ $restart -eq 0 ] || testenv_start_apiserver
+	printf '%s\n' "$rev"
+}
+
+start_bg() {
+	local name=$1
+	shift
+	"$@" >"$TEST_TMP/$name.log" 2>&1 </dev/null &
+	lib_bg_pids[$name]=$!
+}
+
+bg_pid() { printf '%s\n' "${lib_bg_pids[$1]}"; }
+bg_log() { printf '%s\n' "$TEST_TMP/$1.log"; }
+
+stop_bg() {
+	local pid=${lib_bg_pids[$1]:-} i rc=0
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || rc=$?
+	unset "lib_bg_pids[$1]"
+	return $rc
+}
+
+lib_finish() {
+	local rc=$? name
+	for name in "${!lib_bg_pids[@]}"; do stop_bg "$name" || true; done
+	if [ $rc -ne 0 ]; then
+		lib_failed=$((lib_failed + 1))
+		printf 'FAIL %s ended early (exit status %s)\n' "$LIB_TEST_NAME" "$rc"
+	fi
+	if [ $lib_failed -gt 0 ]; then
+		for f in "$TEST_TMP"/*.log; do
+			[ -f "$f" ] || continue
+			printf -- '--- last lines of %s:\n' "$(basename "$f")"
+			tail -n 30 "$f"
+		done
+	fi
+	if [ -n "${LIB_COUNTS_FILE:-}" ]; then
+		printf '%s %s\n' "$lib_passed" "$lib_failed" >"$LIB_COUNTS_FILE"
+	fi
+	printf '%s: %s passed, %s failed\n' "$LIB_TEST_NAME" "$lib_passed" "$lib_failed"
+	rm -rf "$TEST_TMP"
+	[ $lib_failed -eq 0 ] && exit 0
+	exit 1
+}
+trap lib_finish EXIT
