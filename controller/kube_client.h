@@ -36,6 +36,13 @@ struct kube_client_opts {
 /*
  * Make a client for cfg. cfg is copied; the caller keeps ownership of cfg.
  * Returns CC_OK, CC_ERR_CONFIG (unusable credentials) or CC_ERR_TLS, with err filled.
+ * opts may be NULL for the defaults; kco_qps < 0 turns the limiter off.
+ *
+ * Per call: credentials come from kubeconfig_credentials() (a token file is re-read when it
+ * rotates, an exec plugin re-run when its answer expires); on a 401 with refreshable credentials
+ * they are refreshed once and the call retried once. Transport failures map to CC_ERR_UNAVAILABLE
+ * (connect/resolve), CC_ERR_TLS (verification), CC_ERR_TIMEOUT, or CC_ERR_IO (the connection
+ * broke or the server sent something that is not HTTP).
  */
 int kube_client_new(const struct kube_config *cfg, const struct kube_client_opts *opts,
     struct kube_client **out, struct kube_error *err);
@@ -50,6 +57,9 @@ void kube_client_free(struct kube_client *c);
  * resp_body (which the caller has buf_init'ed with a limit). Returns CC_OK for 2xx, else the
  * cc_err for the status (403 -> CC_ERR_FORBIDDEN, 410 -> CC_ERR_GONE, ...) with err filled from
  * the Status object in the body. *http_status gets the status when non-NULL.
+ * A 2xx body over resp_body's limit fails with CC_ERR_TOOBIG and leaves resp_body as it was; it
+ * is never cut short. On a non-2xx status resp_body gets the error body if it fits (the status
+ * decides the result either way). resp_body may be NULL to discard the body.
  */
 int kube_request(struct kube_client *c, const char *verb, const char *path,
     const char *content_type, const char *body, struct buf *resp_body, long *http_status,
@@ -64,12 +74,20 @@ typedef int (*kube_chunk_fn)(void *arg, const char *data, size_t len);
 /*
  * A streaming GET (a watch). Chunks go to fn until the server ends the stream, fn stops it, the
  * client is canceled, or no byte arrives for idle_timeout_ms (then CC_ERR_TIMEOUT). A non-2xx
- * status returns the mapped error with err filled and calls fn for nothing.
+ * status returns the mapped error with err filled and calls fn for nothing. Chunks arrive as
+ * the network delivers them, not split at lines. A stream the server ends cleanly returns CC_OK;
+ * one whose connection breaks returns CC_ERR_IO. idle_timeout_ms <= 0 means no idle limit.
+ * Streams are not paced by the limiter.
  */
 int kube_stream(struct kube_client *c, const char *path, long idle_timeout_ms, kube_chunk_fn fn,
     void *arg, struct kube_error *err);
 
-/* Count of requests by verb and code, for certcast_api_requests_total. fn is called per series. */
+/*
+ * Count of requests by verb and code, for certcast_api_requests_total. fn is called per series,
+ * without any lock held. Streams count under the verb "WATCH"; attempts that got no HTTP status
+ * (connection refused, TLS failure, cancel before the headers) count under code 0. A 401 that is
+ * retried after a credential refresh counts as two requests.
+ */
 typedef void (*kube_stat_fn)(void *arg, const char *verb, long code, unsigned long long count);
 void kube_client_stats(struct kube_client *c, kube_stat_fn fn, void *arg);
 
