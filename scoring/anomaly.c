@@ -641,9 +641,7 @@ an_duration(struct an_state *st, struct an_ns *ns, int64_t dur, int score, struc
 		for (i = 0; i < n; i++)
 			logs[i] = log(ns->ns_dur.rg_v[i]);
 		med = rb_median(logs, n);
-		for (i = 0; i < n; i++)
-			logs[i] = log(ns->ns_dur.rg_v[i]);
-		mad = rb_mad(logs, n, med);
+		mad = rb_mad(logs, n, med); /* the sorted order does not matter to it */
 		if (mad < AN_DUR_MAD_FLOOR)
 			mad = AN_DUR_MAD_FLOOR;
 		/* The modified z-score of Iglewicz and Hoaglin: 0.6745 makes MAD comparable to sd. */
@@ -696,8 +694,10 @@ an_burst(struct an_state *st, struct an_ns *ns, int64_t t, int64_t now, int scor
 	if (!score || hour != now / 3600 || ns->ns_burst_hour == hour)
 		return;
 	cur = rb_rate_current(&ns->ns_rate, now);
+	if (cur < st->st_cfg.c_burst_min)
+		return; /* cheap test first: the usual rate needs a sort */
 	usual = rb_rate_usual(&ns->ns_rate, now, &hours);
-	if (hours < 24 || cur < st->st_cfg.c_burst_min)
+	if (hours < 24)
 		return;
 	lam = usual > AN_BURST_LAMBDA_MIN ? usual : AN_BURST_LAMBDA_MIN;
 	p = rb_poisson_sf(lam, cur);
@@ -1060,7 +1060,7 @@ an_serialize(const struct an_state *st, char **out, size_t *outlen)
 {
 	struct an_sb b = { NULL, 0, 0, 0 };
 	char hex[65];
-	size_t i, k, pos;
+	size_t i, k, pos, run;
 	int d;
 
 	*out = NULL;
@@ -1091,8 +1091,19 @@ an_serialize(const struct an_state *st, char **out, size_t *outlen)
 			an_put(&b, " %.17g", ns->ns_hours.hr_cnt[k]);
 		an_put(&b, "\nrate %d %" PRId64 " %" PRIu32, ns->ns_rate.rt_used, ns->ns_rate.rt_hour,
 		       ns->ns_rate.rt_hours);
-		for (k = 0; k < RB_RATE_SLOTS; k++)
-			an_put(&b, " %" PRIu32, ns->ns_rate.rt_cnt[k]);
+		/* Runs of one count (mostly zeros) are written "COUNTxRUN" to keep the line short. */
+		for (k = 0; k < RB_RATE_SLOTS; k = run) {
+			for (run = k + 1; run < RB_RATE_SLOTS &&
+					  ns->ns_rate.rt_cnt[run] == ns->ns_rate.rt_cnt[k];
+			     run++)
+				;
+			if (run - k >= 3) {
+				an_put(&b, " %" PRIu32 "x%zu", ns->ns_rate.rt_cnt[k], run - k);
+			} else {
+				run = k + 1;
+				an_put(&b, " %" PRIu32, ns->ns_rate.rt_cnt[k]);
+			}
+		}
 		an_put(&b, "\n");
 	}
 	for (i = 0; i < st->st_nca; i++) {
@@ -1199,6 +1210,35 @@ an_dbl(const char *tok, double *v)
 	return SC_OK;
 }
 
+/* A count with an optional repeat, "7" or "0x12"; the repeat is at least 1. */
+static int
+an_run(const char *tok, int64_t *v, size_t *n)
+{
+	char num[24], *end;
+	const char *x;
+	long long r;
+	size_t l;
+
+	if (tok == NULL)
+		return SC_ERR_PARSE;
+	x = strchr(tok, 'x');
+	l = x != NULL ? (size_t)(x - tok) : strlen(tok);
+	if (l == 0 || l >= sizeof(num))
+		return SC_ERR_PARSE;
+	memcpy(num, tok, l);
+	num[l] = '\0';
+	if (an_i64(num, v) != SC_OK || *v < 0 || *v > UINT32_MAX)
+		return SC_ERR_PARSE;
+	*n = 1;
+	if (x != NULL) {
+		r = strtoll(x + 1, &end, 10);
+		if (end == x + 1 || *end != '\0' || r < 1 || r > RB_RATE_SLOTS)
+			return SC_ERR_PARSE;
+		*n = (size_t)r;
+	}
+	return SC_OK;
+}
+
 /* Reading context: the namespace / CA table the indented lines belong to. */
 struct an_rd {
 	struct an_state *rd_st;  /* being filled */
@@ -1278,7 +1318,7 @@ an_rd_ns_part(struct an_rd *rd, const char *tag, char **save)
 	struct an_ns *ns = rd->rd_ns;
 	int64_t v, h;
 	double x;
-	size_t k, n;
+	size_t k, n, i;
 	int d;
 
 	if (ns == NULL)
@@ -1322,10 +1362,12 @@ an_rd_ns_part(struct an_rd *rd, const char *tag, char **save)
 		if (an_i64(strtok_r(NULL, " ", save), &v) != SC_OK || v < 0 || v >= RB_RATE_SLOTS)
 			return SC_ERR_PARSE;
 		ns->ns_rate.rt_hours = (uint32_t)v;
-		for (k = 0; k < RB_RATE_SLOTS; k++) {
-			if (an_i64(strtok_r(NULL, " ", save), &v) != SC_OK || v < 0 || v > UINT32_MAX)
+		for (k = 0; k < RB_RATE_SLOTS; k += n) {
+			if (an_run(strtok_r(NULL, " ", save), &v, &n) != SC_OK ||
+			    n > RB_RATE_SLOTS - k)
 				return SC_ERR_PARSE;
-			ns->ns_rate.rt_cnt[k] = (uint32_t)v;
+			for (i = 0; i < n; i++)
+				ns->ns_rate.rt_cnt[k + i] = (uint32_t)v;
 		}
 		rd->rd_ns_parts |= 64u;
 	} else {
