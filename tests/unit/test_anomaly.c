@@ -717,7 +717,7 @@ Test(anomaly, corrupt_baselines_rejected_with_reason)
 		{ "entry outside a table", "\nhours ", "\nfe x 0x1p+0\nhours ", 1, "malformed" },
 		{ "entry before any table", "\nns ", "\nfe x 0x1p+0\nns ", 1, "malformed" },
 		{ "rate run past the ring", " 0x", " 0x9", 1, "malformed" },
-		{ "rate run of zero", " 0x", " 0x0", 1, "malformed" },
+		{ "rate run of zero", " 0x", " 0x0 ", 1, "malformed" },
 		{ "key hash too short", "\nkey ", "\nkey 00", 1, "malformed" },
 		{ "uid flags out of range", "\nuid ", "\nuid 0 ", 1, "malformed" },
 	};
