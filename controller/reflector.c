@@ -565,7 +565,7 @@ refl_failed(struct refl *r, const char *verb, int rc, const struct kube_error *e
 	if (rc == CC_ERR_FORBIDDEN) {
 		refl_count(&r->r_restarts[RR_FORBIDDEN]);
 		delay = refl_delay_forbidden(r);
-		log_error("%s: forbidden to %s %s.%s %s (%s); check certcast's RBAC, retrying in %.0fs",
+		log_error("%s: forbidden to %s %s.%s %s (%s); check certcast's RBAC, retrying in %.1fs",
 		    d->rd_name, verb, d->rd_plural, d->rd_group[0] ? d->rd_group : "core", scope, msg,
 		    delay);
 		return delay;
@@ -616,7 +616,10 @@ refl_main(void *arg)
 		double lasted = refl_now() - t0;
 		if (rc == CC_ERR_CANCELED)
 			break; /* refl_stop, or the whole client was canceled */
-		if (rc == CC_OK || rc == CC_ERR_TIMEOUT) {
+		/* A 504 also maps to CC_ERR_TIMEOUT; only a silent healthy stream is a normal end. */
+		int idle = rc == CC_ERR_TIMEOUT && (err.ke_http == 0 ||
+		    (err.ke_http >= 200 && err.ke_http < 300));
+		if (rc == CC_OK || idle) {
 			if (rc == CC_OK && lines == 0 && r->r_o.ro_short_watch >= 0 &&
 			    lasted < r->r_o.ro_short_watch) {
 				snprintf(err.ke_message, sizeof err.ke_message,
