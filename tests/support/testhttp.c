@@ -80,6 +80,7 @@ struct th_server {
 	size_t s_reqcap;                /* allocated slots */
 	struct th_conn *s_conns;        /* live and finished-but-unjoined connections */
 	int s_open;                     /* connections not yet closed */
+	int s_accepted;                 /* connections accepted since start */
 };
 
 /* ---- certificates ---- */
@@ -393,6 +394,15 @@ th_server_open_connections(struct th_server *s)
 {
 	pthread_mutex_lock(&s->s_mu);
 	int n = s->s_open;
+	pthread_mutex_unlock(&s->s_mu);
+	return n;
+}
+
+int
+th_server_accepted(struct th_server *s)
+{
+	pthread_mutex_lock(&s->s_mu);
+	int n = s->s_accepted;
 	pthread_mutex_unlock(&s->s_mu);
 	return n;
 }
@@ -919,6 +929,7 @@ th_accept_main(void *arg)
 			continue;
 		}
 		s->s_open++;
+		s->s_accepted++;
 		c->c_next = s->s_conns;
 		s->s_conns = c;
 		pthread_mutex_unlock(&s->s_mu);

@@ -107,6 +107,8 @@ const struct th_request *th_server_request(struct th_server *s, size_t i);
 int th_server_wait_requests(struct th_server *s, size_t n, long timeout_ms);
 /* Connections currently open (accepted and not yet closed by either side). Thread-safe. */
 int th_server_open_connections(struct th_server *s);
+/* Connections accepted since start, so tests can check that a client reuses them. */
+int th_server_accepted(struct th_server *s);
 
 /* Case-insensitive header lookup on a recorded request; NULL when absent. */
 const char *th_request_header(const struct th_request *r, const char *name);

@@ -258,6 +258,34 @@ Test(kube_client, verbs_and_bodies)
 	th_server_free(s);
 }
 
+/* Sequential calls reuse one connection (and one TLS session); a server-side close forces a new one. */
+Test(kube_client, connections_are_reused)
+{
+	for (int tls = 0; tls < 2; tls++) {
+		struct th_server *s = start(tls, 0);
+		struct th_route once = {.tr_prefix = "/close", .tr_status = 200, .tr_body = "{}",
+		    .tr_headers = "Connection: close\r\n"};
+		struct th_route r = {.tr_status = 200, .tr_body = "{}"};
+		th_server_add_route(s, &once);
+		th_server_add_route(s, &r);
+		struct kube_config cfg = cfg_for(s);
+		if (tls) {
+			cfg.kc_ca_pem = (char *)th_server_ca_pem(s);
+			cfg.kc_ca_len = strlen(cfg.kc_ca_pem);
+		}
+		struct kube_client *c = client_for(&cfg, NULL);
+		for (int i = 0; i < 5; i++)
+			cr_expect_eq(kube_request(c, "GET", "/x", NULL, NULL, NULL, NULL, NULL), CC_OK);
+		cr_expect_eq(th_server_accepted(s), 1, "tls=%d: five calls, one connection", tls);
+		cr_expect_eq(kube_request(c, "GET", "/close", NULL, NULL, NULL, NULL, NULL), CC_OK);
+		cr_expect_eq(kube_request(c, "GET", "/x", NULL, NULL, NULL, NULL, NULL), CC_OK);
+		cr_expect_eq(th_server_accepted(s), 2, "tls=%d: a new connection after the server closed",
+		    tls);
+		kube_client_free(c);
+		th_server_free(s);
+	}
+}
+
 Test(kube_client, bad_arguments)
 {
 	struct th_server *s = start(0, 0);
