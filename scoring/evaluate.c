@@ -44,6 +44,7 @@ struct ev_ctx {
 	struct fcl_result e_cert_cls;    /* class of the certificate's failure */
 	int e_cert_failing;              /* the certificate is in a failure streak */
 	int64_t e_cert_seen;             /* when that failure was seen */
+	int64_t e_cert_since;            /* when its failure streak began */
 	int e_learned;                   /* a model was used */
 	struct lm_prediction e_lm;       /* its prediction (baseline features) */
 };
@@ -157,11 +158,31 @@ ev_cert_fault(struct ev_ctx *e)
 	}
 	e->e_cert_cls = best;
 	e->e_cert_seen = seen;
+	/* the streak began with the first failure after the latest success ... */
+	e->e_cert_since = 0;
+	for (size_t i = 0; in->in_requests != NULL && i < in->in_nrequests; i++) {
+		const struct sc_request *r = &in->in_requests[i];
+		int64_t t = r->rq_done > 0 ? r->rq_done : r->rq_time;
+		if ((r->rq_outcome != SC_OUT_FAILED && r->rq_outcome != SC_OUT_DENIED) ||
+		    t > in->in_now || t <= t_ok)
+			continue;
+		if (e->e_cert_since == 0 || t < e->e_cert_since)
+			e->e_cert_since = t;
+	}
+	/* ... or, without that history, the backoff steps cert-manager took since it began */
+	if (e->e_cert_since == 0 && c->c_last_failure > 0) {
+		int64_t t = c->c_last_failure;
+		for (int32_t k = 1; k < c->c_failed_attempts && k < 64; k++)
+			t -= fc_backoff_delay(k);
+		e->e_cert_since = t;
+	}
+	if (e->e_cert_since == 0 || e->e_cert_since > seen)
+		e->e_cert_since = seen;
 }
 
 /* Adds a fault; the class's failure probability while present comes from its model. */
 static void
-ev_add_fault(struct fc_params *p, enum sc_class cls, double present, int64_t seen,
+ev_add_fault(struct fc_params *p, enum sc_class cls, double present, int64_t since, int64_t seen,
 	     int64_t window, int64_t retry_after)
 {
 	struct fcl_persist m;
@@ -174,6 +195,7 @@ ev_add_fault(struct fc_params *p, enum sc_class cls, double present, int64_t see
 	f->ft_present = ev_clamp01(present);
 	f->ft_fail = m.fp_fail;
 	f->ft_seen = seen;
+	f->ft_since = since;
 	f->ft_window = window;
 	f->ft_retry_after = retry_after;
 }
@@ -190,10 +212,15 @@ ev_faults(struct ev_ctx *e, const struct sc_issuer_estimate *est)
 		 * rest of the probability goes to "unknown", which heals at its own pace.
 		 */
 		double conf = ev_clamp01(e->e_cert_cls.cl_confidence);
-		ev_add_fault(p, e->e_cert_cls.cl_class, conf, e->e_cert_seen, e->e_cert_cls.cl_window,
-			     e->e_cert_cls.cl_retry_after);
+		int64_t since = e->e_cert_since;
+		/* the same trouble across the issuer tells how long it has really lasted */
+		if (est->ie_failing && est->ie_class == e->e_cert_cls.cl_class &&
+		    est->ie_failing_since > 0 && est->ie_failing_since < since)
+			since = est->ie_failing_since;
+		ev_add_fault(p, e->e_cert_cls.cl_class, conf, since, e->e_cert_seen,
+			     e->e_cert_cls.cl_window, e->e_cert_cls.cl_retry_after);
 		if (e->e_cert_cls.cl_class != SC_CLASS_UNKNOWN && conf < 1.0)
-			ev_add_fault(p, SC_CLASS_UNKNOWN, 1.0 - conf, e->e_cert_seen, 0, 0);
+			ev_add_fault(p, SC_CLASS_UNKNOWN, 1.0 - conf, since, e->e_cert_seen, 0, 0);
 	}
 	/* the issuer failing for other certificates: an outage or limit that reaches this one */
 	if (est->ie_failing && est->ie_class != SC_CLASS_OK &&
@@ -203,13 +230,14 @@ ev_faults(struct ev_ctx *e, const struct sc_issuer_estimate *est)
 		if (est->ie_class != SC_CLASS_CA_UNAVAILABLE && est->ie_class != SC_CLASS_RATE_LIMIT &&
 		    est->ie_class != SC_CLASS_CONFIG)
 			w *= 0.5; /* DNS zones and one-offs are usually someone else's */
-		ev_add_fault(p, est->ie_class, w, est->ie_last_failure, 0, 0);
+		ev_add_fault(p, est->ie_class, w, est->ie_failing_since, est->ie_last_failure, 0, 0);
 	}
 	if (est->ie_not_ready) {
 		const struct sc_issuer *is = in->in_issuer;
-		int64_t seen = is != NULL && is->is_ready.cd_time > 0 ? is->is_ready.cd_time
-								      : in->in_now;
-		ev_add_fault(p, est->ie_ready_class, EV_NOT_READY_PRESENT, seen, 0, 0);
+		int64_t since = is != NULL && is->is_ready.cd_time > 0 ? is->is_ready.cd_time
+								       : in->in_now;
+		/* observed not Ready right now; it has been so since the transition */
+		ev_add_fault(p, est->ie_ready_class, EV_NOT_READY_PRESENT, since, in->in_now, 0, 0);
 	}
 }
 

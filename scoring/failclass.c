@@ -153,13 +153,13 @@ static const struct {
 
 /* The persistence of each class; README.md explains every number. */
 static const struct fcl_persist fcl_models[SC_CLASS_COUNT] = {
-	[SC_CLASS_OK] = {FCL_HEAL_NEVER, 0, 0.0},
-	[SC_CLASS_CONFIG] = {FCL_HEAL_NEVER, 0, 1.0},
-	[SC_CLASS_RATE_LIMIT] = {FCL_HEAL_WINDOW, 7 * FCL_DAY, 1.0},
-	[SC_CLASS_DNS] = {FCL_HEAL_EXP, 12 * FCL_HOUR, 0.9},
-	[SC_CLASS_CA_UNAVAILABLE] = {FCL_HEAL_EXP, 4 * FCL_HOUR, 0.95},
-	[SC_CLASS_TRANSIENT] = {FCL_HEAL_EXP, 30 * 60, 0.5},
-	[SC_CLASS_UNKNOWN] = {FCL_HEAL_EXP, 24 * FCL_HOUR, 0.8},
+	[SC_CLASS_OK] = {FCL_HEAL_NEVER, 0, 0.0, 0.0},
+	[SC_CLASS_CONFIG] = {FCL_HEAL_NEVER, 0, 1.0, 0.0},
+	[SC_CLASS_RATE_LIMIT] = {FCL_HEAL_WINDOW, 7 * FCL_DAY, 1.0, 0.0},
+	[SC_CLASS_DNS] = {FCL_HEAL_LOMAX, 12 * FCL_HOUR, 0.9, 1.5},
+	[SC_CLASS_CA_UNAVAILABLE] = {FCL_HEAL_LOMAX, 4 * FCL_HOUR, 0.95, 1.5},
+	[SC_CLASS_TRANSIENT] = {FCL_HEAL_EXP, 30 * 60, 0.5, 0.0},
+	[SC_CLASS_UNKNOWN] = {FCL_HEAL_LOMAX, 24 * FCL_HOUR, 0.8, 1.5},
 };
 
 /* Case-insensitive substring search; pat is lower case. */
@@ -304,13 +304,14 @@ fcl_persistence(enum sc_class c, struct fcl_persist *out)
 }
 
 double
-fcl_survival(enum sc_class c, int64_t window, int64_t retry_after, int64_t t0, int64_t t)
+fcl_survival_aged(enum sc_class c, int64_t window, int64_t retry_after, int64_t since,
+		  int64_t seen, int64_t t)
 {
 	struct fcl_persist m;
-	double dt = (double)(t - t0);
+	double dt = (double)(t - seen);
 	if (c == SC_CLASS_OK)
-		return t <= t0 ? 1.0 : 0.0;
-	if (t <= t0)
+		return t <= seen ? 1.0 : 0.0;
+	if (t <= seen)
 		return 1.0;
 	fcl_persistence(c, &m);
 	switch (m.fp_heal) {
@@ -318,6 +319,12 @@ fcl_survival(enum sc_class c, int64_t window, int64_t retry_after, int64_t t0, i
 		return 1.0;
 	case FCL_HEAL_EXP:
 		return exp(-dt / (double)m.fp_mean);
+	case FCL_HEAL_LOMAX: {
+		/* Lomax(alpha, scale): P(T > a + dt | T > a) = ((scale + a) / (scale + a + dt))^alpha */
+		double scale = (double)m.fp_mean * (m.fp_shape - 1.0);
+		double age = since > 0 && since < seen ? (double)(seen - since) : 0.0;
+		return pow((scale + age) / (scale + age + dt), m.fp_shape);
+	}
 	case FCL_HEAL_WINDOW:
 	case FCL_HEAL_AT:
 		if (retry_after > 0)
@@ -328,4 +335,10 @@ fcl_survival(enum sc_class c, int64_t window, int64_t retry_after, int64_t t0, i
 		return dt >= (double)window ? 0.0 : 1.0 - dt / (double)window;
 	}
 	return 1.0;
+}
+
+double
+fcl_survival(enum sc_class c, int64_t window, int64_t retry_after, int64_t t0, int64_t t)
+{
+	return fcl_survival_aged(c, window, retry_after, t0, t0, t);
 }

@@ -22,6 +22,7 @@ enum fcl_heal {
 	FCL_HEAL_EXP = 1,     /* clears at a constant hazard: mean fp_mean */
 	FCL_HEAL_WINDOW = 2,  /* clears when a rate-limit window refills: uniform over fp_mean */
 	FCL_HEAL_AT = 3,      /* clears at a known time (a "retry after" in the message) */
+	FCL_HEAL_LOMAX = 4,   /* heavy tail: the longer it has lasted, the longer it will last */
 };
 
 /* The persistence model of a class. */
@@ -29,6 +30,7 @@ struct fcl_persist {
 	enum fcl_heal fp_heal;  /* how it heals */
 	int64_t fp_mean;        /* EXP: mean time to clear; WINDOW: window length; seconds */
 	double fp_fail;         /* P(an attempt fails while the fault is present) */
+	double fp_shape;        /* LOMAX: shape alpha (> 1); scale = fp_mean * (alpha - 1) */
 };
 
 /* The outcome of classifying one piece of text. */
@@ -55,6 +57,15 @@ void fcl_persistence(enum sc_class c, struct fcl_persist *out);
  * retry_after refine rate limits (0: unknown, use the class default). 1 when t <= t0.
  */
 double fcl_survival(enum sc_class c, int64_t window, int64_t retry_after, int64_t t0, int64_t t);
+
+/*
+ * Like fcl_survival, for a fault first seen at `since` and last seen present at `seen`: the
+ * heavy-tailed classes (LOMAX) condition on the age seen - since, so an outage that has lasted
+ * a day is expected to last longer than one that began a minute ago. since 0 or after seen
+ * means "new". P(present at t | present at seen), 1 when t <= seen.
+ */
+double fcl_survival_aged(enum sc_class c, int64_t window, int64_t retry_after, int64_t since,
+			 int64_t seen, int64_t t);
 
 /*
  * Parses the "retry after 2024-05-01 12:00:00 UTC" tail of an ACME rate-limit message (Let's

@@ -136,7 +136,8 @@ fc_presence(const struct fc_params *p, int64_t t, double *fail)
 	for (size_t i = 0; i < p->fp_nfaults; i++) {
 		const struct fc_fault *f = &p->fp_faults[i];
 		double pi = fc_clamp01(f->ft_present) *
-			    fcl_survival(f->ft_class, f->ft_window, f->ft_retry_after, f->ft_seen, t);
+			    fcl_survival_aged(f->ft_class, f->ft_window, f->ft_retry_after,
+					      f->ft_since, f->ft_seen, t);
 		absent *= 1.0 - pi;
 		wsum += pi;
 		fsum += pi * fc_clamp01(f->ft_fail);

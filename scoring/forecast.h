@@ -71,6 +71,7 @@ struct fc_fault {
 	double ft_present;        /* P(present at ft_seen) */
 	double ft_fail;           /* P(an attempt fails while present) */
 	int64_t ft_seen;          /* when it was last observed present */
+	int64_t ft_since;         /* when it was first observed (its age), 0: unknown, new */
 	int64_t ft_window;        /* rate-limit window from the text, 0 unknown */
 	int64_t ft_retry_after;   /* absolute "retry after", 0 unknown */
 };

@@ -79,6 +79,18 @@ ih_posterior(const struct sc_request *reqs, size_t n, double m0, double s0, int6
 			out->ie_failing = ih_failed(r);
 		}
 	}
+	if (out->ie_failing) {
+		/* the current streak began with the first failure after the latest success */
+		for (size_t i = 0; reqs != NULL && i < n; i++) {
+			const struct sc_request *r = &reqs[i];
+			int64_t when = ih_when(r);
+			if (r->rq_outcome == SC_OUT_PENDING || when <= 0 || when > now || !ih_failed(r))
+				continue;
+			if (when > out->ie_last_success &&
+			    (out->ie_failing_since == 0 || when < out->ie_failing_since))
+				out->ie_failing_since = when;
+		}
+	}
 	out->ie_prior_mean = m0;
 	out->ie_alpha = m0 * s0 + fail;
 	out->ie_beta = (1.0 - m0) * s0 + ok;

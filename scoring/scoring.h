@@ -302,6 +302,7 @@ struct sc_issuer_estimate {
 	int64_t ie_last_failure;  /* latest failure seen, 0 none */
 	int64_t ie_last_success;  /* latest success seen, 0 none */
 	int ie_failing;           /* the latest finished outcome was a failure */
+	int64_t ie_failing_since; /* first failure after the latest success, 0 when not failing */
 	int ie_not_ready;         /* the issuer's Ready condition is False */
 	enum sc_class ie_ready_class; /* class of the Ready=False reason */
 };
