@@ -723,8 +723,11 @@ th_serve_route(struct th_conn *c, const struct th_request *req)
 		goto out;
 	}
 	size_t n = ri.ri_body ? strlen(ri.ri_body) : 0;
-	/* A cut body promises more bytes than it sends, so the client sees a short read. */
-	long announced = (long)n + (ri.ri_cut ? 64 : 0);
+	/*
+	 * A cut or held body promises more bytes than it sends: cut then hangs up (a short read),
+	 * held stalls (the client's own timeout must end it).
+	 */
+	long announced = (long)n + (ri.ri_cut || ri.ri_hold ? 64 : 0);
 	if (ri.ri_delay_ms > 0 && th_conn_sleep(c, ri.ri_delay_ms) != CC_OK) {
 		c->c_close = 1;
 		goto out;

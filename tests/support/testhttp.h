@@ -53,7 +53,8 @@ struct th_route {
 	int tr_cut;                   /* 1: after the last chunk (or the body) drop the connection
 	                                 without ending the response properly */
 	int tr_hold;                  /* 1: after the chunks keep the stream open until the client
-	                                 leaves or the server stops */
+	                                 leaves or the server stops; with tr_body, announce more
+	                                 bytes than are sent and stall the same way */
 	int tr_times;                 /* answer at most this many requests; 0 = no limit */
 };
 

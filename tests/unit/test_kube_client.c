@@ -613,6 +613,26 @@ Test(kube_client, bad_responses_are_errors_not_crashes)
 	th_server_free(s);
 }
 
+Test(kube_client, stalled_request_times_out)
+{
+	struct th_server *s = start(0, 0);
+	struct th_route r = {.tr_status = 200, .tr_body = "{\"items\":[", .tr_hold = 1};
+	th_server_add_route(s, &r);
+	struct kube_config cfg = cfg_for(s);
+	struct kube_client_opts o = {.kco_timeout_ms = 300};
+	struct kube_client *c = client_for(&cfg, &o);
+	struct buf b;
+	buf_init(&b, 1024);
+	struct kube_error err;
+	int rc = kube_request(c, "GET", "/slow", NULL, NULL, &b, NULL, &err);
+	cr_expect_eq(rc, CC_ERR_TIMEOUT, "%s: %s", cc_strerror(rc), err.ke_message);
+	cr_expect_eq(b.b_len, 0, "the partial body is not handed back");
+	cr_expect(cc_err_retryable(rc));
+	buf_free(&b);
+	kube_client_free(c);
+	th_server_free(s);
+}
+
 Test(kube_client, connection_refused_is_unavailable)
 {
 	struct th_server *s = start(0, 0);
