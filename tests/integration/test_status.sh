@@ -1,0 +1,245 @@
+#!/usr/bin/env bash
+# `certcast status` against a real kube-apiserver: objects are created as the admin, their
+# status is set the way cert-manager sets it (the status subresource), and certcast runs as the
+# user certcast, who has exactly the chart's RBAC. Every field of -o json is checked against what
+# was created; then -n scoping, the context's default namespace, the table and wide columns, the
+# kubectl plugin spelling, and an RBAC denial for a user with no rights.
+. "$(dirname "$0")/lib.sh"
+
+bin=$(certcast_bin)
+require "certcast binary is built" test -x "$bin"
+
+ns1=$(new_namespace status-a)
+ns2=$(new_namespace status-b)
+ci="ci-$ns1" # ClusterIssuers are cluster-wide: a unique name per run
+now=$(date -u +%s)
+iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
+web_nb=$(iso $((now - 30 * 86400)))
+web_na=$(iso $((now + 60 * 86400)))
+web_rt=$(iso $((now + 30 * 86400)))
+api_na=$(iso $((now + 10 * 86400)))
+api_rt=$(iso $((now - 5 * 86400)))
+api_lf=$(iso $((now - 7200)))
+
+require "create issuers, certificates and requests" kubectl_admin apply -f - <<EOF
+apiVersion: cert-manager.io/v1
+kind: Issuer
+metadata: {name: ca-issuer, namespace: $ns1}
+spec: {selfSigned: {}}
+---
+apiVersion: cert-manager.io/v1
+kind: ClusterIssuer
+metadata: {name: $ci}
+spec: {selfSigned: {}}
+---
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {name: web, namespace: $ns1}
+spec:
+  secretName: web-tls
+  issuerRef: {name: ca-issuer, kind: Issuer}
+  dnsNames: [web.example.com, www.example.com]
+  duration: 2160h
+  renewBefore: 720h
+---
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {name: api, namespace: $ns1}
+spec:
+  secretName: api-tls
+  issuerRef: {name: $ci, kind: ClusterIssuer}
+  dnsNames: [api.example.com]
+  renewBeforePercentage: 25
+---
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {name: other, namespace: $ns2}
+spec:
+  secretName: other-tls
+  issuerRef: {name: ca-issuer}
+  commonName: other.example.com
+---
+apiVersion: cert-manager.io/v1
+kind: CertificateRequest
+metadata:
+  name: web-1
+  namespace: $ns1
+  annotations: {cert-manager.io/certificate-name: web, cert-manager.io/certificate-revision: "1"}
+spec:
+  request: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURSBSRVFVRVNULS0tLS0K
+  issuerRef: {name: ca-issuer, kind: Issuer}
+---
+apiVersion: cert-manager.io/v1
+kind: CertificateRequest
+metadata:
+  name: web-2
+  namespace: $ns1
+  annotations: {cert-manager.io/certificate-name: web, cert-manager.io/certificate-revision: "2"}
+spec:
+  request: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURSBSRVFVRVNULS0tLS0K
+  issuerRef: {name: ca-issuer, kind: Issuer}
+---
+apiVersion: cert-manager.io/v1
+kind: CertificateRequest
+metadata:
+  name: api-1
+  namespace: $ns1
+  annotations: {cert-manager.io/certificate-name: api, cert-manager.io/certificate-revision: "1"}
+spec:
+  request: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURSBSRVFVRVNULS0tLS0K
+  issuerRef: {name: $ci, kind: ClusterIssuer}
+EOF
+
+require "status of web" kubectl_admin -n "$ns1" patch certificate web --subresource=status --type=merge -p "{\"status\":{
+  \"notBefore\":\"$web_nb\",\"notAfter\":\"$web_na\",\"renewalTime\":\"$web_rt\",\"revision\":2,
+  \"conditions\":[{\"type\":\"Ready\",\"status\":\"True\",\"reason\":\"Ready\",\"message\":\"Certificate is up to date and has not expired\",\"lastTransitionTime\":\"$web_nb\"}]}}"
+require "status of api" kubectl_admin -n "$ns1" patch certificate api --subresource=status --type=merge -p "{\"status\":{
+  \"notAfter\":\"$api_na\",\"renewalTime\":\"$api_rt\",\"failedIssuanceAttempts\":3,\"lastFailureTime\":\"$api_lf\",
+  \"conditions\":[{\"type\":\"Ready\",\"status\":\"False\",\"reason\":\"Expiring\",\"message\":\"soon\",\"lastTransitionTime\":\"$api_lf\"},
+  {\"type\":\"Issuing\",\"status\":\"False\",\"reason\":\"Failed\",\"message\":\"The certificate request has failed to complete and will be retried\",\"lastTransitionTime\":\"$api_lf\"}]}}"
+
+as_certcast() { KUBECONFIG=$CERTCAST_KUBECONFIG "$bin" "$@"; }
+
+# --- -A -o json: every field -------------------------------------------------------------------
+rc=0
+out=$(as_certcast status -A -o json 2>"$TEST_TMP/err") || rc=$?
+assert_eq "status -A -o json exits 0" 0 "$rc"
+check "output is JSON with an items array" jq -e '.items | type == "array"' <<<"$out"
+item() { jq -c --arg ns "$1" --arg n "$2" '.items[] | select(.namespace == $ns and .name == $n)' <<<"$out"; }
+field() { jq -r "$2" <<<"$1"; }
+
+web=$(item "$ns1" web)
+assert_ne "web is listed" "" "$web"
+assert_eq "web issuer kind" Issuer "$(field "$web" .issuer.kind)"
+assert_eq "web issuer name" ca-issuer "$(field "$web" .issuer.name)"
+assert_eq "web issuer group" cert-manager.io "$(field "$web" .issuer.group)"
+assert_eq "web ready" True "$(field "$web" .ready.status)"
+assert_eq "web ready reason" Ready "$(field "$web" .ready.reason)"
+assert_eq "web notAfter" "$web_na" "$(field "$web" .notAfter)"
+assert_eq "web renewalTime" "$web_rt" "$(field "$web" .renewalTime)"
+assert_eq "web renewBefore as a Go duration" 720h0m0s "$(field "$web" .renewBefore.duration)"
+assert_eq "web renewBefore in seconds" 2592000 "$(field "$web" .renewBefore.seconds)"
+assert_eq "web renewBeforePercentage" null "$(field "$web" .renewBeforePercentage)"
+assert_eq "web failed attempts" 0 "$(field "$web" .failedIssuanceAttempts)"
+assert_eq "web last failure" null "$(field "$web" .lastFailure)"
+assert_eq "web requests" 2 "$(field "$web" .requests)"
+assert_eq "web secret" web-tls "$(field "$web" .secretName)"
+assert_eq "web dns names" "web.example.com,www.example.com" "$(field "$web" '.dnsNames | join(",")')"
+assert_eq "web issuing" null "$(field "$web" .issuing)"
+assert_eq "web risk level (not scored yet)" null "$(field "$web" .riskLevel)"
+
+api=$(item "$ns1" api)
+assert_ne "api is listed" "" "$api"
+assert_eq "api issuer kind" ClusterIssuer "$(field "$api" .issuer.kind)"
+assert_eq "api issuer name" "$ci" "$(field "$api" .issuer.name)"
+assert_eq "api ready" False "$(field "$api" .ready.status)"
+assert_eq "api notAfter" "$api_na" "$(field "$api" .notAfter)"
+assert_eq "api renewalTime" "$api_rt" "$(field "$api" .renewalTime)"
+assert_eq "api renewBefore" null "$(field "$api" .renewBefore)"
+assert_eq "api renewBeforePercentage" 25 "$(field "$api" .renewBeforePercentage)"
+assert_eq "api failed attempts" 3 "$(field "$api" .failedIssuanceAttempts)"
+assert_eq "api last failure time" "$api_lf" "$(field "$api" .lastFailure.time)"
+assert_eq "api last failure reason" Failed "$(field "$api" .lastFailure.reason)"
+assert_eq "api requests" 1 "$(field "$api" .requests)"
+assert_eq "api issuing" False "$(field "$api" .issuing.status)"
+assert_eq "api issuing reason" Failed "$(field "$api" .issuing.reason)"
+
+other=$(item "$ns2" other)
+assert_ne "other is listed" "" "$other"
+assert_eq "other issuer kind defaults to Issuer" Issuer "$(field "$other" .issuer.kind)"
+assert_eq "other has no status yet" "null null null" \
+	"$(field "$other" '[.ready, .notAfter, .renewalTime] | map(tostring) | join(" ")')"
+assert_eq "other requests" 0 "$(field "$other" .requests)"
+assert_eq "other dns names" "[]" "$(field "$other" '.dnsNames | tojson')"
+check "items sorted by namespace, then name" \
+	jq -e '[.items[] | [.namespace, .name]] as $a | $a == ($a | sort)' <<<"$out"
+
+# --- -n scoping and the default namespace -------------------------------------------------------
+out=$(as_certcast status -n "$ns1" -o json)
+assert_eq "-n lists only that namespace" "$ns1 $ns1" "$(jq -r '[.items[].namespace] | join(" ")' <<<"$out")"
+assert_eq "-n lists both of its certificates" "api web" "$(jq -r '[.items[].name] | join(" ")' <<<"$out")"
+out=$(as_certcast status --namespace="$ns2" -o json)
+assert_eq "--namespace= works too" "other" "$(jq -r '[.items[].name] | join(" ")' <<<"$out")"
+
+cp "$CERTCAST_KUBECONFIG" "$TEST_TMP/ctx.kubeconfig"
+require "set the context's namespace" kubectl --kubeconfig "$TEST_TMP/ctx.kubeconfig" config set-context --current --namespace="$ns2"
+out=$(KUBECONFIG=$TEST_TMP/ctx.kubeconfig "$bin" status -o json)
+assert_eq "no -n: the context's namespace" "$ns2/other" "$(jq -r '[.items[] | .namespace + "/" + .name] | join(" ")' <<<"$out")"
+out=$(as_certcast status --kubeconfig "$TEST_TMP/ctx.kubeconfig" -o json)
+assert_eq "--kubeconfig flag is used" "$ns2/other" "$(jq -r '[.items[] | .namespace + "/" + .name] | join(" ")' <<<"$out")"
+
+# --- table and wide ----------------------------------------------------------------------------
+table=$(as_certcast status -n "$ns1")
+header=$(head -n 1 <<<"$table")
+assert_match "table header columns in order" "$header" \
+	'^NAMESPACE +NAME +ISSUER +READY +NOT AFTER +RENEWAL TIME +RENEW BEFORE +FAILED ATTEMPTS +LAST FAILURE +REQUESTS$'
+assert_eq "table has a header and two rows" 3 "$(wc -l <<<"$table")"
+webrow=$(grep -E "^$ns1 +web " <<<"$table" || true)
+assert_match "web row" "$webrow" "^$ns1 +web +Issuer/ca-issuer +True +$web_na +$web_rt +720h0m0s +0 +- +2\$"
+apirow=$(grep -E "^$ns1 +api " <<<"$table" || true)
+assert_match "api row" "$apirow" "^$ns1 +api +ClusterIssuer/$ci +False +$api_na +$api_rt +25% +3 +Failed \\(2h[0-9]+m ago\\) +1\$"
+# Columns line up: each header word starts where its column's values start.
+col() { awk -v h="$2" 'BEGIN{}{print index($0, h)}' <<<"$1"; }
+assert_eq "NOT AFTER column aligned" "$(col "$header" "NOT AFTER")" "$(col "$webrow" "$web_na")"
+assert_eq "REQUESTS column aligned" "$(col "$header" "REQUESTS")" "$(awk '{print length($0)}' <<<"$webrow")"
+assert_eq "api row before web row" "api web" "$(tail -n +2 <<<"$table" | awk '{print $2}' | tr '\n' ' ' | sed 's/ $//')"
+
+wide=$(as_certcast status -n "$ns1" -o wide)
+assert_match "wide header adds three columns" "$(head -n 1 <<<"$wide")" 'REQUESTS +SECRET +DNS NAMES +ISSUING$'
+assert_match "wide web row" "$(grep -E "^$ns1 +web " <<<"$wide")" 'web-tls +web\.example\.com,www\.example\.com +-$'
+assert_match "wide api row" "$(grep -E "^$ns1 +api " <<<"$wide")" 'api-tls +api\.example\.com +False \(Failed\)$'
+
+# --- as a kubectl plugin -----------------------------------------------------------------------
+rc=0
+plug=$(PATH="$CERTCAST_BUILD:$PATH" KUBECONFIG=$CERTCAST_KUBECONFIG kubectl certcast status -n "$ns1" 2>&1) || rc=$?
+assert_eq "kubectl certcast status exits 0" 0 "$rc"
+assert_contains "kubectl certcast status shows the rows" "$plug" "Issuer/ca-issuer"
+rc=0
+plug=$(PATH="$CERTCAST_BUILD:$PATH" kubectl certcast status --bogus 2>&1) || rc=$?
+assert_eq "plugin usage error exits 2" 2 "$rc"
+assert_contains "plugin names itself in errors" "$plug" "kubectl certcast: unknown flag \"--bogus\""
+
+# --- empty namespace, usage and kubeconfig errors -----------------------------------------------
+ns3=$(new_namespace status-empty)
+rc=0
+errtxt=$(as_certcast status -n "$ns3" 2>&1 >/dev/null) || rc=$?
+assert_eq "empty namespace exits 0" 0 "$rc"
+assert_contains "empty namespace says so" "$errtxt" "No certificates found in namespace $ns3."
+assert_eq "empty namespace JSON has no items" 0 "$(as_certcast status -n "$ns3" -o json | jq '.items | length')"
+rc=0
+errtxt=$(as_certcast status -o yaml 2>&1) || rc=$?
+assert_eq "bad -o exits 2" 2 "$rc"
+assert_contains "bad -o names flag and value" "$errtxt" 'invalid value "yaml" for flag -o'
+rc=0
+errtxt=$("$bin" status --kubeconfig "$TEST_TMP/missing.kubeconfig" 2>&1) || rc=$?
+assert_eq "missing kubeconfig exits 1" 1 "$rc"
+assert_contains "missing kubeconfig is named" "$errtxt" "missing.kubeconfig"
+
+# --- RBAC denial: a user with no rights at all --------------------------------------------------
+p=$TESTENV_DIR/pki
+require "client certificate for user nobody" bash -c "
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout '$TEST_TMP/nobody.key' \
+		-subj /CN=nobody -out '$TEST_TMP/nobody.csr' 2>/dev/null &&
+	openssl x509 -req -in '$TEST_TMP/nobody.csr' -CA '$p/ca.crt' -CAkey '$p/ca.key' \
+		-CAserial '$TEST_TMP/ca.srl' -CAcreateserial -days 1 -out '$TEST_TMP/nobody.crt' 2>/dev/null"
+kc=$TEST_TMP/nobody.kubeconfig
+require "kubeconfig for user nobody" bash -c "
+	kubectl config --kubeconfig '$kc' set-cluster t --server '$TESTENV_APISERVER_URL' \
+		--certificate-authority '$TESTENV_CA_FILE' --embed-certs >/dev/null &&
+	kubectl config --kubeconfig '$kc' set-credentials nobody --client-certificate '$TEST_TMP/nobody.crt' \
+		--client-key '$TEST_TMP/nobody.key' --embed-certs >/dev/null &&
+	kubectl config --kubeconfig '$kc' set-context t --cluster t --user nobody >/dev/null &&
+	kubectl config --kubeconfig '$kc' use-context t >/dev/null"
+rc=0
+stdout=$(KUBECONFIG=$kc "$bin" status -n "$ns1" 2>"$TEST_TMP/denied") || rc=$?
+denied=$(cat "$TEST_TMP/denied")
+assert_eq "RBAC denial exits 1" 1 "$rc"
+assert_eq "RBAC denial prints no table" "" "$stdout"
+assert_contains "RBAC denial says forbidden" "$denied" "forbidden: cannot list certificates.cert-manager.io in namespace \"$ns1\""
+assert_contains "RBAC denial carries the server's message" "$denied" 'User "nobody" cannot list resource "certificates"'
+rc=0
+denied=$(KUBECONFIG=$kc "$bin" status -A 2>&1 >/dev/null) || rc=$?
+assert_eq "RBAC denial with -A exits 1" 1 "$rc"
+assert_contains "RBAC denial with -A names the scope" "$denied" "forbidden: cannot list certificates.cert-manager.io at the cluster scope"
+
+kubectl_admin delete clusterissuer "$ci" >/dev/null 2>&1 || true
