@@ -1101,12 +1101,12 @@ dc_bundle_fail(char *err, size_t errlen, const char *fmt, ...)
 
 /* Append one DER certificate to the bundle being built, within REC_DER_MAX. */
 static int
-dc_bundle_add(unsigned char *der, size_t *len, uint32_t *ncerts, const unsigned char *p,
-    size_t n, char *err, size_t errlen)
+dc_bundle_add(unsigned char *der, size_t cap, size_t *len, uint32_t *ncerts,
+    const unsigned char *p, size_t n, char *err, size_t errlen)
 {
 	if (dc_der_seq_len(p, n) != n)
 		return dc_bundle_fail(err, errlen, "certificate %u is not DER", *ncerts + 1);
-	if (n > REC_DER_MAX - *len)
+	if (n > REC_DER_MAX - *len || n > cap - *len)
 		return dc_bundle_fail(err, errlen, "larger than %d KiB", REC_DER_MAX / 1024);
 	memcpy(der + *len, p, n);
 	*len += n;
@@ -1137,7 +1137,9 @@ dec_cert_bundle(const char *b64, unsigned char **der, size_t *len, uint32_t *nce
 		goto out;
 	}
 	pem[plen] = '\0';
-	out = xmalloc(REC_DER_MAX);
+	/* DER is never longer than the text it came from, so size the buffer by that. */
+	size_t cap = plen < REC_DER_MAX ? plen + 1 : REC_DER_MAX;
+	out = xmalloc(cap);
 	if (plen > 0 && pem[0] == 0x30) {
 		/* Already DER: one or more certificates back to back. */
 		size_t off = 0;
@@ -1148,7 +1150,7 @@ dec_cert_bundle(const char *b64, unsigned char **der, size_t *len, uint32_t *nce
 				    cnt + 1);
 				break;
 			}
-			rc = dc_bundle_add(out, &dlen, &cnt, pem + off, one, err, errlen);
+			rc = dc_bundle_add(out, cap, &dlen, &cnt, pem + off, one, err, errlen);
 			off += one;
 		}
 		if (rc != CC_OK)
@@ -1183,7 +1185,7 @@ dec_cert_bundle(const char *b64, unsigned char **der, size_t *len, uint32_t *nce
 					rc = dc_bundle_fail(err, errlen,
 					    "PEM block %u is not valid base64", cnt + 1);
 				else
-					rc = dc_bundle_add(out, &dlen, &cnt, body, blen, err,
+					rc = dc_bundle_add(out, cap, &dlen, &cnt, body, blen, err,
 					    errlen);
 			}
 			p = end + strlen(PEM_END);
