@@ -534,6 +534,53 @@ kube_set_blob(CURL *e, CURLoption opt, const char *data, size_t len)
 	curl_easy_setopt(e, opt, &b);
 }
 
+enum kube_end { KUBE_END_DONE, KUBE_END_CANCELED, KUBE_END_IDLE };
+
+/*
+ * Run the slot's transfer until curl finishes it, the client is canceled, or a stream has been
+ * silent for its idle limit. curl_multi_poll sleeps until there is I/O, a curl timer fires, or
+ * kube_client_cancel wakes it. *result gets curl's verdict when the transfer finished.
+ */
+static enum kube_end
+kube_drive(struct kube_client *c, struct kube_slot *s, const struct kube_call *call,
+    struct kube_xfer *x, CURLcode *result, char *curlerr)
+{
+	clock_gettime(CLOCK_MONOTONIC, &x->x_last);
+	*result = CURLE_OK;
+	if (curl_multi_add_handle(s->s_multi, s->s_easy) != CURLM_OK)
+		fatalx("curl_multi_add_handle failed");
+	for (;;) {
+		int running = 0;
+		CURLMcode mc = curl_multi_perform(s->s_multi, &running);
+		if (mc != CURLM_OK) {
+			snprintf(curlerr, CURL_ERROR_SIZE, "%s", curl_multi_strerror(mc));
+			*result = CURLE_RECV_ERROR;
+			return KUBE_END_DONE;
+		}
+		int left, done = 0;
+		CURLMsg *m;
+		while ((m = curl_multi_info_read(s->s_multi, &left))) {
+			if (m->msg == CURLMSG_DONE && m->easy_handle == s->s_easy) {
+				*result = m->data.result;
+				done = 1;
+			}
+		}
+		if (done || !running)
+			return KUBE_END_DONE;
+		if (atomic_load(&c->c_canceled))
+			return KUBE_END_CANCELED;
+		long wait = 1000;
+		if (call->kc_stream && call->kc_idle_ms > 0) {
+			long left_ms = call->kc_idle_ms - kube_ms_since(&x->x_last);
+			if (left_ms <= 0)
+				return KUBE_END_IDLE;
+			if (left_ms < wait)
+				wait = left_ms;
+		}
+		curl_multi_poll(s->s_multi, NULL, 0, (int)wait, NULL);
+	}
+}
+
 /*
  * Run one attempt with the credentials in cr. Returns the cc_err for the outcome, *http the
  * status (0 when none).
@@ -549,7 +596,6 @@ kube_attempt(struct kube_client *c, const struct kube_call *call, const struct k
 	char curlerr[CURL_ERROR_SIZE] = "";
 	int rc = CC_OK;
 	CURLcode result = CURLE_OK;
-	int got_result = 0, canceled = 0, idle = 0;
 
 	*http = 0;
 	curl_easy_reset(e);
@@ -613,54 +659,17 @@ kube_attempt(struct kube_client *c, const struct kube_call *call, const struct k
 		fatalx("curl_slist_append failed");
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
 
-	clock_gettime(CLOCK_MONOTONIC, &x->x_last);
-	if (curl_multi_add_handle(s->s_multi, e) != CURLM_OK)
-		fatalx("curl_multi_add_handle failed");
-	for (;;) {
-		int running = 0;
-		CURLMcode mc = curl_multi_perform(s->s_multi, &running);
-		if (mc != CURLM_OK) {
-			snprintf(curlerr, sizeof curlerr, "%s", curl_multi_strerror(mc));
-			result = CURLE_RECV_ERROR;
-			got_result = 1;
-			break;
-		}
-		int left;
-		CURLMsg *m;
-		while ((m = curl_multi_info_read(s->s_multi, &left))) {
-			if (m->msg == CURLMSG_DONE && m->easy_handle == e) {
-				result = m->data.result;
-				got_result = 1;
-			}
-		}
-		if (got_result || !running)
-			break;
-		if (atomic_load(&c->c_canceled)) {
-			canceled = 1;
-			break;
-		}
-		long wait = 1000;
-		if (call->kc_stream && call->kc_idle_ms > 0) {
-			long left_ms = call->kc_idle_ms - kube_ms_since(&x->x_last);
-			if (left_ms <= 0) {
-				idle = 1;
-				break;
-			}
-			if (left_ms < wait)
-				wait = left_ms;
-		}
-		curl_multi_poll(s->s_multi, NULL, 0, (int)wait, NULL);
-	}
+	enum kube_end how = kube_drive(c, s, call, x, &result, curlerr);
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, http);
 	/* Removing a handle mid-transfer aborts it and closes that connection. */
 	curl_multi_remove_handle(s->s_multi, e);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
 
-	if (canceled) {
+	if (how == KUBE_END_CANCELED) {
 		rc = CC_ERR_CANCELED;
 		kube_err_set(err, *http, NULL, "canceled");
-	} else if (idle) {
+	} else if (how == KUBE_END_IDLE) {
 		rc = CC_ERR_TIMEOUT;
 		kube_err_set(err, *http, NULL, "no data for %ld ms", call->kc_idle_ms);
 	} else if (x->x_fn_rc != CC_OK) {

@@ -61,7 +61,8 @@ struct th_route {
 /*
  * A handler answers one request by calling the th_send_* functions below. It runs on the
  * connection's thread; several may run at once. When the handler returns without having sent
- * a status line, the routes are consulted as if there were no handler.
+ * a status line, the routes are consulted as if there were no handler. A handler that waits must
+ * wait with th_conn_sleep() or th_conn_wait_peer_close(), which th_server_free() can interrupt.
  */
 typedef void (*th_handler_fn)(void *arg, const struct th_request *req, struct th_conn *conn);
 
