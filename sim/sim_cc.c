@@ -44,6 +44,7 @@ struct scc_issuer {
 	size_t ci_head;                     /* next slot */
 	struct sc_issuer_estimate ci_est;   /* cached estimate */
 	int64_t ci_est_t;                   /* when ci_est was computed, 0 = stale */
+	uint32_t ci_fail_run;               /* consecutive failed outcomes lately */
 	uint32_t ci_reissues;               /* certcast reissues in the current day */
 	int64_t ci_reissue_day;             /* start of that day */
 };
@@ -298,7 +299,15 @@ scc_schedule(struct scc_state *st, uint32_t c, const struct se_view *v, const st
 		target = v->v_ari_lo;
 	if (v->v_issuing) {
 		return; /* the outcome evaluates again */
-	} else if (v->v_failed > 0 || r->r_level >= SC_LEVEL_MEDIUM || now >= target) {
+	} else if (v->v_failed > 0) {
+		/* Failing: look again when cert-manager's backoff ends, at least hourly early in the
+		 * backoff and at most every 12h; a recovery of the issuer sweeps at once instead. */
+		next = r->r_backoff_until;
+		if (next < now + SCC_HOUR)
+			next = now + SCC_HOUR;
+		if (next > now + 12 * SCC_HOUR)
+			next = now + 12 * SCC_HOUR;
+	} else if (r->r_level >= SC_LEVEL_MEDIUM || now >= target) {
 		next = now + SCC_HOUR; /* needs attention: a controller's requeue after an hour */
 	} else if (target - now <= iv) {
 		next = target; /* look again the moment it becomes due */
@@ -390,6 +399,15 @@ scc_on_outcome(struct scc_state *st, uint32_t c, int issuer, int failed)
 		cc->cc_has_feat = 0;
 	}
 	cc->cc_attempt_t = 0;
+	if (failed) {
+		ci->ci_fail_run++;
+	} else {
+		/* The first success after a run of failures is the evidence a controller waits for:
+		 * look at every certificate stuck in backoff on this issuer now. */
+		if (ci->ci_fail_run >= 3)
+			se_schedule_timer(st->s_e, now, (uint32_t)issuer);
+		ci->ci_fail_run = 0;
+	}
 	if (!failed) {
 		const struct scn_issuer *si = &st->s_s->s_issuers[issuer];
 		if (si->is_acme) {
@@ -420,11 +438,17 @@ scc_on_eval(struct scc_state *st, uint32_t c)
 	scc_evaluate(st, c, 1);
 }
 
+/* Timer id = issuer index: the issuer recovered; re-evaluate its failing certificates. */
 void
 scc_on_timer(struct scc_state *st, uint32_t id)
 {
-	(void)st;
-	(void)id;
+	uint32_t n = se_ncerts(st->s_e);
+	for (uint32_t c = 0; c < n; c++) {
+		struct se_view v;
+		se_observe(st->s_e, c, &v);
+		if (v.v_failed > 0 && !v.v_issuing && v.v_issuer == (int)id)
+			scc_evaluate(st, c, 1);
+	}
 }
 
 int

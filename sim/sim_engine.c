@@ -27,7 +27,7 @@ enum se_ev {
 	SE_EV_DONE = 1,    /* an attempt finishes */
 	SE_EV_EVAL = 2,    /* policy evaluation of a certificate */
 	SE_EV_TIMER = 3,   /* policy-wide timer; ev_cert is the id */
-	SE_EV_REVOKE = 4,  /* revocation fault; ev_cert is the fault index */
+	SE_EV_REVOKE = 4,  /* revocation or ARI-window fault; ev_cert is the fault index */
 };
 
 struct se_cert {
@@ -361,9 +361,31 @@ se_attempt_done(struct se_engine *e, uint32_t ci)
 	se_reschedule(e, ci);
 }
 
+/* The CA republishes the ARI windows of the certificates whose window starts in a span. */
+static void
+se_ari_shift(struct se_engine *e, uint32_t fi)
+{
+	const struct scn_scenario *s = e->e_s;
+	const struct scn_fault *f = &s->s_faults[fi];
+	for (uint32_t ci = 0; ci < e->e_n; ci++) {
+		struct se_cert *c = &e->e_c[ci];
+		if (c->c_cur_issuer != f->f_issuer || c->c_ari_hi <= c->c_ari_lo)
+			continue;
+		if (c->c_ari_lo < s->s_start + f->f_aff_lo || c->c_ari_lo >= s->s_start + f->f_aff_hi)
+			continue;
+		c->c_ari_lo = s->s_start + f->f_win_lo;
+		c->c_ari_hi = s->s_start + f->f_win_hi;
+		sp_on_ari_change(e->e_policy, ci);
+	}
+}
+
 static void
 se_revoke(struct se_engine *e, uint32_t fi)
 {
+	if (e->e_s->s_faults[fi].f_kind == SCN_F_ARI_WINDOW) {
+		se_ari_shift(e, fi);
+		return;
+	}
 	const struct scn_scenario *s = e->e_s;
 	const struct scn_fault *f = &s->s_faults[fi];
 	int64_t deadline = e->e_now + f->f_deadline;
@@ -471,7 +493,8 @@ se_run_until(struct se_engine *e, int64_t t)
 			se_reschedule(e, ci);
 		}
 		for (size_t i = 0; i < s->s_nfaults; i++)
-			if (s->s_faults[i].f_kind == SCN_F_REVOCATION)
+			if (s->s_faults[i].f_kind == SCN_F_REVOCATION ||
+			    s->s_faults[i].f_kind == SCN_F_ARI_WINDOW)
 				sh_push(&e->e_heap, s->s_start + s->s_faults[i].f_start, SE_EV_REVOKE,
 				    (uint32_t)i, 0);
 	}

@@ -146,7 +146,8 @@ sf_plan_new(const struct scn_scenario *s, struct sf_plan **out)
 			    sf_abs(s, f->f_end), f->f_prob};
 			break;
 		case SCN_F_REVOCATION:
-			break; /* the engine applies it: it changes certificates, not attempts */
+		case SCN_F_ARI_WINDOW:
+			break; /* the engine applies these: they change certificates, not attempts */
 		}
 	}
 	for (size_t i = 0; i < s->s_nissuers; i++) {

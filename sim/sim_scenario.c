@@ -398,7 +398,7 @@ scn_load_issuer(struct scn_ctx *cx, yaml_node_t *m, const char *path, struct scn
 	int rc = scn_check_keys(cx, m, path, keys);
 	if (rc != CC_OK)
 		return rc;
-	is->is_ari_lo = 0.60;
+	is->is_ari_lo = 0.64;
 	is->is_ari_hi = 0.66;
 	is->is_latency = 60;
 	is->is_rl_domain = 50;
@@ -538,6 +538,25 @@ scn_load_group(struct scn_ctx *cx, yaml_node_t *m, const char *path, struct scn_
 	return CC_OK;
 }
 
+/* A required [low, high] pair of durations with low < high. */
+static int
+scn_span(struct scn_ctx *cx, yaml_node_t *m, const char *path, const char *key, int64_t *lo,
+    int64_t *hi)
+{
+	char sub[256];
+	yaml_node_t *v = scn_get(cx, m, key), *a, *b;
+	int rc;
+	if (v == NULL)
+		return scn_fail(cx, m, path, "missing required key '%s'", key);
+	scn_sub(sub, sizeof(sub), path, key);
+	if ((rc = scn_pair(cx, v, sub, &a, &b)) != CC_OK || (rc = scn_dur_node(cx, a, sub, 0, lo)) != CC_OK ||
+	    (rc = scn_dur_node(cx, b, sub, 0, hi)) != CC_OK)
+		return rc;
+	if (*lo >= *hi)
+		return scn_fail(cx, v, sub, "need low < high");
+	return CC_OK;
+}
+
 static int
 scn_load_fault(struct scn_ctx *cx, yaml_node_t *m, const char *path, struct scn_fault *f)
 {
@@ -548,6 +567,7 @@ scn_load_fault(struct scn_ctx *cx, yaml_node_t *m, const char *path, struct scn_
 	static const char *const k_dns[] = {"type", "zone", "probability", "start", "duration", NULL};
 	static const char *const k_revoke[] = {"type", "issuer", "group", "at", "deadline",
 	    "fraction", NULL};
+	static const char *const k_ari[] = {"type", "issuer", "at", "affects", "window", NULL};
 	char *type = NULL;
 	int64_t dur = 0;
 	int rc;
@@ -622,12 +642,26 @@ scn_load_fault(struct scn_ctx *cx, yaml_node_t *m, const char *path, struct scn_
 		    (rc = scn_get_double(cx, m, path, "fraction", 0, 0, 1, &f->f_prob)) != CC_OK)
 			goto out;
 		f->f_end = f->f_start + f->f_deadline;
+	} else if (strcmp(type, "ari-window") == 0) {
+		f->f_kind = SCN_F_ARI_WINDOW;
+		if ((rc = scn_check_keys(cx, m, path, k_ari)) != CC_OK ||
+		    (rc = scn_ref(cx, m, path, "issuer", 1, 1, &f->f_issuer)) != CC_OK ||
+		    (rc = scn_get_dur(cx, m, path, "at", 1, 0, &f->f_start)) != CC_OK ||
+		    (rc = scn_span(cx, m, path, "affects", &f->f_aff_lo, &f->f_aff_hi)) != CC_OK ||
+		    (rc = scn_span(cx, m, path, "window", &f->f_win_lo, &f->f_win_hi)) != CC_OK)
+			goto out;
+		if (!cx->c_s->s_issuers[f->f_issuer].is_ari) {
+			rc = scn_fail(cx, scn_get(cx, m, "issuer"), path,
+			    "issuer '%s' does not publish ARI (set ari: true)",
+			    cx->c_s->s_issuers[f->f_issuer].is_name);
+			goto out;
+		}
 	} else {
 		char sub[256];
 		scn_sub(sub, sizeof(sub), path, "type");
 		rc = scn_fail(cx, scn_get(cx, m, "type"), sub,
-		    "unknown fault type '%s' (known: outage, random-outages, misconfig, dns, revocation)",
-		    type);
+		    "unknown fault type '%s' (known: outage, random-outages, misconfig, dns, revocation, "
+		    "ari-window)", type);
 	}
 out:
 	free(type);

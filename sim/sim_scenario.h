@@ -29,6 +29,7 @@ enum scn_fault_kind {
 	SCN_F_MISCONFIG = 2,      /* issuer or group fails with a configuration error until fixed */
 	SCN_F_DNS = 3,            /* DNS-01 failures in a zone, by probability and/or window */
 	SCN_F_REVOCATION = 4,     /* mass revocation at a time, with a replacement deadline */
+	SCN_F_ARI_WINDOW = 5,     /* the CA moves the ARI windows of some certificates */
 };
 
 #define SCN_NEVER INT64_MAX /* "no end" for windows and fixes */
@@ -73,6 +74,10 @@ struct scn_fault {
 	int64_t f_mean_gap;         /* random outages: mean time between outages */
 	int64_t f_mean_len;         /* random outages: mean outage length */
 	int64_t f_deadline;         /* revocation: replacement deadline after f_start */
+	int64_t f_aff_lo;           /* ari-window: certificates whose window starts in */
+	int64_t f_aff_hi;           /*   [f_aff_lo, f_aff_hi) (offsets) are moved ... */
+	int64_t f_win_lo;           /*   ... to [f_win_lo, f_win_hi] (offsets) */
+	int64_t f_win_hi;
 	unsigned f_line;            /* where it was declared, for messages */
 };
 
