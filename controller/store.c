@@ -540,20 +540,42 @@ store_changed(const struct rec_meta *old, const struct rec_meta *rec)
 
 /* ---- writes ---- */
 
+/* Whether Event a is older than b: by last time, then first time, then name. */
+static bool
+store_event_older(const struct rec_meta *ma, const struct rec_meta *mb)
+{
+	const struct rec_event *a = (const void *)ma, *b = (const void *)mb;
+	if (a->ev_last != b->ev_last)
+		return a->ev_last < b->ev_last;
+	if (a->ev_first != b->ev_first)
+		return a->ev_first < b->ev_first;
+	return strcmp(a->ev_meta.m_name, b->ev_meta.m_name) < 0;
+}
+
 /* The oldest Event of a group, the one to drop when the group is over its cap. */
 static struct sent *
 store_oldest_event(struct sgroup *g)
 {
 	struct sent *old = g->g_head;
-	for (struct sent *e = g->g_head; e != NULL; e = e->se_gnext) {
-		const struct rec_event *a = (const void *)e->se_rec, *b = (const void *)old->se_rec;
-		if (a->ev_last < b->ev_last ||
-		    (a->ev_last == b->ev_last && a->ev_first < b->ev_first) ||
-		    (a->ev_last == b->ev_last && a->ev_first == b->ev_first &&
-			strcmp(a->ev_meta.m_name, b->ev_meta.m_name) < 0))
+	for (struct sent *e = g->g_head; e != NULL; e = e->se_gnext)
+		if (store_event_older(e->se_rec, old->se_rec))
 			old = e;
-	}
 	return old;
+}
+
+/*
+ * Whether a new Event would be dropped at once because its object already has the maximum of
+ * newer ones; a relist brings such Events back every time, and they must not notify.
+ */
+static bool
+store_event_unwanted(struct store *s, const struct rec_meta *rec)
+{
+	char key[STORE_KEY_MAX];
+	size_t klen = store_group_key(rec, key, sizeof key);
+	struct sgroup *g = klen ? sindex_find(&s->s_idx[IDX_EV_BY_OBJ], key, klen) : NULL;
+	if (g == NULL || g->g_n < STORE_EVENTS_PER_OBJECT)
+		return false;
+	return store_event_older(rec, store_oldest_event(g)->se_rec);
 }
 
 /* Insert or replace rec (taking ownership), collecting notifications. Write lock held. */
@@ -563,6 +585,10 @@ store_upsert(struct store *s, struct rec_meta *rec, struct snotes *n)
 	struct stable *t = &s->s_tab[rec->m_kind];
 	struct sent *e = stable_find(t, rec->m_ns, rec->m_name);
 	struct rec_meta *old = NULL;
+	if (e == NULL && rec->m_kind == RES_EVENT && store_event_unwanted(s, rec)) {
+		rec_free(s->s_in, rec);
+		return;
+	}
 	if (e == NULL) {
 		e = xcalloc(1, sizeof *e);
 		e->se_hash = store_hash_key(rec->m_ns, rec->m_name);
@@ -854,6 +880,15 @@ store_cert_issuer(struct store *s, const struct rec_cert *c)
 	if (strcmp(c->c_issuer.rf_kind, "ClusterIssuer") == 0)
 		return store_get(s, RES_CLUSTERISSUER, "", c->c_issuer.rf_name);
 	return store_get(s, RES_ISSUER, c->c_meta.m_ns, c->c_issuer.rf_name);
+}
+
+enum rec_issuer_type
+store_cert_issuer_type(struct store *s, const struct rec_cert *c)
+{
+	if (c->c_issuer.rf_group != NULL && strcmp(c->c_issuer.rf_group, REC_CM_GROUP) != 0)
+		return REC_ISSUER_EXTERNAL;
+	const struct rec_issuer *is = store_cert_issuer(s, c);
+	return is != NULL ? is->i_type : REC_ISSUER_UNKNOWN;
 }
 
 const void *

@@ -25,7 +25,8 @@
  *   - a Pod whose phase, readiness, restarts or last termination changed: every Certificate.
  *     This costs one callback per Certificate; there are few cert-manager pods and they change
  *     rarely, and the work queue collapses repeated keys.
- * An object re-applied with an unchanged resourceVersion (a relist) notifies nobody. A link that
+ * An object re-applied with an unchanged resourceVersion (a relist) notifies nobody, nor does an
+ * Event older than the STORE_EVENTS_PER_OBJECT already kept for its object. A link that
  * cannot be resolved yet (an Event about a CertificateRequest not seen yet) notifies nobody; the
  * missing object notifies when it arrives. The callback may take the read lock; it runs on the
  * writer's thread, and calls from different writers may interleave.
@@ -97,6 +98,9 @@ const struct rec_issuer *store_issuer_get(struct store *s, enum res_kind kind, c
     const char *name);
 /* The Issuer or ClusterIssuer c refers to, or NULL (absent, or not a cert-manager.io issuer). */
 const struct rec_issuer *store_cert_issuer(struct store *s, const struct rec_cert *c);
+
+/* The type of c's issuer: EXTERNAL for another API group, UNKNOWN when not (yet) known. */
+enum rec_issuer_type store_cert_issuer_type(struct store *s, const struct rec_cert *c);
 
 /* Iteration over all records of a kind, in no particular order. Zero the cursor to start. */
 struct store_iter {

@@ -475,11 +475,20 @@ Test(store, events_newest_first_and_capped)
 	store_rdlock(s);
 	cr_expect_eq(store_count(s, RES_EVENT), STORE_EVENTS_PER_OBJECT + 1);
 	store_unlock(s);
-	/* An Event older than all kept ones does not stay. */
+	/* An Event older than all kept ones does not stay, and notifies nobody. */
+	notes_clear(&nt);
 	OK(D_EV1, mk_event("ns", "a.old", "1", "Certificate", "ns", "a", T0 - 3600));
 	n = events_of("Certificate", "ns", "a", out, 64);
 	cr_expect_eq(n, STORE_EVENTS_PER_OBJECT);
 	cr_expect_str_eq(out[n - 1]->ev_meta.m_name, "a.08");
+	cr_expect_eq(nt.n_len, 0);
+	/* A newer one pushes the oldest kept one out, and notifies. */
+	OK(D_EV1, mk_event("ns", "a.new", "1", "Certificate", "ns", "a", T0 + 7200));
+	n = events_of("Certificate", "ns", "a", out, 64);
+	cr_expect_eq(n, STORE_EVENTS_PER_OBJECT);
+	cr_expect_str_eq(out[0]->ev_meta.m_name, "a.new");
+	cr_expect_str_eq(out[n - 1]->ev_meta.m_name, "a.09");
+	cr_expect_eq(notes_has(&nt, "ns/a"), 1);
 	cr_expect_eq(events_of("Certificate", "ns", "b", out, 64), 1);
 }
 
@@ -509,13 +518,25 @@ Test(store, issuer_index_and_lookup)
 	cr_expect_eq(ic->i_ready.c_status, REC_COND_FALSE);
 	/* d's Issuer lives in ns2 and has not arrived. */
 	cr_expect_null(store_cert_issuer(s, store_cert_get(s, "ns2", "d")));
+	cr_expect_eq(store_cert_issuer_type(s, store_cert_get(s, "ns", "a")), REC_ISSUER_ACME);
+	cr_expect_eq(store_cert_issuer_type(s, store_cert_get(s, "ns", "c")), REC_ISSUER_CA);
+	cr_expect_eq(store_cert_issuer_type(s, store_cert_get(s, "ns2", "d")), REC_ISSUER_UNKNOWN);
 	cr_expect_not_null(store_issuer_get(s, RES_CLUSTERISSUER, "ignored", "le"));
 	cr_expect_null(store_issuer_get(s, RES_ISSUER, "ns2", "le"));
 	store_unlock(s);
 
 	/* A Certificate moving to another issuer leaves the old group. */
 	OK(D_CERT, mk_cert("ns", "a", "2", "Issuer", "le", ts(T0)));
+	/* One of another API group is external, whether or not anything else is known. */
+	cJSON *ext = mk_cert("ns", "e", "1", "AWSPCAIssuer", "pca", ts(T0));
+	cJSON_AddStringToObject(cJSON_GetObjectItem(cJSON_GetObjectItem(ext, "spec"), "issuerRef"),
+	    "group", "awspca.cert-manager.io");
+	OK(D_CERT, ext);
 	store_rdlock(s);
+	cr_expect_eq(store_cert_issuer_type(s, store_cert_get(s, "ns", "e")), REC_ISSUER_EXTERNAL);
+	cr_expect_null(store_cert_issuer(s, store_cert_get(s, "ns", "e")));
+	cr_expect_eq(store_issuer_certs(s, "awspca.cert-manager.io", "AWSPCAIssuer", "ns", "pca",
+	    out, 8), 1);
 	cr_expect_eq(store_issuer_certs(s, NULL, "ClusterIssuer", "", "le", out, 8), 1);
 	cr_expect_eq(store_issuer_certs(s, NULL, "Issuer", "ns", "le", out, 8), 2);
 	store_unlock(s);
