@@ -693,6 +693,10 @@ kube_attempt(struct kube_client *c, const struct kube_call *call, const struct k
 		kube_err_set(err, 0, NULL, "no response");
 	}
 	kube_count(c, call->kc_stat_verb, *http);
+	long ver = 0;
+	curl_easy_getinfo(e, CURLINFO_HTTP_VERSION, &ver);
+	log_debug("%s %s -> %ld over %s: %s", call->kc_stat_verb, call->kc_path, *http,
+	    ver == CURL_HTTP_VERSION_2_0 ? "HTTP/2" : ver ? "HTTP/1.1" : "nothing", cc_strerror(rc));
 
 	curl_slist_free_all(hdrs);
 	if (auth) {
