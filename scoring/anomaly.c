@@ -433,10 +433,12 @@ uint64_t
 an_namespace_obs(const struct an_state *st, const char *ns)
 {
 	const struct an_ns *n;
+	char name[RB_KEY_MAX];
 
 	if (st == NULL || ns == NULL)
 		return 0;
-	n = an_ns_find(st, ns);
+	snprintf(name, sizeof(name), "%s", ns); /* stored names are cut like this */
+	n = an_ns_find(st, name);
 	return n == NULL ? 0 : n->ns_obs;
 }
 
@@ -806,13 +808,15 @@ an_cert_key_reuse(struct an_state *st, const struct an_obs *o, int64_t now,
 	size_t pos, nsl;
 	int ev;
 
-	snprintf(ref, sizeof(ref), "%s/%s", o->o_namespace, o->o_name != NULL ? o->o_name : "?");
+	/* Kubernetes caps namespaces at 63 bytes, so the name keeps the rest of the room. */
+	snprintf(ref, sizeof(ref), "%.63s/%.190s", o->o_namespace,
+		 o->o_name != NULL ? o->o_name : "?");
 	if (at >= 0 && memcmp(st->st_key[at].k_spki, o->o_cert->c_spki_sha256, 32) == 0) {
 		e = &st->st_key[at];
 		/* A certificate renewed with its own key (rotationPolicy: Never) is no reuse. */
 		if (o->o_name == NULL || strcmp(e->k_ref, ref) == 0)
 			return SC_OK;
-		nsl = strlen(o->o_namespace);
+		nsl = strnlen(o->o_namespace, 63); /* as cut in ref */
 		an_hex(o->o_cert->c_spki_sha256, 8, hex);
 		an_report_add(out, AN_KEY_REUSE,
 			      strncmp(e->k_ref, o->o_namespace, nsl) == 0 && e->k_ref[nsl] == '/'
@@ -892,19 +896,29 @@ an_observe_request(struct an_state *st, struct an_ns *ns, const struct an_obs *o
 }
 
 int
-an_observe(struct an_state *st, const struct an_obs *o, int64_t now, struct an_report *out)
+an_observe(struct an_state *st, const struct an_obs *obs, int64_t now, struct an_report *out)
 {
+	struct an_obs cut;
+	const struct an_obs *o = &cut;
 	struct cp_expect ex;
 	struct an_ns *ns;
 	int64_t t;
 	long upos = -1;
 	unsigned flags = 0;
 	int rc = SC_OK, warm, score, ev;
-	char label[64];
+	char label[64], nsname[RB_KEY_MAX], issuer[RB_KEY_MAX];
 
-	if (st == NULL || o == NULL || out == NULL || o->o_namespace == NULL ||
-	    o->o_namespace[0] == '\0')
+	if (st == NULL || obs == NULL || out == NULL || obs->o_namespace == NULL ||
+	    obs->o_namespace[0] == '\0')
 		return SC_ERR_INVAL;
+	/* Names are cut to what a checkpoint can hold, so a restored state finds them again. */
+	cut = *obs;
+	snprintf(nsname, sizeof(nsname), "%s", obs->o_namespace);
+	cut.o_namespace = nsname;
+	if (obs->o_issuer != NULL) {
+		snprintf(issuer, sizeof(issuer), "%s", obs->o_issuer);
+		cut.o_issuer = issuer;
+	}
 	t = o->o_time > 0 ? o->o_time : now;
 	if (o->o_uid != NULL) {
 		uint64_t h = an_fnv(o->o_uid);
@@ -1005,7 +1019,7 @@ static void
 an_put_str(struct an_sb *b, const char *s)
 {
 	static const char hexd[] = "0123456789ABCDEF";
-	char tok[3 * RB_KEY_MAX + 1];
+	char tok[3 * RB_KEY_MAX + 4]; /* every byte of a longest key escaped */
 	size_t i, n = 0;
 
 	if (s == NULL || *s == '\0') {

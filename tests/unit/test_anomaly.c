@@ -767,3 +767,34 @@ Test(anomaly, garbage_baselines_rejected)
 		cr_assert_eq(ta_load(buf, n, err, sizeof(err)), SC_ERR_PARSE, "random %d accepted", k);
 	}
 }
+
+Test(anomaly, long_names_survive_a_checkpoint)
+{
+	struct an_state *a = ta_new(), *b = NULL;
+	struct an_report r;
+	struct an_obs o;
+	char ns[300], issuer[400], user[500], err[160] = "", *text;
+	size_t len;
+
+	memset(ns, 'n', sizeof(ns) - 1);
+	ns[sizeof(ns) - 1] = '\0';
+	memset(issuer, ' ', sizeof(issuer) - 1);
+	issuer[sizeof(issuer) - 1] = '\0';
+	memset(user, '%', sizeof(user) - 1);
+	user[sizeof(user) - 1] = '\0';
+	memset(&o, 0, sizeof(o));
+	o.o_namespace = ns;
+	o.o_issuer = issuer;
+	o.o_username = user;
+	memset(&r, 0, sizeof(r));
+	cr_assert_eq(an_observe(a, &o, T0, &r), SC_OK);
+	cr_expect_eq(an_namespace_obs(a, ns), 1);
+	text = ta_save(a, &len);
+	cr_assert_eq(an_deserialize(NULL, text, len, &b, err, sizeof(err)), SC_OK, "%s", err);
+	cr_expect_eq(an_namespace_obs(b, ns), 1, "the long namespace is found after a restore");
+	cr_assert_eq(an_observe(b, &o, T0 + 1, &r), SC_OK);
+	cr_expect_eq(an_namespace_obs(b, ns), 2);
+	free(text);
+	an_free(a);
+	an_free(b);
+}
