@@ -85,7 +85,7 @@ backoff_next(struct backoff *b)
 	double base = b->b_o.bo_base, cap = b->b_o.bo_cap, u = backoff_uniform(b), d;
 
 	if (b->b_o.bo_jitter == BACKOFF_FULL) {
-		/* ldexp cannot overflow into inf for any count we will ever reach before the cap. */
+		/* Clamping n keeps ldexp finite; fmin then applies the cap. */
 		unsigned n = b->b_failures < 1000 ? b->b_failures : 1000;
 		double ceiling = fmin(cap, ldexp(base, (int)n));
 		d = u * ceiling;

@@ -43,7 +43,7 @@ struct backoff_opts {
 struct backoff {
 	struct backoff_opts b_o;  /* copy of the options */
 	unsigned b_failures;      /* consecutive failures counted so far */
-	double b_prev;            /* the last delay handed out (decorrelated jitter grows from it) */
+	double b_prev;            /* the last delay (decorrelated jitter grows from it) */
 	double b_last_failure;    /* clock reading at the last backoff_next */
 	uint64_t b_rng;           /* state of the internal generator */
 };

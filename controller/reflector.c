@@ -92,8 +92,8 @@ refl_urlenc(struct buf *b, const char *s)
 	static const char hex[] = "0123456789ABCDEF";
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
-		int plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '.' || c == '_' || c == '~';
+		int plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
 		char enc[3] = {'%', hex[c >> 4], hex[c & 15]};
 		int rc = plain ? buf_append(b, s, 1) : buf_append(b, enc, 3);
 		if (rc != CC_OK)
@@ -212,29 +212,33 @@ refl_apply_page(struct refl *r, const struct buf *body, int page, char **cont, c
 	char clean[96], errbuf[512];
 	int rc = CC_ERR_PARSE;
 	*cont = NULL;
-	cJSON *root = cJSON_ParseWithLengthOpts(body->b_data ? body->b_data : "", body->b_len, &end, 0);
+	cJSON *root = cJSON_ParseWithLengthOpts(body->b_data ? body->b_data : "", body->b_len, &end,
+	    0);
 	if (root == NULL) {
 		size_t at = end && body->b_data ? (size_t)(end - body->b_data) : 0;
 		snprintf(err->ke_message, sizeof err->ke_message,
-		    "LIST page %d: not JSON (syntax error near byte %zu of %zu)", page, at, body->b_len);
+		    "LIST page %d: not JSON (syntax error near byte %zu of %zu)", page, at,
+		    body->b_len);
 		goto out;
 	}
 	if (!cJSON_IsObject(root)) {
-		snprintf(err->ke_message, sizeof err->ke_message, "LIST page %d: body is %s, not a list",
-		    page, refl_json_type(root));
+		snprintf(err->ke_message, sizeof err->ke_message,
+		    "LIST page %d: body is %s, not a list", page, refl_json_type(root));
 		goto out;
 	}
 	const cJSON *kind = cJSON_GetObjectItemCaseSensitive(root, "kind");
 	if (kind && (!cJSON_IsString(kind) || strcmp(kind->valuestring, d->rd_list_kind) != 0)) {
-		snprintf(err->ke_message, sizeof err->ke_message, "LIST page %d: kind is %s, want %s",
-		    page, cJSON_IsString(kind) ? refl_clean(kind->valuestring, 64, clean, sizeof clean)
-		                               : refl_json_type(kind), d->rd_list_kind);
+		const char *k = cJSON_IsString(kind)
+		    ? refl_clean(kind->valuestring, 64, clean, sizeof clean)
+		    : refl_json_type(kind);
+		snprintf(err->ke_message, sizeof err->ke_message,
+		    "LIST page %d: kind is %s, want %s", page, k, d->rd_list_kind);
 		goto out;
 	}
 	const cJSON *items = cJSON_GetObjectItemCaseSensitive(root, "items");
 	if (items && !cJSON_IsArray(items) && !cJSON_IsNull(items)) {
-		snprintf(err->ke_message, sizeof err->ke_message, "LIST page %d: items is %s, not an array",
-		    page, refl_json_type(items));
+		snprintf(err->ke_message, sizeof err->ke_message,
+		    "LIST page %d: items is %s, not an array", page, refl_json_type(items));
 		goto out;
 	}
 	const cJSON *md = cJSON_GetObjectItemCaseSensitive(root, "metadata");
@@ -242,7 +246,8 @@ refl_apply_page(struct refl *r, const struct buf *body, int page, char **cont, c
 	const cJSON *jrv = cJSON_GetObjectItemCaseSensitive(md, "resourceVersion");
 	if (jc && !cJSON_IsString(jc) && !cJSON_IsNull(jc)) {
 		snprintf(err->ke_message, sizeof err->ke_message,
-		    "LIST page %d: metadata.continue is %s, not a string", page, refl_json_type(jc));
+		    "LIST page %d: metadata.continue is %s, not a string", page,
+		    refl_json_type(jc));
 		goto out;
 	}
 	int last = !cJSON_IsString(jc) || jc->valuestring[0] == '\0';
@@ -262,14 +267,16 @@ refl_apply_page(struct refl *r, const struct buf *body, int page, char **cont, c
 	cJSON_ArrayForEach(it, items) {
 		i++;
 		if (!cJSON_IsObject(it)) {
-			log_warn("%s: LIST page %d item %d: %s, not an object; skipped", d->rd_name, page, i,
-			    refl_json_type(it));
+			log_warn("%s: LIST page %d item %d: %s, not an object; skipped",
+			    d->rd_name, page, i, refl_json_type(it));
 			refl_count(&r->r_events[RE_INVALID]);
 			continue;
 		}
 		errbuf[0] = '\0';
-		if (store_apply(r->r_o.ro_store, d, STORE_SYNC, it, errbuf, sizeof errbuf) != CC_OK) {
-			log_warn("%s: LIST page %d item %d: %s; skipped", d->rd_name, page, i, errbuf);
+		int arc = store_apply(r->r_o.ro_store, d, STORE_SYNC, it, errbuf, sizeof errbuf);
+		if (arc != CC_OK) {
+			log_warn("%s: LIST page %d item %d: %s; skipped", d->rd_name, page, i,
+			    errbuf);
 			refl_count(&r->r_events[RE_INVALID]);
 			continue;
 		}
@@ -316,18 +323,20 @@ restart:
 		}
 		buf_reset(&path);
 		buf_reset(&body);
-		if ((rc = buf_printf(&path, "%s?limit=%d", r->r_coll, r->r_o.ro_page_limit)) != CC_OK ||
+		rc = buf_printf(&path, "%s?limit=%d", r->r_coll, r->r_o.ro_page_limit);
+		if (rc != CC_OK ||
 		    (rc = refl_param(&path, "continue", cont)) != CC_OK ||
 		    (rc = refl_param(&path, "fieldSelector", d->rd_field_selector)) != CC_OK ||
 		    (rc = refl_param(&path, "labelSelector", refl_label_selector(r))) != CC_OK) {
 			snprintf(err->ke_message, sizeof err->ke_message, "LIST path too long");
 			goto out;
 		}
-		rc = kube_request(r->r_o.ro_client, "GET", path.b_data, NULL, NULL, &body, &status, err);
+		rc = kube_request(r->r_o.ro_client, "GET", path.b_data, NULL, NULL, &body, &status,
+		    err);
 		if (rc == CC_ERR_GONE && cont != NULL && gone < REFL_GONE_RETRIES) {
 			/* The continue token expired while we paged: begin the list again. */
-			log_info("%s: continue token expired at page %d, restarting the list", d->rd_name,
-			    page);
+			log_info("%s: continue token expired at page %d, restarting the list",
+			    d->rd_name, page);
 			refl_count(&r->r_restarts[RR_GONE]);
 			gone++;
 			free(cont);
@@ -416,8 +425,9 @@ refl_event(struct refl *r, const struct ls_line *l, const cJSON *root)
 	} else if (strcmp(t, "ERROR") == 0) {
 		const cJSON *code = cJSON_GetObjectItemCaseSensitive(obj, "code");
 		const cJSON *msg = cJSON_GetObjectItemCaseSensitive(obj, "message");
-		const char *m = cJSON_IsString(msg) ? refl_clean(msg->valuestring, 200, what, sizeof what)
-		                                    : "";
+		const char *m = "";
+		if (cJSON_IsString(msg))
+			m = refl_clean(msg->valuestring, 200, what, sizeof what);
 		refl_count(&r->r_events[RE_ERROR]);
 		if (cJSON_IsNumber(code) && code->valuedouble == 410) {
 			log_info("%s: watch says 410 Gone (%s); relisting", d->rd_name, m);
@@ -447,6 +457,15 @@ refl_event(struct refl *r, const struct ls_line *l, const cJSON *root)
 }
 
 static int
+refl_blank(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
+			return 0;
+	return 1;
+}
+
+static int
 refl_line(void *arg, const struct ls_line *l)
 {
 	struct refl *r = arg;
@@ -455,7 +474,8 @@ refl_line(void *arg, const struct ls_line *l)
 
 	r->r_stream_lines++;
 	if (l->ll_kind == LS_OVERSIZE) {
-		snprintf(what, sizeof what, "line longer than the %zu-byte limit", r->r_o.ro_max_line);
+		snprintf(what, sizeof what, "line longer than the %zu-byte limit",
+		    r->r_o.ro_max_line);
 		refl_bad_line(r, l, what);
 		return CC_OK;
 	}
@@ -464,17 +484,15 @@ refl_line(void *arg, const struct ls_line *l)
 		refl_bad_line(r, l, what);
 		return CC_OK;
 	}
-	size_t i = 0;
-	while (i < l->ll_len && (l->ll_data[i] == ' ' || l->ll_data[i] == '\t' || l->ll_data[i] == '\r'))
-		i++;
-	if (i == l->ll_len)
+	if (refl_blank(l->ll_data, l->ll_len))
 		return CC_OK; /* blank lines carry nothing */
 
 	const char *end = NULL;
 	cJSON *root = cJSON_ParseWithLengthOpts(l->ll_data, l->ll_len, &end, 0);
 	if (root == NULL) {
 		size_t at = end ? (size_t)(end - l->ll_data) : 0;
-		snprintf(what, sizeof what, "not JSON (syntax error near byte %zu of the line)", at);
+		snprintf(what, sizeof what, "not JSON (syntax error near byte %zu of the line)",
+		    at);
 		refl_bad_line(r, l, what);
 		return CC_OK;
 	}
@@ -530,7 +548,7 @@ refl_watch(struct refl *r, unsigned long long *lines, struct kube_error *err)
 	ls_reset(r->r_split);
 	r->r_stream_stop = CC_OK;
 	r->r_stream_lines = 0;
-	/* A server that stops sending even bookmarks is dead to us a minute after its own timeout. */
+	/* A server that stops sending even bookmarks is dead a minute after its own timeout. */
 	rc = kube_stream(r->r_o.ro_client, path.b_data, (long)(timeout + 60) * 1000, refl_chunk, r,
 	    err);
 	if (r->r_stream_stop != CC_OK) {
@@ -565,12 +583,14 @@ refl_failed(struct refl *r, const char *verb, int rc, const struct kube_error *e
 	if (rc == CC_ERR_FORBIDDEN) {
 		refl_count(&r->r_restarts[RR_FORBIDDEN]);
 		delay = refl_delay_forbidden(r);
-		log_error("%s: forbidden to %s %s.%s %s (%s); check certcast's RBAC, retrying in %.1fs",
-		    d->rd_name, verb, d->rd_plural, d->rd_group[0] ? d->rd_group : "core", scope, msg,
-		    delay);
+		log_error("%s: forbidden to %s %s.%s %s (%s); check certcast's RBAC, "
+		    "retrying in %.1fs",
+		    d->rd_name, verb, d->rd_plural, d->rd_group[0] ? d->rd_group : "core", scope,
+		    msg, delay);
 		return delay;
 	}
-	refl_count(&r->r_restarts[rc == CC_ERR_PARSE || rc == CC_ERR_TOOBIG ? RR_DECODE : RR_ERROR]);
+	int decode = rc == CC_ERR_PARSE || rc == CC_ERR_TOOBIG;
+	refl_count(&r->r_restarts[decode ? RR_DECODE : RR_ERROR]);
 	delay = backoff_next(&r->r_backoff);
 	if (rc == CC_ERR_UNAVAILABLE && err->ke_retry_after > 0 && err->ke_retry_after > delay)
 		delay = (double)(err->ke_retry_after < 600 ? err->ke_retry_after : 600);
@@ -602,11 +622,12 @@ refl_main(void *arg)
 			}
 			refl_set_rv(r, rv);
 			if (!atomic_exchange(&r->r_synced, 1))
-				log_info("%s: synced, %zu objects in %d page(s) at resourceVersion %s",
+				log_info("%s: synced, %zu objects in %d page(s) at "
+				    "resourceVersion %s",
 				    d->rd_name, n, pages, rv);
 			else
-				log_debug("%s: relisted, %zu objects at resourceVersion %s", d->rd_name, n,
-				    rv);
+				log_debug("%s: relisted, %zu objects at resourceVersion %s",
+				    d->rd_name, n, rv);
 			need_list = 0;
 		}
 
@@ -616,7 +637,7 @@ refl_main(void *arg)
 		double lasted = refl_now() - t0;
 		if (rc == CC_ERR_CANCELED)
 			break; /* refl_stop, or the whole client was canceled */
-		/* A 504 also maps to CC_ERR_TIMEOUT; only a silent healthy stream is a normal end. */
+		/* A 504 also maps to CC_ERR_TIMEOUT; only a silent healthy stream ends normally. */
 		int idle = rc == CC_ERR_TIMEOUT && (err.ke_http == 0 ||
 		    (err.ke_http >= 200 && err.ke_http < 300));
 		if (rc == CC_OK || idle) {
@@ -628,12 +649,12 @@ refl_main(void *arg)
 				continue;
 			}
 			refl_count(&r->r_restarts[RR_TIMEOUT]);
-			log_debug("%s: watch ended after %.0fs and %llu lines; watching again", d->rd_name,
-			    lasted, lines);
+			log_debug("%s: watch ended after %.0fs and %llu lines; watching again",
+			    d->rd_name, lasted, lines);
 			continue;
 		}
 		if (rc == CC_ERR_GONE) {
-			/* Our resourceVersion is older than the server's history: start from a list. */
+			/* Our resourceVersion is older than the server's history: list again. */
 			refl_count(&r->r_restarts[RR_GONE]);
 			need_list = 1;
 			continue;
@@ -644,6 +665,13 @@ refl_main(void *arg)
 }
 
 /* ---- life cycle ---- */
+
+/* A copy of s, or NULL when s is NULL or empty. */
+static char *
+refl_dup_set(const char *s)
+{
+	return s && s[0] ? xstrdup(s) : NULL;
+}
 
 int
 refl_new(const struct refl_opts *o, struct refl **out)
@@ -696,10 +724,9 @@ refl_new(const struct refl_opts *o, struct refl **out)
 		refl_free(r);
 		return CC_ERR_INVAL;
 	}
-	r->r_ns = xstrdup(v.ro_namespace && v.ro_namespace[0] ? v.ro_namespace : NULL);
-	r->r_pod_ns = xstrdup(v.ro_pod_namespace && v.ro_pod_namespace[0] ? v.ro_pod_namespace : NULL);
-	r->r_selector = xstrdup(v.ro_label_selector && v.ro_label_selector[0] ? v.ro_label_selector
-	                                                                       : NULL);
+	r->r_ns = refl_dup_set(v.ro_namespace);
+	r->r_pod_ns = refl_dup_set(v.ro_pod_namespace);
+	r->r_selector = refl_dup_set(v.ro_label_selector);
 	v.ro_namespace = r->r_ns;
 	v.ro_pod_namespace = r->r_pod_ns;
 	v.ro_label_selector = r->r_selector;
@@ -803,7 +830,8 @@ refl_stats(struct refl *r, refl_stat_fn fn, void *arg)
 	for (int i = 0; i < RE_COUNT; i++)
 		fn(arg, REFL_STAT_EVENTS, name, refl_ev_labels[i], atomic_load(&r->r_events[i]));
 	for (int i = 0; i < RR_COUNT; i++)
-		fn(arg, REFL_STAT_RESTARTS, name, refl_why_labels[i], atomic_load(&r->r_restarts[i]));
+		fn(arg, REFL_STAT_RESTARTS, name, refl_why_labels[i],
+		    atomic_load(&r->r_restarts[i]));
 }
 
 int
@@ -823,7 +851,8 @@ refl_list_once(const struct refl_opts *o, char *rv, size_t rvsz, struct kube_err
 	if (rc == CC_OK && rv != NULL)
 		xstrlcpy(rv, got, rvsz);
 	if (rc == CC_OK)
-		log_debug("%s: listed %zu objects in %d page(s)", r->r_o.ro_desc->rd_name, n, pages);
+		log_debug("%s: listed %zu objects in %d page(s)", r->r_o.ro_desc->rd_name, n,
+		    pages);
 out:
 	refl_free(r);
 	return rc;

@@ -49,8 +49,8 @@ struct refl_opts {
 	struct kube_client *ro_client;   /* borrowed */
 	struct store *ro_store;          /* borrowed */
 	const struct res_desc *ro_desc;  /* borrowed; one of res_table() in production */
-	const char *ro_namespace;        /* watch only this namespace; NULL or "" for all (copied) */
-	const char *ro_pod_namespace;    /* RES_POD only: cert-manager's namespace, or NULL (copied) */
+	const char *ro_namespace;        /* only this namespace; NULL or "" for all (copied) */
+	const char *ro_pod_namespace;    /* RES_POD only: cert-manager's namespace, NULL (copied) */
 	const char *ro_label_selector;   /* RES_POD only: label selector, or NULL (copied) */
 	size_t ro_max_line;              /* longest watch line; 0: 8 MiB */
 	size_t ro_max_page;              /* largest LIST page body; 0: 256 MiB */

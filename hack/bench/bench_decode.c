@@ -67,12 +67,14 @@ bench_line(int cert, int rv, int modified)
 	return xasprintf(
 	    "{\"type\":\"%s\",\"object\":{\"apiVersion\":\"cert-manager.io/v1\",\"kind\":"
 	    "\"Certificate\",\"metadata\":{\"name\":\"svc-%d-tls\",\"namespace\":\"team-%d\","
-	    "\"uid\":\"6b1f3c9e-2d4a-4f1b-9c7e-%012d\",\"resourceVersion\":\"%d\",\"generation\":%d,"
+	    "\"uid\":\"6b1f3c9e-2d4a-4f1b-9c7e-%012d\",\"resourceVersion\":\"%d\","
+	    "\"generation\":%d,"
 	    "\"creationTimestamp\":\"2025-01-10T08:00:00Z\",\"labels\":{\"app.kubernetes.io/name\":"
 	    "\"svc-%d\",\"app.kubernetes.io/part-of\":\"shop\",\"team\":\"team-%d\"},"
 	    "\"annotations\":{\"certcast.io/mode\":\"observe\",\"kubectl.kubernetes.io/"
 	    "last-applied-configuration\":\"{\\\"apiVersion\\\":\\\"cert-manager.io/v1\\\",\\\"kind"
-	    "\\\":\\\"Certificate\\\",\\\"metadata\\\":{\\\"annotations\\\":{},\\\"name\\\":\\\"svc-"
+	    "\\\":\\\"Certificate\\\",\\\"metadata\\\":{\\\"annotations\\\":{},"
+	    "\\\"name\\\":\\\"svc-"
 	    "%d-tls\\\",\\\"namespace\\\":\\\"team-%d\\\"},\\\"spec\\\":{\\\"dnsNames\\\":[\\\"svc-"
 	    "%d.team-%d.example.com\\\"],\\\"issuerRef\\\":{\\\"kind\\\":\\\"ClusterIssuer\\\",\\\""
 	    "name\\\":\\\"letsencrypt-prod\\\"},\\\"secretName\\\":\\\"svc-%d-tls\\\"}}\\n\"},"
@@ -98,9 +100,10 @@ bench_line(int cert, int rv, int modified)
 	    "\"type\":\"Ready\",\"status\":\"True\",\"reason\":\"Ready\",\"message\":\"Certificate "
 	    "is up to date and has not expired\",\"lastTransitionTime\":\"2025-03-01T09:12:44Z\","
 	    "\"observedGeneration\":%d}],\"notBefore\":\"2025-03-01T08:12:40Z\",\"notAfter\":"
-	    "\"2025-05-30T08:12:39Z\",\"renewalTime\":\"2025-05-15T08:12:39Z\",\"revision\":%d}}}\n",
-	    modified ? "MODIFIED" : "ADDED", cert, ns, cert, rv, 1 + rv % 7, cert, ns, cert, ns, cert,
-	    ns, cert, cert, cert, ns, cert, ns, cert, ns, cert, ns, 1 + rv % 7, 1 + rv % 5);
+	    "\"2025-05-30T08:12:39Z\",\"renewalTime\":\"2025-05-15T08:12:39Z\","
+	    "\"revision\":%d}}}\n",
+	    modified ? "MODIFIED" : "ADDED", cert, ns, cert, rv, 1 + rv % 7, cert, ns, cert, ns,
+	    cert, ns, cert, cert, cert, ns, cert, ns, cert, ns, cert, ns, 1 + rv % 7, 1 + rv % 5);
 }
 
 struct bench_stream {
@@ -259,8 +262,8 @@ bench_reflector(const struct bench_stream *bs, const char *const *chunks)
 			break;
 		}
 		if (refl_counter(r, REFL_STAT_EVENTS, "invalid") > 0 || bench_now() - t0 > 300) {
-			fprintf(stderr, "bench_decode: reflector got %llu events, %llu invalid\n", n,
-			    refl_counter(r, REFL_STAT_EVENTS, "invalid"));
+			fprintf(stderr, "bench_decode: reflector got %llu events, %llu invalid\n",
+			    n, refl_counter(r, REFL_STAT_EVENTS, "invalid"));
 			exit(1);
 		}
 		usleep(200);

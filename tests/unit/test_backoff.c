@@ -1,4 +1,4 @@
-/* backoff: exact sequences with a scripted random source and clock, and bounds with the real one. */
+/* backoff: exact sequences with a scripted random source and clock; bounds with the real one. */
 #include "backoff.h"
 #include "cc_err.h"
 
@@ -98,10 +98,12 @@ Test(backoff, table)
 				backoff_reset(&b);
 			} else {
 				double d = backoff_next(&b);
-				cr_expect(fabs(d - st->st_want) < 1e-6, "%s step %d: delay %.9f, want %.9f",
+				cr_expect(fabs(d - st->st_want) < 1e-6,
+				    "%s step %d: delay %.9f, want %.9f",
 				    tc->name, i, d, st->st_want);
 			}
-			cr_expect(backoff_failures(&b) == st->st_fails, "%s step %d: failures %u, want %u",
+			cr_expect(backoff_failures(&b) == st->st_fails,
+			    "%s step %d: failures %u, want %u",
 			    tc->name, i, backoff_failures(&b), st->st_fails);
 		}
 	}
@@ -153,7 +155,8 @@ Test(backoff, bounds_with_real_random)
 			double d = backoff_next(&b);
 			double top = style == 0 ? fmin(30, ldexp(0.5, (int)n)) : fmin(30, 3 * prev);
 			double bottom = style == 0 ? 0 : 0.5;
-			cr_assert(d >= bottom && d <= top, "style %d draw %d: %.6f outside [%.6f, %.6f]",
+			cr_assert(d >= bottom && d <= top,
+			    "style %d draw %d: %.6f outside [%.6f, %.6f]",
 			    style, i, d, bottom, top);
 			if (d != prev)
 				distinct++;
@@ -163,9 +166,11 @@ Test(backoff, bounds_with_real_random)
 		}
 		/* Loose: only a broken generator would fail these. */
 		cr_expect(hi > 25, "style %d: never came near the cap (max %.3f)", style, hi);
-		cr_expect(lo < (style == 0 ? 0.1 : 0.6), "style %d: never came near the floor (min %.3f)",
+		cr_expect(lo < (style == 0 ? 0.1 : 0.6),
+		    "style %d: never came near the floor (min %.3f)",
 		    style, lo);
-		cr_expect(distinct > 19000, "style %d: draws repeat (%d distinct)", style, distinct);
+		cr_expect(distinct > 19000, "style %d: draws repeat (%d distinct)", style,
+		    distinct);
 	}
 }
 

@@ -242,8 +242,9 @@ query_param(const char *target, const char *name, char *out, size_t outsz)
 /* ---- JSON builders ---- */
 
 #define CERT(ns, name, rv) \
-	"{\"apiVersion\":\"cert-manager.io/v1\",\"kind\":\"Certificate\",\"metadata\":{\"name\":\"" \
-	name "\",\"namespace\":\"" ns "\",\"resourceVersion\":\"" rv "\"},\"spec\":{\"secretName\":\"" \
+	"{\"apiVersion\":\"cert-manager.io/v1\",\"kind\":\"Certificate\",\"metadata\":{" \
+	"\"name\":\"" name "\",\"namespace\":\"" ns "\",\"resourceVersion\":\"" rv "\"}," \
+	"\"spec\":{\"secretName\":\"" \
 	name "-tls\",\"dnsNames\":[\"" name ".example.com\"],\"issuerRef\":{\"name\":\"ca\"," \
 	"\"kind\":\"Issuer\"}}}"
 /* List items carry no kind, as the API server sends them. */
@@ -306,7 +307,8 @@ Test(reflector, paginates_then_watches_from_the_final_version)
 	const struct th_request *w = nth_request(&f, WATCH, 0);
 	cr_assert(w, "no watch request");
 	char v[64];
-	cr_expect(query_param(w->tr_target, "resourceVersion", v, sizeof v) && strcmp(v, "103") == 0,
+	cr_expect(query_param(w->tr_target, "resourceVersion", v, sizeof v) &&
+	    strcmp(v, "103") == 0,
 	    "watch from %s", w->tr_target);
 	cr_expect(query_param(w->tr_target, "allowWatchBookmarks", v, sizeof v) &&
 	    strcmp(v, "true") == 0);
@@ -419,7 +421,8 @@ relist_case(int in_stream)
 	const struct th_request *w = nth_request(&f, WATCH, 1);
 	cr_assert(w);
 	char v[64];
-	cr_expect(query_param(w->tr_target, "resourceVersion", v, sizeof v) && strcmp(v, "100") == 0,
+	cr_expect(query_param(w->tr_target, "resourceVersion", v, sizeof v) &&
+	    strcmp(v, "100") == 0,
 	    "watch after relist: %s", w->tr_target);
 	cr_expect(refl_counter(f.f_refl, REFL_STAT_EVENTS, "ERROR") == (in_stream ? 1u : 0u));
 	cr_expect(refl_counter(f.f_refl, REFL_STAT_RESTARTS, "gone") == 1);
@@ -611,11 +614,13 @@ Test(reflector, broken_list_body_backs_off_as_decode)
 
 	cr_assert(wait_for(c_synced, &f, NULL));
 	cr_expect(refl_counter(f.f_refl, REFL_STAT_RESTARTS, "decode") == 2);
-	cr_expect(refl_counter(f.f_refl, REFL_STAT_EVENTS, "invalid") == 1, "junk item not counted");
+	cr_expect(refl_counter(f.f_refl, REFL_STAT_EVENTS, "invalid") == 1,
+	    "junk item not counted");
 	cr_expect(cert_present(&f, "ns", "a"));
 	char *log = fx_log(&f);
 	cr_expect(strstr(log, "LIST page 1: not JSON"), "log: %s", log);
-	cr_expect(strstr(log, "LIST page 1: kind is PodList, want CertificateList"), "log: %s", log);
+	cr_expect(strstr(log, "LIST page 1: kind is PodList, want CertificateList"), "log: %s",
+	    log);
 	cr_expect(strstr(log, "LIST page 1 item 2: a string, not an object"), "log: %s", log);
 	free(log);
 	fx_fini(&f);
@@ -719,7 +724,8 @@ static const struct path_case path_cases[] = {
 	    "/api/v1/namespaces/team-a/events?limit=2&fieldSelector="
 	    "involvedObject.apiVersion%3Dcert-manager.io%2Fv1"},
 	{"acme events, all namespaces", 7, NULL, NULL, NULL,
-	    "/api/v1/events?limit=2&fieldSelector=involvedObject.apiVersion%3Dacme.cert-manager.io%2Fv1"},
+	    "/api/v1/events?limit=2&fieldSelector="
+	    "involvedObject.apiVersion%3Dacme.cert-manager.io%2Fv1"},
 	{"pods: cert-manager namespace and label selector", 8, "team-a", "cert-manager",
 	    "app.kubernetes.io/instance=cert-manager",
 	    "/api/v1/namespaces/cert-manager/pods?limit=2&labelSelector="
@@ -800,7 +806,8 @@ set_handler(void *arg, const struct th_request *req, struct th_conn *conn)
 		if (strncmp(req->tr_target, path, n) == 0 && req->tr_target[n] == '?') {
 			char body[256];
 			snprintf(body, sizeof body,
-			    "{\"kind\":\"%s\",\"metadata\":{\"resourceVersion\":\"%d\"},\"items\":[]}",
+			    "{\"kind\":\"%s\",\"metadata\":{\"resourceVersion\":\"%d\"},"
+			    "\"items\":[]}",
 			    tab[i].rd_list_kind, 10 + i);
 			th_send_simple(conn, 200, "Content-Type: application/json\r\n", body);
 			return;

@@ -104,7 +104,8 @@ static const struct wq_case wq_cases[] = {
 		{OP_GET, "", 0}, {OP_ADVANCE, NULL, 0.2}, {OP_GET, "a", 0}}},
 	{"the earlier of two delays wins", 0, 0, {
 		{OP_AFTER, "k", 5}, {OP_AFTER, "k", 1}, {OP_AFTER, "k", 10}, {OP_DELAYED, NULL, 1},
-		{OP_ADVANCE, NULL, 1.5}, {OP_GET, "k", 0}, {OP_DONE, "k", 0}, {OP_ADVANCE, NULL, 20},
+		{OP_ADVANCE, NULL, 1.5}, {OP_GET, "k", 0}, {OP_DONE, "k", 0},
+		{OP_ADVANCE, NULL, 20},
 		{OP_GET, "", 0}}},
 	{"zero or negative delay adds now", 0, 0, {
 		{OP_AFTER, "a", 0}, {OP_AFTER, "b", -3}, {OP_DELAYED, NULL, 0}, {OP_GET, "a", 0},
@@ -151,11 +152,13 @@ run_case(const struct wq_case *tc)
 		case OP_GET:
 			rc = wq_try_get(q, &k);
 			if (st->s_key[0] == '\0') {
-				cr_expect(rc == CC_ERR_NOTFOUND && k == NULL, "%s step %d: got %s (rc %d)",
+				cr_expect(rc == CC_ERR_NOTFOUND && k == NULL,
+				    "%s step %d: got %s (rc %d)",
 				    tc->name, i, k ? k : "nothing", rc);
 			} else {
 				cr_expect(rc == CC_OK && k && strcmp(k, st->s_key) == 0,
-				    "%s step %d: got %s (rc %d), want %s", tc->name, i, k ? k : "nothing",
+				    "%s step %d: got %s (rc %d), want %s", tc->name, i,
+				    k ? k : "nothing",
 				    rc, st->s_key);
 			}
 			free(k);
@@ -171,7 +174,8 @@ run_case(const struct wq_case *tc)
 			    tc->name, i, wq_len(q), st->s_arg);
 			break;
 		case OP_DELAYED:
-			cr_expect(wq_delayed_len(q) == (size_t)st->s_arg, "%s step %d: delayed %zu, want %g",
+			cr_expect(wq_delayed_len(q) == (size_t)st->s_arg,
+			    "%s step %d: delayed %zu, want %g",
 			    tc->name, i, wq_delayed_len(q), st->s_arg);
 			break;
 		case OP_REQUEUES:
@@ -189,7 +193,8 @@ run_case(const struct wq_case *tc)
 	}
 	if (shut) {
 		char *k = NULL;
-		cr_expect(wq_try_get(q, &k) == CC_ERR_CANCELED && k == NULL, "%s: get after shutdown",
+		cr_expect(wq_try_get(q, &k) == CC_ERR_CANCELED && k == NULL,
+		    "%s: get after shutdown",
 		    tc->name);
 		cr_expect(wq_shutting_down(q));
 	} else {
