@@ -135,6 +135,9 @@ met_valid_name(const char *s, int allow_colon)
 	return 1;
 }
 
+static struct met_series *met_get(struct met_family *f, const char *const *lv, char *key,
+    size_t keylen);
+
 static struct met_family *
 met_find_family(struct met_registry *r, const char *name)
 {
@@ -213,6 +216,9 @@ met_register(struct met_registry *r, const char *name, const char *help, enum me
 	else
 		r->mr_head = f;
 	r->mr_tail = f;
+	/* A family without labels has exactly one series: expose it (at zero) from the start. */
+	if (nlabels == 0)
+		met_get(f, NULL, xstrdup(""), 0);
 	pthread_mutex_unlock(&r->mr_mu);
 	*out = f;
 	return CC_OK;

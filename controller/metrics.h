@@ -4,7 +4,8 @@
  *
  * A family is one metric name with a fixed list of label names. A series is one combination of
  * label values inside a family; it springs into existence on first use and can be deleted (a
- * certificate that goes away loses its series). All calls on one registry are serialised by one
+ * certificate that goes away loses its series). A family without labels has its one series from
+ * registration on, at zero, as Prometheus client libraries do. All calls on one registry are serialised by one
  * mutex, so any thread may update any family while another thread writes the text out.
  *
  * Label values are passed as an array holding exactly as many strings as the family has label

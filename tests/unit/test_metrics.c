@@ -268,6 +268,25 @@ Test(metrics, histogram_buckets_cumulative)
 	met_registry_free(r);
 }
 
+/* Unlabelled families are scrapeable at zero before their first update; labelled ones are empty. */
+Test(metrics, unlabelled_series_exist_from_the_start)
+{
+	struct met_registry *r = met_registry_new();
+	struct met_std s;
+	cr_assert_eq(met_std_register(r, "v", &s), CC_OK);
+	char *t = render(r);
+	cr_expect(strstr(t, "\ncertcast_workqueue_depth 0\n"), "%s", t);
+	cr_expect(strstr(t, "\ncertcast_reconcile_duration_seconds_bucket{le=\"+Inf\"} 0\n"));
+	cr_expect(strstr(t, "\ncertcast_reconcile_duration_seconds_count 0\n"));
+	cr_expect(strstr(t, "\ncertcast_reconcile_duration_seconds_sum 0\n"));
+	cr_expect_null(strstr(t, "certcast_certificate_expiry_timestamp_seconds{"));
+	cr_expect_null(strstr(t, "certcast_actions_total{"));
+	cr_expect_eq(met_series_count(s.ms_workqueue_depth), 1);
+	cr_expect_eq(met_series_count(s.ms_actions), 0);
+	free(t);
+	met_registry_free(r);
+}
+
 Test(metrics, many_series_and_deletes)
 {
 	struct met_registry *r = met_registry_new();
