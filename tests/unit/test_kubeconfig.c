@@ -7,11 +7,13 @@
 #include "kubeconfig.h"
 
 #include "cc_err.h"
+#include "log.h"
 #include "xalloc.h"
 
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -888,6 +890,77 @@ Test(kubeconfig, exec_without_expiry_is_cached_until_forced)
 	cr_expect_str_eq(cr.cr_token, "tok-2");
 	kubeconfig_cred_clear(&cr);
 	kubeconfig_free(cfg);
+	rm_tmpdir();
+}
+
+struct cred_thread {
+	struct kube_config *ct_cfg;
+	int ct_rc;
+	char ct_token[64];
+};
+
+static void *
+cred_main(void *arg)
+{
+	struct cred_thread *ct = arg;
+	struct kube_cred cr;
+	char err[256];
+	ct->ct_rc = kubeconfig_credentials(ct->ct_cfg, 1000, 0, &cr, err, sizeof err);
+	snprintf(ct->ct_token, sizeof ct->ct_token, "%s", cr.cr_token ? cr.cr_token : "");
+	kubeconfig_cred_clear(&cr);
+	return NULL;
+}
+
+Test(kubeconfig, concurrent_callers_share_one_plugin_run)
+{
+	mk_tmpdir();
+	struct kube_config *cfg = exec_cfg("noexp", "client.authentication.k8s.io/v1", NULL);
+	struct cred_thread ct[4];
+	pthread_t t[4];
+	for (int i = 0; i < 4; i++) {
+		ct[i] = (struct cred_thread){.ct_cfg = cfg};
+		pthread_create(&t[i], NULL, cred_main, &ct[i]);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		cr_expect_eq(ct[i].ct_rc, CC_OK);
+		cr_expect_str_eq(ct[i].ct_token, "tok-1");
+	}
+	cr_expect_eq(run_count(), 1, "the plugin ran once for all callers");
+	kubeconfig_free(cfg);
+	rm_tmpdir();
+}
+
+/* What a user needs to know is logged; what must stay secret is not. */
+Test(kubeconfig, warnings_are_logged_without_secrets)
+{
+	mk_tmpdir();
+	char *logpath = xasprintf("%s/log", tmpdir);
+	int fd = open(logpath, O_CREAT | O_RDWR | O_TRUNC, 0600);
+	cr_assert(fd >= 0);
+	log_set_fd(fd);
+	char *p = put("cfg/config", HEAD "current-context: x\n"
+	    "clusters:\n- name: c\n  cluster:\n    server: https://k\n    proxy-url: http://p:3128\n"
+	    "    certificate-authority: ca.pem\n    certificate-authority-data: Q0EtQllURVMK\n"
+	    CX("") US("    token: TOPSECRET\n    client-certificate-data: Q0VSVC1CWVRFUw==\n"
+		      "    client-key-data: S0VZLUJZVEVT\n"), 0600);
+	struct kube_config *cfg = NULL;
+	char err[256];
+	cr_assert_eq(kubeconfig_load_files(p, NULL, &cfg, err, sizeof err), CC_OK, "%s", err);
+	log_set_fd(-1);
+	char text[4096] = "";
+	ssize_t n = pread(fd, text, sizeof text - 1, 0);
+	close(fd);
+	cr_assert(n >= 0);
+	text[n] = '\0';
+	cr_expect(strstr(text, "proxy-url is not supported"), "log: %s", text);
+	cr_expect(strstr(text, "cluster \"c\""), "the warning names the cluster: %s", text);
+	cr_expect(strstr(text, "certificate-authority and -data"), "log: %s", text);
+	cr_expect(!strstr(text, "TOPSECRET") && !strstr(text, "KEY-BYTES") &&
+	    !strstr(text, "S0VZLUJZVEVT"), "a secret reached the log: %s", text);
+	kubeconfig_free(cfg);
+	free(p);
+	free(logpath);
 	rm_tmpdir();
 }
 
