@@ -4,6 +4,8 @@
 # crashed, or a binary did not report at all.
 set -u
 build=$1; shift
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 mkdir -p "$build/results"
 passed=0 failed=0 bad=0
 for bin in "$@"; do
@@ -20,7 +22,14 @@ for bin in "$@"; do
 	f=$(sed -E 's/.*Failing: *([0-9]+).*/\1/' <<<"$syn")
 	c=$(sed -E 's/.*Crashing: *([0-9]+).*/\1/' <<<"$syn")
 	passed=$((passed + p)); failed=$((failed + f + c))
-	if [ "$rc" -ne 0 ] || [ "$f" -ne 0 ] || [ "$c" -ne 0 ] || [ "$t" -eq 0 ]; then
+	# Criterion does not fail a test on a LeakSanitizer report at the test's exit, so the
+	# sanitizer's own words are looked for as well.
+	san=$(printf '%s\n' "$out" | grep -acE 'ERROR: (Leak|Address|Thread)Sanitizer|runtime error:' || true)
+	if [ "$san" -ne 0 ]; then
+		printf '%s\n' "$out" | grep -aE -A 25 'ERROR: (Leak|Address|Thread)Sanitizer|runtime error:' | head -n 80
+		failed=$((failed + 1))
+	fi
+	if [ "$rc" -ne 0 ] || [ "$f" -ne 0 ] || [ "$c" -ne 0 ] || [ "$t" -eq 0 ] || [ "$san" -ne 0 ]; then
 		printf '%s\n' "$out" | grep -av '^\[----\]' | tail -n 60
 		echo "FAIL $name: $syn (rc=$rc)"
 		bad=$((bad + 1))
