@@ -27,6 +27,7 @@
 #define AN_LINE_MAX 8192    /* longest checkpoint line accepted */
 #define AN_DUR_MAD_FLOOR 0.0488 /* log(1.05): durations within 5% are the same duration */
 #define AN_BURST_LAMBDA_MIN 0.1 /* requests per hour assumed even in a silent namespace */
+#define AN_TIME_MAX (INT64_C(1) << 40) /* latest time accepted (year 36812): no overflow below */
 #define AN_UID_REQ 1u       /* the request part of a UID was learned */
 #define AN_UID_CERT 2u      /* the certificate part was learned */
 #define AN_UID_KEY 4u       /* the key type was learned (from o_key or the certificate) */
@@ -909,7 +910,7 @@ an_observe(struct an_state *st, const struct an_obs *obs, int64_t now, struct an
 	char label[64], nsname[RB_KEY_MAX], issuer[RB_KEY_MAX];
 
 	if (st == NULL || obs == NULL || out == NULL || obs->o_namespace == NULL ||
-	    obs->o_namespace[0] == '\0')
+	    obs->o_namespace[0] == '\0' || now <= 0 || now > AN_TIME_MAX)
 		return SC_ERR_INVAL;
 	/* Names are cut to what a checkpoint can hold, so a restored state finds them again. */
 	cut = *obs;
@@ -919,7 +920,7 @@ an_observe(struct an_state *st, const struct an_obs *obs, int64_t now, struct an
 		snprintf(issuer, sizeof(issuer), "%s", obs->o_issuer);
 		cut.o_issuer = issuer;
 	}
-	t = o->o_time > 0 ? o->o_time : now;
+	t = o->o_time > 0 && o->o_time <= AN_TIME_MAX ? o->o_time : now;
 	if (o->o_uid != NULL) {
 		uint64_t h = an_fnv(o->o_uid);
 
@@ -1211,6 +1212,15 @@ an_i64(const char *tok, int64_t *v)
 	return SC_OK;
 }
 
+/* A time (or hour index) in [0, AN_TIME_MAX], so that differences cannot overflow. */
+static int
+an_time(const char *tok, int64_t *v)
+{
+	if (an_i64(tok, v) != SC_OK || *v < 0 || *v > AN_TIME_MAX)
+		return SC_ERR_PARSE;
+	return SC_OK;
+}
+
 static int
 an_dbl(const char *tok, double *v)
 {
@@ -1267,7 +1277,7 @@ an_rd_freq(struct rb_freq *t, char **save)
 	int64_t ts;
 	double total;
 
-	if (an_i64(strtok_r(NULL, " ", save), &ts) != SC_OK ||
+	if (an_time(strtok_r(NULL, " ", save), &ts) != SC_OK ||
 	    an_dbl(strtok_r(NULL, " ", save), &total) != SC_OK || total < 0 ||
 	    strtok_r(NULL, " ", save) != NULL)
 		return SC_ERR_PARSE;
@@ -1309,10 +1319,11 @@ an_rd_ns(struct an_rd *rd, char **save)
 	int64_t first, last, obs, burst;
 
 	if (tok == NULL || an_unstr(tok, name) != SC_OK || name[0] == '\0' ||
-	    an_i64(strtok_r(NULL, " ", save), &first) != SC_OK ||
-	    an_i64(strtok_r(NULL, " ", save), &last) != SC_OK ||
+	    an_time(strtok_r(NULL, " ", save), &first) != SC_OK ||
+	    an_time(strtok_r(NULL, " ", save), &last) != SC_OK ||
 	    an_i64(strtok_r(NULL, " ", save), &obs) != SC_OK || obs < 0 ||
-	    an_i64(strtok_r(NULL, " ", save), &burst) != SC_OK || strtok_r(NULL, " ", save) != NULL ||
+	    an_i64(strtok_r(NULL, " ", save), &burst) != SC_OK || burst < -1 ||
+	    burst > AN_TIME_MAX || strtok_r(NULL, " ", save) != NULL ||
 	    an_ns_find(rd->rd_st, name) != NULL)
 		return SC_ERR_PARSE;
 	rd->rd_ns = an_ns_get(rd->rd_st, name, first);
@@ -1359,7 +1370,7 @@ an_rd_ns_part(struct an_rd *rd, const char *tag, char **save)
 		}
 		rd->rd_ns_parts |= 16u;
 	} else if (strcmp(tag, "hours") == 0) {
-		if (an_i64(strtok_r(NULL, " ", save), &v) != SC_OK || (rd->rd_ns_parts & 32u))
+		if (an_time(strtok_r(NULL, " ", save), &v) != SC_OK || (rd->rd_ns_parts & 32u))
 			return SC_ERR_PARSE;
 		ns->ns_hours.hr_t = v;
 		for (k = 0; k < RB_HOURS; k++)
@@ -1369,7 +1380,7 @@ an_rd_ns_part(struct an_rd *rd, const char *tag, char **save)
 		rd->rd_ns_parts |= 32u;
 	} else if (strcmp(tag, "rate") == 0) {
 		if (an_i64(strtok_r(NULL, " ", save), &v) != SC_OK || (v != 0 && v != 1) ||
-		    an_i64(strtok_r(NULL, " ", save), &h) != SC_OK || (rd->rd_ns_parts & 64u))
+		    an_time(strtok_r(NULL, " ", save), &h) != SC_OK || (rd->rd_ns_parts & 64u))
 			return SC_ERR_PARSE;
 		ns->ns_rate.rt_used = (int)v;
 		ns->ns_rate.rt_hour = h;
@@ -1400,7 +1411,7 @@ an_rd_ca(struct an_rd *rd, char **save)
 	int64_t last;
 
 	if (tok == NULL || an_unstr(tok, name) != SC_OK || name[0] == '\0' ||
-	    an_i64(strtok_r(NULL, " ", save), &last) != SC_OK || strtok_r(NULL, " ", save) != NULL)
+	    an_time(strtok_r(NULL, " ", save), &last) != SC_OK || strtok_r(NULL, " ", save) != NULL)
 		return SC_ERR_PARSE;
 	for (i = 0; i < rd->rd_st->st_nca; i++)
 		if (strcmp(rd->rd_st->st_ca[i].ca_issuer, name) == 0)
@@ -1438,7 +1449,7 @@ an_rd_key(struct an_rd *rd, char **save)
 		spki[i] = (unsigned char)(hi * 16 + lo);
 	}
 	tok = NULL;
-	if (an_i64(strtok_r(NULL, " ", save), &when) != SC_OK ||
+	if (an_time(strtok_r(NULL, " ", save), &when) != SC_OK ||
 	    (tok = strtok_r(NULL, " ", save)) == NULL || an_unstr(tok, ref) != SC_OK ||
 	    strtok_r(NULL, " ", save) != NULL ||
 	    an_fifo_find(&st->st_keys, an_spki_key(spki)) >= 0)

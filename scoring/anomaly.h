@@ -135,8 +135,9 @@ void an_free(struct an_state *st);
  * without one reports and learns nothing; likewise once with a certificate. The request part
  * (issuer, requester, names, duration, hour, rate) is learned at the first sighting of a UID;
  * the certificate part when o_cert is first given. Without o_uid every call counts.
- * Returns SC_OK, SC_ERR_INVAL (NULL st/obs/out, no namespace) or SC_ERR_NOSPACE (no memory;
- * the observation may then be partly learned).
+ * now must be a Unix time in (0, 2^40]; an o_time outside that range counts as now.
+ * Returns SC_OK, SC_ERR_INVAL (NULL st/obs/out, no namespace, bad now) or SC_ERR_NOSPACE (no
+ * memory; the observation may then be partly learned).
  */
 int an_observe(struct an_state *st, const struct an_obs *obs, int64_t now, struct an_report *out);
 

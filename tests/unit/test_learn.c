@@ -510,3 +510,37 @@ Test(learn, feature_names_are_unique)
 	cr_expect_str_eq(lm_feature_name(LM_F_COUNT), "?");
 	cr_expect_str_eq(lm_feature_name(LM_F_ISSUER_FAIL_RATE), "issuer_fail_rate");
 }
+
+/* Random edits that pass the checksum must be refused or give a model that still works. */
+Test(learn, resealed_mutations_never_crash)
+{
+	static const char alphabet[] = "0123456789abcdefpx+-. \n";
+	struct lm_features f;
+	size_t len, i;
+	char *orig = tl_saved(&len), err[160];
+	uint64_t s = 5;
+	int k, bad = 0;
+
+	for (k = 0; k < 400; k++) {
+		char *buf = malloc(len + 1);
+		struct lm_model m;
+		double p;
+
+		memcpy(buf, orig, len + 1);
+		for (i = 0; i < (size_t)(1 + k % 3); i++)
+			buf[tl_next(&s) % (len - 72)] = alphabet[tl_next(&s) % (sizeof(alphabet) - 1)];
+		tl_reseal(buf, len);
+		lm_init(&m, NULL);
+		if (lm_deserialize(&m, buf, len, err, sizeof(err)) == SC_OK) {
+			tl_draw(&s, &f);
+			p = lm_predict(&m, &f, NULL);
+			cr_assert(p >= 0 && p <= 1, "restored model predicts %f", p);
+			lm_update(&m, &f, 1);
+		} else {
+			bad++;
+		}
+		free(buf);
+	}
+	cr_expect_gt(bad, 0);
+	free(orig);
+}
