@@ -698,3 +698,48 @@ Test(certparse, san_outside_usual_domains)
 	EVP_PKEY_free(k);
 	tc_env_free(&e);
 }
+
+/* Bit flips in a real certificate: refused with a message, or parsed into a usable struct. */
+Test(certparse, mutated_certificates_never_crash)
+{
+	EVP_PKEY *k = tc_key("P-256");
+	struct tc_spec s = { "Flip CA", "flip", "DNS:flip.example.com,IP:10.0.0.1,URI:https://x/y",
+			     TC_NOW, TC_NOW + TC_DAY, EVP_sha256(), 0, 11 };
+	X509 *x = tc_cert(k, k, &s);
+	size_t dlen, i;
+	unsigned char *der = tc_der(&x, 1, &dlen), *buf = malloc(dlen);
+	uint64_t seed = 77;
+	int n, ok = 0, bad = 0;
+
+	for (n = 0; n < 1500; n++) {
+		struct cp_cert *c = NULL;
+		struct an_report r;
+		char err[200] = "", label[64];
+
+		memcpy(buf, der, dlen);
+		for (i = 0; i < 1 + (size_t)(n % 4); i++) {
+			seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+			buf[(seed >> 17) % dlen] ^= (unsigned char)(1u << ((seed >> 7) % 8));
+		}
+		if (cp_parse(buf, dlen, &c, err, sizeof(err)) == SC_OK) {
+			ok++;
+			memset(&r, 0, sizeof(r));
+			cp_check(c, NULL, TC_NOW, &r);
+			cp_key_label(c, label, sizeof(label));
+			cr_assert_not_null(c->c_subject);
+			cr_assert_not_null(c->c_issuer);
+			cp_free(c);
+		} else {
+			bad++;
+			cr_assert_null(c);
+			cr_assert_neq(err[0], '\0');
+		}
+	}
+	cr_log_info("bit flips: %d parsed, %d refused", ok, bad);
+	cr_expect_gt(bad, 0);
+	cr_expect_gt(ok, 0);
+	free(buf);
+	free(der);
+	X509_free(x);
+	EVP_PKEY_free(k);
+}
