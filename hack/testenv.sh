@@ -45,9 +45,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=versions.env
 . "$root/hack/versions.env"
 
-TESTENV_DIR=${TESTENV_DIR:-$root/.testenv}
-mkdir -p "$TESTENV_DIR"
-TESTENV_DIR=$(cd "$TESTENV_DIR" && pwd)
+TESTENV_DIR=$(realpath -m "${TESTENV_DIR:-$root/.testenv}")
 D=$TESTENV_DIR
 marker=$D/.certcast-testenv
 bin_dir=$("$root/hack/deps.sh" --bin-dir)
@@ -58,19 +56,19 @@ die() { printf 'testenv: error: %s\n' "$*" >&2; exit 1; }
 
 # --- processes ---------------------------------------------------------------------------------
 
-# pid_alive NAME: the pid file names a live process running the expected binary.
+# pid_alive NAME: the pid file names a live process running NAME for this environment.
 pid_alive() {
-	local f=$D/$1.pid pid
+	local f=$D/$1.pid pid cmd
 	[ -f "$f" ] || return 1
 	pid=$(cat "$f")
 	[[ $pid =~ ^[0-9]+$ ]] || return 1
 	[ -r "/proc/$pid/cmdline" ] || return 1
-	# A recycled pid runs something else: never signal that. Right after start the process is
-	# still the run script, which then execs the server.
-	local cmd
+	# A recycled pid runs something else: never signal that. The server's arguments name files
+	# in this environment's folder; right after start the process is still the run script,
+	# which then execs the server.
 	cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline")
 	case $cmd in
-	*"$bin_dir/$1 "* | *"$D/$1.run"*) return 0 ;;
+	*"/$1 "*"$D/"* | *"$D/$1.run"*) return 0 ;;
 	*) return 1 ;;
 	esac
 }
@@ -101,6 +99,11 @@ start() {
 	mkdir -p "$D/logs"
 	setsid "$D/$name.run" </dev/null >>"$D/logs/$name.log" 2>&1 &
 	echo $! >"$D/$name.pid"
+}
+
+# lost_port_race NAME: NAME exited because another process bound one of its ports first.
+lost_port_race() {
+	! pid_alive "$1" && grep -q 'address already in use' "$D/logs/$1.log" 2>/dev/null
 }
 
 log_tail() {
@@ -177,15 +180,24 @@ EOF
 
 # --- ports -------------------------------------------------------------------------------------
 
-# free_port: a random TCP port on 127.0.0.1 that nothing listens on, below the kernel's ephemeral
-# range so that outgoing connections do not take it in the meantime. Whoever binds it first wins;
-# up retries with fresh ports when a server fails to bind.
+# port_used PORT: some TCP socket (listening or connected, IPv4 or IPv6) has PORT as its local
+# port. Read from /proc so that no extra tool (ss, netstat) is needed.
+port_used() {
+	local hex
+	hex=$(printf '%04X' "$1")
+	awk -v h=":$hex" 'FNR > 1 && substr($2, length($2) - 4) == h { found = 1 } END { exit !found }' \
+		/proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
+# free_port: a random TCP port that nothing uses, below the kernel's ephemeral range so that
+# outgoing connections do not take it in the meantime. Whoever binds it first wins; up retries
+# with fresh ports when a server fails to bind.
 free_port() {
 	local p i
 	for i in $(seq 1 100); do
 		p=$((20000 + RANDOM % 12000))
 		case " ${taken_ports:-} " in *" $p "*) continue ;; esac
-		if [ -z "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ]; then
+		if ! port_used "$p"; then
 			taken_ports="${taken_ports:-} $p"
 			echo "$p"
 			return 0
@@ -327,11 +339,13 @@ cmd_up() {
 			die "an environment already runs in $D (hack/testenv.sh env | down)"
 		log "removing the stale state of a stopped environment in $D"
 		cmd_down
-		mkdir -p "$D"
 	fi
+	mkdir -p "$D"
 	[ -z "$(ls -A "$D")" ] || die "$D is not empty and holds no test environment; choose another TESTENV_DIR"
 	local t0=$SECONDS attempt
 	echo "certcast test environment; hack/testenv.sh down removes this folder" >"$marker"
+	# A failed start leaves no server running; the logs stay for reading until down.
+	trap 'stop kube-apiserver; stop etcd; log "up failed; logs in $D/logs (hack/testenv.sh down cleans up)"' EXIT
 	mkdir -p "$D/logs"
 	gen_pki
 	# A port taken between the check and the bind makes a server exit; retry with new ports.
@@ -346,20 +360,19 @@ cmd_up() {
 		rm -rf "$D/etcd"
 		start etcd
 		if ! wait_etcd; then
-			log "etcd did not start (attempt $attempt)"
 			log_tail etcd 10
+			lost_port_race etcd || die "etcd did not start; logs in $D/logs"
+			log "a port was taken meanwhile; retrying with others"
 			stop etcd
 			continue
 		fi
 		start kube-apiserver
-		if wait_apiserver; then
-			break
-		fi
-		log "kube-apiserver did not become ready (attempt $attempt)"
+		wait_apiserver && break
 		log_tail kube-apiserver 30
+		lost_port_race kube-apiserver || die "kube-apiserver did not become ready; logs in $D/logs"
+		log "a port was taken meanwhile; retrying with others"
 		stop kube-apiserver
 		stop etcd
-		[ "$attempt" -lt 5 ] || die "could not start the control plane; logs in $D/logs"
 	done
 	pid_alive kube-apiserver || die "could not start the control plane; logs in $D/logs"
 	kubeconfig admin >"$D/admin.kubeconfig"
@@ -377,8 +390,10 @@ cmd_up() {
 	kubectl_admin create namespace cert-manager >/dev/null
 	"$root/hack/gen-rbac.sh" --user certcast | kubectl_admin apply -f - >/dev/null
 	wait_watch_caches || die "the API server does not accept watches; logs in $D/logs"
+	exports >"$D/env.sh"
+	trap - EXIT
 	log "up in $((SECONDS - t0))s: CRDs established, namespace cert-manager, user certcast bound"
-	exports | tee "$D/env.sh"
+	cat "$D/env.sh"
 }
 
 cmd_down() {
