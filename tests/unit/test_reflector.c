@@ -646,6 +646,47 @@ Test(reflector, stop_interrupts_a_backoff_sleep)
 	fx_fini(&f);
 }
 
+/* A watch that closes at once without a line is a fault, not a normal end: back off. */
+Test(reflector, empty_short_watch_counts_as_an_error)
+{
+	struct fx f;
+	fx_init(&f);
+	route(&f, LIST2, 200, LIST("5", "", ""), 1);
+	stream_route(&f, WATCH, no_chunks, 0, 1);
+	stream_route(&f, WATCH, no_chunks, 1, 0);
+	struct refl_opts o = fx_opts(&f);
+	o.ro_short_watch = 60; /* generous, so a slow machine cannot turn it into a normal end */
+	fx_start(&f, &o);
+
+	struct cnt re = {REFL_STAT_RESTARTS, "error", 1};
+	cr_assert(wait_for(c_counter, &f, &re));
+	size_t want = 3;
+	cr_assert(wait_for(c_requests, &f, &want));
+	cr_expect(refl_counter(f.f_refl, REFL_STAT_RESTARTS, "timeout") == 0);
+	cr_expect(count_requests(&f, LIST2) == 1);
+	char *log = fx_log(&f);
+	cr_expect(strstr(log, "without a line"), "log: %s", log);
+	free(log);
+	fx_fini(&f);
+}
+
+Test(reflector, oversized_list_page_is_refused)
+{
+	struct fx f;
+	fx_init(&f);
+	route(&f, LIST2, 200, LIST("5", "", ITEM("ns", "a", "1") "," ITEM("ns", "b", "2")), 0);
+	struct refl_opts o = fx_opts(&f);
+	o.ro_max_page = 64;
+	struct kube_error err;
+	int rc = refl_list_once(&o, NULL, 0, &err);
+	cr_expect(rc == CC_ERR_TOOBIG, "rc %d (%s)", rc, cc_strerror(rc));
+	cr_expect(cert_count(&f) == 0);
+	o.ro_max_page = 0; /* the default is plenty */
+	cr_expect(refl_list_once(&o, NULL, 0, &err) == CC_OK);
+	cr_expect(cert_count(&f) == 2);
+	fx_fini(&f);
+}
+
 Test(reflector, list_once_pages_and_deletes_vanished)
 {
 	struct fx f;
