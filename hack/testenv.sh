@@ -32,9 +32,10 @@
 # TESTENV_APISERVER_PID_FILE, TESTENV_CA_FILE, TESTENV_AUDIT_LOG, TESTENV_WATCH_CACHE.
 #
 # Watch cache and 410 Gone: TESTENV_WATCH_CACHE=on (the default, as in a real cluster) or off
-# (--watch-cache=false: every watch and list is served from etcd). Note that
-# --default-watch-cache-size is a no-op in this Kubernetes release and non-zero
-# --watch-cache-sizes are ignored, so on/off is the only real choice. How a 410 is forced:
+# (--watch-cache=false: every watch and list is served from etcd; exported as true/false). In
+# this Kubernetes release nothing reads --default-watch-cache-size, and non-zero
+# --watch-cache-sizes are dropped (caches size themselves), so a small cache cannot be asked
+# for: the cache is either on or off. How a 410 is forced:
 # tests/integration/lib.sh testenv_force_410 (stop the API server, advance and compact etcd's
 # revision with etcdctl, start the API server again). After that, a watch from any
 # resourceVersion a client held before gets an in-stream ERROR event with code 410 (Expired), in
