@@ -244,6 +244,41 @@ Test(anomaly, hour_of_day_wraps_around_midnight)
 	}
 }
 
+Test(anomaly, hour_just_before_midnight_covers_just_after)
+{
+	static const struct {
+		const char *name;
+		int minute_of_day;
+		int fires;
+	} cases[] = {
+		{ "00:10, one hour after the usual 23h", 10, 0 },
+		{ "22:50, one hour before it", 22 * 60 + 50, 0 },
+		{ "23:59, inside", 23 * 60 + 59, 0 },
+		{ "01:30, two hours after", 90, 1 },
+		{ "21:00, two hours before", 21 * 60, 1 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct an_state *st = ta_new();
+		struct an_report r;
+		int d, k;
+		int64_t t;
+
+		/* Every renewal of this namespace runs between 23:00 and 23:59 UTC. */
+		for (d = 0; d < 6; d++)
+			for (k = 0; k < 5; k++) {
+				t = T0 + d * D + 23 * H + k * 10 * 60;
+				ta_observe(st, "late", &ta_usual, t, t, &r);
+			}
+		t = T0 + 7 * D + cases[i].minute_of_day * 60;
+		ta_observe(st, "late", &ta_usual, t, t, &r);
+		cr_expect_eq(ta_count(&r, AN_UNUSUAL_HOUR), (size_t)cases[i].fires, "%s: %s",
+			     cases[i].name, r.r_count ? r.r_items[0].a_evidence : "nothing");
+		an_free(st);
+	}
+}
+
 /* Three days at two requests per hour, around the clock. */
 static void
 ta_steady(struct an_state *st, const char *ns)

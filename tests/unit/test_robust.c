@@ -171,6 +171,16 @@ Test(robust, hour_density_is_circular)
 		cr_expect_eq(d > 1.0, cases[i].usual, "%s: density %f", cases[i].name, d);
 		cr_expect_eq(d < 0.1, !cases[i].usual, "%s: density %f", cases[i].name, d);
 	}
+	/* Mass only at 23h: midnight's neighbour on the left is 23h, and 23h's on the right is 0h. */
+	memset(&h, 0, sizeof(h));
+	rb_hours_add(&h, T0 + 23 * 3600, T0, 0);
+	cr_expect_float_eq(rb_hours_density(&h, T0 + 86400 + 600), 8.0, 1e-12);
+	cr_expect_float_eq(rb_hours_density(&h, T0 + 22 * 3600), 8.0, 1e-12);
+	cr_expect_eq(rb_hours_density(&h, T0 + 3600), 0.0);
+	memset(&h, 0, sizeof(h));
+	rb_hours_add(&h, T0, T0, 0);
+	cr_expect_float_eq(rb_hours_density(&h, T0 + 23 * 3600), 8.0, 1e-12);
+	cr_expect_eq(rb_hours_density(&h, T0 + 22 * 3600), 0.0);
 }
 
 Test(robust, hourly_rate)
