@@ -13,11 +13,35 @@
  * observations spread over at least c_warmup_age seconds. Certificate checks that need no
  * baseline (weak-key, wildcard, validity-mismatch, not-before-future, key-reuse) are always on.
  *
+ * Rules, each after warm-up and only for fresh observations (see History):
+ *   unexpected-issuer, unusual-requester (warning), unusual-dns-suffix, unusual-key (info):
+ *     the value's decayed share in its namespace table is below c_rare_share, in a table
+ *     holding at least c_warmup_obs / 2 (decayed) entries; score = surprise in bits.
+ *     DNS names are grouped by registered-domain-ish suffix (last two labels, three under
+ *     "co.uk"-like second levels); one finding per request, for its rarest suffix.
+ *   unusual-duration (info): modified z-score of log(duration) against the median/MAD of the
+ *     last 64 durations (MAD at least log 1.05) above c_duration_z.
+ *   unusual-hour (info): fewer requests within +-1 h of this hour (UTC, circular) than
+ *     c_hour_density times what a uniform spread would give.
+ *   request-burst (warning; critical when the tail is 1e-4 times rarer still): at least
+ *     c_burst_min requests in the current hour and a Poisson tail below c_burst_p against the
+ *     usual hourly rate (max of median and 10%-trimmed mean of the last week, >= 0.1/h), with
+ *     24 h of history at least; reported once per namespace and hour.
+ *   unexpected-ca (warning): the certificate's issuer DN has a share below c_rare_share among
+ *     the DNs the same issuerRef used, once that issuerRef has c_warmup_obs certificates.
+ *   san-outside-domains (warning): a DNS SAN that was not requested and whose suffix is rare
+ *     in the namespace.
+ *   key-reuse (warning within a namespace, critical across): the SPKI was first seen on
+ *     another certificate (o_name needed; a renewal of the same certificate with its own key,
+ *     rotationPolicy Never, is not reuse).
+ *   weak-key, wildcard, validity-mismatch, not-before-future: see cp_check in certparse.h.
+ *
  * Memory bound (documented, enforced): at most c_max_namespaces namespaces (the least recently
- * seen is evicted), each about 4 frequency tables x RB_FREQ_CAP keys x RB_KEY_MAX bytes + 24
- * hour bins + 168 hourly counts + 64 durations (< 40 KiB worst case); the CA table has at most
- * c_max_issuers issuers; the key-reuse set at most c_max_keys keys; the observed-UID set at
- * most c_max_uids 64-bit hashes (FIFO).
+ * seen is evicted), each at most 4 frequency tables x RB_FREQ_CAP keys x RB_KEY_MAX bytes plus
+ * 24 hour bins, 168 hourly counts and 64 durations: < 40 KiB worst case, about 4 KiB with
+ * typical names. The CA table has at most c_max_issuers issuerRefs, the key-reuse set at most
+ * c_max_keys keys (FIFO), the observed-UID set at most c_max_uids 64-bit hashes (FIFO).
+ * A checkpoint takes about 2 KiB per namespace plus 20 bytes per UID and 90 per key.
  *
  * History: an observation whose o_time is more than c_fresh before now (an initial list after a
  * first start, say) trains the baselines but is not scored against them, because the baseline

@@ -141,14 +141,18 @@ void lm_init(struct lm_model *m, const struct lm_config *cfg);
 
 /*
  * Predicts the failure probability of an attempt described by f, with its explanation in *out
- * (may be NULL when only the number is wanted). Non-finite inputs are treated as "unknown"
- * (the feature's running mean, contributing nothing). Returns p_prob. Does not change m.
+ * (may be NULL when only the number is wanted). Each p_contrib[i] is the feature's pull on the
+ * logit relative to a typical input (its running mean), so 0 means "as usual". A non-finite
+ * input counts as unknown and contributes nothing (f_hours_since_failure: NaN means "never
+ * failed"). m and f must not be NULL. Returns p_prob, in (0, 1). Does not change m.
  */
 double lm_predict(const struct lm_model *m, const struct lm_features *f, struct lm_prediction *out);
 
 /*
- * Learns from one outcome (failed != 0: the attempt failed). Call once per CertificateRequest
- * outcome. Records calibration of the prediction made before learning.
+ * Learns from one outcome (failed != 0: the attempt failed), with f as they were when the
+ * attempt started. Call once per CertificateRequest outcome: the model has no memory of which
+ * outcomes it saw. Records calibration of the prediction made before learning. m and f must
+ * not be NULL.
  */
 void lm_update(struct lm_model *m, const struct lm_features *f, int failed);
 
