@@ -4,8 +4,11 @@
  *
  * Input is CertificateRequest status.certificate: a PEM bundle, DER (one or more concatenated
  * certificates), or either of these base64-encoded once more (the JSON form of a []byte field).
- * The first certificate is the leaf; the rest count towards the chain length. Input above
- * CP_MAX_INPUT bytes, truncated or malformed input is an error with a message, never a crash.
+ * The first certificate is the leaf; the rest count towards the chain length (at most 64 are
+ * read; at most 1024 SANs are kept). Input above CP_MAX_INPUT bytes, and truncated or
+ * malformed input, anywhere in a bundle, is an error with a message, never a crash.
+ * Cost: OpenSSL 3.0 spends 100-300 us of CPU decoding one certificate, so parse each
+ * CertificateRequest once (anomaly.c remembers UIDs for that reason).
  *
  * Checks (cp_check) need no baseline: weak key or signature, wildcard SANs, validity different
  * from the requested duration, notBefore in the future. Checks against baselines (unexpected CA,
