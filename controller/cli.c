@@ -548,8 +548,11 @@ cli_run(int argc, char **argv, FILE *out, FILE *errf)
 		    a.ca_cmd != CLI_CMD_NONE ? " " : "", cli_cmd_name(a.ca_cmd));
 		return CLI_EXIT_USAGE;
 	}
-	if (a.ca_cmd == CLI_CMD_SIMULATE)
+	if (a.ca_cmd == CLI_CMD_SIMULATE) {
+		/* Global flags given before the word "simulate" still set up logging. */
+		cli_setup_logs(&a, LOG_INFO);
 		return sim_main(a.ca_sub_argc, a.ca_sub_argv);
+	}
 	if (a.ca_help) {
 		enum cli_cmd topic = a.ca_cmd;
 		if (a.ca_cmd == CLI_CMD_HELP) {
