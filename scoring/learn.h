@@ -144,7 +144,7 @@ void lm_init(struct lm_model *m, const struct lm_config *cfg);
  * (may be NULL when only the number is wanted). Each p_contrib[i] is the feature's pull on the
  * logit relative to a typical input (its running mean), so 0 means "as usual". A non-finite
  * input counts as unknown and contributes nothing (f_hours_since_failure: NaN means "never
- * failed"). m and f must not be NULL. Returns p_prob, in (0, 1). Does not change m.
+ * failed"). m and f must not be NULL. Returns p_prob, in [0, 1]. Does not change m.
  */
 double lm_predict(const struct lm_model *m, const struct lm_features *f, struct lm_prediction *out);
 
