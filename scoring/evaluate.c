@@ -181,14 +181,14 @@ ev_cert_fault(struct ev_ctx *e)
 }
 
 /* Adds a fault; the class's failure probability while present comes from its model. */
-static void
+static struct fc_fault *
 ev_add_fault(struct fc_params *p, enum sc_class cls, double present, int64_t since, int64_t seen,
 	     int64_t window, int64_t retry_after)
 {
 	struct fcl_persist m;
 	struct fc_fault *f;
 	if (p->fp_nfaults >= FC_MAX_FAULTS || !(present > 0.0) || cls == SC_CLASS_OK)
-		return;
+		return NULL;
 	fcl_persistence(cls, &m);
 	f = &p->fp_faults[p->fp_nfaults++];
 	f->ft_class = cls;
@@ -198,6 +198,33 @@ ev_add_fault(struct fc_params *p, enum sc_class cls, double present, int64_t sin
 	f->ft_since = since;
 	f->ft_window = window;
 	f->ft_retry_after = retry_after;
+	f->ft_alt_class = SC_CLASS_UNKNOWN;
+	f->ft_alt_weight = 0.0;
+	return f;
+}
+
+/*
+ * The issuer issued for another certificate after this one's failure. For a fault that hits the
+ * whole issuer (an outage, a one-off) that is evidence it has cleared: by Bayes, with the fault
+ * present another attempt succeeds with probability 1 - f, without it 1 - q. The fault then
+ * continues from that moment with the updated probability. Configuration, DNS and rate limits
+ * belong to the certificate's names and learn nothing from someone else's success.
+ */
+static void
+ev_issuer_success_update(struct fc_fault *f, const struct sc_issuer_estimate *est, double q)
+{
+	double s, lp, la;
+	if (est->ie_last_success <= f->ft_seen)
+		return;
+	if (f->ft_class != SC_CLASS_CA_UNAVAILABLE && f->ft_class != SC_CLASS_TRANSIENT &&
+	    f->ft_class != SC_CLASS_UNKNOWN)
+		return;
+	s = f->ft_present * fcl_survival_aged(f->ft_class, f->ft_window, f->ft_retry_after,
+					      f->ft_since, f->ft_seen, est->ie_last_success);
+	lp = s * (1.0 - f->ft_fail);
+	la = (1.0 - s) * (1.0 - q);
+	f->ft_present = lp + la > 0.0 ? lp / (lp + la) : 0.0;
+	f->ft_seen = est->ie_last_success;
 }
 
 static void
@@ -209,18 +236,22 @@ ev_faults(struct ev_ctx *e, const struct sc_issuer_estimate *est)
 	if (e->e_cert_failing) {
 		/*
 		 * A failure was seen for sure; which class it is, is a matter of confidence. The
-		 * rest of the probability goes to "unknown", which heals at its own pace.
+		 * rest of the probability goes to "unknown", which heals at its own pace: one
+		 * fault in two possible worlds, not two faults.
 		 */
 		double conf = ev_clamp01(e->e_cert_cls.cl_confidence);
+		struct fc_fault *f;
 		int64_t since = e->e_cert_since;
 		/* the same trouble across the issuer tells how long it has really lasted */
 		if (est->ie_failing && est->ie_class == e->e_cert_cls.cl_class &&
 		    est->ie_failing_since > 0 && est->ie_failing_since < since)
 			since = est->ie_failing_since;
-		ev_add_fault(p, e->e_cert_cls.cl_class, conf, since, e->e_cert_seen,
-			     e->e_cert_cls.cl_window, e->e_cert_cls.cl_retry_after);
-		if (e->e_cert_cls.cl_class != SC_CLASS_UNKNOWN && conf < 1.0)
-			ev_add_fault(p, SC_CLASS_UNKNOWN, 1.0 - conf, since, e->e_cert_seen, 0, 0);
+		f = ev_add_fault(p, e->e_cert_cls.cl_class, 1.0, since, e->e_cert_seen,
+				 e->e_cert_cls.cl_window, e->e_cert_cls.cl_retry_after);
+		if (f != NULL && e->e_cert_cls.cl_class != SC_CLASS_UNKNOWN)
+			f->ft_alt_weight = 1.0 - conf;
+		if (f != NULL)
+			ev_issuer_success_update(f, est, e->e_q);
 	}
 	/* the issuer failing for other certificates: an outage or limit that reaches this one */
 	if (est->ie_failing && est->ie_class != SC_CLASS_OK &&
@@ -506,6 +537,32 @@ ev_factors(struct ev_ctx *e, const struct sc_issuer_estimate *est, struct sc_res
 		       out->r_anomalies[i].an_type, out->r_anomalies[i].an_evidence);
 }
 
+/*
+ * A longer backoff pushes the next attempts later, where a healing fault is likelier gone; the
+ * model would then score more failures as less risk. The forecast never counts cert-manager's
+ * longer wait as good news: the risk is the largest over the schedules of the same failure with
+ * fewer failed attempts (the backoff stops growing at 6, so at most 7 schedules).
+ */
+static double
+ev_backoff_envelope(struct ev_ctx *e, double risk)
+{
+	const struct sc_cert *c = &e->e_in->in_cert;
+	struct sc_cert fewer = *c;
+	if (c->c_last_failure <= 0 || c->c_issuing.cd_status == SC_TRUE || c->c_failed_attempts <= 0)
+		return risk;
+	for (int32_t k = 0; k < c->c_failed_attempts && k <= 6; k++) {
+		struct fc_params p = e->e_params;
+		double r;
+		fewer.c_failed_attempts = k;
+		p.fp_failed = k;
+		p.fp_first = fc_next_attempt(&fewer, e->e_renewal, e->e_in->in_now);
+		r = ev_risk(&p);
+		if (r > risk)
+			risk = r;
+	}
+	return risk;
+}
+
 /* Fills out with the "invalid input" answer. */
 static int
 ev_invalid(struct sc_result *out, const char *why)
@@ -624,7 +681,7 @@ sc_evaluate(const struct sc_input *in, struct sc_result *out)
 
 	/* the forecast */
 	(void)fc_forecast(&e.e_params, 1, &e.e_fc);
-	out->r_risk = e.e_fc.ff_risk;
+	out->r_risk = ev_backoff_envelope(&e, e.e_fc.ff_risk);
 	if (c->c_not_after > 0 && now >= c->c_not_after)
 		out->r_risk = 1.0; /* already expired: the event has happened */
 	out->r_level = ev_level(&e.e_cfg, out->r_risk);

@@ -128,46 +128,122 @@ fc_clamp01(double x)
 	return x < 1.0 ? x : 1.0;
 }
 
-/* P(fault i present at t), and the presence-weighted failure probability while present. */
+/*
+ * P(some fault present at t), and the failure probability of an attempt given that some fault
+ * is present: with independent faults, a present fault i fails the attempt with probability
+ * f_i, so P(a fault fails it) = 1 - prod(1 - pi_i f_i), which divided by P(some present) gives
+ * the conditional. Any fault growing likelier can then only make the attempt likelier to fail.
+ */
 static double
 fc_presence(const struct fc_params *p, int64_t t, double *fail)
 {
-	double absent = 1.0, wsum = 0.0, fsum = 0.0;
+	double absent = 1.0, unfailed = 1.0, u;
 	for (size_t i = 0; i < p->fp_nfaults; i++) {
 		const struct fc_fault *f = &p->fp_faults[i];
 		double pi = fc_clamp01(f->ft_present) *
 			    fcl_survival_aged(f->ft_class, f->ft_window, f->ft_retry_after,
 					      f->ft_since, f->ft_seen, t);
 		absent *= 1.0 - pi;
-		wsum += pi;
-		fsum += pi * fc_clamp01(f->ft_fail);
+		unfailed *= 1.0 - pi * fc_clamp01(f->ft_fail);
 	}
+	u = 1.0 - absent;
 	if (fail != NULL)
-		*fail = wsum > 0.0 ? fsum / wsum : 0.0;
-	return 1.0 - absent;
+		*fail = u > 0.0 ? fc_clamp01((1.0 - unfailed) / u) : 0.0;
+	return u;
+}
+
+/*
+ * Splits p into its two worlds when a fault's class is uncertain: *a keeps the main class,
+ * *b takes the alternative. Returns the weight of world b (0: no split, *a = *p).
+ */
+static double
+fc_split(const struct fc_params *p, struct fc_params *a, struct fc_params *b)
+{
+	struct fcl_persist m;
+	*a = *p;
+	for (size_t i = 0; i < p->fp_nfaults; i++) {
+		double w = p->fp_faults[i].ft_alt_weight;
+		if (!(w > 0.0))
+			continue;
+		if (w > 1.0)
+			w = 1.0;
+		*b = *p;
+		fcl_persistence(p->fp_faults[i].ft_alt_class, &m);
+		b->fp_faults[i].ft_class = p->fp_faults[i].ft_alt_class;
+		b->fp_faults[i].ft_fail = m.fp_fail;
+		b->fp_faults[i].ft_window = 0;
+		b->fp_faults[i].ft_retry_after = 0;
+		a->fp_faults[i].ft_alt_weight = 0.0;
+		b->fp_faults[i].ft_alt_weight = 0.0;
+		return w;
+	}
+	return 0.0;
+}
+
+static double
+fc_attempt_fail1(const struct fc_params *p, int64_t t)
+{
+	double f, u, q = fc_clamp01(p->fp_p);
+	u = fc_presence(p, t, &f);
+	return fc_clamp01(u * (f + (1.0 - f) * q) + (1.0 - u) * q);
 }
 
 double
 fc_fault_presence(const struct fc_params *p, int64_t t)
 {
+	struct fc_params a, b;
+	double w;
 	if (p == NULL)
 		return 0.0;
-	return fc_presence(p, t, NULL);
+	w = fc_split(p, &a, &b);
+	if (w == 0.0)
+		return fc_presence(p, t, NULL);
+	return (1.0 - w) * fc_presence(&a, t, NULL) + w * fc_presence(&b, t, NULL);
 }
 
 double
 fc_attempt_fail(const struct fc_params *p, int64_t t)
 {
-	double f, u, q;
+	struct fc_params a, b;
+	double w;
 	if (p == NULL)
 		return 1.0;
-	q = fc_clamp01(p->fp_p);
-	u = fc_presence(p, t, &f);
-	return fc_clamp01(u * (f + (1.0 - f) * q) + (1.0 - u) * q);
+	w = fc_split(p, &a, &b);
+	if (w == 0.0)
+		return fc_attempt_fail1(p, t);
+	return (1.0 - w) * fc_attempt_fail1(&a, t) + w * fc_attempt_fail1(&b, t);
 }
+
+static int fc_pass(const struct fc_params *p, int want_list, struct fc_forecast *out);
 
 int
 fc_forecast(const struct fc_params *p, int want_list, struct fc_forecast *out)
+{
+	struct fc_params a, b;
+	struct fc_forecast fb;
+	double w;
+	if (p == NULL || out == NULL)
+		return SC_ERR_INVAL;
+	w = fc_split(p, &a, &b);
+	if (w == 0.0)
+		return fc_pass(p, want_list, out);
+	(void)fc_pass(&a, want_list, out);
+	(void)fc_pass(&b, want_list, &fb);
+	/* same schedule in both worlds: only the probabilities mix */
+	out->ff_risk = (1.0 - w) * out->ff_risk + w * fb.ff_risk;
+	out->ff_p_first_fail = (1.0 - w) * out->ff_p_first_fail + w * fb.ff_p_first_fail;
+	out->ff_p_fault_now = (1.0 - w) * out->ff_p_fault_now + w * fb.ff_p_fault_now;
+	for (uint32_t i = 0; i < out->ff_n; i++) {
+		struct sc_attempt *x = &out->ff_attempts[i];
+		x->at_p_fault = (1.0 - w) * x->at_p_fault + w * fb.ff_attempts[i].at_p_fault;
+		x->at_p_fail = (1.0 - w) * x->at_p_fail + w * fb.ff_attempts[i].at_p_fail;
+	}
+	return SC_OK;
+}
+
+/* One world's forecast: the chain and the sum over heal times. */
+static int
+fc_pass(const struct fc_params *p, int want_list, struct fc_forecast *out)
 {
 	double q, pts[2], h[2] = {0.0, 0.0}, g[2] = {1.0, 1.0};
 	double u_prev = 1.0;

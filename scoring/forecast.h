@@ -15,7 +15,9 @@
  * an attempt fails with probability f + (1 - f) p. The heal time of "any fault" is the maximum
  * of independent heal times, so
  *   risk = sum_j [U(t_j) - U(t_j+1)] * prod_{k<=j} g_k * prod_{k>j} p
- * averaged over the mixture, where U(t) = P(some fault still present at t).
+ * averaged over the mixture, where U(t) = P(some fault still present at t). A fault whose class
+ * is uncertain (ft_alt_weight > 0; only the first such fault) is a mixture of two worlds, each
+ * forecast on its own and weighted.
  *
  * Reentrant, no allocation.
  */
@@ -72,6 +74,8 @@ struct fc_fault {
 	double ft_fail;           /* P(an attempt fails while present) */
 	int64_t ft_seen;          /* when it was last observed present */
 	int64_t ft_since;         /* when it was first observed (its age), 0: unknown, new */
+	enum sc_class ft_alt_class; /* what it may be instead, when ft_alt_weight > 0 */
+	double ft_alt_weight;     /* P(it is really ft_alt_class): a mixture, not a second fault */
 	int64_t ft_window;        /* rate-limit window from the text, 0 unknown */
 	int64_t ft_retry_after;   /* absolute "retry after", 0 unknown */
 };

@@ -173,6 +173,20 @@ pol_risk_with_renew_before(const struct pol_context *ctx, int64_t rb)
 	return f.ff_risk;
 }
 
+/*
+ * The risk of the current schedule computed the same way as every alternative below (the
+ * caller's pc_risk may be more conservative, see sc_evaluate); improvements are measured
+ * against this one so that like is compared with like.
+ */
+static double
+pol_risk_current(const struct pol_context *ctx)
+{
+	struct fc_forecast f;
+	if (fc_forecast(ctx->pc_params, 0, &f) != SC_OK)
+		return 1.0;
+	return f.ff_risk;
+}
+
 /* Risk if an attempt started right now (Issuing=True bypasses the backoff). */
 static double
 pol_risk_reissue_now(const struct pol_context *ctx)
@@ -241,7 +255,7 @@ pol_renew_before(const struct pol_context *ctx, struct sc_decision *d)
 	const struct sc_cert *c = &in->in_cert;
 	const struct sc_state *st = &in->in_state;
 	const struct sc_config *cfg = ctx->pc_cfg;
-	double h = cfg->cf_hysteresis, target = cfg->cf_target_risk, risk = ctx->pc_risk;
+	double h = cfg->cf_hysteresis, target = cfg->cf_target_risk, risk = ctx->pc_risk, cur_risk;
 	int64_t now = in->in_now, lifetime, lo, hi, rb, cur, want_ari = 0, ari_pt;
 	int recent;
 	char why[120];
@@ -311,12 +325,13 @@ pol_renew_before(const struct pol_context *ctx, struct sc_decision *d)
 	}
 
 	rb = 0;
+	cur_risk = pol_risk_current(ctx);
 	if (risk > target) {
 		rb = pol_search_rb(ctx, lo, hi, target);
 		if (rb == 0) {
 			/* the target is out of reach: take the best the bounds allow, if it helps */
 			double r_hi = pol_risk_with_renew_before(ctx, hi);
-			if (r_hi <= risk * (1.0 - h))
+			if (r_hi <= cur_risk * (1.0 - h))
 				rb = hi;
 			pol_note(d, "No renewBefore within bounds brings the risk under %.3g.",
 				 target);
@@ -355,7 +370,7 @@ pol_renew_before(const struct pol_context *ctx, struct sc_decision *d)
 		return;
 	}
 	d->d_risk_after = pol_risk_with_renew_before(ctx, rb);
-	if (want_ari == 0 && d->d_risk_after > risk * (1.0 - h)) {
+	if (want_ari == 0 && d->d_risk_after > cur_risk * (1.0 - h)) {
 		/* not a material improvement: changing the spec would only be noise */
 		d->d_risk_after = risk;
 		d->d_jitter = 0;
@@ -416,7 +431,7 @@ pol_reissue(const struct pol_context *ctx, struct sc_decision *d)
 		if (ctx->pc_p_now_fail > cfg->cf_reissue_max_fail)
 			return; /* the evidence says the next attempt would fail too */
 		r_now = pol_risk_reissue_now(ctx);
-		if (r_now > ctx->pc_risk * (1.0 - cfg->cf_hysteresis))
+		if (r_now > pol_risk_current(ctx) * (1.0 - cfg->cf_hysteresis))
 			return;
 		why_r = SC_REISSUE_BACKOFF;
 	}
@@ -500,7 +515,7 @@ pol_failover(const struct pol_context *ctx, struct sc_decision *d)
 		return;
 	if (!(ctx->pc_fallback_p >= 0.0) || ctx->pc_fallback_p > cfg->cf_fallback_max_fail)
 		return;
-	after = ctx->pc_risk;
+	after = pol_risk_current(ctx);
 	if (d->d_rb == SC_RB_SET && d->d_risk_after < after)
 		after = d->d_risk_after;
 	if (d->d_reissue)

@@ -1,0 +1,517 @@
+/*
+ * Tests of sc_evaluate() end to end, its explanations (scoring/explain), and the properties
+ * that must hold over generated grids of certificates: more failures never lower the risk,
+ * more time left never raises it, risk stays in [0,1], levels follow the thresholds, and every
+ * recommended renewBefore passes cert-manager's validation.
+ */
+#include <criterion/criterion.h>
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "explain.h"
+#include "learn.h"
+#include "policy.h"
+#include "scoring.h"
+
+#define M 60LL
+#define H 3600LL
+#define D (24 * H)
+#define NOW 1767225600LL
+
+static const char *const caa_msg =
+	"The certificate request has failed to complete and will be retried: Failed to wait for "
+	"order resource \"web-1-2299060280\" to become ready: order is in \"errored\" state: "
+	"Failed to create Order: 400 urn:ietf:params:acme:error:caa: CAA record for example.com "
+	"prevents issuance";
+static const char *const outage_msg =
+	"The certificate request has failed to complete and will be retried: 503 "
+	"urn:ietf:params:acme:error:serverInternal: The service is down for maintenance";
+
+/* A 90-day certificate issued days_old days ago; nothing failing. */
+static void
+te_input(struct sc_input *in, int64_t days_old)
+{
+	memset(in, 0, sizeof(*in));
+	in->in_now = NOW;
+	in->in_cert.c_namespace = "shop";
+	in->in_cert.c_name = "web";
+	in->in_cert.c_issuer_kind = "ClusterIssuer";
+	in->in_cert.c_issuer_name = "letsencrypt";
+	in->in_cert.c_not_before = NOW - days_old * D;
+	in->in_cert.c_not_after = NOW - days_old * D + 90 * D;
+}
+
+/* Makes the certificate fail n times, the last one `ago` seconds ago, with message msg. */
+static void
+te_failing(struct sc_input *in, int32_t n, int64_t ago, const char *msg)
+{
+	in->in_cert.c_failed_attempts = n;
+	in->in_cert.c_last_failure = NOW - ago;
+	in->in_cert.c_issuing.cd_status = SC_FALSE;
+	in->in_cert.c_issuing.cd_reason = "Failed";
+	in->in_cert.c_issuing.cd_message = msg;
+	in->in_cert.c_issuing.cd_time = NOW - ago;
+}
+
+static void
+te_check_common(const struct sc_result *r, const char *name)
+{
+	cr_expect(r->r_risk >= 0.0 && r->r_risk <= 1.0, "%s: risk %g", name, r->r_risk);
+	cr_expect_lt(strlen(r->r_reasons), (size_t)SC_REASONS_MAX, "%s", name);
+	cr_expect_leq(r->r_nfactors, (uint32_t)SC_MAX_FACTORS, "%s", name);
+	cr_expect_leq(r->r_nattempts, r->r_attempts_total, "%s", name);
+	for (uint32_t i = 1; i < r->r_nfactors; i++)
+		cr_expect_geq(fabs(r->r_factors[i - 1].f_contrib), fabs(r->r_factors[i].f_contrib),
+			      "%s: factors sorted", name);
+}
+
+Test(evaluate, healthy_certificate_is_low)
+{
+	struct sc_input in;
+	struct sc_result r;
+	te_input(&in, 50);
+	cr_assert_eq(sc_evaluate(&in, &r), SC_OK);
+	te_check_common(&r, "healthy");
+	cr_expect_eq(r.r_level, SC_LEVEL_LOW);
+	cr_expect_lt(r.r_risk, 1e-6);
+	cr_expect_eq(r.r_predicted_failure, 0);
+	cr_expect_eq(r.r_renewal_time, NOW + 10 * D);
+	cr_expect_eq(r.r_next_attempt, NOW + 10 * D);
+	cr_expect_gt(r.r_attempts_total, 10);
+	cr_expect_eq(r.r_decision.d_rb, SC_RB_LEAVE);
+	cr_expect(!r.r_decision.d_reissue);
+	cr_expect_eq(r.r_decision.d_failover, SC_FO_NONE);
+	cr_expect_neq(r.r_reasons[0], '\0');
+	cr_expect_eq(r.r_class, SC_CLASS_OK);
+}
+
+Test(evaluate, configuration_failure_is_critical)
+{
+	struct sc_input in;
+	struct sc_result r;
+	te_input(&in, 62);
+	te_failing(&in, 3, H, caa_msg);
+	cr_assert_eq(sc_evaluate(&in, &r), SC_OK);
+	te_check_common(&r, "caa");
+	cr_expect_eq(r.r_class, SC_CLASS_CONFIG);
+	cr_expect_geq(r.r_level, SC_LEVEL_HIGH);
+	cr_expect_gt(r.r_risk, 0.9);
+	cr_expect_geq(r.r_predicted_failure, NOW);
+	cr_expect_leq(r.r_predicted_failure, in.in_cert.c_not_after);
+	cr_expect_eq(r.r_backoff_until, NOW + 3 * H, "4h after the third failure");
+	cr_expect_eq(r.r_next_attempt, NOW + 3 * H);
+	cr_expect_not_null(strstr(r.r_reasons, "configuration"), "%s", r.r_reasons);
+	cr_expect(!r.r_decision.d_reissue, "a configuration error will fail again");
+	cr_expect_str_eq(r.r_factors[0].f_name, "fault");
+}
+
+Test(evaluate, healed_outage_versus_fresh_outage)
+{
+	struct sc_input in;
+	struct sc_result fresh, old, cleared;
+	struct sc_issuer is;
+	struct sc_request ok;
+	te_input(&in, 88);
+	in.in_cert.c_not_after = NOW + 40 * H; /* 40 hours left */
+	in.in_cert.c_not_before = in.in_cert.c_not_after - 90 * D;
+	te_failing(&in, 6, 5 * M, outage_msg);
+	cr_assert_eq(sc_evaluate(&in, &fresh), SC_OK);
+	te_failing(&in, 6, 20 * H, outage_msg);
+	cr_assert_eq(sc_evaluate(&in, &old), SC_OK);
+	cr_expect_eq(fresh.r_class, SC_CLASS_CA_UNAVAILABLE);
+	cr_expect_gt(fresh.r_p_fault, old.r_p_fault, "an older sighting may have healed");
+	cr_expect_lt(old.r_p_fault, fresh.r_p_fault);
+	cr_expect(!old.r_decision.d_reissue, "no evidence yet that the outage is over");
+	/* another certificate of the issuer was issued an hour ago: the outage is over */
+	memset(&is, 0, sizeof(is));
+	memset(&ok, 0, sizeof(ok));
+	ok.rq_time = NOW - H - 60;
+	ok.rq_done = NOW - H;
+	ok.rq_outcome = SC_OUT_ISSUED;
+	is.is_name = "letsencrypt";
+	is.is_history = &ok;
+	is.is_nhistory = 1;
+	in.in_issuer = &is;
+	cr_assert_eq(sc_evaluate(&in, &cleared), SC_OK);
+	cr_expect_lt(cleared.r_p_fault, 0.2 * old.r_p_fault);
+	/*
+	 * 20h into a 32h backoff with 40h left: the backoff leaves one attempt, a reissue now
+	 * leaves two; the backoff is the obstacle and the evidence says go
+	 */
+	cr_expect(cleared.r_decision.d_reissue, "%s", cleared.r_decision.d_note);
+	cr_expect_eq(cleared.r_decision.d_reissue_reason, SC_REISSUE_BACKOFF);
+	/* a DNS failure learns nothing from another certificate's success */
+	te_failing(&in, 6, 20 * H, "DNS problem: NXDOMAIN looking up TXT for _acme-challenge.x");
+	cr_assert_eq(sc_evaluate(&in, &cleared), SC_OK);
+	in.in_issuer = NULL;
+	cr_assert_eq(sc_evaluate(&in, &old), SC_OK);
+	cr_expect_float_eq(cleared.r_p_fault, old.r_p_fault, 1e-9);
+}
+
+Test(evaluate, expired_and_invalid_inputs)
+{
+	struct sc_input in;
+	struct sc_result r;
+	te_input(&in, 91);
+	cr_assert_eq(sc_evaluate(&in, &r), SC_OK);
+	cr_expect_eq(r.r_risk, 1.0);
+	cr_expect_eq(r.r_level, SC_LEVEL_CRITICAL);
+	cr_expect_eq(r.r_predicted_failure, in.in_cert.c_not_after);
+
+	const struct {
+		const char *name;
+		int64_t now, nb, na;
+	} bad[] = {
+		{"no evaluation time", 0, NOW, NOW + D},
+		{"notAfter before notBefore", NOW, NOW + D, NOW},
+		{"notAfter without notBefore", NOW, 0, NOW + D},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		te_input(&in, 10);
+		in.in_now = bad[i].now;
+		in.in_cert.c_not_before = bad[i].nb;
+		in.in_cert.c_not_after = bad[i].na;
+		cr_expect_eq(sc_evaluate(&in, &r), SC_ERR_INVAL, "%s", bad[i].name);
+		cr_expect_eq(r.r_risk, 0.0, "%s", bad[i].name);
+		cr_expect_str_eq(r.r_factors[0].f_name, "invalid-input", "%s", bad[i].name);
+	}
+	cr_expect_eq(sc_evaluate(NULL, &r), SC_ERR_INVAL);
+	cr_expect_eq(sc_evaluate(&in, NULL), SC_ERR_INVAL);
+	struct sc_config cfg;
+	sc_config_default(&cfg);
+	cfg.cf_target_risk = 2.0;
+	te_input(&in, 10);
+	in.in_cfg = &cfg;
+	cr_expect_eq(sc_evaluate(&in, &r), SC_ERR_INVAL, "config out of range");
+}
+
+Test(evaluate, not_yet_issued)
+{
+	struct sc_input in;
+	struct sc_result r;
+	te_input(&in, 0);
+	in.in_cert.c_not_before = 0;
+	in.in_cert.c_not_after = 0;
+	cr_assert_eq(sc_evaluate(&in, &r), SC_OK);
+	cr_expect_eq(r.r_next_attempt, NOW);
+	cr_expect_eq(r.r_level, SC_LEVEL_LOW);
+	te_failing(&in, 2, H, caa_msg);
+	cr_assert_eq(sc_evaluate(&in, &r), SC_OK);
+	cr_expect_geq(r.r_level, SC_LEVEL_HIGH, "a first issuance failing on configuration");
+}
+
+Test(evaluate, renewal_disabled_and_bad_windows)
+{
+	struct sc_input in;
+	struct sc_result r;
+	struct sc_window w = {"61 * * * *", H, 0};
+	te_input(&in, 50);
+	in.in_cert.c_spec.rs_policy = SC_RENEWAL_DISABLED;
+	cr_assert_eq(sc_evaluate(&in, &r), SC_OK);
+	cr_expect_eq(r.r_risk, 1.0);
+	cr_expect_eq(r.r_renewal_time, 0);
+	cr_expect_eq(r.r_decision.d_rb, SC_RB_BLOCKED);
+	cr_expect_not_null(strstr(r.r_reasons, "Disabled"), "%s", r.r_reasons);
+
+	in.in_cert.c_spec.rs_policy = SC_RENEWAL_RENEW_BEFORE;
+	in.in_cert.c_spec.rs_windows = &w;
+	in.in_cert.c_spec.rs_nwindows = 1;
+	cr_assert_eq(sc_evaluate(&in, &r), SC_OK, "a bad cron never fails the call");
+	cr_expect_eq(r.r_risk, 1.0);
+	cr_expect_not_null(strstr(r.r_reasons, "cron"), "%s", r.r_reasons);
+
+	w.rw_cron = "0 10 * * *";
+	cr_assert_eq(sc_evaluate(&in, &r), SC_OK);
+	cr_expect_lt(r.r_risk, 0.01);
+	cr_expect_eq(r.r_renewal_time, NOW + 10 * D + 10 * H, "moved into the window");
+}
+
+Test(evaluate, issuer_state_moves_the_risk_both_ways)
+{
+	struct sc_input in;
+	struct sc_result base, not_ready, failing;
+	struct sc_issuer is;
+	struct sc_request hist[6];
+	te_input(&in, 85); /* 5 days left */
+	memset(&is, 0, sizeof(is));
+	is.is_kind = "ClusterIssuer";
+	is.is_name = "letsencrypt";
+	in.in_issuer = &is;
+	cr_assert_eq(sc_evaluate(&in, &base), SC_OK);
+
+	is.is_ready.cd_status = SC_FALSE;
+	is.is_ready.cd_reason = "ErrInitIssuer";
+	is.is_ready.cd_message = "Error initializing issuer: secrets \"ca-key-pair\" not found";
+	is.is_ready.cd_time = NOW - H;
+	cr_assert_eq(sc_evaluate(&in, &not_ready), SC_OK);
+	cr_expect_gt(not_ready.r_risk, base.r_risk);
+	cr_expect_geq(not_ready.r_level, SC_LEVEL_HIGH);
+
+	is.is_ready.cd_status = SC_TRUE;
+	for (int i = 0; i < 6; i++) {
+		memset(&hist[i], 0, sizeof(hist[i]));
+		hist[i].rq_time = NOW - (i + 1) * 2 * H - 60;
+		hist[i].rq_done = NOW - (i + 1) * 2 * H;
+		hist[i].rq_outcome = SC_OUT_FAILED;
+		hist[i].rq_reason = "Failed";
+		hist[i].rq_message = outage_msg;
+	}
+	is.is_history = hist;
+	is.is_nhistory = 6;
+	cr_assert_eq(sc_evaluate(&in, &failing), SC_OK);
+	cr_expect_gt(failing.r_risk, base.r_risk);
+	cr_expect_gt(failing.r_issuer.ie_mean, base.r_issuer.ie_mean);
+	cr_expect(failing.r_issuer.ie_failing);
+	/* and back: the same history all successes brings it under the healthy prior */
+	for (int i = 0; i < 6; i++)
+		hist[i].rq_outcome = SC_OUT_ISSUED;
+	cr_assert_eq(sc_evaluate(&in, &failing), SC_OK);
+	cr_expect_leq(failing.r_risk, base.r_risk);
+}
+
+Test(evaluate, learned_model_adjusts_and_explains)
+{
+	struct sc_input in;
+	struct sc_result with, without;
+	struct lm_model m;
+	te_input(&in, 85);
+	lm_init(&m, NULL);
+	cr_assert_eq(sc_evaluate(&in, &without), SC_OK);
+	in.in_model = &m;
+	cr_assert_eq(sc_evaluate(&in, &with), SC_OK);
+	int found = 0;
+	for (uint32_t i = 0; i < with.r_nfactors; i++)
+		found |= strcmp(with.r_factors[i].f_name, "learned") == 0;
+	cr_expect(found, "a learned factor when a model is given");
+	for (uint32_t i = 0; i < without.r_nfactors; i++)
+		cr_expect_str_neq(without.r_factors[i].f_name, "learned");
+	cr_expect(with.r_p_attempt > 0.0 && with.r_p_attempt < 1.0);
+}
+
+Test(evaluate, anomalies_sorted_bounded_and_security_reissues)
+{
+	struct sc_input in;
+	struct sc_result r;
+	struct sc_anomaly an[11];
+	te_input(&in, 20);
+	for (int i = 0; i < 11; i++) {
+		memset(&an[i], 0, sizeof(an[i]));
+		snprintf(an[i].an_type, sizeof(an[i].an_type), "unusual-hour");
+		an[i].an_severity = SC_SEV_INFO;
+		an[i].an_score = i;
+		snprintf(an[i].an_evidence, sizeof(an[i].an_evidence), "case %d", i);
+	}
+	an[4].an_severity = SC_SEV_CRITICAL;
+	snprintf(an[4].an_type, sizeof(an[4].an_type), "weak-key");
+	in.in_anomalies = an;
+	in.in_nanomalies = 11;
+	cr_assert_eq(sc_evaluate(&in, &r), SC_OK);
+	cr_expect_eq(r.r_nanomalies, SC_MAX_ANOMALIES);
+	cr_expect_str_eq(r.r_anomalies[0].an_type, "weak-key");
+	for (uint32_t i = 2; i < r.r_nanomalies; i++)
+		cr_expect_geq(r.r_anomalies[i - 1].an_score, r.r_anomalies[i].an_score);
+	cr_expect(!r.r_decision.d_reissue, "no security flag, no reissue");
+	an[4].an_security = 1;
+	cr_assert_eq(sc_evaluate(&in, &r), SC_OK);
+	cr_expect(r.r_decision.d_reissue);
+	cr_expect_eq(r.r_decision.d_reissue_reason, SC_REISSUE_SECURITY);
+}
+
+static uint64_t
+te_next(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static const char *const te_msgs[] = {NULL,
+				     "The certificate request has failed to complete and will be "
+				     "retried: 400 urn:ietf:params:acme:error:caa: CAA forbids it",
+				     "429 urn:ietf:params:acme:error:rateLimited: too many "
+				     "certificates already issued",
+				     "DNS problem: NXDOMAIN looking up TXT for _acme-challenge.x",
+				     "503 urn:ietf:params:acme:error:serverInternal: busy",
+				     "400 urn:ietf:params:acme:error:badNonce: stale nonce",
+				     "something new and strange"};
+
+Test(evaluate, more_failures_never_lower_the_risk)
+{
+	int checked = 0;
+	for (size_t m = 1; m < sizeof(te_msgs) / sizeof(te_msgs[0]); m++)
+		for (int64_t left = 2 * D; left <= 40 * D; left += 7 * D)
+			for (int64_t ago = 10 * M; ago <= 30 * H; ago += 6 * H) {
+				double prev = -1.0;
+				for (int32_t n = 1; n <= 9; n++) {
+					struct sc_input in;
+					struct sc_result r;
+					te_input(&in, 90 - left / D);
+					te_failing(&in, n, ago, te_msgs[m]);
+					cr_assert_eq(sc_evaluate(&in, &r), SC_OK);
+					cr_expect_geq(r.r_risk, prev - 1e-9,
+						      "%s left %lldd ago %lldh n=%d: %g < %g",
+						      te_msgs[m], (long long)(left / D),
+						      (long long)(ago / H), n, r.r_risk, prev);
+					prev = r.r_risk;
+					checked++;
+				}
+			}
+	cr_expect_gt(checked, 1000);
+}
+
+Test(evaluate, more_time_left_never_raises_the_risk)
+{
+	int checked = 0;
+	const int64_t lifetimes[] = {6 * D + 16 * H, 47 * D, 90 * D};
+	for (size_t m = 0; m < sizeof(te_msgs) / sizeof(te_msgs[0]); m++)
+		for (size_t l = 0; l < sizeof(lifetimes) / sizeof(lifetimes[0]); l++)
+			for (int rbset = 0; rbset < 2; rbset++) {
+				double prev = 2.0;
+				/* the same certificate with notAfter later and later */
+				for (int64_t extra = 0; extra <= 20 * D; extra += D) {
+					struct sc_input in;
+					struct sc_result r;
+					te_input(&in, 0);
+					in.in_cert.c_not_before = NOW - lifetimes[l] + 2 * D;
+					in.in_cert.c_not_after = NOW + 2 * D + extra;
+					in.in_cert.c_spec.rs_renew_before_set = rbset;
+					in.in_cert.c_spec.rs_renew_before = 3 * D;
+					if (te_msgs[m] != NULL)
+						te_failing(&in, 4, 3 * H, te_msgs[m]);
+					cr_assert_eq(sc_evaluate(&in, &r), SC_OK);
+					cr_expect_leq(r.r_risk, prev + 1e-9, "%s life %lldd rb %d +%lldd",
+						      te_msgs[m] ? te_msgs[m] : "healthy",
+						      (long long)(lifetimes[l] / D), rbset,
+						      (long long)(extra / D));
+					prev = r.r_risk;
+					checked++;
+				}
+			}
+	cr_expect_gt(checked, 200);
+}
+
+Test(evaluate, random_grid_invariants)
+{
+	uint64_t s = 42;
+	struct sc_config cfg;
+	sc_config_default(&cfg);
+	for (int k = 0; k < 3000; k++) {
+		struct sc_input in;
+		struct sc_result r;
+		char why[128];
+		int64_t life = (int64_t)(1 + te_next(&s) % 400) * D / 2;
+		te_input(&in, 0);
+		in.in_cfg = &cfg;
+		in.in_cert.c_not_before = NOW - (int64_t)(te_next(&s) % (uint64_t)life);
+		in.in_cert.c_not_after = in.in_cert.c_not_before + life;
+		if (te_next(&s) % 3 == 0) {
+			in.in_cert.c_spec.rs_renew_before_set = 1;
+			in.in_cert.c_spec.rs_renew_before = (int64_t)(te_next(&s) % (uint64_t)(2 * life));
+		}
+		if (te_next(&s) % 5 == 0) {
+			in.in_cert.c_spec.rs_pct_set = 1;
+			in.in_cert.c_spec.rs_pct = (int32_t)(te_next(&s) % 101);
+		}
+		if (te_next(&s) % 2 == 0)
+			te_failing(&in, (int32_t)(te_next(&s) % 10),
+				   (int64_t)(te_next(&s) % (3 * D)) + 1,
+				   te_msgs[te_next(&s) % (sizeof(te_msgs) / sizeof(te_msgs[0]))]);
+		if (te_next(&s) % 4 == 0) {
+			in.in_signals.sg_valid = 1;
+			in.in_signals.sg_requests = (double)(te_next(&s) % 200);
+			in.in_signals.sg_status_5xx = in.in_signals.sg_requests / 2;
+			in.in_signals.sg_restarts_1h = (uint32_t)(te_next(&s) % 4);
+		}
+		if (te_next(&s) % 4 == 0) {
+			in.in_state.st_rb_adjusted = 1;
+			in.in_state.st_last_change = NOW - (int64_t)(te_next(&s) % (2 * D));
+		}
+		cr_assert_eq(sc_evaluate(&in, &r), SC_OK, "case %d", k);
+		te_check_common(&r, "random");
+		cr_expect(r.r_risk >= cfg.cf_level_critical ? r.r_level == SC_LEVEL_CRITICAL
+			  : r.r_risk >= cfg.cf_level_high   ? r.r_level == SC_LEVEL_HIGH
+			  : r.r_risk >= cfg.cf_level_medium ? r.r_level == SC_LEVEL_MEDIUM
+							    : r.r_level == SC_LEVEL_LOW,
+			  "case %d: level %d for risk %g", k, r.r_level, r.r_risk);
+		if (r.r_decision.d_rb == SC_RB_SET)
+			cr_expect_eq(pol_validate_renew_before(r.r_decision.d_rb_value, &in.in_cert,
+							       why, sizeof(why)),
+				     SC_OK, "case %d: %s (%lld)", k, why,
+				     (long long)r.r_decision.d_rb_value);
+		if (r.r_decision.d_rb == SC_RB_RESTORE && !r.r_decision.d_rb_unset)
+			cr_expect_geq(r.r_decision.d_rb_value, 0);
+		if (r.r_risk <= cfg.cf_target_risk)
+			cr_expect_eq(r.r_predicted_failure, 0, "case %d", k);
+	}
+}
+
+Test(explain, durations_and_times)
+{
+	const struct {
+		int64_t s;
+		const char *want;
+	} cases[] = {
+		{0, "0s"}, {45, "45s"}, {300, "5m"}, {330, "5m30s"}, {3600, "1h"}, {5400, "1h30m"},
+		{864000, "240h"}, {3661, "1h1m1s"}, {-300, "-5m"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char buf[32];
+		ex_duration(cases[i].s, buf, sizeof(buf));
+		cr_expect_str_eq(buf, cases[i].want);
+	}
+	char t[32];
+	ex_time(NOW, t, sizeof(t));
+	cr_expect_str_eq(t, "2026-01-01T00:00:00Z");
+	ex_time(0, t, sizeof(t));
+	cr_expect_str_eq(t, "none");
+	ex_time(NOW + 59 * D + 13 * H + 7 * M + 5, t, sizeof(t));
+	cr_expect_str_eq(t, "2026-03-01T13:07:05Z");
+}
+
+Test(explain, reasons_are_bounded_and_separated)
+{
+	struct sc_result r;
+	char small[40], big[SC_REASONS_MAX];
+	memset(&r, 0, sizeof(r));
+	ex_add(&r, "a", 0, 0.5, "first; with a semicolon");
+	ex_add(&r, "b", 0, -0.7, "second");
+	ex_add(&r, "c", 0, 0.00001, "negligible");
+	for (int i = 0; i < 20; i++)
+		ex_add(&r, "x", 0, 0.01, "filler %d", i);
+	cr_expect_eq(r.r_nfactors, SC_MAX_FACTORS, "extra factors dropped");
+	ex_sort(&r);
+	cr_expect_str_eq(r.r_factors[0].f_name, "b");
+	cr_expect_str_eq(r.r_factors[1].f_name, "a");
+	cr_assert_eq(ex_reasons(&r, big, sizeof(big)), SC_OK);
+	cr_expect_not_null(strstr(big, "second; first, with a semicolon"), "%s", big);
+	cr_expect_null(strstr(big, "negligible"));
+	int seps = 0;
+	for (const char *p = big; *p; p++)
+		seps += *p == ';';
+	cr_expect_eq(seps, 4, "five factors at most: %s", big);
+	cr_expect_eq(ex_reasons(&r, small, sizeof(small)), SC_ERR_NOSPACE);
+	cr_expect_lt(strlen(small), sizeof(small));
+	cr_expect_eq(ex_reasons(&r, small, 0), SC_ERR_NOSPACE);
+}
+
+Test(explain, full_text_is_cut_cleanly)
+{
+	struct sc_input in;
+	struct sc_result r;
+	char big[8192], tiny[100];
+	te_input(&in, 62);
+	te_failing(&in, 3, D, caa_msg);
+	cr_assert_eq(sc_evaluate(&in, &r), SC_OK);
+	cr_assert_eq(ex_text(&in, &r, big, sizeof(big)), SC_OK);
+	cr_expect_not_null(strstr(big, "risk: "));
+	cr_expect_not_null(strstr(big, "issuer estimate: prior"));
+	cr_expect_not_null(strstr(big, "fault"));
+	cr_expect_eq(ex_text(&in, &r, tiny, sizeof(tiny)), SC_ERR_NOSPACE);
+	cr_expect_lt(strlen(tiny), sizeof(tiny));
+	cr_expect_eq(tiny[strlen(tiny) - 1], '\n', "cut at a line boundary");
+	cr_expect_eq(ex_text(NULL, &r, big, sizeof(big)), SC_OK);
+}
