@@ -421,6 +421,7 @@ refl_event(struct refl *r, const struct ls_line *l, const cJSON *root)
 		}
 		refl_set_rv(r, rv);
 		refl_count(&r->r_events[RE_BOOKMARK]);
+		log_debug("%s: bookmark, resourceVersion now %s", r->r_o.ro_desc->rd_name, rv);
 		return CC_OK;
 	} else if (strcmp(t, "ERROR") == 0) {
 		const cJSON *code = cJSON_GetObjectItemCaseSensitive(obj, "code");
@@ -565,10 +566,17 @@ out:
 
 /* ---- the loop ---- */
 
+/*
+ * A 403 is usually an RBAC mistake that only a human fixes, so retries slow to ro_forbidden_delay.
+ * But a restarted kube-apiserver also answers 403 for a few seconds until its authorizer cache
+ * has filled, so the first retries follow the ordinary backoff and only its growth is capped.
+ */
 static double
 refl_delay_forbidden(struct refl *r)
 {
-	return r->r_o.ro_forbidden_delay * (0.75 + 0.5 * backoff_uniform(&r->r_backoff));
+	double capped = r->r_o.ro_forbidden_delay * (0.75 + 0.5 * backoff_uniform(&r->r_backoff));
+	double d = backoff_next(&r->r_backoff);
+	return d < capped ? d : capped;
 }
 
 /* Count and log a failure of verb; returns how long to wait before the next try. */
