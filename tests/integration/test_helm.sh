@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The Helm chart: lints, renders, refuses a bad mode, never grants Secrets, runs as non-root with
+# a read-only root filesystem, and the config file it renders is one certcast itself accepts:
+# the rendered config.yaml is fed to a real `certcast controller` against the API server.
+. "$(dirname "$0")/lib.sh"
+
+chart="$CERTCAST_ROOT/charts/certcast"
+bin=$(certcast_bin)
+check "helm lint passes" helm lint "$chart"
+require "helm template renders" bash -c "helm template t '$chart' -n certcast >'$TEST_TMP/all.yaml'"
+all=$(cat "$TEST_TMP/all.yaml")
+for kind in ServiceAccount ClusterRole ClusterRoleBinding ConfigMap Deployment Service; do
+	assert_contains "renders a $kind" "$all" "kind: $kind"
+done
+assert_not_contains "no ServiceMonitor unless asked" "$all" "kind: ServiceMonitor"
+check "ServiceMonitor when enabled" bash -c "helm template t '$chart' --set serviceMonitor.enabled=true | grep -q 'kind: ServiceMonitor'"
+rules=$(helm template t "$chart" --show-only templates/rbac.yaml)
+assert_not_contains "the ClusterRole never names secrets" "$rules" "secrets"
+assert_not_contains "the ClusterRole has no wildcard" "$rules" "'*'"
+dep=$(helm template t "$chart" --show-only templates/deployment.yaml)
+assert_contains "runs as non-root" "$dep" "runAsNonRoot: true"
+assert_contains "read-only root filesystem" "$dep" "readOnlyRootFilesystem: true"
+assert_contains "drops all capabilities" "$dep" "- ALL"
+assert_contains "liveness on /healthz" "$dep" "path: /healthz"
+assert_contains "readiness on /readyz" "$dep" "path: /readyz"
+rc=0; out=$(helm template t "$chart" --set mode=bogus 2>&1) || rc=$?
+assert_ne "a bad mode fails to render" 0 "$rc"
+assert_contains "the failure says why" "$out" "mode must be observe or enforce"
+
+# The rendered config file, as the pod would read it, is valid for certcast.
+for mode in observe enforce; do
+	helm template t "$chart" --set mode=$mode --set watchNamespace=shop --show-only templates/configmap.yaml |
+		awk '/config.yaml: \|/ {on = 1; next} on && /^    / {sub(/^    /, ""); print}' >"$TEST_TMP/config-$mode.yaml"
+	assert_contains "rendered config carries mode $mode" "$(cat "$TEST_TMP/config-$mode.yaml")" "mode: $mode"
+done
+port=$((20000 + RANDOM % 20000))
+start_bg ctl env KUBECONFIG="$CERTCAST_KUBECONFIG" "$bin" controller --config "$TEST_TMP/config-observe.yaml" \
+	--http-addr "127.0.0.1:$port"
+wait_for "certcast runs with the chart's rendered config" 60 curl -fsS "http://127.0.0.1:$port/readyz"
+check "the chart's JSON log format is used" bash -c "grep -m1 '^{' '$(bg_log ctl)' | jq -e .msg"
+rc=0; stop_bg ctl || rc=$?
+assert_eq "clean exit" 0 "$rc"
