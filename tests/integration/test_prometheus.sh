@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# A real Prometheus scrapes `certcast controller`: the target is up, and the per-certificate
+# series arrive in Prometheus' own storage with the values the store has.
+. "$(dirname "$0")/lib.sh"
+
+bin=$(certcast_bin)
+require "prometheus is installed" command -v prometheus
+ns=$(new_namespace prom)
+require "create a certificate" kubectl_admin apply -f - <<EOF2
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {name: scraped, namespace: $ns}
+spec: {secretName: scraped, issuerRef: {name: ca, kind: Issuer}, renewBefore: 48h}
+EOF2
+require "give it a notAfter" kubectl_admin -n "$ns" patch certificate scraped --subresource=status --type=merge \
+	-p '{"status":{"notBefore":"2030-01-01T00:00:00Z","notAfter":"2030-04-01T00:00:00Z"}}'
+
+cport=$((20000 + RANDOM % 10000))
+pport=$((30000 + RANDOM % 10000))
+start_bg ctl env KUBECONFIG="$CERTCAST_KUBECONFIG" "$bin" controller --namespace "$ns" --http-addr "127.0.0.1:$cport"
+wait_for "controller ready" 60 curl -fsS "http://127.0.0.1:$cport/readyz"
+cat >"$TEST_TMP/prometheus.yml" <<EOF2
+global: {scrape_interval: 1s, evaluation_interval: 1s}
+scrape_configs:
+  - job_name: certcast
+    static_configs: [{targets: ["127.0.0.1:$cport"]}]
+EOF2
+start_bg prom prometheus --config.file="$TEST_TMP/prometheus.yml" --storage.tsdb.path="$TEST_TMP/tsdb" \
+	--web.listen-address="127.0.0.1:$pport"
+q() { curl -fsS "http://127.0.0.1:$pport/api/v1/query" --data-urlencode "query=$1"; }
+target_up() { q 'up{job="certcast"}' | jq -e '.data.result[0].value[1] == "1"' >/dev/null; }
+wait_for "Prometheus scrapes certcast and the target is up" 60 target_up
+expiry() { q "certcast_certificate_expiry_timestamp_seconds{namespace=\"$ns\",name=\"scraped\"}" | jq -r '.data.result[0].value[1] // empty'; }
+has_expiry() { [ "$(expiry)" = "$(date -u -d 2030-04-01T00:00:00Z +%s)" ]; }
+wait_for "the expiry series is in Prometheus with the certificate's notAfter" 30 has_expiry
+rb=$(q "certcast_certificate_renew_before_seconds{namespace=\"$ns\",name=\"scraped\",issuer_kind=\"Issuer\",issuer_name=\"ca\"}" | jq -r '.data.result[0].value[1] // empty')
+assert_eq "renewBefore series with its labels" 172800 "$rb"
+bi=$(q 'certcast_build_info' | jq -r '.data.result[0].metric.version // empty')
+assert_eq "build_info carries the version" "$(cat "$CERTCAST_ROOT/VERSION")" "$bi"
+# Prometheus drops a scrape that does not parse, so a healthy up and samples mean none were dropped.
+bad=$(q 'prometheus_target_scrapes_sample_out_of_order_total + prometheus_target_scrapes_sample_duplicate_timestamp_total' | jq -r '.data.result[0].value[1] // "0"')
+assert_eq "no out-of-order or duplicate samples" 0 "$bad"
+stop_bg prom || true
+rc=0; stop_bg ctl || rc=$?
+assert_eq "controller exits cleanly" 0 "$rc"
