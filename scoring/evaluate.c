@@ -25,6 +25,9 @@
 #define EV_ISSUER_FAULT_MIN 2.0     /* decayed issuer failures for a full-strength fault */
 #define EV_NOT_READY_PRESENT 0.95   /* an issuer that says Ready=False is broken */
 #define EV_PF_GRID 48               /* grid for the latest safe start */
+#define EV_ARI_URGENT_URL 0.9       /* P(the CA acts on a past window) with an explanation */
+#define EV_ARI_URGENT 0.6           /* ... without one */
+#define EV_ARI_ROUTINE 10           /* a window closing within lifetime/10 of the renewal */
 
 /* Everything derived once and reused by the factors. */
 struct ev_ctx {
@@ -46,6 +49,8 @@ struct ev_ctx {
 	int64_t e_cert_seen;             /* when that failure was seen */
 	int64_t e_cert_since;            /* when its failure streak began */
 	int e_learned;                   /* a model was used */
+	double e_ari_weight;             /* P(the ARI window's end is a deadline), 0 none */
+	double e_ari_risk;               /* risk against that deadline */
 	struct lm_prediction e_lm;       /* its prediction (baseline features) */
 };
 
@@ -528,9 +533,18 @@ ev_factors(struct ev_ctx *e, const struct sc_issuer_estimate *est, struct sc_res
 	       d1, t1);
 	if (in->in_ari.ar_valid) {
 		char t2[32];
+		double contrib = 0.0;
 		ex_time(in->in_ari.ar_start, t1, sizeof(t1));
 		ex_time(in->in_ari.ar_end, t2, sizeof(t2));
-		ex_add(out, "ari", 0.0, 0.0, "CA suggests renewing between %s and %s", t1, t2);
+		if (e->e_ari_weight > 0.0) {
+			contrib = e->e_ari_weight * (e->e_ari_risk - e->e_fc.ff_risk);
+			ex_add(out, "ari", e->e_ari_weight, contrib,
+			       "CA asks for renewal between %s and %s, before cert-manager's "
+			       "renewal time: it may revoke after the window",
+			       t1, t2);
+		} else {
+			ex_add(out, "ari", 0.0, 0.0, "CA suggests renewing between %s and %s", t1, t2);
+		}
 	}
 	for (uint32_t i = 0; i < out->r_nanomalies && i < 2; i++)
 		ex_add(out, "anomaly", out->r_anomalies[i].an_score, 0.0, "%s: %s",
@@ -561,6 +575,37 @@ ev_backoff_envelope(struct ev_ctx *e, double risk)
 			risk = r;
 	}
 	return risk;
+}
+
+/*
+ * An ARI window that closes before cert-manager's renewal time is the CA asking for an earlier
+ * renewal than cert-manager will make, as it does before a mass revocation (RFC 9773). The CA
+ * may then revoke after the window: the deadline becomes the window's end with a probability
+ * (higher when the CA links an explanation, as incident notices do).
+ */
+static double
+ev_ari_deadline(struct ev_ctx *e, double risk)
+{
+	const struct sc_ari *a = &e->e_in->in_ari;
+	struct fc_params p;
+	double w;
+	const struct sc_cert *c = &e->e_in->in_cert;
+	if (!a->ar_valid || a->ar_end <= a->ar_start || c->c_not_after <= 0 ||
+	    a->ar_end >= c->c_not_after || c->c_not_before >= a->ar_start)
+		return risk;
+	/*
+	 * Routine windows sit near cert-manager's own 2/3 point (they spread load); only one that
+	 * closes more than a tenth of the lifetime before cert-manager would renew is a signal.
+	 */
+	if (e->e_renewal != 0 &&
+	    e->e_renewal - a->ar_end <= (c->c_not_after - c->c_not_before) / EV_ARI_ROUTINE)
+		return risk;
+	w = a->ar_url != NULL && a->ar_url[0] != '\0' ? EV_ARI_URGENT_URL : EV_ARI_URGENT;
+	p = e->e_params;
+	p.fp_not_after = a->ar_end > e->e_in->in_now ? a->ar_end : e->e_in->in_now;
+	e->e_ari_weight = w;
+	e->e_ari_risk = ev_risk(&p);
+	return (1.0 - w) * risk + w * e->e_ari_risk;
 }
 
 /* Fills out with the "invalid input" answer. */
@@ -682,6 +727,7 @@ sc_evaluate(const struct sc_input *in, struct sc_result *out)
 	/* the forecast */
 	(void)fc_forecast(&e.e_params, 1, &e.e_fc);
 	out->r_risk = ev_backoff_envelope(&e, e.e_fc.ff_risk);
+	out->r_risk = ev_ari_deadline(&e, out->r_risk);
 	if (c->c_not_after > 0 && now >= c->c_not_after)
 		out->r_risk = 1.0; /* already expired: the event has happened */
 	out->r_level = ev_level(&e.e_cfg, out->r_risk);

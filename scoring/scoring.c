@@ -74,8 +74,8 @@ sc_config_default(struct sc_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->cf_target_risk = 0.01;
 	cfg->cf_level_medium = 0.01;
-	cfg->cf_level_high = 0.10;
-	cfg->cf_level_critical = 0.50;
+	cfg->cf_level_high = 0.50;
+	cfg->cf_level_critical = 0.90;
 	cfg->cf_min_renew_before = 5 * 60;
 	cfg->cf_max_renew_before = 0;
 	cfg->cf_hysteresis = 0.25;

@@ -230,8 +230,8 @@ struct sc_anomaly {
 struct sc_config {
 	double cf_target_risk;        /* highest acceptable risk; default 0.01 */
 	double cf_level_medium;       /* risk >= this is medium; default 0.01 */
-	double cf_level_high;         /* risk >= this is high; default 0.10 */
-	double cf_level_critical;     /* risk >= this is critical; default 0.50 */
+	double cf_level_high;         /* risk >= this is high (likelier than not); default 0.50 */
+	double cf_level_critical;     /* risk >= this is critical; default 0.90 */
 	int64_t cf_min_renew_before;  /* lower bound of a recommendation; default 5m */
 	int64_t cf_max_renew_before;  /* upper bound, 0: only "below the lifetime"; default 0 */
 	double cf_hysteresis;         /* relative risk margin before acting/restoring; 0.25 */
