@@ -174,12 +174,16 @@ ev_cert_fault(struct ev_ctx *e)
 		if (e->e_cert_since == 0 || t < e->e_cert_since)
 			e->e_cert_since = t;
 	}
-	/* ... or, without that history, the backoff steps cert-manager took since it began */
-	if (e->e_cert_since == 0 && c->c_last_failure > 0) {
+	/*
+	 * ... or earlier: failedIssuanceAttempts counts the whole streak while the history kept
+	 * may be short, so the backoff steps cert-manager took since it began date it too
+	 */
+	if (c->c_last_failure > 0) {
 		int64_t t = c->c_last_failure;
-		for (int32_t k = 1; k < c->c_failed_attempts && k < 64; k++)
+		for (int32_t k = 1; k < c->c_failed_attempts && k < 1024; k++)
 			t -= fc_backoff_delay(k);
-		e->e_cert_since = t;
+		if (e->e_cert_since == 0 || t < e->e_cert_since)
+			e->e_cert_since = t;
 	}
 	if (e->e_cert_since == 0 || e->e_cert_since > seen)
 		e->e_cert_since = seen;

@@ -91,7 +91,7 @@ sc_config_default(struct sc_config *cfg)
 	cfg->cf_corr_strength = 30.0;
 	cfg->cf_reissue_max_fail = 0.2;
 	cfg->cf_reissue_min_interval = 3600;
-	cfg->cf_fallback_max_fail = 0.1;
+	cfg->cf_fallback_max_fail = 0.3;
 	cfg->cf_failover_restore_after = 24 * 3600;
 	cfg->cf_budget_reserve = 1;
 }

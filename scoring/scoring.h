@@ -247,7 +247,7 @@ struct sc_config {
 	double cf_corr_strength;      /* cap on the Beta concentration (correlation); 30 */
 	double cf_reissue_max_fail;   /* reissue only if P(next attempt fails) <= this; 0.2 */
 	int64_t cf_reissue_min_interval; /* between two certcast reissues; default 1h */
-	double cf_fallback_max_fail;  /* fallback counts as healthy below this; 0.1 */
+	double cf_fallback_max_fail;  /* fallback counts as healthy below this; 0.3 */
 	int64_t cf_failover_restore_after; /* primary healthy this long before restoring; 24h */
 	uint32_t cf_budget_reserve;   /* ACME issuances kept back for cert-manager's own; 1 */
 };
