@@ -485,7 +485,8 @@ Test(policy, failover_table)
 		enum sc_failover_action want;
 	} cases[] = {
 		{"healthy fallback, primary will not recover", 0.02, SC_TRUE, 1, SC_FO_SWITCH},
-		{"fallback unhealthy", 0.3, SC_TRUE, 1, SC_FO_NONE},
+		{"fallback unhealthy", 0.45, SC_TRUE, 1, SC_FO_NONE},
+		{"fallback just healthy enough", 0.29, SC_TRUE, 1, SC_FO_SWITCH},
 		{"fallback not Ready", 0.02, SC_FALSE, 1, SC_FO_NONE},
 		{"fallback health unknown", -1, SC_TRUE, 1, SC_FO_NONE},
 		{"no fallback configured", 0.02, SC_TRUE, 0, SC_FO_NONE},
