@@ -44,7 +44,7 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_SRC := $(wildcard hack/bench/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:hack/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps test test-unit test-san test-scenarios test-integration bench demo clean \
+.PHONY: all deps test test-unit test-san test-scenarios test-integration test-bars bench demo clean \
         check-banned scoring fmt help
 .DEFAULT_GOAL := all
 
@@ -103,6 +103,10 @@ test-san:
 
 test-scenarios: $(BUILD)/certcast
 	tests/run-scenarios.sh $(BUILD)/certcast
+
+# Issue 3's bars with the known-shortfall list ignored: fails until every bar is met.
+test-bars: $(BUILD)/certcast
+	SCENARIO_STRICT=1 tests/run-scenarios.sh $(BUILD)/certcast
 
 test-integration: $(BUILD)/certcast
 	tests/integration/run.sh $(BUILD)
