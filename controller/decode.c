@@ -1,6 +1,7 @@
 /* decode: cJSON objects -> compact records, with errors that name the JSON path. */
 #include "decode.h"
 
+#include "b64.h"
 #include "cc_err.h"
 #include "timefmt.h"
 #include "xalloc.h"
@@ -1000,66 +1001,6 @@ dec_record(struct intern *in, enum res_kind kind, const cJSON *obj, void **out, 
 
 /* ---- status.certificate: base64 (JSON []byte) of a PEM bundle, kept as DER ---- */
 
-static int
-dc_b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/*
- * Decode standard base64 with padding, skipping whitespace (PEM bodies wrap at 64 columns).
- * out must hold n / 4 * 3 + 3 bytes. Returns false on a bad character or bad padding.
- */
-static bool
-dc_b64_decode(const char *s, size_t n, unsigned char *out, size_t *outlen)
-{
-	uint32_t acc = 0;
-	int q = 0, pad = 0;
-	size_t o = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
-			continue;
-		if (c == '=') {
-			pad++;
-			continue;
-		}
-		int v = dc_b64_value(c);
-		if (v < 0 || pad > 0)
-			return false;
-		acc = acc << 6 | (uint32_t)v;
-		if (++q == 4) {
-			out[o++] = (unsigned char)(acc >> 16);
-			out[o++] = (unsigned char)(acc >> 8);
-			out[o++] = (unsigned char)acc;
-			q = 0;
-			acc = 0;
-		}
-	}
-	if (q == 0 && pad == 0) {
-		*outlen = o;
-		return true;
-	}
-	if (q + pad != 4 || q < 2)
-		return false;
-	acc <<= 6 * pad;
-	out[o++] = (unsigned char)(acc >> 16);
-	if (q == 3)
-		out[o++] = (unsigned char)(acc >> 8);
-	*outlen = o;
-	return true;
-}
-
 /*
  * Length of the DER SEQUENCE at p (header included), or 0 when p[0..n) does not start with a
  * well-formed definite-length SEQUENCE that fits.
@@ -1132,7 +1073,7 @@ dec_cert_bundle(const char *b64, unsigned char **der, size_t *len, uint32_t *nce
 	if (n > DEC_B64_MAX)
 		return dc_bundle_fail(err, errlen, "larger than %d KiB", REC_DER_MAX / 1024);
 	pem = xmalloc(n / 4 * 3 + 4);
-	if (!dc_b64_decode(b64, n, pem, &plen)) {
+	if (!b64_decode(b64, n, pem, &plen, 0)) {
 		rc = dc_bundle_fail(err, errlen, "not valid base64");
 		goto out;
 	}
@@ -1181,7 +1122,7 @@ dec_cert_bundle(const char *b64, unsigned char **der, size_t *len, uint32_t *nce
 			/* Anything but a certificate (never expected here) is skipped, not kept. */
 			if (is_cert) {
 				size_t blen;
-				if (!dc_b64_decode(start, (size_t)(end - start), body, &blen))
+				if (!b64_decode(start, (size_t)(end - start), body, &blen, 0))
 					rc = dc_bundle_fail(err, errlen,
 					    "PEM block %u is not valid base64", cnt + 1);
 				else

@@ -1,6 +1,7 @@
 /* kubeconfig: kubectl-compatible loading, in-cluster config, token files and exec plugins. */
 #include "kubeconfig.h"
 
+#include "b64.h"
 #include "buf.h"
 #include "cc_err.h"
 #include "log.h"
@@ -182,66 +183,21 @@ kc_exec_dup(const struct kube_exec *e)
 
 /* ---- base64 and time ---- */
 
-static int
-kc_b64val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 int
 kubeconfig_b64decode(const char *in, char **out, size_t *outlen)
 {
-	size_t n = strlen(in);
-	char *res = xmalloc(n / 4 * 3 + 4);
-	size_t len = 0;
-	unsigned int acc = 0;
-	int have = 0, pad = 0;
+	size_t n = strlen(in), len = 0;
+	char *res = xmalloc(B64_DECODED_MAX(n) + 1);
 	*out = NULL;
 	*outlen = 0;
-	for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
-		if (isspace(*p))
-			continue;
-		if (*p == '=') {
-			pad++;
-			continue;
-		}
-		int v = kc_b64val(*p);
-		if (v < 0 || pad)
-			goto bad; /* a stray byte, or data after padding */
-		acc = (acc << 6) | (unsigned int)v;
-		if (++have == 4) {
-			res[len++] = (char)(acc >> 16);
-			res[len++] = (char)(acc >> 8);
-			res[len++] = (char)acc;
-			acc = 0;
-			have = 0;
-		}
-	}
-	if (have == 1 || pad > 2 || (pad && have + pad != 4))
-		goto bad;
-	if (have == 2) {
-		res[len++] = (char)(acc >> 4);
-	} else if (have == 3) {
-		res[len++] = (char)(acc >> 10);
-		res[len++] = (char)(acc >> 2);
+	if (!b64_decode(in, n, (unsigned char *)res, &len, B64_PAD_OPTIONAL)) {
+		free(res);
+		return CC_ERR_PARSE;
 	}
 	res[len] = '\0';
 	*out = res;
 	*outlen = len;
 	return CC_OK;
-bad:
-	free(res);
-	return CC_ERR_PARSE;
 }
 
 static char *
