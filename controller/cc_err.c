@@ -1,6 +1,9 @@
 /* cc_err: descriptions of the project-wide error codes. */
 #include "cc_err.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+
 const char *
 cc_strerror(int err)
 {
@@ -41,4 +44,16 @@ cc_err_retryable(int err)
 	default:
 		return 0;
 	}
+}
+
+int
+cc_fail(char *err, size_t errsz, int rc, const char *fmt, ...)
+{
+	if (err != NULL && errsz > 0) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, errsz, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
 }

@@ -9,6 +9,8 @@
 #ifndef CC_ERR_H
 #define CC_ERR_H
 
+#include <stddef.h>
+
 enum cc_err {
 	CC_OK = 0,
 	CC_ERR_INVAL = -1,       /* bad argument or bad input value */
@@ -32,6 +34,13 @@ enum cc_err {
 
 /* A short constant description of err; never NULL, also for unknown codes. */
 const char *cc_strerror(int err);
+
+/*
+ * Format a message into err (when err is non-NULL and errsz > 0) and return rc: the one-line
+ * "fail with a reason" used by every parser and validator that reports into a caller's buffer.
+ */
+int cc_fail(char *err, size_t errsz, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* True for codes worth retrying with backoff (network, 5xx, 429, timeouts, conflicts). */
 int cc_err_retryable(int err);

@@ -4,6 +4,7 @@
 #include "cc_err.h"
 #include "ctl.h"
 #include "log.h"
+#include "resource.h"
 #include "sim_main.h"
 #include "status.h"
 
@@ -151,32 +152,6 @@ cli_usage_cmd(FILE *fp, const char *prog, enum cli_cmd c)
 	}
 }
 
-static int cli_fail(char *err, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-cli_fail(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-	return CC_ERR_INVAL;
-}
-
-/* A DNS-1123 label, as a namespace name must be. */
-static int
-cli_ns_ok(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
-			return 0;
-	return 1;
-}
-
 /* One flag occurrence, split into name and value. */
 struct cli_flag {
 	char fl_name[64];     /* long name, or the single short letter */
@@ -195,7 +170,7 @@ cli_split_flag(const char *arg, struct cli_flag *f, char *err, size_t errsz)
 		const char *eq = strchr(name, '=');
 		size_t n = eq ? (size_t)(eq - name) : strlen(name);
 		if (n == 0 || n >= sizeof f->fl_name)
-			return cli_fail(err, errsz, "unknown flag \"%s\"", arg);
+			return cc_fail(err, errsz, CC_ERR_INVAL, "unknown flag \"%s\"", arg);
 		memcpy(f->fl_name, name, n);
 		f->fl_name[n] = '\0';
 		f->fl_inline = eq ? eq + 1 : NULL;
@@ -218,7 +193,7 @@ cli_flag_value(const struct cli_flag *f, const char *dashed, int argc, char **ar
 		return CC_OK;
 	}
 	if (*i + 1 >= argc)
-		return cli_fail(err, errsz, "flag %s needs a value", dashed);
+		return cc_fail(err, errsz, CC_ERR_INVAL, "flag %s needs a value", dashed);
 	*out = argv[++*i];
 	return CC_OK;
 }
@@ -227,7 +202,7 @@ static int
 cli_no_value(const struct cli_flag *f, const char *dashed, char *err, size_t errsz)
 {
 	if (f->fl_inline)
-		return cli_fail(err, errsz, "flag %s takes no value (got \"%s\")", dashed,
+		return cc_fail(err, errsz, CC_ERR_INVAL, "flag %s takes no value (got \"%s\")", dashed,
 		    f->fl_inline);
 	return CC_OK;
 }
@@ -259,7 +234,7 @@ cli_one_flag(struct cli_args *a, int argc, char **argv, int *i, char *err, size_
 		if (rc != CC_OK)
 			return rc;
 		if (v[0] == '\0')
-			return cli_fail(err, errsz, "flag %s needs a non-empty value", dashed);
+			return cc_fail(err, errsz, CC_ERR_INVAL, "flag %s needs a non-empty value", dashed);
 		if (!strcmp(n, "kubeconfig"))
 			a->ca_kubeconfig = v;
 		else
@@ -274,12 +249,12 @@ cli_one_flag(struct cli_args *a, int argc, char **argv, int *i, char *err, size_
 		enum log_level ll;
 		if (!strcmp(n, "log-format")) {
 			if (log_parse_format(v, &lf) != CC_OK)
-				return cli_fail(err, errsz,
+				return cc_fail(err, errsz, CC_ERR_INVAL,
 				    "invalid value \"%s\" for flag %s: must be json or text", v, dashed);
 			a->ca_log_format = v;
 		} else {
 			if (log_parse_level(v, &ll) != CC_OK)
-				return cli_fail(err, errsz,
+				return cc_fail(err, errsz, CC_ERR_INVAL,
 				    "invalid value \"%s\" for flag %s: must be debug, info, warn or "
 				    "error",
 				    v, dashed);
@@ -293,7 +268,7 @@ cli_one_flag(struct cli_args *a, int argc, char **argv, int *i, char *err, size_
 		if (!f.fl_short && !strcmp(n, "config")) {
 			rc = cli_flag_value(&f, dashed, argc, argv, i, &v, err, errsz);
 			if (rc == CC_OK && v[0] == '\0')
-				rc = cli_fail(err, errsz, "flag %s needs a non-empty value", dashed);
+				rc = cc_fail(err, errsz, CC_ERR_INVAL, "flag %s needs a non-empty value", dashed);
 			if (rc == CC_OK)
 				a->ca_config = v;
 			return rc;
@@ -313,10 +288,10 @@ cli_one_flag(struct cli_args *a, int argc, char **argv, int *i, char *err, size_
 			rc = cfg_set(&scratch, n, v, why, sizeof why);
 			cfg_free(&scratch);
 			if (rc != CC_OK)
-				return cli_fail(err, errsz, "invalid value \"%s\" for flag %s: %s",
+				return cc_fail(err, errsz, CC_ERR_INVAL, "invalid value \"%s\" for flag %s: %s",
 				    v ? v : "", dashed, why);
 			if (a->ca_nset >= CLI_MAX_SETTINGS)
-				return cli_fail(err, errsz, "too many flags");
+				return cc_fail(err, errsz, CC_ERR_INVAL, "too many flags");
 			/* A stable pointer into argv; "=value" after it is cut when applied. */
 			a->ca_set_name[a->ca_nset] = f.fl_text + 2;
 			a->ca_set_value[a->ca_nset] = v;
@@ -329,8 +304,8 @@ cli_one_flag(struct cli_args *a, int argc, char **argv, int *i, char *err, size_
 			rc = cli_flag_value(&f, dashed, argc, argv, i, &v, err, errsz);
 			if (rc != CC_OK)
 				return rc;
-			if (!cli_ns_ok(v))
-				return cli_fail(err, errsz,
+			if (!res_dns_label_ok(v))
+				return cc_fail(err, errsz, CC_ERR_INVAL,
 				    "invalid value \"%s\" for flag %s: must be a namespace name", v,
 				    dashed);
 			a->ca_namespace = v;
@@ -346,7 +321,7 @@ cli_one_flag(struct cli_args *a, int argc, char **argv, int *i, char *err, size_
 			if (rc != CC_OK)
 				return rc;
 			if (status_parse_output(v, &a->ca_output) != CC_OK)
-				return cli_fail(err, errsz,
+				return cc_fail(err, errsz, CC_ERR_INVAL,
 				    "invalid value \"%s\" for flag %s: must be table, json or wide", v,
 				    dashed);
 			return CC_OK;
@@ -356,7 +331,7 @@ cli_one_flag(struct cli_args *a, int argc, char **argv, int *i, char *err, size_
 		if ((f.fl_short && !strcmp(n, "f")) || (!f.fl_short && !strcmp(n, "filename"))) {
 			rc = cli_flag_value(&f, dashed, argc, argv, i, &v, err, errsz);
 			if (rc == CC_OK && v[0] == '\0')
-				rc = cli_fail(err, errsz, "flag %s needs a file name or -", dashed);
+				rc = cc_fail(err, errsz, CC_ERR_INVAL, "flag %s needs a file name or -", dashed);
 			if (rc == CC_OK)
 				a->ca_file = v;
 			return rc;
@@ -366,9 +341,9 @@ cli_one_flag(struct cli_args *a, int argc, char **argv, int *i, char *err, size_
 		break;
 	}
 	if (a->ca_cmd == CLI_CMD_NONE)
-		return cli_fail(err, errsz, "unknown flag \"%s\" (command flags go after the command)",
+		return cc_fail(err, errsz, CC_ERR_INVAL, "unknown flag \"%s\" (command flags go after the command)",
 		    f.fl_text);
-	return cli_fail(err, errsz, "unknown flag \"%s\" for %s %s", f.fl_text, a->ca_prog,
+	return cc_fail(err, errsz, CC_ERR_INVAL, "unknown flag \"%s\" for %s %s", f.fl_text, a->ca_prog,
 	    cli_cmd_name(a->ca_cmd));
 }
 
@@ -392,7 +367,7 @@ cli_positional(struct cli_args *a, int argc, char **argv, int i, int *stop, char
 				return CC_OK;
 			}
 		}
-		return cli_fail(err, errsz, "unknown command \"%s\" (commands: controller, status, "
+		return cc_fail(err, errsz, CC_ERR_INVAL, "unknown command \"%s\" (commands: controller, status, "
 					    "explain, scan, simulate, version)",
 		    arg);
 	}
@@ -401,18 +376,18 @@ cli_positional(struct cli_args *a, int argc, char **argv, int i, int *stop, char
 			if (strcmp(arg, cli_cmds[k].cd_name) == 0)
 				a->ca_help_topic = arg;
 		if (a->ca_help_topic == NULL)
-			return cli_fail(err, errsz, "unknown command \"%s\"", arg);
+			return cc_fail(err, errsz, CC_ERR_INVAL, "unknown command \"%s\"", arg);
 		return CC_OK;
 	}
 	if (a->ca_cmd == CLI_CMD_EXPLAIN && a->ca_target == NULL) {
 		const char *slash = strchr(arg, '/');
 		if (slash == NULL || slash == arg || slash[1] == '\0' || strchr(slash + 1, '/'))
-			return cli_fail(err, errsz,
+			return cc_fail(err, errsz, CC_ERR_INVAL,
 			    "invalid certificate \"%s\": expected NAMESPACE/NAME", arg);
 		a->ca_target = arg;
 		return CC_OK;
 	}
-	return cli_fail(err, errsz, "unexpected argument \"%s\" for %s %s", arg, a->ca_prog,
+	return cc_fail(err, errsz, CC_ERR_INVAL, "unexpected argument \"%s\" for %s %s", arg, a->ca_prog,
 	    cli_cmd_name(a->ca_cmd));
 }
 
@@ -446,12 +421,12 @@ cli_parse(int argc, char **argv, struct cli_args *a, char *err, size_t errsz)
 	}
 	if (rc == CC_OK) {
 		if (a->ca_cmd == CLI_CMD_STATUS && a->ca_all_namespaces && a->ca_namespace)
-			rc = cli_fail(first, sizeof first,
+			rc = cc_fail(first, sizeof first, CC_ERR_INVAL,
 			    "flags -n/--namespace and -A/--all-namespaces cannot be combined");
 		else if (a->ca_cmd == CLI_CMD_EXPLAIN && a->ca_target == NULL && !a->ca_version)
-			rc = cli_fail(first, sizeof first, "explain needs NAMESPACE/NAME");
+			rc = cc_fail(first, sizeof first, CC_ERR_INVAL, "explain needs NAMESPACE/NAME");
 		else if (a->ca_cmd == CLI_CMD_SCAN && a->ca_file == NULL && !a->ca_version)
-			rc = cli_fail(first, sizeof first, "scan needs -f FILE (or -f - for stdin)");
+			rc = cc_fail(first, sizeof first, CC_ERR_INVAL, "scan needs -f FILE (or -f - for stdin)");
 	}
 	if (a->ca_help)
 		return CC_OK;

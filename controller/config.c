@@ -3,6 +3,7 @@
 
 #include "cc_err.h"
 #include "http_server.h"
+#include "resource.h"
 #include "timefmt.h"
 #include "xalloc.h"
 
@@ -156,33 +157,6 @@ cfg_is_flag(const char *name, int *is_bool)
 	return 0;
 }
 
-static int cfg_err(char *err, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-cfg_err(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	if (err && errsz)
-		vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-	return CC_ERR_INVAL;
-}
-
-/* A DNS-1123 label, as Kubernetes requires of namespace names. */
-static int
-cfg_dns_label(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
-			return 0;
-	return 1;
-}
-
 static int
 cfg_parse_long(const char *s, long lo, long hi, long *out)
 {
@@ -234,7 +208,7 @@ cfg_parse_dur(const char *s, int64_t min, int allow_zero, int64_t *out, char *er
 {
 	int64_t v;
 	if (s == NULL || tf_duration_parse(s, &v) != CC_OK)
-		return cfg_err(err, errsz, "must be a Go duration such as 720h or 90m");
+		return cc_fail(err, errsz, CC_ERR_INVAL, "must be a Go duration such as 720h or 90m");
 	if (v == 0 && allow_zero) {
 		*out = 0;
 		return CC_OK;
@@ -242,7 +216,7 @@ cfg_parse_dur(const char *s, int64_t min, int allow_zero, int64_t *out, char *er
 	if (v < min) {
 		char m[TF_BUFSZ];
 		tf_duration_format(min, m, sizeof m);
-		return cfg_err(err, errsz, "must be at least %s%s", m, allow_zero ? " (or 0)" : "");
+		return cc_fail(err, errsz, CC_ERR_INVAL, "must be at least %s%s", m, allow_zero ? " (or 0)" : "");
 	}
 	*out = v;
 	return CC_OK;
@@ -260,11 +234,11 @@ cfg_set(struct cfg *c, const char *name, const char *value, char *err, size_t er
 {
 	const struct cfg_def *d = cfg_find(name);
 	if (d == NULL) {
-		cfg_err(err, errsz, "unknown setting");
+		cc_fail(err, errsz, CC_ERR_INVAL, "unknown setting");
 		return CC_ERR_NOTFOUND;
 	}
 	if (value == NULL && d->cd_kind != CK_BOOL)
-		return cfg_err(err, errsz, "needs a value");
+		return cc_fail(err, errsz, CC_ERR_INVAL, "needs a value");
 	long l;
 	double x;
 	int b;
@@ -277,73 +251,73 @@ cfg_set(struct cfg *c, const char *name, const char *value, char *err, size_t er
 		else if (strcmp(value, "enforce") == 0)
 			c->c_mode = CFG_MODE_ENFORCE;
 		else
-			return cfg_err(err, errsz, "must be observe or enforce");
+			return cc_fail(err, errsz, CC_ERR_INVAL, "must be observe or enforce");
 		break;
 	case CI_HTTP_ADDR: {
 		char host[256];
 		int port;
 		if (http_parse_addr(value, host, sizeof host, &port, why, sizeof why) != CC_OK)
-			return cfg_err(err, errsz, "%s", why);
+			return cc_fail(err, errsz, CC_ERR_INVAL, "%s", why);
 		cfg_replace(&c->c_http_addr, value);
 		break;
 	}
 	case CI_NAMESPACE:
-		if (value[0] != '\0' && !cfg_dns_label(value))
-			return cfg_err(err, errsz, "must be a namespace name (lower-case DNS label)");
+		if (value[0] != '\0' && !res_dns_label_ok(value))
+			return cc_fail(err, errsz, CC_ERR_INVAL, "must be a namespace name (lower-case DNS label)");
 		cfg_replace(&c->c_namespace, value);
 		break;
 	case CI_LEADER_ELECT:
 		if (value == NULL)
 			b = 1;
 		else if (cfg_parse_bool(value, &b) != CC_OK)
-			return cfg_err(err, errsz, "must be true or false");
+			return cc_fail(err, errsz, CC_ERR_INVAL, "must be true or false");
 		c->c_leader_elect = b;
 		break;
 	case CI_LOG_FORMAT: {
 		enum log_format f;
 		if (log_parse_format(value, &f) != CC_OK)
-			return cfg_err(err, errsz, "must be json or text");
+			return cc_fail(err, errsz, CC_ERR_INVAL, "must be json or text");
 		c->c_log_format = f;
 		break;
 	}
 	case CI_LOG_LEVEL: {
 		enum log_level lv;
 		if (log_parse_level(value, &lv) != CC_OK)
-			return cfg_err(err, errsz, "must be debug, info, warn or error");
+			return cc_fail(err, errsz, CC_ERR_INVAL, "must be debug, info, warn or error");
 		c->c_log_level = lv;
 		break;
 	}
 	case CI_CM_NAMESPACE:
-		if (!cfg_dns_label(value))
-			return cfg_err(err, errsz, "must be a namespace name (lower-case DNS label)");
+		if (!res_dns_label_ok(value))
+			return cc_fail(err, errsz, CC_ERR_INVAL, "must be a namespace name (lower-case DNS label)");
 		cfg_replace(&c->c_cm_namespace, value);
 		break;
 	case CI_CM_SELECTOR:
 		if (value[0] == '\0' || strlen(value) > 1024)
-			return cfg_err(err, errsz, "must be a non-empty label selector");
+			return cc_fail(err, errsz, CC_ERR_INVAL, "must be a non-empty label selector");
 		for (const char *p = value; *p; p++)
 			if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
-				return cfg_err(err, errsz, "must be printable ASCII");
+				return cc_fail(err, errsz, CC_ERR_INVAL, "must be printable ASCII");
 		cfg_replace(&c->c_cm_selector, value);
 		break;
 	case CI_WORKERS:
 		if (cfg_parse_long(value, 1, 64, &l) != CC_OK)
-			return cfg_err(err, errsz, "must be an integer from 1 to 64");
+			return cc_fail(err, errsz, CC_ERR_INVAL, "must be an integer from 1 to 64");
 		c->c_workers = (int)l;
 		break;
 	case CI_QPS:
 		if (cfg_parse_double(value, &x) != CC_OK || x <= 0 || x > 10000)
-			return cfg_err(err, errsz, "must be a number above 0 and at most 10000");
+			return cc_fail(err, errsz, CC_ERR_INVAL, "must be a number above 0 and at most 10000");
 		c->c_qps = x;
 		break;
 	case CI_BURST:
 		if (cfg_parse_long(value, 1, 100000, &l) != CC_OK)
-			return cfg_err(err, errsz, "must be an integer from 1 to 100000");
+			return cc_fail(err, errsz, CC_ERR_INVAL, "must be an integer from 1 to 100000");
 		c->c_burst = (int)l;
 		break;
 	case CI_TARGET_RISK:
 		if (cfg_parse_double(value, &x) != CC_OK || !(x > 0 && x < 1))
-			return cfg_err(err, errsz, "must be a number between 0 and 1 (exclusive)");
+			return cc_fail(err, errsz, CC_ERR_INVAL, "must be a number between 0 and 1 (exclusive)");
 		c->c_target_risk = x;
 		break;
 	case CI_MIN_RB:

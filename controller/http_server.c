@@ -57,21 +57,6 @@ static const char http_index_html[] =
     "</ul>\n"
     "</body></html>\n";
 
-static int http_fail(char *err, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Write the reason into err and return CC_ERR_INVAL. */
-static int
-http_fail(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	if (err && errsz)
-		vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-	return CC_ERR_INVAL;
-}
-
 static int
 http_host_ok(const char *h)
 {
@@ -88,44 +73,44 @@ int
 http_parse_addr(const char *addr, char *host, size_t hostsz, int *port, char *err, size_t errsz)
 {
 	if (addr == NULL || addr[0] == '\0')
-		return http_fail(err, errsz, "empty address");
+		return cc_fail(err, errsz, CC_ERR_INVAL, "empty address");
 	const char *hs = addr, *he, *ps;
 	if (addr[0] == '[') {
 		hs = addr + 1;
 		he = strchr(hs, ']');
 		if (he == NULL || he[1] != ':')
-			return http_fail(err, errsz,
+			return cc_fail(err, errsz, CC_ERR_INVAL,
 			    "expected [IPV6]:PORT, e.g. [::1]:9403");
 		ps = he + 2;
 	} else {
 		he = strrchr(addr, ':');
 		if (he == NULL)
-			return http_fail(err, errsz,
+			return cc_fail(err, errsz, CC_ERR_INVAL,
 			    "missing :PORT (use HOST:PORT, :PORT or [IPV6]:PORT)");
 		if (memchr(addr, ':', (size_t)(he - addr)) != NULL)
-			return http_fail(err, errsz,
+			return cc_fail(err, errsz, CC_ERR_INVAL,
 			    "an IPv6 address needs brackets, e.g. [::1]:9403");
 		ps = he + 1;
 	}
 	size_t hl = (size_t)(he - hs);
 	if (hl + 1 > hostsz)
-		return http_fail(err, errsz, "host is too long");
+		return cc_fail(err, errsz, CC_ERR_INVAL, "host is too long");
 	memcpy(host, hs, hl);
 	host[hl] = '\0';
 	if (addr[0] == '[') {
 		struct in6_addr a6;
 		if (inet_pton(AF_INET6, host, &a6) != 1)
-			return http_fail(err, errsz, "\"%s\" is not an IPv6 address", host);
+			return cc_fail(err, errsz, CC_ERR_INVAL, "\"%s\" is not an IPv6 address", host);
 	} else if (!http_host_ok(host)) {
-		return http_fail(err, errsz, "\"%s\" is not a host name or address", host);
+		return cc_fail(err, errsz, CC_ERR_INVAL, "\"%s\" is not a host name or address", host);
 	}
 	if (ps[0] == '\0')
-		return http_fail(err, errsz, "missing port number");
+		return cc_fail(err, errsz, CC_ERR_INVAL, "missing port number");
 	char *end;
 	errno = 0;
 	long p = strtol(ps, &end, 10);
 	if (*end != '\0' || errno != 0 || p < 0 || p > 65535 || ps[0] < '0' || ps[0] > '9')
-		return http_fail(err, errsz, "port \"%s\" must be a number 0..65535", ps);
+		return cc_fail(err, errsz, CC_ERR_INVAL, "port \"%s\" must be a number 0..65535", ps);
 	*port = (int)p;
 	return CC_OK;
 }

@@ -75,3 +75,15 @@ res_collection_path(const struct res_desc *d, const char *ns, const char *pod_ns
 		return CC_ERR_TOOBIG;
 	return CC_OK;
 }
+
+int
+res_dns_label_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return 0;
+	return 1;
+}

@@ -39,6 +39,9 @@ const struct res_desc *res_table(void);
 
 /* Name of a store kind ("Certificate", ...); never NULL. */
 const char *res_kind_name(enum res_kind k);
+
+/* True when s is a DNS-1123 label, as Kubernetes requires of namespace names. */
+int res_dns_label_ok(const char *s);
 /* Look a kind up by its Kubernetes Kind string; returns -1 when certcast does not track it. */
 int res_kind_from_name(const char *kind);
 
