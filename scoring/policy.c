@@ -15,6 +15,8 @@
 #define POL_MIN_STEP 300             /* a renewBefore change smaller than this is noise */
 #define POL_MIN_STEP_FRAC 0.05       /* ... or smaller than this share of the current value */
 #define POL_BACKOFF_OBSTACLE 1800    /* backoff must delay the next attempt at least this */
+#define POL_MAX_RB_DIV 2             /* renewBefore at most lifetime / this */
+#define POL_PERSISTENT_PRESENT 0.5   /* a fault this likely present decides a retry's fate */
 
 static void pol_note(struct sc_decision *d, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -266,6 +268,12 @@ pol_renew_before(const struct pol_context *ctx, struct sc_decision *d)
 		return;
 	lifetime = c->c_not_after - c->c_not_before;
 	recent = st->st_last_change > 0 && now - st->st_last_change < cfg->cf_min_change_interval;
+	/*
+	 * A certificate issued since the last change is a new instance: the change did its job,
+	 * and restoring now is not a flap (the minimum interval guards one instance's schedule).
+	 */
+	if (st->st_last_change > 0 && c->c_not_before >= st->st_last_change)
+		recent = 0;
 
 	/* restore the user's value once the risk with it has clearly subsided */
 	if (st->st_rb_adjusted) {
@@ -312,7 +320,15 @@ pol_renew_before(const struct pol_context *ctx, struct sc_decision *d)
 
 	lo = cfg->cf_min_renew_before > FC_MIN_RENEW_BEFORE ? cfg->cf_min_renew_before
 							    : FC_MIN_RENEW_BEFORE;
-	hi = lifetime - 1;
+	/*
+	 * renewBefore stays on the spec for the next certificate until restored: a value near the
+	 * lifetime would make cert-manager renew each new certificate at once, over and over into
+	 * the duplicate limit. Half the lifetime bounds the issuance rate at twice the natural one
+	 * even if the restore never comes; renewing right now is the reissue rule's job.
+	 */
+	hi = lifetime / POL_MAX_RB_DIV;
+	if (lifetime - 1 < hi)
+		hi = lifetime - 1;
 	if (pol_spec_duration(c) - 1 < hi)
 		hi = pol_spec_duration(c) - 1;
 	if (cfg->cf_max_renew_before > 0 && cfg->cf_max_renew_before < hi)
@@ -399,6 +415,37 @@ pol_renew_before(const struct pol_context *ctx, struct sc_decision *d)
 			 d->d_risk_after);
 }
 
+/*
+ * Whether an attempt now would meet a fault that fails every attempt until it clears: the CA
+ * is down, a rate limit holds, or the configuration is wrong. Against those an early attempt
+ * only adds load. Intermittent faults (a DNS provider failing some challenges, one-off errors)
+ * fail attempts independently: each extra attempt is another chance, and a failed order costs
+ * no issuance budget, so cert-manager's backoff is then the obstacle worth bypassing.
+ */
+static int
+pol_retry_futile(const struct pol_context *ctx)
+{
+	const struct fc_params *p = ctx->pc_params;
+	for (size_t i = 0; i < p->fp_nfaults; i++) {
+		const struct fc_fault *ft = &p->fp_faults[i];
+		if (ft->ft_present < POL_PERSISTENT_PRESENT)
+			continue;
+		switch (ft->ft_class) {
+		case SC_CLASS_CA_UNAVAILABLE:
+		case SC_CLASS_RATE_LIMIT:
+		case SC_CLASS_CONFIG:
+		case SC_CLASS_UNKNOWN:
+			return 1;
+		case SC_CLASS_DNS:
+		case SC_CLASS_TRANSIENT:
+		case SC_CLASS_OK:
+		case SC_CLASS_COUNT:
+			break;
+		}
+	}
+	return 0;
+}
+
 static void
 pol_reissue(const struct pol_context *ctx, struct sc_decision *d)
 {
@@ -427,12 +474,21 @@ pol_reissue(const struct pol_context *ctx, struct sc_decision *d)
 		exempt = 1;
 	} else if (ctx->pc_backoff_until > now + POL_BACKOFF_OBSTACLE &&
 		   ctx->pc_risk > cfg->cf_target_risk) {
-		double r_now;
-		if (ctx->pc_p_now_fail > cfg->cf_reissue_max_fail)
-			return; /* the evidence says the next attempt would fail too */
-		r_now = pol_risk_reissue_now(ctx);
-		if (r_now > pol_risk_current(ctx) * (1.0 - cfg->cf_hysteresis))
-			return;
+		int expired = c->c_not_after > 0 && now >= c->c_not_after;
+		if (pol_retry_futile(ctx)) {
+			if (ctx->pc_p_now_fail > cfg->cf_reissue_max_fail)
+				return; /* the evidence says the next attempt would fail too */
+			/* expired: every attempt is a chance to end the outage, risk stays 1 */
+			if (!expired && pol_risk_reissue_now(ctx) >
+					    pol_risk_current(ctx) * (1.0 - cfg->cf_hysteresis))
+				return;
+		}
+		/*
+		 * Otherwise the failures are intermittent and an attempt is an independent chance.
+		 * One reissue alone raises failedIssuanceAttempts and so the next backoff, but
+		 * certcast repeats it at most every cf_reissue_min_interval while the risk stays
+		 * over the target: the attempts come at that pace instead of a doubling backoff.
+		 */
 		why_r = SC_REISSUE_BACKOFF;
 	}
 	if (why_r == SC_REISSUE_NONE)
