@@ -16,6 +16,8 @@
 #define POL_MIN_STEP_FRAC 0.05       /* ... or smaller than this share of the current value */
 #define POL_BACKOFF_OBSTACLE 1800    /* backoff must delay the next attempt at least this */
 #define POL_MAX_RB_DIV 2             /* renewBefore at most lifetime / this */
+#define POL_SPREAD_FILL 0.8          /* share of a budget window a spread plans to use */
+#define POL_SPREAD_MIN_AGE_DIV 8     /* a spread renews no earlier than lifetime / this */
 #define POL_PERSISTENT_PRESENT 0.5   /* a fault this likely present decides a retry's fate */
 
 static void pol_note(struct sc_decision *d, const char *fmt, ...)
@@ -250,6 +252,61 @@ pol_ari_point(const struct pol_context *ctx)
 	return a->ar_start + (int64_t)floor(u * (double)(a->ar_end - a->ar_start));
 }
 
+/*
+ * Renewals bunching against the CA's per-domain budget (bd_bunch certificates due within one
+ * window, more than the budget serves): cert-manager would renew them together and the
+ * excess would fail into its backoff, some past notAfter. Spread the bunch over whole windows
+ * before its renewal time instead: each certificate takes window k in [0, m) from a hash of
+ * its name, m windows holding POL_SPREAD_FILL of the budget each. The bunch is counted on the
+ * users' own schedules, so moving certificates does not change it and the plan is stable
+ * until they renew. Returns the renewBefore that moves this certificate to its window, 0 when
+ * it stays (k = 0, no bunch, or no budget known).
+ */
+static int64_t
+pol_spread_rb(const struct pol_context *ctx)
+{
+	const struct sc_input *in = ctx->pc_in;
+	const struct sc_budget *b = &in->in_budget;
+	const struct sc_cert *c = &in->in_cert;
+	const struct sc_state *st = &in->in_state;
+	uint32_t limit;
+	int64_t window, rt = 0, orig, target, lifetime, earliest;
+	double cap;
+	uint32_t m, k;
+
+	if (!b->bd_valid || b->bd_bunch == 0 || c->c_not_after <= 0)
+		return 0;
+	limit = b->bd_new_limit > 0 ? b->bd_new_limit : POL_LE_NEW_LIMIT;
+	if (limit > ctx->pc_cfg->cf_budget_reserve)
+		limit -= ctx->pc_cfg->cf_budget_reserve;
+	if (b->bd_bunch <= limit)
+		return 0;
+	window = b->bd_window > 0 ? b->bd_window : 7 * 86400;
+	cap = floor((double)limit * POL_SPREAD_FILL);
+	if (cap < 1.0)
+		cap = 1.0;
+	m = (uint32_t)ceil((double)b->bd_bunch / cap);
+	/* the user's schedule, not certcast's: the plan must not chase its own changes */
+	orig = st->st_rb_adjusted ? (st->st_orig_rb_set ? st->st_orig_rb : 0)
+				  : (c->c_spec.rs_renew_before_set ? c->c_spec.rs_renew_before : 0);
+	if (pol_renewal_with(ctx, orig, &rt) != SC_OK || rt == 0)
+		return 0;
+	lifetime = c->c_not_after - c->c_not_before;
+	earliest = c->c_not_before + lifetime / POL_SPREAD_MIN_AGE_DIV;
+	if (rt <= earliest)
+		return 0;
+	/* fewer windows fit before the renewal time: fill them fuller rather than stack two */
+	if ((int64_t)(m - 1) * window > rt - earliest)
+		m = (uint32_t)((rt - earliest) / window) + 1;
+	k = (uint32_t)floor(pol_unit_hash(ctx->pc_cfg->cf_jitter_seed ^ 0x5350524541ULL,
+					  c->c_issuer_name, c->c_namespace, c->c_name) *
+			    (double)m);
+	if (k == 0)
+		return 0;
+	target = rt - (int64_t)k * window;
+	return c->c_not_after - target;
+}
+
 static void
 pol_renew_before(const struct pol_context *ctx, struct sc_decision *d)
 {
@@ -258,7 +315,7 @@ pol_renew_before(const struct pol_context *ctx, struct sc_decision *d)
 	const struct sc_state *st = &in->in_state;
 	const struct sc_config *cfg = ctx->pc_cfg;
 	double h = cfg->cf_hysteresis, target = cfg->cf_target_risk, risk = ctx->pc_risk, cur_risk;
-	int64_t now = in->in_now, lifetime, lo, hi, rb, cur, want_ari = 0, ari_pt;
+	int64_t now = in->in_now, lifetime, lo, hi, rb, cur, want_ari = 0, ari_pt, want_spread;
 	int recent;
 	char why[120];
 
@@ -275,8 +332,10 @@ pol_renew_before(const struct pol_context *ctx, struct sc_decision *d)
 	if (st->st_last_change > 0 && c->c_not_before >= st->st_last_change)
 		recent = 0;
 
+	want_spread = pol_spread_rb(ctx);
+
 	/* restore the user's value once the risk with it has clearly subsided */
-	if (st->st_rb_adjusted) {
+	if (st->st_rb_adjusted && want_spread == 0) {
 		int64_t orig = st->st_orig_rb_set ? st->st_orig_rb : 0;
 		double r_orig = pol_risk_with_renew_before(ctx, orig);
 		if (r_orig <= target * (1.0 - h) && !(ctx->pc_in->in_ari.ar_valid &&
@@ -301,6 +360,8 @@ pol_renew_before(const struct pol_context *ctx, struct sc_decision *d)
 	if (ari_pt > now && ctx->pc_renewal_time > in->in_ari.ar_end && ari_pt < c->c_not_after)
 		want_ari = c->c_not_after - ari_pt;
 
+	if (want_spread > want_ari)
+		want_ari = want_spread; /* both place the renewal, neither needs a risk */
 	if (risk <= target && want_ari == 0)
 		return;
 	if (c->c_spec.rs_policy == SC_RENEWAL_DISABLED) {
@@ -360,6 +421,12 @@ pol_renew_before(const struct pol_context *ctx, struct sc_decision *d)
 	rb = pol_round_minute(rb);
 	d->d_jitter = pol_jitter(cfg, c, rb);
 	rb += d->d_jitter;
+	if (want_spread > 0 && rb == want_spread + d->d_jitter) {
+		/* a spread's window may lie before half the lifetime; it is restored on renewal */
+		int64_t shi = lifetime - lifetime / POL_SPREAD_MIN_AGE_DIV;
+		if (shi > hi && rb > hi)
+			hi = shi / 60 * 60;
+	}
 	if (rb > hi)
 		rb = hi;
 	if (rb < lo)
