@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "explain.h"
@@ -316,7 +317,7 @@ pol_renew_before(const struct pol_context *ctx, struct sc_decision *d)
 	const struct sc_config *cfg = ctx->pc_cfg;
 	double h = cfg->cf_hysteresis, target = cfg->cf_target_risk, risk = ctx->pc_risk, cur_risk;
 	int64_t now = in->in_now, lifetime, lo, hi, rb, cur, want_ari = 0, ari_pt, want_spread;
-	int recent;
+	int recent, fresh, lower;
 	char why[120];
 
 	d->d_rb = SC_RB_LEAVE;
@@ -329,13 +330,28 @@ pol_renew_before(const struct pol_context *ctx, struct sc_decision *d)
 	 * A certificate issued since the last change is a new instance: the change did its job,
 	 * and restoring now is not a flap (the minimum interval guards one instance's schedule).
 	 */
-	if (st->st_last_change > 0 && c->c_not_before >= st->st_last_change)
+	fresh = st->st_last_change > 0 && c->c_not_before >= st->st_last_change;
+	if (fresh)
 		recent = 0;
 
 	want_spread = pol_spread_rb(ctx);
 
+	/*
+	 * ARI: renew inside the suggested window when the user's own schedule would renew after
+	 * it. Judged on the user's schedule, not the current one: once certcast has moved the
+	 * renewal into the window the reason still holds, and restoring it would only flap.
+	 */
+	ari_pt = pol_ari_point(ctx);
+	if (ari_pt > now && ari_pt < c->c_not_after) {
+		int64_t orig = st->st_rb_adjusted ? (st->st_orig_rb_set ? st->st_orig_rb : 0)
+			       : (c->c_spec.rs_renew_before_set ? c->c_spec.rs_renew_before : 0);
+		int64_t rt_orig = 0;
+		if (pol_renewal_with(ctx, orig, &rt_orig) == SC_OK && rt_orig > in->in_ari.ar_end)
+			want_ari = c->c_not_after - ari_pt;
+	}
+
 	/* restore the user's value once the risk with it has clearly subsided */
-	if (st->st_rb_adjusted && want_spread == 0) {
+	if (st->st_rb_adjusted && want_spread == 0 && want_ari == 0) {
 		int64_t orig = st->st_orig_rb_set ? st->st_orig_rb : 0;
 		double r_orig = pol_risk_with_renew_before(ctx, orig);
 		if (r_orig <= target * (1.0 - h) && !(ctx->pc_in->in_ari.ar_valid &&
@@ -354,11 +370,6 @@ pol_renew_before(const struct pol_context *ctx, struct sc_decision *d)
 			return;
 		}
 	}
-
-	/* ARI: renew inside the suggested window; move the renewal time there if it is later */
-	ari_pt = pol_ari_point(ctx);
-	if (ari_pt > now && ctx->pc_renewal_time > in->in_ari.ar_end && ari_pt < c->c_not_after)
-		want_ari = c->c_not_after - ari_pt;
 
 	if (want_spread > want_ari)
 		want_ari = want_spread; /* both place the renewal, neither needs a risk */
@@ -432,12 +443,18 @@ pol_renew_before(const struct pol_context *ctx, struct sc_decision *d)
 	if (rb < lo)
 		rb = lo;
 	cur = pol_effective_rb(c);
-	if (rb <= cur) {
+	/*
+	 * Within one certificate renewBefore only grows (hysteresis). A new certificate under
+	 * certcast's value starts afresh: what it needs may be less than what the last one did,
+	 * and keeping the larger value would renew every later certificate early.
+	 */
+	lower = st->st_rb_adjusted && fresh && rb < cur;
+	if (rb <= cur && !lower) {
 		/* renewing earlier than today is not what is missing: backoff or the issuer is */
 		d->d_jitter = 0;
 		return;
 	}
-	if (rb - cur < POL_MIN_STEP || (double)(rb - cur) < POL_MIN_STEP_FRAC * (double)cur) {
+	if (llabs(rb - cur) < POL_MIN_STEP || (double)llabs(rb - cur) < POL_MIN_STEP_FRAC * (double)cur) {
 		d->d_jitter = 0;
 		return;
 	}
@@ -453,7 +470,7 @@ pol_renew_before(const struct pol_context *ctx, struct sc_decision *d)
 		return;
 	}
 	d->d_risk_after = pol_risk_with_renew_before(ctx, rb);
-	if (want_ari == 0 && d->d_risk_after > cur_risk * (1.0 - h)) {
+	if (!lower && want_ari == 0 && d->d_risk_after > cur_risk * (1.0 - h)) {
 		/* not a material improvement: changing the spec would only be noise */
 		d->d_risk_after = risk;
 		d->d_jitter = 0;
