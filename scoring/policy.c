@@ -19,7 +19,6 @@
 #define POL_MAX_RB_DIV 2             /* renewBefore at most lifetime / this */
 #define POL_SPREAD_FILL 0.8          /* share of a budget window a spread plans to use */
 #define POL_SPREAD_MIN_AGE_DIV 8     /* a spread renews no earlier than lifetime / this */
-#define POL_PERSISTENT_PRESENT 0.5   /* a fault this likely present decides a retry's fate */
 
 static void pol_note(struct sc_decision *d, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -399,6 +398,8 @@ pol_renew_before(const struct pol_context *ctx, struct sc_decision *d)
 	 * even if the restore never comes; renewing right now is the reissue rule's job.
 	 */
 	hi = lifetime / POL_MAX_RB_DIV;
+	if (hi < lo)
+		hi = lo; /* the operator's floor wins over the cap; validation still applies */
 	if (lifetime - 1 < hi)
 		hi = lifetime - 1;
 	if (pol_spec_duration(c) - 1 < hi)
@@ -500,26 +501,27 @@ pol_renew_before(const struct pol_context *ctx, struct sc_decision *d)
 }
 
 /*
- * Whether an attempt now would meet a fault that fails every attempt until it clears: the CA
- * is down, a rate limit holds, or the configuration is wrong. Against those an early attempt
- * only adds load. Intermittent faults (a DNS provider failing some challenges, one-off errors)
- * fail attempts independently: each extra attempt is another chance, and a failed order costs
- * no issuance budget, so cert-manager's backoff is then the obstacle worth bypassing.
+ * Whether faults that fail every attempt until they clear (the CA down, a rate limit holding,
+ * a wrong configuration, or a failure not understood) alone make an attempt now likelier to
+ * fail than cf_reissue_max_fail. Against those an early attempt only adds load. Intermittent
+ * faults (a DNS provider failing some challenges, one-off errors) fail attempts independently:
+ * each extra attempt is another chance and a failed order costs no issuance budget, so
+ * cert-manager's backoff is then the obstacle worth bypassing.
  */
 static int
 pol_retry_futile(const struct pol_context *ctx)
 {
 	const struct fc_params *p = ctx->pc_params;
+	double pass = 1.0;
 	for (size_t i = 0; i < p->fp_nfaults; i++) {
 		const struct fc_fault *ft = &p->fp_faults[i];
-		if (ft->ft_present < POL_PERSISTENT_PRESENT)
-			continue;
 		switch (ft->ft_class) {
 		case SC_CLASS_CA_UNAVAILABLE:
 		case SC_CLASS_RATE_LIMIT:
 		case SC_CLASS_CONFIG:
 		case SC_CLASS_UNKNOWN:
-			return 1;
+			pass *= 1.0 - ft->ft_present * ft->ft_fail;
+			break;
 		case SC_CLASS_DNS:
 		case SC_CLASS_TRANSIENT:
 		case SC_CLASS_OK:
@@ -527,7 +529,7 @@ pol_retry_futile(const struct pol_context *ctx)
 			break;
 		}
 	}
-	return 0;
+	return 1.0 - pass > ctx->pc_cfg->cf_reissue_max_fail;
 }
 
 static void
