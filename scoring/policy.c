@@ -326,10 +326,11 @@ pol_renew_before(const struct pol_context *ctx, struct sc_decision *d)
 	lifetime = c->c_not_after - c->c_not_before;
 	recent = st->st_last_change > 0 && now - st->st_last_change < cfg->cf_min_change_interval;
 	/*
-	 * A certificate issued since the last change is a new instance: the change did its job,
+	 * A certificate issued after the last change is a new instance: the change did its job,
 	 * and restoring now is not a flap (the minimum interval guards one instance's schedule).
+	 * A change at the very second of issuance was made for this certificate.
 	 */
-	fresh = st->st_last_change > 0 && c->c_not_before >= st->st_last_change;
+	fresh = st->st_last_change > 0 && c->c_not_before > st->st_last_change;
 	if (fresh)
 		recent = 0;
 

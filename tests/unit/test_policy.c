@@ -604,7 +604,7 @@ Test(policy, restore_on_new_certificate_table)
 		enum sc_rb_action want;
 	} cases[] = {
 		{"renewed after the change an hour ago: restore", NOW - 30 * M, NOW - H, SC_RB_RESTORE},
-		{"renewed exactly at the change: restore", NOW - H, NOW - H, SC_RB_RESTORE},
+		{"changed at the second of issuance, for it: wait", NOW - H, NOW - H, SC_RB_LEAVE},
 		{"changed an hour ago, same certificate: wait", NOW - 2 * D, NOW - H, SC_RB_LEAVE},
 		{"changed a day ago, same certificate: restore", NOW - 2 * D, NOW - D, SC_RB_RESTORE},
 	};
