@@ -456,7 +456,8 @@ pol_renew_before(const struct pol_context *ctx, struct sc_decision *d)
 		d->d_jitter = 0;
 		return;
 	}
-	if (llabs(rb - cur) < POL_MIN_STEP || (double)llabs(rb - cur) < POL_MIN_STEP_FRAC * (double)cur) {
+	if (llabs(rb - cur) < POL_MIN_STEP ||
+	    (double)llabs(rb - cur) < POL_MIN_STEP_FRAC * (double)cur) {
 		d->d_jitter = 0;
 		return;
 	}

@@ -584,7 +584,8 @@ Test(policy, renew_before_cap_table)
 		cr_expect_leq(d.d_rb_value, cases[i].max_rb, "%s: %lld", cases[i].name,
 			      (long long)d.d_rb_value);
 		cr_expect_eq(pol_validate_renew_before(d.d_rb_value, &w.w_in.in_cert, why,
-						       sizeof(why)), SC_OK, "%s: %s", cases[i].name, why);
+						       sizeof(why)),
+			     SC_OK, "%s: %s", cases[i].name, why);
 		/* the next certificate under this value is not due at once */
 		cr_expect_geq(144 * H - d.d_rb_value, 144 * H - cases[i].max_rb, "%s",
 			      cases[i].name);
@@ -778,7 +779,7 @@ Test(policy, spread_bunched_renewals_table)
 			struct tp_world w;
 			struct sc_decision d, again;
 			char name[16];
-			/* a healthy 47-day certificate, 2 days old: cert-manager renews at day 31.3 */
+			/* a healthy 47-day certificate, 2 days old: due at day 31.3 */
 			tp_world(&w, 0.01);
 			snprintf(name, sizeof(name), "c%d", k);
 			w.w_in.in_cert.c_name = name;
@@ -792,14 +793,15 @@ Test(policy, spread_bunched_renewals_table)
 			d = tp_decide(&w);
 			again = tp_decide(&w);
 			cr_expect_eq(d.d_rb, again.d_rb, "%s: deterministic", cases[i].name);
-			cr_expect_eq(d.d_rb_value, again.d_rb_value, "%s: deterministic", cases[i].name);
+			cr_expect_eq(d.d_rb_value, again.d_rb_value, "%s: deterministic",
+				     cases[i].name);
 			if (d.d_rb != SC_RB_SET)
 				continue;
 			moved++;
 			int64_t rt = w.w_in.in_cert.c_not_after - (d.d_rb_value - d.d_jitter);
 			int64_t natural = w.w_in.in_cert.c_not_before + (47 * D - 47 * D / 3);
 			int64_t shift = natural - rt;
-			/* whole windows earlier, rounded to the minute, and never before day 47/8 */
+			/* whole windows earlier (to the minute), never before day 47/8 */
 			cr_expect_geq(shift, 7 * D - 60, "%s: at least one window", cases[i].name);
 			cr_expect_leq(llabs(shift - (shift + 60) / (7 * D) * 7 * D), 60,
 				      "%s: whole windows (%lld)", cases[i].name, (long long)shift);
