@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "explain.h"
@@ -15,6 +16,9 @@
 #define POL_MIN_STEP 300             /* a renewBefore change smaller than this is noise */
 #define POL_MIN_STEP_FRAC 0.05       /* ... or smaller than this share of the current value */
 #define POL_BACKOFF_OBSTACLE 1800    /* backoff must delay the next attempt at least this */
+#define POL_MAX_RB_DIV 2             /* renewBefore at most lifetime / this */
+#define POL_SPREAD_FILL 0.8          /* share of a budget window a spread plans to use */
+#define POL_SPREAD_MIN_AGE_DIV 8     /* a spread renews no earlier than lifetime / this */
 
 static void pol_note(struct sc_decision *d, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -248,6 +252,61 @@ pol_ari_point(const struct pol_context *ctx)
 	return a->ar_start + (int64_t)floor(u * (double)(a->ar_end - a->ar_start));
 }
 
+/*
+ * Renewals bunching against the CA's per-domain budget (bd_bunch certificates due within one
+ * window, more than the budget serves): cert-manager would renew them together and the
+ * excess would fail into its backoff, some past notAfter. Spread the bunch over whole windows
+ * before its renewal time instead: each certificate takes window k in [0, m) from a hash of
+ * its name, m windows holding POL_SPREAD_FILL of the budget each. The bunch is counted on the
+ * users' own schedules, so moving certificates does not change it and the plan is stable
+ * until they renew. Returns the renewBefore that moves this certificate to its window, 0 when
+ * it stays (k = 0, no bunch, or no budget known).
+ */
+static int64_t
+pol_spread_rb(const struct pol_context *ctx)
+{
+	const struct sc_input *in = ctx->pc_in;
+	const struct sc_budget *b = &in->in_budget;
+	const struct sc_cert *c = &in->in_cert;
+	const struct sc_state *st = &in->in_state;
+	uint32_t limit;
+	int64_t window, rt = 0, orig, target, lifetime, earliest;
+	double cap;
+	uint32_t m, k;
+
+	if (!b->bd_valid || b->bd_bunch == 0 || c->c_not_after <= 0)
+		return 0;
+	limit = b->bd_new_limit > 0 ? b->bd_new_limit : POL_LE_NEW_LIMIT;
+	if (limit > ctx->pc_cfg->cf_budget_reserve)
+		limit -= ctx->pc_cfg->cf_budget_reserve;
+	if (b->bd_bunch <= limit)
+		return 0;
+	window = b->bd_window > 0 ? b->bd_window : 7 * 86400;
+	cap = floor((double)limit * POL_SPREAD_FILL);
+	if (cap < 1.0)
+		cap = 1.0;
+	m = (uint32_t)ceil((double)b->bd_bunch / cap);
+	/* the user's schedule, not certcast's: the plan must not chase its own changes */
+	orig = st->st_rb_adjusted ? (st->st_orig_rb_set ? st->st_orig_rb : 0)
+				  : (c->c_spec.rs_renew_before_set ? c->c_spec.rs_renew_before : 0);
+	if (pol_renewal_with(ctx, orig, &rt) != SC_OK || rt == 0)
+		return 0;
+	lifetime = c->c_not_after - c->c_not_before;
+	earliest = c->c_not_before + lifetime / POL_SPREAD_MIN_AGE_DIV;
+	if (rt <= earliest)
+		return 0;
+	/* fewer windows fit before the renewal time: fill them fuller rather than stack two */
+	if ((int64_t)(m - 1) * window > rt - earliest)
+		m = (uint32_t)((rt - earliest) / window) + 1;
+	k = (uint32_t)floor(pol_unit_hash(ctx->pc_cfg->cf_jitter_seed ^ 0x5350524541ULL,
+					  c->c_issuer_name, c->c_namespace, c->c_name) *
+			    (double)m);
+	if (k == 0)
+		return 0;
+	target = rt - (int64_t)k * window;
+	return c->c_not_after - target;
+}
+
 static void
 pol_renew_before(const struct pol_context *ctx, struct sc_decision *d)
 {
@@ -256,8 +315,8 @@ pol_renew_before(const struct pol_context *ctx, struct sc_decision *d)
 	const struct sc_state *st = &in->in_state;
 	const struct sc_config *cfg = ctx->pc_cfg;
 	double h = cfg->cf_hysteresis, target = cfg->cf_target_risk, risk = ctx->pc_risk, cur_risk;
-	int64_t now = in->in_now, lifetime, lo, hi, rb, cur, want_ari = 0, ari_pt;
-	int recent;
+	int64_t now = in->in_now, lifetime, lo, hi, rb, cur, want_ari = 0, ari_pt, want_spread;
+	int recent, fresh, lower;
 	char why[120];
 
 	d->d_rb = SC_RB_LEAVE;
@@ -266,9 +325,33 @@ pol_renew_before(const struct pol_context *ctx, struct sc_decision *d)
 		return;
 	lifetime = c->c_not_after - c->c_not_before;
 	recent = st->st_last_change > 0 && now - st->st_last_change < cfg->cf_min_change_interval;
+	/*
+	 * A certificate issued after the last change is a new instance: the change did its job,
+	 * and restoring now is not a flap (the minimum interval guards one instance's schedule).
+	 * A change at the very second of issuance was made for this certificate.
+	 */
+	fresh = st->st_last_change > 0 && c->c_not_before > st->st_last_change;
+	if (fresh)
+		recent = 0;
+
+	want_spread = pol_spread_rb(ctx);
+
+	/*
+	 * ARI: renew inside the suggested window when the user's own schedule would renew after
+	 * it. Judged on the user's schedule, not the current one: once certcast has moved the
+	 * renewal into the window the reason still holds, and restoring it would only flap.
+	 */
+	ari_pt = pol_ari_point(ctx);
+	if (ari_pt > now && ari_pt < c->c_not_after) {
+		int64_t orig = st->st_rb_adjusted ? (st->st_orig_rb_set ? st->st_orig_rb : 0)
+			       : (c->c_spec.rs_renew_before_set ? c->c_spec.rs_renew_before : 0);
+		int64_t rt_orig = 0;
+		if (pol_renewal_with(ctx, orig, &rt_orig) == SC_OK && rt_orig > in->in_ari.ar_end)
+			want_ari = c->c_not_after - ari_pt;
+	}
 
 	/* restore the user's value once the risk with it has clearly subsided */
-	if (st->st_rb_adjusted) {
+	if (st->st_rb_adjusted && want_spread == 0 && want_ari == 0) {
 		int64_t orig = st->st_orig_rb_set ? st->st_orig_rb : 0;
 		double r_orig = pol_risk_with_renew_before(ctx, orig);
 		if (r_orig <= target * (1.0 - h) && !(ctx->pc_in->in_ari.ar_valid &&
@@ -288,11 +371,8 @@ pol_renew_before(const struct pol_context *ctx, struct sc_decision *d)
 		}
 	}
 
-	/* ARI: renew inside the suggested window; move the renewal time there if it is later */
-	ari_pt = pol_ari_point(ctx);
-	if (ari_pt > now && ctx->pc_renewal_time > in->in_ari.ar_end && ari_pt < c->c_not_after)
-		want_ari = c->c_not_after - ari_pt;
-
+	if (want_spread > want_ari)
+		want_ari = want_spread; /* both place the renewal, neither needs a risk */
 	if (risk <= target && want_ari == 0)
 		return;
 	if (c->c_spec.rs_policy == SC_RENEWAL_DISABLED) {
@@ -312,7 +392,17 @@ pol_renew_before(const struct pol_context *ctx, struct sc_decision *d)
 
 	lo = cfg->cf_min_renew_before > FC_MIN_RENEW_BEFORE ? cfg->cf_min_renew_before
 							    : FC_MIN_RENEW_BEFORE;
-	hi = lifetime - 1;
+	/*
+	 * renewBefore stays on the spec for the next certificate until restored: a value near the
+	 * lifetime would make cert-manager renew each new certificate at once, over and over into
+	 * the duplicate limit. Half the lifetime bounds the issuance rate at twice the natural one
+	 * even if the restore never comes; renewing right now is the reissue rule's job.
+	 */
+	hi = lifetime / POL_MAX_RB_DIV;
+	if (hi < lo)
+		hi = lo; /* the operator's floor wins over the cap; validation still applies */
+	if (lifetime - 1 < hi)
+		hi = lifetime - 1;
 	if (pol_spec_duration(c) - 1 < hi)
 		hi = pol_spec_duration(c) - 1;
 	if (cfg->cf_max_renew_before > 0 && cfg->cf_max_renew_before < hi)
@@ -344,17 +434,30 @@ pol_renew_before(const struct pol_context *ctx, struct sc_decision *d)
 	rb = pol_round_minute(rb);
 	d->d_jitter = pol_jitter(cfg, c, rb);
 	rb += d->d_jitter;
+	if (want_spread > 0 && rb == want_spread + d->d_jitter) {
+		/* a spread's window may lie before half the lifetime; it is restored on renewal */
+		int64_t shi = lifetime - lifetime / POL_SPREAD_MIN_AGE_DIV;
+		if (shi > hi && rb > hi)
+			hi = shi / 60 * 60;
+	}
 	if (rb > hi)
 		rb = hi;
 	if (rb < lo)
 		rb = lo;
 	cur = pol_effective_rb(c);
-	if (rb <= cur) {
+	/*
+	 * Within one certificate renewBefore only grows (hysteresis). A new certificate under
+	 * certcast's value starts afresh: what it needs may be less than what the last one did,
+	 * and keeping the larger value would renew every later certificate early.
+	 */
+	lower = st->st_rb_adjusted && fresh && rb < cur;
+	if (rb <= cur && !lower) {
 		/* renewing earlier than today is not what is missing: backoff or the issuer is */
 		d->d_jitter = 0;
 		return;
 	}
-	if (rb - cur < POL_MIN_STEP || (double)(rb - cur) < POL_MIN_STEP_FRAC * (double)cur) {
+	if (llabs(rb - cur) < POL_MIN_STEP ||
+	    (double)llabs(rb - cur) < POL_MIN_STEP_FRAC * (double)cur) {
 		d->d_jitter = 0;
 		return;
 	}
@@ -370,7 +473,7 @@ pol_renew_before(const struct pol_context *ctx, struct sc_decision *d)
 		return;
 	}
 	d->d_risk_after = pol_risk_with_renew_before(ctx, rb);
-	if (want_ari == 0 && d->d_risk_after > cur_risk * (1.0 - h)) {
+	if (!lower && want_ari == 0 && d->d_risk_after > cur_risk * (1.0 - h)) {
 		/* not a material improvement: changing the spec would only be noise */
 		d->d_risk_after = risk;
 		d->d_jitter = 0;
@@ -397,6 +500,38 @@ pol_renew_before(const struct pol_context *ctx, struct sc_decision *d)
 	else
 		pol_note(d, "renewBefore moves the renewal earlier so the risk falls to %.3g.",
 			 d->d_risk_after);
+}
+
+/*
+ * Whether faults that fail every attempt until they clear (the CA down, a rate limit holding,
+ * a wrong configuration, or a failure not understood) alone make an attempt now likelier to
+ * fail than cf_reissue_max_fail. Against those an early attempt only adds load. Intermittent
+ * faults (a DNS provider failing some challenges, one-off errors) fail attempts independently:
+ * each extra attempt is another chance and a failed order costs no issuance budget, so
+ * cert-manager's backoff is then the obstacle worth bypassing.
+ */
+static int
+pol_retry_futile(const struct pol_context *ctx)
+{
+	const struct fc_params *p = ctx->pc_params;
+	double pass = 1.0;
+	for (size_t i = 0; i < p->fp_nfaults; i++) {
+		const struct fc_fault *ft = &p->fp_faults[i];
+		switch (ft->ft_class) {
+		case SC_CLASS_CA_UNAVAILABLE:
+		case SC_CLASS_RATE_LIMIT:
+		case SC_CLASS_CONFIG:
+		case SC_CLASS_UNKNOWN:
+			pass *= 1.0 - ft->ft_present * ft->ft_fail;
+			break;
+		case SC_CLASS_DNS:
+		case SC_CLASS_TRANSIENT:
+		case SC_CLASS_OK:
+		case SC_CLASS_COUNT:
+			break;
+		}
+	}
+	return 1.0 - pass > ctx->pc_cfg->cf_reissue_max_fail;
 }
 
 static void
@@ -427,12 +562,21 @@ pol_reissue(const struct pol_context *ctx, struct sc_decision *d)
 		exempt = 1;
 	} else if (ctx->pc_backoff_until > now + POL_BACKOFF_OBSTACLE &&
 		   ctx->pc_risk > cfg->cf_target_risk) {
-		double r_now;
-		if (ctx->pc_p_now_fail > cfg->cf_reissue_max_fail)
-			return; /* the evidence says the next attempt would fail too */
-		r_now = pol_risk_reissue_now(ctx);
-		if (r_now > pol_risk_current(ctx) * (1.0 - cfg->cf_hysteresis))
-			return;
+		int expired = c->c_not_after > 0 && now >= c->c_not_after;
+		if (pol_retry_futile(ctx)) {
+			if (ctx->pc_p_now_fail > cfg->cf_reissue_max_fail)
+				return; /* the evidence says the next attempt would fail too */
+			/* expired: every attempt is a chance to end the outage, risk stays 1 */
+			if (!expired && pol_risk_reissue_now(ctx) >
+					    pol_risk_current(ctx) * (1.0 - cfg->cf_hysteresis))
+				return;
+		}
+		/*
+		 * Otherwise the failures are intermittent and an attempt is an independent chance.
+		 * One reissue alone raises failedIssuanceAttempts and so the next backoff, but
+		 * certcast repeats it at most every cf_reissue_min_interval while the risk stays
+		 * over the target: the attempts come at that pace instead of a doubling backoff.
+		 */
 		why_r = SC_REISSUE_BACKOFF;
 	}
 	if (why_r == SC_REISSUE_NONE)

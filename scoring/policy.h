@@ -4,14 +4,21 @@
  * Rules (README.md, "Decision policy"), each a separate step of pol_decide():
  *  - renewBefore: the smallest value that brings the risk under the target, within the
  *    configured bounds and cert-manager's validation (>= 5m, < the lifetime and < spec.duration),
- *    rounded up to a minute, plus a deterministic jitter per issuer and certificate; never
- *    while renewBeforePercentage is set or the renewal policy is Disabled (reported instead);
- *    honouring renewal windows (the forecast applies them); hysteresis both ways (a material
- *    risk difference and a minimum time since the last change); restore of the user's value
- *    when the risk with it has subsided.
- *  - reissue now: only when the backoff is the obstacle and the next attempt is likely to
- *    succeed, when the ARI window is open and the renewal would come after it, or when a
- *    security anomaly asks for it; within the reissue budget and the ACME budgets.
+ *    and at most half the lifetime (the value stays on the spec for the next certificate, which
+ *    must not fall due at once) unless the operator's floor is higher; rounded up to a minute,
+ *    plus a deterministic jitter per issuer and certificate; never while renewBeforePercentage
+ *    is set or the renewal policy is Disabled (reported instead); honouring renewal windows
+ *    (the forecast applies them); moved into an ARI window that closes before the user's own
+ *    renewal time; moved whole budget windows earlier when renewals of the registered domain
+ *    bunch beyond its ACME budget (bd_bunch, spread by a hash of the certificate); hysteresis
+ *    both ways (a material risk difference and a minimum time since the last change, within
+ *    one certificate only growing); restore of the user's value when the risk with it has
+ *    subsided and no placement asks for the change, at once on a new certificate.
+ *  - reissue now: when the backoff is the obstacle and either the failures are intermittent
+ *    (DNS, transient: each attempt is another chance) or the persistent faults leave the next
+ *    attempt likely to succeed; when the ARI window is open and the renewal would come after
+ *    it; or when a security anomaly asks for it; within the reissue budget and the ACME
+ *    budgets.
  *  - failover: when a fallback is configured and healthy and the primary will not recover in
  *    time; restore when the primary has been healthy long enough.
  * Reentrant, no allocation.

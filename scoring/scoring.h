@@ -189,6 +189,9 @@ struct sc_budget {
 	uint32_t bd_dup_limit; /* 0: use 5 */
 	int64_t bd_window;     /* 0: use 7 days */
 	int64_t bd_refill;     /* when the oldest counted issuance leaves the window, 0 unknown */
+	uint32_t bd_bunch;     /* certificates of the registered domain (this one included) whose
+				  renewal time under the users' own specs lies within half a
+				  window of this one's; 0 unknown */
 };
 
 /* The certificate's fallback issuer (annotation certcast.io/fallback-issuer). */

@@ -30,6 +30,7 @@ struct scc_cert {
 	int64_t cc_last_change;             /* certcast last changed renewBefore */
 	int64_t cc_last_reissue;            /* certcast last set Issuing=True */
 	int64_t cc_attempt_t;               /* start of the attempt in flight */
+	int64_t cc_nat_rt;                  /* renewal time under the user's spec, 0 none */
 	double cc_last_risk;                /* risk at the last evaluation, -1 none */
 	struct lm_features cc_feat;         /* features at the start of the attempt in flight */
 	uint8_t cc_req_head;                /* next slot of cc_req */
@@ -68,9 +69,13 @@ struct scc_state {
 	uint32_t *s_gfirst;             /* per group: index of its first certificate */
 	uint32_t s_ndom;                /* registered domains */
 	struct scc_dq *s_dq;            /* [issuer * s_ndom + domain] */
+	uint32_t *s_dfirst;             /* per domain: first slot in s_dcert (s_ndom + 1 entries) */
+	uint32_t *s_dcert;              /* certificates ordered by registered domain */
 	struct sc_result s_res;         /* scratch result (large; reused) */
 	struct sc_request s_scratch[SCC_CREQ]; /* scratch */
 };
+
+static int64_t scc_natural_rt(const struct se_view *v);
 
 static int64_t
 scc_interval(const struct scc_state *st, int64_t lifetime)
@@ -112,6 +117,26 @@ scc_new(struct se_engine *e, int enforce)
 			st->s_ndom = v.v_domain + 1;
 	}
 	st->s_dq = xcalloc((size_t)s->s_nissuers * (st->s_ndom ? st->s_ndom : 1), sizeof(*st->s_dq));
+	/* The controller's store, indexed by registered domain (for the renewal bunch). */
+	st->s_dfirst = xcalloc((size_t)st->s_ndom + 1, sizeof(*st->s_dfirst));
+	st->s_dcert = xcalloc(n ? n : 1, sizeof(*st->s_dcert));
+	for (uint32_t i = 0; i < n; i++) {
+		struct se_view v;
+		se_observe(e, i, &v);
+		st->s_dfirst[v.v_domain + 1]++;
+	}
+	for (uint32_t d = 0; d < st->s_ndom; d++)
+		st->s_dfirst[d + 1] += st->s_dfirst[d];
+	{
+		uint32_t *fill = xcalloc((size_t)st->s_ndom + 1, sizeof(*fill));
+		for (uint32_t i = 0; i < n; i++) {
+			struct se_view v;
+			se_observe(e, i, &v);
+			st->s_dcert[st->s_dfirst[v.v_domain] + fill[v.v_domain]++] = i;
+			st->s_c[i].cc_nat_rt = scc_natural_rt(&v);
+		}
+		free(fill);
+	}
 	return st;
 }
 
@@ -123,6 +148,8 @@ scc_free(struct scc_state *st)
 	for (size_t i = 0; i < (size_t)st->s_s->s_nissuers * st->s_ndom; i++)
 		free(st->s_dq[i].q_t);
 	free(st->s_dq);
+	free(st->s_dfirst);
+	free(st->s_dcert);
 	free(st->s_gfirst);
 	free(st->s_i);
 	free(st->s_c);
@@ -159,6 +186,37 @@ scc_estimate(struct scc_state *st, int issuer, int64_t now, struct sc_issuer *ou
 		ci->ci_est_t = now;
 	}
 	return &ci->ci_est;
+}
+
+/* cert-manager's renewal time of the current certificate under the user's own spec. */
+static int64_t
+scc_natural_rt(const struct se_view *v)
+{
+	struct sc_renew_spec spec = {.rs_renew_before = v->v_user_renew_before,
+	    .rs_renew_before_set = v->v_user_renew_before > 0, .rs_pct = v->v_pct,
+	    .rs_pct_set = v->v_pct > 0, .rs_duration = v->v_lifetime};
+	int64_t t = 0;
+	(void)fc_renewal_time(v->v_not_before, v->v_not_after, &spec, &t);
+	return t;
+}
+
+/*
+ * How many certificates of c's registered domain would cert-manager renew within half a
+ * window of c under the users' specs: what a controller reads from its store to see renewals
+ * bunching against the CA's per-domain budget.
+ */
+static uint32_t
+scc_bunch(const struct scc_state *st, uint32_t c, uint32_t dom, int64_t window)
+{
+	int64_t t = st->s_c[c].cc_nat_rt;
+	uint32_t k = 0;
+	if (t == 0 || dom >= st->s_ndom)
+		return 0;
+	for (uint32_t i = st->s_dfirst[dom]; i < st->s_dfirst[dom + 1]; i++) {
+		int64_t u = st->s_c[st->s_dcert[i]].cc_nat_rt;
+		k += u != 0 && u >= t - window / 2 && u < t + window / 2;
+	}
+	return k;
 }
 
 /* Fill in everything sc_evaluate needs for certificate c at now. */
@@ -223,6 +281,7 @@ scc_input(struct scc_state *st, uint32_t c, const struct se_view *v, struct sc_i
 		in->in_budget.bd_refill = oldest ? oldest + si->is_rl_window : 0;
 		for (int i = 0; i < SCC_DUP; i++)
 			in->in_budget.bd_dup_used += cc->cc_dup[i] > since;
+		in->in_budget.bd_bunch = scc_bunch(st, c, v->v_domain, si->is_rl_window);
 	}
 	if (v->v_fallback >= 0) {
 		int active = v->v_issuer == v->v_fallback;
@@ -307,6 +366,11 @@ scc_schedule(struct scc_state *st, uint32_t c, const struct se_view *v, const st
 			next = now + SCC_HOUR;
 		if (next > now + 12 * SCC_HOUR)
 			next = now + 12 * SCC_HOUR;
+		/* Acting and still at risk: a reissue may be due once its minimum interval ends. */
+		if (st->s_enforce && r->r_risk > st->s_cfg.cf_target_risk &&
+		    next > now + st->s_cfg.cf_reissue_min_interval)
+			next = now + (st->s_cfg.cf_reissue_min_interval > 0
+					     ? st->s_cfg.cf_reissue_min_interval : SCC_HOUR);
 	} else if (r->r_level >= SC_LEVEL_MEDIUM || now >= target) {
 		next = now + SCC_HOUR; /* needs attention: a controller's requeue after an hour */
 	} else if (target - now <= iv) {
@@ -341,6 +405,9 @@ scc_evaluate(struct scc_state *st, uint32_t c, int may_act)
 void
 scc_on_issued(struct scc_state *st, uint32_t c)
 {
+	struct se_view v;
+	se_observe(st->s_e, c, &v);
+	st->s_c[c].cc_nat_rt = scc_natural_rt(&v);
 	scc_evaluate(st, c, 1);
 }
 

@@ -55,6 +55,7 @@ struct se_cert {
 	uint8_t c_last;         /* outcome of the last finished attempt, 0xff none */
 	uint8_t c_exempt;       /* the attempt in flight carries ARI "replaces" */
 	uint8_t c_dup_head;     /* next slot of the duplicate ring */
+	uint16_t c_patches;     /* renewBefore changes during the current instance */
 };
 
 /* Issuance times of one (issuer, registered domain), oldest first. */
@@ -101,6 +102,41 @@ se_renewal_time(const struct se_engine *e, const struct se_cert *c)
 		fatalx("no renewal time for a valid certificate (%lld..%lld)",
 		    (long long)c->c_not_before, (long long)c->c_not_after);
 	return t;
+}
+
+/* cert-manager's renewal time of c's current certificate under the user's own spec. */
+static int64_t
+se_user_renewal_time(const struct se_engine *e, const struct se_cert *c)
+{
+	const struct scn_group *g = &e->e_s->s_groups[c->c_group];
+	struct sc_renew_spec spec = {.rs_renew_before = g->g_renew_before,
+	    .rs_renew_before_set = g->g_renew_before > 0, .rs_pct = g->g_pct,
+	    .rs_pct_set = g->g_pct > 0, .rs_duration = g->g_lifetime};
+	int64_t t = 0;
+	if (fc_renewal_time(c->c_not_before, c->c_not_after, &spec, &t) != SC_OK)
+		return 0;
+	return t;
+}
+
+/*
+ * The renewal of c's still-valid certificate now: how much of an issuance it spent by coming
+ * earlier than necessary (README, "issuance_overhead"). Necessary is the earliest of
+ * cert-manager's renewal time under the user's spec, the revocation deadline and the end of
+ * the window the CA publishes through ARI; renewing a span s earlier moves every later
+ * renewal by s, which costs s / cycle issuances, cycle being the user's renewal interval.
+ */
+static void
+se_account_early(struct se_engine *e, const struct se_cert *c)
+{
+	int64_t rt = se_user_renewal_time(e, c), ref = rt;
+	if (e->e_now >= c->c_valid_until || rt <= c->c_not_before)
+		return;
+	if (c->c_valid_until < ref)
+		ref = c->c_valid_until;
+	if (c->c_ari_hi > c->c_ari_lo && c->c_ari_hi < ref)
+		ref = c->c_ari_hi;
+	if (e->e_now < ref)
+		e->e_m.m_early += (double)(ref - e->e_now) / (double)(rt - c->c_not_before);
 }
 
 static int64_t
@@ -338,6 +374,8 @@ se_attempt_done(struct se_engine *e, uint32_t ci)
 		m->m_brier_n++;
 	}
 	if (o == SF_OK) {
+		se_account_early(e, c);
+		c->c_patches = 0;
 		se_close_instance(e, ci, e->e_now, 1);
 		m->m_issuances++;
 		c->c_not_before = e->e_now;
@@ -640,6 +678,9 @@ se_set_renew_before(struct se_engine *e, uint32_t ci, int64_t rb)
 	if (rb == c->c_renew_before)
 		return CC_OK;
 	c->c_renew_before = rb;
+	e->e_m.m_rb_patches++;
+	if (++c->c_patches > e->e_m.m_rb_patches_max)
+		e->e_m.m_rb_patches_max = c->c_patches;
 	e->e_m.m_actions[rb == g->g_renew_before ? SE_ACT_RESTORE : SE_ACT_RENEW_BEFORE]++;
 	se_reschedule(e, ci);
 	return CC_OK;

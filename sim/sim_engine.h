@@ -89,6 +89,9 @@ struct se_metrics {
 	size_t m_nleads;                     /* count of m_leads */
 	size_t m_leads_cap;                  /* slots of m_leads */
 	double m_cert_days;                  /* certificate-days simulated */
+	double m_early;                      /* issuances spent renewing before necessary */
+	uint64_t m_rb_patches;               /* spec.renewBefore changes (set or restore) */
+	uint32_t m_rb_patches_max;           /* most changes within one certificate instance */
 	int m_forecasts;                     /* the policy reported risk levels */
 };
 

@@ -66,6 +66,11 @@ sr_add_policy(cJSON *root, const struct scn_scenario *s, enum scn_policy pol,
 		sr_num(by, s->s_groups[g].g_name, m->m_expired_group_s[g] / 3600.0);
 	sr_num(p, "expired_certificates", (double)m->m_expired_certs);
 	sr_num(p, "issuances", (double)m->m_issuances);
+	sr_num(p, "early_issuances", m->m_early);
+	sr_num(p, "issuance_overhead", (double)m->m_issuances > m->m_early
+	    ? m->m_early / ((double)m->m_issuances - m->m_early) : (m->m_early > 0 ? NAN : 0.0));
+	sr_num(p, "renew_before_patches", (double)m->m_rb_patches);
+	sr_num(p, "renew_before_patches_max", (double)m->m_rb_patches_max);
 	sr_num(p, "attempts", (double)m->m_attempts);
 	sr_num(p, "failed_attempts", (double)m->m_failed);
 	by = cJSON_AddObjectToObject(p, "failures_by_class");

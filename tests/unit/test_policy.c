@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "forecast.h"
@@ -549,4 +550,267 @@ Test(policy, bad_arguments)
 	cr_expect_eq(pol_decide(NULL, &d), SC_ERR_INVAL);
 	cr_expect_eq(pol_decide(&ctx, &d), SC_ERR_INVAL);
 	cr_expect_eq(pol_risk_with_renew_before(NULL, 10), 1.0);
+}
+
+/*
+ * renewBefore stays on the spec for the next certificate: a value near the lifetime would
+ * make cert-manager renew each new certificate at once. The search stops at half the
+ * lifetime unless the operator's floor asks for more.
+ */
+Test(policy, renew_before_cap_table)
+{
+	const struct {
+		const char *name;
+		double q;
+		int64_t floor;
+		int64_t max_rb; /* largest allowed value */
+	} cases[] = {
+		/* q^9 under the target needs 127h of attempts, q^7 fits in 72h and helps */
+		{"failing issuer: at most half the lifetime", 0.6, 0, 72 * H},
+		{"less failing issuer: still at most half", 0.55, 0, 72 * H},
+		{"operator floor above half: the floor", 0.6, 80 * H, 80 * H},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct tp_world w;
+		struct sc_decision d;
+		char why[128];
+		tp_world(&w, cases[i].q);
+		w.w_in.in_cert.c_not_before = NOW - 20 * H; /* 6d certificate, young */
+		w.w_in.in_cert.c_not_after = NOW + 124 * H;
+		w.w_cfg.cf_min_renew_before = cases[i].floor > 0 ? cases[i].floor : 5 * M;
+		tp_settle(&w);
+		d = tp_decide(&w);
+		cr_expect_eq(d.d_rb, SC_RB_SET, "%s: got %d", cases[i].name, d.d_rb);
+		cr_expect_leq(d.d_rb_value, cases[i].max_rb, "%s: %lld", cases[i].name,
+			      (long long)d.d_rb_value);
+		cr_expect_eq(pol_validate_renew_before(d.d_rb_value, &w.w_in.in_cert, why,
+						       sizeof(why)),
+			     SC_OK, "%s: %s", cases[i].name, why);
+		/* the next certificate under this value is not due at once */
+		cr_expect_geq(144 * H - d.d_rb_value, 144 * H - cases[i].max_rb, "%s",
+			      cases[i].name);
+	}
+}
+
+/*
+ * A certificate issued since certcast's change is a new instance: the minimum interval that
+ * stops flapping within one instance does not hold the restore back. Both directions.
+ */
+Test(policy, restore_on_new_certificate_table)
+{
+	const struct {
+		const char *name;
+		int64_t not_before;  /* of the current certificate */
+		int64_t last_change;
+		enum sc_rb_action want;
+	} cases[] = {
+		{"renewed after the change an hour ago: restore", NOW - 30 * M, NOW - H, SC_RB_RESTORE},
+		{"changed at the second of issuance, for it: wait", NOW - H, NOW - H, SC_RB_LEAVE},
+		{"changed an hour ago, same certificate: wait", NOW - 2 * D, NOW - H, SC_RB_LEAVE},
+		{"changed a day ago, same certificate: restore", NOW - 2 * D, NOW - D, SC_RB_RESTORE},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct tp_world w;
+		struct sc_decision d;
+		tp_world(&w, 0.3);
+		w.w_in.in_cert.c_not_before = cases[i].not_before;
+		w.w_in.in_cert.c_not_after = cases[i].not_before + 6 * D;
+		w.w_in.in_cert.c_spec.rs_renew_before_set = 1;
+		w.w_in.in_cert.c_spec.rs_renew_before = 70 * H;
+		w.w_in.in_state.st_rb_adjusted = 1;
+		w.w_in.in_state.st_last_change = cases[i].last_change;
+		tp_settle(&w);
+		d = tp_decide(&w);
+		cr_expect_eq(d.d_rb, cases[i].want, "%s: got %d", cases[i].name, d.d_rb);
+	}
+}
+
+/* A 90-day certificate, 10 days old, whose CA publishes a window at days 50-52 of its life. */
+static void
+tp_ari_world(struct tp_world *w)
+{
+	tp_world(w, 0.01);
+	w->w_in.in_cert.c_not_before = NOW - 10 * D;
+	w->w_in.in_cert.c_not_after = NOW + 80 * D;
+	w->w_in.in_ari.ar_valid = 1;
+	w->w_in.in_ari.ar_start = NOW + 40 * D;
+	w->w_in.in_ari.ar_end = NOW + 42 * D;
+	tp_settle(w);
+}
+
+/*
+ * ARI placement is judged on the user's schedule: once certcast has moved the renewal into
+ * the window, the next look keeps it there instead of restoring (and setting it again).
+ */
+Test(policy, ari_placement_does_not_flap)
+{
+	struct tp_world w;
+	struct sc_decision d;
+	int64_t rb;
+	tp_ari_world(&w);
+	d = tp_decide(&w);
+	cr_expect_eq(d.d_rb, SC_RB_SET, "window before cert-manager's day 60: move into it");
+	rb = d.d_rb_value;
+	/* certcast's value is applied; seven hours later it looks again */
+	w.w_in.in_cert.c_spec.rs_renew_before_set = 1;
+	w.w_in.in_cert.c_spec.rs_renew_before = rb;
+	w.w_in.in_state.st_rb_adjusted = 1;
+	w.w_in.in_state.st_last_change = NOW - 7 * H;
+	tp_settle(&w);
+	d = tp_decide(&w);
+	cr_expect_eq(d.d_rb, SC_RB_LEAVE, "still wanted: neither restore nor set, got %d", d.d_rb);
+	/* the CA withdraws the window: the reason is gone, restore */
+	w.w_in.in_ari.ar_valid = 0;
+	d = tp_decide(&w);
+	cr_expect_eq(d.d_rb, SC_RB_RESTORE, "no window any more: restore, got %d", d.d_rb);
+	/* a window after cert-manager's own renewal time asks nothing of certcast */
+	tp_ari_world(&w);
+	w.w_in.in_ari.ar_start = NOW + 55 * D;
+	w.w_in.in_ari.ar_end = NOW + 57 * D;
+	d = tp_decide(&w);
+	cr_expect_eq(d.d_rb, SC_RB_LEAVE, "window after the renewal time: leave, got %d", d.d_rb);
+}
+
+/*
+ * Within one certificate renewBefore only grows; a new certificate under certcast's value
+ * may come down to what it needs. Both directions.
+ */
+Test(policy, lower_only_on_new_certificate_table)
+{
+	const struct {
+		const char *name;
+		int fresh;
+		enum sc_rb_action want;
+	} cases[] = {
+		{"new certificate: come down to the ARI placement", 1, SC_RB_SET},
+		{"same certificate: keep the larger value", 0, SC_RB_LEAVE},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct tp_world w;
+		struct sc_decision d;
+		tp_ari_world(&w);
+		/* the last certificate needed 60 days; this one's window needs about 39 */
+		w.w_in.in_cert.c_spec.rs_renew_before_set = 1;
+		w.w_in.in_cert.c_spec.rs_renew_before = 60 * D;
+		w.w_in.in_state.st_rb_adjusted = 1;
+		w.w_in.in_state.st_last_change = cases[i].fresh ? NOW - 11 * D : NOW - 9 * D;
+		tp_settle(&w);
+		d = tp_decide(&w);
+		cr_expect_eq(d.d_rb, cases[i].want, "%s: got %d", cases[i].name, d.d_rb);
+		if (d.d_rb == SC_RB_SET) {
+			int64_t rt = w.w_in.in_cert.c_not_after - d.d_rb_value;
+			cr_expect_lt(d.d_rb_value, 60 * D, "%s", cases[i].name);
+			cr_expect_geq(rt, NOW + 40 * D - 6 * H, "%s: in the window", cases[i].name);
+			cr_expect_leq(rt, NOW + 42 * D, "%s: in the window", cases[i].name);
+		}
+	}
+}
+
+/*
+ * The backoff as obstacle: intermittent faults (DNS, one-offs) make every attempt another
+ * chance, persistent ones (CA down, rate limit, configuration) make an early attempt only
+ * load. Both directions for each class, and an expired certificate.
+ */
+Test(policy, reissue_by_fault_class_table)
+{
+	const struct {
+		const char *name;
+		enum sc_class cls;
+		double present;
+		double p_now_fail;
+		int expired;
+		int want;
+	} cases[] = {
+		{"DNS failing 60%: reissue", SC_CLASS_DNS, 1.0, 0.6, 0, 1},
+		{"transient failing 60%: reissue", SC_CLASS_TRANSIENT, 1.0, 0.6, 0, 1},
+		{"CA down, next attempt likely fails: wait", SC_CLASS_CA_UNAVAILABLE, 1.0, 0.6, 0, 0},
+		{"CA fault unlikely present, attempt likely fine: reissue", SC_CLASS_CA_UNAVAILABLE, 0.1, 0.15, 0, 1},
+		{"rate limit holds: wait", SC_CLASS_RATE_LIMIT, 1.0, 0.9, 0, 0},
+		{"configuration error: wait", SC_CLASS_CONFIG, 1.0, 0.9, 0, 0},
+		{"expired, CA back (attempt likely fine): reissue", SC_CLASS_CA_UNAVAILABLE, 0.1, 0.1, 1, 1},
+		{"expired, CA still down: wait", SC_CLASS_CA_UNAVAILABLE, 1.0, 0.9, 1, 0},
+		{"expired, DNS failing 60%: reissue", SC_CLASS_DNS, 1.0, 0.6, 1, 1},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct tp_world w;
+		struct sc_decision d;
+		tp_backoff_world(&w, cases[i].p_now_fail);
+		w.w_p.fp_faults[0].ft_class = cases[i].cls;
+		w.w_p.fp_faults[0].ft_present = cases[i].present;
+		if (cases[i].expired) {
+			w.w_in.in_cert.c_not_before = NOW - 47 * D;
+			w.w_in.in_cert.c_not_after = NOW - 5 * H;
+		}
+		tp_settle(&w);
+		if (cases[i].expired)
+			w.w_ctx.pc_risk = 1.0; /* sc_evaluate's answer for an expired certificate */
+		w.w_ctx.pc_p_now_fail = cases[i].p_now_fail;
+		d = tp_decide(&w);
+		cr_expect_eq(d.d_reissue, cases[i].want, "%s: got %d (risk %g)", cases[i].name,
+			     d.d_reissue, w.w_ctx.pc_risk);
+		if (d.d_reissue)
+			cr_expect_eq(d.d_reissue_reason, SC_REISSUE_BACKOFF, "%s", cases[i].name);
+	}
+}
+
+/*
+ * Renewals bunching against the per-domain budget are spread over whole windows before
+ * their renewal time. Both directions of the bunch against the budget; the plan is a
+ * function of the certificate and the bunch only.
+ */
+Test(policy, spread_bunched_renewals_table)
+{
+	const struct {
+		const char *name;
+		int valid;
+		uint32_t bunch;
+		int want_some_moved;
+	} cases[] = {
+		{"200 due in a window of 50: spread", 1, 200, 1},
+		{"51 due, 49 fit after the reserve: spread", 1, 51, 1},
+		{"49 due, exactly what fits: leave", 1, 49, 0},
+		{"10 due: leave", 1, 10, 0},
+		{"bunch unknown: leave", 1, 0, 0},
+		{"no ACME budget: leave", 0, 200, 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int moved = 0;
+		for (int k = 0; k < 24; k++) {
+			struct tp_world w;
+			struct sc_decision d, again;
+			char name[16];
+			/* a healthy 47-day certificate, 2 days old: due at day 31.3 */
+			tp_world(&w, 0.01);
+			snprintf(name, sizeof(name), "c%d", k);
+			w.w_in.in_cert.c_name = name;
+			w.w_in.in_cert.c_not_before = NOW - 2 * D;
+			w.w_in.in_cert.c_not_after = NOW + 45 * D;
+			w.w_in.in_budget.bd_valid = cases[i].valid;
+			w.w_in.in_budget.bd_new_limit = 50;
+			w.w_in.in_budget.bd_window = 7 * D;
+			w.w_in.in_budget.bd_bunch = cases[i].bunch;
+			tp_settle(&w);
+			d = tp_decide(&w);
+			again = tp_decide(&w);
+			cr_expect_eq(d.d_rb, again.d_rb, "%s: deterministic", cases[i].name);
+			cr_expect_eq(d.d_rb_value, again.d_rb_value, "%s: deterministic",
+				     cases[i].name);
+			if (d.d_rb != SC_RB_SET)
+				continue;
+			moved++;
+			int64_t rt = w.w_in.in_cert.c_not_after - (d.d_rb_value - d.d_jitter);
+			int64_t natural = w.w_in.in_cert.c_not_before + (47 * D - 47 * D / 3);
+			int64_t shift = natural - rt;
+			/* whole windows earlier (to the minute), never before day 47/8 */
+			cr_expect_geq(shift, 7 * D - 60, "%s: at least one window", cases[i].name);
+			cr_expect_leq(llabs(shift - (shift + 60) / (7 * D) * 7 * D), 60,
+				      "%s: whole windows (%lld)", cases[i].name, (long long)shift);
+			cr_expect_geq(rt, w.w_in.in_cert.c_not_before + 47 * D / 8 - 60, "%s",
+				      cases[i].name);
+		}
+		if (cases[i].want_some_moved)
+			cr_expect_gt(moved, 0, "%s: nobody moved", cases[i].name);
+		else
+			cr_expect_eq(moved, 0, "%s: %d moved", cases[i].name, moved);
+	}
 }

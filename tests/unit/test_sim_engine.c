@@ -9,6 +9,7 @@
 #include "sim_scenario.h"
 
 #include <criterion/criterion.h>
+#include <math.h>
 #include <string.h>
 
 #define H 3600LL
@@ -301,4 +302,75 @@ Test(sim_engine, lifetime_classes)
 		    lclass_cases[i].name);
 	cr_expect_str_eq(se_lclass_name(SE_L47D), "47d");
 	cr_expect_str_eq(se_lclass_name(SE_L398D), "398d");
+}
+
+/* One healthy 90-day certificate issued at the start; cert-manager renews it at day 60. */
+static const char *healthy_cert =
+    "name: healthy\nseed: 5\nduration: 80d\n"
+    "issuers:\n  - {name: ca, latency: 60s, ari: true, ari_window: [0.64, 0.66]}\n"
+    "certificates:\n  - {group: g, count: 1, issuer: ca, lifetime: 90d, age: [0d, 0d]}\n";
+
+/*
+ * early_issuances: a renewal at or after the necessary time costs nothing, one before it
+ * costs the advance over the user's renewal interval; necessary is the earliest of
+ * cert-manager's time under the user's spec and the end of the CA's ARI window.
+ */
+Test(sim_engine, early_issuances_and_renew_before_patches)
+{
+	const struct {
+		const char *name;
+		int64_t set_rb;      /* renewBefore set at day 1, 0 none */
+		int64_t reissue_at;  /* Issuing=True at this offset, 0 none */
+		double want_early;   /* in issuances */
+		uint64_t patches;
+	} cases[] = {
+		{"cert-manager's own schedule: nothing early", 0, 0, 0.0, 0},
+		/* necessary: the ARI window's end at day 59.4; done a latency after the start */
+		{"renewBefore 45d: 14.4 of the 60-day interval early", 45 * D, 0,
+		    (double)(144 * D / 10 - 60) / (double)(60 * D), 1},
+		{"renewBefore 30d (the default): after the window, nothing early", 30 * D, 0, 0.0, 1},
+		{"Issuing=True 10h before the window ends", 0, 594 * D / 10 - 10 * H,
+		    (double)(10 * H - 60) / (double)(60 * D), 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct world w;
+		world_open(&w, healthy_cert, SCN_POL_CERT_MANAGER);
+		const int64_t t0 = w.w_s->s_start;
+		cr_assert_eq(se_run_until(w.w_e, t0 + D), CC_OK);
+		if (cases[i].set_rb)
+			cr_assert_eq(se_set_renew_before(w.w_e, 0, cases[i].set_rb), CC_OK);
+		if (cases[i].reissue_at) {
+			cr_assert_eq(se_run_until(w.w_e, t0 + cases[i].reissue_at), CC_OK);
+			cr_assert_eq(se_trigger_issuing(w.w_e, 0), CC_OK);
+		}
+		cr_assert_eq(se_run(w.w_e), CC_OK);
+		const struct se_metrics *m = se_metrics(w.w_e);
+		cr_expect_geq(m->m_issuances, 1, "%s", cases[i].name);
+		cr_expect(fabs(m->m_early - cases[i].want_early) < 1e-6, "%s: early %g, want %g",
+			  cases[i].name, m->m_early, cases[i].want_early);
+		cr_expect_eq(m->m_rb_patches, cases[i].patches, "%s", cases[i].name);
+		cr_expect_eq(m->m_rb_patches_max, (uint32_t)cases[i].patches, "%s", cases[i].name);
+		world_close(&w);
+	}
+}
+
+/* Patches are counted per certificate instance: a renewal starts the count again. */
+Test(sim_engine, renew_before_patches_per_instance)
+{
+	struct world w;
+	world_open(&w, healthy_cert, SCN_POL_CERT_MANAGER);
+	const int64_t t0 = w.w_s->s_start;
+	cr_assert_eq(se_run_until(w.w_e, t0 + D), CC_OK);
+	cr_assert_eq(se_set_renew_before(w.w_e, 0, 40 * D), CC_OK);
+	cr_assert_eq(se_set_renew_before(w.w_e, 0, 40 * D), CC_OK);
+	cr_expect_eq(se_metrics(w.w_e)->m_rb_patches, 1, "an unchanged value is no patch");
+	cr_assert_eq(se_set_renew_before(w.w_e, 0, 41 * D), CC_OK);
+	cr_expect_eq(se_metrics(w.w_e)->m_rb_patches_max, 2, "two on the first certificate");
+	/* renewed at day 49; the restore is the second certificate's first patch */
+	cr_assert_eq(se_run_until(w.w_e, t0 + 50 * D), CC_OK);
+	cr_assert_eq(se_metrics(w.w_e)->m_issuances, 1);
+	cr_assert_eq(se_set_renew_before(w.w_e, 0, 0), CC_OK);
+	cr_expect_eq(se_metrics(w.w_e)->m_rb_patches, 3);
+	cr_expect_eq(se_metrics(w.w_e)->m_rb_patches_max, 2);
+	world_close(&w);
 }
