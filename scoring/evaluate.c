@@ -598,12 +598,19 @@ ev_ari_deadline(struct ev_ctx *e, double risk)
 	    a->ar_end >= c->c_not_after || c->c_not_before >= a->ar_start)
 		return risk;
 	/*
-	 * Routine windows sit near cert-manager's own 2/3 point (they spread load); only one that
-	 * closes more than a tenth of the lifetime before cert-manager would renew is a signal.
+	 * Routine windows sit near cert-manager's own 2/3 point (they spread load) and close a
+	 * small fraction of their own width before it. A window that closes before cert-manager
+	 * would renew by more than a tenth of the lifetime, or by more than its own width (a short
+	 * "renew now" window, as a CA publishes ahead of a revocation), is a signal.
 	 */
-	if (e->e_renewal != 0 &&
-	    e->e_renewal - a->ar_end <= (c->c_not_after - c->c_not_before) / EV_ARI_ROUTINE)
-		return risk;
+	if (e->e_renewal != 0) {
+		int64_t gap = e->e_renewal - a->ar_end;
+		int64_t routine = (c->c_not_after - c->c_not_before) / EV_ARI_ROUTINE;
+		if (a->ar_end - a->ar_start < routine)
+			routine = a->ar_end - a->ar_start;
+		if (gap <= routine)
+			return risk;
+	}
 	w = a->ar_url != NULL && a->ar_url[0] != '\0' ? EV_ARI_URGENT_URL : EV_ARI_URGENT;
 	p = e->e_params;
 	p.fp_not_after = a->ar_end > e->e_in->in_now ? a->ar_end : e->e_in->in_now;
