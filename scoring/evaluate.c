@@ -635,8 +635,19 @@ static void
 ev_baseline(struct ev_ctx *e, const struct sc_issuer_estimate *est)
 {
 	const struct sc_input *in = e->e_in;
+	struct sc_issuer_estimate base = *est;
 	int64_t streak = 0;
 	long ls = ev_latest_request(in, 0);
+	/*
+	 * The baseline is the failure rate once today's faults have cleared: the issuer's
+	 * outages, DNS trouble and limits are in the fault model with their own persistence, so
+	 * here they would count twice and never heal.
+	 */
+	if (est->ie_base_conc > 0.0) {
+		base.ie_mean = est->ie_base_mean;
+		base.ie_alpha = est->ie_base_mean * est->ie_base_conc;
+		base.ie_beta = est->ie_base_conc - base.ie_alpha;
+	}
 	/* the current failure streak is the fault model's evidence; don't count it twice */
 	if (e->e_cert_failing) {
 		streak = 1;
@@ -645,14 +656,14 @@ ev_baseline(struct ev_ctx *e, const struct sc_issuer_estimate *est)
 			streak = (r->rq_done > 0 ? r->rq_done : r->rq_time) + 1;
 		}
 	}
-	e->e_q_hist = ih_cert_mean(est, EV_CERT_STRENGTH, in->in_requests, in->in_nrequests,
+	e->e_q_hist = ih_cert_mean(&base, EV_CERT_STRENGTH, in->in_requests, in->in_nrequests,
 				   in->in_now, e->e_cfg.cf_history_halflife, streak,
 				   &e->e_cert_evidence);
 	e->e_q_sig = ih_apply_signals(e->e_q_hist, &in->in_signals, e->e_sig_terms);
 	e->e_q = e->e_q_sig;
 	if (in->in_model != NULL) {
 		struct lm_features f;
-		ev_features(e, est, SC_CLASS_OK, &f);
+		ev_features(e, &base, SC_CLASS_OK, &f);
 		e->e_q = ev_clamp01(lm_predict(in->in_model, &f, &e->e_lm));
 		e->e_learned = 1;
 	}
