@@ -530,7 +530,8 @@ Test(explain, full_text_is_cut_cleanly)
  * ARI windows as a deadline: a table of windows for a healthy 47-day certificate (cert-manager
  * renews at day 31.3). Routine windows sit just before the renewal time; a short "renew now"
  * window that closes well before it (a revocation notice) raises the risk even when the gap is
- * under a tenth of the lifetime, as long as it exceeds the window's own width.
+ * under a tenth of the lifetime, as long as it exceeds the window's own width. A window wider
+ * than the five days a CA has to revoke is a scheduling request and sets no deadline.
  */
 Test(evaluate, ari_window_as_deadline)
 {
@@ -543,7 +544,10 @@ Test(evaluate, ari_window_as_deadline)
 	    {"short window, gap under its width", 700 * H, 740 * H, 0},
 	    {"short window, gap over its width", 620 * H, 680 * H, 1},
 	    {"long window, gap under a tenth of the lifetime", 500 * H, 700 * H, 0},
-	    {"long window, gap over a tenth of the lifetime", 400 * H, 600 * H, 1},
+	    {"four-day window, gap over a tenth of the lifetime", 500 * H, 596 * H, 1},
+	    {"five-day window: a revocation can still end it", 480 * H, 600 * H, 1},
+	    {"a day wider than five: a scheduling request", 456 * H, 600 * H, 0},
+	    {"long window, gap over a tenth of the lifetime: a scheduling request", 400 * H, 600 * H, 0},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct sc_input in;
