@@ -350,12 +350,16 @@ Test(forecast, persistent_fault_dominates)
 	cr_assert_eq(fc_forecast(&p, 1, &f), SC_OK);
 	cr_expect_gt(f.ff_risk, 0.6 * sure - 0.01, "the fault's probability scales the risk");
 	cr_expect_lt(f.ff_risk, 0.6 * sure + 0.01);
-	/* the same fault seen for the first time now: an operator likely fixes it in time */
+	/* the same fault seen for the first time now is less sure to last, and with a month
+	 * left an operator likely fixes it in time */
 	p.fp_faults[0].ft_present = 1.0;
 	p.fp_faults[0].ft_since = T0;
 	cr_assert_eq(fc_forecast(&p, 1, &f), SC_OK);
 	cr_expect_lt(f.ff_risk, sure);
-	cr_expect_lt(f.ff_risk, 0.5);
+	p.fp_not_after = T0 + 30 * D;
+	cr_assert_eq(fc_forecast(&p, 1, &f), SC_OK);
+	cr_expect_lt(f.ff_risk, 0.1);
+	p.fp_not_after = T0 + 3 * D;
 	/* a transient fault heals: far less risk than a persistent one of the same strength */
 	p.fp_faults[0].ft_since = T0 - 60 * D;
 	p.fp_faults[0].ft_class = SC_CLASS_TRANSIENT;
