@@ -28,6 +28,7 @@
 #define EV_ARI_URGENT_URL 0.9       /* P(the CA acts on a past window) with an explanation */
 #define EV_ARI_URGENT 0.6           /* ... without one */
 #define EV_ARI_ROUTINE 10           /* a window closing within lifetime/10 of the renewal */
+#define EV_ARI_REVOKE_MAX (5 * 86400LL) /* widest window a revocation notice can leave */
 
 /* Everything derived once and reused by the factors. */
 struct ev_ctx {
@@ -598,11 +599,26 @@ ev_ari_deadline(struct ev_ctx *e, double risk)
 	    a->ar_end >= c->c_not_after || c->c_not_before >= a->ar_start)
 		return risk;
 	/*
-	 * Routine windows sit near cert-manager's own 2/3 point (they spread load); only one that
-	 * closes more than a tenth of the lifetime before cert-manager would renew is a signal.
+	 * Routine windows sit near cert-manager's own 2/3 point (they spread load) and close a
+	 * small fraction of their own width before it. A window that closes before cert-manager
+	 * would renew by more than a tenth of the lifetime, or by more than its own width (a short
+	 * "renew now" window, as a CA publishes ahead of a revocation), is a signal.
 	 */
-	if (e->e_renewal != 0 &&
-	    e->e_renewal - a->ar_end <= (c->c_not_after - c->c_not_before) / EV_ARI_ROUTINE)
+	if (e->e_renewal != 0) {
+		int64_t gap = e->e_renewal - a->ar_end;
+		int64_t routine = (c->c_not_after - c->c_not_before) / EV_ARI_ROUTINE;
+		if (a->ar_end - a->ar_start < routine)
+			routine = a->ar_end - a->ar_start;
+		if (gap <= routine)
+			return risk;
+	}
+	/*
+	 * The Baseline Requirements (4.9.1.1) give a CA at most five days to revoke, so a window
+	 * that leaves more is a scheduling request (moving renewals ahead of planned work), not a
+	 * notice that the certificate dies at its end. In the ari scenario such windows made the
+	 * window's end a deadline for 334 certificates of which 96 expired: worse than a coin.
+	 */
+	if (a->ar_end - a->ar_start > EV_ARI_REVOKE_MAX)
 		return risk;
 	w = a->ar_url != NULL && a->ar_url[0] != '\0' ? EV_ARI_URGENT_URL : EV_ARI_URGENT;
 	p = e->e_params;
@@ -628,8 +644,19 @@ static void
 ev_baseline(struct ev_ctx *e, const struct sc_issuer_estimate *est)
 {
 	const struct sc_input *in = e->e_in;
+	struct sc_issuer_estimate base = *est;
 	int64_t streak = 0;
 	long ls = ev_latest_request(in, 0);
+	/*
+	 * The baseline is the failure rate once today's faults have cleared: the issuer's
+	 * outages, DNS trouble and limits are in the fault model with their own persistence, so
+	 * here they would count twice and never heal.
+	 */
+	if (est->ie_base_conc > 0.0) {
+		base.ie_mean = est->ie_base_mean;
+		base.ie_alpha = est->ie_base_mean * est->ie_base_conc;
+		base.ie_beta = est->ie_base_conc - base.ie_alpha;
+	}
 	/* the current failure streak is the fault model's evidence; don't count it twice */
 	if (e->e_cert_failing) {
 		streak = 1;
@@ -638,14 +665,14 @@ ev_baseline(struct ev_ctx *e, const struct sc_issuer_estimate *est)
 			streak = (r->rq_done > 0 ? r->rq_done : r->rq_time) + 1;
 		}
 	}
-	e->e_q_hist = ih_cert_mean(est, EV_CERT_STRENGTH, in->in_requests, in->in_nrequests,
+	e->e_q_hist = ih_cert_mean(&base, EV_CERT_STRENGTH, in->in_requests, in->in_nrequests,
 				   in->in_now, e->e_cfg.cf_history_halflife, streak,
 				   &e->e_cert_evidence);
 	e->e_q_sig = ih_apply_signals(e->e_q_hist, &in->in_signals, e->e_sig_terms);
 	e->e_q = e->e_q_sig;
 	if (in->in_model != NULL) {
 		struct lm_features f;
-		ev_features(e, est, SC_CLASS_OK, &f);
+		ev_features(e, &base, SC_CLASS_OK, &f);
 		e->e_q = ev_clamp01(lm_predict(in->in_model, &f, &e->e_lm));
 		e->e_learned = 1;
 	}

@@ -37,12 +37,25 @@ ih_failed(const struct sc_request *r)
 	return r->rq_outcome == SC_OUT_FAILED || r->rq_outcome == SC_OUT_DENIED;
 }
 
+/*
+ * Failures of these classes are what the fault model carries, each with its own persistence
+ * (evaluate.c adds them as faults). Counting them in the baseline as well would make every
+ * attempt after the fault has cleared fail at the outage's rate: the same evidence twice, and
+ * an outage that never ends.
+ */
+static int
+ih_fault_class(enum sc_class c)
+{
+	return c == SC_CLASS_CONFIG || c == SC_CLASS_RATE_LIMIT || c == SC_CLASS_DNS ||
+	       c == SC_CLASS_CA_UNAVAILABLE;
+}
+
 void
 ih_posterior(const struct sc_request *reqs, size_t n, double m0, double s0, int64_t now,
 	     int64_t halflife, struct sc_issuer_estimate *out)
 {
 	double cls[SC_CLASS_COUNT] = {0};
-	double fail = 0.0, ok = 0.0;
+	double fail = 0.0, ok = 0.0, base_fail = 0.0;
 	int64_t latest = 0;
 	memset(out, 0, sizeof(*out));
 	if (!(m0 > 0.0 && m0 < 1.0))
@@ -67,6 +80,8 @@ ih_posterior(const struct sc_request *reqs, size_t n, double m0, double s0, int6
 					fr.cl_class = SC_CLASS_UNKNOWN;
 			}
 			cls[fr.cl_class] += w;
+			if (!ih_fault_class(fr.cl_class))
+				base_fail += w;
 			if (when > out->ie_last_failure)
 				out->ie_last_failure = when;
 		} else {
@@ -95,6 +110,8 @@ ih_posterior(const struct sc_request *reqs, size_t n, double m0, double s0, int6
 	out->ie_alpha = m0 * s0 + fail;
 	out->ie_beta = (1.0 - m0) * s0 + ok;
 	out->ie_mean = out->ie_alpha / (out->ie_alpha + out->ie_beta);
+	out->ie_base_conc = s0 + base_fail + ok;
+	out->ie_base_mean = (m0 * s0 + base_fail) / out->ie_base_conc;
 	out->ie_evidence = fail + ok;
 	out->ie_failures = fail;
 	out->ie_class = SC_CLASS_OK;

@@ -23,7 +23,10 @@ double ih_weight(int64_t dt, int64_t hl);
  * Posterior of the failure probability given prior mean m0 and strength s0 (pseudo-counts)
  * and outcomes reqs[0..n) decayed to now. Pending requests are ignored. Fills alpha, beta,
  * mean, evidence, failures, last_failure, last_success, failing, dominant class and share in
- * out; the interval and the Ready fields are left to the caller (see ih_interval).
+ * out; the interval and the Ready fields are left to the caller (see ih_interval). The
+ * baseline (ie_base_mean, ie_base_conc) is the same posterior without the failures of the
+ * classes that heal as faults (configuration, rate limit, DNS, CA unavailable): the
+ * per-attempt probability once the current faults have cleared.
  */
 void ih_posterior(const struct sc_request *reqs, size_t n, double m0, double s0, int64_t now,
 		  int64_t halflife, struct sc_issuer_estimate *out);

@@ -308,6 +308,8 @@ struct sc_issuer_estimate {
 	int64_t ie_failing_since; /* first failure after the latest success, 0 when not failing */
 	int ie_not_ready;         /* the issuer's Ready condition is False */
 	enum sc_class ie_ready_class; /* class of the Ready=False reason */
+	double ie_base_mean;      /* posterior mean without the failures a fault model carries */
+	double ie_base_conc;      /* ... and its concentration (alpha + beta) */
 };
 
 /*

@@ -91,21 +91,31 @@ Test(evaluate, healthy_certificate_is_low)
 Test(evaluate, configuration_failure_is_critical)
 {
 	struct sc_input in;
-	struct sc_result r;
-	te_input(&in, 62);
-	te_failing(&in, 3, H, caa_msg);
+	struct sc_result r, fresh;
+	/* 20 failures: cert-manager's backoff dates the streak about 20 days back */
+	te_input(&in, 87);
+	te_failing(&in, 20, H, caa_msg);
 	cr_assert_eq(sc_evaluate(&in, &r), SC_OK);
 	te_check_common(&r, "caa");
 	cr_expect_eq(r.r_class, SC_CLASS_CONFIG);
-	cr_expect_geq(r.r_level, SC_LEVEL_HIGH);
-	cr_expect_gt(r.r_risk, 0.9);
+	cr_expect_geq(r.r_level, SC_LEVEL_HIGH, "weeks old, three days left: %g", r.r_risk);
+	cr_expect_gt(r.r_risk, 0.5);
 	cr_expect_geq(r.r_predicted_failure, NOW);
 	cr_expect_leq(r.r_predicted_failure, in.in_cert.c_not_after);
-	cr_expect_eq(r.r_backoff_until, NOW + 3 * H, "4h after the third failure");
-	cr_expect_eq(r.r_next_attempt, NOW + 3 * H);
+	cr_expect_eq(r.r_backoff_until, NOW + 31 * H, "32h after the twentieth failure");
+	cr_expect_eq(r.r_next_attempt, NOW + 31 * H);
 	cr_expect_not_null(strstr(r.r_reasons, "configuration"), "%s", r.r_reasons);
 	cr_expect(!r.r_decision.d_reissue, "a configuration error will fail again");
 	cr_expect_str_eq(r.r_factors[0].f_name, "fault");
+	/* the same error an hour old with a month left: likely fixed by an operator in time */
+	te_input(&in, 62);
+	te_failing(&in, 1, H, caa_msg);
+	cr_assert_eq(sc_evaluate(&in, &fresh), SC_OK);
+	cr_expect_eq(fresh.r_class, SC_CLASS_CONFIG);
+	cr_expect_lt(fresh.r_level, SC_LEVEL_HIGH, "fresh: %g", fresh.r_risk);
+	cr_expect_lt(fresh.r_risk, r.r_risk);
+	cr_expect_gt(r.r_risk, fresh.r_risk);
+	cr_expect_gt(fresh.r_risk, 0.0);
 }
 
 Test(evaluate, healed_outage_versus_fresh_outage)
@@ -245,7 +255,7 @@ Test(evaluate, issuer_state_moves_the_risk_both_ways)
 	is.is_ready.cd_status = SC_FALSE;
 	is.is_ready.cd_reason = "ErrInitIssuer";
 	is.is_ready.cd_message = "Error initializing issuer: secrets \"ca-key-pair\" not found";
-	is.is_ready.cd_time = NOW - H;
+	is.is_ready.cd_time = NOW - 30 * D; /* broken for a month: no fix in sight */
 	cr_assert_eq(sc_evaluate(&in, &not_ready), SC_OK);
 	cr_expect_gt(not_ready.r_risk, base.r_risk);
 	cr_expect_geq(not_ready.r_level, SC_LEVEL_HIGH);
@@ -514,4 +524,53 @@ Test(explain, full_text_is_cut_cleanly)
 	cr_expect_lt(strlen(tiny), sizeof(tiny));
 	cr_expect_eq(tiny[strlen(tiny) - 1], '\n', "cut at a line boundary");
 	cr_expect_eq(ex_text(NULL, &r, big, sizeof(big)), SC_OK);
+}
+
+/*
+ * ARI windows as a deadline: a table of windows for a healthy 47-day certificate (cert-manager
+ * renews at day 31.3). Routine windows sit just before the renewal time; a short "renew now"
+ * window that closes well before it (a revocation notice) raises the risk even when the gap is
+ * under a tenth of the lifetime, as long as it exceeds the window's own width. A window wider
+ * than the five days a CA has to revoke is a scheduling request and sets no deadline.
+ */
+Test(evaluate, ari_window_as_deadline)
+{
+	static const struct {
+		const char *name;
+		int64_t start, end; /* from notBefore */
+		int urgent;
+	} cases[] = {
+	    {"routine 0.64-0.66", 722 * H, 744 * H, 0},
+	    {"short window, gap under its width", 700 * H, 740 * H, 0},
+	    {"short window, gap over its width", 620 * H, 680 * H, 1},
+	    {"long window, gap under a tenth of the lifetime", 500 * H, 700 * H, 0},
+	    {"four-day window, gap over a tenth of the lifetime", 500 * H, 596 * H, 1},
+	    {"five-day window: a revocation can still end it", 480 * H, 600 * H, 1},
+	    {"a day wider than five: a scheduling request", 456 * H, 600 * H, 0},
+	    {"long window, gap over a tenth of the lifetime: a scheduling request", 400 * H, 600 * H, 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sc_input in;
+		struct sc_result r, plain;
+		memset(&in, 0, sizeof(in));
+		in.in_now = NOW;
+		in.in_cert.c_namespace = "shop";
+		in.in_cert.c_name = "web";
+		in.in_cert.c_issuer_kind = "ClusterIssuer";
+		in.in_cert.c_issuer_name = "letsencrypt";
+		in.in_cert.c_not_before = NOW - 620 * H;
+		in.in_cert.c_not_after = in.in_cert.c_not_before + 47 * D;
+		cr_assert_eq(sc_evaluate(&in, &plain), SC_OK);
+		in.in_ari.ar_valid = 1;
+		in.in_ari.ar_start = in.in_cert.c_not_before + cases[i].start;
+		in.in_ari.ar_end = in.in_cert.c_not_before + cases[i].end;
+		cr_assert_eq(sc_evaluate(&in, &r), SC_OK);
+		if (cases[i].urgent) {
+			cr_expect_geq(r.r_level, SC_LEVEL_HIGH, "%s: %g", cases[i].name, r.r_risk);
+			cr_expect_gt(r.r_risk, plain.r_risk, "%s", cases[i].name);
+		} else {
+			cr_expect_lt(r.r_level, SC_LEVEL_HIGH, "%s: %g", cases[i].name, r.r_risk);
+			cr_expect_float_eq(r.r_risk, plain.r_risk, 1e-12, "%s", cases[i].name);
+		}
+	}
 }

@@ -202,8 +202,17 @@ Test(failclass, retry_after_table)
 Test(failclass, survival_by_class)
 {
 	const int64_t t0 = 1767225600LL;
-	/* configuration never heals; "ok" is never present */
-	cr_expect_eq(fcl_survival(SC_CLASS_CONFIG, 0, 0, t0, t0 + 365 * D), 1.0);
+	/* configuration waits for an operator: a fresh one is likely fixed within a month, one
+	 * that has already lasted three weeks likely outlasts the next week; "ok" is never present */
+	cr_expect_lt(fcl_survival(SC_CLASS_CONFIG, 0, 0, t0, t0 + 30 * D), 0.05);
+	cr_expect_gt(fcl_survival(SC_CLASS_CONFIG, 0, 0, t0, t0 + 53 * H), 0.5);
+	cr_expect_gt(fcl_survival(SC_CLASS_CONFIG, 0, 0, t0, t0 + H), 0.9);
+	cr_expect_gt(fcl_survival_aged(SC_CLASS_CONFIG, 0, 0, t0 - 23 * D, t0, t0 + 7 * D), 0.5);
+	cr_expect_lt(fcl_survival_aged(SC_CLASS_CONFIG, 0, 0, t0 - D, t0, t0 + 7 * D), 0.5);
+	cr_expect_gt(fcl_survival_aged(SC_CLASS_CONFIG, 0, 0, t0 - 10 * D, t0, t0 + 7 * D),
+		     fcl_survival_aged(SC_CLASS_CONFIG, 0, 0, t0 - 9 * D, t0, t0 + 7 * D));
+	cr_expect_lt(fcl_survival_aged(SC_CLASS_CONFIG, 0, 0, t0 - 9 * D, t0, t0 + 7 * D),
+		     fcl_survival_aged(SC_CLASS_CONFIG, 0, 0, t0 - 10 * D, t0, t0 + 7 * D));
 	cr_expect_eq(fcl_survival(SC_CLASS_OK, 0, 0, t0, t0 + 1), 0.0);
 	/* at or before the sighting the fault is present */
 	for (int c = 0; c < SC_CLASS_COUNT; c++) {
@@ -263,7 +272,8 @@ Test(failclass, persistence_models_are_sane)
 	fcl_persistence(SC_CLASS_CONFIG, &cfg);
 	fcl_persistence(SC_CLASS_TRANSIENT, &tr);
 	fcl_persistence((enum sc_class)99, &bad);
-	cr_expect_eq(cfg.fp_heal, FCL_HEAL_NEVER);
+	cr_expect_eq(cfg.fp_heal, FCL_HEAL_LOMAX, "configuration waits for a person: heavy tail");
+	cr_expect_eq(cfg.fp_fail, 1.0);
 	cr_expect_gt(cfg.fp_fail, tr.fp_fail);
 	cr_expect_eq(bad.fp_heal, FCL_HEAL_LOMAX, "out of range reads as unknown");
 	cr_expect_str_eq(sc_class_name(SC_CLASS_RATE_LIMIT), "rate-limit");

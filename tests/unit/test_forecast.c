@@ -339,16 +339,29 @@ Test(forecast, persistent_fault_dominates)
 {
 	struct fc_params p;
 	struct fc_forecast f;
-	tf_params(&p, T0, T0, T0 + 30 * D, 0.05);
+	double sure;
+	tf_params(&p, T0, T0, T0 + 3 * D, 0.05);
 	p.fp_nfaults = 1;
-	p.fp_faults[0] = (struct fc_fault){.ft_class = SC_CLASS_CONFIG, .ft_present = 1.0, .ft_fail = 1.0, .ft_seen = T0, .ft_window = 0, .ft_retry_after = 0, .ft_since = T0};
+	p.fp_faults[0] = (struct fc_fault){.ft_class = SC_CLASS_CONFIG, .ft_present = 1.0, .ft_fail = 1.0, .ft_seen = T0, .ft_window = 0, .ft_retry_after = 0, .ft_since = T0 - 60 * D};
 	cr_assert_eq(fc_forecast(&p, 1, &f), SC_OK);
-	cr_expect_float_eq(f.ff_risk, 1.0, 1e-12, "a sure configuration fault never heals");
+	sure = f.ff_risk;
+	cr_expect_gt(sure, 0.8, "a configuration fault two months old outlasts three days");
 	p.fp_faults[0].ft_present = 0.6;
 	cr_assert_eq(fc_forecast(&p, 1, &f), SC_OK);
-	cr_expect_gt(f.ff_risk, 0.6 - 1e-9);
-	cr_expect_lt(f.ff_risk, 0.6 + 1e-6);
+	cr_expect_gt(f.ff_risk, 0.6 * sure - 0.01, "the fault's probability scales the risk");
+	cr_expect_lt(f.ff_risk, 0.6 * sure + 0.01);
+	/* the same fault seen for the first time now is less sure to last, and with a month
+	 * left an operator likely fixes it in time */
+	p.fp_faults[0].ft_present = 1.0;
+	p.fp_faults[0].ft_since = T0;
+	cr_assert_eq(fc_forecast(&p, 1, &f), SC_OK);
+	cr_expect_lt(f.ff_risk, sure);
+	p.fp_not_after = T0 + 30 * D;
+	cr_assert_eq(fc_forecast(&p, 1, &f), SC_OK);
+	cr_expect_lt(f.ff_risk, 0.1);
+	p.fp_not_after = T0 + 3 * D;
 	/* a transient fault heals: far less risk than a persistent one of the same strength */
+	p.fp_faults[0].ft_since = T0 - 60 * D;
 	p.fp_faults[0].ft_class = SC_CLASS_TRANSIENT;
 	p.fp_faults[0].ft_fail = 0.5;
 	cr_assert_eq(fc_forecast(&p, 1, &f), SC_OK);

@@ -266,3 +266,41 @@ Test(issuer_health, estimate_entry_point)
 	cr_expect_float_eq(e.ie_mean, 0.05, 1e-12);
 	sc_issuer_estimate(NULL, NULL, NOW, NULL); /* tolerated */
 }
+
+/*
+ * The baseline leaves out the failures whose class heals as a fault (the fault model carries
+ * them) and keeps the ones that are just bad luck: a table of one failure each, against the
+ * same successes.
+ */
+Test(issuer_health, baseline_leaves_out_fault_classes)
+{
+	static const struct {
+		const char *name;
+		const char *msg;
+		int counted; /* stays in the baseline */
+	} cases[] = {
+	    {"outage", "Failed to finalize order: 503 Service Unavailable", 0},
+	    {"dns", "DNS problem: SERVFAIL looking up TXT for _acme-challenge.a.example", 0},
+	    {"rate limit", "urn:ietf:params:acme:error:rateLimited: too many certificates already issued", 0},
+	    {"configuration", "urn:ietf:params:acme:error:rejectedIdentifier: CAA record forbids issuance", 0},
+	    {"transient", "urn:ietf:params:acme:error:badNonce: JWS has an invalid anti-replay nonce", 1},
+	    {"unknown", "something nobody has seen before", 1},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sc_request r[5];
+		struct sc_issuer_estimate e;
+		for (int k = 0; k < 4; k++)
+			r[k] = ih_req((k + 2) * H, SC_OUT_ISSUED, NULL);
+		r[4] = ih_req(H, SC_OUT_FAILED, cases[i].msg);
+		ih_posterior(r, 5, 0.05, 10.0, NOW, 3 * D, &e);
+		cr_expect_float_eq(e.ie_base_conc, e.ie_alpha + e.ie_beta - (cases[i].counted ? 0.0 : e.ie_failures),
+				   1e-9, "%s", cases[i].name);
+		if (cases[i].counted) {
+			cr_expect_float_eq(e.ie_base_mean, e.ie_mean, 1e-12, "%s", cases[i].name);
+		} else {
+			cr_expect_lt(e.ie_base_mean, e.ie_mean, "%s", cases[i].name);
+			cr_expect_gt(e.ie_mean, e.ie_base_mean, "%s", cases[i].name);
+			cr_expect_lt(e.ie_base_mean, 0.05, "%s: four successes on a 5%% prior", cases[i].name);
+		}
+	}
+}
