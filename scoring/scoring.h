@@ -192,6 +192,16 @@ struct sc_budget {
 	uint32_t bd_bunch;     /* certificates of the registered domain (this one included) whose
 				  renewal time under the users' own specs lies within half a
 				  window of this one's; 0 unknown */
+	/*
+	 * The per-domain queue projection (budgetq.h), made by the caller once per domain and
+	 * look from every Certificate of the domain on this issuer (next attempt by cert-manager's
+	 * backoff, failedIssuanceAttempts, notAfter) and the issuance times counted in the window.
+	 * With it a rate-limit fault lasts exactly until this certificate's accepted attempt.
+	 * The controller does not fill these yet (the simulator does, sim/README.md).
+	 */
+	int bd_queue;          /* 1: bd_slot holds a projection; 0: none (the fault's own model) */
+	int64_t bd_slot;       /* start of this certificate's first attempt the CA will accept,
+				  0: none before its deadline */
 };
 
 /* The certificate's fallback issuer (annotation certcast.io/fallback-issuer). */
