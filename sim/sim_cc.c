@@ -240,9 +240,12 @@ scc_bunch(const struct scc_state *st, uint32_t c, uint32_t dom, int64_t window)
  * The queue projection (budgetq.h) for the certificates of registered domain dom on issuer
  * is: made once per domain and look from what the controller's store holds at now (each
  * Certificate's status and spec, the issuance times it counted) and kept in their cc_slot.
- * The attempt duration is the latest request's on the issuer, as its CR shows it.
+ * The attempt duration is the latest request's on the issuer, as its CR shows it; before any
+ * request finished there is none, and no projection (returns 0; 1 when it holds): a guessed
+ * duration drifts by the error at every retry (300s for 60s moved slots by an hour over 14
+ * retries and named 12 wrong certificates in rate-limit).
  */
-static void
+static int
 scc_project(struct scc_state *st, int issuer, uint32_t dom, struct scc_dq *q, int64_t now)
 {
 	struct scc_issuer *ci = &st->s_i[issuer];
@@ -252,15 +255,18 @@ scc_project(struct scc_state *st, int issuer, uint32_t dom, struct scc_dq *q, in
 	struct bq_scratch sc;
 	int64_t oldest, horizon = now;
 	size_t n = 0, nused;
+	if (ci->ci_n == 0)
+		return 0;
+	{
+		const struct sc_request *r = &ci->ci_req[(ci->ci_head + SCC_IREQ - 1) % SCC_IREQ];
+		if (r->rq_done < r->rq_time)
+			return 0;
+		b.bb_attempt = r->rq_done - r->rq_time;
+	}
 	if (q->q_proj_t == now && q->q_proj_gen == st->s_gen)
-		return;
+		return 1;
 	q->q_proj_t = now;
 	q->q_proj_gen = st->s_gen;
-	if (ci->ci_n > 0) {
-		const struct sc_request *r = &ci->ci_req[(ci->ci_head + SCC_IREQ - 1) % SCC_IREQ];
-		if (r->rq_done >= r->rq_time)
-			b.bb_attempt = r->rq_done - r->rq_time;
-	}
 	nused = scc_dq_count(q, now - si->is_rl_window, &oldest);
 	b.bb_used = q->q_t + q->q_head;
 	b.bb_nused = nused;
@@ -291,6 +297,7 @@ scc_project(struct scc_state *st, int issuer, uint32_t dom, struct scc_dq *q, in
 	(void)bq_project(st->s_bq, n, &b, now, horizon, &sc);
 	for (size_t k = 0; k < n; k++)
 		st->s_c[st->s_bq_cert[k]].cc_slot = st->s_bq[k].bc_slot;
+	return 1;
 }
 
 /* Fill in everything sc_evaluate needs for certificate c at now. */
@@ -356,9 +363,10 @@ scc_input(struct scc_state *st, uint32_t c, const struct se_view *v, struct sc_i
 		for (int i = 0; i < SCC_DUP; i++)
 			in->in_budget.bd_dup_used += cc->cc_dup[i] > since;
 		in->in_budget.bd_bunch = scc_bunch(st, c, v->v_domain, si->is_rl_window);
-		scc_project(st, v->v_issuer, v->v_domain, q, now);
-		in->in_budget.bd_queue = 1;
-		in->in_budget.bd_slot = cc->cc_slot;
+		if (scc_project(st, v->v_issuer, v->v_domain, q, now)) {
+			in->in_budget.bd_queue = 1;
+			in->in_budget.bd_slot = cc->cc_slot;
+		}
 	}
 	if (v->v_fallback >= 0) {
 		int active = v->v_issuer == v->v_fallback;
