@@ -19,6 +19,8 @@
  * Module headers, each with its own prefix: forecast.h (fc_: cert-manager's schedule and the
  * risk over it), failclass.h (fcl_: failure classes), issuer_health.h (ih_: Bayesian issuer
  * estimate), policy.h (pol_: decisions), explain.h (ex_: text). They are included at the end.
+ * budgetq.h (bq_: who gets a registered domain's freed ACME slots) is the caller's to run; its
+ * answer comes in through struct sc_budget.
  */
 #ifndef SCORING_H
 #define SCORING_H
