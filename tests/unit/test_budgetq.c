@@ -73,7 +73,8 @@ Test(budgetq, projection_table)
 		 {-1, H}, {0, 1}, {0, 0}},
 		{"overdue attempt is taken at now", 1, 0, {0}, 1, {-5 * H}, {0}, {10 * D}, 20 * D,
 		 {0}, {1}, {0}},
-		{"nothing by the horizon", 1, 1, {-H}, 1, {H}, {6}, {10 * D}, 2 * D, {-1}, {0}, {2}},
+		{"nothing by the horizon", 1, 1, {-H}, 1, {H}, {6}, {10 * D}, 2 * D, {-1}, {0},
+		 {2}},
 		{"a slot by the horizon", 1, 1, {-H}, 1, {H}, {6}, {10 * D}, 10 * D,
 		 {H + 6 * (32 * H + LAT)}, {1}, {6}},
 	};
@@ -96,8 +97,9 @@ Test(budgetq, projection_table)
 			     c->name);
 		for (size_t i = 0; i < c->n; i++) {
 			int64_t want = c->want_slot[i] < 0 ? 0 : NOW + c->want_slot[i];
-			cr_expect_eq(q[i].bc_slot, want, "%s: cert %zu slot %+lld want %+lld", c->name,
-				     i, (long long)(q[i].bc_slot - NOW), (long long)(want - NOW));
+			cr_expect_eq(q[i].bc_slot, want, "%s: cert %zu slot %+lld want %+lld",
+				     c->name, i, (long long)(q[i].bc_slot - NOW),
+				     (long long)(want - NOW));
 			cr_expect_eq(q[i].bc_in_time, c->want_in_time[i], "%s: cert %zu in time",
 				     c->name, i);
 			cr_expect_eq(q[i].bc_refused, c->want_refused[i], "%s: cert %zu refused %u",
@@ -131,7 +133,8 @@ Test(budgetq, bunch_gets_exactly_the_budget_per_window)
 			second++;
 		else
 			third++;
-		cr_expect(q[i].bc_slot == 0 || q[i].bc_in_time == (q[i].bc_slot + LAT <= NOW + 10 * D));
+		cr_expect(q[i].bc_slot == 0 ||
+			  q[i].bc_in_time == (q[i].bc_slot + LAT <= NOW + 10 * D));
 	}
 	cr_expect_eq(first, 50, "first window: %u", first);
 	cr_expect_eq(second, 50, "second window: %u", second);
@@ -239,7 +242,8 @@ Test(budgetq, evaluate_reads_the_projection)
 		{"slot at the next attempt, well before the deadline: low", 1, a1, 1, 0.0, 0.05},
 		{"slot at the second attempt: still low", 1, a2, 1, 0.0, 0.05},
 		{"healthy certificate, slot at its first attempt: low", 1, 10 * D, 0, 0.0, 0.01},
-		{"healthy certificate, no slot before the deadline: near-certain", 1, 0, 0, 0.9, 1.0},
+		{"healthy certificate, no slot before the deadline: near-certain", 1, 0, 0, 0.9,
+		 1.0},
 	};
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		const struct te_case *c = &cases[k];
@@ -247,7 +251,7 @@ Test(budgetq, evaluate_reads_the_projection)
 		struct sc_result r;
 		tb_input(&in, c->queue, c->slot ? NOW + c->slot : 0);
 		if (!c->fail) {
-			/* a fresh certificate renewing in 10 days (2/3 of 47 days after notBefore) */
+			/* a fresh certificate renewing in 10 days (2/3 of 47 days in) */
 			in.in_cert.c_failed_attempts = 0;
 			in.in_cert.c_last_failure = 0;
 			in.in_cert.c_issuing.cd_status = SC_UNKNOWN;
@@ -257,8 +261,8 @@ Test(budgetq, evaluate_reads_the_projection)
 			in.in_cert.c_not_after = in.in_cert.c_not_before + 47 * D;
 		}
 		cr_assert_eq(sc_evaluate(&in, &r), SC_OK, "%s", c->name);
-		cr_expect(r.r_risk >= c->min_risk && r.r_risk <= c->max_risk, "%s: risk %g", c->name,
-			  r.r_risk);
+		cr_expect(r.r_risk >= c->min_risk && r.r_risk <= c->max_risk, "%s: risk %g",
+			  c->name, r.r_risk);
 	}
 }
 
@@ -299,8 +303,8 @@ Test(budgetq, later_slot_never_lowers_risk)
 		tb_input(&in, 1, NOW + s);
 		cr_assert_eq(sc_evaluate(&in, &r), SC_OK);
 		cr_expect(r.r_risk >= 0.0 && r.r_risk <= 1.0);
-		cr_expect_geq(r.r_risk, prev - 1e-12, "slot +%lldh: %g after %g", (long long)(s / H),
-			      r.r_risk, prev);
+		cr_expect_geq(r.r_risk, prev - 1e-12, "slot +%lldh: %g after %g",
+			      (long long)(s / H), r.r_risk, prev);
 		prev = r.r_risk;
 	}
 }
