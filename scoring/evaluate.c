@@ -285,7 +285,8 @@ ev_faults(struct ev_ctx *e, const struct sc_issuer_estimate *est)
 /*
  * The per-domain queue projection (budgetq.h) says when the CA will accept this certificate's
  * order. A rate-limit fault lasts until then, or through the deadline when that is too late;
- * a certificate whose next attempt the budget will refuse has that fault ahead of it. Half
+ * when the budget will refuse the next attempt, the fault is certain, however weakly the
+ * issuer's other failures suggested it, and a certificate not failing yet has it ahead. Half
  * the shortest backoff absorbs the forecast's and the projection's attempt durations. The
  * duplicate-certificate limit is not in the projection: then the fault's own model stays.
  */
@@ -305,6 +306,8 @@ ev_budget_queue(struct ev_ctx *e)
 	for (size_t i = 0; i < p->fp_nfaults; i++) {
 		if (p->fp_faults[i].ft_class == SC_CLASS_RATE_LIMIT) {
 			p->fp_faults[i].ft_retry_after = until;
+			if (until > p->fp_first)
+				p->fp_faults[i].ft_present = 1.0;
 			found = 1;
 		}
 	}

@@ -308,3 +308,37 @@ Test(budgetq, later_slot_never_lowers_risk)
 		prev = r.r_risk;
 	}
 }
+
+/* Other certificates' rate-limit failures on the issuer: the projection decides for this one. */
+Test(budgetq, issuer_rate_limit_fault_follows_the_projection)
+{
+	struct sc_issuer_estimate est;
+	struct sc_input in;
+	struct sc_result model, late, early;
+	memset(&est, 0, sizeof(est));
+	sc_issuer_estimate(NULL, NULL, NOW, &est);
+	est.ie_failing = 1;
+	est.ie_class = SC_CLASS_RATE_LIMIT;
+	est.ie_class_share = 1.0;
+	est.ie_failures = 1.0; /* half strength: a weak sign on its own */
+	est.ie_failing_since = NOW - 2 * H;
+	est.ie_last_failure = NOW - H;
+	tb_input(&in, 0, 0);
+	/* not failing itself: due now (renewal time passed), no failure recorded */
+	in.in_cert.c_failed_attempts = 0;
+	in.in_cert.c_last_failure = 0;
+	in.in_cert.c_issuing.cd_status = SC_UNKNOWN;
+	in.in_cert.c_issuing.cd_reason = NULL;
+	in.in_cert.c_issuing.cd_message = NULL;
+	in.in_issuer_est = &est;
+	cr_assert_eq(sc_evaluate(&in, &model), SC_OK);
+	in.in_budget.bd_queue = 1;
+	in.in_budget.bd_slot = 0;
+	cr_assert_eq(sc_evaluate(&in, &late), SC_OK);
+	in.in_budget.bd_slot = NOW;
+	cr_assert_eq(sc_evaluate(&in, &early), SC_OK);
+	cr_expect_geq(late.r_risk, 0.9, "refused until the deadline: %g", late.r_risk);
+	cr_expect_gt(late.r_risk, model.r_risk);
+	cr_expect_lt(early.r_risk, 0.01, "accepted now: %g", early.r_risk);
+	cr_expect_leq(early.r_risk, model.r_risk);
+}
