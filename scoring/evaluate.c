@@ -282,6 +282,40 @@ ev_faults(struct ev_ctx *e, const struct sc_issuer_estimate *est)
 	}
 }
 
+/*
+ * The per-domain queue projection (budgetq.h) says when the CA will accept this certificate's
+ * order. A rate-limit fault lasts until then, or through the deadline when that is too late;
+ * when the budget will refuse the next attempt, the fault is certain, however weakly the
+ * issuer's other failures suggested it, and a certificate not failing yet has it ahead. Half
+ * the shortest backoff absorbs the forecast's and the projection's attempt durations. The
+ * duplicate-certificate limit is not in the projection: then the fault's own model stays.
+ */
+static void
+ev_budget_queue(struct ev_ctx *e)
+{
+	const struct sc_budget *b = &e->e_in->in_budget;
+	struct fc_params *p = &e->e_params;
+	uint32_t dup_limit = b->bd_dup_limit > 0 ? b->bd_dup_limit : 5;
+	int64_t until;
+	int found = 0;
+	if (!b->bd_valid || !b->bd_queue || p->fp_first <= 0 || b->bd_dup_used >= dup_limit)
+		return;
+	until = b->bd_slot > 0 && b->bd_slot + p->fp_attempt_duration <= e->e_deadline
+			? b->bd_slot - FC_BACKOFF_INITIAL / 2
+			: e->e_deadline + 1;
+	for (size_t i = 0; i < p->fp_nfaults; i++) {
+		if (p->fp_faults[i].ft_class == SC_CLASS_RATE_LIMIT) {
+			p->fp_faults[i].ft_retry_after = until;
+			if (until > p->fp_first)
+				p->fp_faults[i].ft_present = 1.0;
+			found = 1;
+		}
+	}
+	if (!found && until > p->fp_first)
+		(void)ev_add_fault(p, SC_CLASS_RATE_LIMIT, 1.0, e->e_in->in_now, e->e_in->in_now, 0,
+				   until);
+}
+
 static enum lm_class
 ev_lm_class(enum sc_class c)
 {
@@ -754,6 +788,7 @@ sc_evaluate(const struct sc_input *in, struct sc_result *out)
 	if (e.e_params.fp_kappa > e.e_cfg.cf_corr_strength)
 		e.e_params.fp_kappa = e.e_cfg.cf_corr_strength;
 	ev_faults(&e, &est);
+	ev_budget_queue(&e);
 
 	/* the forecast */
 	(void)fc_forecast(&e.e_params, 1, &e.e_fc);

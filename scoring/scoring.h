@@ -19,6 +19,8 @@
  * Module headers, each with its own prefix: forecast.h (fc_: cert-manager's schedule and the
  * risk over it), failclass.h (fcl_: failure classes), issuer_health.h (ih_: Bayesian issuer
  * estimate), policy.h (pol_: decisions), explain.h (ex_: text). They are included at the end.
+ * budgetq.h (bq_: who gets a registered domain's freed ACME slots) is the caller's to run; its
+ * answer comes in through struct sc_budget.
  */
 #ifndef SCORING_H
 #define SCORING_H
@@ -192,6 +194,16 @@ struct sc_budget {
 	uint32_t bd_bunch;     /* certificates of the registered domain (this one included) whose
 				  renewal time under the users' own specs lies within half a
 				  window of this one's; 0 unknown */
+	/*
+	 * The per-domain queue projection (budgetq.h), made by the caller once per domain and
+	 * look from every Certificate of the domain on this issuer (next attempt by cert-manager's
+	 * backoff, failedIssuanceAttempts, notAfter) and the issuance times counted in the window.
+	 * With it a rate-limit fault lasts exactly until this certificate's accepted attempt.
+	 * The controller does not fill these yet (the simulator does, sim/README.md).
+	 */
+	int bd_queue;          /* 1: bd_slot holds a projection; 0: none (the fault's own model) */
+	int64_t bd_slot;       /* start of this certificate's first attempt the CA will accept,
+				  0: none before its deadline */
 };
 
 /* The certificate's fallback issuer (annotation certcast.io/fallback-issuer). */

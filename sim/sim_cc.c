@@ -8,6 +8,7 @@
  */
 #include "sim_cc.h"
 
+#include "budgetq.h"
 #include "learn.h"
 #include "scoring.h"
 #include "sim_rand.h"
@@ -31,6 +32,7 @@ struct scc_cert {
 	int64_t cc_last_reissue;            /* certcast last set Issuing=True */
 	int64_t cc_attempt_t;               /* start of the attempt in flight */
 	int64_t cc_nat_rt;                  /* renewal time under the user's spec, 0 none */
+	int64_t cc_slot;                    /* its budget queue projection (bd_slot) */
 	double cc_last_risk;                /* risk at the last evaluation, -1 none */
 	struct lm_features cc_feat;         /* features at the start of the attempt in flight */
 	uint8_t cc_req_head;                /* next slot of cc_req */
@@ -56,6 +58,8 @@ struct scc_dq {
 	uint32_t q_head; /* first live */
 	uint32_t q_len;  /* end */
 	uint32_t q_cap;  /* slots */
+	int64_t q_proj_t;    /* when the queue projection of its certificates was made, 0 never */
+	uint64_t q_proj_gen; /* s_gen it was made at */
 };
 
 struct scc_state {
@@ -72,6 +76,12 @@ struct scc_state {
 	uint32_t *s_dfirst;             /* per domain: first slot in s_dcert (s_ndom + 1 entries) */
 	uint32_t *s_dcert;              /* certificates ordered by registered domain */
 	struct sc_result s_res;         /* scratch result (large; reused) */
+	uint64_t s_gen;                 /* bumped by every change a queue projection reads */
+	struct bq_cert *s_bq;           /* queue projection scratch: one domain's certificates */
+	uint32_t *s_bq_cert;            /* ... their certificate indices */
+	uint32_t *s_bq_heap;            /* ... bq_project's heap */
+	int64_t *s_bq_issued;           /* ... and issuances (s_bq_issued_cap) */
+	size_t s_bq_issued_cap;
 	struct sc_request s_scratch[SCC_CREQ]; /* scratch */
 };
 
@@ -137,6 +147,9 @@ scc_new(struct se_engine *e, int enforce)
 		}
 		free(fill);
 	}
+	st->s_bq = xcalloc(n ? n : 1, sizeof(*st->s_bq));
+	st->s_bq_cert = xcalloc(n ? n : 1, sizeof(*st->s_bq_cert));
+	st->s_bq_heap = xcalloc(n ? n : 1, sizeof(*st->s_bq_heap));
 	return st;
 }
 
@@ -148,6 +161,10 @@ scc_free(struct scc_state *st)
 	for (size_t i = 0; i < (size_t)st->s_s->s_nissuers * st->s_ndom; i++)
 		free(st->s_dq[i].q_t);
 	free(st->s_dq);
+	free(st->s_bq);
+	free(st->s_bq_cert);
+	free(st->s_bq_heap);
+	free(st->s_bq_issued);
 	free(st->s_dfirst);
 	free(st->s_dcert);
 	free(st->s_gfirst);
@@ -219,6 +236,70 @@ scc_bunch(const struct scc_state *st, uint32_t c, uint32_t dom, int64_t window)
 	return k;
 }
 
+/*
+ * The queue projection (budgetq.h) for the certificates of registered domain dom on issuer
+ * is: made once per domain and look from what the controller's store holds at now (each
+ * Certificate's status and spec, the issuance times it counted) and kept in their cc_slot.
+ * The attempt duration is the latest request's on the issuer, as its CR shows it; before any
+ * request finished there is none, and no projection (returns 0; 1 when it holds): a guessed
+ * duration drifts by the error at every retry (300s for 60s moved slots by an hour over 14
+ * retries and named 12 wrong certificates in rate-limit).
+ */
+static int
+scc_project(struct scc_state *st, int issuer, uint32_t dom, struct scc_dq *q, int64_t now)
+{
+	struct scc_issuer *ci = &st->s_i[issuer];
+	const struct scn_issuer *si = &st->s_s->s_issuers[issuer];
+	struct bq_budget b = {.bb_limit = si->is_rl_domain, .bb_window = si->is_rl_window,
+	    .bb_attempt = st->s_cfg.cf_attempt_duration};
+	struct bq_scratch sc;
+	int64_t oldest, horizon = now;
+	size_t n = 0, nused;
+	if (ci->ci_n == 0)
+		return 0;
+	{
+		const struct sc_request *r = &ci->ci_req[(ci->ci_head + SCC_IREQ - 1) % SCC_IREQ];
+		if (r->rq_done < r->rq_time)
+			return 0;
+		b.bb_attempt = r->rq_done - r->rq_time;
+	}
+	if (q->q_proj_t == now && q->q_proj_gen == st->s_gen)
+		return 1;
+	q->q_proj_t = now;
+	q->q_proj_gen = st->s_gen;
+	nused = scc_dq_count(q, now - si->is_rl_window, &oldest);
+	b.bb_used = q->q_t + q->q_head;
+	b.bb_nused = nused;
+	for (uint32_t i = st->s_dfirst[dom]; i < st->s_dfirst[dom + 1]; i++) {
+		uint32_t c = st->s_dcert[i];
+		struct se_view v;
+		struct sc_cert cert;
+		se_observe(st->s_e, c, &v);
+		if (v.v_issuer != issuer)
+			continue;
+		memset(&cert, 0, sizeof(cert));
+		cert.c_failed_attempts = (int32_t)v.v_failed;
+		cert.c_last_failure = v.v_last_failure;
+		cert.c_issuing.cd_status = v.v_issuing ? SC_TRUE : SC_FALSE;
+		st->s_bq[n].bc_next = fc_next_attempt(&cert, v.v_renewal_time, now);
+		st->s_bq[n].bc_failed = (int32_t)v.v_failed;
+		st->s_bq[n].bc_deadline = v.v_not_after;
+		if (v.v_not_after > horizon)
+			horizon = v.v_not_after;
+		st->s_bq_cert[n++] = c;
+	}
+	if (nused + n > st->s_bq_issued_cap) {
+		st->s_bq_issued_cap = 2 * (nused + n);
+		st->s_bq_issued = xrealloc(st->s_bq_issued, st->s_bq_issued_cap * sizeof(int64_t));
+	}
+	sc.bs_heap = st->s_bq_heap;
+	sc.bs_issued = st->s_bq_issued;
+	(void)bq_project(st->s_bq, n, &b, now, horizon, &sc);
+	for (size_t k = 0; k < n; k++)
+		st->s_c[st->s_bq_cert[k]].cc_slot = st->s_bq[k].bc_slot;
+	return 1;
+}
+
 /* Fill in everything sc_evaluate needs for certificate c at now. */
 static void
 scc_input(struct scc_state *st, uint32_t c, const struct se_view *v, struct sc_input *in,
@@ -282,6 +363,10 @@ scc_input(struct scc_state *st, uint32_t c, const struct se_view *v, struct sc_i
 		for (int i = 0; i < SCC_DUP; i++)
 			in->in_budget.bd_dup_used += cc->cc_dup[i] > since;
 		in->in_budget.bd_bunch = scc_bunch(st, c, v->v_domain, si->is_rl_window);
+		if (scc_project(st, v->v_issuer, v->v_domain, q, now)) {
+			in->in_budget.bd_queue = 1;
+			in->in_budget.bd_slot = cc->cc_slot;
+		}
 	}
 	if (v->v_fallback >= 0) {
 		int active = v->v_issuer == v->v_fallback;
@@ -396,8 +481,12 @@ scc_evaluate(struct scc_state *st, uint32_t c, int may_act)
 	sc_evaluate(&in, &st->s_res);
 	st->s_c[c].cc_last_risk = st->s_res.r_risk;
 	se_note_risk(st->s_e, c, (enum se_level)st->s_res.r_level);
-	if (may_act && st->s_enforce && scc_apply(st, c, &v, &st->s_res))
-		return; /* the attempt's outcome evaluates again */
+	if (may_act && st->s_enforce) {
+		int started = scc_apply(st, c, &v, &st->s_res);
+		st->s_gen++; /* a changed renewBefore or issuer moves the queue */
+		if (started)
+			return; /* the attempt's outcome evaluates again */
+	}
 	se_observe(st->s_e, c, &v);
 	scc_schedule(st, c, &v, &st->s_res);
 }
@@ -421,6 +510,7 @@ scc_attempt_forecast(struct scc_state *st, uint32_t c)
 	struct scc_cert *cc = &st->s_c[c];
 	const struct sc_result *r = &st->s_res;
 	int64_t now = se_now(st->s_e);
+	st->s_gen++; /* an attempt started: Issuing=True */
 	se_observe(st->s_e, c, &v);
 	scc_input(st, c, &v, &in, &iss, &fb, name, sizeof(name), dom, sizeof(dom));
 	/* Score the attempt as if it had not started: the forecast precedes the outcome. */
@@ -450,6 +540,7 @@ scc_on_outcome(struct scc_state *st, uint32_t c, int issuer, int failed)
 	struct scc_cert *cc = &st->s_c[c];
 	struct scc_issuer *ci = &st->s_i[issuer];
 	int64_t now = se_now(st->s_e);
+	st->s_gen++; /* an outcome: a new certificate, or a failure and its backoff */
 	se_observe(st->s_e, c, &v);
 	struct sc_request rq = {.rq_time = cc->cc_attempt_t ? cc->cc_attempt_t : now, .rq_done = now,
 	    .rq_outcome = failed ? SC_OUT_FAILED : SC_OUT_ISSUED, .rq_reason = v.v_last_reason,
@@ -483,7 +574,8 @@ scc_on_outcome(struct scc_state *st, uint32_t c, int issuer, int failed)
 				q->q_cap = q->q_cap ? q->q_cap * 2 : 16;
 				q->q_t = xrealloc(q->q_t, q->q_cap * sizeof(*q->q_t));
 			}
-			q->q_t[q->q_len++] = now;
+			/* counted when the CA accepted the order: the CR's creation time */
+			q->q_t[q->q_len++] = rq.rq_time;
 		}
 		cc->cc_dup[cc->cc_dup_head] = now;
 		cc->cc_dup_head = (uint8_t)((cc->cc_dup_head + 1) % SCC_DUP);
