@@ -165,10 +165,10 @@ static const struct {
  * behind a misconfigured issuer (mixed-fleet) was flagged 6.4 days ahead instead of a week
  * (111 of 265 expiries warned too late), while a month-old fault with nine days left was
  * flagged anyway. With the near-constant hazard the week-old fault with a week left is over
- * even odds, and the month-old fault's turn comes no earlier than before. In the scenarios'
- * outcomes the per-attempt forecast (Brier score) improves with it in both misconfiguration
- * scenarios. A fresh fault still outlasts a 160-hour certificate's 53 hours of slack with
- * P 0.8, so failover for short-lived certificates is not delayed.
+ * even odds (flagged 7.7 days ahead), and misconfig-fixed's month-old fault is flagged at the
+ * same point as before. The per-attempt forecast (Brier score) improves in all three
+ * misconfiguration scenarios. A fresh fault still outlasts a 160-hour certificate's 53 hours
+ * of slack with P 0.8, so failover for short-lived certificates is not delayed.
  */
 static const struct fcl_persist fcl_models[SC_CLASS_COUNT] = {
 	[SC_CLASS_OK] = {FCL_HEAL_NEVER, 0, 0.0, 0.0},
