@@ -154,20 +154,25 @@ static const struct {
 /*
  * The persistence of each class.
  *
- * Configuration does not heal by itself, but it is not forever either: an operator fixes it,
- * most within a day or two, a few after weeks. Treating it as permanent made every certificate
- * of a misconfigured issuer "certain to expire" months ahead, which is wrong whenever the fix
- * lands in time. A Lomax tail (shape 3, mean 7 days) says the same thing with the right
- * weight: a fault that has lasted for weeks is expected to last for weeks more, so a
- * certificate with a few days left behind a long-standing misconfiguration is still near
- * certain to expire, while one with a month left behind a fault of a day is not. A fresh
- * fault still outlasts a 160-hour certificate's 53 hours of slack with P 0.6, so failover
- * for short-lived certificates is not delayed (a 2-day mean delayed it until the fallback's
- * rate limits were exhausted by others, in mixed-fleet).
+ * Configuration does not heal by itself, but it is not forever either: an operator fixes it.
+ * Treating it as permanent made every certificate of a misconfigured issuer "certain to expire"
+ * months ahead, which is wrong whenever the fix lands in time. Nobody watches a renewal that
+ * is not due, so the fix waits until someone notices: the hazard is close to constant (Lomax
+ * shape 10, mean 12 days), with only a mild lift for faults that have lasted weeks.
+ *
+ * The earlier model (shape 3, mean 7 days) said a fault was fixed within days, and leaned on
+ * its age: a week-old fault with a week left stayed under even odds, so a 47-day certificate
+ * behind a misconfigured issuer (mixed-fleet) was flagged 6.4 days ahead instead of a week
+ * (111 of 265 expiries warned too late), while a month-old fault with nine days left was
+ * flagged anyway. With the near-constant hazard the week-old fault with a week left is over
+ * even odds (flagged 7.7 days ahead), and misconfig-fixed's month-old fault is flagged at the
+ * same point as before. The per-attempt forecast (Brier score) improves in all three
+ * misconfiguration scenarios. A fresh fault still outlasts a 160-hour certificate's 53 hours
+ * of slack with P 0.8, so failover for short-lived certificates is not delayed.
  */
 static const struct fcl_persist fcl_models[SC_CLASS_COUNT] = {
 	[SC_CLASS_OK] = {FCL_HEAL_NEVER, 0, 0.0, 0.0},
-	[SC_CLASS_CONFIG] = {FCL_HEAL_LOMAX, 7 * FCL_DAY, 1.0, 3.0},
+	[SC_CLASS_CONFIG] = {FCL_HEAL_LOMAX, 12 * FCL_DAY, 1.0, 10.0},
 	[SC_CLASS_RATE_LIMIT] = {FCL_HEAL_WINDOW, 7 * FCL_DAY, 1.0, 0.0},
 	[SC_CLASS_DNS] = {FCL_HEAL_LOMAX, 12 * FCL_HOUR, 0.9, 1.5},
 	[SC_CLASS_CA_UNAVAILABLE] = {FCL_HEAL_LOMAX, 4 * FCL_HOUR, 0.95, 1.5},

@@ -202,13 +202,13 @@ Test(failclass, retry_after_table)
 Test(failclass, survival_by_class)
 {
 	const int64_t t0 = 1767225600LL;
-	/* configuration waits for an operator: a fresh one is likely fixed within a month, one
+	/* configuration waits for an operator: a fresh one is likely fixed within two months, one
 	 * that has already lasted three weeks likely outlasts the next week; "ok" is never present */
-	cr_expect_lt(fcl_survival(SC_CLASS_CONFIG, 0, 0, t0, t0 + 30 * D), 0.05);
+	cr_expect_lt(fcl_survival(SC_CLASS_CONFIG, 0, 0, t0, t0 + 60 * D), 0.05);
 	cr_expect_gt(fcl_survival(SC_CLASS_CONFIG, 0, 0, t0, t0 + 53 * H), 0.5);
 	cr_expect_gt(fcl_survival(SC_CLASS_CONFIG, 0, 0, t0, t0 + H), 0.9);
 	cr_expect_gt(fcl_survival_aged(SC_CLASS_CONFIG, 0, 0, t0 - 23 * D, t0, t0 + 7 * D), 0.5);
-	cr_expect_lt(fcl_survival_aged(SC_CLASS_CONFIG, 0, 0, t0 - D, t0, t0 + 7 * D), 0.5);
+	cr_expect_lt(fcl_survival_aged(SC_CLASS_CONFIG, 0, 0, t0 - D, t0, t0 + 21 * D), 0.5);
 	cr_expect_gt(fcl_survival_aged(SC_CLASS_CONFIG, 0, 0, t0 - 10 * D, t0, t0 + 7 * D),
 		     fcl_survival_aged(SC_CLASS_CONFIG, 0, 0, t0 - 9 * D, t0, t0 + 7 * D));
 	cr_expect_lt(fcl_survival_aged(SC_CLASS_CONFIG, 0, 0, t0 - 9 * D, t0, t0 + 7 * D),
@@ -238,6 +238,49 @@ Test(failclass, survival_by_class)
 	cr_expect_eq(fcl_survival_aged(SC_CLASS_CA_UNAVAILABLE, 0, 0, t0 + H, t0, t0 + 6 * H),
 		     fcl_survival(SC_CLASS_CA_UNAVAILABLE, 0, 0, t0, t0 + 6 * H),
 		     "a first sighting after the last one counts as new");
+}
+
+/*
+ * Configuration faults wait for a person who notices them, at a nearly steady rate: what
+ * decides whether one outlasts a certificate is mostly the time left, only a little its age.
+ * Each case is checked on both sides of even odds.
+ */
+Test(failclass, config_survival_table)
+{
+	static const struct {
+		const char *name;
+		int64_t age, ahead; /* how long it has lasted; how far ahead; seconds */
+		int likely;         /* expected to outlast `ahead` with P > 0.5 */
+	} cases[] = {
+		{"fresh, a short-lived certificate's 53h of slack", 0, 53 * H, 1},
+		{"a day old, the next week", D, 7 * D, 1},
+		{"a week old, the next week (a 47-day certificate's alert)", 7 * D, 7 * D, 1},
+		{"eight days old, the next 7.7 days", 8 * D, 7 * D + 17 * H, 1},
+		{"a month old, the next week", 30 * D, 7 * D, 1},
+		{"fresh, the next three weeks", 0, 21 * D, 0},
+		{"a week old, the next two weeks", 7 * D, 14 * D, 0},
+		{"a month old, the next three weeks", 30 * D, 21 * D, 0},
+	};
+	const int64_t t0 = 1767225600LL;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		double s = fcl_survival_aged(SC_CLASS_CONFIG, 0, 0, t0 - cases[i].age, t0,
+					     t0 + cases[i].ahead);
+		if (cases[i].likely) {
+			cr_expect_gt(s, 0.5, "%s: %.3f", cases[i].name, s);
+			cr_expect_lt(0.5, s, "%s: %.3f", cases[i].name, s);
+		} else {
+			cr_expect_lt(s, 0.5, "%s: %.3f", cases[i].name, s);
+			cr_expect_gt(0.5, s, "%s: %.3f", cases[i].name, s);
+		}
+	}
+	/* the age still counts, a little: an older fault is never likelier fixed */
+	for (int64_t age = 0; age < 60 * D; age += D) {
+		double young = fcl_survival_aged(SC_CLASS_CONFIG, 0, 0, t0 - age, t0, t0 + 7 * D);
+		double old = fcl_survival_aged(SC_CLASS_CONFIG, 0, 0, t0 - age - D, t0, t0 + 7 * D);
+		cr_expect_gt(old, young, "age %lld", (long long)(age / D));
+		cr_expect_lt(young, old, "age %lld", (long long)(age / D));
+		cr_expect_lt(old - young, 0.01, "the lift per day of age stays mild");
+	}
 }
 
 Test(failclass, survival_never_rises)
