@@ -6,7 +6,7 @@
  * CertificateRequest, Issuer conditions; issuing, requestmanager, ACME order and challenge
  * controllers' Events) and the ACME error types of RFC 8555 section 6.7
  * (urn:ietf:params:acme:error:*). Matching is on the reason (exact) and on message substrings
- * (case-insensitive), most specific first. README.md lists the persistence numbers and where
+ * (case-insensitive), most specific first. The persistence table in failclass.c gives the numbers and where
  * they come from. Reentrant; no allocation.
  */
 #ifndef FAILCLASS_H

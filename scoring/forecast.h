@@ -8,7 +8,7 @@
  * and the trigger controller's backoff (1h * 2^(n-1) after lastFailureTime, at least 1h, at
  * most 32h from n >= 6). Setting Issuing=True bypasses the backoff (an attempt is running).
  *
- * The risk model (README.md, "Forecast"): a baseline per-attempt failure probability p whose
+ * The risk model (scoring/README.md, "Forecast"): a baseline per-attempt failure probability p whose
  * uncertainty makes attempts positively correlated (a two-point mixture with the variance of a
  * Beta of concentration kappa), plus persistent faults, each present now with some
  * probability and clearing over time by its class's survival curve. While a fault is present

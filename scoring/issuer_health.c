@@ -8,7 +8,7 @@
 
 #include "failclass.h"
 
-/* Live-signal coefficients on the logit scale; README.md, "Issuer health", explains them. */
+/* Live-signal coefficients on the logit scale; scoring/README.md, "Issuer health", explains them. */
 #define IH_COEF_429 4.0       /* all responses 429: odds x e^4 */
 #define IH_COEF_5XX 4.0       /* all responses 5xx: odds x e^4 */
 #define IH_COEF_LATENCY 0.4   /* per log1p(latency / 10s) */

@@ -52,7 +52,7 @@ double ih_cert_mean(const struct sc_issuer_estimate *issuer, double strength,
 
 /*
  * Multiplies the odds of p by the live signals: 429 and 5xx shares, latency and controller
- * restarts (coefficients documented in README.md). Each term's change of logit is written to
+ * restarts (coefficients documented in scoring/README.md). Each term's change of logit is written to
  * terms[0..4) when terms is not NULL, in that order. Returns the adjusted probability.
  */
 double ih_apply_signals(double p, const struct sc_signals *sg, double terms[4]);

@@ -1,7 +1,7 @@
 /*
  * policy: what certcast should do about one certificate, given its forecast.
  *
- * Rules (README.md, "Decision policy"), each a separate step of pol_decide():
+ * Rules (scoring/README.md, "Decision policy"), each a separate step of pol_decide():
  *  - renewBefore: the smallest value that brings the risk under the target, within the
  *    configured bounds and cert-manager's validation (>= 5m, < the lifetime and < spec.duration),
  *    and at most half the lifetime (the value stays on the spec for the next certificate, which

@@ -47,7 +47,7 @@ const char *sc_strerror(int err);
 /* Failure classes; the order matches enum lm_class in learn.h. */
 enum sc_class {
 	SC_CLASS_OK = 0,         /* no failure: the last attempt succeeded or none failed */
-	SC_CLASS_CONFIG,         /* configuration error: does not heal by itself */
+	SC_CLASS_CONFIG,         /* configuration error: heals only when someone fixes it */
 	SC_CLASS_RATE_LIMIT,     /* CA rate limit: heals when its window refills */
 	SC_CLASS_DNS,            /* DNS resolution or propagation, DNS-01 presentation */
 	SC_CLASS_CA_UNAVAILABLE, /* CA down, 5xx, connection failures */
@@ -241,7 +241,7 @@ struct sc_anomaly {
 	char an_evidence[SC_EVIDENCE_MAX]; /* short text: what and against which baseline */
 };
 
-/* Tunables. sc_config_default() documents every default; README.md explains them. */
+/* Tunables. sc_config_default() documents every default; scoring/README.md explains them. */
 struct sc_config {
 	double cf_target_risk;        /* highest acceptable risk; default 0.01 */
 	double cf_level_medium;       /* risk >= this is medium; default 0.01 */
