@@ -67,7 +67,16 @@ pid_alive() {
 	# A recycled pid runs something else: never signal that. The server's arguments name files
 	# in this environment's folder; right after start the process is still the run script,
 	# which then execs the server.
-	cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline")
+	# While a process is inside execve (setsid -> run script -> server) its cmdline reads as
+	# empty for a moment; a busy machine widens that window. Only an exited process (a zombie,
+	# or gone) stays empty, so look again briefly before calling it dead.
+	local tries=0
+	cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)
+	while [ -z "$cmd" ] && [ $tries -lt 20 ] && [ -r "/proc/$pid/cmdline" ]; do
+		sleep 0.05
+		tries=$((tries + 1))
+		cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)
+	done
 	case $cmd in
 	*"/$1 "*"$D/"* | *"$D/$1.run"*) return 0 ;;
 	*) return 1 ;;
@@ -99,7 +108,17 @@ start() {
 	local name=$1
 	mkdir -p "$D/logs"
 	setsid "$D/$name.run" </dev/null >>"$D/logs/$name.log" 2>&1 &
-	echo $! >"$D/$name.pid"
+	local pid=$! self c i
+	echo "$pid" >"$D/$name.pid"
+	# Until the forked shell has exec'd setsid, its cmdline is this script's own, which
+	# pid_alive would take for a dead server (a busy machine made CI fail on exactly that):
+	# wait for the exec before anyone looks.
+	self=$(tr '\0' ' ' <"/proc/$$/cmdline" 2>/dev/null)
+	for i in $(seq 1 200); do
+		c=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || break
+		[ "$c" != "$self" ] && break
+		sleep 0.05
+	done
 }
 
 # lost_port_race NAME: NAME exited because another process bound one of its ports first.
