@@ -38,7 +38,7 @@ t1=$(date +%s.%N)
 rows=$(jq '.items | length' "$work/status.json")
 echo "certcast status -A: $rows rows in $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}') s"
 
-port=$((20000 + RANDOM % 20000))
+port=$((10000 + RANDOM % 10000)) # below the ephemeral range
 t0=$(date +%s.%N)
 KUBECONFIG=$CERTCAST_KUBECONFIG "$bin" controller --http-addr "127.0.0.1:$port" --log-level warn &
 pid=$!

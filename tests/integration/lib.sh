@@ -170,6 +170,23 @@ wait_for() {
 	return 0
 }
 
+# free_port: a TCP port nothing uses now, from 10000-19999: below the kernel's ephemeral range
+# (so an outgoing connection cannot take it before the test binds it; a port from 20000-39999
+# collided with one in CI) and apart from the 20000-31999 that hack/testenv.sh hands out.
+free_port() {
+	local p hex i
+	for i in $(seq 1 200); do
+		p=$((10000 + RANDOM % 10000))
+		hex=$(printf '%04X' "$p")
+		awk -v h=":$hex" 'FNR > 1 && substr($2, length($2) - 4) == h { found = 1 } END { exit !found }' \
+			/proc/net/tcp /proc/net/tcp6 2>/dev/null && continue
+		printf '%s\n' "$p"
+		return 0
+	done
+	echo "free_port: no free port in 10000-19999" >&2
+	return 1
+}
+
 certcast_bin() { printf '%s\n' "$CERTCAST_BUILD/certcast"; }
 
 kubectl_admin() { kubectl --kubeconfig "$KUBECONFIG" "$@"; }

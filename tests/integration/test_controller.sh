@@ -20,7 +20,7 @@ assert_eq "bad config file exits 2" 2 "$rc"
 assert_contains "bad config names key and position" "$out" "bad.yaml:2:1: unknown key \"workerz\""
 
 # --- start ---------------------------------------------------------------------------------------
-port=$((20000 + RANDOM % 20000))
+port=$(free_port)
 url=http://127.0.0.1:$port
 printf 'logFormat: json\nresyncPeriod: 30s\nworkers: 2\n' >"$TEST_TMP/config.yaml"
 start_bg ctl env KUBECONFIG="$CERTCAST_KUBECONFIG" "$bin" controller --config "$TEST_TMP/config.yaml" \

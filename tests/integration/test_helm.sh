@@ -33,7 +33,7 @@ for mode in observe enforce; do
 		awk '/config.yaml: \|/ {on = 1; next} on && /^    / {sub(/^    /, ""); print}' >"$TEST_TMP/config-$mode.yaml"
 	assert_contains "rendered config carries mode $mode" "$(cat "$TEST_TMP/config-$mode.yaml")" "mode: $mode"
 done
-port=$((20000 + RANDOM % 20000))
+port=$(free_port)
 start_bg ctl env KUBECONFIG="$CERTCAST_KUBECONFIG" "$bin" controller --config "$TEST_TMP/config-observe.yaml" \
 	--http-addr "127.0.0.1:$port"
 wait_for "certcast runs with the chart's rendered config" 60 curl -fsS "http://127.0.0.1:$port/readyz"

@@ -15,8 +15,9 @@ EOF2
 require "give it a notAfter" kubectl_admin -n "$ns" patch certificate scraped --subresource=status --type=merge \
 	-p '{"status":{"notBefore":"2030-01-01T00:00:00Z","notAfter":"2030-04-01T00:00:00Z"}}'
 
-cport=$((20000 + RANDOM % 10000))
-pport=$((30000 + RANDOM % 10000))
+cport=$(free_port)
+pport=$(free_port)
+while [ "$pport" = "$cport" ]; do pport=$(free_port); done
 start_bg ctl env KUBECONFIG="$CERTCAST_KUBECONFIG" "$bin" controller --namespace "$ns" --http-addr "127.0.0.1:$cport"
 wait_for "controller ready" 60 curl -fsS "http://127.0.0.1:$cport/readyz"
 cat >"$TEST_TMP/prometheus.yml" <<EOF2

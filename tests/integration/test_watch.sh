@@ -51,7 +51,7 @@ pages=$((after - before))
 if [ "$pages" -ge 3 ]; then pass "status listed certificates in pages ($pages continued pages)"; else fail "status did not paginate" "continued list requests: $pages"; fi
 
 # --- controller: the same objects into the store ---------------------------------------------------
-port=$((20000 + RANDOM % 20000))
+port=$(free_port)
 url=http://127.0.0.1:$port
 start_bg ctl env KUBECONFIG="$CERTCAST_KUBECONFIG" "$bin" controller --namespace "$ns" \
 	--http-addr "127.0.0.1:$port" --log-level debug --log-format json
