@@ -1028,27 +1028,15 @@ dc_der_seq_len(const unsigned char *p, size_t n)
 	return hdr + len;
 }
 
-static int __attribute__((format(printf, 3, 4)))
-dc_bundle_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (err != NULL && errlen > 0) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return CC_ERR_PARSE;
-}
-
 /* Append one DER certificate to the bundle being built, within REC_DER_MAX. */
 static int
 dc_bundle_add(unsigned char *der, size_t cap, size_t *len, uint32_t *ncerts,
     const unsigned char *p, size_t n, char *err, size_t errlen)
 {
 	if (dc_der_seq_len(p, n) != n)
-		return dc_bundle_fail(err, errlen, "certificate %u is not DER", *ncerts + 1);
+		return cc_fail(err, errlen, CC_ERR_PARSE, "certificate %u is not DER", *ncerts + 1);
 	if (n > REC_DER_MAX - *len || n > cap - *len)
-		return dc_bundle_fail(err, errlen, "larger than %d KiB", REC_DER_MAX / 1024);
+		return cc_fail(err, errlen, CC_ERR_PARSE, "larger than %d KiB", REC_DER_MAX / 1024);
 	memcpy(der + *len, p, n);
 	*len += n;
 	(*ncerts)++;
@@ -1071,10 +1059,10 @@ dec_cert_bundle(const char *b64, unsigned char **der, size_t *len, uint32_t *nce
 	*len = 0;
 	*ncerts = 0;
 	if (n > DEC_B64_MAX)
-		return dc_bundle_fail(err, errlen, "larger than %d KiB", REC_DER_MAX / 1024);
+		return cc_fail(err, errlen, CC_ERR_PARSE, "larger than %d KiB", REC_DER_MAX / 1024);
 	pem = xmalloc(n / 4 * 3 + 4);
 	if (!b64_decode(b64, n, pem, &plen, 0)) {
-		rc = dc_bundle_fail(err, errlen, "not valid base64");
+		rc = cc_fail(err, errlen, CC_ERR_PARSE, "not valid base64");
 		goto out;
 	}
 	pem[plen] = '\0';
@@ -1087,7 +1075,7 @@ dec_cert_bundle(const char *b64, unsigned char **der, size_t *len, uint32_t *nce
 		while (off < plen && rc == CC_OK) {
 			size_t one = dc_der_seq_len(pem + off, plen - off);
 			if (one == 0) {
-				rc = dc_bundle_fail(err, errlen, "certificate %u is not DER",
+				rc = cc_fail(err, errlen, CC_ERR_PARSE, "certificate %u is not DER",
 				    cnt + 1);
 				break;
 			}
@@ -1098,7 +1086,7 @@ dec_cert_bundle(const char *b64, unsigned char **der, size_t *len, uint32_t *nce
 			goto out;
 	} else {
 		if (memchr(pem, '\0', plen) != NULL) {
-			rc = dc_bundle_fail(err, errlen, "neither PEM nor DER");
+			rc = cc_fail(err, errlen, CC_ERR_PARSE, "neither PEM nor DER");
 			goto out;
 		}
 		const char *p = (const char *)pem;
@@ -1107,13 +1095,13 @@ dec_cert_bundle(const char *b64, unsigned char **der, size_t *len, uint32_t *nce
 			const char *label = p + strlen(PEM_BEGIN);
 			const char *le = strstr(label, PEM_DASHES);
 			if (le == NULL) {
-				rc = dc_bundle_fail(err, errlen, "PEM header not terminated");
+				rc = cc_fail(err, errlen, CC_ERR_PARSE, "PEM header not terminated");
 				break;
 			}
 			const char *start = le + strlen(PEM_DASHES);
 			const char *end = strstr(start, PEM_END);
 			if (end == NULL) {
-				rc = dc_bundle_fail(err, errlen, "PEM block %u has no END line",
+				rc = cc_fail(err, errlen, CC_ERR_PARSE, "PEM block %u has no END line",
 				    cnt + 1);
 				break;
 			}
@@ -1123,7 +1111,7 @@ dec_cert_bundle(const char *b64, unsigned char **der, size_t *len, uint32_t *nce
 			if (is_cert) {
 				size_t blen;
 				if (!b64_decode(start, (size_t)(end - start), body, &blen, 0))
-					rc = dc_bundle_fail(err, errlen,
+					rc = cc_fail(err, errlen, CC_ERR_PARSE,
 					    "PEM block %u is not valid base64", cnt + 1);
 				else
 					rc = dc_bundle_add(out, cap, &dlen, &cnt, body, blen, err,
@@ -1135,12 +1123,12 @@ dec_cert_bundle(const char *b64, unsigned char **der, size_t *len, uint32_t *nce
 		if (rc != CC_OK)
 			goto out;
 		if (cnt == 0) {
-			rc = dc_bundle_fail(err, errlen, "no PEM CERTIFICATE block");
+			rc = cc_fail(err, errlen, CC_ERR_PARSE, "no PEM CERTIFICATE block");
 			goto out;
 		}
 	}
 	if (cnt == 0) {
-		rc = dc_bundle_fail(err, errlen, "empty");
+		rc = cc_fail(err, errlen, CC_ERR_PARSE, "empty");
 		goto out;
 	}
 	*der = xrealloc(out, dlen);

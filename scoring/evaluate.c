@@ -295,9 +295,10 @@ ev_budget_queue(struct ev_ctx *e)
 {
 	const struct sc_budget *b = &e->e_in->in_budget;
 	struct fc_params *p = &e->e_params;
-	uint32_t dup_limit = b->bd_dup_limit > 0 ? b->bd_dup_limit : 5;
+	uint32_t new_limit, dup_limit;
 	int64_t until;
 	int found = 0;
+	pol_budget_limits(b, &new_limit, &dup_limit);
 	if (!b->bd_valid || !b->bd_queue || p->fp_first <= 0 || b->bd_dup_used >= dup_limit)
 		return;
 	until = b->bd_slot > 0 && b->bd_slot + p->fp_attempt_duration <= e->e_deadline

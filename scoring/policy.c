@@ -117,6 +117,13 @@ pol_jitter(const struct sc_config *cfg, const struct sc_cert *c, int64_t rb)
 			      span);
 }
 
+void
+pol_budget_limits(const struct sc_budget *b, uint32_t *new_limit, uint32_t *dup_limit)
+{
+	*new_limit = b->bd_new_limit > 0 ? b->bd_new_limit : POL_LE_NEW_LIMIT;
+	*dup_limit = b->bd_dup_limit > 0 ? b->bd_dup_limit : POL_LE_DUP_LIMIT;
+}
+
 int
 pol_budget_allows(const struct sc_budget *b, uint32_t reserve, int ari_exempt, char *why,
 		  size_t whylen)
@@ -124,8 +131,7 @@ pol_budget_allows(const struct sc_budget *b, uint32_t reserve, int ari_exempt, c
 	uint32_t new_limit, dup_limit;
 	if (b == NULL || !b->bd_valid || ari_exempt)
 		return 1;
-	new_limit = b->bd_new_limit > 0 ? b->bd_new_limit : POL_LE_NEW_LIMIT;
-	dup_limit = b->bd_dup_limit > 0 ? b->bd_dup_limit : POL_LE_DUP_LIMIT;
+	pol_budget_limits(b, &new_limit, &dup_limit);
 	if ((uint64_t)b->bd_new_used + reserve >= new_limit) {
 		if (why != NULL && whylen > 0)
 			snprintf(why, whylen, "ACME budget of the registered domain used: %u of %u",
@@ -269,14 +275,14 @@ pol_spread_rb(const struct pol_context *ctx)
 	const struct sc_budget *b = &in->in_budget;
 	const struct sc_cert *c = &in->in_cert;
 	const struct sc_state *st = &in->in_state;
-	uint32_t limit;
+	uint32_t limit, dup_limit;
 	int64_t window, rt = 0, orig, target, lifetime, earliest;
 	double cap;
 	uint32_t m, k;
 
 	if (!b->bd_valid || b->bd_bunch == 0 || c->c_not_after <= 0)
 		return 0;
-	limit = b->bd_new_limit > 0 ? b->bd_new_limit : POL_LE_NEW_LIMIT;
+	pol_budget_limits(b, &limit, &dup_limit);
 	if (limit > ctx->pc_cfg->cf_budget_reserve)
 		limit -= ctx->pc_cfg->cf_budget_reserve;
 	if (b->bd_bunch <= limit)

@@ -72,6 +72,9 @@ double pol_unit_hash(uint64_t seed, const char *a, const char *b, const char *c)
  */
 int64_t pol_jitter(const struct sc_config *cfg, const struct sc_cert *c, int64_t rb);
 
+/* The domain's limits of b, Let's Encrypt's (50 new, 5 duplicates per window) where b leaves 0. */
+void pol_budget_limits(const struct sc_budget *b, uint32_t *new_limit, uint32_t *dup_limit);
+
 /*
  * Whether the ACME budget b leaves room for one more issuance now, keeping `reserve` back.
  * ari_exempt: an ARI renewal carrying `replaces`, exempt from Let's Encrypt's limits.

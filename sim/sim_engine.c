@@ -89,33 +89,39 @@ struct se_engine {
 	struct se_metrics e_m;          /* totals */
 };
 
-/* The one place that asks the scoring library for cert-manager's renewal time. */
+/*
+ * The one place that asks the scoring library for cert-manager's renewal time of c's current
+ * certificate with the given renewBefore (0: none); 0 when the spec has no renewal time.
+ */
 static int64_t
-se_renewal_time(const struct se_engine *e, const struct se_cert *c)
+se_renewal_at(const struct se_engine *e, const struct se_cert *c, int64_t renew_before)
 {
 	const struct scn_group *g = &e->e_s->s_groups[c->c_group];
-	struct sc_renew_spec spec = {.rs_renew_before = c->c_renew_before,
-	    .rs_renew_before_set = c->c_renew_before > 0, .rs_pct = g->g_pct,
-	    .rs_pct_set = g->g_pct > 0, .rs_duration = g->g_lifetime};
-	int64_t t = 0;
-	if (fc_renewal_time(c->c_not_before, c->c_not_after, &spec, &t) != SC_OK)
-		fatalx("no renewal time for a valid certificate (%lld..%lld)",
-		    (long long)c->c_not_before, (long long)c->c_not_after);
-	return t;
-}
-
-/* cert-manager's renewal time of c's current certificate under the user's own spec. */
-static int64_t
-se_user_renewal_time(const struct se_engine *e, const struct se_cert *c)
-{
-	const struct scn_group *g = &e->e_s->s_groups[c->c_group];
-	struct sc_renew_spec spec = {.rs_renew_before = g->g_renew_before,
-	    .rs_renew_before_set = g->g_renew_before > 0, .rs_pct = g->g_pct,
+	struct sc_renew_spec spec = {.rs_renew_before = renew_before,
+	    .rs_renew_before_set = renew_before > 0, .rs_pct = g->g_pct,
 	    .rs_pct_set = g->g_pct > 0, .rs_duration = g->g_lifetime};
 	int64_t t = 0;
 	if (fc_renewal_time(c->c_not_before, c->c_not_after, &spec, &t) != SC_OK)
 		return 0;
 	return t;
+}
+
+/* The renewal time cert-manager works to now; a valid certificate always has one. */
+static int64_t
+se_renewal_time(const struct se_engine *e, const struct se_cert *c)
+{
+	int64_t t = se_renewal_at(e, c, c->c_renew_before);
+	if (t == 0)
+		fatalx("no renewal time for a valid certificate (%lld..%lld)",
+		    (long long)c->c_not_before, (long long)c->c_not_after);
+	return t;
+}
+
+/* cert-manager's renewal time of c's current certificate under the user's own spec, or 0. */
+static int64_t
+se_user_renewal_time(const struct se_engine *e, const struct se_cert *c)
+{
+	return se_renewal_at(e, c, e->e_s->s_groups[c->c_group].g_renew_before);
 }
 
 /*
