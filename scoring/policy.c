@@ -563,9 +563,13 @@ pol_reissue(const struct pol_context *ctx, struct sc_decision *d)
 		   c->c_not_after > now &&
 		   (ctx->pc_renewal_time == 0 || ctx->pc_renewal_time > now) &&
 		   (c->c_not_before < in->in_ari.ar_start)) {
-		/* inside (or past) the window and cert-manager is not renewing yet */
+		/*
+		 * Inside (or past) the window and cert-manager is not renewing yet. The order
+		 * cert-manager then places carries "replaces", and so escapes the CA's limits, only
+		 * when its ACMEUseARI gate is on; otherwise it spends budget like any other.
+		 */
 		why_r = SC_REISSUE_ARI;
-		exempt = 1;
+		exempt = cfg->cf_ari_replaces;
 	} else if (ctx->pc_backoff_until > now + POL_BACKOFF_OBSTACLE &&
 		   ctx->pc_risk > cfg->cf_target_risk) {
 		int expired = c->c_not_after > 0 && now >= c->c_not_after;

@@ -94,6 +94,7 @@ sc_config_default(struct sc_config *cfg)
 	cfg->cf_fallback_max_fail = 0.3;
 	cfg->cf_failover_restore_after = 24 * 3600;
 	cfg->cf_budget_reserve = 1;
+	cfg->cf_ari_replaces = 0;
 }
 
 static int

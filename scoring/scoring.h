@@ -265,6 +265,9 @@ struct sc_config {
 	double cf_fallback_max_fail;  /* fallback counts as healthy below this; 0.3 */
 	int64_t cf_failover_restore_after; /* primary healthy this long before restoring; 24h */
 	uint32_t cf_budget_reserve;   /* ACME issuances kept back for cert-manager's own; 1 */
+	int cf_ari_replaces;          /* cert-manager's ACMEUseARI gate is on, so its orders carry
+				 * ARI "replaces" and renewals in the window are exempt from
+				 * the CA's limits; default 0 (the gate is alpha and off) */
 };
 
 /* Fills cfg with the defaults listed above. */

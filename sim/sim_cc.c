@@ -480,7 +480,7 @@ scc_evaluate(struct scc_state *st, uint32_t c, int may_act)
 	scc_input(st, c, &v, &in, &iss, &fb, name, sizeof(name), dom, sizeof(dom));
 	sc_evaluate(&in, &st->s_res);
 	st->s_c[c].cc_last_risk = st->s_res.r_risk;
-	se_note_risk(st->s_e, c, (enum se_level)st->s_res.r_level);
+	se_note_risk(st->s_e, c, (enum se_level)st->s_res.r_level, st->s_res.r_risk);
 	if (may_act && st->s_enforce) {
 		int started = scc_apply(st, c, &v, &st->s_res);
 		st->s_gen++; /* a changed renewBefore or issuer moves the queue */

@@ -41,6 +41,7 @@ struct se_cert {
 	int64_t c_ari_lo;       /* published ARI window, 0 when none */
 	int64_t c_ari_hi;
 	int64_t c_alert_at;     /* first HIGH for this instance, SE_NONE when none */
+	int64_t c_curve_at[SE_NCURVE]; /* first risk >= se_curve_risk[i], SE_NONE when none */
 	double c_forecast;      /* forecast for the attempt in flight, < 0 when none */
 	uint32_t c_group;       /* group index */
 	uint32_t c_domain;      /* registered-domain index */
@@ -301,6 +302,16 @@ se_start_attempt(struct se_engine *e, uint32_t ci)
 	sh_push(&e->e_heap, e->e_now + (lat > 0 ? lat : 1), SE_EV_DONE, ci, 0);
 }
 
+const double se_curve_risk[SE_NCURVE] = {0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99};
+
+static void
+se_clear_alerts(struct se_cert *c)
+{
+	c->c_alert_at = SE_NONE;
+	for (int i = 0; i < SE_NCURVE; i++)
+		c->c_curve_at[i] = SE_NONE;
+}
+
 static void
 se_add_lead(struct se_metrics *m, double lead)
 {
@@ -337,25 +348,41 @@ se_close_instance(struct se_engine *e, uint32_t ci, int64_t t, int renewed)
 		return; /* outcome unknown within the horizon */
 	int positive = t > na;
 	int alerted = c->c_alert_at != SE_NONE;
+	struct se_group_alerts *ga = &m->m_alerts_group[c->c_group];
 	m->m_judged++;
 	if (alerted) {
 		m->m_alerts++;
+		ga->ga_alerts++;
 		if (positive) {
 			m->m_alert_tp++;
+			ga->ga_tp++;
 			se_add_lead(m, (double)(na - c->c_alert_at));
 		} else {
 			m->m_alert_fp++;
 		}
 	}
+	int64_t h = e->e_s->s_alert_horizon;
+	if (g->g_lifetime / 4 < h)
+		h = g->g_lifetime / 4;
+	if (na - c->c_revealed < h)
+		h = na - c->c_revealed;
+	for (int i = 0; i < SE_NCURVE; i++) {
+		if (c->c_curve_at[i] == SE_NONE)
+			continue;
+		m->m_curve[i].cp_alerts++;
+		if (positive) {
+			m->m_curve[i].cp_tp++;
+			if (c->c_curve_at[i] <= na - h)
+				m->m_curve[i].cp_recalled++;
+		}
+	}
 	if (positive) {
-		int64_t h = e->e_s->s_alert_horizon;
-		if (g->g_lifetime / 4 < h)
-			h = g->g_lifetime / 4;
-		if (na - c->c_revealed < h)
-			h = na - c->c_revealed;
 		m->m_positives++;
-		if (alerted && c->c_alert_at <= na - h)
+		ga->ga_positives++;
+		if (alerted && c->c_alert_at <= na - h) {
 			m->m_recalled++;
+			ga->ga_recalled++;
+		}
 	}
 }
 
@@ -391,7 +418,7 @@ se_attempt_done(struct se_engine *e, uint32_t ci)
 		c->c_failed = 0;
 		c->c_last_failure = 0;
 		c->c_ari_at = SE_NONE;
-		c->c_alert_at = SE_NONE;
+		se_clear_alerts(c);
 		c->c_cur_issuer = (int16_t)issuer;
 		se_set_ari_window(e, c);
 		sp_on_attempt_done(e->e_policy, ci, issuer, 0);
@@ -468,6 +495,7 @@ se_new(const struct scn_scenario *s, const struct sf_plan *plan, enum scn_policy
 	e->e_ari_replaces = pol == SCN_POL_ARI_ONLY;
 	sh_init(&e->e_heap);
 	e->e_m.m_expired_group_s = xcalloc(s->s_ngroups, sizeof(double));
+	e->e_m.m_alerts_group = xcalloc(s->s_ngroups, sizeof(*e->e_m.m_alerts_group));
 	e->e_gdom = xcalloc(s->s_ngroups, sizeof(*e->e_gdom));
 	for (size_t g = 0; g < s->s_ngroups; g++) {
 		const struct scn_group *gr = &s->s_groups[g];
@@ -508,7 +536,7 @@ se_new(const struct scn_scenario *s, const struct sf_plan *plan, enum scn_policy
 			c->c_revealed = c->c_not_before;
 			c->c_renew_before = gr->g_renew_before;
 			c->c_ari_at = SE_NONE;
-			c->c_alert_at = SE_NONE;
+			se_clear_alerts(c);
 			c->c_forecast = -1;
 			c->c_issuer = c->c_cur_issuer = (int16_t)gr->g_issuer;
 			c->c_last = 0xff;
@@ -625,6 +653,7 @@ se_free(struct se_engine *e)
 	free(e->e_gdom);
 	free(e->e_c);
 	free(e->e_m.m_expired_group_s);
+	free(e->e_m.m_alerts_group);
 	free(e->e_m.m_leads);
 	free(e);
 }
@@ -746,10 +775,15 @@ se_schedule_timer(struct se_engine *e, int64_t t, uint32_t id)
 }
 
 void
-se_note_risk(struct se_engine *e, uint32_t ci, enum se_level level)
+se_note_risk(struct se_engine *e, uint32_t ci, enum se_level level, double risk)
 {
 	struct se_cert *c = &e->e_c[ci];
 	/* A forecast after expiry is no forecast: only alerts raised while valid count. */
-	if (level >= SE_HIGH && c->c_alert_at == SE_NONE && e->e_now < c->c_valid_until)
+	if (e->e_now >= c->c_valid_until)
+		return;
+	if (level >= SE_HIGH && c->c_alert_at == SE_NONE)
 		c->c_alert_at = e->e_now;
+	for (int i = 0; i < SE_NCURVE; i++)
+		if (risk >= se_curve_risk[i] && c->c_curve_at[i] == SE_NONE)
+			c->c_curve_at[i] = e->e_now;
 }

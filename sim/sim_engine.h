@@ -64,6 +64,28 @@ struct se_view {
 	uint32_t v_domain;          /* registered-domain index (for budgets) */
 };
 
+/*
+ * Risk thresholds of the precision-recall curve (sim/README.md): alerts judged as if the alert
+ * fired at the first forecast with risk >= each of these instead of at level high.
+ */
+#define SE_NCURVE 7
+extern const double se_curve_risk[SE_NCURVE];
+
+/* Alert judgement at one threshold of the curve. */
+struct se_curve_point {
+	uint64_t cp_alerts;   /* judged instances whose risk reached the threshold while valid */
+	uint64_t cp_tp;       /* ... whose instance then expired */
+	uint64_t cp_recalled; /* positives that reached it at least the horizon ahead */
+};
+
+/* Alert judgement of one group (the same counts as the run's, split by group). */
+struct se_group_alerts {
+	uint64_t ga_alerts;    /* judged instances with an alert */
+	uint64_t ga_tp;        /* ... whose instance then expired */
+	uint64_t ga_positives; /* judged instances that expired unrenewed */
+	uint64_t ga_recalled;  /* positives alerted at least the horizon ahead */
+};
+
 /* Totals of one run; seconds are simulated seconds. */
 struct se_metrics {
 	double m_expired_s;                  /* expired certificate-seconds */
@@ -85,6 +107,8 @@ struct se_metrics {
 	uint64_t m_positives;                /* judged instances that expired unrenewed */
 	uint64_t m_recalled;                 /* positives alerted at least the horizon ahead */
 	uint64_t m_judged;                   /* instances whose outcome is known */
+	struct se_group_alerts *m_alerts_group; /* owned, per group */
+	struct se_curve_point m_curve[SE_NCURVE]; /* precision-recall curve over risk thresholds */
 	double *m_leads;                     /* owned: lead seconds of true alerts */
 	size_t m_nleads;                     /* count of m_leads */
 	size_t m_leads_cap;                  /* slots of m_leads */
@@ -170,7 +194,7 @@ void se_schedule_timer(struct se_engine *e, int64_t t, uint32_t id);
 
 /* Report the forecaster's risk level for c now; the first HIGH or above per certificate
  * instance is its alert. */
-void se_note_risk(struct se_engine *e, uint32_t c, enum se_level level);
+void se_note_risk(struct se_engine *e, uint32_t c, enum se_level level, double risk);
 
 /* Lifetime class of a lifetime in seconds, and its name ("6d", "47d", ...). */
 enum se_lclass se_lclass_of(int64_t lifetime);

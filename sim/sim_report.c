@@ -116,6 +116,28 @@ sr_add_alerts(cJSON *root, const struct scn_scenario *s, enum scn_policy pol,
 	}
 	sr_num(a, "median_lead_hours", med);
 	free(leads);
+	cJSON *curve = cJSON_AddArrayToObject(a, "curve");
+	for (int i = 0; i < SE_NCURVE; i++) {
+		const struct se_curve_point *cp = &m->m_curve[i];
+		cJSON *o = cJSON_CreateObject();
+		sr_num(o, "risk_at_least", se_curve_risk[i]);
+		sr_num(o, "alerts", (double)cp->cp_alerts);
+		sr_num(o, "tp", (double)cp->cp_tp);
+		sr_num(o, "recalled", (double)cp->cp_recalled);
+		sr_num(o, "precision", cp->cp_alerts ? (double)cp->cp_tp / (double)cp->cp_alerts : NAN);
+		sr_num(o, "recall", m->m_positives ? (double)cp->cp_recalled / (double)m->m_positives : NAN);
+		cJSON_AddItemToArray(curve, o);
+	}
+	cJSON *by = cJSON_AddObjectToObject(a, "by_group");
+	for (size_t g = 0; g < s->s_ngroups; g++) {
+		const struct se_group_alerts *ga = &m->m_alerts_group[g];
+		cJSON *o = cJSON_AddObjectToObject(by, s->s_groups[g].g_name);
+		sr_num(o, "alerts", (double)ga->ga_alerts);
+		sr_num(o, "tp", (double)ga->ga_tp);
+		sr_num(o, "fp", (double)(ga->ga_alerts - ga->ga_tp));
+		sr_num(o, "positives", (double)ga->ga_positives);
+		sr_num(o, "recalled", (double)ga->ga_recalled);
+	}
 }
 
 int

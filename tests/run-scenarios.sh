@@ -50,6 +50,7 @@ verdict() { # ok key detail
 	fi
 }
 tp=0 fp=0 pos=0 rec=0
+curve_all=()  # per scenario: "risk alerts tp recalled" lines of the precision-recall curve
 : >"$report"
 say() { printf '%s\n' "$*" | tee -a "$report"; }
 
@@ -73,6 +74,8 @@ for f in "$@"; do
 		(.why // "")] | @tsv' "$json")
 	read -r a b c d < <(jq -r '.alerts | "\(.tp // 0) \(.fp // 0) \(.positives // 0) \(.recalled // 0)"' "$json")
 	tp=$((tp + a)); fp=$((fp + b)); pos=$((pos + c)); rec=$((rec + d))
+	mapfile -t -O "${#curve_all[@]}" curve_all < <(jq -r '.alerts.curve[]? |
+		"\(.risk_at_least) \(.alerts) \(.tp) \(.recalled)"' "$json")
 done
 
 # Pooled alert quality over the whole suite.
@@ -90,6 +93,15 @@ suite_check() { # name value-expression bar
 say "# suite (alerts pooled over all scenarios)"
 suite_check "alert precision" "$tp" "$((tp + fp))" 0.95
 suite_check "alert recall (7 days ahead)" "$rec" "$pos" 0.90
+# The pooled precision-recall curve (not a check): the alert judged at other risk thresholds,
+# to show where the bars' trade-off lies on this suite (sim/README.md).
+if [ "${#curve_all[@]}" -gt 0 ] && [ "$pos" -gt 0 ]; then
+	printf '%s\n' "${curve_all[@]}" | awk -v pos="$pos" '
+		{ a[$1] += $2; t[$1] += $3; r[$1] += $4; if (!($1 in seen)) { seen[$1] = 1; k[n++] = $1 } }
+		END { for (i = 0; i < n; i++) { x = k[i]
+			printf "curve: risk >= %-4s alerts %5d  precision %.4f  recall %.4f\n", x, a[x],
+				a[x] ? t[x] / a[x] : 0, r[x] / pos } }' | while IFS= read -r l; do say "$l"; done
+fi
 
 # A listed shortfall that no check produced is stale (its expectation was changed or removed):
 # only judged when the whole suite ran.

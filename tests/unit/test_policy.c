@@ -430,11 +430,21 @@ Test(policy, ari_window)
 	d = tp_decide(&w);
 	cr_expect(d.d_reissue, "past the ARI point, not renewing yet: reissue");
 	cr_expect_eq(d.d_reissue_reason, SC_REISSUE_ARI);
-	/* exempt from the ACME budget (ARI with replaces) */
+	/*
+	 * With the domain's budget spent: cert-manager without its ACMEUseARI gate orders without
+	 * "replaces", so the reissue would be refused by the CA and is held back; with the gate
+	 * the order is exempt and the reissue goes ahead.
+	 */
 	w.w_in.in_budget.bd_valid = 1;
 	w.w_in.in_budget.bd_new_used = 50;
 	d = tp_decide(&w);
-	cr_expect(d.d_reissue);
+	cr_expect(!d.d_reissue, "ARI reissue without replaces spends budget: held back");
+	cr_expect(d.d_budget_blocked);
+	w.w_cfg.cf_ari_replaces = 1;
+	d = tp_decide(&w);
+	cr_expect(d.d_reissue, "ARI reissue with replaces is exempt");
+	cr_expect(!d.d_budget_blocked);
+	w.w_cfg.cf_ari_replaces = 0;
 	/* a window in the future: move renewBefore into it instead */
 	w.w_in.in_budget.bd_valid = 0;
 	w.w_in.in_ari.ar_start = NOW + 5 * D;
