@@ -350,6 +350,7 @@ scc_input(struct scc_state *st, uint32_t c, const struct se_view *v, struct sc_i
 		in->in_ari.ar_valid = 1;
 		in->in_ari.ar_start = v->v_ari_lo;
 		in->in_ari.ar_end = v->v_ari_hi;
+		in->in_ari.ar_url = v->v_ari_url;
 	}
 	if (si->is_acme) {
 		int64_t since = now - si->is_rl_window, oldest = 0;

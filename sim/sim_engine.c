@@ -55,6 +55,7 @@ struct se_cert {
 	uint8_t c_pending;      /* its outcome (decided at start from the state at start) */
 	uint8_t c_last;         /* outcome of the last finished attempt, 0xff none */
 	uint8_t c_exempt;       /* the attempt in flight carries ARI "replaces" */
+	uint8_t c_ari_explained;/* the ARI window links an explanation (a revocation notice) */
 	uint8_t c_dup_head;     /* next slot of the duplicate ring */
 	uint16_t c_patches;     /* renewBefore changes during the current instance */
 };
@@ -209,6 +210,7 @@ se_set_ari_window(struct se_engine *e, struct se_cert *c)
 {
 	const struct scn_issuer *is = &e->e_s->s_issuers[c->c_cur_issuer];
 	c->c_ari_lo = c->c_ari_hi = 0;
+	c->c_ari_explained = 0;
 	if (!is->is_ari)
 		return;
 	double life = (double)(c->c_not_after - c->c_not_before);
@@ -476,6 +478,8 @@ se_revoke(struct se_engine *e, uint32_t fi)
 			/* RFC 9773: a window in the past or at once means "renew now". */
 			c->c_ari_lo = e->e_now;
 			c->c_ari_hi = e->e_now + f->f_deadline / 2;
+			/* a CA revoking for an incident must report it; its window links the report */
+			c->c_ari_explained = 1;
 			sp_on_ari_change(e->e_policy, ci);
 		}
 	}
@@ -700,6 +704,7 @@ se_observe(const struct se_engine *e, uint32_t ci, struct se_view *v)
 	    : sf_outcome_message((enum sf_outcome)c->c_last, e->e_s->s_issuers[c->c_cur_issuer].is_acme);
 	v->v_ari_lo = c->c_ari_lo;
 	v->v_ari_hi = c->c_ari_hi;
+	v->v_ari_url = c->c_ari_explained ? "https://ca.example/incidents/revocation" : NULL;
 	v->v_domain = c->c_domain;
 }
 

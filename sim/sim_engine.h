@@ -61,6 +61,7 @@ struct se_view {
 	const char *v_last_message; /* its message, NULL before any */
 	int64_t v_ari_lo;           /* ARI suggested window of the current certificate, */
 	int64_t v_ari_hi;           /*   both 0 when the CA publishes none */
+	const char *v_ari_url;      /* the window's explanationURL, NULL when none */
 	uint32_t v_domain;          /* registered-domain index (for budgets) */
 };
 

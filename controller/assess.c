@@ -1,0 +1,421 @@
+/*
+ * assess: store records -> scoring input -> sc_evaluate (see assess.h).
+ */
+#include "assess.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "records.h"
+#include "resource.h"
+#include "store.h"
+#include "timefmt.h"
+#include "xalloc.h"
+
+#define AS_CRS_PER_CERT 32     /* a certificate's own history: newest CRs kept */
+#define AS_CRS_PER_CERT_ISS 8  /* per certificate in its issuer's history */
+#define AS_ISSUER_HISTORY 8192 /* an issuer's history; the half-life makes older ones weightless */
+#define AS_EVENTS 64           /* Events about a certificate and its requests, orders, challenges */
+#define AS_WINDOWS 16          /* spec.renewal.windows kept */
+
+/* One issuer seen by this context: its scoring view, history and estimate, built once. */
+struct as_issuer {
+	char *ai_key;                    /* "kind/ns/name" */
+	int ai_found;                    /* the issuer object is in the store */
+	struct sc_issuer ai_issuer;      /* borrowed strings from the store */
+	struct sc_request *ai_history;   /* owned */
+	struct sc_issuer_estimate ai_est;
+};
+
+struct as_ctx {
+	struct store *a_st;
+	struct sc_config a_cfg;
+	int64_t a_now;
+	struct as_issuer *a_iss;         /* owned array */
+	size_t a_niss, a_capiss;
+};
+
+struct as_ctx *
+as_new(struct store *st, const struct sc_config *cfg, int64_t now)
+{
+	struct as_ctx *a = xcalloc(1, sizeof *a);
+	a->a_st = st;
+	if (cfg)
+		a->a_cfg = *cfg;
+	else
+		sc_config_default(&a->a_cfg);
+	a->a_now = now;
+	return a;
+}
+
+void
+as_free(struct as_ctx *a)
+{
+	if (a == NULL)
+		return;
+	for (size_t i = 0; i < a->a_niss; i++) {
+		free(a->a_iss[i].ai_key);
+		free(a->a_iss[i].ai_history);
+	}
+	free(a->a_iss);
+	free(a);
+}
+
+static enum sc_tristate
+as_tristate(enum rec_cond_status s)
+{
+	switch (s) {
+	case REC_COND_TRUE:
+		return SC_TRUE;
+	case REC_COND_FALSE:
+		return SC_FALSE;
+	default:
+		return SC_UNKNOWN;
+	}
+}
+
+static void
+as_cond(const struct rec_cond *rc, struct sc_condition *out)
+{
+	out->cd_status = as_tristate(rc->c_status);
+	out->cd_reason = rc->c_reason;
+	out->cd_message = rc->c_message;
+	out->cd_time = rc->c_ltt;
+}
+
+/*
+ * A CertificateRequest as history. cert-manager marks a final failure with Ready=False and
+ * reason Failed (InvalidRequest=True for requests it will never sign), a refusal with
+ * Denied=True; anything else is still pending.
+ */
+static void
+as_request(const struct rec_cr *r, struct sc_request *out)
+{
+	memset(out, 0, sizeof *out);
+	out->rq_time = r->r_meta.m_created;
+	if (r->r_denied.c_status == REC_COND_TRUE) {
+		out->rq_outcome = SC_OUT_DENIED;
+		out->rq_reason = r->r_denied.c_reason ? r->r_denied.c_reason : "Denied";
+		out->rq_message = r->r_denied.c_message;
+		out->rq_done = r->r_denied.c_ltt;
+	} else if (r->r_ready.c_status == REC_COND_TRUE) {
+		out->rq_outcome = SC_OUT_ISSUED;
+		out->rq_reason = r->r_ready.c_reason;
+		out->rq_message = r->r_ready.c_message;
+		out->rq_done = r->r_ready.c_ltt;
+	} else if (r->r_invalid.c_status == REC_COND_TRUE ||
+		   (r->r_ready.c_status == REC_COND_FALSE && r->r_ready.c_reason &&
+		    (strcmp(r->r_ready.c_reason, "Failed") == 0 ||
+		     strcmp(r->r_ready.c_reason, "Denied") == 0))) {
+		out->rq_outcome = SC_OUT_FAILED;
+		const struct rec_cond *why = r->r_invalid.c_status == REC_COND_TRUE ? &r->r_invalid
+										  : &r->r_ready;
+		out->rq_reason = why->c_reason;
+		out->rq_message = why->c_message;
+		out->rq_done = r->r_failure_time != REC_TIME_NONE ? r->r_failure_time : why->c_ltt;
+	} else {
+		out->rq_outcome = SC_OUT_PENDING;
+		out->rq_reason = r->r_ready.c_reason;
+		out->rq_message = r->r_ready.c_message;
+	}
+	if (out->rq_done != 0 && out->rq_done < out->rq_time)
+		out->rq_done = out->rq_time; /* clocks of different writers; keep the order sane */
+}
+
+static const char *
+as_nonnull(const char *s)
+{
+	return s ? s : "";
+}
+
+/*
+ * The index of the issuer entry for kind/ns/name, built on first use. An index, not a pointer:
+ * a later lookup may grow the array.
+ */
+static size_t
+as_issuer_get(struct as_ctx *a, const char *group, const char *kind, const char *ns,
+    const char *name)
+{
+	int cluster = strcmp(kind, "ClusterIssuer") == 0;
+	const char *kns = cluster ? "" : ns;
+	char *key = xasprintf("%s/%s/%s", kind, kns, name);
+	for (size_t i = 0; i < a->a_niss; i++)
+		if (strcmp(a->a_iss[i].ai_key, key) == 0) {
+			free(key);
+			return i;
+		}
+	if (a->a_niss == a->a_capiss) {
+		a->a_capiss = a->a_capiss ? a->a_capiss * 2 : 8;
+		a->a_iss = xrealloc(a->a_iss, a->a_capiss * sizeof *a->a_iss);
+	}
+	struct as_issuer *ai = &a->a_iss[a->a_niss++];
+	memset(ai, 0, sizeof *ai);
+	ai->ai_key = key;
+	ai->ai_issuer.is_kind = kind;
+	ai->ai_issuer.is_name = name;
+	const struct rec_issuer *ri = NULL;
+	if (strcmp(group, REC_CM_GROUP) == 0)
+		ri = store_issuer_get(a->a_st, cluster ? RES_CLUSTERISSUER : RES_ISSUER, kns, name);
+	if (ri) {
+		ai->ai_found = 1;
+		as_cond(&ri->i_ready, &ai->ai_issuer.is_ready);
+	}
+	/* Every certificate on this issuer contributes its newest requests. */
+	size_t ncerts = store_issuer_certs(a->a_st, group, kind, kns, name, NULL, 0);
+	const struct rec_cert **certs = xcalloc(ncerts ? ncerts : 1, sizeof *certs);
+	ncerts = store_issuer_certs(a->a_st, group, kind, kns, name, certs, ncerts);
+	size_t cap = ncerts * AS_CRS_PER_CERT_ISS;
+	if (cap > AS_ISSUER_HISTORY)
+		cap = AS_ISSUER_HISTORY;
+	ai->ai_history = xcalloc(cap ? cap : 1, sizeof *ai->ai_history);
+	size_t n = 0;
+	const struct rec_cr *crs[AS_CRS_PER_CERT_ISS];
+	for (size_t i = 0; i < ncerts && n < cap; i++) {
+		size_t k = store_cert_crs(a->a_st, certs[i]->c_meta.m_ns, certs[i]->c_meta.m_name, crs,
+		    AS_CRS_PER_CERT_ISS);
+		if (k > AS_CRS_PER_CERT_ISS)
+			k = AS_CRS_PER_CERT_ISS;
+		for (size_t j = 0; j < k && n < cap; j++)
+			as_request(crs[j], &ai->ai_history[n++]);
+	}
+	free(certs);
+	ai->ai_issuer.is_history = ai->ai_history;
+	ai->ai_issuer.is_nhistory = n;
+	sc_issuer_estimate(&ai->ai_issuer, &a->a_cfg, a->a_now, &ai->ai_est);
+	return (size_t)(ai - a->a_iss);
+}
+
+int
+as_parse_issuer_ref(const char *v, char *kind, size_t kindsz, char *name, size_t namesz)
+{
+	if (v == NULL || kindsz == 0 || namesz == 0)
+		return 0;
+	const char *slash = strchr(v, '/');
+	if (slash == NULL)
+		return 0;
+	size_t kl = (size_t)(slash - v);
+	if (!((kl == 6 && strncmp(v, "Issuer", 6) == 0) ||
+	      (kl == 13 && strncmp(v, "ClusterIssuer", 13) == 0)))
+		return 0;
+	const char *n = slash + 1;
+	size_t nl = strlen(n);
+	if (nl == 0 || nl > 253 || kl >= kindsz || nl >= namesz)
+		return 0;
+	/* a DNS subdomain: labels of [a-z0-9-], not starting or ending with '-' */
+	char lab[64];
+	const char *p = n;
+	while (*p) {
+		const char *dot = strchr(p, '.');
+		size_t ll = dot ? (size_t)(dot - p) : strlen(p);
+		if (ll == 0 || ll >= sizeof lab)
+			return 0;
+		memcpy(lab, p, ll);
+		lab[ll] = '\0';
+		if (!res_dns_label_ok(lab))
+			return 0;
+		p += ll + (dot ? 1 : 0);
+		if (dot && *p == '\0')
+			return 0;
+	}
+	memcpy(kind, v, kl);
+	kind[kl] = '\0';
+	memcpy(name, n, nl + 1);
+	return 1;
+}
+
+static const char *
+as_annot(const struct rec_cert *c, const char *key)
+{
+	for (size_t i = 0; i < c->c_nannots; i++)
+		if (strcmp(c->c_annots[i].ra_key, key) == 0)
+			return c->c_annots[i].ra_value;
+	return NULL;
+}
+
+/*
+ * The user's per-certificate settings. A value that does not parse is ignored here (the
+ * controller reports it with an InvalidAnnotation Event); the certificate is still scored.
+ */
+static void
+as_user_config(const struct rec_cert *c, struct sc_config *cfg)
+{
+	const char *v;
+	int64_t d;
+	char *end;
+	if ((v = as_annot(c, "certcast.io/target-risk")) != NULL) {
+		double t = strtod(v, &end);
+		if (end != v && *end == '\0' && t > 0.0 && t < 1.0)
+			cfg->cf_target_risk = t;
+	}
+	if ((v = as_annot(c, "certcast.io/min-renew-before")) != NULL &&
+	    tf_duration_parse(v, &d) == 0 && d >= 0)
+		cfg->cf_min_renew_before = d;
+	if ((v = as_annot(c, "certcast.io/max-renew-before")) != NULL &&
+	    tf_duration_parse(v, &d) == 0 && d >= 0)
+		cfg->cf_max_renew_before = d;
+	if (cfg->cf_max_renew_before > 0 && cfg->cf_max_renew_before < cfg->cf_min_renew_before)
+		cfg->cf_max_renew_before = cfg->cf_min_renew_before;
+	if ((v = as_annot(c, "certcast.io/mode")) != NULL) {
+		if (strcmp(v, "observe") == 0)
+			cfg->cf_mode = SC_MODE_OBSERVE;
+		else if (strcmp(v, "enforce") == 0)
+			cfg->cf_mode = SC_MODE_ENFORCE;
+		else if (strcmp(v, "off") == 0)
+			cfg->cf_mode = SC_MODE_OFF;
+	}
+}
+
+/* What certcast wrote before, read back for hysteresis and restores. */
+static void
+as_state(const struct rec_cert *c, struct sc_state *st)
+{
+	const char *v;
+	int64_t d;
+	memset(st, 0, sizeof *st);
+	st->st_last_risk = NAN;
+	if ((v = as_annot(c, "certcast.io/original-renew-before")) != NULL) {
+		st->st_rb_adjusted = 1;
+		if (strcmp(v, "unset") != 0 && tf_duration_parse(v, &d) == 0 && d > 0) {
+			st->st_orig_rb_set = 1;
+			st->st_orig_rb = d;
+		}
+	}
+	if ((v = as_annot(c, "certcast.io/risk")) != NULL) {
+		char *end;
+		double r = strtod(v, &end);
+		if (end != v && *end == '\0' && r >= 0.0 && r <= 1.0)
+			st->st_last_risk = r;
+	}
+}
+
+/* Appends the Events about kind ns/name to ev (at most max in all). */
+static size_t
+as_events_of(struct store *st, const char *kind, const char *ns, const char *name,
+    struct sc_event *ev, size_t n, size_t max)
+{
+	const struct rec_event *got[AS_EVENTS];
+	if (n >= max)
+		return n;
+	size_t k = store_events_of(st, kind, ns, name, got, max - n);
+	if (k > max - n)
+		k = max - n;
+	for (size_t i = 0; i < k; i++) {
+		struct sc_event *e = &ev[n++];
+		e->ev_reason = as_nonnull(got[i]->ev_reason);
+		e->ev_message = as_nonnull(got[i]->ev_message);
+		e->ev_time = got[i]->ev_last;
+		e->ev_count = got[i]->ev_count > 0 ? (uint32_t)got[i]->ev_count : 1;
+		e->ev_warning = got[i]->ev_type == REC_EVENT_WARNING;
+	}
+	return n;
+}
+
+int
+as_score(struct as_ctx *a, const struct rec_cert *c, struct sc_result *out, char *text,
+    size_t textlen)
+{
+	struct sc_config cfg = a->a_cfg;
+	struct sc_input in;
+	struct sc_request reqs[AS_CRS_PER_CERT];
+	struct sc_event evs[AS_EVENTS];
+	struct sc_window wins[AS_WINDOWS];
+	const struct rec_cr *crs[AS_CRS_PER_CERT];
+	const char *ns = c->c_meta.m_ns, *name = c->c_meta.m_name;
+
+	as_user_config(c, &cfg);
+	memset(&in, 0, sizeof in);
+	in.in_now = a->a_now;
+	in.in_cfg = &cfg;
+
+	struct sc_cert *sc = &in.in_cert;
+	sc->c_namespace = ns;
+	sc->c_name = name;
+	sc->c_issuer_kind = c->c_issuer.rf_kind ? c->c_issuer.rf_kind : "Issuer";
+	sc->c_issuer_name = as_nonnull(c->c_issuer.rf_name);
+	sc->c_acme = store_cert_issuer_type(a->a_st, c) == REC_ISSUER_ACME;
+	sc->c_not_before = c->c_not_before;
+	sc->c_not_after = c->c_not_after;
+	sc->c_failed_attempts = c->c_failed_attempts;
+	sc->c_last_failure = c->c_last_failure;
+	as_cond(&c->c_issuing, &sc->c_issuing);
+	as_cond(&c->c_ready, &sc->c_ready);
+	struct sc_renew_spec *rs = &sc->c_spec;
+	rs->rs_renew_before_set = c->c_has_renew_before;
+	rs->rs_renew_before = c->c_renew_before;
+	rs->rs_pct_set = c->c_has_renew_pct;
+	rs->rs_pct = c->c_renew_pct;
+	rs->rs_duration = c->c_has_duration ? c->c_duration : 0;
+	rs->rs_policy = c->c_renewal_policy == REC_RENEWAL_DISABLED ? SC_RENEWAL_DISABLED
+	    : c->c_renewal_policy == REC_RENEWAL_RENEW_BEFORE       ? SC_RENEWAL_RENEW_BEFORE
+								    : SC_RENEWAL_UNSET;
+	size_t nw = 0;
+	for (size_t i = 0; i < c->c_nwindows && nw < AS_WINDOWS; i++) {
+		const struct rec_window *w = &c->c_windows[i];
+		if (w->w_cron == NULL || !w->w_has_duration || w->w_duration <= 0)
+			continue;
+		/*
+		 * Named time zones would need the tz database; scoring takes a fixed offset. UTC is
+		 * exact; other zones are read as UTC (a window shifted by the zone's offset).
+		 */
+		wins[nw].rw_cron = w->w_cron;
+		wins[nw].rw_duration = w->w_duration;
+		wins[nw].rw_tz_offset = 0;
+		nw++;
+	}
+	rs->rs_windows = nw ? wins : NULL;
+	rs->rs_nwindows = nw;
+
+	/* its CertificateRequests, and the Events about it and them */
+	size_t ncr = store_cert_crs(a->a_st, ns, name, crs, AS_CRS_PER_CERT);
+	if (ncr > AS_CRS_PER_CERT)
+		ncr = AS_CRS_PER_CERT;
+	for (size_t i = 0; i < ncr; i++)
+		as_request(crs[i], &reqs[i]);
+	in.in_requests = ncr ? reqs : NULL;
+	in.in_nrequests = ncr;
+	size_t nev = as_events_of(a->a_st, "Certificate", ns, name, evs, 0, AS_EVENTS);
+	for (size_t i = 0; i < ncr && i < 4; i++) { /* the newest requests carry today's errors */
+		const char *crn = crs[i]->r_meta.m_name;
+		nev = as_events_of(a->a_st, "CertificateRequest", ns, crn, evs, nev, AS_EVENTS);
+		const struct rec_order *ords[2];
+		size_t no = store_cr_orders(a->a_st, ns, crn, ords, 2);
+		for (size_t j = 0; j < no && j < 2; j++)
+			nev = as_events_of(a->a_st, "Order", ns, ords[j]->o_meta.m_name, evs, nev,
+			    AS_EVENTS);
+	}
+	in.in_events = nev ? evs : NULL;
+	in.in_nevents = nev;
+
+	/* the issuer, its estimate, and the fallback */
+	size_t pi = SIZE_MAX, fi = SIZE_MAX;
+	if (c->c_issuer.rf_name)
+		pi = as_issuer_get(a, c->c_issuer.rf_group ? c->c_issuer.rf_group : REC_CM_GROUP,
+		    sc->c_issuer_kind, ns, c->c_issuer.rf_name);
+	const char *fbv = as_annot(c, "certcast.io/fallback-issuer");
+	char fkind[16], fname[254];
+	if (fbv && as_parse_issuer_ref(fbv, fkind, sizeof fkind, fname, sizeof fname))
+		fi = as_issuer_get(a, REC_CM_GROUP, fkind, ns, fname);
+	if (pi != SIZE_MAX) {
+		in.in_issuer = &a->a_iss[pi].ai_issuer;
+		in.in_issuer_est = &a->a_iss[pi].ai_est;
+	}
+	if (fi != SIZE_MAX) {
+		in.in_fallback.fb_configured = 1;
+		if (fi == pi) {
+			in.in_fallback.fb_active = 1; /* already on the fallback; primary unknown here */
+		} else {
+			in.in_fallback.fb_other = &a->a_iss[fi].ai_issuer;
+			in.in_fallback.fb_est = &a->a_iss[fi].ai_est;
+		}
+	}
+	as_state(c, &in.in_state);
+
+	int rc = sc_evaluate(&in, out);
+	if (text && textlen) {
+		text[0] = '\0';
+		(void)ex_text(&in, out, text, textlen);
+	}
+	return rc;
+}

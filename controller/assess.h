@@ -1,0 +1,50 @@
+/*
+ * assess: scores Certificates from the store. It turns one rec_cert and what the store holds
+ * around it (its CertificateRequests, the Events about it and them, its issuer and that
+ * issuer's recent outcomes across all its certificates, the certcast.io/ annotations) into
+ * scoring's plain input and calls sc_evaluate().
+ *
+ * What the store cannot tell yet is left out and said so in the explanation's inputs: no
+ * cert-manager metrics, no ARI window, no ACME budget counts, no anomaly baselines, no
+ * learned model. Issuer estimates are computed once per issuer per as_ctx, so scoring a whole
+ * cluster costs one pass over the issuers' histories, not one per certificate.
+ *
+ * An as_ctx belongs to one thread and one store snapshot: create it with the store's read lock
+ * held, use it under the same lock, free it before unlocking.
+ */
+#ifndef ASSESS_H
+#define ASSESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "scoring.h"
+
+struct store;
+struct rec_cert;
+
+struct as_ctx;
+
+/*
+ * A context scoring certificates of st as of now with cfg (copied; NULL: defaults). Never
+ * fails (allocation failure aborts, as everywhere in the controller).
+ */
+struct as_ctx *as_new(struct store *st, const struct sc_config *cfg, int64_t now);
+void as_free(struct as_ctx *a);
+
+/*
+ * Scores c into out. Returns SC_OK, or SC_ERR_INVAL when the certificate's own data is
+ * inconsistent (out then says what, with risk 0 and level low). When text is not NULL, the full
+ * explanation (ex_text) is written there, textlen bytes at most, always NUL-terminated.
+ */
+int as_score(struct as_ctx *a, const struct rec_cert *c, struct sc_result *out, char *text,
+    size_t textlen);
+
+/*
+ * Parses "Issuer/NAME" or "ClusterIssuer/NAME" (the certcast.io/fallback-issuer value) into
+ * kind and name (copied, NUL-terminated, cut to their sizes). Returns 1 when well formed and
+ * the name is a DNS subdomain, else 0.
+ */
+int as_parse_issuer_ref(const char *v, char *kind, size_t kindsz, char *name, size_t namesz);
+
+#endif
