@@ -1,5 +1,6 @@
 /* status: rows from the store, and their table and JSON renderings. */
 #include "status.h"
+#include "assess.h"
 
 #include "buf.h"
 #include "cc_err.h"
@@ -14,6 +15,7 @@
 #include "xalloc.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -78,8 +80,9 @@ status_fill_row(struct store *st, const struct rec_cert *c, struct status_row *r
 		r->sr_dns[i] = xstrdup(c->c_dns_names[i]);
 	r->sr_issuing = xstrdup(rec_cond_status_name(c->c_issuing.c_status));
 	r->sr_issuing_reason = xstrdup(c->c_issuing.c_reason);
-	/* The scoring engine fills this later; then status_exit_code can return 3. */
+	/* status_rows_score fills these; then status_exit_code can return 3. */
 	r->sr_risk = STATUS_RISK_UNKNOWN;
+	r->sr_risk_value = NAN;
 }
 
 static int
@@ -107,6 +110,31 @@ status_rows_build(struct store *st, const char *ns, struct status_rows *out)
 }
 
 void
+status_rows_score(struct store *st, struct status_rows *rs, int64_t now,
+    const struct sc_config *cfg)
+{
+	struct sc_result *res = xcalloc(1, sizeof *res); /* ~8 KiB: not on the stack */
+	store_rdlock(st);
+	struct as_ctx *a = as_new(st, cfg, now);
+	for (size_t i = 0; i < rs->sr_n; i++) {
+		struct status_row *r = &rs->sr_rows[i];
+		const struct rec_cert *c = store_cert_get(st, r->sr_ns, r->sr_name);
+		if (c == NULL)
+			continue;
+		(void)as_score(a, c, res, NULL, 0);
+		r->sr_risk_value = res->r_risk;
+		r->sr_risk = (enum status_risk)res->r_level;
+		free(r->sr_risk_reasons);
+		r->sr_risk_reasons = xstrdup(res->r_reasons);
+		r->sr_predicted_failure = res->r_predicted_failure;
+		r->sr_next_attempt = res->r_next_attempt;
+	}
+	as_free(a);
+	store_unlock(st);
+	free(res);
+}
+
+void
 status_rows_free(struct status_rows *rs)
 {
 	if (rs == NULL)
@@ -127,6 +155,7 @@ status_rows_free(struct status_rows *rs)
 		free(r->sr_dns);
 		free(r->sr_issuing);
 		free(r->sr_issuing_reason);
+		free(r->sr_risk_reasons);
 	}
 	free(rs->sr_rows);
 	rs->sr_rows = NULL;
@@ -178,6 +207,7 @@ enum status_col {
 	COL_FAILED,
 	COL_LAST_FAILURE,
 	COL_REQUESTS,
+	COL_RISK,
 	COL_SECRET,
 	COL_DNS,
 	COL_ISSUING,
@@ -186,7 +216,7 @@ enum status_col {
 
 static const char *const status_headers[COL_COUNT] = {
 	"NAMESPACE", "NAME", "ISSUER", "READY", "NOT AFTER", "RENEWAL TIME", "RENEW BEFORE",
-	"FAILED ATTEMPTS", "LAST FAILURE", "REQUESTS", "SECRET", "DNS NAMES", "ISSUING",
+	"FAILED ATTEMPTS", "LAST FAILURE", "REQUESTS", "RISK", "SECRET", "DNS NAMES", "ISSUING",
 };
 
 /* Cell text with control characters replaced, so that no object can break the layout. */
@@ -197,6 +227,20 @@ status_clean(char *s)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?';
 	return s;
+}
+
+static const char *const status_risk_names[] = {"low", "medium", "high", "critical"};
+
+/* "high (0.62)", "low (<0.001)", or "-" when not scored. */
+static char *
+status_risk_text(const struct status_row *r)
+{
+	if (r->sr_risk < STATUS_RISK_LOW || r->sr_risk > STATUS_RISK_CRITICAL ||
+	    isnan(r->sr_risk_value))
+		return xstrdup("-");
+	if (r->sr_risk_value < 0.001)
+		return xasprintf("%s (<0.001)", status_risk_names[r->sr_risk]);
+	return xasprintf("%s (%.3f)", status_risk_names[r->sr_risk], r->sr_risk_value);
 }
 
 /* The cell of row r in column col, as a new string. */
@@ -237,6 +281,8 @@ status_cell(const struct status_row *r, enum status_col col, int64_t now)
 		    age);
 	case COL_REQUESTS:
 		return xasprintf("%d", r->sr_requests);
+	case COL_RISK:
+		return status_risk_text(r);
 	case COL_SECRET:
 		return xstrdup(r->sr_secret ? r->sr_secret : "-");
 	case COL_DNS: {
@@ -318,8 +364,6 @@ status_json_cond(const char *status, const char *reason)
 	return o;
 }
 
-static const char *const status_risk_names[] = {"low", "medium", "high", "critical"};
-
 static cJSON *
 status_json_row(const struct status_row *r)
 {
@@ -363,10 +407,20 @@ status_json_row(const struct status_row *r)
 	for (size_t i = 0; i < r->sr_ndns; i++)
 		cJSON_AddItemToArray(dns, cJSON_CreateString(r->sr_dns[i]));
 	cJSON_AddItemToObject(o, "issuing", status_json_cond(r->sr_issuing, r->sr_issuing_reason));
-	if (r->sr_risk >= STATUS_RISK_LOW && r->sr_risk <= STATUS_RISK_CRITICAL)
+	if (r->sr_risk >= STATUS_RISK_LOW && r->sr_risk <= STATUS_RISK_CRITICAL &&
+	    !isnan(r->sr_risk_value)) {
+		cJSON_AddNumberToObject(o, "risk", r->sr_risk_value);
 		cJSON_AddStringToObject(o, "riskLevel", status_risk_names[r->sr_risk]);
-	else
+		cJSON_AddStringToObject(o, "riskReasons", r->sr_risk_reasons ? r->sr_risk_reasons : "");
+		cJSON_AddItemToObject(o, "predictedFailure", status_json_time(r->sr_predicted_failure));
+		cJSON_AddItemToObject(o, "nextAttempt", status_json_time(r->sr_next_attempt));
+	} else {
+		cJSON_AddNullToObject(o, "risk");
 		cJSON_AddNullToObject(o, "riskLevel");
+		cJSON_AddNullToObject(o, "riskReasons");
+		cJSON_AddNullToObject(o, "predictedFailure");
+		cJSON_AddNullToObject(o, "nextAttempt");
+	}
 	return o;
 }
 
@@ -484,6 +538,7 @@ status_run(const struct status_opts *o, FILE *out, FILE *errf)
 	if (status_list_all(client, st, ns, errf) != CC_OK)
 		goto out;
 	status_rows_build(st, ns, &rows);
+	status_rows_score(st, &rows, (int64_t)time(NULL), NULL);
 	if (o->so_output == STATUS_OUT_JSON) {
 		status_print_json(out, &rows);
 	} else if (rows.sr_n == 0) {

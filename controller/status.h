@@ -48,7 +48,11 @@ struct status_row {
 	size_t sr_ndns;
 	char *sr_issuing;           /* Issuing condition status, "" when absent */
 	char *sr_issuing_reason;    /* its reason, or NULL */
-	enum status_risk sr_risk;   /* risk level, STATUS_RISK_UNKNOWN until scoring is wired */
+	enum status_risk sr_risk;   /* risk level, STATUS_RISK_UNKNOWN when not scored */
+	double sr_risk_value;       /* P(expires before a successful renewal); NAN when not scored */
+	char *sr_risk_reasons;      /* the top factors ("; "-separated), or NULL */
+	int64_t sr_predicted_failure; /* when renewal stops being possible, 0 none */
+	int64_t sr_next_attempt;    /* cert-manager's next attempt by the forecast, 0 none */
 };
 
 struct status_rows {
@@ -63,6 +67,14 @@ struct status_rows {
  * condition. Takes the store's read lock for the duration. Free with status_rows_free.
  */
 void status_rows_build(struct store *st, const char *ns, struct status_rows *out);
+/*
+ * Score every row with the scoring library (assess.h) as of now, with cfg (NULL: defaults):
+ * fills sr_risk, sr_risk_value, sr_risk_reasons, sr_predicted_failure and sr_next_attempt.
+ * Takes the store's read lock. Rows whose certificate is no longer in st stay unscored.
+ */
+struct sc_config;
+void status_rows_score(struct store *st, struct status_rows *rs, int64_t now,
+    const struct sc_config *cfg);
 void status_rows_free(struct status_rows *rs);
 
 /* Print rows as an aligned table (wide adds SECRET, DNS NAMES, ISSUING). now: for relative ages. */
