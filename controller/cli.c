@@ -7,11 +7,15 @@
 #include "resource.h"
 #include "sim_main.h"
 #include "status.h"
+#include "explain_cmd.h"
+#include "scan.h"
+#include "timefmt.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #ifndef CERTCAST_VERSION
 #define CERTCAST_VERSION "0.0.0-dev"
@@ -123,21 +127,36 @@ cli_usage_cmd(FILE *fp, const char *prog, enum cli_cmd c)
 		fprintf(fp,
 		    "usage: %s explain NAMESPACE/NAME\n"
 		    "\n"
-		    "Shows the forecast for one certificate and every factor behind it.\n"
-		    "(Not available in this build yet.)\n\n%s",
+		    "Lists the certificate's namespace once, scores the certificate and prints the\n"
+		    "whole forecast: risk and level, cert-manager's renewal schedule and the attempts it\n"
+		    "can still make, the issuer's estimated failure probability, every factor with its\n"
+		    "contribution to the risk, and what certcast would do.\n"
+		    "\n"
+		    "exit status: 0, 1 when the certificate is not found or on an API or kubeconfig\n"
+		    "error, 2 usage error\n\n%s",
 		    prog, cli_global_flags_help);
 		break;
 	case CLI_CMD_SCAN:
 		fprintf(fp,
-		    "usage: %s scan -f FILE|-\n"
+		    "usage: %s scan -f FILE|- [-n NAMESPACE | -A] [-o table|json|wide] [--now TIME]\n"
 		    "\n"
 		    "Like status, on the output of\n"
 		    "  kubectl get certificates,certificaterequests,events,issuers,clusterissuers -A -o "
 		    "json\n"
-		    "No cluster is needed. (Not available in this build yet.)\n"
+		    "No cluster is needed. Objects of other kinds are ignored; a malformed object is\n"
+		    "reported with its index, kind and name, and skipped.\n"
 		    "\n"
 		    "flags:\n"
-		    "  -f, --filename FILE   the saved JSON, or - for standard input\n\n%s",
+		    "  -f, --filename FILE         the saved JSON, or - for standard input\n"
+		    "  -n, --namespace NS          only this namespace (default: every namespace in "
+		    "the file)\n"
+		    "  -A, --all-namespaces        every namespace (the default)\n"
+		    "  -o, --output FORMAT         table (default), wide or json\n"
+		    "  --now TIME                  score as of this RFC 3339 time (default: now), to\n"
+		    "                              read a file saved earlier as it was then\n"
+		    "\n"
+		    "exit status: 0, 1 when the file cannot be read or is not JSON, 2 usage error, 3 when\n"
+		    "a certificate is at risk level critical\n\n%s",
 		    prog, cli_global_flags_help);
 		break;
 	case CLI_CMD_VERSION:
@@ -299,6 +318,27 @@ cli_one_flag(struct cli_args *a, int argc, char **argv, int *i, char *err, size_
 			return CC_OK;
 		}
 		break;
+	case CLI_CMD_SCAN:
+		if ((f.fl_short && !strcmp(n, "f")) || (!f.fl_short && !strcmp(n, "filename"))) {
+			rc = cli_flag_value(&f, dashed, argc, argv, i, &v, err, errsz);
+			if (rc == CC_OK && v[0] == '\0')
+				rc = cc_fail(err, errsz, CC_ERR_INVAL, "flag %s needs a file name or -", dashed);
+			if (rc == CC_OK)
+				a->ca_file = v;
+			return rc;
+		}
+		if (!f.fl_short && !strcmp(n, "now")) {
+			rc = cli_flag_value(&f, dashed, argc, argv, i, &v, err, errsz);
+			if (rc != CC_OK)
+				return rc;
+			if (tf_parse_time(v, &a->ca_now) != CC_OK || a->ca_now <= 0)
+				return cc_fail(err, errsz, CC_ERR_INVAL,
+				    "invalid value \"%s\" for flag %s: must be an RFC 3339 time", v,
+				    dashed);
+			return CC_OK;
+		}
+		/* -n, -A and -o mean what they mean for status */
+		__attribute__((fallthrough));
 	case CLI_CMD_STATUS:
 		if ((f.fl_short && !strcmp(n, "n")) || (!f.fl_short && !strcmp(n, "namespace"))) {
 			rc = cli_flag_value(&f, dashed, argc, argv, i, &v, err, errsz);
@@ -325,16 +365,6 @@ cli_one_flag(struct cli_args *a, int argc, char **argv, int *i, char *err, size_
 				    "invalid value \"%s\" for flag %s: must be table, json or wide", v,
 				    dashed);
 			return CC_OK;
-		}
-		break;
-	case CLI_CMD_SCAN:
-		if ((f.fl_short && !strcmp(n, "f")) || (!f.fl_short && !strcmp(n, "filename"))) {
-			rc = cli_flag_value(&f, dashed, argc, argv, i, &v, err, errsz);
-			if (rc == CC_OK && v[0] == '\0')
-				rc = cc_fail(err, errsz, CC_ERR_INVAL, "flag %s needs a file name or -", dashed);
-			if (rc == CC_OK)
-				a->ca_file = v;
-			return rc;
 		}
 		break;
 	default:
@@ -559,11 +589,17 @@ cli_run(int argc, char **argv, FILE *out, FILE *errf)
 		    a.ca_all_namespaces, a.ca_output};
 		return status_run(&so, out, errf);
 	}
-	case CLI_CMD_EXPLAIN:
-	case CLI_CMD_SCAN:
-		fprintf(errf, "%s %s: not available in this build yet\n", a.ca_prog,
-		    cli_cmd_name(a.ca_cmd));
-		return CLI_EXIT_USAGE;
+	case CLI_CMD_EXPLAIN: {
+		cli_setup_logs(&a, LOG_WARN);
+		struct xp_opts xo = {a.ca_kubeconfig, a.ca_context, a.ca_target};
+		return xp_run(&xo, out, errf);
+	}
+	case CLI_CMD_SCAN: {
+		cli_setup_logs(&a, LOG_WARN);
+		struct scan_opts so = {a.ca_file, a.ca_all_namespaces ? NULL : a.ca_namespace,
+		    a.ca_output, a.ca_now ? a.ca_now : (int64_t)time(NULL)};
+		return scan_run(&so, stdin, out, errf);
+	}
 	default:
 		break;
 	}

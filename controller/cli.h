@@ -20,6 +20,7 @@
 #include "status.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 enum cli_cmd {
@@ -54,6 +55,7 @@ struct cli_args {
 	enum status_output ca_output;   /* status -o */
 	const char *ca_target;          /* explain NAMESPACE/NAME */
 	const char *ca_file;            /* scan -f */
+	int64_t ca_now;                 /* scan --now, 0 when not given */
 	const char *ca_help_topic;      /* `help COMMAND`: the command asked about, or NULL */
 	int ca_sub_argc;                /* simulate: arguments from "simulate" on */
 	char **ca_sub_argv;

@@ -463,7 +463,8 @@ status_wanted(const struct res_desc *d)
  * other failure is an error. Returns CC_OK or the failing call's error, with the message on errf.
  */
 static int
-status_list_all(struct kube_client *client, struct store *st, const char *ns, FILE *errf)
+status_list_all(struct kube_client *client, struct store *st, const char *ns, const char *cmd,
+    FILE *errf)
 {
 	for (size_t i = 0; i < RES_DESC_COUNT; i++) {
 		const struct res_desc *d = &res_table()[i];
@@ -493,13 +494,13 @@ status_list_all(struct kube_client *client, struct store *st, const char *ns, FI
 			continue;
 		}
 		if (rc == CC_ERR_FORBIDDEN)
-			fprintf(errf, "certcast status: forbidden: cannot list %s %s: %s\n", res, where,
+			fprintf(errf, "certcast %s: forbidden: cannot list %s %s: %s\n", cmd, res, where,
 			    ke.ke_message);
 		else if (rc == CC_ERR_UNAUTHORIZED)
-			fprintf(errf, "certcast status: unauthorized: cannot list %s %s: %s\n", res,
+			fprintf(errf, "certcast %s: unauthorized: cannot list %s %s: %s\n", cmd, res,
 			    where, ke.ke_message);
 		else
-			fprintf(errf, "certcast status: cannot list %s %s: %s%s%s\n", res, where,
+			fprintf(errf, "certcast %s: cannot list %s %s: %s%s%s\n", cmd, res, where,
 			    cc_strerror(rc), ke.ke_message[0] ? ": " : "", ke.ke_message);
 		return rc;
 	}
@@ -507,54 +508,71 @@ status_list_all(struct kube_client *client, struct store *st, const char *ns, FI
 }
 
 int
-status_run(const struct status_opts *o, FILE *out, FILE *errf)
+status_load(const struct status_opts *o, const char *cmd, struct store *st, char *ns_out,
+    size_t nssz, FILE *errf)
 {
 	struct kube_config *kc = NULL;
 	struct kube_client *client = NULL;
-	struct store *st = NULL;
-	struct status_rows rows = {NULL, 0};
 	char msg[1024];
-	int code = 1;
 	int rc = kubeconfig_load(o->so_kubeconfig, o->so_context, &kc, msg, sizeof msg);
 	if (rc != CC_OK) {
-		fprintf(errf, "certcast status: kubeconfig: %s\n", msg);
+		fprintf(errf, "certcast %s: kubeconfig: %s\n", cmd, msg);
 		goto out;
 	}
 	const char *ns = "";
 	if (!o->so_all)
 		ns = o->so_namespace ? o->so_namespace :
 		    (kc->kc_namespace && kc->kc_namespace[0] ? kc->kc_namespace : "default");
+	snprintf(ns_out, nssz, "%s", ns);
 	struct kube_client_opts ko;
 	memset(&ko, 0, sizeof ko);
 	struct kube_error ke;
 	memset(&ke, 0, sizeof ke);
 	rc = kube_client_new(kc, &ko, &client, &ke);
 	if (rc != CC_OK) {
-		fprintf(errf, "certcast status: cannot talk to %s: %s: %s\n",
+		fprintf(errf, "certcast %s: cannot talk to %s: %s: %s\n", cmd,
 		    kc->kc_server ? kc->kc_server : "the API server", cc_strerror(rc), ke.ke_message);
 		goto out;
 	}
-	st = store_new();
-	if (status_list_all(client, st, ns, errf) != CC_OK)
-		goto out;
-	status_rows_build(st, ns, &rows);
-	status_rows_score(st, &rows, (int64_t)time(NULL), NULL);
-	if (o->so_output == STATUS_OUT_JSON) {
-		status_print_json(out, &rows);
-	} else if (rows.sr_n == 0) {
-		if (ns[0])
+	rc = status_list_all(client, st, ns, cmd, errf);
+out:
+	kube_client_free(client);
+	kubeconfig_free(kc);
+	return rc;
+}
+
+int
+status_print(const struct status_rows *rs, enum status_output output, const char *ns,
+    int64_t now, FILE *out, FILE *errf)
+{
+	if (output == STATUS_OUT_JSON) {
+		status_print_json(out, rs);
+	} else if (rs->sr_n == 0) {
+		if (ns && ns[0])
 			fprintf(errf, "No certificates found in namespace %s.\n", ns);
 		else
 			fprintf(errf, "No certificates found.\n");
 	} else {
-		status_print_table(out, &rows, o->so_output == STATUS_OUT_WIDE, (int64_t)time(NULL));
+		status_print_table(out, rs, output == STATUS_OUT_WIDE, now);
 	}
 	fflush(out);
-	code = status_exit_code(&rows);
-out:
+	return status_exit_code(rs);
+}
+
+int
+status_run(const struct status_opts *o, FILE *out, FILE *errf)
+{
+	struct store *st = store_new();
+	struct status_rows rows = {NULL, 0};
+	char ns[256];
+	int code = 1;
+	if (status_load(o, "status", st, ns, sizeof ns, errf) == CC_OK) {
+		int64_t now = (int64_t)time(NULL);
+		status_rows_build(st, ns, &rows);
+		status_rows_score(st, &rows, now, NULL);
+		code = status_print(&rows, o->so_output, ns, now, out, errf);
+	}
 	status_rows_free(&rows);
 	store_free(st);
-	kube_client_free(client);
-	kubeconfig_free(kc);
 	return code;
 }

@@ -100,4 +100,19 @@ struct status_opts {
  */
 int status_run(const struct status_opts *o, FILE *out, FILE *err);
 
+/*
+ * Load the kubeconfig of o, resolve the namespace (-A: "", -n, else the context's, else
+ * "default") into ns_out, and list Certificates, CertificateRequests, Issuers, ClusterIssuers
+ * and Events there into st. cmd names the command in error messages on errf. CC_OK or the error.
+ */
+int status_load(const struct status_opts *o, const char *cmd, struct store *st, char *ns_out,
+    size_t nssz, FILE *errf);
+
+/*
+ * Print rows in the output format (table, wide, json); an empty table says "No certificates
+ * found" on errf instead. Returns status_exit_code(rs).
+ */
+int status_print(const struct status_rows *rs, enum status_output output, const char *ns,
+    int64_t now, FILE *out, FILE *errf);
+
 #endif
