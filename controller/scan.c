@@ -92,7 +92,8 @@ scan_load(struct store *st, const char *text, size_t len, const char *file, FILE
 {
 	memset(stats, 0, sizeof *stats);
 	const char *end = NULL;
-	cJSON *doc = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+	/* len + 1: cJSON wants the terminating NUL inside the buffer to reject trailing bytes */
+	cJSON *doc = cJSON_ParseWithLengthOpts(text, len + 1, &end, 1);
 	if (doc == NULL) {
 		size_t at = end && end >= text ? (size_t)(end - text) : 0;
 		fprintf(errf, "certcast scan: %s: not valid JSON (error near byte %zu)\n", file, at);

@@ -27,8 +27,8 @@ struct scan_stats {
 };
 
 /*
- * Load a kubectl JSON List (or one object) from text (len bytes; file names it in messages)
- * into st. Items of untracked kinds are counted and ignored; a malformed item is reported on
+ * Load a kubectl JSON List (or one object) from text (len bytes, NUL-terminated at text[len];
+ * file names it in messages) into st. Bytes after the JSON value are an error. Items of untracked kinds are counted and ignored; a malformed item is reported on
  * errf with its index, kind and name, and skipped. Returns CC_OK, or CC_ERR_PARSE when text is
  * not a JSON object at all.
  */

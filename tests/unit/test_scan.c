@@ -1,0 +1,223 @@
+/*
+ * scan: loading a saved `kubectl get -o json` into the store (tracked kinds stored, others
+ * ignored, a bad item reported by index and skipped without losing the rest, non-JSON refused),
+ * and the command end to end on a file: rows scored, exit 3 for a critical certificate, -n, and
+ * explain on the same store.
+ */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cc_err.h"
+#include "explain_cmd.h"
+#include "log.h"
+#include "scan.h"
+#include "store.h"
+
+static void
+quiet(void)
+{
+	log_set_fd(open("/dev/null", O_WRONLY));
+}
+
+TestSuite(scan, .init = quiet);
+
+/* 2026-06-01T00:00:00Z */
+#define NOW 1780272000LL
+
+/*
+ * A healthy certificate, one that expires in two hours after six failed attempts (rate
+ * limited), its issuer, a Secret (not tracked) and, in the middle, a Certificate whose notAfter
+ * is not a time.
+ */
+static const char list_json[] =
+    "{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":["
+    "{\"apiVersion\":\"cert-manager.io/v1\",\"kind\":\"Issuer\",\"metadata\":{\"name\":\"le\","
+    "\"namespace\":\"shop\"},\"spec\":{\"acme\":{\"server\":\"https://acme.example/dir\"}},"
+    "\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\",\"reason\":\"ACMEAccountRegistered\","
+    "\"lastTransitionTime\":\"2026-01-01T00:00:00Z\"}]}},"
+    "{\"apiVersion\":\"cert-manager.io/v1\",\"kind\":\"Certificate\",\"metadata\":{\"name\":\"ok\","
+    "\"namespace\":\"shop\"},\"spec\":{\"secretName\":\"ok-tls\",\"issuerRef\":{\"name\":\"le\"},"
+    "\"dnsNames\":[\"ok.shop.example\"]},\"status\":{\"notBefore\":\"2026-05-20T00:00:00Z\","
+    "\"notAfter\":\"2026-08-18T00:00:00Z\",\"renewalTime\":\"2026-07-19T00:00:00Z\","
+    "\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\",\"reason\":\"Ready\","
+    "\"lastTransitionTime\":\"2026-05-20T00:00:00Z\"}]}},"
+    "{\"apiVersion\":\"cert-manager.io/v1\",\"kind\":\"Certificate\",\"metadata\":{\"name\":\"broken\","
+    "\"namespace\":\"shop\"},\"status\":{\"notAfter\":\"next tuesday\"}},"
+    "{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{\"name\":\"ok-tls\",\"namespace\":\"shop\"}},"
+    "{\"apiVersion\":\"cert-manager.io/v1\",\"kind\":\"Certificate\",\"metadata\":{\"name\":\"dying\","
+    "\"namespace\":\"bank\"},\"spec\":{\"secretName\":\"d-tls\",\"issuerRef\":{\"name\":\"le\"},"
+    "\"dnsNames\":[\"dying.bank.example\"]},\"status\":{\"notBefore\":\"2026-03-03T02:00:00Z\","
+    "\"notAfter\":\"2026-06-01T02:00:00Z\",\"renewalTime\":\"2026-05-02T02:00:00Z\","
+    "\"failedIssuanceAttempts\":6,\"lastFailureTime\":\"2026-05-31T23:30:00Z\","
+    "\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\",\"reason\":\"Ready\","
+    "\"lastTransitionTime\":\"2026-03-03T02:00:00Z\"},{\"type\":\"Issuing\",\"status\":\"False\","
+    "\"reason\":\"Failed\",\"message\":\"The certificate request has failed to complete and will "
+    "be retried: 429 urn:ietf:params:acme:error:rateLimited: too many certificates already "
+    "issued\",\"lastTransitionTime\":\"2026-05-31T23:30:00Z\"}]}},"
+    "7]}";
+
+static char *
+capture(FILE **fp, size_t *len, char **buf)
+{
+	*fp = open_memstream(buf, len);
+	return *buf;
+}
+
+Test(scan, load_keeps_good_items_and_names_bad_ones)
+{
+	struct store *st = store_new();
+	struct scan_stats ss;
+	char *err = NULL;
+	size_t elen = 0;
+	FILE *ef;
+	capture(&ef, &elen, &err);
+	int rc = scan_load(st, list_json, strlen(list_json), "saved.json", ef, &ss);
+	fclose(ef);
+	cr_assert_eq(rc, CC_OK);
+	cr_expect_eq(ss.ss_loaded, 3, "issuer and two certificates stored, got %zu", ss.ss_loaded);
+	cr_expect_eq(ss.ss_ignored, 1, "the Secret is not tracked");
+	cr_expect_eq(ss.ss_bad, 2, "the bad certificate and the number");
+	cr_expect(strstr(err, "saved.json: items[2]: ") != NULL, "names file and index: %s", err);
+	cr_expect(strstr(err, "status.notAfter") != NULL, "names the field: %s", err);
+	cr_expect(strstr(err, "items[5]: not an object") != NULL, "%s", err);
+	store_rdlock(st);
+	cr_expect_eq(store_count(st, RES_CERTIFICATE), 2);
+	cr_expect_eq(store_count(st, RES_ISSUER), 1);
+	store_unlock(st);
+	free(err);
+	store_free(st);
+}
+
+Test(scan, load_refuses_what_is_not_a_json_object)
+{
+	static const char *const bad[] = {"", "{\"kind\":", "[1,2]", "\"text\"", "{\"items\": 3}x"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct store *st = store_new();
+		struct scan_stats ss;
+		char *err = NULL;
+		size_t elen = 0;
+		FILE *ef;
+		capture(&ef, &elen, &err);
+		int rc = scan_load(st, bad[i], strlen(bad[i]), "f.json", ef, &ss);
+		fclose(ef);
+		cr_expect_eq(rc, CC_ERR_PARSE, "case %zu \"%s\"", i, bad[i]);
+		cr_expect(strstr(err, "certcast scan: f.json: ") != NULL, "case %zu: %s", i, err);
+		free(err);
+		store_free(st);
+	}
+}
+
+/* One object instead of a List is accepted too. */
+Test(scan, load_single_object)
+{
+	static const char one[] =
+	    "{\"apiVersion\":\"cert-manager.io/v1\",\"kind\":\"Certificate\",\"metadata\":"
+	    "{\"name\":\"solo\",\"namespace\":\"x\"},\"spec\":{\"issuerRef\":{\"name\":\"i\"}}}";
+	struct store *st = store_new();
+	struct scan_stats ss;
+	cr_assert_eq(scan_load(st, one, strlen(one), "one.json", stderr, &ss), CC_OK);
+	cr_expect_eq(ss.ss_loaded, 1);
+	store_free(st);
+}
+
+static char *
+write_tmp(const char *text)
+{
+	char *path = strdup("/tmp/certcast-scan-XXXXXX");
+	int fd = mkstemp(path);
+	cr_assert(fd >= 0);
+	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	return path;
+}
+
+static int
+run_scan(const char *path, const char *ns, enum status_output o, char **out, char **err)
+{
+	size_t ol = 0, el = 0;
+	FILE *of = open_memstream(out, &ol), *ef = open_memstream(err, &el);
+	struct scan_opts so = {path, ns, o, NOW};
+	int code = scan_run(&so, stdin, of, ef);
+	fclose(of);
+	fclose(ef);
+	return code;
+}
+
+Test(scan, run_scores_rows_and_exits_3_on_critical)
+{
+	char *path = write_tmp(list_json), *out = NULL, *err = NULL;
+	int code = run_scan(path, NULL, STATUS_OUT_TABLE, &out, &err);
+	cr_expect_eq(code, 3, "a critical certificate: exit 3 (stderr %s)", err);
+	cr_expect(strstr(out, "critical (") != NULL, "dying is critical:\n%s", out);
+	cr_expect(strstr(out, "low (") != NULL, "ok is low:\n%s", out);
+	cr_expect(strstr(err, "2 items of saved") == NULL && strstr(err, "2 items of") != NULL,
+	    "says how many were skipped: %s", err);
+	free(out);
+	free(err);
+	/* -n shop leaves the critical one out: exit 0 */
+	code = run_scan(path, "shop", STATUS_OUT_JSON, &out, &err);
+	cr_expect_eq(code, 0);
+	cr_expect(strstr(out, "\"riskLevel\":\t\"low\"") != NULL || strstr(out, "\"riskLevel\": \"low\"") != NULL,
+	    "json carries the level:\n%s", out);
+	cr_expect(strstr(out, "dying") == NULL);
+	free(out);
+	free(err);
+	unlink(path);
+	free(path);
+}
+
+Test(scan, run_reports_unreadable_files)
+{
+	char *out = NULL, *err = NULL;
+	int code = run_scan("/nonexistent/dir/saved.json", NULL, STATUS_OUT_TABLE, &out, &err);
+	cr_expect_eq(code, 1);
+	cr_expect(strstr(err, "cannot open /nonexistent/dir/saved.json") != NULL, "%s", err);
+	free(out);
+	free(err);
+	char *path = write_tmp("not json at all");
+	code = run_scan(path, NULL, STATUS_OUT_TABLE, &out, &err);
+	cr_expect_eq(code, 1);
+	cr_expect(strstr(err, "not valid JSON") != NULL, "%s", err);
+	free(out);
+	free(err);
+	unlink(path);
+	free(path);
+}
+
+Test(scan, explain_prints_every_part)
+{
+	struct store *st = store_new();
+	struct scan_stats ss;
+	FILE *devnull = fopen("/dev/null", "w");
+	cr_assert_eq(scan_load(st, list_json, strlen(list_json), "saved.json", devnull, &ss), CC_OK);
+	char *out = NULL, *err = NULL;
+	size_t ol = 0, el = 0;
+	FILE *of = open_memstream(&out, &ol), *ef = open_memstream(&err, &el);
+	int code = xp_print(st, "bank", "dying", NOW, of, ef);
+	fclose(of);
+	fclose(ef);
+	cr_expect_eq(code, 0);
+	static const char *const parts[] = {"Certificate bank/dying", "risk: ", "(critical)",
+	    "backoff until", "factors (contribution to risk):", "rate-limit", "decision:"};
+	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+		cr_expect(strstr(out, parts[i]) != NULL, "explain lacks \"%s\":\n%s", parts[i], out);
+	free(out);
+	free(err);
+	out = err = NULL;
+	of = open_memstream(&out, &ol);
+	ef = open_memstream(&err, &el);
+	code = xp_print(st, "bank", "absent", NOW, of, ef);
+	fclose(of);
+	fclose(ef);
+	cr_expect_eq(code, 1);
+	cr_expect(strstr(err, "certificate \"absent\" not found in namespace \"bank\"") != NULL, "%s",
+	    err);
+	free(out);
+	free(err);
+	fclose(devnull);
+	store_free(st);
+}
