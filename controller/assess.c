@@ -337,6 +337,15 @@ as_score(struct as_ctx *a, const struct rec_cert *c, struct sc_result *out, char
 	sc->c_acme = store_cert_issuer_type(a->a_st, c) == REC_ISSUER_ACME;
 	sc->c_not_before = c->c_not_before;
 	sc->c_not_after = c->c_not_after;
+	/*
+	 * cert-manager writes notBefore with notAfter; a status written by hand or by an old
+	 * version may carry only notAfter. The lifetime is then the requested duration (90 days
+	 * when unset, cert-manager's default), which is what the schedule depends on.
+	 */
+	if (sc->c_not_after != 0 && sc->c_not_before == 0)
+		sc->c_not_before = sc->c_not_after - (c->c_has_duration && c->c_duration > 0
+							     ? c->c_duration
+							     : 90 * 86400);
 	sc->c_failed_attempts = c->c_failed_attempts;
 	sc->c_last_failure = c->c_last_failure;
 	as_cond(&c->c_issuing, &sc->c_issuing);

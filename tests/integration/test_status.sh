@@ -126,7 +126,10 @@ assert_eq "web requests" 2 "$(field "$web" .requests)"
 assert_eq "web secret" web-tls "$(field "$web" .secretName)"
 assert_eq "web dns names" "web.example.com,www.example.com" "$(field "$web" '.dnsNames | join(",")')"
 assert_eq "web issuing" null "$(field "$web" .issuing)"
-assert_eq "web risk level (not scored yet)" null "$(field "$web" .riskLevel)"
+check "web risk is a probability" jq -e '.risk >= 0 and .risk <= 1' <<<"$web"
+assert_eq "web risk level: healthy, renewal a month away" low "$(field "$web" .riskLevel)"
+assert_eq "web has no predicted failure" null "$(field "$web" .predictedFailure)"
+check "web risk reasons are text" jq -e '.riskReasons | type == "string" and length > 0' <<<"$web"
 
 api=$(item "$ns1" api)
 assert_ne "api is listed" "" "$api"
@@ -143,6 +146,10 @@ assert_eq "api last failure reason" Failed "$(field "$api" .lastFailure.reason)"
 assert_eq "api requests" 1 "$(field "$api" .requests)"
 assert_eq "api issuing" False "$(field "$api" .issuing.status)"
 assert_eq "api issuing reason" Failed "$(field "$api" .issuing.reason)"
+check "api risk is a probability" jq -e '.risk >= 0 and .risk <= 1' <<<"$api"
+check "api risk level is a level" jq -e '.riskLevel | IN("low","medium","high","critical")' <<<"$api"
+check "api failing in its window is riskier than web" jq -en --argjson a "$api" --argjson w "$web" '$a.risk > $w.risk'
+check "api's next attempt is after its last failure" jq -e '.nextAttempt > .lastFailure.time' <<<"$api"
 
 other=$(item "$ns2" other)
 assert_ne "other is listed" "" "$other"
@@ -172,22 +179,96 @@ assert_eq "--kubeconfig flag is used" "$ns2/other" "$(jq -r '[.items[] | .namesp
 table=$(as_certcast status -n "$ns1")
 header=$(head -n 1 <<<"$table")
 assert_match "table header columns in order" "$header" \
-	'^NAMESPACE +NAME +ISSUER +READY +NOT AFTER +RENEWAL TIME +RENEW BEFORE +FAILED ATTEMPTS +LAST FAILURE +REQUESTS$'
+	'^NAMESPACE +NAME +ISSUER +READY +NOT AFTER +RENEWAL TIME +RENEW BEFORE +FAILED ATTEMPTS +LAST FAILURE +REQUESTS +RISK$'
 assert_eq "table has a header and two rows" 3 "$(wc -l <<<"$table")"
 webrow=$(grep -E "^$ns1 +web " <<<"$table" || true)
-assert_match "web row" "$webrow" "^$ns1 +web +Issuer/ca-issuer +True +$web_na +$web_rt +720h0m0s +0 +- +2\$"
+assert_match "web row" "$webrow" "^$ns1 +web +Issuer/ca-issuer +True +$web_na +$web_rt +720h0m0s +0 +- +2 +low \\((<0\\.001|0\\.[0-9]{3})\\)\$"
 apirow=$(grep -E "^$ns1 +api " <<<"$table" || true)
-assert_match "api row" "$apirow" "^$ns1 +api +ClusterIssuer/$ci +False +$api_na +$api_rt +25% +3 +Failed \\(2h[0-9]+m ago\\) +1\$"
+assert_match "api row" "$apirow" "^$ns1 +api +ClusterIssuer/$ci +False +$api_na +$api_rt +25% +3 +Failed \\(2h[0-9]+m ago\\) +1 +(low|medium|high|critical) \\((<0\\.001|[01]\\.[0-9]{3})\\)\$"
 # Columns line up: each header word starts where its column's values start.
 col() { awk -v h="$2" 'BEGIN{}{print index($0, h)}' <<<"$1"; }
 assert_eq "NOT AFTER column aligned" "$(col "$header" "NOT AFTER")" "$(col "$webrow" "$web_na")"
-assert_eq "REQUESTS column aligned" "$(col "$header" "REQUESTS")" "$(awk '{print length($0)}' <<<"$webrow")"
+assert_eq "RISK column aligned" "$(col "$header" "RISK")" "$(col "$webrow" "low (")"
 assert_eq "api row before web row" "api web" "$(tail -n +2 <<<"$table" | awk '{print $2}' | tr '\n' ' ' | sed 's/ $//')"
 
 wide=$(as_certcast status -n "$ns1" -o wide)
-assert_match "wide header adds three columns" "$(head -n 1 <<<"$wide")" 'REQUESTS +SECRET +DNS NAMES +ISSUING$'
+assert_match "wide header adds three columns" "$(head -n 1 <<<"$wide")" 'REQUESTS +RISK +SECRET +DNS NAMES +ISSUING$'
 assert_match "wide web row" "$(grep -E "^$ns1 +web " <<<"$wide")" 'web-tls +web\.example\.com,www\.example\.com +-$'
 assert_match "wide api row" "$(grep -E "^$ns1 +api " <<<"$wide")" 'api-tls +api\.example\.com +False \(Failed\)$'
+
+# --- explain ----------------------------------------------------------------------------------
+rc=0
+xp=$(as_certcast explain "$ns1/api" 2>"$TEST_TMP/err") || rc=$?
+assert_eq "explain exits 0" 0 "$rc"
+assert_contains "explain names the certificate" "$xp" "Certificate $ns1/api"
+assert_contains "explain gives the risk" "$xp" "risk: "
+assert_contains "explain gives cert-manager's backoff" "$xp" "backoff until: "
+assert_contains "explain lists the factors" "$xp" "factors (contribution to risk):"
+assert_contains "explain says what certcast would do" "$xp" "decision: "
+assert_eq "explain's level agrees with status" "$(field "$api" .riskLevel)" \
+	"$(sed -n 's/^risk: [0-9.e+-]* (\(.*\))$/\1/p' <<<"$xp")"
+rc=0
+errtxt=$(as_certcast explain "$ns1/absent" 2>&1 >/dev/null) || rc=$?
+assert_eq "explain of a missing certificate exits 1" 1 "$rc"
+assert_contains "explain says what is missing" "$errtxt" "certificate \"absent\" not found in namespace \"$ns1\""
+rc=0
+errtxt=$(as_certcast explain web 2>&1 >/dev/null) || rc=$?
+assert_eq "explain without a namespace is a usage error" 2 "$rc"
+
+# --- a certificate about to expire: critical, exit 3 ---------------------------------------------
+ns4=$(new_namespace status-critical)
+dy_nb=$(iso $((now - 89 * 86400)))
+dy_na=$(iso $((now + 3600)))
+dy_lf=$(iso $((now - 1800)))
+require "create a failing certificate" kubectl_admin apply -f - <<EOF
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {name: dying, namespace: $ns4}
+spec:
+  secretName: dying-tls
+  issuerRef: {name: ca-issuer, kind: Issuer}
+  dnsNames: [dying.example.com]
+EOF
+require "status of dying" kubectl_admin -n "$ns4" patch certificate dying --subresource=status --type=merge -p "{\"status\":{
+  \"notBefore\":\"$dy_nb\",\"notAfter\":\"$dy_na\",\"failedIssuanceAttempts\":6,\"lastFailureTime\":\"$dy_lf\",
+  \"conditions\":[{\"type\":\"Ready\",\"status\":\"True\",\"reason\":\"Ready\",\"message\":\"ok\",\"lastTransitionTime\":\"$dy_nb\"},
+  {\"type\":\"Issuing\",\"status\":\"False\",\"reason\":\"Failed\",\"message\":\"The certificate request has failed to complete and will be retried: 429 urn:ietf:params:acme:error:rateLimited: too many certificates already issued\",\"lastTransitionTime\":\"$dy_lf\"}]}}"
+rc=0
+out=$(as_certcast status -n "$ns4" -o json) || rc=$?
+assert_eq "a critical certificate makes status exit 3" 3 "$rc"
+assert_eq "dying is critical" critical "$(jq -r '.items[0].riskLevel' <<<"$out")"
+check "dying has a predicted failure before its notAfter" \
+	jq -e --arg na "$dy_na" '.items[0].predictedFailure != null and .items[0].predictedFailure <= $na' <<<"$out"
+rc=0
+out=$(as_certcast status -n "$ns1" -o json) || rc=$?
+assert_eq "without one, status exits 0" 0 "$rc"
+
+# --- scan: the same rows from a saved kubectl get ------------------------------------------------
+require "save the cluster's objects" kubectl_admin get certificates,certificaterequests,events,issuers,clusterissuers -A -o json
+kubectl_admin get certificates,certificaterequests,events,issuers,clusterissuers -A -o json >"$TEST_TMP/saved.json"
+rc=0
+scanned=$("$bin" scan -f "$TEST_TMP/saved.json" -n "$ns1" -o json 2>"$TEST_TMP/err") || rc=$?
+assert_eq "scan exits 0 for a healthy namespace" 0 "$rc"
+live=$(as_certcast status -n "$ns1" -o json)
+assert_eq "scan lists what status lists" "$(jq -c '[.items[] | [.namespace, .name, .issuer, .notAfter, .requests]]' <<<"$live")" \
+	"$(jq -c '[.items[] | [.namespace, .name, .issuer, .notAfter, .requests]]' <<<"$scanned")"
+assert_eq "scan scores as status does" "$(jq -c '[.items[].riskLevel]' <<<"$live")" "$(jq -c '[.items[].riskLevel]' <<<"$scanned")"
+rc=0
+"$bin" scan -f - -o json <"$TEST_TMP/saved.json" >"$TEST_TMP/all.json" 2>"$TEST_TMP/err" || rc=$?
+assert_eq "scan of every namespace exits 3 (dying is in the file)" 3 "$rc"
+check "scan from stdin sees every namespace" jq -e --arg a "$ns1" --arg b "$ns4" \
+	'[.items[].namespace] | index($a) != null and index($b) != null' "$TEST_TMP/all.json"
+"$bin" scan -f - -n "$ns1" --now "$web_nb" -o json <"$TEST_TMP/saved.json" >"$TEST_TMP/then.json" 2>"$TEST_TMP/err" || true
+assert_eq "scan --now at web's issuance: low" low \
+	"$(jq -r '.items[] | select(.name == "web") | .riskLevel' "$TEST_TMP/then.json")"
+"$bin" scan -f - -n "$ns1" --now "$(iso $((now + 61 * 86400)))" -o json <"$TEST_TMP/saved.json" >"$TEST_TMP/later.json" 2>"$TEST_TMP/err" || true
+assert_eq "scan --now a day after web's notAfter, never renewed: critical" critical \
+	"$(jq -r '.items[] | select(.name == "web") | .riskLevel' "$TEST_TMP/later.json")"
+printf '%s' '{"kind":"List","items":[{"apiVersion":"cert-manager.io/v1","kind":"Certificate","metadata":{"name":"x","namespace":"a"},"status":{"notAfter":"soon"}}]}' >"$TEST_TMP/bad.json"
+rc=0
+errtxt=$("$bin" scan -f "$TEST_TMP/bad.json" 2>&1 >/dev/null) || rc=$?
+assert_eq "scan of a file with only a bad item exits 0" 0 "$rc"
+assert_contains "scan names the bad item and field" "$errtxt" "items[0]: Certificate a/x: status.notAfter"
 
 # --- as a kubectl plugin -----------------------------------------------------------------------
 rc=0
