@@ -12,6 +12,10 @@ for b in "$build"/bench/bench_*; do
 	echo "== $(basename "$b")" | tee -a "$report"
 	"$b" 2>&1 | tee -a "$report"
 done
+if [ -x hack/bench/scan.sh ]; then
+	echo "== scan of a saved cluster" | tee -a "$report"
+	hack/bench/scan.sh "$build" 2>&1 | tee -a "$report"
+fi
 if [ -x hack/bench/sync.sh ]; then
 	echo "== initial sync" | tee -a "$report"
 	hack/bench/sync.sh "$build" 2>&1 | tee -a "$report"
