@@ -834,3 +834,336 @@ Test(assess, saved_original_is_restored)
 	cr_expect_eq(s->r.r_decision.d_rb_value, 720 * HOUR);
 	free(s);
 }
+
+/* ---------------------------------------------------------------------------------------- */
+/* 5. as_parse_issuer_ref                                                                    */
+
+struct ref_case {
+	const char *r_in;
+	size_t r_kindsz, r_namesz; /* 0: ample */
+	int r_ok;
+	const char *r_kind, *r_name;
+};
+
+static char long_name[300];
+
+Test(assess, parse_issuer_ref)
+{
+	/* 254 bytes: one over a DNS subdomain's limit, made of valid 62-byte labels */
+	memset(long_name, 0, sizeof long_name);
+	memcpy(long_name, "Issuer/", 7);
+	for (size_t i = 0; i < 254; i++)
+		long_name[7 + i] = (i % 63 == 62) ? '.' : 'a';
+	char exact[300];
+	memcpy(exact, long_name, sizeof exact);
+	exact[7 + 253] = '\0'; /* 253 bytes: the longest allowed, ends in a label */
+	const struct ref_case cases[] = {
+	    {"Issuer/x", 0, 0, 1, "Issuer", "x"},
+	    {"ClusterIssuer/le-prod", 0, 0, 1, "ClusterIssuer", "le-prod"},
+	    {"ClusterIssuer/a.b-c", 0, 0, 1, "ClusterIssuer", "a.b-c"},
+	    {"Issuer/0abc.9", 0, 0, 1, "Issuer", "0abc.9"},
+	    {exact, 0, 0, 1, "Issuer", exact + 7},
+	    {"ClusterIssuer/le-prod", 14, 8, 1, "ClusterIssuer", "le-prod"}, /* exact fits */
+	    {"", 0, 0, 0, NULL, NULL},
+	    {"Issuer", 0, 0, 0, NULL, NULL},
+	    {"Issuer/", 0, 0, 0, NULL, NULL},
+	    {"issuer/x", 0, 0, 0, NULL, NULL},
+	    {"clusterissuer/x", 0, 0, 0, NULL, NULL},
+	    {"Foo/x", 0, 0, 0, NULL, NULL},
+	    {"/x", 0, 0, 0, NULL, NULL},
+	    {"IssuerX/x", 0, 0, 0, NULL, NULL},
+	    {"Issuer/UPPER", 0, 0, 0, NULL, NULL},
+	    {"Issuer/-x", 0, 0, 0, NULL, NULL},
+	    {"Issuer/x-", 0, 0, 0, NULL, NULL},
+	    {"Issuer/a..b", 0, 0, 0, NULL, NULL},
+	    {"Issuer/a.", 0, 0, 0, NULL, NULL},
+	    {"Issuer/.a", 0, 0, 0, NULL, NULL},
+	    {"Issuer/a/b", 0, 0, 0, NULL, NULL},
+	    {"Issuer/a_b", 0, 0, 0, NULL, NULL},
+	    {"Issuer/a b", 0, 0, 0, NULL, NULL},
+	    {long_name, 0, 0, 0, NULL, NULL},
+	    {"ClusterIssuer/le-prod", 13, 0, 0, NULL, NULL}, /* kind buffer one short */
+	    {"ClusterIssuer/le-prod", 0, 7, 0, NULL, NULL},  /* name buffer one short */
+	    {"Issuer/x", 0, 1, 0, NULL, NULL},
+	    {"Issuer/x", 1, 0, 0, NULL, NULL},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const struct ref_case *rc = &cases[i];
+		char kind[32], name[300];
+		size_t ks = rc->r_kindsz ? rc->r_kindsz : sizeof kind;
+		size_t ns = rc->r_namesz ? rc->r_namesz : sizeof name;
+		memset(kind, 'K', sizeof kind);
+		memset(name, 'N', sizeof name);
+		int ok = as_parse_issuer_ref(rc->r_in, kind, ks, name, ns);
+		cr_expect_eq(ok, rc->r_ok, "\"%.40s\" (%zu, %zu): got %d", rc->r_in, ks, ns, ok);
+		if (ok && rc->r_ok) {
+			cr_expect_str_eq(kind, rc->r_kind, "\"%.40s\": kind", rc->r_in);
+			cr_expect_str_eq(name, rc->r_name, "\"%.40s\": name", rc->r_in);
+		}
+		/* nothing is written past the sizes given */
+		for (size_t k = ks; k < sizeof kind; k++)
+			cr_expect_eq(kind[k], 'K', "\"%.40s\": kind written past %zu", rc->r_in, ks);
+		for (size_t k = ns; k < sizeof name; k++)
+			cr_expect_eq(name[k], 'N', "\"%.40s\": name written past %zu", rc->r_in, ns);
+	}
+	char k[16], n[16];
+	cr_expect_eq(as_parse_issuer_ref(NULL, k, sizeof k, n, sizeof n), 0, "NULL");
+	cr_expect_eq(as_parse_issuer_ref("Issuer/x", k, 0, n, sizeof n), 0, "kind size 0");
+	cr_expect_eq(as_parse_issuer_ref("Issuer/x", k, sizeof k, n, 0), 0, "name size 0");
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* 6. fallback issuer                                                                        */
+
+/* Close to expiry on a primary that is down; a healthy backup exists (unless no_backup). */
+static struct store *
+fallback_store(const char *annot, const char *backup_ready, int no_backup)
+{
+	struct store *st = store_new();
+	world_failing_issuer(st, "le-prod", outage_msg);
+	if (!no_backup) {
+		add_issuer(st, NULL, "backup", backup_ready, "ACMEAccountRegistered", "registered");
+		add_peers(st, "web", "backup", 3, 1, NULL);
+	}
+	struct fx_cert f = {
+	    .ns = "shop", .name = "shop", .ikind = "ClusterIssuer", .iname = "le-prod",
+	    .nb_ago = 89 * DAY, .na_in = 1 * DAY, .failed = 3, .fail_ago = 20 * MIN,
+	    .issuing = "False", .issuing_reason = "Failed", .issuing_msg = outage_msg,
+	    .crs = {{CR_FAILED, 21 * MIN, outage_msg}, {CR_FAILED, 3 * HOUR, outage_msg},
+		{CR_FAILED, 5 * HOUR, outage_msg}, {CR_ISSUED, 89 * DAY, NULL}},
+	};
+	if (annot) {
+		f.annots[0][0] = "fallback-issuer";
+		f.annots[0][1] = annot;
+	}
+	add_cert(st, &f);
+	return st;
+}
+
+struct fb_case {
+	const char *f_name;
+	const char *f_annot;        /* certcast.io/fallback-issuer, NULL: none */
+	const char *f_backup_ready; /* the backup's Ready status */
+	int f_no_backup;            /* the backup is not in the store */
+	enum sc_failover_action f_want;
+};
+
+static const struct fb_case fb_cases[] = {
+    {"healthy fallback", "ClusterIssuer/backup", "True", 0, SC_FO_SWITCH},
+    {"no annotation", NULL, "True", 0, SC_FO_NONE},
+    {"fallback not Ready", "ClusterIssuer/backup", "False", 0, SC_FO_NONE},
+    {"malformed annotation", "ClusterIssuer/Backup", "True", 0, SC_FO_NONE},
+    {"wrong kind: no Issuer backup in shop", "Issuer/backup", "True", 0, SC_FO_NONE},
+    {"fallback absent from the store", "ClusterIssuer/backup", "True", 1, SC_FO_NONE},
+    {"fallback is the primary", "ClusterIssuer/le-prod", "True", 0, SC_FO_NONE},
+};
+
+Test(assess, fallback_failover)
+{
+	struct scored *s = calloc(1, sizeof *s);
+	for (size_t i = 0; i < sizeof fb_cases / sizeof fb_cases[0]; i++) {
+		const struct fb_case *fc = &fb_cases[i];
+		struct store *st = fallback_store(fc->f_annot, fc->f_backup_ready, fc->f_no_backup);
+		score(st, "shop", "shop", s);
+		check_common(s, fc->f_name);
+		cr_expect_eq(s->r.r_decision.d_failover, fc->f_want, "%s: failover %d, want %d\n%s",
+		    fc->f_name, (int)s->r.r_decision.d_failover, (int)fc->f_want, s->text);
+		if (fc->f_want == SC_FO_SWITCH)
+			cr_expect(strstr(s->text, "switch to the fallback issuer") != NULL, "%s",
+			    fc->f_name);
+		store_free(st);
+	}
+	free(s);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* 7. missing pieces                                                                         */
+
+Test(assess, never_issued)
+{
+	struct scored *s = calloc(1, sizeof *s), *again = calloc(1, sizeof *again);
+	struct store *st = store_new();
+	world_healthy_issuer(st, "le-prod");
+	struct fx_cert f = {.ns = "shop", .name = "bare", .ikind = "ClusterIssuer",
+	    .iname = "le-prod", .no_status = 1};
+	add_cert(st, &f);
+	struct fx_cert g = {.ns = "shop", .name = "pending", .ikind = "ClusterIssuer",
+	    .iname = "le-prod", .issuing = "True", .issuing_reason = "DoesNotExist",
+	    .crs = {{CR_PENDING, 5 * MIN, NULL}}};
+	add_cert(st, &g);
+	const char *names[] = {"bare", "pending"};
+	for (int i = 0; i < 2; i++) {
+		score(st, "shop", names[i], s);
+		score(st, "shop", names[i], again);
+		check_common(s, names[i]);
+		cr_expect(s->rc == SC_OK || s->rc == SC_ERR_INVAL, "%s: rc %d", names[i], s->rc);
+		expect_same(s, again, names[i]);
+		if (s->rc == SC_ERR_INVAL) {
+			cr_expect(s->r.r_risk == 0.0 && s->r.r_level == SC_LEVEL_LOW, "%s", names[i]);
+		}
+	}
+	store_free(st);
+	free(s);
+	free(again);
+}
+
+Test(assess, issuer_absent_or_unnamed)
+{
+	struct scored *s = calloc(1, sizeof *s);
+	struct store *st = store_new();
+	struct fx_cert f = fx_healthy;
+	f.iname = "nowhere";
+	add_cert(st, &f);
+	struct fx_cert g = fx_dying;
+	g.name = "dying";
+	g.iname = "nowhere";
+	add_cert(st, &g);
+	struct fx_cert h = fx_healthy;
+	h.name = "noref";
+	h.iname = NULL; /* no issuerRef at all */
+	add_cert(st, &h);
+	struct fx_cert e = fx_healthy;
+	e.name = "external";
+	e.ikind = "AWSPCAClusterIssuer";
+	e.igroup = "awspca.cert-manager.io";
+	add_cert(st, &e);
+	const char *names[] = {"shop", "dying", "noref", "external"};
+	for (int i = 0; i < 4; i++) {
+		score(st, "shop", names[i], s);
+		check_common(s, names[i]);
+		cr_expect_eq(s->rc, SC_OK, "%s", names[i]);
+		cr_expect(!s->r.r_issuer.ie_not_ready, "%s: an absent issuer is not known to be down",
+		    names[i]);
+	}
+	score(st, "shop", "shop", s);
+	double healthy = s->r.r_risk;
+	score(st, "shop", "dying", s);
+	cr_expect(s->r.r_risk > healthy, "absent issuer: dying %g vs healthy %g", s->r.r_risk,
+	    healthy);
+	store_free(st);
+	free(s);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* 8. the explanation text                                                                   */
+
+Test(assess, explanation_text_bounds)
+{
+	static const size_t sizes[] = {1, 2, 16, 64, 200};
+	struct store *st = store_new();
+	world_healthy_issuer(st, "le-prod");
+	add_cert(st, &fx_dying);
+	store_rdlock(st);
+	const struct rec_cert *c = store_cert_get(st, "shop", "shop");
+	cr_assert_not_null(c);
+	struct as_ctx *a = as_new(st, NULL, NOW);
+	struct sc_result *r = calloc(1, sizeof *r);
+	char *full = calloc(1, TEXT_MAX);
+	cr_expect_eq(as_score(a, c, r, full, TEXT_MAX), SC_OK);
+	size_t flen = strlen(full);
+	cr_expect(flen > 0 && flen < TEXT_MAX, "full text %zu bytes", flen);
+	cr_expect(strstr(full, "shop/shop") != NULL, "names the certificate:\n%s", full);
+	cr_expect(strstr(full, "risk: ") != NULL);
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		char buf[256];
+		memset(buf, 'Z', sizeof buf);
+		cr_expect_eq(as_score(a, c, r, buf, sizes[i]), SC_OK, "size %zu", sizes[i]);
+		cr_expect(memchr(buf, '\0', sizes[i]) != NULL, "size %zu: not terminated", sizes[i]);
+		for (size_t k = sizes[i]; k < sizeof buf; k++)
+			cr_expect_eq(buf[k], 'Z', "size %zu: written at %zu", sizes[i], k);
+		/* whatever fits is the beginning of the full text, cut at a line */
+		size_t n = strlen(buf);
+		cr_expect(strncmp(buf, full, n) == 0, "size %zu: not a prefix", sizes[i]);
+		cr_expect(n == 0 || buf[n - 1] == '\n', "size %zu: cut inside a line", sizes[i]);
+	}
+	/* no buffer, or a zero size: scored all the same */
+	struct sc_result *r2 = calloc(1, sizeof *r2);
+	cr_expect_eq(as_score(a, c, r2, NULL, 0), SC_OK);
+	cr_expect(r2->r_risk == r->r_risk);
+	char one = 'Z';
+	cr_expect_eq(as_score(a, c, r2, &one, 0), SC_OK);
+	cr_expect_eq(one, 'Z', "size 0: nothing written");
+	as_free(a);
+	store_unlock(st);
+	store_free(st);
+	free(r);
+	free(r2);
+	free(full);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* issuers of other API groups                                                               */
+
+/*
+ * An issuer of another API group may share kind and name with a cert-manager one in the same
+ * namespace. They are different issuers: the order in which one context meets them must not
+ * matter.
+ */
+Test(assess, issuer_groups_kept_apart)
+{
+	struct store *st = store_new();
+	add_issuer(st, "shop", "ca", "True", "KeyPairVerified", "Signing CA verified");
+	struct fx_cert cm = fx_healthy;
+	cm.name = "cm";
+	cm.ikind = "Issuer";
+	cm.iname = "ca";
+	cm.nb_ago = 61 * DAY;
+	cm.na_in = 29 * DAY;
+	add_cert(st, &cm);
+	struct fx_cert ext = fx_dying;
+	ext.name = "ext";
+	ext.ikind = "Issuer";
+	ext.iname = "ca";
+	ext.igroup = "example.com";
+	add_cert(st, &ext);
+
+	struct scored *alone = calloc(1, sizeof *alone), *after = calloc(1, sizeof *after);
+	struct scored *ext_alone = calloc(1, sizeof *ext_alone);
+	score(st, "shop", "cm", alone);
+	score(st, "shop", "ext", ext_alone);
+	store_rdlock(st);
+	struct as_ctx *a = as_new(st, NULL, NOW);
+	struct sc_result *tmp = calloc(1, sizeof *tmp);
+	(void)as_score(a, store_cert_get(st, "shop", "ext"), tmp, NULL, 0);
+	after->rc = as_score(a, store_cert_get(st, "shop", "cm"), &after->r, after->text,
+	    sizeof after->text);
+	as_free(a);
+	store_unlock(st);
+	expect_same(alone, after, "cert-manager Issuer scored after an example.com Issuer");
+	cr_expect_eq(alone->r.r_issuer.ie_failures, 0.0, "the cert-manager issuer never failed");
+	cr_expect(ext_alone->r.r_issuer.ie_failures > 0.0, "the other one did");
+	free(tmp);
+	free(alone);
+	free(after);
+	free(ext_alone);
+	store_free(st);
+}
+
+/*
+ * Only cert-manager's ClusterIssuer is cluster-scoped (the store indexes any other group's
+ * kinds by the certificate's namespace), so a kind named ClusterIssuer in another group still
+ * gathers the history of its certificates.
+ */
+Test(assess, external_cluster_issuer_history)
+{
+	struct store *st = store_new();
+	struct fx_cert f = fx_dying;
+	f.ikind = "ClusterIssuer";
+	f.iname = "ext";
+	f.igroup = "example.com";
+	add_cert(st, &f);
+	struct fx_cert g = fx_healthy;
+	g.name = "peer";
+	g.ikind = "ClusterIssuer";
+	g.iname = "ext";
+	g.igroup = "example.com";
+	add_cert(st, &g);
+	struct scored *s = calloc(1, sizeof *s);
+	score(st, "shop", "peer", s);
+	check_common(s, "peer of an external ClusterIssuer");
+	cr_expect(s->r.r_issuer.ie_failures > 0.0, "the failing certificate's requests count: %g",
+	    s->r.r_issuer.ie_failures);
+	cr_expect(s->r.r_issuer.ie_evidence > 0.0);
+	free(s);
+	store_free(st);
+}
