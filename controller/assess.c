@@ -23,8 +23,9 @@
 /* One issuer seen by this context: its scoring view, history and estimate, built once. */
 struct as_issuer {
 	char *ai_key;                    /* "group/kind/ns/name" */
+	char *ai_kind, *ai_name;         /* owned; ai_issuer's is_kind and is_name point here */
 	int ai_found;                    /* the issuer object is in the store */
-	struct sc_issuer ai_issuer;      /* borrowed strings from the store */
+	struct sc_issuer ai_issuer;      /* history and reasons borrowed from the store */
 	struct sc_request *ai_history;   /* owned */
 	struct sc_issuer_estimate ai_est;
 };
@@ -57,6 +58,8 @@ as_free(struct as_ctx *a)
 		return;
 	for (size_t i = 0; i < a->a_niss; i++) {
 		free(a->a_iss[i].ai_key);
+		free(a->a_iss[i].ai_kind);
+		free(a->a_iss[i].ai_name);
 		free(a->a_iss[i].ai_history);
 	}
 	free(a->a_iss);
@@ -160,8 +163,14 @@ as_issuer_get(struct as_ctx *a, const char *group, const char *kind, const char 
 	struct as_issuer *ai = &a->a_iss[a->a_niss++];
 	memset(ai, 0, sizeof *ai);
 	ai->ai_key = key;
-	ai->ai_issuer.is_kind = kind;
-	ai->ai_issuer.is_name = name;
+	/*
+	 * Copied: the entry outlives this call and the fallback's kind and name are as_score's
+	 * stack buffers, which a later as_score on this context would read dead.
+	 */
+	ai->ai_kind = xstrdup(kind);
+	ai->ai_name = xstrdup(name);
+	ai->ai_issuer.is_kind = ai->ai_kind;
+	ai->ai_issuer.is_name = ai->ai_name;
 	const struct rec_issuer *ri = NULL;
 	if (cm)
 		ri = store_issuer_get(a->a_st, cluster ? RES_CLUSTERISSUER : RES_ISSUER, kns, name);
