@@ -276,15 +276,15 @@ add_issuer(struct store *st, const char *ns, const char *name, const char *ready
 }
 
 static void
-add_event(struct store *st, const char *ns, const char *name, const char *kind,
-    const char *objname, const char *reason, const char *msg, int64_t ago)
+add_event_typed(struct store *st, const char *ns, const char *name, const char *kind,
+    const char *objname, const char *type, const char *reason, const char *msg, int64_t ago)
 {
 	cJSON *o = obj_new("Event", ns, name, NOW - ago);
 	cJSON *inv = cJSON_AddObjectToObject(o, "involvedObject");
 	cJSON_AddStringToObject(inv, "kind", kind);
 	cJSON_AddStringToObject(inv, "namespace", ns);
 	cJSON_AddStringToObject(inv, "name", objname);
-	cJSON_AddStringToObject(o, "type", "Warning");
+	cJSON_AddStringToObject(o, "type", type);
 	cJSON_AddStringToObject(o, "reason", reason);
 	cJSON_AddStringToObject(o, "message", msg);
 	cJSON_AddNumberToObject(o, "count", 3);
@@ -293,6 +293,13 @@ add_event(struct store *st, const char *ns, const char *name, const char *kind,
 	cJSON *src = cJSON_AddObjectToObject(o, "source");
 	cJSON_AddStringToObject(src, "component", "cert-manager-orders");
 	apply(st, RES_EVENT, o);
+}
+
+static void
+add_event(struct store *st, const char *ns, const char *name, const char *kind,
+    const char *objname, const char *reason, const char *msg, int64_t ago)
+{
+	add_event_typed(st, ns, name, kind, objname, "Warning", reason, msg, ago);
 }
 
 static void
@@ -996,12 +1003,22 @@ Test(assess, never_issued)
 		score(st, "shop", names[i], s);
 		score(st, "shop", names[i], again);
 		check_common(s, names[i]);
-		cr_expect(s->rc == SC_OK || s->rc == SC_ERR_INVAL, "%s: rc %d", names[i], s->rc);
+		/* no certificate yet is consistent: cert-manager issues at once */
+		cr_expect_eq(s->rc, SC_OK, "%s: rc %d", names[i], s->rc);
+		cr_expect_eq(s->r.r_renewal_time, NOW, "%s: renewal due now", names[i]);
 		expect_same(s, again, names[i]);
-		if (s->rc == SC_ERR_INVAL) {
-			cr_expect(s->r.r_risk == 0.0 && s->r.r_level == SC_LEVEL_LOW, "%s", names[i]);
-		}
 	}
+	/* the other answer: a notAfter before notBefore is the certificate's own inconsistency */
+	struct fx_cert h = {.ns = "shop", .name = "backwards", .ikind = "ClusterIssuer",
+	    .iname = "le-prod", .nb_ago = -10 * DAY, .na_in = 5 * DAY};
+	add_cert(st, &h);
+	score(st, "shop", "backwards", s);
+	score(st, "shop", "backwards", again);
+	check_common(s, "backwards");
+	cr_expect_eq(s->rc, SC_ERR_INVAL);
+	cr_expect(s->r.r_risk == 0.0 && s->r.r_level == SC_LEVEL_LOW);
+	cr_expect(strstr(s->text, "inconsistent") != NULL, "says what:\n%s", s->text);
+	expect_same(s, again, "backwards");
 	store_free(st);
 	free(s);
 	free(again);
@@ -1166,4 +1183,64 @@ Test(assess, external_cluster_issuer_history)
 	cr_expect(s->r.r_issuer.ie_evidence > 0.0);
 	free(s);
 	store_free(st);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Events: the certificate's, its requests' and their Orders', nobody else's                 */
+
+static const char *const dns_msg =
+    "Failed to finalize Order: acme: urn:ietf:params:acme:error:dns: DNS problem: NXDOMAIN "
+    "looking up TXT for _acme-challenge.shop.example.com";
+
+struct event_case {
+	const char *e_name;
+	const char *e_ns, *e_kind, *e_obj; /* e_kind NULL: no Event */
+	const char *e_type;
+	enum sc_class e_want;
+};
+
+static const struct event_case event_cases[] = {
+    {"no event", NULL, NULL, NULL, NULL, SC_CLASS_UNKNOWN},
+    {"on its Order", "shop", "Order", "shop-1-ord", "Warning", SC_CLASS_DNS},
+    {"on its CertificateRequest", "shop", "CertificateRequest", "shop-1", "Warning",
+	SC_CLASS_DNS},
+    {"on the Certificate", "shop", "Certificate", "shop", "Warning", SC_CLASS_DNS},
+    {"Normal, not Warning", "shop", "Order", "shop-1-ord", "Normal", SC_CLASS_UNKNOWN},
+    {"on another certificate's Order", "shop", "Order", "other-1-ord", "Warning",
+	SC_CLASS_UNKNOWN},
+    {"same name, other namespace", "web", "Certificate", "shop", "Warning", SC_CLASS_UNKNOWN},
+};
+
+Test(assess, events_reach_the_classification)
+{
+	/* cert-manager's own words on the certificate and request say only "failed" */
+	static const char *const vague =
+	    "The certificate request has failed to complete and will be retried";
+	struct scored *s = calloc(1, sizeof *s);
+	for (size_t i = 0; i < sizeof event_cases / sizeof event_cases[0]; i++) {
+		const struct event_case *ec = &event_cases[i];
+		struct store *st = store_new();
+		world_healthy_issuer(st, "le-prod");
+		struct fx_cert f = {
+		    .ns = "shop", .name = "shop", .ikind = "ClusterIssuer", .iname = "le-prod",
+		    .nb_ago = 61 * DAY, .na_in = 29 * DAY, .failed = 1, .fail_ago = 30 * MIN,
+		    .issuing = "False", .issuing_reason = "Failed", .issuing_msg = vague,
+		    .crs = {{CR_FAILED, 31 * MIN, vague}, {CR_ISSUED, 61 * DAY, NULL}},
+		};
+		add_cert(st, &f);
+		add_order(st, "shop", "shop-1-ord", "shop-1", "errored", vague);
+		struct fx_cert o = f;
+		o.name = "other";
+		add_cert(st, &o);
+		add_order(st, "shop", "other-1-ord", "other-1", "errored", vague);
+		if (ec->e_kind)
+			add_event_typed(st, ec->e_ns, "ev", ec->e_kind, ec->e_obj, ec->e_type,
+			    "Failed", dns_msg, 30 * MIN);
+		score(st, "shop", "shop", s);
+		check_common(s, ec->e_name);
+		cr_expect_eq(s->r.r_class, ec->e_want, "%s: class %s, want %s", ec->e_name,
+		    sc_class_name(s->r.r_class), sc_class_name(ec->e_want));
+		store_free(st);
+	}
+	free(s);
 }
