@@ -22,9 +22,10 @@
 
 /* One issuer seen by this context: its scoring view, history and estimate, built once. */
 struct as_issuer {
-	char *ai_key;                    /* "kind/ns/name" */
+	char *ai_key;                    /* "group/kind/ns/name" */
+	char *ai_kind, *ai_name;         /* owned; ai_issuer's is_kind and is_name point here */
 	int ai_found;                    /* the issuer object is in the store */
-	struct sc_issuer ai_issuer;      /* borrowed strings from the store */
+	struct sc_issuer ai_issuer;      /* history and reasons borrowed from the store */
 	struct sc_request *ai_history;   /* owned */
 	struct sc_issuer_estimate ai_est;
 };
@@ -57,6 +58,8 @@ as_free(struct as_ctx *a)
 		return;
 	for (size_t i = 0; i < a->a_niss; i++) {
 		free(a->a_iss[i].ai_key);
+		free(a->a_iss[i].ai_kind);
+		free(a->a_iss[i].ai_name);
 		free(a->a_iss[i].ai_history);
 	}
 	free(a->a_iss);
@@ -138,9 +141,16 @@ static size_t
 as_issuer_get(struct as_ctx *a, const char *group, const char *kind, const char *ns,
     const char *name)
 {
-	int cluster = strcmp(kind, "ClusterIssuer") == 0;
+	int cm = strcmp(group, REC_CM_GROUP) == 0;
+	/*
+	 * Only cert-manager's ClusterIssuer is cluster-scoped: the store indexes any other group's
+	 * kinds by the certificate's namespace, whatever they are called. The group is part of the
+	 * key because another API group may reuse cert-manager's kind and name in one namespace,
+	 * and the two must not share an entry (history, Ready condition).
+	 */
+	int cluster = cm && strcmp(kind, "ClusterIssuer") == 0;
 	const char *kns = cluster ? "" : ns;
-	char *key = xasprintf("%s/%s/%s", kind, kns, name);
+	char *key = xasprintf("%s/%s/%s/%s", group, kind, kns, name);
 	for (size_t i = 0; i < a->a_niss; i++)
 		if (strcmp(a->a_iss[i].ai_key, key) == 0) {
 			free(key);
@@ -153,10 +163,16 @@ as_issuer_get(struct as_ctx *a, const char *group, const char *kind, const char 
 	struct as_issuer *ai = &a->a_iss[a->a_niss++];
 	memset(ai, 0, sizeof *ai);
 	ai->ai_key = key;
-	ai->ai_issuer.is_kind = kind;
-	ai->ai_issuer.is_name = name;
+	/*
+	 * Copied: the entry outlives this call and the fallback's kind and name are as_score's
+	 * stack buffers, which a later as_score on this context would read dead.
+	 */
+	ai->ai_kind = xstrdup(kind);
+	ai->ai_name = xstrdup(name);
+	ai->ai_issuer.is_kind = ai->ai_kind;
+	ai->ai_issuer.is_name = ai->ai_name;
 	const struct rec_issuer *ri = NULL;
-	if (strcmp(group, REC_CM_GROUP) == 0)
+	if (cm)
 		ri = store_issuer_get(a->a_st, cluster ? RES_CLUSTERISSUER : RES_ISSUER, kns, name);
 	if (ri) {
 		ai->ai_found = 1;
@@ -414,7 +430,12 @@ as_score(struct as_ctx *a, const struct rec_cert *c, struct sc_result *out, char
 		in.in_fallback.fb_configured = 1;
 		if (fi == pi) {
 			in.in_fallback.fb_active = 1; /* already on the fallback; primary unknown here */
-		} else {
+		} else if (a->a_iss[fi].ai_found) {
+			/*
+			 * Only an issuer the store holds is offered: one that does not exist (a typo,
+			 * the wrong kind, not created yet) has no history, reads as the healthy prior,
+			 * and failing over to it would leave the certificate with no issuer at all.
+			 */
 			in.in_fallback.fb_other = &a->a_iss[fi].ai_issuer;
 			in.in_fallback.fb_est = &a->a_iss[fi].ai_est;
 		}

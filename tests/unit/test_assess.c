@@ -1,0 +1,1246 @@
+/*
+ * Tests for assess: Certificates, CertificateRequests, Issuers, Orders and Events are built as
+ * cJSON the way cert-manager writes them, fed to a store, and scored with as_score(). Every
+ * comparison is a named case and is checked in both directions where it has two.
+ */
+#include "assess.h"
+#include "cc_err.h"
+#include "log.h"
+#include "records.h"
+#include "resource.h"
+#include "scoring.h"
+#include "store.h"
+
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static void
+quiet(void)
+{
+	log_set_fd(open("/dev/null", O_WRONLY));
+}
+
+TestSuite(assess, .init = quiet);
+
+/* Fixed "now": 2026-06-01T00:00:00Z. */
+#define NOW 1780272000LL
+#define MIN 60LL
+#define HOUR 3600LL
+#define DAY (24 * HOUR)
+#define TEXT_MAX 16384
+
+/* A real cert-manager failure message (CertificateRequest Ready=False, reason Failed). */
+static const char *const rl_msg =
+    "Failed to wait for order resource \"shop-1-2299060280\" to become ready: order is in "
+    "\"errored\" state: Failed to finalize Order: 429 urn:ietf:params:acme:error:rateLimited: "
+    "Error creating new order :: too many certificates already issued for \"example.com\"";
+static const char *const outage_msg =
+    "The certificate request has failed to complete and will be retried: Failed to wait for "
+    "order resource \"x-1\" to become ready: order is in \"errored\" state: Failed to create "
+    "Order: 503 Service Unavailable";
+static const char *const denied_msg =
+    "The CertificateRequest was denied by an approval controller";
+static const char *const invalid_msg =
+    "Failed to decode CSR in spec.request: error decoding certificate request PEM block";
+
+/* ---------------------------------------------------------------------------------------- */
+/* Building objects                                                                          */
+
+static void
+iso(int64_t t, char *out, size_t n)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void
+add_time(cJSON *o, const char *key, int64_t t)
+{
+	char buf[40];
+	iso(t, buf, sizeof buf);
+	cJSON_AddStringToObject(o, key, buf);
+}
+
+/* Appends a condition to obj.status.conditions (status created when missing). */
+static void
+add_cond(cJSON *obj, const char *type, const char *status, const char *reason, const char *msg,
+    int64_t ltt)
+{
+	cJSON *st = cJSON_GetObjectItemCaseSensitive(obj, "status");
+	if (st == NULL)
+		st = cJSON_AddObjectToObject(obj, "status");
+	cJSON *conds = cJSON_GetObjectItemCaseSensitive(st, "conditions");
+	if (conds == NULL)
+		conds = cJSON_AddArrayToObject(st, "conditions");
+	cJSON *c = cJSON_CreateObject();
+	cJSON_AddStringToObject(c, "type", type);
+	cJSON_AddStringToObject(c, "status", status);
+	if (reason)
+		cJSON_AddStringToObject(c, "reason", reason);
+	if (msg)
+		cJSON_AddStringToObject(c, "message", msg);
+	add_time(c, "lastTransitionTime", ltt);
+	cJSON_AddItemToArray(conds, c);
+}
+
+static cJSON *
+obj_new(const char *kind, const char *ns, const char *name, int64_t created)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "kind", kind);
+	cJSON *md = cJSON_AddObjectToObject(o, "metadata");
+	if (ns)
+		cJSON_AddStringToObject(md, "namespace", ns);
+	cJSON_AddStringToObject(md, "name", name);
+	cJSON_AddStringToObject(md, "resourceVersion", "1");
+	cJSON_AddStringToObject(md, "uid", name);
+	add_time(md, "creationTimestamp", created);
+	return o;
+}
+
+static const struct res_desc *
+desc(enum res_kind k)
+{
+	for (int i = 0; i < RES_DESC_COUNT; i++)
+		if (res_table()[i].rd_kind == k)
+			return &res_table()[i];
+	return NULL;
+}
+
+/* Applies o as a list item and frees it. */
+static void
+apply(struct store *st, enum res_kind k, cJSON *o)
+{
+	char err[256] = "";
+	int rc = store_apply(st, desc(k), STORE_SYNC, o, err, sizeof err);
+	cr_assert_eq(rc, CC_OK, "apply: %s", err);
+	cJSON_Delete(o);
+}
+
+enum cr_kind { CR_NONE = 0, CR_ISSUED, CR_FAILED, CR_DENIED, CR_INVALID, CR_PENDING };
+
+/* One CertificateRequest of a certificate: created `ago` seconds before NOW, done a minute later. */
+struct fx_cr {
+	enum cr_kind k;
+	int64_t ago;
+	const char *msg; /* the failure message; NULL: the kind's default */
+};
+
+#define FX_CRS 6
+#define FX_ANNOTS 6
+
+struct fx_cert {
+	const char *ns, *name;
+	const char *ikind, *iname;    /* issuerRef; iname NULL: none */
+	const char *igroup;           /* issuerRef.group, NULL: left out (cert-manager.io) */
+	const char *renew_before;     /* spec.renewBefore, NULL: left out */
+	int64_t nb_ago, na_in;        /* notBefore = NOW - nb_ago, notAfter = NOW + na_in; 0: absent */
+	int failed;                   /* failedIssuanceAttempts */
+	int64_t fail_ago;             /* lastFailureTime = NOW - this; 0: absent */
+	const char *issuing;          /* Issuing condition status, NULL: none */
+	const char *issuing_reason, *issuing_msg;
+	int no_status;                /* leave status out entirely */
+	const char *annots[FX_ANNOTS][2]; /* key (certcast.io/ prefix added), value */
+	struct fx_cr crs[FX_CRS];     /* newest first is not required */
+};
+
+static cJSON *
+cr_json(const char *ns, const char *name, const char *owner, int rev, const struct fx_cr *c)
+{
+	int64_t created = NOW - c->ago, done = created + MIN;
+	cJSON *o = obj_new("CertificateRequest", ns, name, created);
+	cJSON *md = cJSON_GetObjectItemCaseSensitive(o, "metadata");
+	cJSON *an = cJSON_AddObjectToObject(md, "annotations");
+	char r[16];
+	snprintf(r, sizeof r, "%d", rev);
+	cJSON_AddStringToObject(an, "cert-manager.io/certificate-name", owner);
+	cJSON_AddStringToObject(an, "cert-manager.io/certificate-revision", r);
+	cJSON *spec = cJSON_AddObjectToObject(o, "spec");
+	cJSON_AddStringToObject(spec, "request", "");
+	cJSON *ir = cJSON_AddObjectToObject(spec, "issuerRef");
+	cJSON_AddStringToObject(ir, "name", "x");
+	switch (c->k) {
+	case CR_ISSUED:
+		add_cond(o, "Approved", "True", "cert-manager.io", "approved", created);
+		add_cond(o, "Ready", "True", "Issued", "Certificate fetched from issuer successfully",
+		    done);
+		break;
+	case CR_FAILED:
+		add_cond(o, "Approved", "True", "cert-manager.io", "approved", created);
+		add_cond(o, "Ready", "False", "Failed", c->msg ? c->msg : rl_msg, done);
+		add_time(cJSON_GetObjectItemCaseSensitive(o, "status"), "failureTime", done);
+		break;
+	case CR_DENIED:
+		add_cond(o, "Denied", "True", "policy.cert-manager.io", c->msg ? c->msg : denied_msg,
+		    done);
+		add_cond(o, "Ready", "False", "Denied", "The CertificateRequest was denied", done);
+		add_time(cJSON_GetObjectItemCaseSensitive(o, "status"), "failureTime", done);
+		break;
+	case CR_INVALID:
+		add_cond(o, "InvalidRequest", "True", "InvalidRequest", c->msg ? c->msg : invalid_msg,
+		    done);
+		add_cond(o, "Ready", "False", "Failed", c->msg ? c->msg : invalid_msg, done);
+		add_time(cJSON_GetObjectItemCaseSensitive(o, "status"), "failureTime", done);
+		break;
+	case CR_PENDING:
+		add_cond(o, "Approved", "True", "cert-manager.io", "approved", created);
+		add_cond(o, "Ready", "False", "Pending",
+		    c->msg ? c->msg : "Waiting on certificate issuance from order x-1: \"pending\"",
+		    created);
+		break;
+	case CR_NONE:
+		break;
+	}
+	return o;
+}
+
+static cJSON *
+cert_json(const struct fx_cert *f)
+{
+	cJSON *o = obj_new("Certificate", f->ns, f->name, NOW - 200 * DAY);
+	cJSON *md = cJSON_GetObjectItemCaseSensitive(o, "metadata");
+	cJSON *an = cJSON_AddObjectToObject(md, "annotations");
+	cJSON_AddStringToObject(an, "kubectl.kubernetes.io/last-applied-configuration", "{}");
+	for (int i = 0; i < FX_ANNOTS && f->annots[i][0]; i++) {
+		char k[128];
+		snprintf(k, sizeof k, "certcast.io/%s", f->annots[i][0]);
+		cJSON_AddStringToObject(an, k, f->annots[i][1]);
+	}
+	cJSON *spec = cJSON_AddObjectToObject(o, "spec");
+	cJSON_AddStringToObject(spec, "secretName", f->name);
+	cJSON *dns = cJSON_AddArrayToObject(spec, "dnsNames");
+	cJSON_AddItemToArray(dns, cJSON_CreateString("shop.example.com"));
+	if (f->iname) {
+		cJSON *ir = cJSON_AddObjectToObject(spec, "issuerRef");
+		cJSON_AddStringToObject(ir, "name", f->iname);
+		if (f->ikind)
+			cJSON_AddStringToObject(ir, "kind", f->ikind);
+		if (f->igroup)
+			cJSON_AddStringToObject(ir, "group", f->igroup);
+	}
+	if (f->renew_before)
+		cJSON_AddStringToObject(spec, "renewBefore", f->renew_before);
+	if (f->no_status)
+		return o;
+	cJSON *st = cJSON_AddObjectToObject(o, "status");
+	if (f->na_in) {
+		add_time(st, "notBefore", NOW - f->nb_ago);
+		add_time(st, "notAfter", NOW + f->na_in);
+	}
+	if (f->failed)
+		cJSON_AddNumberToObject(st, "failedIssuanceAttempts", f->failed);
+	if (f->fail_ago)
+		add_time(st, "lastFailureTime", NOW - f->fail_ago);
+	add_cond(o, "Ready", f->na_in ? "True" : "False", f->na_in ? "Ready" : "DoesNotExist",
+	    f->na_in ? "Certificate is up to date and has not expired" : "Issuing certificate",
+	    f->na_in ? NOW - f->nb_ago : NOW - HOUR);
+	if (f->issuing)
+		add_cond(o, "Issuing", f->issuing, f->issuing_reason, f->issuing_msg,
+		    f->fail_ago ? NOW - f->fail_ago : NOW - HOUR);
+	return o;
+}
+
+/* Applies the certificate and its requests, named NAME-1, NAME-2, ... */
+static void
+add_cert(struct store *st, const struct fx_cert *f)
+{
+	apply(st, RES_CERTIFICATE, cert_json(f));
+	for (int i = 0; i < FX_CRS && f->crs[i].k != CR_NONE; i++) {
+		char name[128];
+		snprintf(name, sizeof name, "%s-%d", f->name, i + 1);
+		apply(st, RES_CERTIFICATEREQUEST, cr_json(f->ns, name, f->name, i + 1, &f->crs[i]));
+	}
+}
+
+/* An ACME Issuer (ns given) or ClusterIssuer (ns NULL) with a Ready condition (NULL: none). */
+static void
+add_issuer(struct store *st, const char *ns, const char *name, const char *ready,
+    const char *reason, const char *msg)
+{
+	cJSON *o = obj_new(ns ? "Issuer" : "ClusterIssuer", ns, name, NOW - 400 * DAY);
+	cJSON *spec = cJSON_AddObjectToObject(o, "spec");
+	cJSON *acme = cJSON_AddObjectToObject(spec, "acme");
+	cJSON_AddStringToObject(acme, "server", "https://acme-v02.api.letsencrypt.org/directory");
+	if (ready)
+		add_cond(o, "Ready", ready, reason, msg, NOW - 2 * DAY);
+	apply(st, ns ? RES_ISSUER : RES_CLUSTERISSUER, o);
+}
+
+static void
+add_event_typed(struct store *st, const char *ns, const char *name, const char *kind,
+    const char *objname, const char *type, const char *reason, const char *msg, int64_t ago)
+{
+	cJSON *o = obj_new("Event", ns, name, NOW - ago);
+	cJSON *inv = cJSON_AddObjectToObject(o, "involvedObject");
+	cJSON_AddStringToObject(inv, "kind", kind);
+	cJSON_AddStringToObject(inv, "namespace", ns);
+	cJSON_AddStringToObject(inv, "name", objname);
+	cJSON_AddStringToObject(o, "type", type);
+	cJSON_AddStringToObject(o, "reason", reason);
+	cJSON_AddStringToObject(o, "message", msg);
+	cJSON_AddNumberToObject(o, "count", 3);
+	add_time(o, "firstTimestamp", NOW - ago - HOUR);
+	add_time(o, "lastTimestamp", NOW - ago);
+	cJSON *src = cJSON_AddObjectToObject(o, "source");
+	cJSON_AddStringToObject(src, "component", "cert-manager-orders");
+	apply(st, RES_EVENT, o);
+}
+
+static void
+add_event(struct store *st, const char *ns, const char *name, const char *kind,
+    const char *objname, const char *reason, const char *msg, int64_t ago)
+{
+	add_event_typed(st, ns, name, kind, objname, "Warning", reason, msg, ago);
+}
+
+static void
+add_order(struct store *st, const char *ns, const char *name, const char *cr, const char *state,
+    const char *reason)
+{
+	cJSON *o = obj_new("Order", ns, name, NOW - HOUR);
+	cJSON *md = cJSON_GetObjectItemCaseSensitive(o, "metadata");
+	cJSON *refs = cJSON_AddArrayToObject(md, "ownerReferences");
+	cJSON *ref = cJSON_CreateObject();
+	cJSON_AddStringToObject(ref, "kind", "CertificateRequest");
+	cJSON_AddStringToObject(ref, "name", cr);
+	cJSON_AddBoolToObject(ref, "controller", 1);
+	cJSON_AddItemToArray(refs, ref);
+	cJSON *spec = cJSON_AddObjectToObject(o, "spec");
+	cJSON *dns = cJSON_AddArrayToObject(spec, "dnsNames");
+	cJSON_AddItemToArray(dns, cJSON_CreateString("shop.example.com"));
+	cJSON *st2 = cJSON_AddObjectToObject(o, "status");
+	cJSON_AddStringToObject(st2, "state", state);
+	cJSON_AddStringToObject(st2, "reason", reason);
+	apply(st, RES_ORDER, o);
+}
+
+/*
+ * n other certificates in ns on ClusterIssuer iname, each with two requests in the last days:
+ * issued when ok, else failed with msg.
+ */
+static void
+add_peers(struct store *st, const char *ns, const char *iname, int n, int ok, const char *msg)
+{
+	for (int i = 0; i < n; i++) {
+		char name[64];
+		snprintf(name, sizeof name, "%s-peer-%d", iname, i);
+		struct fx_cert f = {
+		    .ns = ns, .name = name, .ikind = "ClusterIssuer", .iname = iname,
+		    .nb_ago = 10 * DAY, .na_in = 80 * DAY,
+		    .crs = {{ok ? CR_ISSUED : CR_FAILED, (2 + i) * HOUR, msg},
+			{ok ? CR_ISSUED : CR_FAILED, (20 + i) * HOUR, msg}},
+		};
+		add_cert(st, &f);
+	}
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Scoring                                                                                   */
+
+/* The result and explanation of one score. */
+struct scored {
+	int rc;
+	struct sc_result r;
+	char text[TEXT_MAX];
+};
+
+/* Scores ns/name of st with a fresh context (cfg NULL: defaults). */
+static void
+score_cfg(struct store *st, const struct sc_config *cfg, const char *ns, const char *name,
+    struct scored *out)
+{
+	store_rdlock(st);
+	const struct rec_cert *c = store_cert_get(st, ns, name);
+	cr_assert_not_null(c, "%s/%s not in the store", ns, name);
+	struct as_ctx *a = as_new(st, cfg, NOW);
+	out->rc = as_score(a, c, &out->r, out->text, sizeof out->text);
+	as_free(a);
+	store_unlock(st);
+}
+
+static void
+score(struct store *st, const char *ns, const char *name, struct scored *out)
+{
+	score_cfg(st, NULL, ns, name, out);
+}
+
+/* What every score must satisfy. */
+static void
+check_common(const struct scored *s, const char *what)
+{
+	cr_expect(s->rc == SC_OK || s->rc == SC_ERR_INVAL, "%s: rc %d", what, s->rc);
+	cr_expect(s->r.r_risk >= 0.0 && s->r.r_risk <= 1.0, "%s: risk %g", what, s->r.r_risk);
+	cr_expect(s->text[0] != '\0', "%s: empty explanation", what);
+	cr_expect(memchr(s->text, '\0', sizeof s->text) != NULL, "%s: text not terminated", what);
+}
+
+/* Two scores that must agree in everything observable. */
+static void
+expect_same(const struct scored *a, const struct scored *b, const char *what)
+{
+	cr_expect_eq(a->rc, b->rc, "%s: rc", what);
+	cr_expect(a->r.r_risk == b->r.r_risk, "%s: risk %.17g vs %.17g", what, a->r.r_risk,
+	    b->r.r_risk);
+	cr_expect_eq(a->r.r_level, b->r.r_level, "%s: level", what);
+	cr_expect_eq(a->r.r_mode, b->r.r_mode, "%s: mode", what);
+	cr_expect_eq(a->r.r_class, b->r.r_class, "%s: class", what);
+	cr_expect_eq(a->r.r_predicted_failure, b->r.r_predicted_failure, "%s: predicted", what);
+	cr_expect_eq(a->r.r_decision.d_rb, b->r.r_decision.d_rb, "%s: d_rb", what);
+	cr_expect_eq(a->r.r_decision.d_rb_value, b->r.r_decision.d_rb_value, "%s: d_rb_value",
+	    what);
+	cr_expect_eq(a->r.r_decision.d_failover, b->r.r_decision.d_failover, "%s: failover", what);
+	cr_expect_eq(a->r.r_decision.d_reissue, b->r.r_decision.d_reissue, "%s: reissue", what);
+	cr_expect(a->r.r_decision.d_risk_after == b->r.r_decision.d_risk_after,
+	    "%s: risk after", what);
+	cr_expect_str_eq(a->r.r_reasons, b->r.r_reasons, "%s: reasons", what);
+	cr_expect_str_eq(a->text, b->text, "%s: text differs:\n%s\n---\n%s", what, a->text,
+	    b->text);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Worlds                                                                                    */
+
+/* A healthy ClusterIssuer with successful peers. */
+static void
+world_healthy_issuer(struct store *st, const char *iname)
+{
+	add_issuer(st, NULL, iname, "True", "ACMEAccountRegistered",
+	    "The ACME account was registered with the ACME server");
+	add_peers(st, "web", iname, 3, 1, NULL);
+}
+
+/* A ClusterIssuer that says Ready=False and whose peers' recent requests all failed. */
+static void
+world_failing_issuer(struct store *st, const char *iname, const char *msg)
+{
+	add_issuer(st, NULL, iname, "False", "ErrRegisterACMEAccount",
+	    "Failed to register ACME account: 503 Service Unavailable");
+	add_peers(st, "web", iname, 3, 0, msg);
+}
+
+/* The certificate of case 1: recently issued, 90 days, successful history. */
+static const struct fx_cert fx_healthy = {
+    .ns = "shop", .name = "shop", .ikind = "ClusterIssuer", .iname = "le-prod",
+    .nb_ago = 5 * DAY, .na_in = 85 * DAY,
+    .crs = {{CR_ISSUED, 5 * DAY, NULL}, {CR_ISSUED, 65 * DAY, NULL}},
+};
+
+/* The same certificate 2 hours before notAfter after 5 failures. */
+static const struct fx_cert fx_dying = {
+    .ns = "shop", .name = "shop", .ikind = "ClusterIssuer", .iname = "le-prod",
+    .nb_ago = 90 * DAY - 2 * HOUR, .na_in = 2 * HOUR,
+    .failed = 5, .fail_ago = 10 * MIN,
+    .issuing = "False", .issuing_reason = "Failed",
+    .issuing_msg = "The certificate request has failed to complete and will be retried: "
+		   "Failed to wait for order resource \"shop-1-2299060280\" to become ready: "
+		   "order is in \"errored\" state: Failed to finalize Order: 429 "
+		   "urn:ietf:params:acme:error:rateLimited: Error creating new order :: too many "
+		   "certificates already issued for \"example.com\"",
+    .crs = {{CR_FAILED, 12 * MIN, NULL}, {CR_FAILED, 9 * HOUR, NULL},
+	{CR_FAILED, 17 * HOUR, NULL}, {CR_ISSUED, 90 * DAY, NULL}},
+};
+
+/* ---------------------------------------------------------------------------------------- */
+/* 1. healthy vs. about to expire                                                            */
+
+Test(assess, healthy_vs_dying)
+{
+	struct store *st = store_new();
+	world_healthy_issuer(st, "le-prod");
+	add_cert(st, &fx_healthy);
+	struct scored *ok = calloc(1, sizeof *ok), *bad = calloc(1, sizeof *bad);
+	score(st, "shop", "shop", ok);
+	store_free(st);
+
+	st = store_new();
+	world_healthy_issuer(st, "le-prod");
+	add_cert(st, &fx_dying);
+	/* the newest request's Order and the Events cert-manager writes about it */
+	add_order(st, "shop", "shop-1-2299060280", "shop-1", "errored", rl_msg);
+	add_event(st, "shop", "ev-1", "Order", "shop-1-2299060280", "Failed", rl_msg, 11 * MIN);
+	add_event(st, "shop", "ev-2", "CertificateRequest", "shop-1", "OrderFailed", rl_msg,
+	    11 * MIN);
+	add_event(st, "shop", "ev-3", "Certificate", "shop", "Failed", rl_msg, 10 * MIN);
+	score(st, "shop", "shop", bad);
+	store_free(st);
+
+	check_common(ok, "healthy");
+	check_common(bad, "dying");
+	cr_expect_eq(ok->rc, SC_OK);
+	cr_expect_eq(bad->rc, SC_OK);
+	cr_expect_eq(ok->r.r_level, SC_LEVEL_LOW, "healthy: level %s", sc_level_name(ok->r.r_level));
+	cr_expect(ok->r.r_risk < 0.01, "healthy: risk %g is not small", ok->r.r_risk);
+	cr_expect_eq(ok->r.r_class, SC_CLASS_OK);
+	cr_expect(bad->r.r_risk > ok->r.r_risk, "dying %g <= healthy %g", bad->r.r_risk,
+	    ok->r.r_risk);
+	cr_expect(!(ok->r.r_risk > bad->r.r_risk), "healthy above dying");
+	cr_expect(bad->r.r_level == SC_LEVEL_HIGH || bad->r.r_level == SC_LEVEL_CRITICAL,
+	    "dying: level %s", sc_level_name(bad->r.r_level));
+	cr_expect_eq(bad->r.r_class, SC_CLASS_RATE_LIMIT, "dying: class %s",
+	    sc_class_name(bad->r.r_class));
+	cr_expect_neq(bad->r.r_predicted_failure, 0, "dying: a predicted failure");
+	cr_expect_eq(ok->r.r_predicted_failure, 0, "healthy: no predicted failure");
+	free(ok);
+	free(bad);
+}
+
+
+/* ---------------------------------------------------------------------------------------- */
+/* 2. the issuer's history                                                                   */
+
+struct hist_case {
+	const char *h_name;
+	struct fx_cert h_cert; /* ns/name/iname are filled in */
+	int h_strict;          /* the failing issuer must score strictly higher */
+};
+
+static const struct hist_case hist_cases[] = {
+    {"fresh certificate, never failed",
+	{.nb_ago = 5 * DAY, .na_in = 85 * DAY, .crs = {{CR_ISSUED, 5 * DAY, NULL}}}, 0},
+    {"in its renewal window, failed once",
+	{.nb_ago = 70 * DAY, .na_in = 20 * DAY, .failed = 1, .fail_ago = 30 * MIN,
+	    .issuing = "False", .issuing_reason = "Failed",
+	    .issuing_msg = "The certificate request has failed to complete and will be retried",
+	    .crs = {{CR_FAILED, 31 * MIN, "Failed to wait for order: context deadline exceeded"},
+		{CR_ISSUED, 70 * DAY, NULL}}},
+	1},
+    {"a day left, failed once",
+	{.nb_ago = 89 * DAY, .na_in = 1 * DAY, .failed = 1, .fail_ago = 30 * MIN,
+	    .issuing = "False", .issuing_reason = "Failed",
+	    .crs = {{CR_FAILED, 31 * MIN, "Failed to wait for order: context deadline exceeded"},
+		{CR_ISSUED, 89 * DAY, NULL}}},
+	1},
+};
+
+/* Both issuers and one copy of the case's certificate on each: shop/on-bad, shop/on-good. */
+static struct store *
+hist_store(const struct hist_case *hc)
+{
+	struct store *st = store_new();
+	world_failing_issuer(st, "bad", outage_msg);
+	world_healthy_issuer(st, "good");
+	struct fx_cert f = hc->h_cert;
+	f.ns = "shop";
+	f.ikind = "ClusterIssuer";
+	f.name = "on-bad";
+	f.iname = "bad";
+	add_cert(st, &f);
+	f.name = "on-good";
+	f.iname = "good";
+	add_cert(st, &f);
+	return st;
+}
+
+Test(assess, issuer_history_matters)
+{
+	struct scored *bad = calloc(1, sizeof *bad), *good = calloc(1, sizeof *good);
+	for (size_t i = 0; i < sizeof hist_cases / sizeof hist_cases[0]; i++) {
+		const struct hist_case *hc = &hist_cases[i];
+		struct store *st = hist_store(hc);
+		score(st, "shop", "on-bad", bad);
+		score(st, "shop", "on-good", good);
+		check_common(bad, hc->h_name);
+		check_common(good, hc->h_name);
+		cr_expect(bad->r.r_risk >= good->r.r_risk, "%s: failing issuer %g < healthy %g",
+		    hc->h_name, bad->r.r_risk, good->r.r_risk);
+		if (hc->h_strict) {
+			cr_expect(bad->r.r_risk > good->r.r_risk, "%s: failing issuer %g <= healthy %g",
+			    hc->h_name, bad->r.r_risk, good->r.r_risk);
+			cr_expect(!(good->r.r_risk >= bad->r.r_risk), "%s: reversed", hc->h_name);
+		}
+		/* the estimates themselves, both ways */
+		cr_expect(bad->r.r_issuer.ie_not_ready, "%s: bad issuer is not Ready", hc->h_name);
+		cr_expect(!good->r.r_issuer.ie_not_ready, "%s: good issuer is Ready", hc->h_name);
+		cr_expect(bad->r.r_issuer.ie_mean > good->r.r_issuer.ie_mean,
+		    "%s: issuer means %g vs %g", hc->h_name, bad->r.r_issuer.ie_mean,
+		    good->r.r_issuer.ie_mean);
+		cr_expect(bad->r.r_issuer.ie_failures > 0.0, "%s: bad has failures", hc->h_name);
+		cr_expect(bad->r.r_issuer.ie_failing, "%s: bad is failing", hc->h_name);
+		/* the certificate's own failed request is the good issuer's latest outcome */
+		if (!hc->h_strict)
+			cr_expect(!good->r.r_issuer.ie_failing, "%s: good is not failing", hc->h_name);
+		store_free(st);
+	}
+	free(bad);
+	free(good);
+}
+
+/*
+ * One context scores many certificates: the issuer estimate is built once, and the answer is
+ * the same on the second call, and the same as a fresh context's.
+ */
+Test(assess, issuer_cache_is_stable)
+{
+	struct store *st = hist_store(&hist_cases[1]);
+	struct scored *s[5];
+	for (int i = 0; i < 5; i++)
+		s[i] = calloc(1, sizeof *s[i]);
+	store_rdlock(st);
+	const struct rec_cert *cb = store_cert_get(st, "shop", "on-bad");
+	const struct rec_cert *cg = store_cert_get(st, "shop", "on-good");
+	cr_assert(cb && cg);
+	struct as_ctx *a = as_new(st, NULL, NOW);
+	s[0]->rc = as_score(a, cb, &s[0]->r, s[0]->text, sizeof s[0]->text);
+	s[1]->rc = as_score(a, cg, &s[1]->r, s[1]->text, sizeof s[1]->text);
+	s[2]->rc = as_score(a, cb, &s[2]->r, s[2]->text, sizeof s[2]->text);
+	s[3]->rc = as_score(a, cg, &s[3]->r, s[3]->text, sizeof s[3]->text);
+	as_free(a);
+	store_unlock(st);
+	expect_same(s[0], s[2], "on-bad, twice on one context");
+	expect_same(s[1], s[3], "on-good, twice on one context");
+	score(st, "shop", "on-bad", s[4]);
+	expect_same(s[0], s[4], "on-bad, cached vs fresh context");
+	score(st, "shop", "on-good", s[4]);
+	expect_same(s[1], s[4], "on-good, cached vs fresh context");
+	cr_expect(s[0]->r.r_risk > s[1]->r.r_risk, "the cache keeps the issuers apart");
+	for (int i = 0; i < 5; i++)
+		free(s[i]);
+	store_free(st);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* 3. how CertificateRequest outcomes are read                                               */
+
+struct outcome_case {
+	const char *o_name;
+	struct fx_cr o_cr;      /* the newest request */
+	enum sc_class o_class;  /* the certificate's current fault */
+	const char *o_rule;     /* the classification rule in the explanation, NULL: none */
+	int o_failure;          /* counted as a failure in the issuer's history */
+};
+
+static const struct outcome_case outcome_cases[] = {
+    {"Denied=True", {CR_DENIED, 10 * MIN, NULL}, SC_CLASS_CONFIG, "request-denied", 1},
+    {"Ready=False Failed, rate limited", {CR_FAILED, 10 * MIN, NULL}, SC_CLASS_RATE_LIMIT,
+	"acme-rate-limited", 1},
+    {"Ready=False Failed, CA down", {CR_FAILED, 10 * MIN, outage_msg}, SC_CLASS_CA_UNAVAILABLE,
+	"ca-503", 1},
+    {"InvalidRequest=True", {CR_INVALID, 10 * MIN, NULL}, SC_CLASS_CONFIG,
+	"reason-invalid-request", 1},
+    {"pending", {CR_PENDING, 10 * MIN, NULL}, SC_CLASS_OK, NULL, 0},
+    {"issued", {CR_ISSUED, 10 * MIN, NULL}, SC_CLASS_OK, NULL, 0},
+};
+
+Test(assess, request_outcomes)
+{
+	struct scored *s = calloc(1, sizeof *s);
+	for (size_t i = 0; i < sizeof outcome_cases / sizeof outcome_cases[0]; i++) {
+		const struct outcome_case *oc = &outcome_cases[i];
+		struct store *st = store_new();
+		world_healthy_issuer(st, "le-prod");
+		/* in its renewal window; only the requests say how it is going */
+		struct fx_cert f = {
+		    .ns = "shop", .name = "shop", .ikind = "ClusterIssuer", .iname = "le-prod",
+		    .nb_ago = 61 * DAY, .na_in = 29 * DAY,
+		    .crs = {oc->o_cr, {CR_ISSUED, 61 * DAY, NULL}},
+		};
+		add_cert(st, &f);
+		score(st, "shop", "shop", s);
+		check_common(s, oc->o_name);
+		cr_expect_eq(s->rc, SC_OK, "%s", oc->o_name);
+		cr_expect_eq(s->r.r_class, oc->o_class, "%s: class %s, want %s", oc->o_name,
+		    sc_class_name(s->r.r_class), sc_class_name(oc->o_class));
+		if (oc->o_rule) {
+			cr_expect(strstr(s->text, oc->o_rule) != NULL, "%s: no %s in\n%s", oc->o_name,
+			    oc->o_rule, s->text);
+			cr_expect(strstr(s->text, sc_class_name(oc->o_class)) != NULL, "%s",
+			    oc->o_name);
+		} else {
+			cr_expect(strstr(s->text, "  fault ") == NULL, "%s: a fault factor in\n%s",
+			    oc->o_name, s->text);
+		}
+		if (oc->o_failure)
+			cr_expect(s->r.r_issuer.ie_failures > 0.0, "%s: not a failure for the issuer",
+			    oc->o_name);
+		else
+			cr_expect(s->r.r_issuer.ie_failures == 0.0, "%s: a failure for the issuer (%g)",
+			    oc->o_name, s->r.r_issuer.ie_failures);
+		store_free(st);
+	}
+	free(s);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* 4. annotations                                                                            */
+
+/* A 90-day certificate 30 days in whose user asked for renewal an hour before expiry. */
+static const struct fx_cert fx_late = {
+    .ns = "shop", .name = "shop", .ikind = "ClusterIssuer", .iname = "le-prod",
+    .nb_ago = 30 * DAY, .na_in = 60 * DAY, .renew_before = "1h0m0s",
+    .crs = {{CR_ISSUED, 30 * DAY, NULL}},
+};
+
+/* Scores f with the annotation key=value added (key NULL: none) in a store of its own. */
+static void
+score_annot(const struct fx_cert *base, const char *key, const char *value,
+    const struct sc_config *cfg, struct scored *out)
+{
+	struct store *st = store_new();
+	world_healthy_issuer(st, "le-prod");
+	struct fx_cert f = *base;
+	if (key) {
+		int i = 0;
+		while (i < FX_ANNOTS - 1 && f.annots[i][0])
+			i++;
+		f.annots[i][0] = key;
+		f.annots[i][1] = value;
+	}
+	add_cert(st, &f);
+	score_cfg(st, cfg, f.ns, f.name, out);
+	store_free(st);
+}
+
+Test(assess, target_risk_changes_the_decision)
+{
+	struct scored *def = calloc(1, sizeof *def), *got = calloc(1, sizeof *got);
+
+	/* renewBefore 1h: over the default target of 0.01, under 0.2 */
+	score_annot(&fx_late, NULL, NULL, NULL, def);
+	check_common(def, "1h, default target");
+	cr_expect(def->r.r_risk > 0.01 && def->r.r_risk < 0.2, "risk %g", def->r.r_risk);
+	cr_expect_eq(def->r.r_decision.d_rb, SC_RB_SET, "default target: renewBefore SET");
+	cr_expect(def->r.r_decision.d_rb_value > 3600, "SET moves the renewal earlier");
+	cr_expect(def->r.r_decision.d_risk_after < def->r.r_risk);
+	cr_expect_neq(def->r.r_predicted_failure, 0);
+	score_annot(&fx_late, "target-risk", "0.2", NULL, got);
+	cr_expect(got->r.r_risk == def->r.r_risk, "the target does not change the risk");
+	cr_expect_eq(got->r.r_decision.d_rb, SC_RB_LEAVE, "target 0.2: LEAVE");
+	cr_expect_eq(got->r.r_predicted_failure, 0, "target 0.2: no predicted failure");
+
+	/* renewBefore 2h: under the default target, over 0.001 */
+	struct fx_cert f2 = fx_late;
+	f2.renew_before = "2h0m0s";
+	score_annot(&f2, NULL, NULL, NULL, def);
+	cr_expect(def->r.r_risk < 0.01 && def->r.r_risk > 0.001 * 1.25, "risk %g", def->r.r_risk);
+	cr_expect_eq(def->r.r_decision.d_rb, SC_RB_LEAVE, "2h, default target: LEAVE");
+	score_annot(&f2, "target-risk", "0.001", NULL, got);
+	cr_expect_eq(got->r.r_decision.d_rb, SC_RB_SET, "2h, target 0.001: SET");
+	cr_expect(got->r.r_decision.d_risk_after < got->r.r_risk);
+	free(def);
+	free(got);
+}
+
+/* An annotation value that does not parse gives exactly what no annotation gives. */
+struct garbage_case {
+	const char *g_key;
+	const char *g_value;
+};
+
+static const struct garbage_case garbage_cases[] = {
+    {"target-risk", "abc"}, {"target-risk", "1.5"}, {"target-risk", "-1"},
+    {"target-risk", "0"}, {"target-risk", "1"}, {"target-risk", ""},
+    {"target-risk", "0.2x"}, {"target-risk", "nan"}, {"target-risk", "inf"},
+    {"min-renew-before", "abc"}, {"min-renew-before", "-5h"}, {"min-renew-before", "5"},
+    {"min-renew-before", ""}, {"min-renew-before", "3h junk"},
+    {"max-renew-before", "abc"}, {"max-renew-before", "-5h"}, {"max-renew-before", "10"},
+    {"max-renew-before", "1d"}, {"mode", "ENFORCE"}, {"mode", "on"}, {"mode", ""},
+    {"fallback-issuer", "Foo/x"}, {"fallback-issuer", "ClusterIssuer/"},
+};
+
+Test(assess, malformed_annotations_are_ignored)
+{
+	struct scored *none = calloc(1, sizeof *none), *got = calloc(1, sizeof *got);
+	score_annot(&fx_late, NULL, NULL, NULL, none);
+	check_common(none, "no annotation");
+	cr_expect_eq(none->r.r_decision.d_rb, SC_RB_SET, "the baseline acts, so a change shows");
+	for (size_t i = 0; i < sizeof garbage_cases / sizeof garbage_cases[0]; i++) {
+		const struct garbage_case *g = &garbage_cases[i];
+		char what[96];
+		snprintf(what, sizeof what, "%s: \"%s\"", g->g_key, g->g_value);
+		score_annot(&fx_late, g->g_key, g->g_value, NULL, got);
+		check_common(got, what);
+		expect_same(none, got, what);
+	}
+	free(none);
+	free(got);
+}
+
+/* Valid bounds do change the decision (the other direction of the test above). */
+Test(assess, renew_before_bounds)
+{
+	struct scored *none = calloc(1, sizeof *none), *got = calloc(1, sizeof *got);
+	score_annot(&fx_late, NULL, NULL, NULL, none);
+	cr_assert_eq(none->r.r_decision.d_rb, SC_RB_SET);
+	int64_t v = none->r.r_decision.d_rb_value;
+	cr_expect(v > 3600 && v < 3 * 3600, "unbounded value %lld", (long long)v);
+
+	score_annot(&fx_late, "min-renew-before", "3h", NULL, got);
+	cr_expect_eq(got->r.r_decision.d_rb, SC_RB_SET, "min 3h: SET");
+	cr_expect(got->r.r_decision.d_rb_value >= 3 * 3600, "min 3h: value %lld",
+	    (long long)got->r.r_decision.d_rb_value);
+
+	score_annot(&fx_late, "max-renew-before", "1h", NULL, got);
+	cr_expect_neq(got->r.r_decision.d_rb, SC_RB_SET, "max 1h: nothing above 1h to set");
+	cr_expect(got->r.r_risk == none->r.r_risk, "bounds do not change the risk");
+
+	/* a max below the min is raised to it rather than refused */
+	struct fx_cert f = fx_late;
+	f.annots[0][0] = "min-renew-before";
+	f.annots[0][1] = "3h";
+	score_annot(&f, "max-renew-before", "2h", NULL, got);
+	cr_expect_eq(got->rc, SC_OK);
+	cr_expect_eq(got->r.r_decision.d_rb, SC_RB_SET, "min 3h, max 2h: SET");
+	cr_expect(got->r.r_decision.d_rb_value >= 3 * 3600, "min 3h max 2h: value %lld",
+	    (long long)got->r.r_decision.d_rb_value);
+	free(none);
+	free(got);
+}
+
+struct mode_case {
+	const char *m_value;   /* annotation, NULL: none */
+	int m_cfg_enforce;     /* the controller runs in enforce mode */
+	enum sc_mode m_want;
+};
+
+static const struct mode_case mode_cases[] = {
+    {NULL, 0, SC_MODE_OBSERVE}, {"off", 0, SC_MODE_OFF}, {"observe", 0, SC_MODE_OBSERVE},
+    {"enforce", 0, SC_MODE_ENFORCE}, {"Enforce", 0, SC_MODE_OBSERVE},
+    {NULL, 1, SC_MODE_ENFORCE}, {"observe", 1, SC_MODE_OBSERVE}, {"off", 1, SC_MODE_OFF},
+    {"bogus", 1, SC_MODE_ENFORCE},
+};
+
+Test(assess, mode_reaches_the_result)
+{
+	struct scored *s = calloc(1, sizeof *s);
+	for (size_t i = 0; i < sizeof mode_cases / sizeof mode_cases[0]; i++) {
+		const struct mode_case *mc = &mode_cases[i];
+		struct sc_config cfg;
+		sc_config_default(&cfg);
+		cfg.cf_mode = mc->m_cfg_enforce ? SC_MODE_ENFORCE : SC_MODE_OBSERVE;
+		score_annot(&fx_healthy, mc->m_value ? "mode" : NULL, mc->m_value, &cfg, s);
+		cr_expect_eq(s->r.r_mode, mc->m_want, "mode %s (controller %s): got %d",
+		    mc->m_value ? mc->m_value : "(none)", mc->m_cfg_enforce ? "enforce" : "observe",
+		    (int)s->r.r_mode);
+	}
+	free(s);
+}
+
+/* What certcast wrote before: the saved original renewBefore is restored once safe. */
+Test(assess, saved_original_is_restored)
+{
+	struct scored *s = calloc(1, sizeof *s);
+	struct fx_cert f = fx_healthy;
+	f.renew_before = "1440h0m0s"; /* certcast's value */
+	score_annot(&f, NULL, NULL, NULL, s);
+	cr_expect_neq(s->r.r_decision.d_rb, SC_RB_RESTORE, "nothing saved: nothing to restore");
+	score_annot(&f, "original-renew-before", "unset", NULL, s);
+	cr_expect_eq(s->r.r_decision.d_rb, SC_RB_RESTORE, "unset saved");
+	cr_expect(s->r.r_decision.d_rb_unset, "restored to unset");
+	score_annot(&f, "original-renew-before", "720h", NULL, s);
+	cr_expect_eq(s->r.r_decision.d_rb, SC_RB_RESTORE, "720h saved");
+	cr_expect(!s->r.r_decision.d_rb_unset);
+	cr_expect_eq(s->r.r_decision.d_rb_value, 720 * HOUR);
+	free(s);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* 5. as_parse_issuer_ref                                                                    */
+
+struct ref_case {
+	const char *r_in;
+	size_t r_kindsz, r_namesz; /* 0: ample */
+	int r_ok;
+	const char *r_kind, *r_name;
+};
+
+static char long_name[300];
+
+Test(assess, parse_issuer_ref)
+{
+	/* 254 bytes: one over a DNS subdomain's limit, made of valid 62-byte labels */
+	memset(long_name, 0, sizeof long_name);
+	memcpy(long_name, "Issuer/", 7);
+	for (size_t i = 0; i < 254; i++)
+		long_name[7 + i] = (i % 63 == 62) ? '.' : 'a';
+	char exact[300];
+	memcpy(exact, long_name, sizeof exact);
+	exact[7 + 253] = '\0'; /* 253 bytes: the longest allowed, ends in a label */
+	const struct ref_case cases[] = {
+	    {"Issuer/x", 0, 0, 1, "Issuer", "x"},
+	    {"ClusterIssuer/le-prod", 0, 0, 1, "ClusterIssuer", "le-prod"},
+	    {"ClusterIssuer/a.b-c", 0, 0, 1, "ClusterIssuer", "a.b-c"},
+	    {"Issuer/0abc.9", 0, 0, 1, "Issuer", "0abc.9"},
+	    {exact, 0, 0, 1, "Issuer", exact + 7},
+	    {"ClusterIssuer/le-prod", 14, 8, 1, "ClusterIssuer", "le-prod"}, /* exact fits */
+	    {"", 0, 0, 0, NULL, NULL},
+	    {"Issuer", 0, 0, 0, NULL, NULL},
+	    {"Issuer/", 0, 0, 0, NULL, NULL},
+	    {"issuer/x", 0, 0, 0, NULL, NULL},
+	    {"clusterissuer/x", 0, 0, 0, NULL, NULL},
+	    {"Foo/x", 0, 0, 0, NULL, NULL},
+	    {"/x", 0, 0, 0, NULL, NULL},
+	    {"IssuerX/x", 0, 0, 0, NULL, NULL},
+	    {"Issuer/UPPER", 0, 0, 0, NULL, NULL},
+	    {"Issuer/-x", 0, 0, 0, NULL, NULL},
+	    {"Issuer/x-", 0, 0, 0, NULL, NULL},
+	    {"Issuer/a..b", 0, 0, 0, NULL, NULL},
+	    {"Issuer/a.", 0, 0, 0, NULL, NULL},
+	    {"Issuer/.a", 0, 0, 0, NULL, NULL},
+	    {"Issuer/a/b", 0, 0, 0, NULL, NULL},
+	    {"Issuer/a_b", 0, 0, 0, NULL, NULL},
+	    {"Issuer/a b", 0, 0, 0, NULL, NULL},
+	    {long_name, 0, 0, 0, NULL, NULL},
+	    {"ClusterIssuer/le-prod", 13, 0, 0, NULL, NULL}, /* kind buffer one short */
+	    {"ClusterIssuer/le-prod", 0, 7, 0, NULL, NULL},  /* name buffer one short */
+	    {"Issuer/x", 0, 1, 0, NULL, NULL},
+	    {"Issuer/x", 1, 0, 0, NULL, NULL},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const struct ref_case *rc = &cases[i];
+		char kind[32], name[300];
+		size_t ks = rc->r_kindsz ? rc->r_kindsz : sizeof kind;
+		size_t ns = rc->r_namesz ? rc->r_namesz : sizeof name;
+		memset(kind, 'K', sizeof kind);
+		memset(name, 'N', sizeof name);
+		int ok = as_parse_issuer_ref(rc->r_in, kind, ks, name, ns);
+		cr_expect_eq(ok, rc->r_ok, "\"%.40s\" (%zu, %zu): got %d", rc->r_in, ks, ns, ok);
+		if (ok && rc->r_ok) {
+			cr_expect_str_eq(kind, rc->r_kind, "\"%.40s\": kind", rc->r_in);
+			cr_expect_str_eq(name, rc->r_name, "\"%.40s\": name", rc->r_in);
+		}
+		/* nothing is written past the sizes given */
+		for (size_t k = ks; k < sizeof kind; k++)
+			cr_expect_eq(kind[k], 'K', "\"%.40s\": kind written past %zu", rc->r_in, ks);
+		for (size_t k = ns; k < sizeof name; k++)
+			cr_expect_eq(name[k], 'N', "\"%.40s\": name written past %zu", rc->r_in, ns);
+	}
+	char k[16], n[16];
+	cr_expect_eq(as_parse_issuer_ref(NULL, k, sizeof k, n, sizeof n), 0, "NULL");
+	cr_expect_eq(as_parse_issuer_ref("Issuer/x", k, 0, n, sizeof n), 0, "kind size 0");
+	cr_expect_eq(as_parse_issuer_ref("Issuer/x", k, sizeof k, n, 0), 0, "name size 0");
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* 6. fallback issuer                                                                        */
+
+/* Close to expiry on a primary that is down; a healthy backup exists (unless no_backup). */
+static struct store *
+fallback_store(const char *annot, const char *backup_ready, int no_backup)
+{
+	struct store *st = store_new();
+	world_failing_issuer(st, "le-prod", outage_msg);
+	if (!no_backup) {
+		add_issuer(st, NULL, "backup", backup_ready, "ACMEAccountRegistered", "registered");
+		add_peers(st, "web", "backup", 3, 1, NULL);
+	}
+	struct fx_cert f = {
+	    .ns = "shop", .name = "shop", .ikind = "ClusterIssuer", .iname = "le-prod",
+	    .nb_ago = 89 * DAY, .na_in = 1 * DAY, .failed = 3, .fail_ago = 20 * MIN,
+	    .issuing = "False", .issuing_reason = "Failed", .issuing_msg = outage_msg,
+	    .crs = {{CR_FAILED, 21 * MIN, outage_msg}, {CR_FAILED, 3 * HOUR, outage_msg},
+		{CR_FAILED, 5 * HOUR, outage_msg}, {CR_ISSUED, 89 * DAY, NULL}},
+	};
+	if (annot) {
+		f.annots[0][0] = "fallback-issuer";
+		f.annots[0][1] = annot;
+	}
+	add_cert(st, &f);
+	return st;
+}
+
+struct fb_case {
+	const char *f_name;
+	const char *f_annot;        /* certcast.io/fallback-issuer, NULL: none */
+	const char *f_backup_ready; /* the backup's Ready status */
+	int f_no_backup;            /* the backup is not in the store */
+	enum sc_failover_action f_want;
+};
+
+static const struct fb_case fb_cases[] = {
+    {"healthy fallback", "ClusterIssuer/backup", "True", 0, SC_FO_SWITCH},
+    {"no annotation", NULL, "True", 0, SC_FO_NONE},
+    {"fallback not Ready", "ClusterIssuer/backup", "False", 0, SC_FO_NONE},
+    {"malformed annotation", "ClusterIssuer/Backup", "True", 0, SC_FO_NONE},
+    {"wrong kind: no Issuer backup in shop", "Issuer/backup", "True", 0, SC_FO_NONE},
+    {"fallback absent from the store", "ClusterIssuer/backup", "True", 1, SC_FO_NONE},
+    {"fallback is the primary", "ClusterIssuer/le-prod", "True", 0, SC_FO_NONE},
+};
+
+Test(assess, fallback_failover)
+{
+	struct scored *s = calloc(1, sizeof *s);
+	for (size_t i = 0; i < sizeof fb_cases / sizeof fb_cases[0]; i++) {
+		const struct fb_case *fc = &fb_cases[i];
+		struct store *st = fallback_store(fc->f_annot, fc->f_backup_ready, fc->f_no_backup);
+		score(st, "shop", "shop", s);
+		check_common(s, fc->f_name);
+		cr_expect_eq(s->r.r_decision.d_failover, fc->f_want, "%s: failover %d, want %d\n%s",
+		    fc->f_name, (int)s->r.r_decision.d_failover, (int)fc->f_want, s->text);
+		if (fc->f_want == SC_FO_SWITCH)
+			cr_expect(strstr(s->text, "switch to the fallback issuer") != NULL, "%s",
+			    fc->f_name);
+		store_free(st);
+	}
+	free(s);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* 7. missing pieces                                                                         */
+
+Test(assess, never_issued)
+{
+	struct scored *s = calloc(1, sizeof *s), *again = calloc(1, sizeof *again);
+	struct store *st = store_new();
+	world_healthy_issuer(st, "le-prod");
+	struct fx_cert f = {.ns = "shop", .name = "bare", .ikind = "ClusterIssuer",
+	    .iname = "le-prod", .no_status = 1};
+	add_cert(st, &f);
+	struct fx_cert g = {.ns = "shop", .name = "pending", .ikind = "ClusterIssuer",
+	    .iname = "le-prod", .issuing = "True", .issuing_reason = "DoesNotExist",
+	    .crs = {{CR_PENDING, 5 * MIN, NULL}}};
+	add_cert(st, &g);
+	const char *names[] = {"bare", "pending"};
+	for (int i = 0; i < 2; i++) {
+		score(st, "shop", names[i], s);
+		score(st, "shop", names[i], again);
+		check_common(s, names[i]);
+		/* no certificate yet is consistent: cert-manager issues at once */
+		cr_expect_eq(s->rc, SC_OK, "%s: rc %d", names[i], s->rc);
+		cr_expect_eq(s->r.r_renewal_time, NOW, "%s: renewal due now", names[i]);
+		expect_same(s, again, names[i]);
+	}
+	/* the other answer: a notAfter before notBefore is the certificate's own inconsistency */
+	struct fx_cert h = {.ns = "shop", .name = "backwards", .ikind = "ClusterIssuer",
+	    .iname = "le-prod", .nb_ago = -10 * DAY, .na_in = 5 * DAY};
+	add_cert(st, &h);
+	score(st, "shop", "backwards", s);
+	score(st, "shop", "backwards", again);
+	check_common(s, "backwards");
+	cr_expect_eq(s->rc, SC_ERR_INVAL);
+	cr_expect(s->r.r_risk == 0.0 && s->r.r_level == SC_LEVEL_LOW);
+	cr_expect(strstr(s->text, "inconsistent") != NULL, "says what:\n%s", s->text);
+	expect_same(s, again, "backwards");
+	store_free(st);
+	free(s);
+	free(again);
+}
+
+Test(assess, issuer_absent_or_unnamed)
+{
+	struct scored *s = calloc(1, sizeof *s);
+	struct store *st = store_new();
+	struct fx_cert f = fx_healthy;
+	f.iname = "nowhere";
+	add_cert(st, &f);
+	struct fx_cert g = fx_dying;
+	g.name = "dying";
+	g.iname = "nowhere";
+	add_cert(st, &g);
+	struct fx_cert h = fx_healthy;
+	h.name = "noref";
+	h.iname = NULL; /* no issuerRef at all */
+	add_cert(st, &h);
+	struct fx_cert e = fx_healthy;
+	e.name = "external";
+	e.ikind = "AWSPCAClusterIssuer";
+	e.igroup = "awspca.cert-manager.io";
+	add_cert(st, &e);
+	const char *names[] = {"shop", "dying", "noref", "external"};
+	for (int i = 0; i < 4; i++) {
+		score(st, "shop", names[i], s);
+		check_common(s, names[i]);
+		cr_expect_eq(s->rc, SC_OK, "%s", names[i]);
+		cr_expect(!s->r.r_issuer.ie_not_ready, "%s: an absent issuer is not known to be down",
+		    names[i]);
+	}
+	score(st, "shop", "shop", s);
+	double healthy = s->r.r_risk;
+	score(st, "shop", "dying", s);
+	cr_expect(s->r.r_risk > healthy, "absent issuer: dying %g vs healthy %g", s->r.r_risk,
+	    healthy);
+	store_free(st);
+	free(s);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* 8. the explanation text                                                                   */
+
+Test(assess, explanation_text_bounds)
+{
+	static const size_t sizes[] = {1, 2, 16, 64, 200};
+	struct store *st = store_new();
+	world_healthy_issuer(st, "le-prod");
+	add_cert(st, &fx_dying);
+	store_rdlock(st);
+	const struct rec_cert *c = store_cert_get(st, "shop", "shop");
+	cr_assert_not_null(c);
+	struct as_ctx *a = as_new(st, NULL, NOW);
+	struct sc_result *r = calloc(1, sizeof *r);
+	char *full = calloc(1, TEXT_MAX);
+	cr_expect_eq(as_score(a, c, r, full, TEXT_MAX), SC_OK);
+	size_t flen = strlen(full);
+	cr_expect(flen > 0 && flen < TEXT_MAX, "full text %zu bytes", flen);
+	cr_expect(strstr(full, "shop/shop") != NULL, "names the certificate:\n%s", full);
+	cr_expect(strstr(full, "risk: ") != NULL);
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		char buf[256];
+		memset(buf, 'Z', sizeof buf);
+		cr_expect_eq(as_score(a, c, r, buf, sizes[i]), SC_OK, "size %zu", sizes[i]);
+		cr_expect(memchr(buf, '\0', sizes[i]) != NULL, "size %zu: not terminated", sizes[i]);
+		for (size_t k = sizes[i]; k < sizeof buf; k++)
+			cr_expect_eq(buf[k], 'Z', "size %zu: written at %zu", sizes[i], k);
+		/* whatever fits is the beginning of the full text, cut at a line */
+		size_t n = strlen(buf);
+		cr_expect(strncmp(buf, full, n) == 0, "size %zu: not a prefix", sizes[i]);
+		cr_expect(n == 0 || buf[n - 1] == '\n', "size %zu: cut inside a line", sizes[i]);
+	}
+	/* no buffer, or a zero size: scored all the same */
+	struct sc_result *r2 = calloc(1, sizeof *r2);
+	cr_expect_eq(as_score(a, c, r2, NULL, 0), SC_OK);
+	cr_expect(r2->r_risk == r->r_risk);
+	char one = 'Z';
+	cr_expect_eq(as_score(a, c, r2, &one, 0), SC_OK);
+	cr_expect_eq(one, 'Z', "size 0: nothing written");
+	as_free(a);
+	store_unlock(st);
+	store_free(st);
+	free(r);
+	free(r2);
+	free(full);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* issuers of other API groups                                                               */
+
+/*
+ * An issuer of another API group may share kind and name with a cert-manager one in the same
+ * namespace. They are different issuers: the order in which one context meets them must not
+ * matter.
+ */
+Test(assess, issuer_groups_kept_apart)
+{
+	struct store *st = store_new();
+	add_issuer(st, "shop", "ca", "True", "KeyPairVerified", "Signing CA verified");
+	struct fx_cert cm = fx_healthy;
+	cm.name = "cm";
+	cm.ikind = "Issuer";
+	cm.iname = "ca";
+	cm.nb_ago = 61 * DAY;
+	cm.na_in = 29 * DAY;
+	add_cert(st, &cm);
+	struct fx_cert ext = fx_dying;
+	ext.name = "ext";
+	ext.ikind = "Issuer";
+	ext.iname = "ca";
+	ext.igroup = "example.com";
+	add_cert(st, &ext);
+
+	struct scored *alone = calloc(1, sizeof *alone), *after = calloc(1, sizeof *after);
+	struct scored *ext_alone = calloc(1, sizeof *ext_alone);
+	score(st, "shop", "cm", alone);
+	score(st, "shop", "ext", ext_alone);
+	store_rdlock(st);
+	struct as_ctx *a = as_new(st, NULL, NOW);
+	struct sc_result *tmp = calloc(1, sizeof *tmp);
+	(void)as_score(a, store_cert_get(st, "shop", "ext"), tmp, NULL, 0);
+	after->rc = as_score(a, store_cert_get(st, "shop", "cm"), &after->r, after->text,
+	    sizeof after->text);
+	as_free(a);
+	store_unlock(st);
+	expect_same(alone, after, "cert-manager Issuer scored after an example.com Issuer");
+	cr_expect_eq(alone->r.r_issuer.ie_failures, 0.0, "the cert-manager issuer never failed");
+	cr_expect(ext_alone->r.r_issuer.ie_failures > 0.0, "the other one did");
+	free(tmp);
+	free(alone);
+	free(after);
+	free(ext_alone);
+	store_free(st);
+}
+
+/*
+ * Only cert-manager's ClusterIssuer is cluster-scoped (the store indexes any other group's
+ * kinds by the certificate's namespace), so a kind named ClusterIssuer in another group still
+ * gathers the history of its certificates.
+ */
+Test(assess, external_cluster_issuer_history)
+{
+	struct store *st = store_new();
+	struct fx_cert f = fx_dying;
+	f.ikind = "ClusterIssuer";
+	f.iname = "ext";
+	f.igroup = "example.com";
+	add_cert(st, &f);
+	struct fx_cert g = fx_healthy;
+	g.name = "peer";
+	g.ikind = "ClusterIssuer";
+	g.iname = "ext";
+	g.igroup = "example.com";
+	add_cert(st, &g);
+	struct scored *s = calloc(1, sizeof *s);
+	score(st, "shop", "peer", s);
+	check_common(s, "peer of an external ClusterIssuer");
+	cr_expect(s->r.r_issuer.ie_failures > 0.0, "the failing certificate's requests count: %g",
+	    s->r.r_issuer.ie_failures);
+	cr_expect(s->r.r_issuer.ie_evidence > 0.0);
+	free(s);
+	store_free(st);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Events: the certificate's, its requests' and their Orders', nobody else's                 */
+
+static const char *const dns_msg =
+    "Failed to finalize Order: acme: urn:ietf:params:acme:error:dns: DNS problem: NXDOMAIN "
+    "looking up TXT for _acme-challenge.shop.example.com";
+
+struct event_case {
+	const char *e_name;
+	const char *e_ns, *e_kind, *e_obj; /* e_kind NULL: no Event */
+	const char *e_type;
+	enum sc_class e_want;
+};
+
+static const struct event_case event_cases[] = {
+    {"no event", NULL, NULL, NULL, NULL, SC_CLASS_UNKNOWN},
+    {"on its Order", "shop", "Order", "shop-1-ord", "Warning", SC_CLASS_DNS},
+    {"on its CertificateRequest", "shop", "CertificateRequest", "shop-1", "Warning",
+	SC_CLASS_DNS},
+    {"on the Certificate", "shop", "Certificate", "shop", "Warning", SC_CLASS_DNS},
+    {"Normal, not Warning", "shop", "Order", "shop-1-ord", "Normal", SC_CLASS_UNKNOWN},
+    {"on another certificate's Order", "shop", "Order", "other-1-ord", "Warning",
+	SC_CLASS_UNKNOWN},
+    {"same name, other namespace", "web", "Certificate", "shop", "Warning", SC_CLASS_UNKNOWN},
+};
+
+Test(assess, events_reach_the_classification)
+{
+	/* cert-manager's own words on the certificate and request say only "failed" */
+	static const char *const vague =
+	    "The certificate request has failed to complete and will be retried";
+	struct scored *s = calloc(1, sizeof *s);
+	for (size_t i = 0; i < sizeof event_cases / sizeof event_cases[0]; i++) {
+		const struct event_case *ec = &event_cases[i];
+		struct store *st = store_new();
+		world_healthy_issuer(st, "le-prod");
+		struct fx_cert f = {
+		    .ns = "shop", .name = "shop", .ikind = "ClusterIssuer", .iname = "le-prod",
+		    .nb_ago = 61 * DAY, .na_in = 29 * DAY, .failed = 1, .fail_ago = 30 * MIN,
+		    .issuing = "False", .issuing_reason = "Failed", .issuing_msg = vague,
+		    .crs = {{CR_FAILED, 31 * MIN, vague}, {CR_ISSUED, 61 * DAY, NULL}},
+		};
+		add_cert(st, &f);
+		add_order(st, "shop", "shop-1-ord", "shop-1", "errored", vague);
+		struct fx_cert o = f;
+		o.name = "other";
+		add_cert(st, &o);
+		add_order(st, "shop", "other-1-ord", "other-1", "errored", vague);
+		if (ec->e_kind)
+			add_event_typed(st, ec->e_ns, "ev", ec->e_kind, ec->e_obj, ec->e_type,
+			    "Failed", dns_msg, 30 * MIN);
+		score(st, "shop", "shop", s);
+		check_common(s, ec->e_name);
+		cr_expect_eq(s->r.r_class, ec->e_want, "%s: class %s, want %s", ec->e_name,
+		    sc_class_name(s->r.r_class), sc_class_name(ec->e_want));
+		store_free(st);
+	}
+	free(s);
+}
