@@ -260,7 +260,10 @@ as_user_config(const struct rec_cert *c, struct sc_config *cfg)
 	const char *v;
 	int64_t d;
 	char *end;
-	if ((v = as_annot(c, "certcast.io/target-risk")) != NULL) {
+	/* a plain decimal such as 0.01 or 1e-3: strtod alone also takes " 0.2" and hex floats */
+	if ((v = as_annot(c, "certcast.io/target-risk")) != NULL &&
+	    (v[0] == '.' || (v[0] >= '0' && v[0] <= '9')) &&
+	    strspn(v, "0123456789.eE-") == strlen(v)) {
 		double t = strtod(v, &end);
 		if (end != v && *end == '\0' && t > 0.0 && t < 1.0)
 			cfg->cf_target_risk = t;

@@ -736,7 +736,7 @@ struct garbage_case {
 };
 
 static const struct garbage_case garbage_cases[] = {
-    {"target-risk", "abc"}, {"target-risk", "1.5"}, {"target-risk", "-1"},
+    {"target-risk", "abc"}, {"target-risk", " 0.2"}, {"target-risk", "0x0.2p0"}, {"target-risk", "1.5"}, {"target-risk", "-1"},
     {"target-risk", "0"}, {"target-risk", "1"}, {"target-risk", ""},
     {"target-risk", "0.2x"}, {"target-risk", "nan"}, {"target-risk", "inf"},
     {"min-renew-before", "abc"}, {"min-renew-before", "-5h"}, {"min-renew-before", "5"},
