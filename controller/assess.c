@@ -4,6 +4,7 @@
 #include "assess.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,17 +21,39 @@
 #define AS_EVENTS 64           /* Events about a certificate and its requests, orders, challenges */
 #define AS_WINDOWS 16          /* spec.renewal.windows kept */
 
+#define AS_CACHE_MAX 4096      /* issuers a cache remembers; the oldest goes first */
+
 /* One issuer seen by this context: its scoring view, history and estimate, built once. */
 struct as_issuer {
 	char *ai_key;                    /* "group/kind/ns/name" */
 	char *ai_kind, *ai_name;         /* owned; ai_issuer's is_kind and is_name point here */
+	char *ai_reason, *ai_message;    /* owned Ready reason/message when taken from a cache */
 	int ai_found;                    /* the issuer object is in the store */
 	struct sc_issuer ai_issuer;      /* history and reasons borrowed from the store */
 	struct sc_request *ai_history;   /* owned */
 	struct sc_issuer_estimate ai_est;
 };
 
+/* An issuer's estimate kept across contexts, with its own copies of what scoring reads. */
+struct as_cached {
+	char *ac_key;
+	int64_t ac_at;                   /* the context time it was computed at */
+	int ac_found;
+	enum sc_tristate ac_ready;
+	int64_t ac_ready_time;
+	char *ac_reason, *ac_message;    /* owned, may be NULL */
+	struct sc_issuer_estimate ac_est;
+};
+
+struct as_cache {
+	pthread_mutex_t c_mu;
+	int64_t c_ttl;
+	struct as_cached *c_v;           /* owned array */
+	size_t c_n, c_cap;
+};
+
 struct as_ctx {
+	struct as_cache *a_cache;        /* borrowed, may be NULL */
 	struct store *a_st;
 	struct sc_config a_cfg;
 	int64_t a_now;
@@ -52,11 +75,129 @@ as_new(struct store *st, const struct sc_config *cfg, int64_t now)
 }
 
 void
+as_use_cache(struct as_ctx *a, struct as_cache *c)
+{
+	a->a_cache = c;
+}
+
+struct as_cache *
+as_cache_new(int64_t ttl)
+{
+	struct as_cache *c = xcalloc(1, sizeof *c);
+	pthread_mutex_init(&c->c_mu, NULL);
+	c->c_ttl = ttl;
+	return c;
+}
+
+static void
+as_cached_clear(struct as_cached *e)
+{
+	free(e->ac_key);
+	free(e->ac_reason);
+	free(e->ac_message);
+	memset(e, 0, sizeof *e);
+}
+
+void
+as_cache_free(struct as_cache *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < c->c_n; i++)
+		as_cached_clear(&c->c_v[i]);
+	free(c->c_v);
+	pthread_mutex_destroy(&c->c_mu);
+	free(c);
+}
+
+size_t
+as_cache_size(struct as_cache *c)
+{
+	pthread_mutex_lock(&c->c_mu);
+	size_t n = c->c_n;
+	pthread_mutex_unlock(&c->c_mu);
+	return n;
+}
+
+static char *
+as_dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+/*
+ * Fill ai from a fresh cached entry for its key. Returns 1 on a hit. A context whose time is
+ * before the entry's (a clock step back) does not use it.
+ */
+static int
+as_cache_take(struct as_cache *c, int64_t now, struct as_issuer *ai)
+{
+	int hit = 0;
+	pthread_mutex_lock(&c->c_mu);
+	for (size_t i = 0; i < c->c_n; i++) {
+		struct as_cached *e = &c->c_v[i];
+		if (strcmp(e->ac_key, ai->ai_key) != 0)
+			continue;
+		if (now >= e->ac_at && now - e->ac_at < c->c_ttl) {
+			ai->ai_found = e->ac_found;
+			ai->ai_issuer.is_ready.cd_status = e->ac_ready;
+			ai->ai_issuer.is_ready.cd_time = e->ac_ready_time;
+			ai->ai_reason = as_dup_or_null(e->ac_reason);
+			ai->ai_message = as_dup_or_null(e->ac_message);
+			ai->ai_issuer.is_ready.cd_reason = ai->ai_reason;
+			ai->ai_issuer.is_ready.cd_message = ai->ai_message;
+			ai->ai_est = e->ac_est;
+			hit = 1;
+		}
+		break;
+	}
+	pthread_mutex_unlock(&c->c_mu);
+	return hit;
+}
+
+/* Remember ai's estimate under its key, replacing an older one (or the oldest when full). */
+static void
+as_cache_put(struct as_cache *c, int64_t now, const struct as_issuer *ai)
+{
+	pthread_mutex_lock(&c->c_mu);
+	struct as_cached *e = NULL;
+	for (size_t i = 0; i < c->c_n && e == NULL; i++)
+		if (strcmp(c->c_v[i].ac_key, ai->ai_key) == 0)
+			e = &c->c_v[i];
+	if (e == NULL && c->c_n >= AS_CACHE_MAX) {
+		e = &c->c_v[0];
+		for (size_t i = 1; i < c->c_n; i++)
+			if (c->c_v[i].ac_at < e->ac_at)
+				e = &c->c_v[i];
+	}
+	if (e == NULL) {
+		if (c->c_n == c->c_cap) {
+			c->c_cap = c->c_cap ? c->c_cap * 2 : 16;
+			c->c_v = xrealloc(c->c_v, c->c_cap * sizeof *c->c_v);
+		}
+		e = &c->c_v[c->c_n++];
+		memset(e, 0, sizeof *e);
+	}
+	as_cached_clear(e);
+	e->ac_key = xstrdup(ai->ai_key);
+	e->ac_at = now;
+	e->ac_found = ai->ai_found;
+	e->ac_ready = ai->ai_issuer.is_ready.cd_status;
+	e->ac_ready_time = ai->ai_issuer.is_ready.cd_time;
+	e->ac_reason = as_dup_or_null(ai->ai_issuer.is_ready.cd_reason);
+	e->ac_message = as_dup_or_null(ai->ai_issuer.is_ready.cd_message);
+	e->ac_est = ai->ai_est;
+	pthread_mutex_unlock(&c->c_mu);
+}
+
+void
 as_free(struct as_ctx *a)
 {
 	if (a == NULL)
 		return;
 	for (size_t i = 0; i < a->a_niss; i++) {
+		free(a->a_iss[i].ai_reason);
+		free(a->a_iss[i].ai_message);
 		free(a->a_iss[i].ai_key);
 		free(a->a_iss[i].ai_kind);
 		free(a->a_iss[i].ai_name);
@@ -171,6 +312,12 @@ as_issuer_get(struct as_ctx *a, const char *group, const char *kind, const char 
 	ai->ai_name = xstrdup(name);
 	ai->ai_issuer.is_kind = ai->ai_kind;
 	ai->ai_issuer.is_name = ai->ai_name;
+	/*
+	 * The controller scores one certificate per reconcile; the issuer's history spans all its
+	 * certificates, so without the cache each reconcile would walk them all again.
+	 */
+	if (a->a_cache && as_cache_take(a->a_cache, a->a_now, ai))
+		return (size_t)(ai - a->a_iss);
 	const struct rec_issuer *ri = NULL;
 	if (cm)
 		ri = store_issuer_get(a->a_st, cluster ? RES_CLUSTERISSUER : RES_ISSUER, kns, name);
@@ -200,6 +347,8 @@ as_issuer_get(struct as_ctx *a, const char *group, const char *kind, const char 
 	ai->ai_issuer.is_history = ai->ai_history;
 	ai->ai_issuer.is_nhistory = n;
 	sc_issuer_estimate(&ai->ai_issuer, &a->a_cfg, a->a_now, &ai->ai_est);
+	if (a->a_cache)
+		as_cache_put(a->a_cache, a->a_now, ai);
 	return (size_t)(ai - a->a_iss);
 }
 
@@ -367,6 +516,7 @@ as_score(struct as_ctx *a, const struct rec_cert *c, struct sc_result *out, char
 							     : 90 * 86400);
 	sc->c_failed_attempts = c->c_failed_attempts;
 	sc->c_last_failure = c->c_last_failure;
+	sc->c_status_renewal_time = c->c_renewal_time;
 	as_cond(&c->c_issuing, &sc->c_issuing);
 	as_cond(&c->c_ready, &sc->c_ready);
 	struct sc_renew_spec *rs = &sc->c_spec;

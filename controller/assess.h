@@ -33,6 +33,18 @@ struct as_ctx *as_new(struct store *st, const struct sc_config *cfg, int64_t now
 void as_free(struct as_ctx *a);
 
 /*
+ * A cache of issuer estimates shared by contexts (and threads): an issuer's history is walked
+ * once per ttl seconds instead of once per context. The estimate it hands out may be up to ttl
+ * old. Thread-safe. as_cache_size counts the issuers held (tests).
+ */
+struct as_cache;
+struct as_cache *as_cache_new(int64_t ttl);
+void as_cache_free(struct as_cache *c);
+size_t as_cache_size(struct as_cache *c);
+/* Make a's issuer lookups go through c (NULL: none). c must outlive a. */
+void as_use_cache(struct as_ctx *a, struct as_cache *c);
+
+/*
  * Scores c into out. Returns SC_OK, or SC_ERR_INVAL when the certificate's own data is
  * inconsistent (out then says what, with risk 0 and level low). When text is not NULL, the full
  * explanation (ex_text) is written there, textlen bytes at most, always NUL-terminated.

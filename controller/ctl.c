@@ -8,6 +8,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "reconcile.h"
+#include "scoring.h"
 #include "reflector.h"
 #include "store.h"
 #include "workqueue.h"
@@ -310,7 +311,14 @@ ctl_run(const struct ctl_opts *o)
 	c.c_queue = wq_new(NULL);
 	c.c_store = store_new();
 	store_set_notify(c.c_store, ctl_notify, &c);
-	struct recon_opts ro = {c.c_store, &c.c_met};
+	/* the settings the user gave scoring; per-certificate annotations refine them */
+	struct sc_config scfg;
+	sc_config_default(&scfg);
+	scfg.cf_target_risk = cfg->c_target_risk;
+	scfg.cf_min_renew_before = cfg->c_min_renew_before;
+	scfg.cf_max_renew_before = cfg->c_max_renew_before;
+	scfg.cf_mode = cfg->c_mode == CFG_MODE_ENFORCE ? SC_MODE_ENFORCE : SC_MODE_OBSERVE;
+	struct recon_opts ro = {c.c_store, &c.c_met, &scfg, NULL};
 	c.c_recon = recon_new(&ro);
 
 	struct http_server_opts ho = {cfg->c_http_addr, c.c_reg};

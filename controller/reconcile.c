@@ -1,6 +1,7 @@
 /* reconcile: one Certificate key -> the per-certificate gauges. */
 #include "reconcile.h"
 
+#include "assess.h"
 #include "cc_err.h"
 #include "log.h"
 #include "metrics.h"
@@ -12,9 +13,15 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* cert-manager's default spec.duration. */
 #define RECON_DEFAULT_LIFETIME (90LL * 24 * 3600)
+/*
+ * How long an issuer's estimate is reused across reconciles. Its history moves by the hour
+ * (half-life three days), while re-walking it costs one pass over all the issuer's certificates.
+ */
+#define RECON_ISSUER_TTL 60
 
 /* The label set under which a certificate's series were last written. */
 struct recon_entry {
@@ -30,6 +37,9 @@ struct recon_entry {
 struct recon {
 	struct store *r_store;       /* borrowed */
 	struct met_std *r_met;       /* borrowed, may be NULL */
+	struct sc_config r_cfg;      /* scoring settings */
+	struct as_cache *r_cache;    /* issuer estimates shared by the workers */
+	int64_t (*r_clock)(void);    /* now, Unix seconds */
 	pthread_mutex_t r_mu;        /* guards the table only; never held across store calls */
 	struct recon_entry **r_tab;  /* hash table of tracked certificates */
 	size_t r_tsize;              /* slots, a power of two */
@@ -47,12 +57,24 @@ recon_hash(const char *s)
 	return h;
 }
 
+static int64_t
+recon_wall_clock(void)
+{
+	return (int64_t)time(NULL);
+}
+
 struct recon *
 recon_new(const struct recon_opts *o)
 {
 	struct recon *r = xcalloc(1, sizeof *r);
 	r->r_store = o->ro_store;
 	r->r_met = o->ro_metrics;
+	if (o->ro_scoring)
+		r->r_cfg = *o->ro_scoring;
+	else
+		sc_config_default(&r->r_cfg);
+	r->r_cache = as_cache_new(RECON_ISSUER_TTL);
+	r->r_clock = o->ro_clock ? o->ro_clock : recon_wall_clock;
 	pthread_mutex_init(&r->r_mu, NULL);
 	r->r_tsize = 64;
 	r->r_tab = xcalloc(r->r_tsize, sizeof *r->r_tab);
@@ -86,6 +108,7 @@ recon_free(struct recon *r)
 		}
 	}
 	free(r->r_tab);
+	as_cache_free(r->r_cache);
 	pthread_mutex_destroy(&r->r_mu);
 	free(r);
 }
@@ -178,7 +201,29 @@ struct recon_view {
 	char rv_iname[256];
 	int64_t rv_not_after;      /* REC_TIME_NONE when unknown */
 	int64_t rv_renew_before;   /* effective, seconds */
+	double rv_risk;            /* scoring's risk and level */
+	int rv_level;
+	int64_t rv_predicted_failure; /* 0: none */
+	int rv_issuer_scored;      /* rv_issuer_fail holds the issuer's estimate */
+	double rv_issuer_fail;
 };
+
+/* Score c (store read lock held) into v. */
+static void
+recon_score(struct recon *r, const struct rec_cert *c, struct recon_view *v)
+{
+	struct sc_result *res = xmalloc(sizeof *res); /* ~8 KiB: off the worker's stack */
+	struct as_ctx *a = as_new(r->r_store, &r->r_cfg, r->r_clock());
+	as_use_cache(a, r->r_cache);
+	(void)as_score(a, c, res, NULL, 0); /* an inconsistent certificate scores 0, explained */
+	as_free(a);
+	v->rv_risk = res->r_risk;
+	v->rv_level = (int)res->r_level;
+	v->rv_predicted_failure = res->r_predicted_failure;
+	v->rv_issuer_scored = c->c_issuer.rf_name != NULL;
+	v->rv_issuer_fail = res->r_issuer.ie_mean;
+	free(res);
+}
 
 int
 recon_key(struct recon *r, const char *key)
@@ -203,6 +248,7 @@ recon_key(struct recon *r, const char *key)
 		    sizeof v.rv_iname);
 		v.rv_not_after = c->c_not_after;
 		v.rv_renew_before = recon_effective_renew_before(c);
+		recon_score(r, c, &v);
 	}
 	store_unlock(r->r_store);
 
@@ -239,6 +285,17 @@ recon_key(struct recon *r, const char *key)
 		else
 			met_remove(r->r_met->ms_cert_expiry, lv);
 		met_gauge_set(r->r_met->ms_cert_renew_before, lv, (double)v.rv_renew_before);
+		met_gauge_set(r->r_met->ms_cert_risk, lv, v.rv_risk);
+		met_gauge_set(r->r_met->ms_cert_risk_level, lv, (double)v.rv_level);
+		if (v.rv_predicted_failure != 0)
+			met_gauge_set(r->r_met->ms_cert_predicted_failure, lv,
+			    (double)v.rv_predicted_failure);
+		else
+			met_remove(r->r_met->ms_cert_predicted_failure, lv);
+		if (v.rv_issuer_scored) {
+			const char *const il[] = {e->re_ikind, e->re_iname};
+			met_gauge_set(r->r_met->ms_issuer_failure_prob, il, v.rv_issuer_fail);
+		}
 	}
 	pthread_mutex_lock(&r->r_mu);
 	recon_put(r, e);

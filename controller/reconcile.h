@@ -1,10 +1,12 @@
 /*
  * reconcile: the level-based reconcile of one Certificate key ("namespace/name").
  *
- * It reads only the store and is idempotent: reconciling a key twice in a row does the same as
- * once. For now it keeps the per-certificate gauges (expiry timestamp, effective renewBefore)
- * in step with the store, moving a certificate's series when its issuer changes and deleting
- * them when the certificate goes away. Scoring and actions come later.
+ * It reads only the store and is idempotent: reconciling a key twice in a row (at one time)
+ * does the same as once. It scores the certificate (assess.h) and keeps the per-certificate
+ * gauges (risk, risk level, predicted failure, expiry timestamp, effective renewBefore) and the
+ * issuer's failure probability in step with the store, moving a certificate's series when its
+ * issuer changes and deleting them when the certificate goes away. Risk grows with time alone,
+ * so the controller's resync re-reconciles every certificate periodically. Actions come later.
  *
  * Thread-safe for different keys at once (the work queue never hands one key to two workers).
  */
@@ -19,9 +21,13 @@ struct met_std;
 struct rec_cert;
 struct recon;
 
+struct sc_config;
+
 struct recon_opts {
 	struct store *ro_store;      /* borrowed; read only */
 	struct met_std *ro_metrics;  /* borrowed; the families to update, or NULL for none */
+	const struct sc_config *ro_scoring; /* copied; NULL: scoring's defaults */
+	int64_t (*ro_clock)(void);   /* the time scoring is done at; NULL: the wall clock */
 };
 
 /* A reconciler; free with recon_free after the workers have stopped. */

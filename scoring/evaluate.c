@@ -52,6 +52,7 @@ struct ev_ctx {
 	int e_learned;                   /* a model was used */
 	double e_ari_weight;             /* P(the ARI window's end is a deadline), 0 none */
 	double e_ari_risk;               /* risk against that deadline */
+	int64_t e_stall_since;           /* cert-manager overdue since (renewal + grace), 0 not */
 	struct lm_prediction e_lm;       /* its prediction (baseline features) */
 };
 
@@ -237,6 +238,33 @@ ev_issuer_success_update(struct fc_fault *f, const struct sc_issuer_estimate *es
 	f->ft_seen = est->ie_last_success;
 }
 
+/*
+ * cert-manager triggers an issuance at its renewal time and the attempt ends within minutes.
+ * Past status.renewalTime by the grace with no attempt at all (no request since, no failure
+ * since, no Issuing=True, no new certificate), cert-manager is not renewing this certificate:
+ * its controller is down, stuck, or not watching this namespace. Uses cert-manager's own
+ * status.renewalTime, not the one computed from the spec: right after a change of renewBefore
+ * the computed time jumps into the past before cert-manager has had a chance to act.
+ */
+#define EV_STALL_GRACE 3600LL
+#define EV_STALL_SCALE (6 * 3600.0) /* overdue this long: likelier stuck than slow */
+
+static int64_t
+ev_stalled_since(const struct ev_ctx *e)
+{
+	const struct sc_input *in = e->e_in;
+	const struct sc_cert *c = &in->in_cert;
+	int64_t rt = c->c_status_renewal_time, now = in->in_now;
+	if (rt <= 0 || c->c_not_after <= 0 || now >= c->c_not_after || now - rt < EV_STALL_GRACE)
+		return 0;
+	if (c->c_issuing.cd_status == SC_TRUE || c->c_last_failure >= rt || c->c_not_before >= rt)
+		return 0;
+	for (size_t i = 0; i < in->in_nrequests; i++)
+		if (in->in_requests[i].rq_time >= rt)
+			return 0;
+	return rt + EV_STALL_GRACE;
+}
+
 static void
 ev_faults(struct ev_ctx *e, const struct sc_issuer_estimate *est)
 {
@@ -280,6 +308,15 @@ ev_faults(struct ev_ctx *e, const struct sc_issuer_estimate *est)
 		/* observed not Ready right now; it has been so since the transition */
 		ev_add_fault(p, est->ie_ready_class, EV_NOT_READY_PRESENT, since, in->in_now, 0, 0);
 	}
+	/* last, so that the factors can take it out alone */
+	int64_t stall = e->e_cert_failing ? 0 : ev_stalled_since(e);
+	e->e_stall_since = 0;
+	if (stall > 0 &&
+	    /* no attempt is made at all until someone acts: it persists like a wrong setting */
+	    ev_add_fault(p, SC_CLASS_CONFIG,
+			 1.0 - exp(-(double)(in->in_now - stall) / EV_STALL_SCALE), stall, in->in_now,
+			 0, 0) != NULL)
+		e->e_stall_since = stall;
 }
 
 /*
@@ -499,7 +536,19 @@ ev_factors(struct ev_ctx *e, const struct sc_issuer_estimate *est, struct sc_res
 	struct fc_params p;
 	char t1[32], d1[32];
 
-	if (e->e_params.fp_nfaults > 0) {
+	int stalled = e->e_stall_since > 0 && e->e_params.fp_nfaults > 0;
+	if (stalled) {
+		p = e->e_params;
+		p.fp_nfaults--; /* the stall is the last fault */
+		ex_time(e->e_stall_since - EV_STALL_GRACE, t1, sizeof(t1));
+		ex_duration(in->in_now - (e->e_stall_since - EV_STALL_GRACE), d1, sizeof(d1));
+		ex_add(out, "stalled", e->e_params.fp_faults[e->e_params.fp_nfaults - 1].ft_present,
+		       risk - ev_risk(&p),
+		       "cert-manager has made no attempt since its renewal time %s (%s ago): its "
+		       "controller may be down or stuck",
+		       t1, d1);
+	}
+	if (e->e_params.fp_nfaults > (size_t)stalled) {
 		p = e->e_params;
 		p.fp_nfaults = 0;
 		if (e->e_cert_failing) {

@@ -119,6 +119,8 @@ struct sc_cert {
 	struct sc_renew_spec c_spec; /* renewal settings */
 	int32_t c_failed_attempts;   /* status.failedIssuanceAttempts, 0 when unset */
 	int64_t c_last_failure;      /* status.lastFailureTime, 0 when unset */
+	int64_t c_status_renewal_time; /* status.renewalTime as cert-manager wrote it, 0 unknown:
+					* past it with no attempt means cert-manager is not renewing */
 	struct sc_condition c_issuing; /* the Issuing condition */
 	struct sc_condition c_ready;   /* the Ready condition */
 };

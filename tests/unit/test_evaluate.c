@@ -574,3 +574,79 @@ Test(evaluate, ari_window_as_deadline)
 		}
 	}
 }
+
+static int
+te_has_factor(const struct sc_result *r, const char *name)
+{
+	for (uint32_t i = 0; i < r->r_nfactors; i++)
+		if (strcmp(r->r_factors[i].f_name, name) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * cert-manager's renewal time passed with no attempt at all: cert-manager is not renewing.
+ * Each case is the 90-day certificate 70 days old (renewal time 10 days ago at day 60) with
+ * status.renewalTime at day 60 plus `shift`, against the same certificate that shows a sign of
+ * cert-manager acting. Named cases, both directions.
+ */
+Test(evaluate, stalled_cert_manager)
+{
+	static const struct {
+		const char *name;
+		int64_t overdue;     /* now - status.renewalTime */
+		int sign;            /* 0 none, 1 a request since, 2 Issuing=True, 3 a failure since,
+					4 status.renewalTime unknown */
+		int stalled;         /* the stall factor is expected */
+	} cases[] = {
+	    {"overdue 10 days, nothing happened", 10 * D, 0, 1},
+	    {"overdue 2 hours, nothing happened", 2 * H, 0, 1},
+	    {"within the grace (30 minutes)", 30 * M, 0, 0},
+	    {"a request was created since", 10 * D, 1, 0},
+	    {"an issuance is running", 10 * D, 2, 0},
+	    {"it failed since (the backoff path)", 10 * D, 3, 0},
+	    {"no status.renewalTime", 10 * D, 4, 0},
+	};
+	struct sc_request rq = {NOW - 5 * D, NOW - 5 * D + 60, SC_OUT_PENDING, NULL, NULL};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sc_input in;
+		struct sc_result r;
+		te_input(&in, 70);
+		in.in_cert.c_status_renewal_time = cases[i].sign == 4 ? 0 : NOW - cases[i].overdue;
+		if (cases[i].sign == 1) {
+			rq.rq_time = NOW - cases[i].overdue + 60;
+			in.in_requests = &rq;
+			in.in_nrequests = 1;
+		} else if (cases[i].sign == 2) {
+			in.in_cert.c_issuing.cd_status = SC_TRUE;
+		} else if (cases[i].sign == 3) {
+			te_failing(&in, 1, 600, outage_msg);
+		}
+		cr_assert_eq(sc_evaluate(&in, &r), SC_OK, "%s", cases[i].name);
+		te_check_common(&r, cases[i].name);
+		cr_expect_eq(te_has_factor(&r, "stalled"), cases[i].stalled, "%s: %s", cases[i].name,
+		    r.r_reasons);
+	}
+	/* the stall raises the risk, and more time overdue never lowers it */
+	double prev = -1.0;
+	static const int64_t overdue[] = {2 * H, 12 * H, 2 * D, 10 * D, 20 * D};
+	for (size_t k = 0; k < sizeof(overdue) / sizeof(overdue[0]); k++) {
+		struct sc_input in, calm;
+		struct sc_result r, rc;
+		te_input(&in, 70);
+		in.in_cert.c_status_renewal_time = NOW - overdue[k];
+		calm = in;
+		rq.rq_time = NOW - 60;
+		calm.in_requests = &rq;
+		calm.in_nrequests = 1;
+		cr_assert_eq(sc_evaluate(&in, &r), SC_OK);
+		cr_assert_eq(sc_evaluate(&calm, &rc), SC_OK);
+		cr_expect_gt(r.r_risk, rc.r_risk, "overdue %llds: stalled %g vs acting %g",
+		    (long long)overdue[k], r.r_risk, rc.r_risk);
+		cr_expect_geq(r.r_risk, prev, "overdue %llds: %g after %g", (long long)overdue[k],
+		    r.r_risk, prev);
+		prev = r.r_risk;
+	}
+	/* a stall heals like a wrong setting (someone has to act), so 10 days still leave hope */
+	cr_expect_gt(prev, 0.1, "20 days overdue with 10 days left: well over the target (%g)", prev);
+}

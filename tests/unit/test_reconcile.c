@@ -238,3 +238,77 @@ Test(reconcile, effective_renew_before)
 		    (long long)c->want);
 	}
 }
+
+/* 2026-03-31T22:00:00Z: two hours before the test certificate's notAfter of 2026-04-01. */
+static int64_t
+late_clock(void)
+{
+	return 1774994400LL;
+}
+
+/* 2026-01-02T00:00:00Z: a day after its notBefore. */
+static int64_t
+early_clock(void)
+{
+	return 1767312000LL;
+}
+
+static void
+risk_at(int64_t (*clock)(void), double *risk, double *level, int *has_pf, double *issuer_fail,
+    size_t *series)
+{
+	struct fixture f;
+	f.st = store_new();
+	f.reg = met_registry_new();
+	cr_assert_eq(met_std_register(f.reg, "t", &f.ms), CC_OK);
+	struct recon_opts o = {f.st, &f.ms, NULL, clock};
+	f.rc = recon_new(&o);
+	/* cert-manager scheduled the renewal for 2026-03-02 (a third of 90 days before notAfter) */
+	cJSON *obj = cJSON_Parse("{\"metadata\":{\"namespace\":\"shop\",\"name\":\"web\","
+			       "\"resourceVersion\":\"1\"},\"spec\":{\"secretName\":\"web\","
+			       "\"issuerRef\":{\"name\":\"ca\",\"kind\":\"Issuer\"}},"
+			       "\"status\":{\"notBefore\":\"2026-01-01T00:00:00Z\","
+			       "\"notAfter\":\"2026-04-01T00:00:00Z\","
+			       "\"renewalTime\":\"2026-03-02T00:00:00Z\"}}");
+	char err[256] = "";
+	cr_assert_eq(store_apply(f.st, cert_desc(), STORE_ADDED, obj, err, sizeof err), CC_OK, "%s",
+	    err);
+	cJSON_Delete(obj);
+	cr_assert_eq(recon_key(f.rc, "shop/web"), CC_OK);
+	cr_assert_eq(gauge(f.ms.ms_cert_risk, "shop", "web", "Issuer", "ca", risk), CC_OK);
+	cr_assert_eq(gauge(f.ms.ms_cert_risk_level, "shop", "web", "Issuer", "ca", level), CC_OK);
+	double pf;
+	*has_pf = gauge(f.ms.ms_cert_predicted_failure, "shop", "web", "Issuer", "ca", &pf) == CC_OK;
+	const char *const il[] = {"Issuer", "ca"};
+	cr_assert_eq(met_value(f.ms.ms_issuer_failure_prob, il, issuer_fail), CC_OK);
+	/* the certificate goes: every per-certificate series goes with it */
+	put_cert(f.st, STORE_DELETED, "shop", "web", "Issuer", "ca", NULL, NULL, NULL, "2");
+	cr_assert_eq(recon_key(f.rc, "shop/web"), CC_OK);
+	*series = met_series_count(f.ms.ms_cert_risk) + met_series_count(f.ms.ms_cert_risk_level) +
+	    met_series_count(f.ms.ms_cert_predicted_failure);
+	fx_fini(&f);
+}
+
+/*
+ * The risk gauges come from scoring: a certificate a day into its life is low risk with no
+ * predicted failure; the same one two hours before notAfter, with no attempt at all although
+ * cert-manager's renewal time passed a month ago (cert-manager is not renewing it), is critical
+ * with a predicted failure.
+ */
+Test(reconcile, risk_gauges_follow_scoring)
+{
+	double risk_e, level_e, risk_l, level_l, fail_e, fail_l;
+	int pf_e, pf_l;
+	size_t left_e, left_l;
+	risk_at(early_clock, &risk_e, &level_e, &pf_e, &fail_e, &left_e);
+	risk_at(late_clock, &risk_l, &level_l, &pf_l, &fail_l, &left_l);
+	cr_expect(risk_e >= 0.0 && risk_e <= 1.0 && risk_l >= 0.0 && risk_l <= 1.0);
+	cr_expect_eq(level_e, 0.0, "a day after issuance: low (risk %g)", risk_e);
+	cr_expect(!pf_e, "no predicted failure early");
+	cr_expect_eq(level_l, 3.0, "two hours left, not renewed: critical (risk %g)", risk_l);
+	cr_expect(risk_l > risk_e);
+	cr_expect(pf_l, "a predicted failure late");
+	cr_expect(fail_e > 0.0 && fail_e < 1.0, "the issuer's estimate is a probability: %g", fail_e);
+	cr_expect_eq(left_e, 0);
+	cr_expect_eq(left_l, 0);
+}
