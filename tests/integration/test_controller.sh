@@ -73,6 +73,35 @@ wait_for "renew_before gauge for c1 (spec.renewBefore)" 30 has_line "$(series re
 # c2 has no notAfter: no expiry series, but cert-manager's default renewBefore (90d / 3).
 wait_for "renew_before gauge for c2 (default)" 30 has_line "$(series renew_before_seconds c2 Issuer ca) 2592000"
 check "no expiry series for c2 without notAfter" lacks "$(series expiry_timestamp_seconds c2 Issuer ca)"
+# Scoring: every certificate has a risk and a level; the issuer has an estimated failure rate.
+gauge_of() { scrape | awk -v k="$1" 'index($0, k " ") == 1 { print $2 }'; }
+wait_for "risk gauge for c1" 30 has_line "$(series risk_level c1 Issuer ca) 0"
+c1_risk=$(gauge_of "$(series risk c1 Issuer ca)")
+check "c1's risk is a probability, low for a certificate valid until 2031" \
+	awk -v r="$c1_risk" 'BEGIN { exit !(r != "" && r >= 0 && r < 0.01) }'
+check "no predicted failure for c1" lacks "$(series predicted_failure_timestamp_seconds c1 Issuer ca)"
+ifail=$(gauge_of 'certcast_issuer_failure_probability{issuer_kind="Issuer",issuer_name="ca"}')
+check "the issuer's failure probability is a probability" \
+	awk -v r="$ifail" 'BEGIN { exit !(r != "" && r > 0 && r < 1) }'
+# A certificate two hours from expiry whose renewal time passed 29 days ago with no attempt at
+# all: cert-manager is not renewing it. Critical, with a predicted failure.
+now=$(date -u +%s)
+iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
+require "create stuck" kubectl_admin apply -f - <<EOF
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {name: stuck, namespace: $ns}
+spec: {secretName: stuck, issuerRef: {name: ca, kind: Issuer}}
+EOF
+require "stuck's status: renewal time long past, no attempt" kubectl_admin -n "$ns" patch certificate stuck \
+	--subresource=status --type=merge -p "{\"status\":{\"notBefore\":\"$(iso $((now - 89 * 86400)))\",
+	\"notAfter\":\"$(iso $((now + 7200)))\",\"renewalTime\":\"$(iso $((now - 29 * 86400)))\"}}"
+wait_for "stuck is critical" 30 has_line "$(series risk_level stuck Issuer ca) 3"
+pf=$(gauge_of "$(series predicted_failure_timestamp_seconds stuck Issuer ca)")
+check "stuck has a predicted failure before its notAfter" \
+	awk -v p="$pf" -v na="$((now + 7200))" 'BEGIN { exit !(p != "" && p + 0 <= na) }'
+require "delete stuck" kubectl_admin -n "$ns" delete certificate stuck
+wait_for "stuck's series vanish" 30 lacks "name=\"stuck\""
 
 require "c1's notAfter changes" kubectl_admin -n "$ns" patch certificate c1 --subresource=status --type=merge \
 	-p "{\"status\":{\"notAfter\":\"$na2\"}}"
