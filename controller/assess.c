@@ -6,9 +6,13 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "anomaly.h"
+#include "certparse.h"
+#include "log.h"
 #include "records.h"
 #include "resource.h"
 #include "store.h"
@@ -52,7 +56,16 @@ struct as_cache {
 	size_t c_n, c_cap;
 };
 
+/* What the anomaly pass found for one Certificate (its newest request). */
+struct as_found {
+	char *af_key;                    /* "ns/name" */
+	struct sc_anomaly af_items[SC_MAX_ANOMALIES];
+	size_t af_n;
+};
+
 struct as_ctx {
+	struct as_found *a_found;        /* owned, sorted by af_key once a_found_ready */
+	size_t a_nfound, a_capfound;
 	struct as_cache *a_cache;        /* borrowed, may be NULL */
 	struct store *a_st;
 	struct sc_config a_cfg;
@@ -195,6 +208,9 @@ as_free(struct as_ctx *a)
 {
 	if (a == NULL)
 		return;
+	for (size_t i = 0; i < a->a_nfound; i++)
+		free(a->a_found[i].af_key);
+	free(a->a_found);
 	for (size_t i = 0; i < a->a_niss; i++) {
 		free(a->a_iss[i].ai_reason);
 		free(a->a_iss[i].ai_message);
@@ -480,6 +496,141 @@ as_events_of(struct store *st, const char *kind, const char *ns, const char *nam
 	return n;
 }
 
+static int
+as_found_cmp(const void *x, const void *y)
+{
+	return strcmp(((const struct as_found *)x)->af_key, ((const struct as_found *)y)->af_key);
+}
+
+static const struct as_found *
+as_found_get(const struct as_ctx *a, const char *ns, const char *name)
+{
+	if (a->a_nfound == 0)
+		return NULL;
+	char *key = xasprintf("%s/%s", ns, name);
+	struct as_found k = {.af_key = key};
+	const struct as_found *f = bsearch(&k, a->a_found, a->a_nfound, sizeof *a->a_found,
+	    as_found_cmp);
+	free(key);
+	return f;
+}
+
+static int
+as_cr_time_cmp(const void *x, const void *y)
+{
+	const struct rec_cr *a = *(const struct rec_cr *const *)x, *b = *(const struct rec_cr *const *)y;
+	if (a->r_meta.m_created != b->r_meta.m_created)
+		return a->r_meta.m_created < b->r_meta.m_created ? -1 : 1;
+	int c = strcmp(a->r_meta.m_ns, b->r_meta.m_ns);
+	return c ? c : strcmp(a->r_meta.m_name, b->r_meta.m_name);
+}
+
+/* The requested key as certparse labels it: "RSA-2048", "EC-P256", "Ed25519". */
+static void
+as_key_label(const struct rec_cert *c, char *buf, size_t len)
+{
+	switch (c->c_key_alg) {
+	case REC_KEY_ECDSA:
+		snprintf(buf, len, "EC-P%d", c->c_key_size > 0 ? (int)c->c_key_size : 256);
+		break;
+	case REC_KEY_ED25519:
+		snprintf(buf, len, "Ed25519");
+		break;
+	case REC_KEY_OTHER:
+		buf[0] = '\0';
+		break;
+	default: /* unset means RSA, 2048 bits unless sized */
+		snprintf(buf, len, "RSA-%d", c->c_key_size > 0 ? (int)c->c_key_size : 2048);
+		break;
+	}
+}
+
+/* Most severe first, then strongest. */
+static int
+as_anom_cmp(const void *x, const void *y)
+{
+	const struct sc_anomaly *a = x, *b = y;
+	if (a->an_severity != b->an_severity)
+		return a->an_severity > b->an_severity ? -1 : 1;
+	return a->an_score > b->an_score ? -1 : a->an_score < b->an_score;
+}
+
+size_t
+as_find_anomalies(struct as_ctx *a)
+{
+	size_t ncr = store_count(a->a_st, RES_CERTIFICATEREQUEST), n = 0, bad = 0;
+	const struct rec_cr **crs = xcalloc(ncr ? ncr : 1, sizeof *crs);
+	struct store_iter it = {0};
+	const struct rec_cr *r;
+	while (n < ncr && (r = store_next(a->a_st, RES_CERTIFICATEREQUEST, &it)) != NULL)
+		crs[n++] = r;
+	qsort(crs, n, sizeof *crs, as_cr_time_cmp);
+	struct an_state *an = NULL;
+	if (an_new(NULL, &an) != SC_OK) {
+		free(crs);
+		return 0;
+	}
+	struct an_report *rep = xmalloc(sizeof *rep);
+	for (size_t i = 0; i < n; i++) {
+		r = crs[i];
+		const char *ns = r->r_meta.m_ns;
+		const struct rec_cert *c = r->r_cert_name ? store_cert_get(a->a_st, ns, r->r_cert_name)
+							  : NULL;
+		char issuer[300], key[32] = "";
+		snprintf(issuer, sizeof issuer, "%s/%s",
+		    r->r_issuer.rf_kind ? r->r_issuer.rf_kind : "Issuer",
+		    r->r_issuer.rf_name ? r->r_issuer.rf_name : "");
+		struct an_obs o;
+		memset(&o, 0, sizeof o);
+		o.o_uid = r->r_meta.m_uid[0] ? r->r_meta.m_uid : NULL;
+		o.o_namespace = ns;
+		o.o_name = r->r_cert_name;
+		o.o_issuer = issuer;
+		o.o_username = r->r_username;
+		o.o_duration = r->r_has_duration ? r->r_duration : 0;
+		o.o_time = r->r_meta.m_created;
+		if (c) {
+			o.o_dns_names = (const char *const *)c->c_dns_names;
+			o.o_ndns = c->c_ndns;
+			as_key_label(c, key, sizeof key);
+			o.o_key = key[0] ? key : NULL;
+		}
+		struct cp_cert *pc = NULL;
+		char perr[160] = "";
+		if (r->r_der_len > 0 && cp_parse(r->r_der, r->r_der_len, &pc, perr, sizeof perr) != SC_OK) {
+			/* the request still trains the baselines; only its certificate checks are lost */
+			log_warn("CertificateRequest %s/%s: issued certificate does not parse: %s", ns,
+			    r->r_meta.m_name, perr);
+			pc = NULL;
+			bad++;
+		}
+		o.o_cert = pc;
+		memset(rep, 0, sizeof *rep);
+		(void)an_observe(an, &o, a->a_now, rep);
+		cp_free(pc);
+		/* only the newest request speaks for its certificate */
+		const struct rec_cr *newest = NULL;
+		if (c == NULL || store_cert_crs(a->a_st, ns, c->c_meta.m_name, &newest, 1) == 0 ||
+		    newest != r)
+			continue;
+		if (a->a_nfound == a->a_capfound) {
+			a->a_capfound = a->a_capfound ? a->a_capfound * 2 : 64;
+			a->a_found = xrealloc(a->a_found, a->a_capfound * sizeof *a->a_found);
+		}
+		struct as_found *f = &a->a_found[a->a_nfound++];
+		memset(f, 0, sizeof *f);
+		f->af_key = xasprintf("%s/%s", ns, c->c_meta.m_name);
+		for (size_t k = 0; k < rep->r_count && f->af_n < SC_MAX_ANOMALIES; k++)
+			an_to_sc(&rep->r_items[k], &f->af_items[f->af_n++]);
+		qsort(f->af_items, f->af_n, sizeof *f->af_items, as_anom_cmp);
+	}
+	free(rep);
+	an_free(an);
+	free(crs);
+	qsort(a->a_found, a->a_nfound, sizeof *a->a_found, as_found_cmp);
+	return bad;
+}
+
 int
 as_score(struct as_ctx *a, const struct rec_cert *c, struct sc_result *out, char *text,
     size_t textlen)
@@ -594,6 +745,11 @@ as_score(struct as_ctx *a, const struct rec_cert *c, struct sc_result *out, char
 		}
 	}
 	as_state(c, &in.in_state);
+	const struct as_found *af = as_found_get(a, ns, name);
+	if (af && af->af_n) {
+		in.in_anomalies = af->af_items;
+		in.in_nanomalies = af->af_n;
+	}
 
 	int rc = sc_evaluate(&in, out);
 	if (text && textlen) {

@@ -45,6 +45,18 @@ size_t as_cache_size(struct as_cache *c);
 void as_use_cache(struct as_ctx *a, struct as_cache *c);
 
 /*
+ * Run the anomaly detector (scoring/anomaly.h) over every CertificateRequest in the store,
+ * oldest first, parsing each issued certificate (scoring/certparse.h), and keep for each
+ * Certificate what the observation of its newest request found; as_score then carries those
+ * anomalies into the result. Baselines are per namespace and learned from this pass alone, so
+ * only checks that need no baseline (weak key, wildcard, validity different from requested,
+ * notBefore in the future, a public key shared between certificates) and requests of the last
+ * six hours (against the history before them) can be reported. Returns the number of issued
+ * certificates that did not parse (each logged with its request's name).
+ */
+size_t as_find_anomalies(struct as_ctx *a);
+
+/*
  * Scores c into out. Returns SC_OK, or SC_ERR_INVAL when the certificate's own data is
  * inconsistent (out then says what, with risk 0 and level low). When text is not NULL, the full
  * explanation (ex_text) is written there, textlen bytes at most, always NUL-terminated.

@@ -34,6 +34,7 @@ xp_print(struct store *st, const char *ns, const char *name, int64_t now, FILE *
 	struct sc_result *res = xcalloc(1, sizeof *res);
 	char *text = xcalloc(1, XP_TEXT_MAX);
 	struct as_ctx *a = as_new(st, NULL, now);
+	(void)as_find_anomalies(a);
 	int rc = as_score(a, c, res, text, XP_TEXT_MAX);
 	as_free(a);
 	store_unlock(st);

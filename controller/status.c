@@ -116,6 +116,7 @@ status_rows_score(struct store *st, struct status_rows *rs, int64_t now,
 	struct sc_result *res = xcalloc(1, sizeof *res); /* ~8 KiB: not on the stack */
 	store_rdlock(st);
 	struct as_ctx *a = as_new(st, cfg, now);
+	(void)as_find_anomalies(a);
 	for (size_t i = 0; i < rs->sr_n; i++) {
 		struct status_row *r = &rs->sr_rows[i];
 		const struct rec_cert *c = store_cert_get(st, r->sr_ns, r->sr_name);
@@ -128,6 +129,14 @@ status_rows_score(struct store *st, struct status_rows *rs, int64_t now,
 		r->sr_risk_reasons = xstrdup(res->r_reasons);
 		r->sr_predicted_failure = res->r_predicted_failure;
 		r->sr_next_attempt = res->r_next_attempt;
+		r->sr_nanomalies = res->r_nanomalies;
+		for (uint32_t k = 0; k < res->r_nanomalies && k < STATUS_ANOMALIES_MAX; k++) {
+			r->sr_anomalies[k].sa_type = xstrdup(res->r_anomalies[k].an_type);
+			r->sr_anomalies[k].sa_severity = (int)res->r_anomalies[k].an_severity;
+			r->sr_anomalies[k].sa_evidence = xstrdup(res->r_anomalies[k].an_evidence);
+		}
+		if (r->sr_nanomalies > STATUS_ANOMALIES_MAX)
+			r->sr_nanomalies = STATUS_ANOMALIES_MAX;
 	}
 	as_free(a);
 	store_unlock(st);
@@ -156,6 +165,10 @@ status_rows_free(struct status_rows *rs)
 		free(r->sr_issuing);
 		free(r->sr_issuing_reason);
 		free(r->sr_risk_reasons);
+		for (size_t k = 0; k < r->sr_nanomalies; k++) {
+			free(r->sr_anomalies[k].sa_type);
+			free(r->sr_anomalies[k].sa_evidence);
+		}
 	}
 	free(rs->sr_rows);
 	rs->sr_rows = NULL;
@@ -414,12 +427,24 @@ status_json_row(const struct status_row *r)
 		cJSON_AddStringToObject(o, "riskReasons", r->sr_risk_reasons ? r->sr_risk_reasons : "");
 		cJSON_AddItemToObject(o, "predictedFailure", status_json_time(r->sr_predicted_failure));
 		cJSON_AddItemToObject(o, "nextAttempt", status_json_time(r->sr_next_attempt));
+		static const char *const sev[] = {"info", "warning", "critical"};
+		cJSON *an = cJSON_AddArrayToObject(o, "anomalies");
+		for (size_t k = 0; k < r->sr_nanomalies; k++) {
+			const struct status_anomaly *sa = &r->sr_anomalies[k];
+			cJSON *x = cJSON_CreateObject();
+			cJSON_AddStringToObject(x, "type", sa->sa_type);
+			cJSON_AddStringToObject(x, "severity",
+			    sa->sa_severity >= 0 && sa->sa_severity <= 2 ? sev[sa->sa_severity] : "info");
+			cJSON_AddStringToObject(x, "evidence", sa->sa_evidence);
+			cJSON_AddItemToArray(an, x);
+		}
 	} else {
 		cJSON_AddNullToObject(o, "risk");
 		cJSON_AddNullToObject(o, "riskLevel");
 		cJSON_AddNullToObject(o, "riskReasons");
 		cJSON_AddNullToObject(o, "predictedFailure");
 		cJSON_AddNullToObject(o, "nextAttempt");
+		cJSON_AddNullToObject(o, "anomalies");
 	}
 	return o;
 }

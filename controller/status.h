@@ -24,6 +24,15 @@ int status_parse_output(const char *s, enum status_output *out);
 enum status_risk { STATUS_RISK_UNKNOWN = -1, STATUS_RISK_LOW = 0, STATUS_RISK_MEDIUM,
 	STATUS_RISK_HIGH, STATUS_RISK_CRITICAL };
 
+#define STATUS_ANOMALIES_MAX 8
+
+/* An anomaly of the certificate's newest request or issued certificate. */
+struct status_anomaly {
+	char *sa_type;              /* "weak-key", "unexpected-ca", ... */
+	int sa_severity;            /* 0 info, 1 warning, 2 critical */
+	char *sa_evidence;          /* one sentence */
+};
+
 /* One Certificate, copied out of the store. Times are Unix seconds, 0 when absent. */
 struct status_row {
 	char *sr_ns;                /* namespace */
@@ -53,6 +62,8 @@ struct status_row {
 	char *sr_risk_reasons;      /* the top factors ("; "-separated), or NULL */
 	int64_t sr_predicted_failure; /* when renewal stops being possible, 0 none */
 	int64_t sr_next_attempt;    /* cert-manager's next attempt by the forecast, 0 none */
+	struct status_anomaly sr_anomalies[STATUS_ANOMALIES_MAX];
+	size_t sr_nanomalies;
 };
 
 struct status_rows {
@@ -69,7 +80,8 @@ struct status_rows {
 void status_rows_build(struct store *st, const char *ns, struct status_rows *out);
 /*
  * Score every row with the scoring library (assess.h) as of now, with cfg (NULL: defaults):
- * fills sr_risk, sr_risk_value, sr_risk_reasons, sr_predicted_failure and sr_next_attempt.
+ * fills sr_risk, sr_risk_value, sr_risk_reasons, sr_predicted_failure, sr_next_attempt and
+ * the anomalies of the certificate's newest request (as_find_anomalies).
  * Takes the store's read lock. Rows whose certificate is no longer in st stay unscored.
  */
 struct sc_config;

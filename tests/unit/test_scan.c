@@ -16,6 +16,8 @@
 #include "log.h"
 #include "scan.h"
 #include "store.h"
+#include "testcert.h"
+#include <cjson/cJSON.h>
 
 static void
 quiet(void)
@@ -220,4 +222,114 @@ Test(scan, explain_prints_every_part)
 	free(err);
 	fclose(devnull);
 	store_free(st);
+}
+
+/*
+ * A Certificate whose issued certificate (status.certificate of its request, base64 of PEM as
+ * cert-manager writes it) has a 1024-bit RSA key: status carries a weak-key anomaly for it and
+ * explain prints it; its neighbour with a P-256 key has none.
+ */
+static char *
+issued_b64(const char *kind, const char *dns)
+{
+	EVP_PKEY *k = tc_key(kind);
+	char sans[128];
+	snprintf(sans, sizeof sans, "DNS:%s", dns);
+	struct tc_spec sp = {"shop CA", dns, sans, NOW - 10 * 86400, NOW + 80 * 86400, EVP_sha256(),
+	    0, 7};
+	X509 *x = tc_cert(k, k, &sp);
+	size_t plen, blen;
+	char *pem = tc_pem(&x, 1, &plen);
+	char *b64 = tc_b64(pem, plen, &blen);
+	free(pem);
+	X509_free(x);
+	EVP_PKEY_free(k);
+	return b64;
+}
+
+static char *
+cert_and_request(const char *name, const char *kind, int first)
+{
+	char dns[64];
+	snprintf(dns, sizeof dns, "%s.shop.example", name);
+	char *b64 = issued_b64(kind, dns);
+	char *out = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&out, &len);
+	fprintf(fp,
+	    "%s{\"apiVersion\":\"cert-manager.io/v1\",\"kind\":\"Certificate\",\"metadata\":{\"name\":"
+	    "\"%s\",\"namespace\":\"shop\",\"uid\":\"c-%s\"},\"spec\":{\"secretName\":\"%s-tls\","
+	    "\"issuerRef\":{\"name\":\"ca\"},\"dnsNames\":[\"%s\"]},\"status\":{\"notBefore\":"
+	    "\"2026-05-22T00:00:00Z\",\"notAfter\":\"2026-08-20T00:00:00Z\",\"conditions\":[{\"type\":"
+	    "\"Ready\",\"status\":\"True\",\"reason\":\"Ready\",\"lastTransitionTime\":"
+	    "\"2026-05-22T00:00:00Z\"}]}},"
+	    "{\"apiVersion\":\"cert-manager.io/v1\",\"kind\":\"CertificateRequest\",\"metadata\":{"
+	    "\"name\":\"%s-1\",\"namespace\":\"shop\",\"uid\":\"r-%s\",\"creationTimestamp\":"
+	    "\"2026-05-22T00:00:00Z\",\"annotations\":{\"cert-manager.io/certificate-name\":\"%s\","
+	    "\"cert-manager.io/certificate-revision\":\"1\"}},\"spec\":{\"request\":\"\","
+	    "\"issuerRef\":{\"name\":\"ca\"}},\"status\":{\"certificate\":\"%s\",\"conditions\":[{"
+	    "\"type\":\"Ready\",\"status\":\"True\",\"reason\":\"Issued\",\"lastTransitionTime\":"
+	    "\"2026-05-22T00:00:00Z\"}]}}",
+	    first ? "" : ",", name, name, name, dns, name, name, name, b64);
+	fclose(fp);
+	free(b64);
+	return out;
+}
+
+Test(scan, weak_key_of_the_issued_certificate_is_an_anomaly)
+{
+	char *weak = cert_and_request("weak", "rsa1024", 1), *good = cert_and_request("good", "P-256", 0);
+	char *doc = NULL;
+	size_t dlen = 0;
+	FILE *fp = open_memstream(&doc, &dlen);
+	fprintf(fp, "{\"kind\":\"List\",\"items\":[%s%s]}", weak, good);
+	fclose(fp);
+	free(weak);
+	free(good);
+	char *path = write_tmp(doc), *out = NULL, *err = NULL;
+	int code = run_scan(path, NULL, STATUS_OUT_JSON, &out, &err);
+	cr_expect(code == 0 || code == 3, "exit %d: %s", code, err);
+	cJSON *j = cJSON_Parse(out);
+	cr_assert_not_null(j, "json: %s", out);
+	const cJSON *it;
+	int seen_weak = 0, seen_good = 0;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(j, "items"))
+	{
+		const char *name = cJSON_GetObjectItemCaseSensitive(it, "name")->valuestring;
+		const cJSON *an = cJSON_GetObjectItemCaseSensitive(it, "anomalies"), *x;
+		int weakkey = 0;
+		cJSON_ArrayForEach(x, an)
+		{
+			if (strcmp(cJSON_GetObjectItemCaseSensitive(x, "type")->valuestring, "weak-key") == 0)
+				weakkey = 1;
+		}
+		if (strcmp(name, "weak") == 0) {
+			seen_weak = 1;
+			cr_expect(weakkey, "weak has a weak-key anomaly:\n%s", out);
+		} else if (strcmp(name, "good") == 0) {
+			seen_good = 1;
+			cr_expect(!weakkey, "good has none:\n%s", out);
+		}
+	}
+	cr_expect(seen_weak && seen_good);
+	cJSON_Delete(j);
+	free(out);
+	free(err);
+	/* explain says so too */
+	struct store *st = store_new();
+	struct scan_stats ss;
+	cr_assert_eq(scan_load(st, doc, strlen(doc), "doc", stderr, &ss), CC_OK);
+	size_t ol = 0, el = 0;
+	out = err = NULL;
+	FILE *of = open_memstream(&out, &ol), *ef = open_memstream(&err, &el);
+	cr_expect_eq(xp_print(st, "shop", "weak", NOW, of, ef), 0);
+	fclose(of);
+	fclose(ef);
+	cr_expect(strstr(out, "weak-key") != NULL, "explain names the anomaly:\n%s", out);
+	free(out);
+	free(err);
+	store_free(st);
+	unlink(path);
+	free(path);
+	free(doc);
 }
