@@ -627,7 +627,8 @@ as_find_anomalies(struct as_ctx *a)
 	free(rep);
 	an_free(an);
 	free(crs);
-	qsort(a->a_found, a->a_nfound, sizeof *a->a_found, as_found_cmp);
+	if (a->a_nfound > 1) /* a_found is NULL when nothing was found: qsort must not see it */
+		qsort(a->a_found, a->a_nfound, sizeof *a->a_found, as_found_cmp);
 	return bad;
 }
 
