@@ -555,6 +555,67 @@ as_anom_cmp(const void *x, const void *y)
 	return a->an_score > b->an_score ? -1 : a->an_score < b->an_score;
 }
 
+int
+as_observe_request(struct an_state *an, struct store *st, const struct rec_cr *r, int64_t now,
+    struct an_report *rep)
+{
+	const char *ns = r->r_meta.m_ns;
+	const struct rec_cert *c = r->r_cert_name ? store_cert_get(st, ns, r->r_cert_name) : NULL;
+	char issuer[300], key[32] = "";
+	snprintf(issuer, sizeof issuer, "%s/%s", r->r_issuer.rf_kind ? r->r_issuer.rf_kind : "Issuer",
+	    r->r_issuer.rf_name ? r->r_issuer.rf_name : "");
+	struct an_obs o;
+	memset(&o, 0, sizeof o);
+	o.o_uid = r->r_meta.m_uid[0] ? r->r_meta.m_uid : NULL;
+	o.o_namespace = ns;
+	o.o_name = r->r_cert_name;
+	o.o_issuer = issuer;
+	o.o_username = r->r_username;
+	o.o_duration = r->r_has_duration ? r->r_duration : 0;
+	o.o_time = r->r_meta.m_created;
+	if (c) {
+		o.o_dns_names = (const char *const *)c->c_dns_names;
+		o.o_ndns = c->c_ndns;
+		as_key_label(c, key, sizeof key);
+		o.o_key = key[0] ? key : NULL;
+	}
+	struct cp_cert *pc = NULL;
+	char perr[160] = "";
+	int bad = 0;
+	if (r->r_der_len > 0 && cp_parse(r->r_der, r->r_der_len, &pc, perr, sizeof perr) != SC_OK) {
+		/* the request still trains the baselines; only its certificate checks are lost */
+		log_warn("CertificateRequest %s/%s: issued certificate does not parse: %s", ns,
+		    r->r_meta.m_name, perr);
+		pc = NULL;
+		bad = 1;
+	}
+	o.o_cert = pc;
+	int rc = an_observe(an, &o, now, rep);
+	cp_free(pc);
+	return rc != SC_OK ? rc : bad;
+}
+
+void
+as_sort_anomalies(struct sc_anomaly *v, size_t n)
+{
+	if (n > 1)
+		qsort(v, n, sizeof *v, as_anom_cmp);
+}
+
+void
+as_set_anomalies(struct as_ctx *a, const char *ns, const char *name, const struct sc_anomaly *v,
+    size_t n)
+{
+	for (size_t i = 0; i < a->a_nfound; i++)
+		free(a->a_found[i].af_key);
+	free(a->a_found);
+	a->a_found = xcalloc(1, sizeof *a->a_found);
+	a->a_nfound = a->a_capfound = 1;
+	a->a_found[0].af_key = xasprintf("%s/%s", ns, name);
+	for (size_t i = 0; i < n && i < SC_MAX_ANOMALIES; i++)
+		a->a_found[0].af_items[a->a_found[0].af_n++] = v[i];
+}
+
 size_t
 as_find_anomalies(struct as_ctx *a)
 {
@@ -576,38 +637,9 @@ as_find_anomalies(struct as_ctx *a)
 		const char *ns = r->r_meta.m_ns;
 		const struct rec_cert *c = r->r_cert_name ? store_cert_get(a->a_st, ns, r->r_cert_name)
 							  : NULL;
-		char issuer[300], key[32] = "";
-		snprintf(issuer, sizeof issuer, "%s/%s",
-		    r->r_issuer.rf_kind ? r->r_issuer.rf_kind : "Issuer",
-		    r->r_issuer.rf_name ? r->r_issuer.rf_name : "");
-		struct an_obs o;
-		memset(&o, 0, sizeof o);
-		o.o_uid = r->r_meta.m_uid[0] ? r->r_meta.m_uid : NULL;
-		o.o_namespace = ns;
-		o.o_name = r->r_cert_name;
-		o.o_issuer = issuer;
-		o.o_username = r->r_username;
-		o.o_duration = r->r_has_duration ? r->r_duration : 0;
-		o.o_time = r->r_meta.m_created;
-		if (c) {
-			o.o_dns_names = (const char *const *)c->c_dns_names;
-			o.o_ndns = c->c_ndns;
-			as_key_label(c, key, sizeof key);
-			o.o_key = key[0] ? key : NULL;
-		}
-		struct cp_cert *pc = NULL;
-		char perr[160] = "";
-		if (r->r_der_len > 0 && cp_parse(r->r_der, r->r_der_len, &pc, perr, sizeof perr) != SC_OK) {
-			/* the request still trains the baselines; only its certificate checks are lost */
-			log_warn("CertificateRequest %s/%s: issued certificate does not parse: %s", ns,
-			    r->r_meta.m_name, perr);
-			pc = NULL;
-			bad++;
-		}
-		o.o_cert = pc;
 		memset(rep, 0, sizeof *rep);
-		(void)an_observe(an, &o, a->a_now, rep);
-		cp_free(pc);
+		if (as_observe_request(an, a->a_st, r, a->a_now, rep) > 0)
+			bad++;
 		/* only the newest request speaks for its certificate */
 		const struct rec_cr *newest = NULL;
 		if (c == NULL || store_cert_crs(a->a_st, ns, c->c_meta.m_name, &newest, 1) == 0 ||

@@ -56,6 +56,29 @@ void as_use_cache(struct as_ctx *a, struct as_cache *c);
  */
 size_t as_find_anomalies(struct as_ctx *a);
 
+struct an_state;
+struct an_report;
+struct rec_cr;
+
+/*
+ * Observe one CertificateRequest of st in an (an_observe with its Certificate's names and key,
+ * its issued certificate parsed), appending findings to rep. Returns 0, 1 when the issued
+ * certificate did not parse (logged; the request still trains the baselines), or a negative
+ * SC_ERR_ from an_observe. The caller serialises calls on one an.
+ */
+int as_observe_request(struct an_state *an, struct store *st, const struct rec_cr *r,
+    int64_t now, struct an_report *rep);
+
+/* Sort anomalies most severe first, then strongest (as the result lists them). */
+void as_sort_anomalies(struct sc_anomaly *v, size_t n);
+
+/*
+ * Give a the anomalies of Certificate ns/name found elsewhere (the controller's streaming
+ * detector), replacing whatever as_find_anomalies found. At most SC_MAX_ANOMALIES are kept.
+ */
+void as_set_anomalies(struct as_ctx *a, const char *ns, const char *name,
+    const struct sc_anomaly *v, size_t n);
+
 /*
  * Scores c into out. Returns SC_OK, or SC_ERR_INVAL when the certificate's own data is
  * inconsistent (out then says what, with risk 0 and level low). When text is not NULL, the full

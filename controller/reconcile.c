@@ -1,6 +1,7 @@
 /* reconcile: one Certificate key -> the per-certificate gauges. */
 #include "reconcile.h"
 
+#include "anomaly.h"
 #include "assess.h"
 #include "cc_err.h"
 #include "log.h"
@@ -31,6 +32,10 @@ struct recon_entry {
 	char *re_name;
 	char *re_ikind;
 	char *re_iname;
+	char *re_anom_uid;          /* the request whose findings re_anoms holds, or NULL */
+	int re_anom_cert;           /* ... and its issued certificate was observed too */
+	struct sc_anomaly re_anoms[SC_MAX_ANOMALIES];
+	size_t re_nanoms;
 	struct recon_entry *re_next;/* hash chain */
 };
 
@@ -40,6 +45,8 @@ struct recon {
 	struct sc_config r_cfg;      /* scoring settings */
 	struct as_cache *r_cache;    /* issuer estimates shared by the workers */
 	int64_t (*r_clock)(void);    /* now, Unix seconds */
+	struct an_state *r_an;       /* the streaming anomaly detector, NULL when out of memory */
+	pthread_mutex_t r_an_mu;     /* an_state is not thread-safe */
 	pthread_mutex_t r_mu;        /* guards the table only; never held across store calls */
 	struct recon_entry **r_tab;  /* hash table of tracked certificates */
 	size_t r_tsize;              /* slots, a power of two */
@@ -74,6 +81,18 @@ recon_new(const struct recon_opts *o)
 	else
 		sc_config_default(&r->r_cfg);
 	r->r_cache = as_cache_new(RECON_ISSUER_TTL);
+	/*
+	 * The controller sees every request of the cluster: room for that many UIDs and keys, so
+	 * that a resync never meets a forgotten request again (it would be learned and reported
+	 * twice). About 1 MiB of UIDs and 6 MiB of keys at the limits.
+	 */
+	struct an_config ac;
+	an_config_default(&ac);
+	ac.c_max_uids = 131072;
+	ac.c_max_keys = 65536;
+	if (an_new(&ac, &r->r_an) != SC_OK)
+		r->r_an = NULL; /* scoring goes on without anomalies */
+	pthread_mutex_init(&r->r_an_mu, NULL);
 	r->r_clock = o->ro_clock ? o->ro_clock : recon_wall_clock;
 	pthread_mutex_init(&r->r_mu, NULL);
 	r->r_tsize = 64;
@@ -91,6 +110,7 @@ recon_entry_free(struct recon_entry *e)
 	free(e->re_name);
 	free(e->re_ikind);
 	free(e->re_iname);
+	free(e->re_anom_uid);
 	free(e);
 }
 
@@ -109,6 +129,8 @@ recon_free(struct recon *r)
 	}
 	free(r->r_tab);
 	as_cache_free(r->r_cache);
+	an_free(r->r_an);
+	pthread_mutex_destroy(&r->r_an_mu);
 	pthread_mutex_destroy(&r->r_mu);
 	free(r);
 }
@@ -206,15 +228,77 @@ struct recon_view {
 	int64_t rv_predicted_failure; /* 0: none */
 	int rv_issuer_scored;      /* rv_issuer_fail holds the issuer's estimate */
 	double rv_issuer_fail;
+	char rv_anom_uid[128];     /* newest request's UID, "" none */
+	int rv_anom_cert;          /* its issued certificate has been observed */
+	struct sc_anomaly rv_anoms[SC_MAX_ANOMALIES]; /* its findings */
+	size_t rv_nanoms;
+	char rv_new_types[SC_MAX_ANOMALIES][32]; /* types found by this reconcile (the metric) */
+	size_t rv_nnew;
 };
+
+/*
+ * Feed c's requests, oldest first, to the streaming anomaly detector and keep the findings of
+ * the newest one in v. The detector learns each request once (by UID and stage), so the first
+ * reconcile that sees a request or its issued certificate reports, later ones report nothing:
+ * the findings are carried in the entry (old) until a newer request replaces them.
+ */
+static void
+recon_anomalies(struct recon *r, const struct rec_cert *c, const struct recon_entry *old,
+    int64_t now, struct recon_view *v)
+{
+	const struct rec_cr *crs[4];
+	size_t n = store_cert_crs(r->r_store, c->c_meta.m_ns, c->c_meta.m_name, crs, 4);
+	if (n > 4)
+		n = 4;
+	if (n == 0 || r->r_an == NULL)
+		return;
+	const char *uid = crs[0]->r_meta.m_uid;
+	int has_cert = crs[0]->r_der_len > 0;
+	xstrlcpy(v->rv_anom_uid, uid, sizeof v->rv_anom_uid);
+	v->rv_anom_cert = has_cert;
+	size_t from = n; /* observe crs[from-1] .. crs[0] */
+	if (old && old->re_anom_uid && strcmp(old->re_anom_uid, uid) == 0) {
+		memcpy(v->rv_anoms, old->re_anoms, old->re_nanoms * sizeof *v->rv_anoms);
+		v->rv_nanoms = old->re_nanoms;
+		if (old->re_anom_cert || !has_cert)
+			return; /* nothing new to show the detector: no work on a resync */
+		from = 1;   /* the newest request got its certificate */
+	} else if (old) {
+		from = 1;   /* a new request; the older ones were observed before */
+	}
+	struct an_report *rep = xmalloc(sizeof *rep);
+	pthread_mutex_lock(&r->r_an_mu);
+	for (size_t i = from; i-- > 0;) {
+		memset(rep, 0, sizeof *rep);
+		(void)as_observe_request(r->r_an, r->r_store, crs[i], now, rep);
+		if (i != 0 || rep->r_count == 0)
+			continue;
+		/* new findings for the newest request: the certificate part may come later */
+		for (size_t k = 0; k < rep->r_count; k++) {
+			if (v->rv_nnew < SC_MAX_ANOMALIES)
+				xstrlcpy(v->rv_new_types[v->rv_nnew++], an_type_id(rep->r_items[k].a_type),
+				    sizeof v->rv_new_types[0]);
+			if (v->rv_nanoms < SC_MAX_ANOMALIES)
+				an_to_sc(&rep->r_items[k], &v->rv_anoms[v->rv_nanoms++]);
+		}
+	}
+	pthread_mutex_unlock(&r->r_an_mu);
+	free(rep);
+	as_sort_anomalies(v->rv_anoms, v->rv_nanoms);
+}
 
 /* Score c (store read lock held) into v. */
 static void
-recon_score(struct recon *r, const struct rec_cert *c, struct recon_view *v)
+recon_score(struct recon *r, const struct rec_cert *c, const struct recon_entry *old,
+    struct recon_view *v)
 {
 	struct sc_result *res = xmalloc(sizeof *res); /* ~8 KiB: off the worker's stack */
-	struct as_ctx *a = as_new(r->r_store, &r->r_cfg, r->r_clock());
+	int64_t now = r->r_clock();
+	struct as_ctx *a = as_new(r->r_store, &r->r_cfg, now);
 	as_use_cache(a, r->r_cache);
+	recon_anomalies(r, c, old, now, v);
+	if (v->rv_nanoms)
+		as_set_anomalies(a, c->c_meta.m_ns, c->c_meta.m_name, v->rv_anoms, v->rv_nanoms);
 	(void)as_score(a, c, res, NULL, 0); /* an inconsistent certificate scores 0, explained */
 	as_free(a);
 	v->rv_risk = res->r_risk;
@@ -238,6 +322,10 @@ recon_key(struct recon *r, const char *key)
 	struct recon_view v;
 	memset(&v, 0, sizeof v);
 
+	pthread_mutex_lock(&r->r_mu);
+	struct recon_entry *old = recon_take(r, key);
+	pthread_mutex_unlock(&r->r_mu);
+
 	store_rdlock(r->r_store);
 	const struct rec_cert *c = store_cert_get(r->r_store, ns, name);
 	if (c) {
@@ -248,13 +336,9 @@ recon_key(struct recon *r, const char *key)
 		    sizeof v.rv_iname);
 		v.rv_not_after = c->c_not_after;
 		v.rv_renew_before = recon_effective_renew_before(c);
-		recon_score(r, c, &v);
+		recon_score(r, c, old, &v);
 	}
 	store_unlock(r->r_store);
-
-	pthread_mutex_lock(&r->r_mu);
-	struct recon_entry *old = recon_take(r, key);
-	pthread_mutex_unlock(&r->r_mu);
 
 	if (!v.rv_present) {
 		recon_drop_series(r, old);
@@ -277,6 +361,16 @@ recon_key(struct recon *r, const char *key)
 		e->re_name = xstrdup(name);
 		e->re_ikind = xstrdup(v.rv_ikind);
 		e->re_iname = xstrdup(v.rv_iname);
+	}
+	free(e->re_anom_uid);
+	e->re_anom_uid = v.rv_anom_uid[0] ? xstrdup(v.rv_anom_uid) : NULL;
+	memcpy(e->re_anoms, v.rv_anoms, v.rv_nanoms * sizeof *e->re_anoms);
+	e->re_nanoms = v.rv_nanoms;
+	e->re_anom_cert = v.rv_anom_cert;
+	/* counted once, when found: the detector reports each request (and stage) once */
+	for (size_t k = 0; r->r_met && k < v.rv_nnew; k++) {
+		const char *const tl[] = {v.rv_new_types[k]};
+		met_counter_add(r->r_met->ms_anomalies, tl, 1);
 	}
 	if (r->r_met) {
 		const char *const *lv = MET_CERT_LABELS(e->re_ns, e->re_name, e->re_ikind, e->re_iname);

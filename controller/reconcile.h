@@ -6,7 +6,10 @@
  * gauges (risk, risk level, predicted failure, expiry timestamp, effective renewBefore) and the
  * issuer's failure probability in step with the store, moving a certificate's series when its
  * issuer changes and deleting them when the certificate goes away. Risk grows with time alone,
- * so the controller's resync re-reconciles every certificate periodically. Actions come later.
+ * so the controller's resync re-reconciles every certificate periodically. A streaming anomaly
+ * detector sees each request (and its issued certificate) once; the findings of a certificate's
+ * newest request go into its score and are counted in certcast_anomalies_total when found.
+ * Actions come later.
  *
  * Thread-safe for different keys at once (the work queue never hands one key to two workers).
  */

@@ -6,6 +6,10 @@
 #include "records.h"
 #include "resource.h"
 #include "store.h"
+#include "testcert.h"
+
+#include <openssl/x509.h>
+#include <stdlib.h>
 
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
@@ -311,4 +315,74 @@ Test(reconcile, risk_gauges_follow_scoring)
 	cr_expect(fail_e > 0.0 && fail_e < 1.0, "the issuer's estimate is a probability: %g", fail_e);
 	cr_expect_eq(left_e, 0);
 	cr_expect_eq(left_l, 0);
+}
+
+/* A CertificateRequest for shop/web issued with a certificate for key kind (base64 of PEM). */
+static void
+put_issued_cr(struct store *st, const char *name, const char *uid, const char *kind,
+    const char *created)
+{
+	EVP_PKEY *k = tc_key(kind);
+	struct tc_spec sp = {"shop CA", "web.shop.example", "DNS:web.shop.example", 1767225600,
+	    1767225600 + 90 * 86400, EVP_sha256(), 0, 3};
+	X509 *x = tc_cert(k, k, &sp);
+	size_t plen, blen;
+	char *pem = tc_pem(&x, 1, &plen), *b64 = tc_b64(pem, plen, &blen);
+	cJSON *o = cJSON_CreateObject();
+	cJSON *md = cJSON_AddObjectToObject(o, "metadata");
+	cJSON_AddStringToObject(md, "namespace", "shop");
+	cJSON_AddStringToObject(md, "name", name);
+	cJSON_AddStringToObject(md, "uid", uid);
+	cJSON_AddStringToObject(md, "resourceVersion", "1");
+	cJSON_AddStringToObject(md, "creationTimestamp", created);
+	cJSON *an = cJSON_AddObjectToObject(md, "annotations");
+	cJSON_AddStringToObject(an, "cert-manager.io/certificate-name", "web");
+	cJSON_AddStringToObject(an, "cert-manager.io/certificate-revision", "1");
+	cJSON *spec = cJSON_AddObjectToObject(o, "spec");
+	cJSON_AddStringToObject(spec, "request", "");
+	cJSON *ir = cJSON_AddObjectToObject(spec, "issuerRef");
+	cJSON_AddStringToObject(ir, "name", "ca");
+	cJSON_AddStringToObject(ir, "kind", "Issuer");
+	cJSON *sts = cJSON_AddObjectToObject(o, "status");
+	cJSON_AddStringToObject(sts, "certificate", b64);
+	char err[256] = "";
+	const struct res_desc *d = NULL;
+	for (int i = 0; i < RES_DESC_COUNT; i++)
+		if (res_table()[i].rd_kind == RES_CERTIFICATEREQUEST)
+			d = &res_table()[i];
+	cr_assert_eq(store_apply(st, d, STORE_ADDED, o, err, sizeof err), CC_OK, "%s", err);
+	cJSON_Delete(o);
+	free(pem);
+	free(b64);
+	X509_free(x);
+	EVP_PKEY_free(k);
+}
+
+/*
+ * The controller's streaming anomaly detector: a request whose issued certificate has a
+ * 1024-bit RSA key counts one weak-key in certcast_anomalies_total, once however often the
+ * certificate is reconciled (a resync finds nothing new); a newer request with a sound key
+ * adds nothing.
+ */
+Test(reconcile, anomalies_are_counted_once)
+{
+	struct fixture f;
+	fx_init(&f);
+	double v = 0;
+	const char *const weak[] = {"weak-key"};
+	put_cert(f.st, STORE_ADDED, "shop", "web", "Issuer", "ca", "2026-01-01T00:00:00Z",
+	    "2026-04-01T00:00:00Z", NULL, "1");
+	put_issued_cr(f.st, "web-1", "uid-1", "rsa1024", "2026-01-01T00:00:00Z");
+	cr_assert_eq(recon_key(f.rc, "shop/web"), CC_OK);
+	cr_expect_eq(met_value(f.ms.ms_anomalies, weak, &v), CC_OK, "weak-key counted");
+	cr_expect_eq(v, 1.0);
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(recon_key(f.rc, "shop/web"), CC_OK);
+	cr_expect_eq(met_value(f.ms.ms_anomalies, weak, &v), CC_OK);
+	cr_expect_eq(v, 1.0, "resyncs count nothing again (%g)", v);
+	put_issued_cr(f.st, "web-2", "uid-2", "P-256", "2026-02-01T00:00:00Z");
+	cr_assert_eq(recon_key(f.rc, "shop/web"), CC_OK);
+	cr_expect_eq(met_value(f.ms.ms_anomalies, weak, &v), CC_OK);
+	cr_expect_eq(v, 1.0, "a sound key adds no weak-key (%g)", v);
+	fx_fini(&f);
 }
