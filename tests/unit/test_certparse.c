@@ -351,6 +351,20 @@ Test(certparse, malformed_input_fails_cleanly)
 	/* A bundle whose second certificate is cut short is damaged as a whole. */
 	snprintf(what, sizeof(what), "bundle cut in the second certificate");
 	tc_expect_bad(pem2, plen + (p2len - plen) / 2, what);
+	/* The same for DER, at every byte of the second certificate (only checked as DER). */
+	{
+		size_t d2len;
+		unsigned char *der2 = tc_der(two, 2, &d2len);
+
+		for (cut = dlen + 1; cut < d2len; cut++) {
+			snprintf(what, sizeof(what), "DER bundle cut at %zu/%zu", cut, d2len);
+			tc_expect_bad(der2, cut, what);
+		}
+		/* a second element that is not a DER sequence at all */
+		der2[dlen] = 0x04;
+		tc_expect_bad(der2, d2len, "DER bundle whose second element is not a sequence");
+		free(der2);
+	}
 	/* Random bytes, with and without a DER-looking first byte. */
 	for (i = 0; i < 300; i++) {
 		n = 1 + (size_t)(seed % sizeof(buf));
