@@ -39,7 +39,15 @@ struct recon_entry {
 	struct recon_entry *re_next;/* hash chain */
 };
 
+/* An issuer label pair and how many tracked certificates carry it. */
+struct recon_issuer {
+	char *ri_kind, *ri_name;
+	size_t ri_refs;
+};
+
 struct recon {
+	struct recon_issuer *r_iss;  /* owned; guarded by r_mu */
+	size_t r_niss, r_capiss;
 	struct store *r_store;       /* borrowed */
 	struct met_std *r_met;       /* borrowed, may be NULL */
 	struct sc_config r_cfg;      /* scoring settings */
@@ -128,6 +136,11 @@ recon_free(struct recon *r)
 		}
 	}
 	free(r->r_tab);
+	for (size_t i = 0; i < r->r_niss; i++) {
+		free(r->r_iss[i].ri_kind);
+		free(r->r_iss[i].ri_name);
+	}
+	free(r->r_iss);
 	as_cache_free(r->r_cache);
 	an_free(r->r_an);
 	pthread_mutex_destroy(&r->r_an_mu);
@@ -187,10 +200,52 @@ recon_put(struct recon *r, struct recon_entry *e)
 	r->r_count++;
 }
 
+/*
+ * One more (delta 1) or one fewer (-1) tracked certificate on issuer kind/name. When the last
+ * one goes, so does the issuer's failure-probability series: nothing scores it any more.
+ */
+static void
+recon_issuer_ref(struct recon *r, const char *kind, const char *name, int delta)
+{
+	pthread_mutex_lock(&r->r_mu);
+	size_t i = 0;
+	while (i < r->r_niss && !(strcmp(r->r_iss[i].ri_kind, kind) == 0 &&
+				    strcmp(r->r_iss[i].ri_name, name) == 0))
+		i++;
+	if (i == r->r_niss && delta > 0) {
+		if (r->r_niss == r->r_capiss) {
+			r->r_capiss = r->r_capiss ? r->r_capiss * 2 : 8;
+			r->r_iss = xrealloc(r->r_iss, r->r_capiss * sizeof *r->r_iss);
+		}
+		r->r_iss[r->r_niss].ri_kind = xstrdup(kind);
+		r->r_iss[r->r_niss].ri_name = xstrdup(name);
+		r->r_iss[r->r_niss].ri_refs = 0;
+		r->r_niss++;
+	}
+	if (i < r->r_niss) {
+		struct recon_issuer *ri = &r->r_iss[i];
+		if (delta > 0) {
+			ri->ri_refs++;
+		} else if (ri->ri_refs > 0 && --ri->ri_refs == 0) {
+			if (r->r_met) {
+				const char *const il[] = {ri->ri_kind, ri->ri_name};
+				met_remove(r->r_met->ms_issuer_failure_prob, il);
+			}
+			free(ri->ri_kind);
+			free(ri->ri_name);
+			*ri = r->r_iss[--r->r_niss];
+		}
+	}
+	pthread_mutex_unlock(&r->r_mu);
+}
+
 static void
 recon_drop_series(struct recon *r, const struct recon_entry *e)
 {
-	if (r->r_met == NULL || e == NULL)
+	if (e == NULL)
+		return;
+	recon_issuer_ref(r, e->re_ikind, e->re_iname, -1);
+	if (r->r_met == NULL)
 		return;
 	const char *const *lv = MET_CERT_LABELS(e->re_ns, e->re_name, e->re_ikind, e->re_iname);
 	met_remove(r->r_met->ms_cert_expiry, lv);
@@ -361,6 +416,7 @@ recon_key(struct recon *r, const char *key)
 		e->re_name = xstrdup(name);
 		e->re_ikind = xstrdup(v.rv_ikind);
 		e->re_iname = xstrdup(v.rv_iname);
+		recon_issuer_ref(r, e->re_ikind, e->re_iname, 1);
 	}
 	free(e->re_anom_uid);
 	e->re_anom_uid = v.rv_anom_uid[0] ? xstrdup(v.rv_anom_uid) : NULL;

@@ -386,3 +386,34 @@ Test(reconcile, anomalies_are_counted_once)
 	cr_expect_eq(v, 1.0, "a sound key adds no weak-key (%g)", v);
 	fx_fini(&f);
 }
+
+/* The issuer's failure-probability series lives as long as some certificate uses the issuer. */
+Test(reconcile, issuer_series_follow_their_certificates)
+{
+	struct fixture f;
+	fx_init(&f);
+	double v;
+	const char *const ca[] = {"Issuer", "ca"}, *const le[] = {"ClusterIssuer", "le"};
+	put_cert(f.st, STORE_ADDED, "shop", "a", "Issuer", "ca", "2026-01-01T00:00:00Z",
+	    "2026-04-01T00:00:00Z", NULL, "1");
+	put_cert(f.st, STORE_ADDED, "shop", "b", "Issuer", "ca", "2026-01-01T00:00:00Z",
+	    "2026-04-01T00:00:00Z", NULL, "1");
+	cr_assert_eq(recon_key(f.rc, "shop/a"), CC_OK);
+	cr_assert_eq(recon_key(f.rc, "shop/b"), CC_OK);
+	cr_expect_eq(met_value(f.ms.ms_issuer_failure_prob, ca, &v), CC_OK);
+	/* a moves to another issuer: both issuers have a series */
+	put_cert(f.st, STORE_MODIFIED, "shop", "a", "ClusterIssuer", "le", "2026-01-01T00:00:00Z",
+	    "2026-04-01T00:00:00Z", NULL, "2");
+	cr_assert_eq(recon_key(f.rc, "shop/a"), CC_OK);
+	cr_expect_eq(met_value(f.ms.ms_issuer_failure_prob, ca, &v), CC_OK, "b still uses ca");
+	cr_expect_eq(met_value(f.ms.ms_issuer_failure_prob, le, &v), CC_OK);
+	/* b goes: ca has no certificate left, its series goes */
+	put_cert(f.st, STORE_DELETED, "shop", "b", "Issuer", "ca", NULL, NULL, NULL, "3");
+	cr_assert_eq(recon_key(f.rc, "shop/b"), CC_OK);
+	cr_expect_eq(met_value(f.ms.ms_issuer_failure_prob, ca, &v), CC_ERR_NOTFOUND);
+	cr_expect_eq(met_value(f.ms.ms_issuer_failure_prob, le, &v), CC_OK);
+	put_cert(f.st, STORE_DELETED, "shop", "a", "ClusterIssuer", "le", NULL, NULL, NULL, "4");
+	cr_assert_eq(recon_key(f.rc, "shop/a"), CC_OK);
+	cr_expect_eq(met_series_count(f.ms.ms_issuer_failure_prob), 0);
+	fx_fini(&f);
+}
