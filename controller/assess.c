@@ -556,11 +556,10 @@ as_anom_cmp(const void *x, const void *y)
 }
 
 int
-as_observe_request(struct an_state *an, struct store *st, const struct rec_cr *r, int64_t now,
-    struct an_report *rep)
+as_observe_request(struct an_state *an, const struct rec_cr *r, const struct rec_cert *c,
+    int64_t now, struct an_report *rep)
 {
 	const char *ns = r->r_meta.m_ns;
-	const struct rec_cert *c = r->r_cert_name ? store_cert_get(st, ns, r->r_cert_name) : NULL;
 	char issuer[300], key[32] = "";
 	snprintf(issuer, sizeof issuer, "%s/%s", r->r_issuer.rf_kind ? r->r_issuer.rf_kind : "Issuer",
 	    r->r_issuer.rf_name ? r->r_issuer.rf_name : "");
@@ -638,7 +637,7 @@ as_find_anomalies(struct as_ctx *a)
 		const struct rec_cert *c = r->r_cert_name ? store_cert_get(a->a_st, ns, r->r_cert_name)
 							  : NULL;
 		memset(rep, 0, sizeof *rep);
-		if (as_observe_request(an, a->a_st, r, a->a_now, rep) > 0)
+		if (as_observe_request(an, r, c, a->a_now, rep) > 0)
 			bad++;
 		/* only the newest request speaks for its certificate */
 		const struct rec_cr *newest = NULL;

@@ -61,12 +61,12 @@ struct an_report;
 struct rec_cr;
 
 /*
- * Observe one CertificateRequest of st in an (an_observe with its Certificate's names and key,
- * its issued certificate parsed), appending findings to rep. Returns 0, 1 when the issued
- * certificate did not parse (logged; the request still trains the baselines), or a negative
- * SC_ERR_ from an_observe. The caller serialises calls on one an.
+ * Observe one CertificateRequest r in an (an_observe with the names and key of c, its owning
+ * Certificate or NULL, and r's issued certificate parsed), appending findings to rep. Returns
+ * 0, 1 when the issued certificate did not parse (logged; the request still trains the
+ * baselines), or a negative SC_ERR_ from an_observe. The caller serialises calls on one an.
  */
-int as_observe_request(struct an_state *an, struct store *st, const struct rec_cr *r,
+int as_observe_request(struct an_state *an, const struct rec_cr *r, const struct rec_cert *c,
     int64_t now, struct an_report *rep);
 
 /* Sort anomalies most severe first, then strongest (as the result lists them). */

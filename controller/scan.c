@@ -126,12 +126,13 @@ scan_load(struct store *st, const char *text, size_t len, const char *file, FILE
 		int rc = store_apply(st, d, STORE_SYNC, item, err, sizeof err);
 		if (rc != CC_OK) {
 			/* the store's message already names the object; add it only when missing */
-			scan_what(item, what, sizeof what);
-			if (err[0])
+			if (err[0]) {
 				fprintf(errf, "certcast scan: %s: items[%zu]: %s; skipped\n", file, i, err);
-			else
+			} else {
+				scan_what(item, what, sizeof what);
 				fprintf(errf, "certcast scan: %s: items[%zu] (%s): %s; skipped\n", file, i,
 				    what, cc_strerror(rc));
+			}
 			stats->ss_bad++;
 			continue;
 		}
