@@ -17,6 +17,7 @@
 #include "resource.h"
 #include "store.h"
 #include "timefmt.h"
+#include "tzdb.h"
 #include "xalloc.h"
 
 #define AS_CRS_PER_CERT 32     /* a certificate's own history: newest CRs kept */
@@ -54,6 +55,7 @@ struct as_cache {
 	int64_t c_ttl;
 	struct as_cached *c_v;           /* owned array */
 	size_t c_n, c_cap;
+	struct tz_db *c_tz;              /* owned: zone files read once for all contexts */
 };
 
 /* What the anomaly pass found for one Certificate (its newest request). */
@@ -72,6 +74,7 @@ struct as_ctx {
 	int64_t a_now;
 	struct as_issuer *a_iss;         /* owned array */
 	size_t a_niss, a_capiss;
+	struct tz_db *a_tz;              /* owned, made on the first named time zone; else NULL */
 };
 
 struct as_ctx *
@@ -99,6 +102,7 @@ as_cache_new(int64_t ttl)
 	struct as_cache *c = xcalloc(1, sizeof *c);
 	pthread_mutex_init(&c->c_mu, NULL);
 	c->c_ttl = ttl;
+	c->c_tz = tz_db_new(NULL);
 	return c;
 }
 
@@ -119,6 +123,7 @@ as_cache_free(struct as_cache *c)
 	for (size_t i = 0; i < c->c_n; i++)
 		as_cached_clear(&c->c_v[i]);
 	free(c->c_v);
+	tz_db_free(c->c_tz);
 	pthread_mutex_destroy(&c->c_mu);
 	free(c);
 }
@@ -211,6 +216,7 @@ as_free(struct as_ctx *a)
 	for (size_t i = 0; i < a->a_nfound; i++)
 		free(a->a_found[i].af_key);
 	free(a->a_found);
+	tz_db_free(a->a_tz);
 	for (size_t i = 0; i < a->a_niss; i++) {
 		free(a->a_iss[i].ai_reason);
 		free(a->a_iss[i].ai_message);
@@ -663,6 +669,29 @@ as_find_anomalies(struct as_ctx *a)
 	return bad;
 }
 
+/*
+ * The UTC offset of window i's time zone at time at. scoring takes one fixed offset per
+ * window, so the caller reads the zone at the moment the windows matter (see as_score). A zone
+ * certcast cannot read is reported once and the window read as UTC.
+ */
+static int32_t
+as_tz_offset(struct as_ctx *a, const struct rec_cert *c, size_t i, int64_t at)
+{
+	const char *zone = c->c_windows[i].w_tz;
+	if (zone == NULL || *zone == '\0')
+		return 0;
+	struct tz_db *db = a->a_cache != NULL ? a->a_cache->c_tz : a->a_tz;
+	if (db == NULL)
+		db = a->a_tz = tz_db_new(NULL);
+	int32_t off;
+	int first;
+	char err[512];
+	if (tz_db_offset(db, zone, at, &off, err, sizeof err, &first) != 0 && first)
+		log_warn("Certificate %s/%s: spec.renewal.windows[%zu].timezone: %s; certcast reads "
+		    "windows in this zone as UTC", c->c_meta.m_ns, c->c_meta.m_name, i, err);
+	return off;
+}
+
 int
 as_score(struct as_ctx *a, const struct rec_cert *c, struct sc_result *out, char *text,
     size_t textlen)
@@ -711,18 +740,27 @@ as_score(struct as_ctx *a, const struct rec_cert *c, struct sc_result *out, char
 	rs->rs_policy = c->c_renewal_policy == REC_RENEWAL_DISABLED ? SC_RENEWAL_DISABLED
 	    : c->c_renewal_policy == REC_RENEWAL_RENEW_BEFORE       ? SC_RENEWAL_RENEW_BEFORE
 								    : SC_RENEWAL_UNSET;
+	/*
+	 * Windows matter from cert-manager's desired renewal time on (now, once that has
+	 * passed), so their zones are read then: a window in Europe/Berlin for a November renewal
+	 * opens at its winter offset even when scored in June. A daylight-saving change between
+	 * that moment and the window that finally opens is not seen.
+	 */
+	int64_t tz_at = a->a_now;
+	if (c->c_nwindows > 0 && sc->c_not_before != 0 && sc->c_not_after > sc->c_not_before) {
+		int64_t want = sc->c_not_after -
+		    fc_renew_before(sc->c_not_after - sc->c_not_before, rs);
+		if (want > tz_at)
+			tz_at = want;
+	}
 	size_t nw = 0;
 	for (size_t i = 0; i < c->c_nwindows && nw < AS_WINDOWS; i++) {
 		const struct rec_window *w = &c->c_windows[i];
 		if (w->w_cron == NULL || !w->w_has_duration || w->w_duration <= 0)
 			continue;
-		/*
-		 * Named time zones would need the tz database; scoring takes a fixed offset. UTC is
-		 * exact; other zones are read as UTC (a window shifted by the zone's offset).
-		 */
 		wins[nw].rw_cron = w->w_cron;
 		wins[nw].rw_duration = w->w_duration;
-		wins[nw].rw_tz_offset = 0;
+		wins[nw].rw_tz_offset = as_tz_offset(a, c, i, tz_at);
 		nw++;
 	}
 	rs->rs_windows = nw ? wins : NULL;

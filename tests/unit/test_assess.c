@@ -1244,3 +1244,71 @@ Test(assess, events_reach_the_classification)
 	}
 	free(s);
 }
+
+/* ---------------------------------------------------------------------------------------- */
+/* renewal windows in named time zones                                                       */
+
+/*
+ * A 90-day certificate whose desired renewal time (2/3 of the lifetime) is at 00:00 UTC on
+ * `at`, with one window "0 5 * * *" of an hour in zone tz (NULL: none given). Returns the
+ * renewal time scoring computed.
+ */
+static int64_t
+window_renewal(const char *tz, int64_t desired)
+{
+	struct store *st = store_new();
+	world_healthy_issuer(st, "le-prod");
+	struct fx_cert f = fx_healthy;
+	f.nb_ago = NOW - (desired - 60 * DAY);
+	f.na_in = desired + 30 * DAY - NOW;
+	f.crs[1].k = CR_NONE;
+	cJSON *o = cert_json(&f);
+	cJSON *spec = cJSON_GetObjectItemCaseSensitive(o, "spec");
+	cJSON *ren = cJSON_AddObjectToObject(spec, "renewal");
+	cJSON_AddStringToObject(ren, "policy", "RenewBefore");
+	cJSON *wins = cJSON_AddArrayToObject(ren, "windows");
+	cJSON *w = cJSON_CreateObject();
+	cJSON_AddStringToObject(w, "cron", "0 5 * * *");
+	cJSON_AddStringToObject(w, "windowDuration", "1h");
+	if (tz)
+		cJSON_AddStringToObject(w, "timezone", tz);
+	cJSON_AddItemToArray(wins, w);
+	apply(st, RES_CERTIFICATE, o);
+	struct scored *s = calloc(1, sizeof *s);
+	score(st, "shop", "shop", s);
+	cr_assert_eq(s->rc, SC_OK, "%s: rc %d", tz ? tz : "(none)", s->rc);
+	int64_t rt = s->r.r_renewal_time;
+	free(s);
+	store_free(st);
+	return rt;
+}
+
+Test(assess, renewal_windows_in_time_zones)
+{
+	const int64_t june = NOW + 5 * DAY;          /* 2026-06-06T00:00:00Z */
+	const int64_t november = NOW + 179 * DAY;    /* 2026-11-27T00:00:00Z */
+	const struct {
+		const char *name, *tz;
+		int64_t desired, want; /* want: the window's opening in UTC */
+	} cases[] = {
+	    {"no zone is UTC", NULL, june, june + 5 * HOUR},
+	    {"UTC", "UTC", june, june + 5 * HOUR},
+	    {"Berlin in summer (+2)", "Europe/Berlin", june, june + 3 * HOUR},
+	    {"Berlin in winter (+1), scored in June", "Europe/Berlin", november, november + 4 * HOUR},
+	    {"Denver in summer (-6)", "America/Denver", june, june + 11 * HOUR},
+	    {"Kolkata (+5:30): the window 23:30-00:30 UTC holds the desired time", "Asia/Kolkata",
+		june, june},
+	    {"Kolkata (+5:30), an hour later: the next window", "Asia/Kolkata", june + HOUR,
+		june + 23 * HOUR + 30 * MIN},
+	    {"Sydney in June (+10): 05:00 local is 19:00 UTC the day before", "Australia/Sydney", june,
+		june + 19 * HOUR},
+	    {"an unknown zone is read as UTC", "Mars/Olympus", june, june + 5 * HOUR},
+	    {"a bad zone name is read as UTC", "../../etc/passwd", june, june + 5 * HOUR},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int64_t got = window_renewal(cases[i].tz, cases[i].desired);
+		cr_expect_eq(got, cases[i].want, "%s: renewal at %lld, want %lld (%+lld h)",
+		    cases[i].name, (long long)got, (long long)cases[i].want,
+		    (long long)(got - cases[i].want) / HOUR);
+	}
+}
