@@ -50,7 +50,7 @@ tf_month_days(int64_t y, int m)
  * Days since 1970-01-01 of a proleptic Gregorian date. Years are shifted to start in March so
  * that the leap day is the last day of a year, which makes the day-of-year a linear formula.
  */
-static int64_t
+int64_t
 tf_days_from_civil(int64_t y, int m, int d)
 {
 	if (m <= 2)
@@ -64,7 +64,7 @@ tf_days_from_civil(int64_t y, int m, int d)
 }
 
 /* The inverse of tf_days_from_civil. */
-static void
+void
 tf_civil_from_days(int64_t z, int64_t *y, int *m, int *d)
 {
 	z += 719468;

@@ -49,4 +49,10 @@ int tf_duration_format(int64_t sec, char *buf, size_t len);
 /* The same for milliseconds: "1.5s", "1m0.25s", "500ms", "0s". */
 int tf_duration_format_ms(int64_t ms, char *buf, size_t len);
 
+/*
+ * Days since 1970-01-01 of a proleptic Gregorian date (any year, m 1..12, d 1..31), and back.
+ */
+int64_t tf_days_from_civil(int64_t y, int m, int d);
+void tf_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
+
 #endif

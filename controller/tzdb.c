@@ -1,5 +1,6 @@
 #include "tzdb.h"
 
+#include "timefmt.h"
 #include "xalloc.h"
 
 #include <errno.h>
@@ -40,18 +41,6 @@ tz_leap(int64_t y)
 	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
-/* Days from 1970-01-01 to y-m-d of the proleptic Gregorian calendar (any year). */
-static int64_t
-tz_days_from_civil(int64_t y, int m, int d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 static int64_t
 tz_floor_div(int64_t a, int64_t b)
 {
@@ -63,13 +52,10 @@ tz_floor_div(int64_t a, int64_t b)
 static int64_t
 tz_year_of_day(int64_t days)
 {
-	int64_t z = days + 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	int64_t doe = z - era * 146097;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int64_t mp = (5 * doy + 2) / 153;
-	return yoe + era * 400 + (mp >= 10); /* months from March: Jan and Feb belong to y+1 */
+	int64_t y;
+	int m, d;
+	tf_civil_from_days(days, &y, &m, &d);
+	return y;
 }
 
 static int
@@ -83,14 +69,14 @@ tz_days_in_month(int64_t y, int m)
 static int64_t
 tz_date_day(const struct tz_date *d, int64_t y)
 {
-	int64_t jan1 = tz_days_from_civil(y, 1, 1);
+	int64_t jan1 = tf_days_from_civil(y, 1, 1);
 	switch (d->td_kind) {
 	case 'J': /* Feb 29 is never counted: day 60 is always March 1 */
 		return jan1 + d->td_day - 1 + (tz_leap(y) && d->td_day >= 60 ? 1 : 0);
 	case 'D':
 		return jan1 + d->td_day;
 	default: {
-		int64_t first = tz_days_from_civil(y, d->td_month, 1);
+		int64_t first = tf_days_from_civil(y, d->td_month, 1);
 		int wfirst = (int)(((first + 4) % 7 + 7) % 7); /* 1970-01-01 was a Thursday */
 		int off = (d->td_wday - wfirst + 7) % 7 + (d->td_week - 1) * 7;
 		while (off >= tz_days_in_month(y, d->td_month))
