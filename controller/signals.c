@@ -349,7 +349,11 @@ sig_get_locked(struct sig_state *s, const char *host, int64_t now, struct sc_sig
 	int known = rst_count(s->s_rst) > 0;
 	out->sg_restarts_1h = rst_last_hour(s->s_rst, now);
 	char h[SIG_HOST_MAX];
-	if (host != NULL && host[0] != '\0' && sig_norm_host(host, strlen(host), NULL, h, sizeof h) == 0) {
+	size_t hl = host ? strlen(host) : 0;
+	if (hl > 0 && hl < sizeof h) {
+		/* host is already normalised (sig_url_host); only its case may differ */
+		for (size_t i = 0; i <= hl; i++)
+			h[i] = (char)tolower((unsigned char)host[i]);
 		double sum[SIG_NCOUNTERS] = {0};
 		int have = 0;
 		for (size_t i = 0; i < s->s_n; i++) {

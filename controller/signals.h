@@ -94,8 +94,8 @@ void sig_record(struct sig_state *s, const char *uid, const struct sig_scrape *s
 void sig_prune(struct sig_state *s, int64_t now);
 
 /*
- * The signals for an issuer at now: the ACME rates of host (NULL or "": a non-ACME issuer,
- * requests 0) and the restarts. sg_valid is 0 when nothing is known at all (no pod seen, no
+ * The signals for an issuer at now: the ACME rates of host (as sig_url_host gives it; NULL or
+ * "": a non-ACME issuer, requests 0) and the restarts. sg_valid is 0 when nothing is known at all (no pod seen, no
  * rate for host).
  */
 void sig_get(struct sig_state *s, const char *host, int64_t now, struct sc_signals *out);

@@ -91,6 +91,7 @@ Test(signals, url_host)
 	    {"https://pebble:14000/dir", "pebble:14000"},
 	    {"http://ca.local:80/dir", "ca.local"},
 	    {"http://ca.local:443/dir", "ca.local:443"},
+	    {"https://ca.local:80/dir", "ca.local:80"},
 	    {"https://user:pw@ca.local/dir", "ca.local"},
 	    {"https://[fd00::1]:8443/dir?x", "[fd00::1]:8443"},
 	    {"https://ca.local", "ca.local"},
@@ -323,5 +324,26 @@ Test(signals, digest_follows_changes)
 	struct sig_pod p = {"a", 2, 0, T0 - 60};
 	sig_pods(s, &p, 1, T0 + 60);
 	cr_expect_neq(sig_digest(s, T0 + 60), d1);
+	sig_free(s);
+}
+
+/* An issuer on plain HTTP at port 443 and cert-manager's label for it meet on one host. */
+Test(signals, issuer_and_label_hosts_meet)
+{
+	const char *text =
+	    "certmanager_http_acme_client_request_count{scheme=\"http\",host=\"ca.local:443\","
+	    "status=\"503\"} 4\n";
+	struct sig_scrape sc;
+	cr_assert_eq(sig_scrape_parse(text, strlen(text), &sc, NULL), CC_OK);
+	struct sig_state *s = sig_new(600);
+	struct sig_scrape zero = sc;
+	zero.ss_hosts[0].st_requests = zero.ss_hosts[0].st_5xx = 0;
+	sig_record(s, "p", &zero, 1, T0);
+	sig_record(s, "p", &sc, 1, T0 + 30);
+	char h[SIG_HOST_MAX];
+	cr_assert_eq(sig_url_host("http://CA.local:443/directory", h, sizeof h), 0);
+	struct sc_signals g;
+	sig_get(s, h, T0 + 30, &g);
+	cr_expect(near(g.sg_status_5xx, 4), "host %s: %g", h, g.sg_status_5xx);
 	sig_free(s);
 }
