@@ -391,6 +391,8 @@ pt_line(struct pt_ctx *c, const char *p, const char *end, pt_sample_fn fn, void 
 {
 	if (end > p && end[-1] == '\r')
 		end--;
+	if ((size_t)(end - p) > PT_LINE_MAX)
+		return pt_fail(c, p + PT_LINE_MAX, "line longer than %u bytes", PT_LINE_MAX);
 	p = pt_skip_blanks(p, end);
 	if (p == end)
 		return CC_OK;

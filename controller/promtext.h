@@ -25,6 +25,7 @@
 
 #define PT_MAX_LABELS 64   /* labels on one sample; more is an error */
 #define PT_ERR_MAX 200     /* bytes of the first error message kept */
+#define PT_LINE_MAX (1u << 20) /* a longer line is an error, not a 2x scratch allocation */
 
 enum pt_type { PT_UNTYPED = 0, PT_COUNTER, PT_GAUGE, PT_HISTOGRAM, PT_SUMMARY };
 

@@ -161,6 +161,22 @@ Test(promtext, too_many_labels)
 	cr_expect(strstr(r.pr_first_error, "more than 64 labels") != NULL, "%s", r.pr_first_error);
 }
 
+/* A line past PT_LINE_MAX is refused; the next line still counts. */
+Test(promtext, overlong_line)
+{
+	size_t n = PT_LINE_MAX + 64;
+	char *text = malloc(n + 16);
+	memset(text, 'a', n);
+	memcpy(text + n, " 1\nb 2\n", 7);
+	struct pt_result r;
+	cr_assert_eq(pt_parse(text, n + 7, NULL, NULL, &r), CC_ERR_PARSE);
+	cr_expect_eq(r.pr_errors, 1);
+	cr_expect_eq(r.pr_samples, 1);
+	cr_expect(strstr(r.pr_first_error, "line 1 column 1048577: line longer than") != NULL, "%s",
+	    r.pr_first_error);
+	free(text);
+}
+
 /* One bad line costs only itself: the lines after it are still read, and the error names it. */
 Test(promtext, bad_line_loses_only_itself)
 {
