@@ -15,6 +15,7 @@
 #include "log.h"
 #include "records.h"
 #include "resource.h"
+#include "signals.h"
 #include "store.h"
 #include "timefmt.h"
 #include "tzdb.h"
@@ -75,6 +76,7 @@ struct as_ctx {
 	struct as_issuer *a_iss;         /* owned array */
 	size_t a_niss, a_capiss;
 	struct tz_db *a_tz;              /* owned, made on the first named time zone; else NULL */
+	struct sig_state *a_sig;         /* borrowed live signals, may be NULL */
 };
 
 struct as_ctx *
@@ -94,6 +96,27 @@ void
 as_use_cache(struct as_ctx *a, struct as_cache *c)
 {
 	a->a_cache = c;
+}
+
+void
+as_use_signals(struct as_ctx *a, struct sig_state *s)
+{
+	a->a_sig = s;
+}
+
+void
+as_signals(struct as_ctx *a, const struct rec_cert *c, struct sc_signals *out)
+{
+	memset(out, 0, sizeof *out);
+	if (a->a_sig == NULL)
+		return;
+	/* cert-manager labels its ACME requests with the host of the URL it called */
+	char host[SIG_HOST_MAX] = "";
+	const struct rec_issuer *ri = store_cert_issuer(a->a_st, c);
+	if (ri && ri->i_type == REC_ISSUER_ACME && ri->i_acme_server &&
+	    sig_url_host(ri->i_acme_server, host, sizeof host) != 0)
+		host[0] = '\0';
+	sig_get(a->a_sig, host, a->a_now, out);
 }
 
 struct as_cache *
@@ -815,6 +838,7 @@ as_score(struct as_ctx *a, const struct rec_cert *c, struct sc_result *out, char
 		}
 	}
 	as_state(c, &in.in_state);
+	as_signals(a, c, &in.in_signals);
 	const struct as_found *af = as_found_get(a, ns, name);
 	if (af && af->af_n) {
 		in.in_anomalies = af->af_items;

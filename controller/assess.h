@@ -4,9 +4,13 @@
  * issuer's recent outcomes across all its certificates, the certcast.io/ annotations) into
  * scoring's plain input and calls sc_evaluate().
  *
- * What the store cannot tell yet is left out and said so in the explanation's inputs: no
- * cert-manager metrics, no ARI window, no ACME budget counts, no anomaly baselines, no
- * learned model. Issuer estimates are computed once per issuer per as_ctx, so scoring a whole
+ * Live signals (cert-manager's ACME request rates and its controller's restarts) come from a
+ * struct sig_state the caller hands over with as_use_signals: an ACME issuer gets the rates of
+ * the host of its spec.acme.server and the restarts, any other issuer only the restarts.
+ * Without one (status, scan, explain) the signals stay empty (sg_valid 0).
+ *
+ * What the store cannot tell yet is left out and said so in the explanation's inputs: no ARI
+ * window, no ACME budget counts, no anomaly baselines, no learned model. Issuer estimates are computed once per issuer per as_ctx, so scoring a whole
  * cluster costs one pass over the issuers' histories, not one per certificate.
  *
  * An as_ctx belongs to one thread and one store snapshot: create it with the store's read lock
@@ -43,6 +47,15 @@ void as_cache_free(struct as_cache *c);
 size_t as_cache_size(struct as_cache *c);
 /* Make a's issuer lookups go through c (NULL: none). c must outlive a. */
 void as_use_cache(struct as_ctx *a, struct as_cache *c);
+
+struct sig_state;
+/* Make a's scores use the live signals of s (NULL: none). s must outlive a. */
+void as_use_signals(struct as_ctx *a, struct sig_state *s);
+/*
+ * The signals as_score gives c: out is zeroed, then filled from the source set with
+ * as_use_signals (none: sg_valid 0).
+ */
+void as_signals(struct as_ctx *a, const struct rec_cert *c, struct sc_signals *out);
 
 /*
  * Run the anomaly detector (scoring/anomaly.h) over every CertificateRequest in the store,

@@ -34,6 +34,8 @@ enum cfg_id {
 	CI_MIN_RB,
 	CI_MAX_RB,
 	CI_RESYNC,
+	CI_CM_METRICS_PORT,
+	CI_CM_SCRAPE_INTERVAL,
 };
 
 /* What a YAML value must look like before its text is parsed. */
@@ -80,6 +82,10 @@ static const struct cfg_def cfg_defs[] = {
 	"highest renewBefore certcast sets (0: the lifetime is the only bound)"},
     {CI_RESYNC, "resyncPeriod", "resync-period", CK_STRING, "DURATION",
 	"re-reconcile every certificate this often (>= 10s)"},
+    {CI_CM_METRICS_PORT, "certManagerMetricsPort", "cert-manager-metrics-port", CK_INT, "PORT",
+	"port of cert-manager's controller /metrics, scraped on each pod's IP (0: do not scrape)"},
+    {CI_CM_SCRAPE_INTERVAL, "certManagerScrapeInterval", "cert-manager-scrape-interval",
+	CK_STRING, "DURATION", "how often cert-manager's pods are read and scraped (5s..10m)"},
 };
 #define CFG_NDEFS (sizeof cfg_defs / sizeof cfg_defs[0])
 
@@ -105,6 +111,8 @@ cfg_defaults(struct cfg *c)
 	c->c_min_renew_before = 300;
 	c->c_max_renew_before = 0;
 	c->c_resync = 300;
+	c->c_cm_metrics_port = 9402;
+	c->c_cm_scrape_interval = 30;
 }
 
 void
@@ -334,6 +342,18 @@ cfg_set(struct cfg *c, const char *name, const char *value, char *err, size_t er
 		if (cfg_parse_dur(value, 10, 0, &dur, err, errsz) != CC_OK)
 			return CC_ERR_INVAL;
 		c->c_resync = dur;
+		break;
+	case CI_CM_METRICS_PORT:
+		if (cfg_parse_long(value, 0, 65535, &l) != CC_OK)
+			return cc_fail(err, errsz, CC_ERR_INVAL, "must be a port from 1 to 65535, or 0 to turn scraping off");
+		c->c_cm_metrics_port = (int)l;
+		break;
+	case CI_CM_SCRAPE_INTERVAL:
+		if (cfg_parse_dur(value, 5, 0, &dur, err, errsz) != CC_OK)
+			return CC_ERR_INVAL;
+		if (dur > 600)
+			return cc_fail(err, errsz, CC_ERR_INVAL, "must be at most 10m (the rates cover 10m)");
+		c->c_cm_scrape_interval = dur;
 		break;
 	}
 	return CC_OK;
@@ -591,6 +611,12 @@ cfg_default_text(const struct cfg_def *d, const struct cfg *c, char *out, size_t
 		break;
 	case CI_RESYNC:
 		tf_duration_format(c->c_resync, out, outsz);
+		break;
+	case CI_CM_METRICS_PORT:
+		snprintf(out, outsz, "%d", c->c_cm_metrics_port);
+		break;
+	case CI_CM_SCRAPE_INTERVAL:
+		tf_duration_format(c->c_cm_scrape_interval, out, outsz);
 		break;
 	}
 }

@@ -36,6 +36,8 @@ struct cfg {
 	int64_t c_min_renew_before;    /* minRenewBefore, seconds, >= 300 */
 	int64_t c_max_renew_before;    /* maxRenewBefore, seconds; 0: bounded by the lifetime only */
 	int64_t c_resync;              /* resyncPeriod, seconds: every certificate is re-reconciled */
+	int c_cm_metrics_port;         /* certManagerMetricsPort: 0 turns scraping off */
+	int64_t c_cm_scrape_interval;  /* certManagerScrapeInterval, seconds */
 };
 
 /* Fill c with the defaults (allocating its strings). Free with cfg_free. */

@@ -10,6 +10,8 @@
 #include "reconcile.h"
 #include "scoring.h"
 #include "reflector.h"
+#include "scraper.h"
+#include "signals.h"
 #include "store.h"
 #include "workqueue.h"
 #include "xalloc.h"
@@ -48,6 +50,8 @@ struct ctl {
 	pthread_t *c_workers;            /* c_nworkers threads, started after the sync */
 	int c_nworkers;
 	int c_started;                   /* workers running */
+	struct sig_state *c_sig;         /* owned: cert-manager's live signals */
+	struct scr *c_scr;               /* owned: the thread feeding c_sig */
 };
 
 static void
@@ -174,6 +178,40 @@ ctl_collect(void *arg)
 		met_gauge_set(c->c_met.ms_workqueue_depth, NULL, (double)wq_len(c->c_queue));
 }
 
+/* The scraper saw cert-manager's signals change: every certificate's risk may have moved. */
+static void
+ctl_signals_changed(void *arg)
+{
+	size_t n = ctl_enqueue_all(arg);
+	log_debug("cert-manager signals changed: %zu certificates queued", n);
+}
+
+/* Start feeding c_sig from cert-manager's pods (restarts always, metrics unless port 0). */
+static int
+ctl_start_scraper(struct ctl *c)
+{
+	const struct cfg *cfg = c->c_cfg;
+	struct scr_opts so;
+	memset(&so, 0, sizeof so);
+	so.so_store = c->c_store;
+	so.so_signals = c->c_sig;
+	so.so_port = cfg->c_cm_metrics_port;
+	so.so_interval = cfg->c_cm_scrape_interval;
+	so.so_scrapes = c->c_met.ms_cm_scrapes;
+	so.so_changed = ctl_signals_changed;
+	so.so_arg = c;
+	if (so.so_port > 0) {
+		/* every result is a series from the start, so that rate() sees the first one */
+		static const char *const results[] = {"ok", "malformed", "error"};
+		for (size_t i = 0; i < 3; i++)
+			met_counter_add(c->c_met.ms_cm_scrapes, &results[i], 0);
+		log_info("scraping cert-manager's metrics on port %d every %llds", so.so_port,
+		    (long long)so.so_interval);
+	}
+	c->c_scr = scr_new(&so);
+	return scr_start(c->c_scr);
+}
+
 static int
 ctl_start_workers(struct ctl *c)
 {
@@ -205,6 +243,8 @@ static void
 ctl_teardown(struct ctl *c)
 {
 	/* The order matters: no writer may touch the store or the queue after it is freed. */
+	scr_free(c->c_scr);
+	c->c_scr = NULL;
 	if (c->c_refl) {
 		refl_set_stop(c->c_refl);
 		log_info("watches stopped");
@@ -221,6 +261,7 @@ ctl_teardown(struct ctl *c)
 	c->c_refl = NULL;
 	free(c->c_workers);
 	recon_free(c->c_recon);
+	sig_free(c->c_sig);
 	wq_free(c->c_queue);
 	c->c_queue = NULL;
 	store_free(c->c_store);
@@ -318,7 +359,9 @@ ctl_run(const struct ctl_opts *o)
 	scfg.cf_min_renew_before = cfg->c_min_renew_before;
 	scfg.cf_max_renew_before = cfg->c_max_renew_before;
 	scfg.cf_mode = cfg->c_mode == CFG_MODE_ENFORCE ? SC_MODE_ENFORCE : SC_MODE_OBSERVE;
+	c.c_sig = sig_new(SIG_WINDOW_DEFAULT);
 	struct recon_opts ro = {c.c_store, &c.c_met, &scfg, NULL};
+	ro.ro_signals = c.c_sig;
 	c.c_recon = recon_new(&ro);
 
 	struct http_server_opts ho = {cfg->c_http_addr, c.c_reg};
@@ -347,7 +390,7 @@ ctl_run(const struct ctl_opts *o)
 	double start = ctl_now(), next_resync = 0;
 	while (!ctl_stop_flag) {
 		if (!c.c_started && refl_set_has_synced(c.c_refl)) {
-			if (ctl_start_workers(&c) != CC_OK)
+			if (ctl_start_workers(&c) != CC_OK || ctl_start_scraper(&c) != CC_OK)
 				goto out;
 			size_t n = ctl_enqueue_all(&c);
 			http_server_set_ready(c.c_http, 1);

@@ -6,6 +6,7 @@
 #include "timefmt.h"
 #include "xalloc.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -882,6 +883,27 @@ dc_event(struct dc *dc, const cJSON *obj, struct rec_event *ev)
 	return CC_OK;
 }
 
+/*
+ * status.podIP, kept only when it is a plain IPv4 or IPv6 address: it becomes part of a URL the
+ * controller fetches, so anything else (a host name, a path, a space) is refused here.
+ */
+static int
+dc_pod_ip(struct dc *dc, const cJSON *status, char **out)
+{
+	const char *ip;
+	int rc = dc_str(dc, status, "status", "podIP", &ip);
+	if (rc != CC_OK || ip == NULL || ip[0] == '\0')
+		return rc;
+	unsigned char addr[16];
+	if (inet_pton(AF_INET, ip, addr) != 1 && inet_pton(AF_INET6, ip, addr) != 1) {
+		char q[DEC_QUOTE_MAX + 4];
+		dc_quote(ip, q, sizeof q);
+		return dc_fail(dc, "status", "podIP", "\"%s\" is not an IP address", q);
+	}
+	*out = xstrdup(ip);
+	return CC_OK;
+}
+
 static int
 dc_pod(struct dc *dc, const cJSON *obj, struct rec_pod *p)
 {
@@ -894,7 +916,8 @@ dc_pod(struct dc *dc, const cJSON *obj, struct rec_pod *p)
 	if ((rc = dc_meta(dc, RES_POD, obj, &p->p_meta, &meta)) != CC_OK ||
 	    (rc = dc_obj(dc, obj, "", "status", &status)) != CC_OK ||
 	    (rc = dc_str(dc, status, "status", "phase", &phase)) != CC_OK ||
-	    (rc = dc_time(dc, status, "status", "startTime", &p->p_start_time)) != CC_OK)
+	    (rc = dc_time(dc, status, "status", "startTime", &p->p_start_time)) != CC_OK ||
+	    (rc = dc_pod_ip(dc, status, &p->p_ip)) != CC_OK)
 		return rc;
 	for (size_t j = 0; phase != NULL && j < sizeof phases / sizeof phases[0]; j++)
 		if (strcmp(phase, phases[j]) == 0)

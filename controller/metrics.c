@@ -603,6 +603,7 @@ met_std_register(struct met_registry *r, const char *version, struct met_std *ou
 	static const char *const issuer_l[] = {"issuer_kind", "issuer_name"};
 	static const char *const action_l[] = {"action", "mode"};
 	static const char *const type_l[] = {"type"};
+	static const char *const result_l[] = {"result"};
 	static const char *const watch_l[] = {"resource", "type"};
 	static const char *const restart_l[] = {"resource", "reason"};
 	static const char *const api_l[] = {"verb", "code"};
@@ -653,6 +654,9 @@ met_std_register(struct met_registry *r, const char *version, struct met_std *ou
 		MET_GAUGE, NULL, 0},
 	    {&out->ms_build_info, "certcast_build_info", "Build information; the value is 1.",
 		MET_GAUGE, version_l, 1},
+	    {&out->ms_cm_scrapes, "certcast_cert_manager_scrapes_total",
+		"Scrapes of cert-manager's controller metrics, by result (ok, malformed, error).",
+		MET_COUNTER, result_l, 1},
 	};
 	memset(out, 0, sizeof *out);
 	for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++) {

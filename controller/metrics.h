@@ -96,6 +96,7 @@ struct met_std {
 	struct met_family *ms_workqueue_depth;       /* certcast_workqueue_depth */
 	struct met_family *ms_leader;                /* certcast_leader */
 	struct met_family *ms_build_info;            /* certcast_build_info{version} = 1 */
+	struct met_family *ms_cm_scrapes;            /* certcast_cert_manager_scrapes_total{result} */
 };
 
 /*

@@ -53,6 +53,7 @@ struct recon {
 	struct sc_config r_cfg;      /* scoring settings */
 	struct as_cache *r_cache;    /* issuer estimates shared by the workers */
 	int64_t (*r_clock)(void);    /* now, Unix seconds */
+	struct sig_state *r_sig;     /* borrowed live signals, may be NULL */
 	struct an_state *r_an;       /* the streaming anomaly detector, NULL when out of memory */
 	pthread_mutex_t r_an_mu;     /* an_state is not thread-safe */
 	pthread_mutex_t r_mu;        /* guards the table only; never held across store calls */
@@ -102,6 +103,7 @@ recon_new(const struct recon_opts *o)
 		r->r_an = NULL; /* scoring goes on without anomalies */
 	pthread_mutex_init(&r->r_an_mu, NULL);
 	r->r_clock = o->ro_clock ? o->ro_clock : recon_wall_clock;
+	r->r_sig = o->ro_signals;
 	pthread_mutex_init(&r->r_mu, NULL);
 	r->r_tsize = 64;
 	r->r_tab = xcalloc(r->r_tsize, sizeof *r->r_tab);
@@ -351,16 +353,21 @@ recon_score(struct recon *r, const struct rec_cert *c, const struct recon_entry 
 	int64_t now = r->r_clock();
 	struct as_ctx *a = as_new(r->r_store, &r->r_cfg, now);
 	as_use_cache(a, r->r_cache);
+	as_use_signals(a, r->r_sig);
 	recon_anomalies(r, c, old, now, v);
 	if (v->rv_nanoms)
 		as_set_anomalies(a, c->c_meta.m_ns, c->c_meta.m_name, v->rv_anoms, v->rv_nanoms);
 	(void)as_score(a, c, res, NULL, 0); /* an inconsistent certificate scores 0, explained */
+	struct sc_signals sg;
+	as_signals(a, c, &sg);
 	as_free(a);
 	v->rv_risk = res->r_risk;
 	v->rv_level = (int)res->r_level;
 	v->rv_predicted_failure = res->r_predicted_failure;
 	v->rv_issuer_scored = c->c_issuer.rf_name != NULL;
-	v->rv_issuer_fail = res->r_issuer.ie_mean;
+	/* the issuer's gauge moves with the live signals its certificates are scored with */
+	v->rv_issuer_fail = sg.sg_valid ? ih_apply_signals(res->r_issuer.ie_mean, &sg, NULL)
+					: res->r_issuer.ie_mean;
 	free(res);
 }
 

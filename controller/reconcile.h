@@ -6,7 +6,9 @@
  * gauges (risk, risk level, predicted failure, expiry timestamp, effective renewBefore) and the
  * issuer's failure probability in step with the store, moving a certificate's series when its
  * issuer changes and deleting them when the certificate goes away. Risk grows with time alone,
- * so the controller's resync re-reconciles every certificate periodically. A streaming anomaly
+ * so the controller's resync re-reconciles every certificate periodically. With live signals
+ * (recon_opts.ro_signals) they go into the score, and the issuer's failure probability is its
+ * history's estimate moved by them (ih_apply_signals), so that it rises with 5xx answers. A streaming anomaly
  * detector sees each request (and its issued certificate) once; the findings of a certificate's
  * newest request go into its score and are counted in certcast_anomalies_total when found.
  * Actions come later.
@@ -25,12 +27,14 @@ struct rec_cert;
 struct recon;
 
 struct sc_config;
+struct sig_state;
 
 struct recon_opts {
 	struct store *ro_store;      /* borrowed; read only */
 	struct met_std *ro_metrics;  /* borrowed; the families to update, or NULL for none */
 	const struct sc_config *ro_scoring; /* copied; NULL: scoring's defaults */
 	int64_t (*ro_clock)(void);   /* the time scoring is done at; NULL: the wall clock */
+	struct sig_state *ro_signals; /* borrowed live signals (signals.h), or NULL for none */
 };
 
 /* A reconciler; free with recon_free after the workers have stopped. */

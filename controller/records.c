@@ -114,6 +114,7 @@ rec_free(struct intern *in, void *rec)
 	case RES_POD: {
 		struct rec_pod *p = rec;
 		intern_put(in, p->p_last_term_reason);
+		free(p->p_ip);
 		break;
 	}
 	default:

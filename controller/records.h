@@ -245,6 +245,7 @@ struct rec_pod {
 	int64_t p_last_term;         /* latest lastState.terminated.finishedAt of any container */
 	const char *p_last_term_reason; /* interned reason of that termination, or NULL */
 	int64_t p_start_time;        /* status.startTime */
+	char *p_ip;                  /* owned status.podIP, or NULL (not scheduled or not yet set) */
 };
 
 /* Free any record and all it owns, releasing its interned strings to in. Accepts NULL. */

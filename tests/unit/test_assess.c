@@ -9,11 +9,13 @@
 #include "records.h"
 #include "resource.h"
 #include "scoring.h"
+#include "signals.h"
 #include "store.h"
 
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1311,4 +1313,120 @@ Test(assess, renewal_windows_in_time_zones)
 		    cases[i].name, (long long)got, (long long)cases[i].want,
 		    (long long)(got - cases[i].want) / HOUR);
 	}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Live signals: cert-manager's ACME rates and its restarts reach the score                  */
+
+/* A CA ClusterIssuer (no ACME server): only restarts apply to it. */
+static void
+add_ca_issuer(struct store *st, const char *name)
+{
+	cJSON *o = obj_new("ClusterIssuer", NULL, name, NOW - 400 * DAY);
+	cJSON *spec = cJSON_AddObjectToObject(o, "spec");
+	cJSON *ca = cJSON_AddObjectToObject(spec, "ca");
+	cJSON_AddStringToObject(ca, "secretName", "root");
+	add_cond(o, "Ready", "True", "KeyPairVerified", "Signing CA verified", NOW - 2 * DAY);
+	apply(st, RES_CLUSTERISSUER, o);
+}
+
+/* Scores ns/name with the signals of sig. */
+static void
+score_sig(struct store *st, struct sig_state *sig, const char *ns, const char *name,
+    struct scored *out, struct sc_signals *got)
+{
+	store_rdlock(st);
+	const struct rec_cert *c = store_cert_get(st, ns, name);
+	cr_assert_not_null(c);
+	struct as_ctx *a = as_new(st, NULL, NOW);
+	as_use_signals(a, sig);
+	out->rc = as_score(a, c, &out->r, out->text, sizeof out->text);
+	as_signals(a, c, got);
+	as_free(a);
+	store_unlock(st);
+}
+
+/* sig with one pod that restarted `restarts` times within the hour and, for host, 100 ACME
+ * requests in the last minute of which s5xx failed. */
+static struct sig_state *
+sig_world(const char *host, double s5xx, int32_t restarts)
+{
+	struct sig_state *sig = sig_new(600);
+	struct sig_pod pod = {"cm-pod-uid", restarts, restarts ? NOW - 5 * MIN : 0,
+	    restarts ? NOW - 30 * MIN : NOW - 30 * DAY};
+	sig_pods(sig, &pod, 1, NOW);
+	struct sig_scrape sc;
+	memset(&sc, 0, sizeof sc);
+	sc.ss_n = 1;
+	snprintf(sc.ss_hosts[0].st_host, sizeof sc.ss_hosts[0].st_host, "%s", host);
+	sig_record(sig, "cm-pod-uid", &sc, 1, NOW - MIN);
+	sc.ss_hosts[0].st_requests = 100;
+	sc.ss_hosts[0].st_5xx = s5xx;
+	sc.ss_hosts[0].st_dur_sum = 50;
+	sc.ss_hosts[0].st_dur_count = 100;
+	sig_record(sig, "cm-pod-uid", &sc, 1, NOW);
+	return sig;
+}
+
+Test(assess, signals_reach_the_score)
+{
+	struct store *st = store_new();
+	world_healthy_issuer(st, "le-prod");
+	add_cert(st, &fx_healthy);
+	struct scored *plain = calloc(1, sizeof *plain), *failing = calloc(1, sizeof *failing);
+	struct scored *other = calloc(1, sizeof *other);
+	struct sc_signals g;
+	score(st, "shop", "shop", plain);
+
+	/* the issuer's server host answers 90% 5xx */
+	struct sig_state *sig = sig_world("acme-v02.api.letsencrypt.org", 90, 0);
+	score_sig(st, sig, "shop", "shop", failing, &g);
+	cr_expect_eq(g.sg_valid, 1);
+	cr_expect(fabs(g.sg_requests - 100) < 1e-9 && fabs(g.sg_status_5xx - 90) < 1e-9,
+	    "requests %g 5xx %g", g.sg_requests, g.sg_status_5xx);
+	cr_expect(fabs(g.sg_latency_s - 0.5) < 1e-9);
+	cr_expect(failing->r.r_p_next_fail > 5 * plain->r.r_p_next_fail,
+	    "5xx must raise the next attempt's failure: %g vs %g", failing->r.r_p_next_fail,
+	    plain->r.r_p_next_fail);
+	cr_expect(failing->r.r_risk >= plain->r.r_risk);
+	cr_expect(strstr(failing->text, "90% 5xx of 100 requests") != NULL, "%s", failing->text);
+	cr_expect(strstr(plain->text, "cert-manager metrics") == NULL);
+	sig_free(sig);
+
+	/* another host failing changes nothing for this issuer */
+	sig = sig_world("acme.other.example", 90, 0);
+	score_sig(st, sig, "shop", "shop", other, &g);
+	cr_expect_eq(g.sg_valid, 1, "a pod is known");
+	cr_expect_eq(g.sg_requests, 0);
+	cr_expect(fabs(other->r.r_p_next_fail - plain->r.r_p_next_fail) < 1e-12);
+	sig_free(sig);
+	store_free(st);
+	free(plain);
+	free(failing);
+	free(other);
+}
+
+Test(assess, restarts_reach_a_non_acme_issuer)
+{
+	struct store *st = store_new();
+	add_ca_issuer(st, "ca");
+	struct fx_cert f = fx_healthy;
+	f.iname = "ca";
+	add_cert(st, &f);
+	struct scored *plain = calloc(1, sizeof *plain), *restarting = calloc(1, sizeof *restarting);
+	struct sc_signals g;
+	score(st, "shop", "shop", plain);
+	/* the ACME host fails too, but a CA issuer makes no ACME requests */
+	struct sig_state *sig = sig_world("acme-v02.api.letsencrypt.org", 90, 6);
+	score_sig(st, sig, "shop", "shop", restarting, &g);
+	cr_expect_eq(g.sg_valid, 1);
+	cr_expect_eq(g.sg_requests, 0);
+	cr_expect_eq(g.sg_status_5xx, 0);
+	cr_expect_eq(g.sg_restarts_1h, 6, "a pod started 30 minutes ago: all its restarts count");
+	cr_expect(restarting->r.r_p_next_fail > plain->r.r_p_next_fail, "%g vs %g",
+	    restarting->r.r_p_next_fail, plain->r.r_p_next_fail);
+	cr_expect(strstr(restarting->text, "6 restarts in 1h") != NULL, "%s", restarting->text);
+	sig_free(sig);
+	store_free(st);
+	free(plain);
+	free(restarting);
 }

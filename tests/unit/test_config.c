@@ -29,6 +29,8 @@ Test(config, defaults)
 	cr_expect_eq(c.c_min_renew_before, 300);
 	cr_expect_eq(c.c_max_renew_before, 0);
 	cr_expect_eq(c.c_resync, 300);
+	cr_expect_eq(c.c_cm_metrics_port, 9402);
+	cr_expect_eq(c.c_cm_scrape_interval, 30);
 	char err[128];
 	cr_expect_eq(cfg_validate(&c, err, sizeof err), CC_OK);
 	cfg_free(&c);
@@ -39,11 +41,12 @@ Test(config, defaults)
 static void
 snap(const struct cfg *c, char *out, size_t n)
 {
-	snprintf(out, n, "%d|%s|%s|%d|%d|%d|%s|%s|%d|%g|%d|%g|%lld|%lld|%lld", (int)c->c_mode,
-	    c->c_http_addr, c->c_namespace, c->c_leader_elect, (int)c->c_log_format,
-	    (int)c->c_log_level, c->c_cm_namespace, c->c_cm_selector, c->c_workers, c->c_qps,
-	    c->c_burst, c->c_target_risk, (long long)c->c_min_renew_before,
-	    (long long)c->c_max_renew_before, (long long)c->c_resync);
+	snprintf(out, n, "%d|%s|%s|%d|%d|%d|%s|%s|%d|%g|%d|%g|%lld|%lld|%lld|%d|%lld",
+	    (int)c->c_mode, c->c_http_addr, c->c_namespace, c->c_leader_elect,
+	    (int)c->c_log_format, (int)c->c_log_level, c->c_cm_namespace, c->c_cm_selector,
+	    c->c_workers, c->c_qps, c->c_burst, c->c_target_risk, (long long)c->c_min_renew_before,
+	    (long long)c->c_max_renew_before, (long long)c->c_resync, c->c_cm_metrics_port,
+	    (long long)c->c_cm_scrape_interval);
 }
 
 struct set_case {
@@ -88,6 +91,11 @@ field_text(const struct cfg *c, const char *key, char *out, size_t n)
 		snprintf(out, n, "%lld", (long long)c->c_max_renew_before);
 	else if (!strcmp(key, "resyncPeriod") || !strcmp(key, "resync-period"))
 		snprintf(out, n, "%lld", (long long)c->c_resync);
+	else if (!strcmp(key, "certManagerMetricsPort") || !strcmp(key, "cert-manager-metrics-port"))
+		snprintf(out, n, "%d", c->c_cm_metrics_port);
+	else if (!strcmp(key, "certManagerScrapeInterval") ||
+		 !strcmp(key, "cert-manager-scrape-interval"))
+		snprintf(out, n, "%lld", (long long)c->c_cm_scrape_interval);
 	else
 		snprintf(out, n, "?");
 }
@@ -144,6 +152,14 @@ Test(config, set_table)
 	    {"max rb 1m", "maxRenewBefore", "1m", CC_ERR_INVAL, "or 0"},
 	    {"resync 30s", "resyncPeriod", "30s", CC_OK, "30"},
 	    {"resync 1s", "resync-period", "1s", CC_ERR_INVAL, "at least 10s"},
+	    {"metrics port", "certManagerMetricsPort", "19402", CC_OK, "19402"},
+	    {"metrics port off", "cert-manager-metrics-port", "0", CC_OK, "0"},
+	    {"metrics port too high", "certManagerMetricsPort", "65536", CC_ERR_INVAL, "1 to 65535"},
+	    {"metrics port negative", "cert-manager-metrics-port", "-1", CC_ERR_INVAL, "or 0"},
+	    {"metrics port text", "certManagerMetricsPort", "http", CC_ERR_INVAL, "port"},
+	    {"scrape 1m", "certManagerScrapeInterval", "1m", CC_OK, "60"},
+	    {"scrape 1s", "cert-manager-scrape-interval", "1s", CC_ERR_INVAL, "at least 5s"},
+	    {"scrape 1h", "certManagerScrapeInterval", "1h", CC_ERR_INVAL, "at most 10m"},
 	    {"unknown", "colour", "red", CC_ERR_NOTFOUND, "unknown setting"},
 	    {"value needed", "workers", NULL, CC_ERR_INVAL, "needs a value"},
 	};
@@ -384,7 +400,8 @@ Test(config, usage_lists_every_flag)
 	const char *flags[] = {"--mode", "--http-addr", "--namespace", "--leader-elect",
 	    "--log-format", "--log-level", "--cert-manager-namespace", "--cert-manager-pod-selector",
 	    "--workers", "--client-qps", "--client-burst", "--target-risk", "--min-renew-before",
-	    "--max-renew-before", "--resync-period"};
+	    "--max-renew-before", "--resync-period", "--cert-manager-metrics-port",
+	    "--cert-manager-scrape-interval"};
 	for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
 		cr_expect(strstr(b.b_data, flags[i]), "missing %s", flags[i]);
 		int is_bool;

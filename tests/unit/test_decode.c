@@ -282,8 +282,10 @@ Test(decode, pod_fixture)
 	cr_expect_eq(p->p_last_term, t("2025-03-19T23:39:58Z"));
 	cr_expect_str_eq(p->p_last_term_reason, "OOMKilled");
 	cr_expect_eq(p->p_start_time, t("2025-03-18T12:00:00Z"));
+	cr_expect_str_eq(p->p_ip, "10.244.1.17");
 	rec_free(in, p);
 }
+
 
 /*
  * Set the value at path (dots, [N] and ["key"] segments) to the JSON text val, creating objects
@@ -500,6 +502,11 @@ Test(decode, malformed_fields_name_their_path)
 	    {"pod restarts", RES_POD, "cm-pod.json", "status.containerStatuses[0].restartCount",
 		"\"3\"", P,
 		"status.containerStatuses[0].restartCount: expected an integer, got a string"},
+	    {"pod IP number", RES_POD, "cm-pod.json", "status.podIP", "10", P,
+		"status.podIP: expected a string, got a number"},
+	    {"pod IP not an address", RES_POD, "cm-pod.json", "status.podIP",
+		"\"evil.example/x?y\"", P,
+		"status.podIP: \"evil.example/x?y\" is not an IP address"},
 	    {"pod termination time", RES_POD, "cm-pod.json",
 		"status.containerStatuses[1].lastState.terminated.finishedAt", "\"x\"", P,
 		"status.containerStatuses[1].lastState.terminated.finishedAt: not an RFC 3339 "
@@ -728,4 +735,34 @@ Test(decode, key_only)
 	cr_expect_eq(dec_key(RES_POD, arr, &k, err, sizeof err), CC_ERR_PARSE);
 	cr_expect_str_eq(err, "object: expected a JSON object");
 	cJSON_Delete(arr);
+}
+
+/* The address the scraper fetches from: IPv4, IPv6, or nothing while the pod is unscheduled. */
+Test(decode, pod_ip)
+{
+	static const struct {
+		const char *value; /* JSON text, NULL to delete */
+		const char *want;  /* NULL: no address kept */
+	} cases[] = {
+	    {"\"10.0.0.7\"", "10.0.0.7"},
+	    {"\"fd00::1:7\"", "fd00::1:7"},
+	    {"\"\"", NULL},
+	    {"null", NULL},
+	    {NULL, NULL},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		cJSON *j = load("cm-pod.json");
+		set_path(j, "status.podIP", cases[i].value);
+		void *rec = NULL;
+		char err[256] = "";
+		cr_assert_eq(dec_record(in, RES_POD, j, &rec, err, sizeof err), CC_OK, "case %zu: %s",
+		    i, err);
+		struct rec_pod *p = rec;
+		if (cases[i].want)
+			cr_expect_str_eq(p->p_ip, cases[i].want, "case %zu", i);
+		else
+			cr_expect_null(p->p_ip, "case %zu", i);
+		rec_free(in, p);
+		cJSON_Delete(j);
+	}
 }

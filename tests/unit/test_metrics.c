@@ -462,6 +462,7 @@ Test(metrics, std_families)
 	    {"certcast_workqueue_depth", "gauge"},
 	    {"certcast_leader", "gauge"},
 	    {"certcast_build_info", "gauge"},
+	    {"certcast_cert_manager_scrapes_total", "counter"},
 	};
 	struct met_registry *r = met_registry_new();
 	struct met_std s;

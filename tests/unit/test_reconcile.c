@@ -5,6 +5,7 @@
 #include "reconcile.h"
 #include "records.h"
 #include "resource.h"
+#include "signals.h"
 #include "store.h"
 #include "testcert.h"
 
@@ -416,4 +417,97 @@ Test(reconcile, issuer_series_follow_their_certificates)
 	cr_assert_eq(recon_key(f.rc, "shop/a"), CC_OK);
 	cr_expect_eq(met_series_count(f.ms.ms_issuer_failure_prob), 0);
 	fx_fini(&f);
+}
+
+/* ---- live signals ---- */
+
+#define SIG_NOW 1773532800LL /* 2026-03-15T00:00:00Z */
+
+static int64_t
+sig_clock(void)
+{
+	return SIG_NOW;
+}
+
+/* An ACME ClusterIssuer whose server is on host acme.example. */
+static void
+put_acme_clusterissuer(struct store *st, const char *name)
+{
+	const struct res_desc *d = NULL;
+	for (int i = 0; i < RES_DESC_COUNT; i++)
+		if (res_table()[i].rd_kind == RES_CLUSTERISSUER)
+			d = &res_table()[i];
+	cr_assert_not_null(d);
+	cJSON *o = cJSON_CreateObject();
+	cJSON *md = cJSON_AddObjectToObject(o, "metadata");
+	cJSON_AddStringToObject(md, "name", name);
+	cJSON_AddStringToObject(md, "resourceVersion", "1");
+	cJSON *acme = cJSON_AddObjectToObject(cJSON_AddObjectToObject(o, "spec"), "acme");
+	cJSON_AddStringToObject(acme, "server", "https://acme.example/directory");
+	char err[256] = "";
+	cr_assert_eq(store_apply(st, d, STORE_ADDED, o, err, sizeof err), CC_OK, "%s", err);
+	cJSON_Delete(o);
+}
+
+/* One scrape of pod "cm" at t: cumulative requests and 5xx for acme.example. */
+static void
+scrape_at(struct sig_state *sig, int64_t t, double req, double s5xx)
+{
+	struct sig_scrape sc;
+	memset(&sc, 0, sizeof sc);
+	sc.ss_n = 1;
+	snprintf(sc.ss_hosts[0].st_host, sizeof sc.ss_hosts[0].st_host, "acme.example");
+	sc.ss_hosts[0].st_requests = req;
+	sc.ss_hosts[0].st_5xx = s5xx;
+	sig_record(sig, "cm", &sc, 1, t);
+}
+
+/*
+ * The issuer's failure probability and the certificate's risk follow the live signals of the
+ * issuer's ACME host: 5xx answers raise them, a healthy window brings them back.
+ */
+Test(reconcile, signals_move_the_issuer_gauge)
+{
+	struct fixture f;
+	f.st = store_new();
+	f.reg = met_registry_new();
+	cr_assert_eq(met_std_register(f.reg, "t", &f.ms), CC_OK);
+	struct sig_state *sig = sig_new(600);
+	struct recon_opts o = {f.st, &f.ms, NULL, sig_clock};
+	o.ro_signals = sig;
+	f.rc = recon_new(&o);
+	put_acme_clusterissuer(f.st, "le");
+	put_cert(f.st, STORE_ADDED, "shop", "web", "ClusterIssuer", "le", "2026-01-01T00:00:00Z",
+	    "2026-04-01T00:00:00Z", NULL, "1");
+	const char *const le[] = {"ClusterIssuer", "le"};
+	double calm = 0, failing = 0, again = 0, risk_calm = 0, risk_failing = 0;
+
+	/* healthy traffic: 200 requests, no errors */
+	scrape_at(sig, SIG_NOW - 120, 0, 0);
+	scrape_at(sig, SIG_NOW - 60, 200, 0);
+	cr_assert_eq(recon_key(f.rc, "shop/web"), CC_OK);
+	cr_assert_eq(met_value(f.ms.ms_issuer_failure_prob, le, &calm), CC_OK);
+	cr_assert_eq(gauge(f.ms.ms_cert_risk, "shop", "web", "ClusterIssuer", "le", &risk_calm),
+	    CC_OK);
+
+	/* the next 100 requests all answered 503 */
+	scrape_at(sig, SIG_NOW, 300, 100);
+	cr_assert_eq(recon_key(f.rc, "shop/web"), CC_OK);
+	cr_assert_eq(met_value(f.ms.ms_issuer_failure_prob, le, &failing), CC_OK);
+	cr_assert_eq(gauge(f.ms.ms_cert_risk, "shop", "web", "ClusterIssuer", "le", &risk_failing),
+	    CC_OK);
+	cr_expect(failing > 2 * calm, "5xx must raise the issuer's probability: %g -> %g", calm,
+	    failing);
+	cr_expect(risk_failing >= risk_calm, "risk %g -> %g", risk_calm, risk_failing);
+
+	/* no signals at all: the gauge is the history's estimate, as before signals existed */
+	struct recon_opts o2 = {f.st, &f.ms, NULL, sig_clock};
+	struct recon *plain = recon_new(&o2);
+	cr_assert_eq(recon_key(plain, "shop/web"), CC_OK);
+	cr_assert_eq(met_value(f.ms.ms_issuer_failure_prob, le, &again), CC_OK);
+	cr_expect(again < failing, "%g vs %g", again, failing);
+	recon_free(plain);
+
+	fx_fini(&f);
+	sig_free(sig);
 }
