@@ -1313,6 +1313,7 @@ Test(assess, renewal_windows_in_time_zones)
 		    cases[i].name, (long long)got, (long long)cases[i].want,
 		    (long long)(got - cases[i].want) / HOUR);
 	}
+}
 
 /* ---------------------------------------------------------------------------------------- */
 /* Live signals: cert-manager's ACME rates and its restarts reach the score                  */
