@@ -34,6 +34,7 @@ enum cfg_id {
 	CI_MIN_RB,
 	CI_MAX_RB,
 	CI_RESYNC,
+	CI_STATE_FILE,
 };
 
 /* What a YAML value must look like before its text is parsed. */
@@ -80,6 +81,8 @@ static const struct cfg_def cfg_defs[] = {
 	"highest renewBefore certcast sets (0: the lifetime is the only bound)"},
     {CI_RESYNC, "resyncPeriod", "resync-period", CK_STRING, "DURATION",
 	"re-reconcile every certificate this often (>= 10s)"},
+    {CI_STATE_FILE, "stateFile", "state-file", CK_STRING, "PATH",
+	"checkpoint of the learned model, loaded at start, written at resyncs and at stop"},
 };
 #define CFG_NDEFS (sizeof cfg_defs / sizeof cfg_defs[0])
 
@@ -105,6 +108,7 @@ cfg_defaults(struct cfg *c)
 	c->c_min_renew_before = 300;
 	c->c_max_renew_before = 0;
 	c->c_resync = 300;
+	c->c_state_file = xstrdup("");
 }
 
 void
@@ -116,7 +120,9 @@ cfg_free(struct cfg *c)
 	free(c->c_namespace);
 	free(c->c_cm_namespace);
 	free(c->c_cm_selector);
+	free(c->c_state_file);
 	c->c_http_addr = c->c_namespace = c->c_cm_namespace = c->c_cm_selector = NULL;
+	c->c_state_file = NULL;
 }
 
 static void
@@ -127,6 +133,7 @@ cfg_copy(struct cfg *dst, const struct cfg *src)
 	dst->c_namespace = xstrdup(src->c_namespace);
 	dst->c_cm_namespace = xstrdup(src->c_cm_namespace);
 	dst->c_cm_selector = xstrdup(src->c_cm_selector);
+	dst->c_state_file = xstrdup(src->c_state_file);
 }
 
 const char *
@@ -334,6 +341,16 @@ cfg_set(struct cfg *c, const char *name, const char *value, char *err, size_t er
 		if (cfg_parse_dur(value, 10, 0, &dur, err, errsz) != CC_OK)
 			return CC_ERR_INVAL;
 		c->c_resync = dur;
+		break;
+	case CI_STATE_FILE:
+		/* "" turns the checkpoint off; a path ending in '/' names a folder, not a file */
+		if (strlen(value) >= 4096 || (value[0] && value[strlen(value) - 1] == '/'))
+			return cc_fail(err, errsz, CC_ERR_INVAL,
+			    "must be a file path (shorter than 4096 bytes), or empty for none");
+		for (const char *p = value; *p; p++)
+			if ((unsigned char)*p < 0x20)
+				return cc_fail(err, errsz, CC_ERR_INVAL, "must not hold control characters");
+		cfg_replace(&c->c_state_file, value);
 		break;
 	}
 	return CC_OK;
@@ -591,6 +608,9 @@ cfg_default_text(const struct cfg_def *d, const struct cfg *c, char *out, size_t
 		break;
 	case CI_RESYNC:
 		tf_duration_format(c->c_resync, out, outsz);
+		break;
+	case CI_STATE_FILE:
+		snprintf(out, outsz, "none");
 		break;
 	}
 }

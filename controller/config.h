@@ -36,6 +36,7 @@ struct cfg {
 	int64_t c_min_renew_before;    /* minRenewBefore, seconds, >= 300 */
 	int64_t c_max_renew_before;    /* maxRenewBefore, seconds; 0: bounded by the lifetime only */
 	int64_t c_resync;              /* resyncPeriod, seconds: every certificate is re-reconciled */
+	char *c_state_file;            /* stateFile: the learned model's checkpoint; "" for none */
 };
 
 /* Fill c with the defaults (allocating its strings). Free with cfg_free. */

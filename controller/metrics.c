@@ -607,6 +607,8 @@ met_std_register(struct met_registry *r, const char *version, struct met_std *ou
 	static const char *const restart_l[] = {"resource", "reason"};
 	static const char *const api_l[] = {"verb", "code"};
 	static const char *const version_l[] = {"version"};
+	static const char *const outcome_l[] = {"outcome"};
+	static const char *const bin_l[] = {"bin"};
 	/* From half a millisecond (a store read) to ten seconds (several API writes). */
 	static const double recon_b[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
 	    0.25, 0.5, 1, 2.5, 5, 10};
@@ -653,6 +655,21 @@ met_std_register(struct met_registry *r, const char *version, struct met_std *ou
 		MET_GAUGE, NULL, 0},
 	    {&out->ms_build_info, "certcast_build_info", "Build information; the value is 1.",
 		MET_GAUGE, version_l, 1},
+	    {&out->ms_model_brier, "certcast_model_brier_score",
+		"Mean squared error of the learned model's per-attempt failure forecasts, each made "
+		"before the outcome was learned.", MET_GAUGE, NULL, 0},
+	    {&out->ms_model_brier_base, "certcast_model_brier_score_baseline",
+		"The same for always forecasting the failure rate seen so far (the model should be "
+		"lower).", MET_GAUGE, NULL, 0},
+	    {&out->ms_model_outcomes, "certcast_model_outcomes_total",
+		"CertificateRequest outcomes the learned model was trained on, by outcome; kept "
+		"across restarts with the state file.", MET_COUNTER, outcome_l, 1},
+	    {&out->ms_model_rel_pred, "certcast_model_reliability_predicted",
+		"Reliability table: mean forecast failure probability in each tenth (bin = lower "
+		"edge).", MET_GAUGE, bin_l, 1},
+	    {&out->ms_model_rel_obs, "certcast_model_reliability_observed",
+		"Reliability table: observed failure share of the outcomes in each tenth.", MET_GAUGE,
+		bin_l, 1},
 	};
 	memset(out, 0, sizeof *out);
 	for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++) {

@@ -3,6 +3,7 @@
 
 #include "cc_err.h"
 #include "ledger.h"
+#include "log.h"
 #include "scoring.h"
 #include "xalloc.h"
 
@@ -410,5 +411,47 @@ mdl_load(struct mdl *m, const char *path, char *err, size_t errsz)
 	free(text);
 	if (rc != CC_OK && errsz)
 		snprintf(err, errsz, "%s: %s", path, why);
+	return rc;
+}
+
+void
+mdl_restore(struct mdl *m, const char *path)
+{
+	char err[512] = "";
+	int rc = mdl_load(m, path, err, sizeof err);
+	if (rc == CC_OK) {
+		struct lm_calibration cal;
+		uint64_t nf = 0, ns = 0;
+		mdl_calibration(m, &cal, &nf, &ns);
+		log_info("state file %s: learned model restored (%llu outcomes, %llu of them failures)",
+		    path, (unsigned long long)(nf + ns), (unsigned long long)nf);
+		return;
+	}
+	if (rc == CC_ERR_NOTFOUND) {
+		log_info("state file %s does not exist yet; the learned model starts fresh", path);
+		return;
+	}
+	if (rc == CC_ERR_PARSE || rc == CC_ERR_TOOBIG) {
+		char *bad = xasprintf("%s.bad", path);
+		int moved = rename(path, bad) == 0;
+		log_error("state file %s; the learned model starts fresh%s%s", err,
+		    moved ? ", the unusable file is kept as " : "", moved ? bad : "");
+		free(bad);
+		return;
+	}
+	log_error("state file %s; the learned model starts fresh", err);
+}
+
+int
+mdl_checkpoint(struct mdl *m, const char *path)
+{
+	if (mdl_unsaved(m) == 0)
+		return CC_OK;
+	char err[512] = "";
+	int rc = mdl_save(m, path, err, sizeof err);
+	if (rc != CC_OK)
+		log_error("state file %s; will try again", err);
+	else
+		log_debug("state file %s written", path);
 	return rc;
 }

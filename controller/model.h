@@ -81,4 +81,19 @@ int mdl_save(struct mdl *m, const char *path, char *err, size_t errsz);
  */
 int mdl_load(struct mdl *m, const char *path, char *err, size_t errsz);
 
+/*
+ * Start-up: load the checkpoint at path into m and log what happened. No file is a first start
+ * (info). A file that cannot be used is an error log naming the path and the problem; m stays
+ * fresh, and a damaged file is renamed to PATH.bad (so the next write does not destroy what
+ * someone may want to look at). Never fails.
+ */
+void mdl_restore(struct mdl *m, const char *path);
+
+/*
+ * Write the checkpoint to path if m learned anything since the last write or load. Logs a
+ * failure (the controller carries on; the next call tries again). Returns CC_OK when nothing
+ * needed writing or the write succeeded, else the error of mdl_save.
+ */
+int mdl_checkpoint(struct mdl *m, const char *path);
+
 #endif

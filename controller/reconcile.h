@@ -9,6 +9,9 @@
  * so the controller's resync re-reconciles every certificate periodically. A streaming anomaly
  * detector sees each request (and its issued certificate) once; the findings of a certificate's
  * newest request go into its score and are counted in certcast_anomalies_total when found.
+ * With a learned model (model.h), every request of the certificate that has reached an outcome
+ * trains it once (the model's ledger remembers which), and the score uses a copy of the model
+ * taken after that training.
  * Actions come later.
  *
  * Thread-safe for different keys at once (the work queue never hands one key to two workers).
@@ -25,12 +28,14 @@ struct rec_cert;
 struct recon;
 
 struct sc_config;
+struct mdl;
 
 struct recon_opts {
 	struct store *ro_store;      /* borrowed; read only */
 	struct met_std *ro_metrics;  /* borrowed; the families to update, or NULL for none */
 	const struct sc_config *ro_scoring; /* copied; NULL: scoring's defaults */
 	int64_t (*ro_clock)(void);   /* the time scoring is done at; NULL: the wall clock */
+	struct mdl *ro_model;        /* borrowed; the learned model to train and score with, or NULL */
 };
 
 /* A reconciler; free with recon_free after the workers have stopped. */
