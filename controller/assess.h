@@ -5,8 +5,8 @@
  * scoring's plain input and calls sc_evaluate().
  *
  * What the store cannot tell yet is left out and said so in the explanation's inputs: no
- * cert-manager metrics, no ARI window, no ACME budget counts, no anomaly baselines, no
- * learned model. Issuer estimates are computed once per issuer per as_ctx, so scoring a whole
+ * cert-manager metrics, no ARI window, no ACME budget counts, no anomaly baselines; the
+ * learned model only when one is given (as_set_model). Issuer estimates are computed once per issuer per as_ctx, so scoring a whole
  * cluster costs one pass over the issuers' histories, not one per certificate.
  *
  * An as_ctx belongs to one thread and one store snapshot: create it with the store's read lock
