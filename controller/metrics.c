@@ -683,5 +683,8 @@ met_std_register(struct met_registry *r, const char *version, struct met_std *ou
 	const char *v[] = {version ? version : "unknown"};
 	met_gauge_set(out->ms_build_info, v, 1);
 	met_gauge_set(out->ms_leader, NULL, 0);
+	/* no forecast scored yet: absent, rather than a Brier score of 0 that reads as perfect */
+	met_remove(out->ms_model_brier, NULL);
+	met_remove(out->ms_model_brier_base, NULL);
 	return CC_OK;
 }
