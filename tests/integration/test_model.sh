@@ -3,7 +3,8 @@
 # CertificateRequest outcome once, publishes its calibration on /metrics, writes --state-file at
 # a resync and at SIGTERM, and after a restart continues from the file (the outcome counters go
 # on from where they were; nothing is learned twice). A damaged file is an error naming it, kept
-# as FILE.bad, and the controller starts fresh and keeps running.
+# as FILE.bad, and the controller starts fresh and keeps running. `certcast explain --state-file`
+# scores with a copy of the file and prints the model's calibration.
 . "$(dirname "$0")/lib.sh"
 
 bin=$(certcast_bin)
@@ -81,6 +82,20 @@ rc=0
 stop_bg ctl1 || rc=$?
 assert_eq "SIGTERM: exit status 0" 0 "$rc"
 check "the state file survives the stop" test -s "$state"
+# explain with a copy of the state file: the learned factor and the calibration
+cp "$state" "$TEST_TMP/copy.state"
+rc=0
+out=$(KUBECONFIG=$CERTCAST_KUBECONFIG "$bin" explain "$ns/web" --state-file "$TEST_TMP/copy.state" 2>&1) || rc=$?
+assert_eq "explain --state-file exits 0" 0 "$rc"
+assert_contains "explain shows the learned factor" "$out" "learned model puts the per-attempt failure at"
+assert_contains "explain shows the calibration" "$out" "Learned model: 4 outcomes learned, 2 of them failures"
+out=$(KUBECONFIG=$CERTCAST_KUBECONFIG "$bin" explain "$ns/web" 2>&1)
+assert_not_contains "explain without it has no learned factor" "$out" "learned model"
+printf 'junk\n' >"$TEST_TMP/junk.state"
+rc=0
+out=$(KUBECONFIG=$CERTCAST_KUBECONFIG "$bin" explain "$ns/web" --state-file "$TEST_TMP/junk.state" 2>&1) || rc=$?
+assert_eq "explain with an unusable state file exits 1" 1 "$rc"
+assert_contains "and names it" "$out" "state file $TEST_TMP/junk.state: not a certcast state file"
 
 # --- second run: continue from the file ----------------------------------------------------------
 run_ctl ctl2

@@ -7,6 +7,7 @@
 #include "assess.h"
 #include "buf.h"
 #include "cc_err.h"
+#include "explain_cmd.h"
 #include "learn.h"
 #include "log.h"
 #include "metrics.h"
@@ -323,5 +324,48 @@ Test(learning, reconcile_scores_with_the_model)
 	    risk_without);
 	mdl_free(m);
 	met_registry_free(reg);
+	store_free(st);
+}
+
+/* `explain --state-file`: the learned factor in the forecast, then the model's calibration. */
+Test(learning, explain_shows_the_model_and_its_calibration)
+{
+	struct store *st = store_new();
+	history(st);
+	struct mdl *m = mdl_new(0);
+	struct lm_features f;
+	healthy(&f);
+	for (int i = 0; i < 200; i++) {
+		char id[32];
+		snprintf(id, sizeof id, "old-%d", i);
+		mdl_learn(m, id, 1000 + i, &f, i % 4 == 0);
+	}
+	struct lm_model lm;
+	mdl_snapshot(m, &lm);
+	char *text = NULL, *etext = NULL;
+	size_t tlen = 0, elen = 0;
+	FILE *of = open_memstream(&text, &tlen), *ef = open_memstream(&etext, &elen);
+	cr_assert_eq(xp_print_model(st, "shop", "web", clock_feb(), &lm, of, ef), 0);
+	fclose(of);
+	fclose(ef);
+	cr_expect(strstr(text, "learned model puts the per-attempt failure at") != NULL, "%s", text);
+	cr_expect(strstr(text, "Learned model: 200 outcomes learned, 50 of them failures") != NULL,
+	    "%s", text);
+	cr_expect(strstr(text, "Brier score 0.") != NULL, "%s", text);
+	cr_expect(strstr(text, "reliability:") != NULL, "%s", text);
+	free(text);
+	free(etext);
+	/* without a model: neither */
+	text = etext = NULL;
+	of = open_memstream(&text, &tlen);
+	ef = open_memstream(&etext, &elen);
+	cr_assert_eq(xp_print(st, "shop", "web", clock_feb(), of, ef), 0);
+	fclose(of);
+	fclose(ef);
+	cr_expect_null(strstr(text, "learned model"), "%s", text);
+	cr_expect_null(strstr(text, "Learned model"), "%s", text);
+	free(text);
+	free(etext);
+	mdl_free(m);
 	store_free(st);
 }
