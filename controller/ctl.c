@@ -385,6 +385,12 @@ ctl_run(const struct ctl_opts *o)
 	double start = ctl_now(), next_resync = 0;
 	while (!ctl_stop_flag) {
 		if (!c.c_started && refl_set_has_synced(c.c_refl)) {
+			/* the history in one sweep, before the workers would learn it one by one */
+			double t0 = ctl_now();
+			size_t learned = recon_learn_all(c.c_recon);
+			if (learned)
+				log_info("learned model: %zu request outcomes learned from the cluster's "
+					 "history in %.2fs", learned, ctl_now() - t0);
 			if (ctl_start_workers(&c) != CC_OK)
 				goto out;
 			size_t n = ctl_enqueue_all(&c);

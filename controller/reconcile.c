@@ -28,6 +28,8 @@
 #define RECON_ISSUER_TTL 60
 /* A certificate's requests looked at for training, newest first (as assess scores them). */
 #define RECON_LEARN_CRS 32
+/* Certificates per store read lock in recon_learn_all. */
+#define RECON_LEARN_BATCH 512
 
 /* The label set under which a certificate's series were last written. */
 struct recon_entry {
@@ -354,15 +356,15 @@ recon_anomalies(struct recon *r, const struct rec_cert *c, const struct recon_en
  * oldest first (store read lock held). A resync finds them all in the ledger and does no more
  * than one lookup per request.
  */
-static void
-recon_learn(struct recon *r, const struct rec_cert *c, int64_t now)
+static size_t
+recon_learn(struct recon *r, const struct rec_cert *c, int64_t now, struct as_ctx **ap)
 {
 	const struct rec_cr *crs[RECON_LEARN_CRS];
 	size_t n = store_cert_crs(r->r_store, c->c_meta.m_ns, c->c_meta.m_name, crs,
 	    RECON_LEARN_CRS);
 	if (n > RECON_LEARN_CRS)
 		n = RECON_LEARN_CRS;
-	struct as_ctx *a = NULL;
+	size_t learned = 0;
 	for (size_t i = n; i-- > 0;) {
 		const struct rec_cr *q = crs[i];
 		int failed;
@@ -379,13 +381,53 @@ recon_learn(struct recon *r, const struct rec_cert *c, int64_t now)
 		if (mdl_is_learned(r->r_model, id, when))
 			continue;
 		/* no issuer cache here: the features need the issuer's history itself */
-		if (a == NULL)
-			a = as_new(r->r_store, &r->r_cfg, now);
+		if (*ap == NULL)
+			*ap = as_new(r->r_store, &r->r_cfg, now);
 		struct lm_features f;
-		as_request_features(a, c, crs, n, i, &f);
-		(void)mdl_learn(r->r_model, id, when, &f, failed);
+		as_request_features(*ap, c, crs, n, i, &f);
+		learned += (size_t)mdl_learn(r->r_model, id, when, &f, failed);
 	}
-	as_free(a);
+	return learned;
+}
+
+size_t
+recon_learn_all(struct recon *r)
+{
+	if (r->r_model == NULL)
+		return 0;
+	int64_t now = r->r_clock();
+	/* the keys first: a cursor into the store does not survive letting go of its lock */
+	store_rdlock(r->r_store);
+	size_t n = store_count(r->r_store, RES_CERTIFICATE), k = 0;
+	char **ns = xcalloc(n ? n : 1, sizeof *ns), **names = xcalloc(n ? n : 1, sizeof *names);
+	struct store_iter it = {0};
+	const struct rec_cert *c;
+	while (k < n && (c = store_cert_next(r->r_store, NULL, &it)) != NULL) {
+		ns[k] = xstrdup(c->c_meta.m_ns);
+		names[k++] = xstrdup(c->c_meta.m_name);
+	}
+	store_unlock(r->r_store);
+	size_t learned = 0;
+	for (size_t i = 0; i < k;) {
+		/*
+		 * One context per batch: an issuer's history is built once per batch instead of once
+		 * per outcome, and the read lock is let go between batches so the watches can write.
+		 */
+		store_rdlock(r->r_store);
+		struct as_ctx *a = NULL;
+		for (size_t end = i + RECON_LEARN_BATCH; i < k && i < end; i++)
+			if ((c = store_cert_get(r->r_store, ns[i], names[i])) != NULL)
+				learned += recon_learn(r, c, now, &a);
+		as_free(a);
+		store_unlock(r->r_store);
+	}
+	for (size_t i = 0; i < k; i++) {
+		free(ns[i]);
+		free(names[i]);
+	}
+	free(ns);
+	free(names);
+	return learned;
 }
 
 /* Score c (store read lock held) into v. */
@@ -399,7 +441,9 @@ recon_score(struct recon *r, const struct rec_cert *c, const struct recon_entry 
 	as_use_cache(a, r->r_cache);
 	struct lm_model *lm = NULL;
 	if (r->r_model) {
-		recon_learn(r, c, now);
+		struct as_ctx *la = NULL;
+		(void)recon_learn(r, c, now, &la);
+		as_free(la);
 		/* a copy: the other workers keep training the shared model meanwhile */
 		lm = xmalloc(sizeof *lm);
 		mdl_snapshot(r->r_model, lm);

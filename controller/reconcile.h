@@ -49,6 +49,16 @@ void recon_free(struct recon *r);
  */
 int recon_key(struct recon *r, const char *key);
 
+/*
+ * Train the learned model on every finished request of every Certificate in the store that it
+ * has not learned yet, and return how many that was. The same as reconciling each certificate
+ * would do for the model, but an issuer's history is walked once per batch of certificates
+ * instead of once per outcome: the controller calls it once after the first sync, before the
+ * workers start, so that a first start with a large history stays fast. Safe to call while
+ * workers run (each outcome is still learned once).
+ */
+size_t recon_learn_all(struct recon *r);
+
 /* Number of certificates whose series recon currently keeps (tests). */
 size_t recon_tracked(struct recon *r);
 

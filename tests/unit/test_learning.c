@@ -369,3 +369,37 @@ Test(learning, explain_shows_the_model_and_its_calibration)
 	mdl_free(m);
 	store_free(st);
 }
+
+/*
+ * The start-up sweep learns what reconciling would learn, the same way (the same model, byte
+ * for byte), and once: a second sweep and later reconciles learn nothing more.
+ */
+Test(learning, sweep_learns_as_reconcile_does)
+{
+	struct store *st = store_new();
+	history(st);
+	struct mdl *swept = mdl_new(0), *recon = mdl_new(0);
+	struct recon *rs = recon_with(st, swept), *rr = recon_with(st, recon);
+	cr_expect_eq(recon_learn_all(rs), 2, "issued and failed, not the pending one");
+	cr_expect_eq(recon_learn_all(rs), 0, "a second sweep learns nothing");
+	cr_assert_eq(recon_key(rs, "shop/web"), CC_OK);
+	cr_expect_eq(outcomes(swept, NULL), 2, "nor does a reconcile after it");
+	cr_assert_eq(recon_key(rr, "shop/web"), CC_OK);
+	struct buf a, b;
+	buf_init(&a, MDL_FILE_MAX);
+	buf_init(&b, MDL_FILE_MAX);
+	cr_assert_eq(mdl_encode(swept, &a), CC_OK);
+	cr_assert_eq(mdl_encode(recon, &b), CC_OK);
+	cr_expect(a.b_len == b.b_len && memcmp(a.b_data, b.b_data, a.b_len) == 0,
+	    "the same model either way");
+	struct recon *none = recon_with(st, NULL);
+	cr_expect_eq(recon_learn_all(none), 0, "no model, nothing to do");
+	recon_free(none);
+	buf_free(&a);
+	buf_free(&b);
+	recon_free(rs);
+	recon_free(rr);
+	mdl_free(swept);
+	mdl_free(recon);
+	store_free(st);
+}
