@@ -385,7 +385,11 @@ recon_learn(struct recon *r, const struct rec_cert *c, int64_t now, struct as_ct
 			*ap = as_new(r->r_store, &r->r_cfg, now);
 		struct lm_features f;
 		as_request_features(*ap, c, crs, n, i, &f);
-		learned += (size_t)mdl_learn(r->r_model, id, when, &f, failed);
+		if (mdl_learn(r->r_model, id, when, &f, failed)) {
+			learned++;
+			log_debug("learned model: CertificateRequest %s/%s %s", q->r_meta.m_ns,
+			    q->r_meta.m_name, failed ? "failed" : "succeeded");
+		}
 	}
 	return learned;
 }

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <dirent.h>
+#include <pthread.h>
 
 static void
 quiet(void)
@@ -383,4 +384,48 @@ Test(model, file_save_load_and_bad_files)
 	mdl_free(m);
 	mdl_free(r);
 	mdl_free(f);
+}
+
+struct racer {
+	struct mdl *r_m;
+	int r_learned;
+};
+
+static void *
+race(void *arg)
+{
+	struct racer *r = arg;
+	struct lm_features f;
+	feat(&f, 0.05, 0);
+	for (int i = 0; i < 2000; i++) {
+		char id[32];
+		snprintf(id, sizeof id, "shared-%d", i);
+		r->r_learned += mdl_learn(r->r_m, id, 5000 + i, &f, i % 5 == 0);
+	}
+	return NULL;
+}
+
+/* Workers racing over the same requests: each outcome is learned by exactly one of them. */
+Test(model, racing_workers_learn_each_outcome_once)
+{
+	struct mdl *m = mdl_new(0);
+	pthread_t t[4];
+	struct racer r[4];
+	for (int i = 0; i < 4; i++) {
+		r[i] = (struct racer){m, 0};
+		cr_assert_eq(pthread_create(&t[i], NULL, race, &r[i]), 0);
+	}
+	int total = 0;
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		total += r[i].r_learned;
+	}
+	struct lm_calibration cal;
+	uint64_t nf, ns;
+	mdl_calibration(m, &cal, &nf, &ns);
+	cr_expect_eq(total, 2000, "learned %d times in all", total);
+	cr_expect_eq(cal.cal_n, 2000.0);
+	cr_expect_eq(nf, 400);
+	cr_expect_eq(mdl_unsaved(m), 2000);
+	mdl_free(m);
 }
