@@ -12,6 +12,7 @@
 
 #include "anomaly.h"
 #include "certparse.h"
+#include "learn.h"
 #include "log.h"
 #include "records.h"
 #include "resource.h"
@@ -77,6 +78,7 @@ struct as_ctx {
 	size_t a_niss, a_capiss;
 	struct tz_db *a_tz;              /* owned, made on the first named time zone; else NULL */
 	struct sig_state *a_sig;         /* borrowed live signals, may be NULL */
+	const struct lm_model *a_model;  /* borrowed, may be NULL */
 };
 
 struct as_ctx *
@@ -839,6 +841,7 @@ as_score(struct as_ctx *a, const struct rec_cert *c, struct sc_result *out, char
 	}
 	as_state(c, &in.in_state);
 	as_signals(a, c, &in.in_signals);
+	in.in_model = a->a_model;
 	const struct as_found *af = as_found_get(a, ns, name);
 	if (af && af->af_n) {
 		in.in_anomalies = af->af_items;
@@ -851,4 +854,90 @@ as_score(struct as_ctx *a, const struct rec_cert *c, struct sc_result *out, char
 		(void)ex_text(&in, out, text, textlen);
 	}
 	return rc;
+}
+
+void
+as_set_model(struct as_ctx *a, const struct lm_model *m)
+{
+	a->a_model = m;
+}
+
+int
+as_request_outcome(const struct rec_cr *r, int *failed, int64_t *when)
+{
+	struct sc_request rq;
+	as_request(r, &rq);
+	if (rq.rq_outcome == SC_OUT_PENDING)
+		return 0;
+	*failed = rq.rq_outcome != SC_OUT_ISSUED;
+	*when = rq.rq_done > 0 ? rq.rq_done : rq.rq_time;
+	return 1;
+}
+
+void
+as_request_features(struct as_ctx *a, const struct rec_cert *c, const struct rec_cr *const *crs,
+    size_t n, size_t i, struct lm_features *f)
+{
+	const struct rec_cr *r = crs[i];
+	int64_t created = r->r_meta.m_created;
+	memset(f, 0, sizeof *f);
+	f->f_acme_429_rate = NAN;
+	f->f_http_5xx_rate = NAN;
+	f->f_latency_s = NAN;
+	f->f_pod_restarts_1h = NAN;
+	f->f_prior = NAN; /* trained on its own: the prior is a scoring-time blend */
+	f->f_hours_since_failure = NAN;
+	f->f_class = LM_CLASS_NONE;
+
+	/* the certificate's history before this request: older ones come after i */
+	int streak_open = 1, failed;
+	int64_t when;
+	for (size_t j = i + 1; j < n; j++) {
+		if (!as_request_outcome(crs[j], &failed, &when) || when > created)
+			continue; /* still pending then, or finished after this one started */
+		if (failed && isnan(f->f_hours_since_failure)) {
+			f->f_hours_since_failure = (double)(created - when) / 3600.0;
+			struct sc_request rq;
+			struct fcl_result fr;
+			as_request(crs[j], &rq);
+			fcl_classify(rq.rq_reason, rq.rq_message, &fr);
+			/* scoring.h keeps enum sc_class in enum lm_class's order */
+			f->f_class = fr.cl_class == SC_CLASS_OK ? LM_CLASS_UNKNOWN
+								  : (enum lm_class)fr.cl_class;
+		}
+		if (failed && streak_open)
+			f->f_failed_attempts += 1.0;
+		else
+			streak_open = 0;
+	}
+	if (f->f_failed_attempts == 0.0)
+		f->f_class = LM_CLASS_NONE; /* the last attempt before this one succeeded */
+
+	/* the requested lifetime, else the certificate's */
+	int64_t life = 90 * 86400;
+	if (r->r_has_duration && r->r_duration > 0)
+		life = r->r_duration;
+	else if (c->c_has_duration && c->c_duration > 0)
+		life = c->c_duration;
+	else if (c->c_not_before != REC_TIME_NONE && c->c_not_after != REC_TIME_NONE &&
+		 c->c_not_after > c->c_not_before)
+		life = c->c_not_after - c->c_not_before;
+	f->f_lifetime_days = (double)life / 86400.0;
+
+	/* the issuer the request went to, as its history stood when the request was created */
+	const struct rec_ref *ref = r->r_issuer.rf_name ? &r->r_issuer : &c->c_issuer;
+	if (ref->rf_name == NULL) {
+		f->f_issuer_fail_rate = a->a_cfg.cf_prior_fail;
+		return;
+	}
+	size_t k = as_issuer_get(a, ref->rf_group ? ref->rf_group : REC_CM_GROUP,
+	    ref->rf_kind ? ref->rf_kind : "Issuer", c->c_meta.m_ns, ref->rf_name);
+	struct sc_issuer iss = a->a_iss[k].ai_issuer;
+	/* a Ready=False that began later says nothing about this moment */
+	if (iss.is_ready.cd_time > created)
+		iss.is_ready.cd_status = SC_UNKNOWN;
+	struct sc_issuer_estimate est;
+	sc_issuer_estimate(&iss, &a->a_cfg, created, &est);
+	f->f_issuer_fail_rate = est.ie_mean;
+	f->f_issuer_not_ready = est.ie_not_ready;
 }

@@ -10,7 +10,8 @@
  * Without one (status, scan, explain) the signals stay empty (sg_valid 0).
  *
  * What the store cannot tell yet is left out and said so in the explanation's inputs: no ARI
- * window, no ACME budget counts, no anomaly baselines, no learned model. Issuer estimates are computed once per issuer per as_ctx, so scoring a whole
+ * window, no ACME budget counts, no anomaly baselines; the learned model only when one is
+ * given (as_set_model). Issuer estimates are computed once per issuer per as_ctx, so scoring a whole
  * cluster costs one pass over the issuers' histories, not one per certificate.
  *
  * An as_ctx belongs to one thread and one store snapshot: create it with the store's read lock
@@ -99,6 +100,34 @@ void as_set_anomalies(struct as_ctx *a, const char *ns, const char *name,
  */
 int as_score(struct as_ctx *a, const struct rec_cert *c, struct sc_result *out, char *text,
     size_t textlen);
+
+struct lm_model;
+struct lm_features;
+
+/*
+ * Score with the learned model m (borrowed; it must stay unchanged until a is freed), or NULL
+ * for none. The explanation then carries the model's contribution as the "learned" factor.
+ */
+void as_set_model(struct as_ctx *a, const struct lm_model *m);
+
+/*
+ * Whether CertificateRequest r has reached an outcome: 1 when it has (issued; or failed,
+ * denied, invalid: *failed = 1), with the outcome's time in *when; 0 while it is pending.
+ */
+int as_request_outcome(const struct rec_cr *r, int *failed, int64_t *when);
+
+/*
+ * The learned model's inputs for the request crs[i] as they stood when it was created, as far
+ * as the store can tell: its issuer's estimate from the outcomes before that moment (and the
+ * issuer's Ready condition if it was already False then), the certificate's run of failed
+ * requests just before it, the class of the last failure and the hours since it, the requested
+ * lifetime. crs[0..n) are c's requests newest first, as store_cert_crs returns them. Fields the
+ * store cannot know (cert-manager's metrics) are NaN, which the model reads as unknown.
+ * Walks the issuer's history; use a context without a cache (as_use_cache) so that the history
+ * is there to walk.
+ */
+void as_request_features(struct as_ctx *a, const struct rec_cert *c,
+    const struct rec_cr *const *crs, size_t n, size_t i, struct lm_features *f);
 
 /*
  * Parses "Issuer/NAME" or "ClusterIssuer/NAME" (the certcast.io/fallback-issuer value) into

@@ -125,12 +125,17 @@ cli_usage_cmd(FILE *fp, const char *prog, enum cli_cmd c)
 		break;
 	case CLI_CMD_EXPLAIN:
 		fprintf(fp,
-		    "usage: %s explain NAMESPACE/NAME\n"
+		    "usage: %s explain NAMESPACE/NAME [--state-file FILE]\n"
 		    "\n"
 		    "Lists the certificate's namespace once, scores the certificate and prints the\n"
 		    "whole forecast: risk and level, cert-manager's renewal schedule and the attempts it\n"
 		    "can still make, the issuer's estimated failure probability, every factor with its\n"
 		    "contribution to the risk, and what certcast would do.\n"
+		    "\n"
+		    "flags:\n"
+		    "  --state-file FILE           a copy of the controller's state file: score with its\n"
+		    "                              learned model (shown as the factor \"learned\") and\n"
+		    "                              print the model's calibration; read only\n"
 		    "\n"
 		    "exit status: 0, 1 when the certificate is not found or on an API or kubeconfig\n"
 		    "error, 2 usage error\n\n%s",
@@ -316,6 +321,16 @@ cli_one_flag(struct cli_args *a, int argc, char **argv, int *i, char *err, size_
 			a->ca_set_value[a->ca_nset] = v;
 			a->ca_nset++;
 			return CC_OK;
+		}
+		break;
+	case CLI_CMD_EXPLAIN:
+		if (!f.fl_short && !strcmp(n, "state-file")) {
+			rc = cli_flag_value(&f, dashed, argc, argv, i, &v, err, errsz);
+			if (rc == CC_OK && v[0] == '\0')
+				rc = cc_fail(err, errsz, CC_ERR_INVAL, "flag %s needs a file name", dashed);
+			if (rc == CC_OK)
+				a->ca_state_file = v;
+			return rc;
 		}
 		break;
 	case CLI_CMD_SCAN:
@@ -591,7 +606,7 @@ cli_run(int argc, char **argv, FILE *out, FILE *errf)
 	}
 	case CLI_CMD_EXPLAIN: {
 		cli_setup_logs(&a, LOG_WARN);
-		struct xp_opts xo = {a.ca_kubeconfig, a.ca_context, a.ca_target};
+		struct xp_opts xo = {a.ca_kubeconfig, a.ca_context, a.ca_target, a.ca_state_file};
 		return xp_run(&xo, out, errf);
 	}
 	case CLI_CMD_SCAN: {

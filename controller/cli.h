@@ -54,6 +54,7 @@ struct cli_args {
 	int ca_all_namespaces;          /* status -A */
 	enum status_output ca_output;   /* status -o */
 	const char *ca_target;          /* explain NAMESPACE/NAME */
+	const char *ca_state_file;      /* explain --state-file, or NULL */
 	const char *ca_file;            /* scan -f */
 	int64_t ca_now;                 /* scan --now, 0 when not given */
 	const char *ca_help_topic;      /* `help COMMAND`: the command asked about, or NULL */

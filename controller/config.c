@@ -36,6 +36,7 @@ enum cfg_id {
 	CI_RESYNC,
 	CI_CM_METRICS_PORT,
 	CI_CM_SCRAPE_INTERVAL,
+	CI_STATE_FILE,
 };
 
 /* What a YAML value must look like before its text is parsed. */
@@ -86,6 +87,8 @@ static const struct cfg_def cfg_defs[] = {
 	"port of cert-manager's controller /metrics, scraped on each pod's IP (0: do not scrape)"},
     {CI_CM_SCRAPE_INTERVAL, "certManagerScrapeInterval", "cert-manager-scrape-interval",
 	CK_STRING, "DURATION", "how often cert-manager's pods are read and scraped (5s..10m)"},
+    {CI_STATE_FILE, "stateFile", "state-file", CK_STRING, "PATH",
+	"checkpoint of the learned model, loaded at start, written at resyncs and at stop"},
 };
 #define CFG_NDEFS (sizeof cfg_defs / sizeof cfg_defs[0])
 
@@ -113,6 +116,7 @@ cfg_defaults(struct cfg *c)
 	c->c_resync = 300;
 	c->c_cm_metrics_port = 9402;
 	c->c_cm_scrape_interval = 30;
+	c->c_state_file = xstrdup("");
 }
 
 void
@@ -124,7 +128,9 @@ cfg_free(struct cfg *c)
 	free(c->c_namespace);
 	free(c->c_cm_namespace);
 	free(c->c_cm_selector);
+	free(c->c_state_file);
 	c->c_http_addr = c->c_namespace = c->c_cm_namespace = c->c_cm_selector = NULL;
+	c->c_state_file = NULL;
 }
 
 static void
@@ -135,6 +141,7 @@ cfg_copy(struct cfg *dst, const struct cfg *src)
 	dst->c_namespace = xstrdup(src->c_namespace);
 	dst->c_cm_namespace = xstrdup(src->c_cm_namespace);
 	dst->c_cm_selector = xstrdup(src->c_cm_selector);
+	dst->c_state_file = xstrdup(src->c_state_file);
 }
 
 const char *
@@ -354,6 +361,16 @@ cfg_set(struct cfg *c, const char *name, const char *value, char *err, size_t er
 		if (dur > 600)
 			return cc_fail(err, errsz, CC_ERR_INVAL, "must be at most 10m (the rates cover 10m)");
 		c->c_cm_scrape_interval = dur;
+		break;
+	case CI_STATE_FILE:
+		/* "" turns the checkpoint off; a path ending in '/' names a folder, not a file */
+		if (strlen(value) >= 4096 || (value[0] && value[strlen(value) - 1] == '/'))
+			return cc_fail(err, errsz, CC_ERR_INVAL,
+			    "must be a file path (shorter than 4096 bytes), or empty for none");
+		for (const char *p = value; *p; p++)
+			if ((unsigned char)*p < 0x20)
+				return cc_fail(err, errsz, CC_ERR_INVAL, "must not hold control characters");
+		cfg_replace(&c->c_state_file, value);
 		break;
 	}
 	return CC_OK;
@@ -617,6 +634,9 @@ cfg_default_text(const struct cfg_def *d, const struct cfg *c, char *out, size_t
 		break;
 	case CI_CM_SCRAPE_INTERVAL:
 		tf_duration_format(c->c_cm_scrape_interval, out, outsz);
+		break;
+	case CI_STATE_FILE:
+		snprintf(out, outsz, "none");
 		break;
 	}
 }

@@ -38,6 +38,7 @@ struct cfg {
 	int64_t c_resync;              /* resyncPeriod, seconds: every certificate is re-reconciled */
 	int c_cm_metrics_port;         /* certManagerMetricsPort: 0 turns scraping off */
 	int64_t c_cm_scrape_interval;  /* certManagerScrapeInterval, seconds */
+	char *c_state_file;            /* stateFile: the learned model's checkpoint; "" for none */
 };
 
 /* Fill c with the defaults (allocating its strings). Free with cfg_free. */

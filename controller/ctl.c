@@ -6,7 +6,9 @@
 #include "kube_client.h"
 #include "kubeconfig.h"
 #include "log.h"
+#include "learn.h"
 #include "metrics.h"
+#include "model.h"
 #include "reconcile.h"
 #include "scoring.h"
 #include "reflector.h"
@@ -45,6 +47,7 @@ struct ctl {
 	struct met_registry *c_reg;      /* owned */
 	struct met_std c_met;            /* families in c_reg */
 	struct recon *c_recon;           /* owned */
+	struct mdl *c_model;             /* owned: the learned model the workers share */
 	struct refl_set *c_refl;         /* owned */
 	struct http_server *c_http;      /* owned */
 	pthread_t *c_workers;            /* c_nworkers threads, started after the sync */
@@ -165,6 +168,32 @@ ctl_api_stat(void *arg, const char *verb, long code, unsigned long long count)
 	met_counter_set(c->c_met.ms_api_requests, lv, (double)count);
 }
 
+/* The learned model's calibration into its families. */
+static void
+ctl_model_stats(struct ctl *c)
+{
+	struct lm_calibration cal;
+	uint64_t nf = 0, ns = 0;
+	mdl_calibration(c->c_model, &cal, &nf, &ns);
+	const char *const fl[] = {"failed"}, *const sl[] = {"succeeded"};
+	met_counter_set(c->c_met.ms_model_outcomes, fl, (double)nf);
+	met_counter_set(c->c_met.ms_model_outcomes, sl, (double)ns);
+	if (cal.cal_n <= 0)
+		return; /* no score yet: a Brier of 0 would read as perfect */
+	met_gauge_set(c->c_met.ms_model_brier, NULL, cal.cal_brier);
+	met_gauge_set(c->c_met.ms_model_brier_base, NULL, cal.cal_brier_base);
+	for (int i = 0; i < LM_CAL_BINS; i++) {
+		const struct lm_bin *b = &cal.cal_bins[i];
+		if (b->b_count <= 0)
+			continue;
+		char edge[8];
+		snprintf(edge, sizeof edge, "%.1f", (double)i / LM_CAL_BINS);
+		const char *const bl[] = {edge};
+		met_gauge_set(c->c_met.ms_model_rel_pred, bl, b->b_sum_pred / b->b_count);
+		met_gauge_set(c->c_met.ms_model_rel_obs, bl, b->b_sum_obs / b->b_count);
+	}
+}
+
 /* Runs at every scrape: copies counts kept by the reflectors, the client and the queue. */
 static void
 ctl_collect(void *arg)
@@ -176,6 +205,8 @@ ctl_collect(void *arg)
 		kube_client_stats(c->c_client, ctl_api_stat, c);
 	if (c->c_queue)
 		met_gauge_set(c->c_met.ms_workqueue_depth, NULL, (double)wq_len(c->c_queue));
+	if (c->c_model)
+		ctl_model_stats(c);
 }
 
 /* The scraper saw cert-manager's signals change: every certificate's risk may have moved. */
@@ -255,6 +286,9 @@ ctl_teardown(struct ctl *c)
 		pthread_join(c->c_workers[i], NULL);
 	if (c->c_started)
 		log_info("workers drained");
+	/* after the workers: nothing learns any more, so the file holds all that was learned */
+	if (c->c_model && c->c_cfg->c_state_file[0])
+		(void)mdl_checkpoint(c->c_model, c->c_cfg->c_state_file);
 	http_server_stop(c->c_http);
 	c->c_http = NULL;
 	refl_set_free(c->c_refl);
@@ -262,6 +296,7 @@ ctl_teardown(struct ctl *c)
 	free(c->c_workers);
 	recon_free(c->c_recon);
 	sig_free(c->c_sig);
+	mdl_free(c->c_model);
 	wq_free(c->c_queue);
 	c->c_queue = NULL;
 	store_free(c->c_store);
@@ -360,8 +395,12 @@ ctl_run(const struct ctl_opts *o)
 	scfg.cf_max_renew_before = cfg->c_max_renew_before;
 	scfg.cf_mode = cfg->c_mode == CFG_MODE_ENFORCE ? SC_MODE_ENFORCE : SC_MODE_OBSERVE;
 	c.c_sig = sig_new(SIG_WINDOW_DEFAULT);
+	c.c_model = mdl_new(0);
+	if (cfg->c_state_file[0])
+		mdl_restore(c.c_model, cfg->c_state_file);
 	struct recon_opts ro = {c.c_store, &c.c_met, &scfg, NULL};
 	ro.ro_signals = c.c_sig;
+	ro.ro_model = c.c_model;
 	c.c_recon = recon_new(&ro);
 
 	struct http_server_opts ho = {cfg->c_http_addr, c.c_reg};
@@ -390,6 +429,12 @@ ctl_run(const struct ctl_opts *o)
 	double start = ctl_now(), next_resync = 0;
 	while (!ctl_stop_flag) {
 		if (!c.c_started && refl_set_has_synced(c.c_refl)) {
+			/* the history in one sweep, before the workers would learn it one by one */
+			double t0 = ctl_now();
+			size_t learned = recon_learn_all(c.c_recon);
+			if (learned)
+				log_info("learned model: %zu request outcomes learned from the cluster's "
+					 "history in %.2fs", learned, ctl_now() - t0);
 			if (ctl_start_workers(&c) != CC_OK || ctl_start_scraper(&c) != CC_OK)
 				goto out;
 			size_t n = ctl_enqueue_all(&c);
@@ -402,6 +447,8 @@ ctl_run(const struct ctl_opts *o)
 		if (c.c_started && ctl_now() >= next_resync) {
 			size_t n = ctl_enqueue_all(&c);
 			log_debug("resync: %zu certificates queued", n);
+			if (cfg->c_state_file[0])
+				(void)mdl_checkpoint(c.c_model, cfg->c_state_file);
 			next_resync = ctl_now() + (double)cfg->c_resync;
 		}
 		ctl_sleep(c.c_started ? 1000 : 100);

@@ -8,6 +8,11 @@
  * every Certificate again. /readyz turns 200 at the same moment workers start.
  *
  * SIGTERM or SIGINT: stop the reflectors, drain the workers, stop HTTP, free everything, return 0.
+ *
+ * The learned model (model.h) is restored from stateFile at start when one is set, learns the
+ * store's history in one sweep after the sync (before the workers start), is trained by the
+ * workers from then on, and is written back at each resync when it learned something and once
+ * more after the workers have drained on a stop.
  */
 #ifndef CTL_H
 #define CTL_H

@@ -608,6 +608,8 @@ met_std_register(struct met_registry *r, const char *version, struct met_std *ou
 	static const char *const restart_l[] = {"resource", "reason"};
 	static const char *const api_l[] = {"verb", "code"};
 	static const char *const version_l[] = {"version"};
+	static const char *const outcome_l[] = {"outcome"};
+	static const char *const bin_l[] = {"bin"};
 	/* From half a millisecond (a store read) to ten seconds (several API writes). */
 	static const double recon_b[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
 	    0.25, 0.5, 1, 2.5, 5, 10};
@@ -657,6 +659,21 @@ met_std_register(struct met_registry *r, const char *version, struct met_std *ou
 	    {&out->ms_cm_scrapes, "certcast_cert_manager_scrapes_total",
 		"Scrapes of cert-manager's controller metrics, by result (ok, malformed, error).",
 		MET_COUNTER, result_l, 1},
+	    {&out->ms_model_brier, "certcast_model_brier_score",
+		"Mean squared error of the learned model's per-attempt failure forecasts, each made "
+		"before the outcome was learned.", MET_GAUGE, NULL, 0},
+	    {&out->ms_model_brier_base, "certcast_model_brier_score_baseline",
+		"The same for always forecasting the failure rate seen so far (the model should be "
+		"lower).", MET_GAUGE, NULL, 0},
+	    {&out->ms_model_outcomes, "certcast_model_outcomes_total",
+		"CertificateRequest outcomes the learned model was trained on, by outcome; kept "
+		"across restarts with the state file.", MET_COUNTER, outcome_l, 1},
+	    {&out->ms_model_rel_pred, "certcast_model_reliability_predicted",
+		"Reliability table: mean forecast failure probability in each tenth (bin = lower "
+		"edge).", MET_GAUGE, bin_l, 1},
+	    {&out->ms_model_rel_obs, "certcast_model_reliability_observed",
+		"Reliability table: observed failure share of the outcomes in each tenth.", MET_GAUGE,
+		bin_l, 1},
 	};
 	memset(out, 0, sizeof *out);
 	for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++) {
@@ -670,5 +687,8 @@ met_std_register(struct met_registry *r, const char *version, struct met_std *ou
 	const char *v[] = {version ? version : "unknown"};
 	met_gauge_set(out->ms_build_info, v, 1);
 	met_gauge_set(out->ms_leader, NULL, 0);
+	/* no forecast scored yet: absent, rather than a Brier score of 0 that reads as perfect */
+	met_remove(out->ms_model_brier, NULL);
+	met_remove(out->ms_model_brier_base, NULL);
 	return CC_OK;
 }

@@ -4,14 +4,17 @@
 #include "anomaly.h"
 #include "assess.h"
 #include "cc_err.h"
+#include "learn.h"
 #include "log.h"
 #include "metrics.h"
+#include "model.h"
 #include "records.h"
 #include "store.h"
 #include "xalloc.h"
 
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -23,6 +26,10 @@
  * (half-life three days), while re-walking it costs one pass over all the issuer's certificates.
  */
 #define RECON_ISSUER_TTL 60
+/* A certificate's requests looked at for training, newest first (as assess scores them). */
+#define RECON_LEARN_CRS 32
+/* Certificates per store read lock in recon_learn_all. */
+#define RECON_LEARN_BATCH 512
 
 /* The label set under which a certificate's series were last written. */
 struct recon_entry {
@@ -54,6 +61,7 @@ struct recon {
 	struct as_cache *r_cache;    /* issuer estimates shared by the workers */
 	int64_t (*r_clock)(void);    /* now, Unix seconds */
 	struct sig_state *r_sig;     /* borrowed live signals, may be NULL */
+	struct mdl *r_model;         /* borrowed learned model, may be NULL; has its own lock */
 	struct an_state *r_an;       /* the streaming anomaly detector, NULL when out of memory */
 	pthread_mutex_t r_an_mu;     /* an_state is not thread-safe */
 	pthread_mutex_t r_mu;        /* guards the table only; never held across store calls */
@@ -90,6 +98,7 @@ recon_new(const struct recon_opts *o)
 	else
 		sc_config_default(&r->r_cfg);
 	r->r_cache = as_cache_new(RECON_ISSUER_TTL);
+	r->r_model = o->ro_model;
 	/*
 	 * The controller sees every request of the cluster: room for that many UIDs and keys, so
 	 * that a resync never meets a forgotten request again (it would be learned and reported
@@ -344,6 +353,89 @@ recon_anomalies(struct recon *r, const struct rec_cert *c, const struct recon_en
 	as_sort_anomalies(v->rv_anoms, v->rv_nanoms);
 }
 
+/*
+ * Train the model on c's requests that have reached an outcome and were not learned before,
+ * oldest first (store read lock held). A resync finds them all in the ledger and does no more
+ * than one lookup per request.
+ */
+static size_t
+recon_learn(struct recon *r, const struct rec_cert *c, int64_t now, struct as_ctx **ap)
+{
+	const struct rec_cr *crs[RECON_LEARN_CRS];
+	size_t n = store_cert_crs(r->r_store, c->c_meta.m_ns, c->c_meta.m_name, crs,
+	    RECON_LEARN_CRS);
+	if (n > RECON_LEARN_CRS)
+		n = RECON_LEARN_CRS;
+	size_t learned = 0;
+	for (size_t i = n; i-- > 0;) {
+		const struct rec_cr *q = crs[i];
+		int failed;
+		int64_t when;
+		if (!as_request_outcome(q, &failed, &when))
+			continue;
+		char id[300];
+		/* the UID names a request for good; without one, its name and creation time */
+		if (q->r_meta.m_uid[0])
+			xstrlcpy(id, q->r_meta.m_uid, sizeof id);
+		else
+			snprintf(id, sizeof id, "%s/%s@%lld", q->r_meta.m_ns, q->r_meta.m_name,
+			    (long long)q->r_meta.m_created);
+		if (mdl_is_learned(r->r_model, id, when))
+			continue;
+		/* no issuer cache here: the features need the issuer's history itself */
+		if (*ap == NULL)
+			*ap = as_new(r->r_store, &r->r_cfg, now);
+		struct lm_features f;
+		as_request_features(*ap, c, crs, n, i, &f);
+		if (mdl_learn(r->r_model, id, when, &f, failed)) {
+			learned++;
+			log_debug("learned model: CertificateRequest %s/%s %s", q->r_meta.m_ns,
+			    q->r_meta.m_name, failed ? "failed" : "succeeded");
+		}
+	}
+	return learned;
+}
+
+size_t
+recon_learn_all(struct recon *r)
+{
+	if (r->r_model == NULL)
+		return 0;
+	int64_t now = r->r_clock();
+	/* the keys first: a cursor into the store does not survive letting go of its lock */
+	store_rdlock(r->r_store);
+	size_t n = store_count(r->r_store, RES_CERTIFICATE), k = 0;
+	char **ns = xcalloc(n ? n : 1, sizeof *ns), **names = xcalloc(n ? n : 1, sizeof *names);
+	struct store_iter it = {0};
+	const struct rec_cert *c;
+	while (k < n && (c = store_cert_next(r->r_store, NULL, &it)) != NULL) {
+		ns[k] = xstrdup(c->c_meta.m_ns);
+		names[k++] = xstrdup(c->c_meta.m_name);
+	}
+	store_unlock(r->r_store);
+	size_t learned = 0;
+	for (size_t i = 0; i < k;) {
+		/*
+		 * One context per batch: an issuer's history is built once per batch instead of once
+		 * per outcome, and the read lock is let go between batches so the watches can write.
+		 */
+		store_rdlock(r->r_store);
+		struct as_ctx *a = NULL;
+		for (size_t end = i + RECON_LEARN_BATCH; i < k && i < end; i++)
+			if ((c = store_cert_get(r->r_store, ns[i], names[i])) != NULL)
+				learned += recon_learn(r, c, now, &a);
+		as_free(a);
+		store_unlock(r->r_store);
+	}
+	for (size_t i = 0; i < k; i++) {
+		free(ns[i]);
+		free(names[i]);
+	}
+	free(ns);
+	free(names);
+	return learned;
+}
+
 /* Score c (store read lock held) into v. */
 static void
 recon_score(struct recon *r, const struct rec_cert *c, const struct recon_entry *old,
@@ -354,6 +446,16 @@ recon_score(struct recon *r, const struct rec_cert *c, const struct recon_entry 
 	struct as_ctx *a = as_new(r->r_store, &r->r_cfg, now);
 	as_use_cache(a, r->r_cache);
 	as_use_signals(a, r->r_sig);
+	struct lm_model *lm = NULL;
+	if (r->r_model) {
+		struct as_ctx *la = NULL;
+		(void)recon_learn(r, c, now, &la);
+		as_free(la);
+		/* a copy: the other workers keep training the shared model meanwhile */
+		lm = xmalloc(sizeof *lm);
+		mdl_snapshot(r->r_model, lm);
+		as_set_model(a, lm);
+	}
 	recon_anomalies(r, c, old, now, v);
 	if (v->rv_nanoms)
 		as_set_anomalies(a, c->c_meta.m_ns, c->c_meta.m_name, v->rv_anoms, v->rv_nanoms);
@@ -361,6 +463,7 @@ recon_score(struct recon *r, const struct rec_cert *c, const struct recon_entry 
 	struct sc_signals sg;
 	as_signals(a, c, &sg);
 	as_free(a);
+	free(lm);
 	v->rv_risk = res->r_risk;
 	v->rv_level = (int)res->r_level;
 	v->rv_predicted_failure = res->r_predicted_failure;

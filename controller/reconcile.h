@@ -11,6 +11,9 @@
  * history's estimate moved by them (ih_apply_signals), so that it rises with 5xx answers. A streaming anomaly
  * detector sees each request (and its issued certificate) once; the findings of a certificate's
  * newest request go into its score and are counted in certcast_anomalies_total when found.
+ * With a learned model (model.h), every request of the certificate that has reached an outcome
+ * trains it once (the model's ledger remembers which), and the score uses a copy of the model
+ * taken after that training.
  * Actions come later.
  *
  * Thread-safe for different keys at once (the work queue never hands one key to two workers).
@@ -28,6 +31,7 @@ struct recon;
 
 struct sc_config;
 struct sig_state;
+struct mdl;
 
 struct recon_opts {
 	struct store *ro_store;      /* borrowed; read only */
@@ -35,6 +39,7 @@ struct recon_opts {
 	const struct sc_config *ro_scoring; /* copied; NULL: scoring's defaults */
 	int64_t (*ro_clock)(void);   /* the time scoring is done at; NULL: the wall clock */
 	struct sig_state *ro_signals; /* borrowed live signals (signals.h), or NULL for none */
+	struct mdl *ro_model;        /* borrowed; the learned model to train and score with, or NULL */
 };
 
 /* A reconciler; free with recon_free after the workers have stopped. */
@@ -47,6 +52,16 @@ void recon_free(struct recon *r);
  * (logged; the caller should drop it, retrying cannot help).
  */
 int recon_key(struct recon *r, const char *key);
+
+/*
+ * Train the learned model on every finished request of every Certificate in the store that it
+ * has not learned yet, and return how many that was. The same as reconciling each certificate
+ * would do for the model, but an issuer's history is walked once per batch of certificates
+ * instead of once per outcome: the controller calls it once after the first sync, before the
+ * workers start, so that a first start with a large history stays fast. Safe to call while
+ * workers run (each outcome is still learned once).
+ */
+size_t recon_learn_all(struct recon *r);
 
 /* Number of certificates whose series recon currently keeps (tests). */
 size_t recon_tracked(struct recon *r);

@@ -23,6 +23,17 @@ assert_contains "read-only root filesystem" "$dep" "readOnlyRootFilesystem: true
 assert_contains "drops all capabilities" "$dep" "- ALL"
 assert_contains "liveness on /healthz" "$dep" "path: /healthz"
 assert_contains "readiness on /readyz" "$dep" "path: /readyz"
+# The learned model's state file: on an emptyDir by default, on the user's claim when named.
+assert_match "the state folder is mounted" "$dep" 'mountPath: /var/lib/certcast'
+assert_contains "an emptyDir holds it by default" "$dep" "emptyDir: {}"
+cm=$(helm template t "$chart" --show-only templates/configmap.yaml)
+assert_contains "the config sets stateFile there" "$cm" "stateFile: /var/lib/certcast/model.state"
+pvc=$(helm template t "$chart" --set state.existingClaim=certcast-state --show-only templates/deployment.yaml)
+assert_contains "state.existingClaim mounts that claim" "$pvc" "claimName: certcast-state"
+assert_not_contains "and no emptyDir then" "$pvc" "emptyDir"
+off=$(helm template t "$chart" --set state.enabled=false)
+assert_not_contains "state.enabled=false: no stateFile" "$off" "stateFile"
+assert_not_contains "state.enabled=false: no state volume" "$off" "/var/lib/certcast"
 rc=0; out=$(helm template t "$chart" --set mode=bogus 2>&1) || rc=$?
 assert_ne "a bad mode fails to render" 0 "$rc"
 assert_contains "the failure says why" "$out" "mode must be observe or enforce"
@@ -33,6 +44,8 @@ for mode in observe enforce; do
 		awk '/config.yaml: \|/ {on = 1; next} on && /^    / {sub(/^    /, ""); print}' >"$TEST_TMP/config-$mode.yaml"
 	assert_contains "rendered config carries mode $mode" "$(cat "$TEST_TMP/config-$mode.yaml")" "mode: $mode"
 done
+# the pod's state folder does not exist here: the checkpoint goes to the test's folder instead
+sed -i "s|^stateFile: .*|stateFile: $TEST_TMP/model.state|" "$TEST_TMP/config-observe.yaml"
 port=$(free_port)
 start_bg ctl env KUBECONFIG="$CERTCAST_KUBECONFIG" "$bin" controller --config "$TEST_TMP/config-observe.yaml" \
 	--http-addr "127.0.0.1:$port"

@@ -410,3 +410,24 @@ Test(config, usage_lists_every_flag)
 	cr_expect(strstr(b.b_data, "default: :9403"));
 	buf_free(&b);
 }
+
+/* stateFile: empty by default (no checkpoint), a path by key or flag, a folder path refused. */
+Test(config, state_file)
+{
+	struct cfg c;
+	char err[256] = "";
+	cfg_defaults(&c);
+	cr_expect_str_eq(c.c_state_file, "", "no checkpoint unless asked");
+	cr_expect_eq(cfg_set(&c, "state-file", "/var/lib/certcast/model.state", err, sizeof err), CC_OK,
+	    "%s", err);
+	cr_expect_str_eq(c.c_state_file, "/var/lib/certcast/model.state");
+	cr_expect_eq(cfg_set(&c, "stateFile", "/var/lib/certcast/", err, sizeof err), CC_ERR_INVAL);
+	cr_expect(strstr(err, "file path") != NULL, "%s", err);
+	cr_expect_str_eq(c.c_state_file, "/var/lib/certcast/model.state", "unchanged on error");
+	cr_expect_eq(cfg_set(&c, "stateFile", "", err, sizeof err), CC_OK, "empty turns it off");
+	cr_expect_str_eq(c.c_state_file, "");
+	const char *y = "stateFile: /tmp/s\n";
+	cr_expect_eq(cfg_load_string(&c, y, strlen(y), "t.yaml", err, sizeof err), CC_OK, "%s", err);
+	cr_expect_str_eq(c.c_state_file, "/tmp/s");
+	cfg_free(&c);
+}

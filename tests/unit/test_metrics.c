@@ -463,6 +463,12 @@ Test(metrics, std_families)
 	    {"certcast_leader", "gauge"},
 	    {"certcast_build_info", "gauge"},
 	    {"certcast_cert_manager_scrapes_total", "counter"},
+	    /* the learned model's calibration, added to the table */
+	    {"certcast_model_brier_score", "gauge"},
+	    {"certcast_model_brier_score_baseline", "gauge"},
+	    {"certcast_model_outcomes_total", "counter"},
+	    {"certcast_model_reliability_predicted", "gauge"},
+	    {"certcast_model_reliability_observed", "gauge"},
 	};
 	struct met_registry *r = met_registry_new();
 	struct met_std s;
@@ -476,6 +482,7 @@ Test(metrics, std_families)
 	cr_expect_eq(count_of(t, "# TYPE "), (int)(sizeof want / sizeof want[0]));
 	cr_expect(strstr(t, "certcast_build_info{version=\"9.8.7\"} 1\n"));
 	cr_expect(strstr(t, "\ncertcast_leader 0\n"));
+	cr_expect_null(strstr(t, "\ncertcast_model_brier_score "), "no Brier score before any outcome");
 	struct met_std again;
 	cr_expect_eq(met_std_register(r, "9.8.7", &again), CC_ERR_INVAL, "registered twice");
 	free(t);
