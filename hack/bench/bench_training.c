@@ -104,7 +104,7 @@ bt_run(long n)
 		mdl_free(m0);
 	}
 	struct mdl *m = mdl_new(0);
-	struct recon_opts o = {st, NULL, NULL, bt_clock, m};
+	struct recon_opts o = {st, NULL, NULL, bt_clock, .ro_model = m};
 	struct recon *r = recon_new(&o);
 	double t[3];
 	double ts = bt_now();

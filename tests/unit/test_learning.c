@@ -130,7 +130,7 @@ outcomes(struct mdl *m, uint64_t *failed)
 static struct recon *
 recon_with(struct store *st, struct mdl *m)
 {
-	struct recon_opts o = {st, NULL, NULL, clock_feb, m};
+	struct recon_opts o = {st, NULL, NULL, clock_feb, .ro_model = m};
 	return recon_new(&o);
 }
 
@@ -310,7 +310,7 @@ Test(learning, reconcile_scores_with_the_model)
 	}
 	double risk_with, risk_without;
 	const char *const *lv = MET_CERT_LABELS("shop", "web", "Issuer", "ca");
-	struct recon_opts o = {st, &ms, NULL, clock_feb, m};
+	struct recon_opts o = {st, &ms, NULL, clock_feb, .ro_model = m};
 	struct recon *r = recon_new(&o);
 	cr_assert_eq(recon_key(r, "shop/web"), CC_OK);
 	cr_assert_eq(met_value(ms.ms_cert_risk, lv, &risk_with), CC_OK);
