@@ -92,7 +92,7 @@ bt_run(long n)
 	double alone = -1;
 	if (n <= 4000) {
 		struct mdl *m0 = mdl_new(0);
-		struct recon_opts o0 = {st, NULL, NULL, bt_clock, m0};
+		struct recon_opts o0 = {st, NULL, NULL, bt_clock, .ro_model = m0};
 		struct recon *r0 = recon_new(&o0);
 		double t0 = bt_now();
 		for (long i = 0; i < n; i++) {
