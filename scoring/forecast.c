@@ -189,25 +189,81 @@ fc_attempt_fail1(const struct fc_params *p, int64_t t)
 }
 
 double
+fc_stuck_split(const struct fc_params *p, struct fc_params *ok, struct fc_params *stuck)
+{
+	double s;
+	int32_t failed;
+	int64_t end;
+	*ok = *p;
+	s = fc_clamp01(p->fp_stuck);
+	if (s == 0.0 || p->fp_first <= 0)
+		return 0.0;
+	ok->fp_stuck = 0.0;
+	*stuck = *ok;
+	/* the stuck attempt fails when the order expires (now, if that is already past) */
+	end = p->fp_stuck_end > p->fp_now ? p->fp_stuck_end : p->fp_now;
+	if (end < p->fp_first)
+		end = p->fp_first;
+	failed = p->fp_failed < 0 ? 0 : p->fp_failed;
+	failed = failed < INT32_MAX ? failed + 1 : failed;
+	stuck->fp_failed = failed;
+	stuck->fp_first = end + fc_backoff_delay(failed);
+	/* while the challenge stays broken, every new order hangs as long again before failing */
+	if (p->fp_stuck_hang > 0)
+		stuck->fp_fail_duration = p->fp_stuck_hang;
+	if (stuck->fp_nfaults < FC_MAX_FAULTS && p->fp_stuck_fault.ft_class != SC_CLASS_OK &&
+	    p->fp_stuck_fault.ft_present > 0.0)
+		stuck->fp_faults[stuck->fp_nfaults++] = p->fp_stuck_fault;
+	return s;
+}
+
+static double fc_fault_presence0(const struct fc_params *p, int64_t t);
+static double fc_attempt_fail0(const struct fc_params *p, int64_t t);
+
+double
 fc_fault_presence(const struct fc_params *p, int64_t t)
 {
 	struct fc_params a, b;
-	double w;
+	double s;
 	if (p == NULL)
 		return 0.0;
-	w = fc_split(p, &a, &b);
-	if (w == 0.0)
-		return fc_presence(p, t, NULL);
-	return (1.0 - w) * fc_presence(&a, t, NULL) + w * fc_presence(&b, t, NULL);
+	s = fc_stuck_split(p, &a, &b);
+	if (s == 0.0)
+		return fc_fault_presence0(p, t);
+	/* a stuck attempt is itself a fault that is present until it ends */
+	return (1.0 - s) * fc_fault_presence0(&a, t) +
+	       s * (t < p->fp_stuck_end ? 1.0 : fc_fault_presence0(&b, t));
 }
 
 double
 fc_attempt_fail(const struct fc_params *p, int64_t t)
 {
 	struct fc_params a, b;
-	double w;
+	double s;
 	if (p == NULL)
 		return 1.0;
+	s = fc_stuck_split(p, &a, &b);
+	if (s == 0.0)
+		return fc_attempt_fail0(p, t);
+	return (1.0 - s) * fc_attempt_fail0(&a, t) + s * fc_attempt_fail0(&b, t);
+}
+
+static double
+fc_fault_presence0(const struct fc_params *p, int64_t t)
+{
+	struct fc_params a, b;
+	double w;
+	w = fc_split(p, &a, &b);
+	if (w == 0.0)
+		return fc_presence(p, t, NULL);
+	return (1.0 - w) * fc_presence(&a, t, NULL) + w * fc_presence(&b, t, NULL);
+}
+
+static double
+fc_attempt_fail0(const struct fc_params *p, int64_t t)
+{
+	struct fc_params a, b;
+	double w;
 	w = fc_split(p, &a, &b);
 	if (w == 0.0)
 		return fc_attempt_fail1(p, t);
@@ -215,15 +271,59 @@ fc_attempt_fail(const struct fc_params *p, int64_t t)
 }
 
 static int fc_pass(const struct fc_params *p, int want_list, struct fc_forecast *out);
+static int fc_forecast0(const struct fc_params *p, int want_list, struct fc_forecast *out);
 
+/*
+ * The stuck world and the ordinary one have different schedules, so unlike the class split
+ * their lists cannot be mixed entry by entry. The list follows the likelier world: when the
+ * attempt is more likely stuck than not, the running attempt comes first (it fails unless it
+ * is not stuck after all) and then the stuck world's attempts after the order expires.
+ */
 int
 fc_forecast(const struct fc_params *p, int want_list, struct fc_forecast *out)
 {
 	struct fc_params a, b;
 	struct fc_forecast fb;
-	double w;
+	double s;
 	if (p == NULL || out == NULL)
 		return SC_ERR_INVAL;
+	s = fc_stuck_split(p, &a, &b);
+	if (s == 0.0)
+		return fc_forecast0(p, want_list, out);
+	(void)fc_forecast0(&a, want_list, out);
+	(void)fc_forecast0(&b, want_list, &fb);
+	{
+		double first = (1.0 - s) * out->ff_p_first_fail + s;
+		double risk = (1.0 - s) * out->ff_risk + s * fb.ff_risk;
+		double fault = (1.0 - s) * out->ff_p_fault_now + s;
+		if (s >= 0.5) {
+			struct sc_attempt run;
+			run.at_time = p->fp_first;
+			run.at_p_fault = fault;
+			run.at_p_fail = first;
+			out->ff_n = 0;
+			if (want_list) {
+				out->ff_attempts[0] = run;
+				out->ff_n = 1;
+				for (uint32_t i = 0; i < fb.ff_n && out->ff_n < SC_MAX_ATTEMPTS; i++)
+					out->ff_attempts[out->ff_n++] = fb.ff_attempts[i];
+			}
+			out->ff_total = 1 + fb.ff_total;
+			out->ff_last_attempt = fb.ff_total > 0 ? fb.ff_last_attempt : p->fp_first;
+		}
+		out->ff_risk = fc_clamp01(risk);
+		out->ff_p_first_fail = fc_clamp01(first);
+		out->ff_p_fault_now = fc_clamp01(fault);
+	}
+	return SC_OK;
+}
+
+static int
+fc_forecast0(const struct fc_params *p, int want_list, struct fc_forecast *out)
+{
+	struct fc_params a, b;
+	struct fc_forecast fb;
+	double w;
 	w = fc_split(p, &a, &b);
 	if (w == 0.0)
 		return fc_pass(p, want_list, out);
@@ -248,7 +348,7 @@ fc_pass(const struct fc_params *p, int want_list, struct fc_forecast *out)
 	double q, pts[2], h[2] = {0.0, 0.0}, g[2] = {1.0, 1.0};
 	double u_prev = 1.0;
 	int npts = 1;
-	int64_t t, d;
+	int64_t t, d, df;
 	int32_t failed;
 	uint32_t n = 0;
 
@@ -280,6 +380,7 @@ fc_pass(const struct fc_params *p, int want_list, struct fc_forecast *out)
 	}
 
 	d = p->fp_attempt_duration > 0 ? p->fp_attempt_duration : 0;
+	df = p->fp_fail_duration > 0 ? p->fp_fail_duration : d;
 	failed = p->fp_failed < 0 ? 0 : p->fp_failed;
 	t = p->fp_first;
 	/*
@@ -308,7 +409,7 @@ fc_pass(const struct fc_params *p, int want_list, struct fc_forecast *out)
 		u_prev = u;
 		n++;
 		failed = failed < INT32_MAX ? failed + 1 : failed;
-		t = t + d + fc_backoff_delay(failed);
+		t = t + df + fc_backoff_delay(failed);
 	}
 	out->ff_total = n;
 	if (n == 0) {

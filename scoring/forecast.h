@@ -91,6 +91,20 @@ struct fc_params {
 	double fp_kappa;            /* Beta concentration of p (<= 0: p is exact) */
 	struct fc_fault fp_faults[FC_MAX_FAULTS]; /* current faults */
 	size_t fp_nfaults;
+	int64_t fp_fail_duration;   /* trigger to outcome of a FAILING attempt, 0: as above. The
+				     * deadline test keeps fp_attempt_duration (a success is
+				     * quick); only the spacing of the all-fail chain uses this */
+	/*
+	 * A running attempt that may be stuck (an ACME challenge that never validates): with
+	 * probability fp_stuck the attempt at fp_first hangs until fp_stuck_end (the CA's order
+	 * expires), fails, and cert-manager's backoff follows; every further failure then hangs
+	 * fp_stuck_hang while fp_stuck_fault (what keeps the challenge from validating) persists.
+	 * 0 (the default): the attempt at fp_first is an ordinary one.
+	 */
+	double fp_stuck;
+	int64_t fp_stuck_end;
+	int64_t fp_stuck_hang;
+	struct fc_fault fp_stuck_fault;
 };
 
 struct fc_forecast {
@@ -108,6 +122,14 @@ struct fc_forecast {
  * Returns SC_OK, or SC_ERR_INVAL for NULL arguments.
  */
 int fc_forecast(const struct fc_params *p, int want_list, struct fc_forecast *out);
+
+/*
+ * Splits p into its two worlds when the running attempt may be stuck: *ok, the attempt at
+ * fp_first is an ordinary one; *stuck, it ends failed at fp_stuck_end and the chain resumes
+ * after cert-manager's backoff with fp_stuck_fault added. Returns P(stuck) (0: *ok = *p, *stuck
+ * untouched). Neither world is stuck again.
+ */
+double fc_stuck_split(const struct fc_params *p, struct fc_params *ok, struct fc_params *stuck);
 
 /* P(some fault of p is present at time t) (t >= p->fp_now). */
 double fc_fault_presence(const struct fc_params *p, int64_t t);
