@@ -58,12 +58,24 @@ sk_better(struct fcl_result *best, const char *reason, const char *message)
 		*best = r;
 }
 
+double
+sk_probability(int64_t age, int64_t grace)
+{
+	if (grace <= 0 || age <= grace)
+		return 0.0;
+	/*
+	 * Past the grace, each further grace without an outcome makes "merely slow" e times less
+	 * likely: an ordinary attempt that is late by ten times its usual time is rare already.
+	 */
+	return 1.0 - exp(-(double)(age - grace) / (double)grace);
+}
+
 void
 sk_assess(const struct sc_input *in, int64_t latency_hint, struct sk_verdict *out)
 {
 	const struct sc_request *newest = NULL;
 	const struct sc_cert *c;
-	int64_t now, over;
+	int64_t now;
 	memset(out, 0, sizeof(*out));
 	out->sk_cls.cl_class = SC_CLASS_UNKNOWN;
 	out->sk_cls.cl_rule = "";
@@ -110,12 +122,7 @@ sk_assess(const struct sc_input *in, int64_t latency_hint, struct sk_verdict *ou
 	out->sk_grace = out->sk_latency > SK_MIN_GRACE / SK_LATENCY_MULT
 				? out->sk_latency * SK_LATENCY_MULT
 				: SK_MIN_GRACE;
-	over = out->sk_age - out->sk_grace;
-	/*
-	 * Past the grace, each further grace without an outcome makes "merely slow" e times less
-	 * likely: an ordinary attempt that is late by ten times its usual time is rare already.
-	 */
-	out->sk_p = over > 0 ? 1.0 - exp(-(double)over / (double)out->sk_grace) : 0.0;
+	out->sk_p = sk_probability(out->sk_age, out->sk_grace);
 
 	/* why: the request's own words, then what the Order's and Challenge's Events say */
 	sk_better(&out->sk_cls, newest->rq_reason, newest->rq_message);

@@ -64,6 +64,9 @@ struct sk_verdict {
 int64_t sk_latency(const struct sc_request *a, size_t na, const struct sc_request *b, size_t nb,
 		   int64_t now, size_t *n);
 
+/* P(stuck) of a pending attempt of the given age: 0 up to grace, then 1 - exp(-(age-grace)/grace). */
+double sk_probability(int64_t age, int64_t grace);
+
 /*
  * Looks at in's newest CertificateRequest. latency_hint > 0 is the issuer estimate's figure;
  * otherwise the median of the issuer's history and the certificate's own requests, else the
