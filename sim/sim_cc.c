@@ -82,7 +82,8 @@ struct scc_state {
 	uint32_t *s_bq_heap;            /* ... bq_project's heap */
 	int64_t *s_bq_issued;           /* ... and issuances (s_bq_issued_cap) */
 	size_t s_bq_issued_cap;
-	struct sc_request s_scratch[SCC_CREQ]; /* scratch */
+	struct sc_request s_scratch[SCC_CREQ + 1]; /* scratch: the ring and the request in flight */
+	struct sc_event s_ev;                  /* scratch: the in-flight Challenge's reason */
 };
 
 static int64_t scc_natural_rt(const struct se_view *v);
@@ -342,6 +343,27 @@ scc_input(struct scc_state *st, uint32_t c, const struct se_view *v, struct sc_i
 	for (int i = 0; i < SCC_CREQ; i++)
 		if (cc->cc_req[i].rq_time)
 			st->s_scratch[nreq++] = cc->cc_req[i];
+	/*
+	 * The request in flight, as a controller lists it: pending since the attempt began, with
+	 * Issuing=True set then; while it hangs, its Challenge's self-check reason as an Event.
+	 */
+	if (v->v_issuing && cc->cc_attempt_t > 0) {
+		struct sc_request *rq = &st->s_scratch[nreq++];
+		memset(rq, 0, sizeof(*rq));
+		rq->rq_time = cc->cc_attempt_t;
+		rq->rq_outcome = SC_OUT_PENDING;
+		rq->rq_reason = "Pending";
+		in->in_cert.c_issuing.cd_time = cc->cc_attempt_t;
+		if (v->v_pending_reason != NULL) {
+			memset(&st->s_ev, 0, sizeof(st->s_ev));
+			st->s_ev.ev_reason = "Presented";
+			st->s_ev.ev_message = v->v_pending_reason;
+			st->s_ev.ev_time = cc->cc_attempt_t + 60;
+			st->s_ev.ev_count = 1;
+			in->in_events = &st->s_ev;
+			in->in_nevents = 1;
+		}
+	}
 	in->in_requests = st->s_scratch;
 	in->in_nrequests = nreq;
 	in->in_issuer_est = scc_estimate(st, v->v_issuer, now, iss);
@@ -443,7 +465,8 @@ scc_schedule(struct scc_state *st, uint32_t c, const struct se_view *v, const st
 	if (ari && v->v_ari_lo < target)
 		target = v->v_ari_lo;
 	if (v->v_issuing) {
-		return; /* the outcome evaluates again */
+		/* the outcome evaluates again; an attempt that hangs is looked at hourly meanwhile */
+		next = now + SCC_HOUR;
 	} else if (v->v_failed > 0) {
 		/* Failing: look again when cert-manager's backoff ends, at least hourly early in the
 		 * backoff and at most every 12h; a recovery of the issuer sweeps at once instead. */
@@ -518,6 +541,9 @@ scc_attempt_forecast(struct scc_state *st, uint32_t c)
 	in.in_cert.c_issuing.cd_status = SC_FALSE;
 	sc_evaluate(&in, &st->s_res);
 	cc->cc_attempt_t = now;
+	/* a controller resyncs a Certificate whose request does not finish: the outcome's own
+	 * evaluation replaces this for every attempt that ends within the hour */
+	se_schedule_eval(st->s_e, c, now + SCC_HOUR);
 	memset(&cc->cc_feat, 0, sizeof(cc->cc_feat));
 	cc->cc_feat.f_issuer_fail_rate = r->r_issuer.ie_mean;
 	cc->cc_feat.f_failed_attempts = v.v_failed;
