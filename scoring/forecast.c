@@ -192,25 +192,23 @@ double
 fc_stuck_split(const struct fc_params *p, struct fc_params *ok, struct fc_params *stuck)
 {
 	double s;
-	int32_t failed;
-	int64_t end;
+	int64_t end, hang;
 	*ok = *p;
 	s = fc_clamp01(p->fp_stuck);
 	if (s == 0.0 || p->fp_first <= 0)
 		return 0.0;
 	ok->fp_stuck = 0.0;
 	*stuck = *ok;
-	/* the stuck attempt fails when the order expires (now, if that is already past) */
+	/*
+	 * The stuck world's chain starts with the running attempt itself, hanging from its start
+	 * to the order's expiry (now, if that is already past): it fails only if the cause is
+	 * still there then, since a fixed challenge validates at cert-manager's next self-check.
+	 * Every further order hangs as long while the cause stays.
+	 */
 	end = p->fp_stuck_end > p->fp_now ? p->fp_stuck_end : p->fp_now;
-	if (end < p->fp_first)
-		end = p->fp_first;
-	failed = p->fp_failed < 0 ? 0 : p->fp_failed;
-	failed = failed < INT32_MAX ? failed + 1 : failed;
-	stuck->fp_failed = failed;
-	stuck->fp_first = end + fc_backoff_delay(failed);
-	/* while the challenge stays broken, every new order hangs as long again before failing */
-	if (p->fp_stuck_hang > 0)
-		stuck->fp_fail_duration = p->fp_stuck_hang;
+	hang = p->fp_stuck_hang > 0 ? p->fp_stuck_hang : 0;
+	stuck->fp_first = end - hang;
+	stuck->fp_fail_duration = hang;
 	if (stuck->fp_nfaults < FC_MAX_FAULTS && p->fp_stuck_fault.ft_class != SC_CLASS_OK &&
 	    p->fp_stuck_fault.ft_present > 0.0)
 		stuck->fp_faults[stuck->fp_nfaults++] = p->fp_stuck_fault;
@@ -230,9 +228,8 @@ fc_fault_presence(const struct fc_params *p, int64_t t)
 	s = fc_stuck_split(p, &a, &b);
 	if (s == 0.0)
 		return fc_fault_presence0(p, t);
-	/* a stuck attempt is itself a fault that is present until it ends */
-	return (1.0 - s) * fc_fault_presence0(&a, t) +
-	       s * (t < p->fp_stuck_end ? 1.0 : fc_fault_presence0(&b, t));
+	/* in the stuck world the cause of the hang is one of the faults */
+	return (1.0 - s) * fc_fault_presence0(&a, t) + s * fc_fault_presence0(&b, t);
 }
 
 double
@@ -293,23 +290,24 @@ fc_forecast(const struct fc_params *p, int want_list, struct fc_forecast *out)
 	(void)fc_forecast0(&a, want_list, out);
 	(void)fc_forecast0(&b, want_list, &fb);
 	{
-		double first = (1.0 - s) * out->ff_p_first_fail + s;
+		double first = (1.0 - s) * out->ff_p_first_fail + s * fb.ff_p_first_fail;
 		double risk = (1.0 - s) * out->ff_risk + s * fb.ff_risk;
 		double fault = (1.0 - s) * out->ff_p_fault_now + s;
 		if (s >= 0.5) {
-			struct sc_attempt run;
-			run.at_time = p->fp_first;
-			run.at_p_fault = fault;
-			run.at_p_fail = first;
+			/* the stuck world's first entry is the running attempt: shown as running now */
 			out->ff_n = 0;
 			if (want_list) {
-				out->ff_attempts[0] = run;
-				out->ff_n = 1;
-				for (uint32_t i = 0; i < fb.ff_n && out->ff_n < SC_MAX_ATTEMPTS; i++)
-					out->ff_attempts[out->ff_n++] = fb.ff_attempts[i];
+				for (uint32_t i = 0; i < fb.ff_n; i++)
+					out->ff_attempts[i] = fb.ff_attempts[i];
+				out->ff_n = fb.ff_n;
+				if (fb.ff_n > 0) {
+					out->ff_attempts[0].at_time = p->fp_first;
+					out->ff_attempts[0].at_p_fault = fault;
+					out->ff_attempts[0].at_p_fail = first;
+				}
 			}
-			out->ff_total = 1 + fb.ff_total;
-			out->ff_last_attempt = fb.ff_total > 0 ? fb.ff_last_attempt : p->fp_first;
+			out->ff_total = fb.ff_total;
+			out->ff_last_attempt = fb.ff_total > 1 ? fb.ff_last_attempt : p->fp_first;
 		}
 		out->ff_risk = fc_clamp01(risk);
 		out->ff_p_first_fail = fc_clamp01(first);
@@ -391,7 +389,13 @@ fc_pass(const struct fc_params *p, int want_list, struct fc_forecast *out)
 	 * where the weight of term j is only known once U_{j+1} is.
 	 */
 	while (t > 0 && t + d <= p->fp_not_after && n < FC_MAX_CHAIN) {
-		double f, u = fc_presence(p, t, &f);
+		/*
+		 * An attempt that hangs while the fault lasts (fp_fail_duration set) fails only if
+		 * the fault is still there when it would give up, or at the deadline: a fault
+		 * that clears earlier lets it finish then.
+		 */
+		int64_t at = df > d ? (t + df < p->fp_not_after ? t + df : p->fp_not_after) : t;
+		double f, u = fc_presence(p, at, &f);
 		for (int k = 0; k < npts; k++) {
 			h[k] = h[k] * pts[k] + (u_prev - u) * g[k];
 			g[k] *= f + (1.0 - f) * pts[k];

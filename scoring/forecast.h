@@ -93,13 +93,16 @@ struct fc_params {
 	size_t fp_nfaults;
 	int64_t fp_fail_duration;   /* trigger to outcome of a FAILING attempt, 0: as above. The
 				     * deadline test keeps fp_attempt_duration (a success is
-				     * quick); only the spacing of the all-fail chain uses this */
+				     * quick); the spacing of the all-fail chain uses this, and
+				     * such an attempt fails only if a fault is still there at
+				     * its end (or the deadline) */
 	/*
 	 * A running attempt that may be stuck (an ACME challenge that never validates): with
-	 * probability fp_stuck the attempt at fp_first hangs until fp_stuck_end (the CA's order
-	 * expires), fails, and cert-manager's backoff follows; every further failure then hangs
-	 * fp_stuck_hang while fp_stuck_fault (what keeps the challenge from validating) persists.
-	 * 0 (the default): the attempt at fp_first is an ordinary one.
+	 * probability fp_stuck the attempt at fp_first began fp_stuck_hang before fp_stuck_end
+	 * (the CA's order expires then) and hangs while fp_stuck_fault (what keeps the challenge
+	 * from validating) persists: it fails at fp_stuck_end if the cause is still there, and
+	 * cert-manager's backoff follows; every further order hangs the same way. 0 (the
+	 * default): the attempt at fp_first is an ordinary one.
 	 */
 	double fp_stuck;
 	int64_t fp_stuck_end;
@@ -125,9 +128,10 @@ int fc_forecast(const struct fc_params *p, int want_list, struct fc_forecast *ou
 
 /*
  * Splits p into its two worlds when the running attempt may be stuck: *ok, the attempt at
- * fp_first is an ordinary one; *stuck, it ends failed at fp_stuck_end and the chain resumes
- * after cert-manager's backoff with fp_stuck_fault added. Returns P(stuck) (0: *ok = *p, *stuck
- * untouched). Neither world is stuck again.
+ * fp_first is an ordinary one; *stuck, the chain starts with the running attempt at its own
+ * start (fp_stuck_end - fp_stuck_hang), every failing attempt takes fp_stuck_hang, and
+ * fp_stuck_fault is one of the faults. Returns P(stuck) (0: *ok = *p, *stuck untouched).
+ * Neither world is stuck again.
  */
 double fc_stuck_split(const struct fc_params *p, struct fc_params *ok, struct fc_params *stuck);
 

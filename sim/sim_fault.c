@@ -100,6 +100,21 @@ sf_wl_has(const struct sf_wlist *wl, int64_t t)
 	return lo > 0 && t < wl->wl_w[lo - 1].w_end;
 }
 
+/* End of the window of wl that contains t, 0 when none does. */
+static int64_t
+sf_wl_end(const struct sf_wlist *wl, int64_t t)
+{
+	size_t lo = 0, hi = wl->wl_n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (wl->wl_w[mid].w_start <= t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo > 0 && t < wl->wl_w[lo - 1].w_end ? wl->wl_w[lo - 1].w_end : 0;
+}
+
 static void
 sf_random_outages(const struct scn_scenario *s, size_t fi, struct sf_wlist *wl)
 {
@@ -317,4 +332,11 @@ sf_stuck_reason(int zone)
 		      "\"_acme-challenge\" not yet propagated"
 		    : "Waiting for HTTP-01 challenge propagation: wrong status code '404', "
 		      "expected '200'";
+}
+
+int64_t
+sf_stuck_until(const struct sf_plan *p, int g, int issuer, int64_t t)
+{
+	int64_t a = sf_wl_end(&p->p_gstuck[g], t), b = sf_wl_end(&p->p_istuck[issuer], t);
+	return a > b ? a : b;
 }

@@ -58,6 +58,14 @@ enum sf_outcome sf_attempt(const struct sf_plan *p, uint32_t cert, int g, int is
 int64_t sf_hang(void);
 
 /*
+ * When the stuck challenge of an attempt of group g on issuer, started at t, is fixed: the end
+ * of the stuck window(s) covering t (the later one when the issuer's and the zone's overlap),
+ * SCN_NEVER when open-ended, 0 when none covers t. A fixed challenge validates at
+ * cert-manager's next self-check, so the request finishes then if its order has not expired.
+ */
+int64_t sf_stuck_until(const struct sf_plan *p, int g, int issuer, int64_t t);
+
+/*
  * While a stuck request hangs, what the Challenge's self-check says (cert-manager's status
  * reason, which a controller can read): a DNS-01 record that does not propagate for a zone's
  * fault, an HTTP-01 answer of 404 for an issuer's.

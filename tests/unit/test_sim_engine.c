@@ -425,4 +425,16 @@ Test(sim_engine, stuck_request_hangs_then_fails_and_failover_replaces_it)
 	cr_assert_eq(se_run(w.w_e), CC_OK);
 	cr_expect_eq(se_metrics(w.w_e)->m_outcomes[SF_STUCK], 1);
 	world_close(&w);
+
+	/* without the failover, the retry hangs until the challenge is fixed (day 69), then the
+	 * order finishes at the next self-check (one latency later) */
+	struct trace tr2 = {0};
+	world_open(&w, stuck_cert, SCN_POL_CERT_MANAGER);
+	se_set_trace(w.w_e, trace_fn, &tr2);
+	cr_assert_eq(se_run_until(w.w_e, T + 10 * D), CC_OK);
+	cr_assert_eq(tr2.t_n, 4);
+	cr_expect_eq(tr2.t_rec[3].tr_time, T + 9 * D + 60);
+	cr_expect_eq(tr2.t_rec[3].tr_outcome, SF_OK);
+	cr_expect_eq(tr2.t_rec[3].tr_issuer, 0);
+	world_close(&w);
 }

@@ -195,6 +195,9 @@ Test(sim_fault, stuck_challenges)
 		if (o == SF_STUCK)
 			cr_expect_eq(zone, cases[i].zone, "[%s]", cases[i].name);
 	}
+	cr_expect_eq(sf_stuck_until(p, 0, 0, s->s_start + 11 * D), s->s_start + 15 * D);
+	cr_expect_eq(sf_stuck_until(p, 1, 1, s->s_start + 31 * D), s->s_start + 32 * D);
+	cr_expect_eq(sf_stuck_until(p, 0, 0, s->s_start + 20 * D), 0, "no window there");
 	cr_expect_eq(sf_hang(), 7 * D);
 	cr_expect_not_null(strstr(sf_stuck_reason(1), "DNS-01"));
 	cr_expect_not_null(strstr(sf_stuck_reason(0), "404"));
