@@ -383,7 +383,7 @@ ev_stuck(struct ev_ctx *e, const struct sc_issuer_estimate *est)
 	f->ft_class = e->e_stuck.sk_cls.cl_class;
 	f->ft_present = 1.0; /* in the stuck world the cause is there now */
 	f->ft_fail = m.fp_fail;
-	f->ft_since = e->e_stuck.sk_created;
+	f->ft_since = e->e_stuck.sk_since;
 	f->ft_seen = in->in_now;
 	f->ft_window = e->e_stuck.sk_cls.cl_window;
 	f->ft_retry_after = e->e_stuck.sk_cls.cl_retry_after;

@@ -209,9 +209,28 @@ fc_stuck_split(const struct fc_params *p, struct fc_params *ok, struct fc_params
 	hang = p->fp_stuck_hang > 0 ? p->fp_stuck_hang : 0;
 	stuck->fp_first = end - hang;
 	stuck->fp_fail_duration = hang;
-	if (stuck->fp_nfaults < FC_MAX_FAULTS && p->fp_stuck_fault.ft_class != SC_CLASS_OK &&
-	    p->fp_stuck_fault.ft_present > 0.0)
-		stuck->fp_faults[stuck->fp_nfaults++] = p->fp_stuck_fault;
+	if (p->fp_stuck_fault.ft_class != SC_CLASS_OK && p->fp_stuck_fault.ft_present > 0.0) {
+		const struct fc_fault *sf = &p->fp_stuck_fault;
+		size_t i;
+		/*
+		 * A fault of the same class already seen (the issuer failing for other
+		 * certificates with the same words, this certificate's own last failure) is the
+		 * same cause seen twice, not a second one that must heal too: merge them, dated
+		 * from the older sighting.
+		 */
+		for (i = 0; i < stuck->fp_nfaults; i++) {
+			struct fc_fault *f = &stuck->fp_faults[i];
+			if (f->ft_class != sf->ft_class)
+				continue;
+			int64_t since = f->ft_since > 0 && f->ft_since < sf->ft_since ? f->ft_since
+										: sf->ft_since;
+			*f = *sf;
+			f->ft_since = since;
+			break;
+		}
+		if (i == stuck->fp_nfaults && stuck->fp_nfaults < FC_MAX_FAULTS)
+			stuck->fp_faults[stuck->fp_nfaults++] = *sf;
+	}
 	return s;
 }
 

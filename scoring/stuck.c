@@ -10,13 +10,17 @@
 
 #define SK_BYPASS_SLACK 60 /* Issuing turns True seconds before the request is created */
 
-/* Adds the finished requests of r to v (a ring once full, so every part of r can count). */
+/*
+ * Adds the issued requests of r to v (a ring once full, so every part of r can count). Only
+ * successes: failures end either fast (a refused order) or after hanging, and once most recent
+ * requests hang their durations would make hanging look usual.
+ */
 static void
 sk_collect(const struct sc_request *r, size_t n, int64_t now, double *v, size_t *nv,
 	   size_t *seen)
 {
 	for (size_t i = 0; r != NULL && i < n; i++) {
-		if (r[i].rq_outcome == SC_OUT_PENDING || r[i].rq_time <= 0 ||
+		if (r[i].rq_outcome != SC_OUT_ISSUED || r[i].rq_time <= 0 ||
 		    r[i].rq_done < r[i].rq_time || r[i].rq_done > now)
 			continue;
 		v[*seen % SK_MAX_SAMPLES] = (double)(r[i].rq_done - r[i].rq_time);
@@ -42,6 +46,26 @@ sk_latency(const struct sc_request *a, size_t na, const struct sc_request *b, si
 	/* the median: one request that waited out a long DNS propagation does not move it */
 	med = rb_median(v, nv);
 	return med >= 1.0 ? (int64_t)med : 1;
+}
+
+/*
+ * Other requests that hung past the grace and then failed, after the latest success among r,
+ * are earlier sightings of the same trouble: the cause is as old as the earliest of them.
+ */
+static void
+sk_since(const struct sc_request *r, size_t n, int64_t grace, int64_t now, int64_t *since)
+{
+	int64_t ok = 0;
+	for (size_t i = 0; r != NULL && i < n; i++)
+		if (r[i].rq_outcome == SC_OUT_ISSUED && r[i].rq_done <= now && r[i].rq_done > ok)
+			ok = r[i].rq_done;
+	for (size_t i = 0; r != NULL && i < n; i++) {
+		if (r[i].rq_outcome != SC_OUT_FAILED || r[i].rq_done > now || r[i].rq_time <= ok ||
+		    r[i].rq_time <= 0 || r[i].rq_done - r[i].rq_time <= grace)
+			continue;
+		if (r[i].rq_time < *since)
+			*since = r[i].rq_time;
+	}
 }
 
 /* Keeps the more confident of two classifications; a text no rule matched never wins. */
@@ -123,6 +147,13 @@ sk_assess(const struct sc_input *in, int64_t latency_hint, struct sk_verdict *ou
 				? out->sk_latency * SK_LATENCY_MULT
 				: SK_MIN_GRACE;
 	out->sk_p = sk_probability(out->sk_age, out->sk_grace);
+	out->sk_since = newest->rq_time;
+	if (out->sk_p > 0.0) {
+		const struct sc_issuer *is = in->in_issuer;
+		sk_since(is != NULL ? is->is_history : NULL, is != NULL ? is->is_nhistory : 0,
+			 out->sk_grace, now, &out->sk_since);
+		sk_since(in->in_requests, in->in_nrequests, out->sk_grace, now, &out->sk_since);
+	}
 
 	/* why: the request's own words, then what the Order's and Challenge's Events say */
 	sk_better(&out->sk_cls, newest->rq_reason, newest->rq_message);

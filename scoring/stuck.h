@@ -15,8 +15,8 @@
  * compares the issuerRef too), so a failover replaces it; setting Issuing=True again does not.
  *
  * The evidence is the age of the newest CertificateRequest while it is still pending, against
- * how long the issuer's requests usually take (their median, created to done): far beyond it a
- * pending request is likelier stuck than slow.
+ * how long the issuer's successful requests usually take (their median, created to done): far
+ * beyond it a pending request is likelier stuck than slow.
  *
  * Pure: no I/O, no clock, no allocation (a fixed stack buffer for the median).
  */
@@ -40,7 +40,7 @@
 enum sk_latency_src {
 	SK_LAT_DEFAULT = 0, /* too little history: SK_DEFAULT_LATENCY */
 	SK_LAT_ESTIMATE = 1, /* the issuer estimate's ie_latency */
-	SK_LAT_HISTORY = 2, /* the median of the issuer's (and certificate's) finished requests */
+	SK_LAT_HISTORY = 2, /* the median of the issuer's (and certificate's) issued requests */
 };
 
 /* The verdict on the certificate's running attempt. */
@@ -53,12 +53,15 @@ struct sk_verdict {
 	int64_t sk_grace;        /* age beyond which a pending request counts as evidence */
 	double sk_p;             /* P(the attempt is stuck), 0 when young or not pending */
 	int64_t sk_end;          /* when the CA's order expires and the attempt fails */
+	int64_t sk_since;        /* when the cause began: the start of the earliest request of
+				    the issuer or certificate that hung past the grace and failed
+				    since their latest success, else this request's start */
 	struct fcl_result sk_cls; /* why, from the request's and Events' messages (UNKNOWN, rule ""
 				     when none says) */
 };
 
 /*
- * Median created-to-done time of the finished requests in a and b (either may be NULL), as of
+ * Median created-to-done time of the issued requests in a and b (either may be NULL), as of
  * now; 0 when fewer than SK_MIN_SAMPLES. *n (may be NULL) gets the number of samples used.
  */
 int64_t sk_latency(const struct sc_request *a, size_t na, const struct sc_request *b, size_t nb,

@@ -39,6 +39,8 @@ struct scc_cert {
 	uint8_t cc_dup_head;                /* next slot of cc_dup */
 	uint8_t cc_rb_adjusted;             /* renewBefore is certcast's, not the user's */
 	uint8_t cc_has_feat;                /* cc_feat is valid */
+	uint8_t cc_stuck_cls;               /* the attempt in flight was judged stuck: the class of
+					       its cause + 1, 0 when not */
 };
 
 struct scc_issuer {
@@ -493,6 +495,23 @@ scc_schedule(struct scc_state *st, uint32_t c, const struct se_view *v, const st
 	se_schedule_eval(st->s_e, c, next);
 }
 
+/*
+ * An attempt the forecaster judged stuck (likelier than not) fails because of what keeps its
+ * challenge from validating, not at the healthy rate: its training example for the learned
+ * model carries that class, as a failing certificate's does, so the hang does not teach the
+ * model that healthy attempts fail.
+ */
+static void
+scc_note_stuck(struct scc_state *st, uint32_t c)
+{
+	const struct sc_result *r = &st->s_res;
+	for (uint32_t i = 0; i < r->r_nfactors; i++)
+		if (strcmp(r->r_factors[i].f_name, "stuck") == 0 && r->r_factors[i].f_value >= 0.5) {
+			st->s_c[c].cc_stuck_cls = (uint8_t)(r->r_class + 1);
+			return;
+		}
+}
+
 static void
 scc_evaluate(struct scc_state *st, uint32_t c, int may_act)
 {
@@ -504,6 +523,7 @@ scc_evaluate(struct scc_state *st, uint32_t c, int may_act)
 	scc_input(st, c, &v, &in, &iss, &fb, name, sizeof(name), dom, sizeof(dom));
 	sc_evaluate(&in, &st->s_res);
 	st->s_c[c].cc_last_risk = st->s_res.r_risk;
+	scc_note_stuck(st, c);
 	se_note_risk(st->s_e, c, (enum se_level)st->s_res.r_level, st->s_res.r_risk);
 	if (may_act && st->s_enforce) {
 		int started = scc_apply(st, c, &v, &st->s_res);
@@ -541,6 +561,7 @@ scc_attempt_forecast(struct scc_state *st, uint32_t c)
 	in.in_cert.c_issuing.cd_status = SC_FALSE;
 	sc_evaluate(&in, &st->s_res);
 	cc->cc_attempt_t = now;
+	cc->cc_stuck_cls = 0;
 	/* a controller resyncs a Certificate whose request does not finish: the outcome's own
 	 * evaluation replaces this for every attempt that ends within the hour */
 	se_schedule_eval(st->s_e, c, now + SCC_HOUR);
@@ -580,9 +601,12 @@ scc_on_outcome(struct scc_state *st, uint32_t c, int issuer, int failed)
 		ci->ci_n++;
 	ci->ci_est_t = 0;
 	if (cc->cc_has_feat) {
+		if (cc->cc_stuck_cls > 0)
+			cc->cc_feat.f_class = (enum lm_class)(cc->cc_stuck_cls - 1);
 		lm_update(&st->s_lm, &cc->cc_feat, failed);
 		cc->cc_has_feat = 0;
 	}
+	cc->cc_stuck_cls = 0;
 	cc->cc_attempt_t = 0;
 	if (failed) {
 		ci->ci_fail_run++;

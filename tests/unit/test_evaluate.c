@@ -857,6 +857,28 @@ Test(evaluate, stuck_latency_from_history)
 	cr_expect(te_has_factor(&r, "stuck"), "%s", r.r_reasons);
 	sk_assess(&in, 0, &v);
 	cr_expect_eq(v.sk_grace, SK_MIN_GRACE, "the floor beats 10 x 2m");
+	cr_expect_eq(v.sk_since, rq.rq_time, "no earlier hang: the cause dates from this request");
+	/* most recent requests hung for a week and failed: the usual latency is still that of
+	 * the successes, and the cause dates from the earliest hang */
+	{
+		struct sc_request mixed[20];
+		for (int i = 0; i < 20; i++) {
+			mixed[i] = hist[i % 8];
+			mixed[i].rq_time -= 20 * D; /* the successes came before the trouble */
+			mixed[i].rq_done -= 20 * D;
+			if (i >= 8) {
+				mixed[i].rq_time = NOW - 12 * D + i * H;
+				mixed[i].rq_done = mixed[i].rq_time + 7 * D;
+				mixed[i].rq_outcome = SC_OUT_FAILED;
+			}
+		}
+		is.is_history = mixed;
+		is.is_nhistory = 20;
+		sk_assess(&in, 0, &v);
+		cr_expect_eq(v.sk_latency, 2 * M, "%lld", (long long)v.sk_latency);
+		cr_expect_eq(v.sk_since, NOW - 12 * D + 8 * H);
+		is.is_history = hist;
+	}
 	/* too little history: the default */
 	is.is_nhistory = 2;
 	sk_assess(&in, 0, &v);
