@@ -17,7 +17,8 @@
  *   risk = sum_j [U(t_j) - U(t_j+1)] * prod_{k<=j} g_k * prod_{k>j} p
  * averaged over the mixture, where U(t) = P(some fault still present at t). A fault whose class
  * is uncertain (ft_alt_weight > 0; only the first such fault) is a mixture of two worlds, each
- * forecast on its own and weighted.
+ * forecast on its own and weighted. A running attempt that may be stuck (fp_stuck > 0, see
+ * stuck.h) is another such mixture, whose stuck world has its own schedule.
  *
  * Reentrant, no allocation.
  */

@@ -769,6 +769,9 @@ Test(evaluate, stuck_attempt_raises_risk_and_names_the_cause)
 	cr_expect_not_null(strstr(f->f_text, "cfg-self-check-status"), "%s", f->f_text);
 	cr_expect_not_null(strstr(f->f_text, "assumed"), "no history: the default: %s", f->f_text);
 	cr_expect_eq(old.r_class, SC_CLASS_CONFIG);
+	cr_expect(!old.r_decision.d_reissue);
+	cr_expect_not_null(strstr(old.r_decision.d_note, "stuck"), "%s", old.r_decision.d_note);
+	cr_expect_null(strstr(young.r_decision.d_note, "stuck"), "%s", young.r_decision.d_note);
 	/* the schedule: the running attempt, then the next one after the order expires + 1h */
 	cr_assert_geq(old.r_nattempts, 1);
 	cr_expect_eq(old.r_attempts[0].at_time, NOW);
