@@ -599,8 +599,8 @@ ev_factors(struct ev_ctx *e, const struct sc_issuer_estimate *est, struct sc_res
 		ex_duration(v->sk_latency, d2, sizeof(d2));
 		ex_time(v->sk_end, t1, sizeof(t1));
 		ex_add(out, "stuck", v->sk_p, risk - ev_risk(&p),
-		       "request pending %s (usual %s%s): P(stuck) %.2f, its order expires %s, "
-		       "then backoff; cause %s (%s)",
+		       "request pending %s (usual %s%s): P(stuck) %.2f; order expires %s, then "
+		       "backoff; cause %s (%s)",
 		       d1, d2, v->sk_latency_src == SK_LAT_DEFAULT ? ", assumed" : "", v->sk_p, t1,
 		       sc_class_name(v->sk_cls.cl_class),
 		       v->sk_cls.cl_rule[0] ? v->sk_cls.cl_rule : "no message says");
