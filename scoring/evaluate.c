@@ -2,7 +2,7 @@
  * evaluate: sc_evaluate(), which ties the modules together for one certificate.
  *
  * Order: issuer estimate -> renewal time and next attempt -> current faults (failure classes
- * with their persistence) -> per-attempt baseline (certificate history on top of the issuer,
+ * with their persistence, a stalled cert-manager, a stuck attempt) -> per-attempt baseline (certificate history on top of the issuer,
  * live signals, learned model) -> forecast -> counterfactual contributions -> predicted
  * failure time -> decision -> anomalies -> explanation.
  */
@@ -18,6 +18,7 @@
 #include "issuer_health.h"
 #include "learn.h"
 #include "policy.h"
+#include "stuck.h"
 
 #define EV_CERT_STRENGTH 20.0       /* most pseudo-counts the issuer lends a certificate */
 #define EV_NO_CERT_HORIZON 86400    /* no certificate yet: risk of none within a day */
@@ -53,6 +54,7 @@ struct ev_ctx {
 	double e_ari_weight;             /* P(the ARI window's end is a deadline), 0 none */
 	double e_ari_risk;               /* risk against that deadline */
 	int64_t e_stall_since;           /* cert-manager overdue since (renewal + grace), 0 not */
+	struct sk_verdict e_stuck;       /* the running attempt, and whether it is stuck */
 	struct lm_prediction e_lm;       /* its prediction (baseline features) */
 };
 
@@ -354,6 +356,42 @@ ev_budget_queue(struct ev_ctx *e)
 				   until);
 }
 
+/*
+ * A pending request far older than the issuer's usual latency is an attempt that may be stuck
+ * (stuck.h): with that probability the running attempt ends only when the CA's order expires,
+ * fails, and cert-manager's backoff follows; a new order meets the same broken challenge while
+ * the cause persists. The cause is the class the request's and Events' words name; without
+ * words it is "unknown". ACME only: the order's expiry is what ends the wait (another issuer's
+ * pending request has no such end, and is left to the other faults).
+ */
+static void
+ev_stuck(struct ev_ctx *e, const struct sc_issuer_estimate *est)
+{
+	const struct sc_input *in = e->e_in;
+	struct fc_params *p = &e->e_params;
+	struct fc_fault *f = &p->fp_stuck_fault;
+	struct fcl_persist m;
+	sk_assess(in, est->ie_latency, &e->e_stuck);
+	p->fp_stuck = 0.0;
+	if (!in->in_cert.c_acme || !(e->e_stuck.sk_p > 0.0) || p->fp_first <= 0)
+		return;
+	p->fp_stuck = e->e_stuck.sk_p;
+	p->fp_stuck_end = e->e_stuck.sk_end;
+	p->fp_stuck_hang = SK_ORDER_LIFETIME;
+	memset(f, 0, sizeof(*f));
+	fcl_persistence(e->e_stuck.sk_cls.cl_class, &m);
+	f->ft_class = e->e_stuck.sk_cls.cl_class;
+	f->ft_present = 1.0; /* in the stuck world the cause is there now */
+	f->ft_fail = m.fp_fail;
+	f->ft_since = e->e_stuck.sk_since;
+	f->ft_seen = in->in_now;
+	f->ft_window = e->e_stuck.sk_cls.cl_window;
+	f->ft_retry_after = e->e_stuck.sk_cls.cl_retry_after;
+	f->ft_alt_class = SC_CLASS_UNKNOWN;
+	if (f->ft_class != SC_CLASS_UNKNOWN)
+		f->ft_alt_weight = 1.0 - ev_clamp01(e->e_stuck.sk_cls.cl_confidence);
+}
+
 static enum lm_class
 ev_lm_class(enum sc_class c)
 {
@@ -423,7 +461,9 @@ ev_risk(const struct fc_params *p)
 /*
  * The latest start time s in [now, deadline] such that an attempt chain beginning at s (the
  * backoff state kept) would keep the risk at or under target: the point after which too few
- * attempts remain. Returns 0 when no start qualifies.
+ * attempts remain. With a stuck attempt the chain cannot start before it ends, so s is the
+ * latest end of the stuck attempt (the running request failing) that still leaves enough.
+ * Returns 0 when no start qualifies.
  */
 static int64_t
 ev_latest_safe_start(const struct ev_ctx *e, double target)
@@ -431,13 +471,15 @@ ev_latest_safe_start(const struct ev_ctx *e, double target)
 	struct fc_params p = e->e_params;
 	int64_t now = e->e_in->in_now, end = e->e_deadline - p.fp_attempt_duration;
 	int64_t lo = 0, hi = 0, step;
+	/* a stuck attempt holds the chain: what moves is when it ends, not when it started */
+	int64_t *start = p.fp_stuck > 0.0 ? &p.fp_stuck_end : &p.fp_first;
 	if (end < now)
 		return 0;
 	step = (end - now) / EV_PF_GRID;
 	if (step < 60)
 		step = 60;
 	for (int64_t s = end; s >= now; s -= step) {
-		p.fp_first = s;
+		*start = s;
 		if (ev_risk(&p) <= target) {
 			lo = s;
 			hi = s + step < end ? s + step : end;
@@ -452,7 +494,7 @@ ev_latest_safe_start(const struct ev_ctx *e, double target)
 		return 0;
 	while (hi - lo > 60) {
 		int64_t mid = lo + (hi - lo) / 2;
-		p.fp_first = mid;
+		*start = mid;
 		if (ev_risk(&p) <= target)
 			lo = mid;
 		else
@@ -547,6 +589,21 @@ ev_factors(struct ev_ctx *e, const struct sc_issuer_estimate *est, struct sc_res
 		       "cert-manager has made no attempt since its renewal time %s (%s ago): its "
 		       "controller may be down or stuck",
 		       t1, d1);
+	}
+	if (e->e_params.fp_stuck > 0.0) {
+		const struct sk_verdict *v = &e->e_stuck;
+		char d2[32];
+		p = e->e_params;
+		p.fp_stuck = 0.0;
+		ex_duration(v->sk_age, d1, sizeof(d1));
+		ex_duration(v->sk_latency, d2, sizeof(d2));
+		ex_time(v->sk_end, t1, sizeof(t1));
+		ex_add(out, "stuck", v->sk_p, risk - ev_risk(&p),
+		       "request pending %s (usual %s%s): P(stuck) %.2f; order expires %s, then "
+		       "backoff; cause %s (%s)",
+		       d1, d2, v->sk_latency_src == SK_LAT_DEFAULT ? ", assumed" : "", v->sk_p, t1,
+		       sc_class_name(v->sk_cls.cl_class),
+		       v->sk_cls.cl_rule[0] ? v->sk_cls.cl_rule : "no message says");
 	}
 	if (e->e_params.fp_nfaults > (size_t)stalled) {
 		p = e->e_params;
@@ -839,6 +896,7 @@ sc_evaluate(const struct sc_input *in, struct sc_result *out)
 		e.e_params.fp_kappa = e.e_cfg.cf_corr_strength;
 	ev_faults(&e, &est);
 	ev_budget_queue(&e);
+	ev_stuck(&e, &est);
 
 	/* the forecast */
 	(void)fc_forecast(&e.e_params, 1, &e.e_fc);
@@ -853,9 +911,11 @@ sc_evaluate(const struct sc_input *in, struct sc_result *out)
 	out->r_p_fault = e.e_fc.ff_p_fault_now;
 	out->r_class = e.e_cert_failing ? e.e_cert_cls.cl_class
 			: e.e_params.fp_nfaults > 0 ? e.e_params.fp_faults[0].ft_class
+			: e.e_params.fp_stuck >= 0.5 ? e.e_stuck.sk_cls.cl_class
 						    : SC_CLASS_OK;
 	out->r_class_conf = e.e_cert_failing ? e.e_cert_cls.cl_confidence
 			    : e.e_params.fp_nfaults > 0 ? e.e_params.fp_faults[0].ft_present
+			    : e.e_params.fp_stuck >= 0.5 ? e.e_params.fp_stuck
 							: 0.0;
 	out->r_attempts_total = e.e_fc.ff_total;
 	out->r_nattempts = e.e_fc.ff_n;

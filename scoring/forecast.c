@@ -189,25 +189,97 @@ fc_attempt_fail1(const struct fc_params *p, int64_t t)
 }
 
 double
+fc_stuck_split(const struct fc_params *p, struct fc_params *ok, struct fc_params *stuck)
+{
+	double s;
+	int64_t end, hang;
+	*ok = *p;
+	s = fc_clamp01(p->fp_stuck);
+	if (s == 0.0 || p->fp_first <= 0)
+		return 0.0;
+	ok->fp_stuck = 0.0;
+	*stuck = *ok;
+	/*
+	 * The stuck world's chain starts with the running attempt itself, hanging from its start
+	 * to the order's expiry (now, if that is already past): it fails only if the cause is
+	 * still there then, since a fixed challenge validates at cert-manager's next self-check.
+	 * Every further order hangs as long while the cause stays.
+	 */
+	end = p->fp_stuck_end > p->fp_now ? p->fp_stuck_end : p->fp_now;
+	hang = p->fp_stuck_hang > 0 ? p->fp_stuck_hang : 0;
+	stuck->fp_first = end - hang;
+	stuck->fp_fail_duration = hang;
+	if (p->fp_stuck_fault.ft_class != SC_CLASS_OK && p->fp_stuck_fault.ft_present > 0.0) {
+		const struct fc_fault *sf = &p->fp_stuck_fault;
+		size_t i;
+		/*
+		 * A fault of the same class already seen (the issuer failing for other
+		 * certificates with the same words, this certificate's own last failure) is the
+		 * same cause seen twice, not a second one that must heal too: merge them, dated
+		 * from the older sighting.
+		 */
+		for (i = 0; i < stuck->fp_nfaults; i++) {
+			struct fc_fault *f = &stuck->fp_faults[i];
+			if (f->ft_class != sf->ft_class)
+				continue;
+			int64_t since = f->ft_since > 0 && f->ft_since < sf->ft_since ? f->ft_since
+										: sf->ft_since;
+			*f = *sf;
+			f->ft_since = since;
+			break;
+		}
+		if (i == stuck->fp_nfaults && stuck->fp_nfaults < FC_MAX_FAULTS)
+			stuck->fp_faults[stuck->fp_nfaults++] = *sf;
+	}
+	return s;
+}
+
+static double fc_fault_presence0(const struct fc_params *p, int64_t t);
+static double fc_attempt_fail0(const struct fc_params *p, int64_t t);
+
+double
 fc_fault_presence(const struct fc_params *p, int64_t t)
 {
 	struct fc_params a, b;
-	double w;
+	double s;
 	if (p == NULL)
 		return 0.0;
-	w = fc_split(p, &a, &b);
-	if (w == 0.0)
-		return fc_presence(p, t, NULL);
-	return (1.0 - w) * fc_presence(&a, t, NULL) + w * fc_presence(&b, t, NULL);
+	s = fc_stuck_split(p, &a, &b);
+	if (s == 0.0)
+		return fc_fault_presence0(p, t);
+	/* in the stuck world the cause of the hang is one of the faults */
+	return (1.0 - s) * fc_fault_presence0(&a, t) + s * fc_fault_presence0(&b, t);
 }
 
 double
 fc_attempt_fail(const struct fc_params *p, int64_t t)
 {
 	struct fc_params a, b;
-	double w;
+	double s;
 	if (p == NULL)
 		return 1.0;
+	s = fc_stuck_split(p, &a, &b);
+	if (s == 0.0)
+		return fc_attempt_fail0(p, t);
+	return (1.0 - s) * fc_attempt_fail0(&a, t) + s * fc_attempt_fail0(&b, t);
+}
+
+static double
+fc_fault_presence0(const struct fc_params *p, int64_t t)
+{
+	struct fc_params a, b;
+	double w;
+	w = fc_split(p, &a, &b);
+	if (w == 0.0)
+		return fc_presence(p, t, NULL);
+	return (1.0 - w) * fc_presence(&a, t, NULL) + w * fc_presence(&b, t, NULL);
+}
+
+static double
+fc_attempt_fail0(const struct fc_params *p, int64_t t)
+{
+	struct fc_params a, b;
+	double w;
 	w = fc_split(p, &a, &b);
 	if (w == 0.0)
 		return fc_attempt_fail1(p, t);
@@ -215,15 +287,60 @@ fc_attempt_fail(const struct fc_params *p, int64_t t)
 }
 
 static int fc_pass(const struct fc_params *p, int want_list, struct fc_forecast *out);
+static int fc_forecast0(const struct fc_params *p, int want_list, struct fc_forecast *out);
 
+/*
+ * The stuck world and the ordinary one have different schedules, so unlike the class split
+ * their lists cannot be mixed entry by entry. The list follows the likelier world: when the
+ * attempt is more likely stuck than not, the running attempt comes first (it fails unless it
+ * is not stuck after all) and then the stuck world's attempts after the order expires.
+ */
 int
 fc_forecast(const struct fc_params *p, int want_list, struct fc_forecast *out)
 {
 	struct fc_params a, b;
 	struct fc_forecast fb;
-	double w;
+	double s;
 	if (p == NULL || out == NULL)
 		return SC_ERR_INVAL;
+	s = fc_stuck_split(p, &a, &b);
+	if (s == 0.0)
+		return fc_forecast0(p, want_list, out);
+	(void)fc_forecast0(&a, want_list, out);
+	(void)fc_forecast0(&b, want_list, &fb);
+	{
+		double first = (1.0 - s) * out->ff_p_first_fail + s * fb.ff_p_first_fail;
+		double risk = (1.0 - s) * out->ff_risk + s * fb.ff_risk;
+		double fault = (1.0 - s) * out->ff_p_fault_now + s;
+		if (s >= 0.5) {
+			/* the stuck world's first entry is the running attempt: shown as running now */
+			out->ff_n = 0;
+			if (want_list) {
+				for (uint32_t i = 0; i < fb.ff_n; i++)
+					out->ff_attempts[i] = fb.ff_attempts[i];
+				out->ff_n = fb.ff_n;
+				if (fb.ff_n > 0) {
+					out->ff_attempts[0].at_time = p->fp_first;
+					out->ff_attempts[0].at_p_fault = fault;
+					out->ff_attempts[0].at_p_fail = first;
+				}
+			}
+			out->ff_total = fb.ff_total;
+			out->ff_last_attempt = fb.ff_total > 1 ? fb.ff_last_attempt : p->fp_first;
+		}
+		out->ff_risk = fc_clamp01(risk);
+		out->ff_p_first_fail = fc_clamp01(first);
+		out->ff_p_fault_now = fc_clamp01(fault);
+	}
+	return SC_OK;
+}
+
+static int
+fc_forecast0(const struct fc_params *p, int want_list, struct fc_forecast *out)
+{
+	struct fc_params a, b;
+	struct fc_forecast fb;
+	double w;
 	w = fc_split(p, &a, &b);
 	if (w == 0.0)
 		return fc_pass(p, want_list, out);
@@ -248,7 +365,7 @@ fc_pass(const struct fc_params *p, int want_list, struct fc_forecast *out)
 	double q, pts[2], h[2] = {0.0, 0.0}, g[2] = {1.0, 1.0};
 	double u_prev = 1.0;
 	int npts = 1;
-	int64_t t, d;
+	int64_t t, d, df;
 	int32_t failed;
 	uint32_t n = 0;
 
@@ -280,6 +397,7 @@ fc_pass(const struct fc_params *p, int want_list, struct fc_forecast *out)
 	}
 
 	d = p->fp_attempt_duration > 0 ? p->fp_attempt_duration : 0;
+	df = p->fp_fail_duration > 0 ? p->fp_fail_duration : d;
 	failed = p->fp_failed < 0 ? 0 : p->fp_failed;
 	t = p->fp_first;
 	/*
@@ -290,7 +408,13 @@ fc_pass(const struct fc_params *p, int want_list, struct fc_forecast *out)
 	 * where the weight of term j is only known once U_{j+1} is.
 	 */
 	while (t > 0 && t + d <= p->fp_not_after && n < FC_MAX_CHAIN) {
-		double f, u = fc_presence(p, t, &f);
+		/*
+		 * An attempt that hangs while the fault lasts (fp_fail_duration set) fails only if
+		 * the fault is still there when it would give up, or at the deadline: a fault
+		 * that clears earlier lets it finish then.
+		 */
+		int64_t at = df > d ? (t + df < p->fp_not_after ? t + df : p->fp_not_after) : t;
+		double f, u = fc_presence(p, at, &f);
 		for (int k = 0; k < npts; k++) {
 			h[k] = h[k] * pts[k] + (u_prev - u) * g[k];
 			g[k] *= f + (1.0 - f) * pts[k];
@@ -308,7 +432,7 @@ fc_pass(const struct fc_params *p, int want_list, struct fc_forecast *out)
 		u_prev = u;
 		n++;
 		failed = failed < INT32_MAX ? failed + 1 : failed;
-		t = t + d + fc_backoff_delay(failed);
+		t = t + df + fc_backoff_delay(failed);
 	}
 	out->ff_total = n;
 	if (n == 0) {

@@ -17,7 +17,8 @@
  *   risk = sum_j [U(t_j) - U(t_j+1)] * prod_{k<=j} g_k * prod_{k>j} p
  * averaged over the mixture, where U(t) = P(some fault still present at t). A fault whose class
  * is uncertain (ft_alt_weight > 0; only the first such fault) is a mixture of two worlds, each
- * forecast on its own and weighted.
+ * forecast on its own and weighted. A running attempt that may be stuck (fp_stuck > 0, see
+ * stuck.h) is another such mixture, whose stuck world has its own schedule.
  *
  * Reentrant, no allocation.
  */
@@ -91,6 +92,23 @@ struct fc_params {
 	double fp_kappa;            /* Beta concentration of p (<= 0: p is exact) */
 	struct fc_fault fp_faults[FC_MAX_FAULTS]; /* current faults */
 	size_t fp_nfaults;
+	int64_t fp_fail_duration;   /* trigger to outcome of a FAILING attempt, 0: as above. The
+				     * deadline test keeps fp_attempt_duration (a success is
+				     * quick); the spacing of the all-fail chain uses this, and
+				     * such an attempt fails only if a fault is still there at
+				     * its end (or the deadline) */
+	/*
+	 * A running attempt that may be stuck (an ACME challenge that never validates): with
+	 * probability fp_stuck the attempt at fp_first began fp_stuck_hang before fp_stuck_end
+	 * (the CA's order expires then) and hangs while fp_stuck_fault (what keeps the challenge
+	 * from validating) persists: it fails at fp_stuck_end if the cause is still there, and
+	 * cert-manager's backoff follows; every further order hangs the same way. 0 (the
+	 * default): the attempt at fp_first is an ordinary one.
+	 */
+	double fp_stuck;
+	int64_t fp_stuck_end;
+	int64_t fp_stuck_hang;
+	struct fc_fault fp_stuck_fault;
 };
 
 struct fc_forecast {
@@ -108,6 +126,15 @@ struct fc_forecast {
  * Returns SC_OK, or SC_ERR_INVAL for NULL arguments.
  */
 int fc_forecast(const struct fc_params *p, int want_list, struct fc_forecast *out);
+
+/*
+ * Splits p into its two worlds when the running attempt may be stuck: *ok, the attempt at
+ * fp_first is an ordinary one; *stuck, the chain starts with the running attempt at its own
+ * start (fp_stuck_end - fp_stuck_hang), every failing attempt takes fp_stuck_hang, and
+ * fp_stuck_fault is one of the faults. Returns P(stuck) (0: *ok = *p, *stuck untouched).
+ * Neither world is stuck again.
+ */
+double fc_stuck_split(const struct fc_params *p, struct fc_params *ok, struct fc_params *stuck);
 
 /* P(some fault of p is present at time t) (t >= p->fp_now). */
 double fc_fault_presence(const struct fc_params *p, int64_t t);

@@ -552,8 +552,16 @@ pol_reissue(const struct pol_context *ctx, struct sc_decision *d)
 	int exempt = 0;
 	char why[120];
 
-	if (c->c_issuing.cd_status == SC_TRUE)
-		return; /* an issuance is already running */
+	if (c->c_issuing.cd_status == SC_TRUE) {
+		/*
+		 * An issuance is already running. When it looks stuck, Issuing=True again changes
+		 * nothing: cert-manager keeps the pending request while it matches the spec, and a
+		 * new order would meet the same broken challenge. Only a changed spec replaces it.
+		 */
+		if (ctx->pc_params->fp_stuck >= 0.5)
+			pol_note(d, "The running attempt looks stuck; a reissue cannot replace it.");
+		return;
+	}
 	if (st->st_last_reissue > 0 && now - st->st_last_reissue < cfg->cf_reissue_min_interval)
 		return;
 
@@ -620,6 +628,23 @@ pol_fallback_risk(const struct pol_context *ctx)
 	struct fc_forecast f;
 	size_t k = 0;
 	p.fp_first = ctx->pc_in->in_now; /* a new issuerRef makes cert-manager issue at once */
+	/*
+	 * A stuck request is replaced too: cert-manager deletes a request whose issuerRef no
+	 * longer matches the Certificate (pki.RequestMatchesSpec). What kept its challenge from
+	 * validating may be the certificate's own (an ingress answering 404 breaks HTTP-01 for any
+	 * ACME CA), so half of it follows, as for the faults below; the fallback's own failures
+	 * are quick, since no order of the primary is waited on.
+	 */
+	if (p.fp_stuck > 0.0) {
+		struct fc_fault sf = p.fp_stuck_fault;
+		if (p.fp_nfaults < FC_MAX_FAULTS && sf.ft_class != SC_CLASS_CA_UNAVAILABLE &&
+		    sf.ft_class != SC_CLASS_RATE_LIMIT && sf.ft_class != SC_CLASS_OK) {
+			sf.ft_present = p.fp_stuck; /* halved with the others below */
+			p.fp_faults[p.fp_nfaults++] = sf;
+		}
+		p.fp_stuck = 0.0;
+		p.fp_fail_duration = 0;
+	}
 	p.fp_p = ctx->pc_fallback_p;
 	for (size_t i = 0; i < p.fp_nfaults; i++) {
 		struct fc_fault ft = p.fp_faults[i];

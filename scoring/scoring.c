@@ -10,6 +10,7 @@
 
 #include "failclass.h"
 #include "issuer_health.h"
+#include "stuck.h"
 
 const char *
 sc_strerror(int err)
@@ -158,6 +159,9 @@ sc_issuer_estimate(const struct sc_issuer *issuer, const struct sc_config *cfg, 
 		     issuer != NULL ? issuer->is_nhistory : 0, cfg->cf_prior_fail,
 		     cfg->cf_prior_strength, now, cfg->cf_history_halflife, out);
 	ih_interval(out);
+	out->ie_latency = issuer != NULL ? sk_latency(issuer->is_history, issuer->is_nhistory, NULL,
+						      0, now, NULL)
+					 : 0;
 	out->ie_ready_class = SC_CLASS_OK;
 	if (issuer != NULL && issuer->is_ready.cd_status == SC_FALSE) {
 		struct fcl_result fr;

@@ -327,6 +327,8 @@ struct sc_issuer_estimate {
 	enum sc_class ie_ready_class; /* class of the Ready=False reason */
 	double ie_base_mean;      /* posterior mean without the failures a fault model carries */
 	double ie_base_conc;      /* ... and its concentration (alpha + beta) */
+	int64_t ie_latency;       /* median created-to-done time of its issued requests,
+				     seconds; 0 when too few to say (stuck.h) */
 };
 
 /*

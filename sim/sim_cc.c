@@ -39,6 +39,8 @@ struct scc_cert {
 	uint8_t cc_dup_head;                /* next slot of cc_dup */
 	uint8_t cc_rb_adjusted;             /* renewBefore is certcast's, not the user's */
 	uint8_t cc_has_feat;                /* cc_feat is valid */
+	uint8_t cc_stuck_cls;               /* the attempt in flight was judged stuck: the class of
+					       its cause + 1, 0 when not */
 };
 
 struct scc_issuer {
@@ -82,7 +84,8 @@ struct scc_state {
 	uint32_t *s_bq_heap;            /* ... bq_project's heap */
 	int64_t *s_bq_issued;           /* ... and issuances (s_bq_issued_cap) */
 	size_t s_bq_issued_cap;
-	struct sc_request s_scratch[SCC_CREQ]; /* scratch */
+	struct sc_request s_scratch[SCC_CREQ + 1]; /* scratch: the ring and the request in flight */
+	struct sc_event s_ev;                  /* scratch: the in-flight Challenge's reason */
 };
 
 static int64_t scc_natural_rt(const struct se_view *v);
@@ -342,6 +345,27 @@ scc_input(struct scc_state *st, uint32_t c, const struct se_view *v, struct sc_i
 	for (int i = 0; i < SCC_CREQ; i++)
 		if (cc->cc_req[i].rq_time)
 			st->s_scratch[nreq++] = cc->cc_req[i];
+	/*
+	 * The request in flight, as a controller lists it: pending since the attempt began, with
+	 * Issuing=True set then; while it hangs, its Challenge's self-check reason as an Event.
+	 */
+	if (v->v_issuing && cc->cc_attempt_t > 0) {
+		struct sc_request *rq = &st->s_scratch[nreq++];
+		memset(rq, 0, sizeof(*rq));
+		rq->rq_time = cc->cc_attempt_t;
+		rq->rq_outcome = SC_OUT_PENDING;
+		rq->rq_reason = "Pending";
+		in->in_cert.c_issuing.cd_time = cc->cc_attempt_t;
+		if (v->v_pending_reason != NULL) {
+			memset(&st->s_ev, 0, sizeof(st->s_ev));
+			st->s_ev.ev_reason = "Presented";
+			st->s_ev.ev_message = v->v_pending_reason;
+			st->s_ev.ev_time = cc->cc_attempt_t + 60;
+			st->s_ev.ev_count = 1;
+			in->in_events = &st->s_ev;
+			in->in_nevents = 1;
+		}
+	}
 	in->in_requests = st->s_scratch;
 	in->in_nrequests = nreq;
 	in->in_issuer_est = scc_estimate(st, v->v_issuer, now, iss);
@@ -443,7 +467,8 @@ scc_schedule(struct scc_state *st, uint32_t c, const struct se_view *v, const st
 	if (ari && v->v_ari_lo < target)
 		target = v->v_ari_lo;
 	if (v->v_issuing) {
-		return; /* the outcome evaluates again */
+		/* the outcome evaluates again; an attempt that hangs is looked at hourly meanwhile */
+		next = now + SCC_HOUR;
 	} else if (v->v_failed > 0) {
 		/* Failing: look again when cert-manager's backoff ends, at least hourly early in the
 		 * backoff and at most every 12h; a recovery of the issuer sweeps at once instead. */
@@ -470,6 +495,23 @@ scc_schedule(struct scc_state *st, uint32_t c, const struct se_view *v, const st
 	se_schedule_eval(st->s_e, c, next);
 }
 
+/*
+ * An attempt the forecaster judged stuck (likelier than not) fails because of what keeps its
+ * challenge from validating, not at the healthy rate: its training example for the learned
+ * model carries that class, as a failing certificate's does, so the hang does not teach the
+ * model that healthy attempts fail.
+ */
+static void
+scc_note_stuck(struct scc_state *st, uint32_t c)
+{
+	const struct sc_result *r = &st->s_res;
+	for (uint32_t i = 0; i < r->r_nfactors; i++)
+		if (strcmp(r->r_factors[i].f_name, "stuck") == 0 && r->r_factors[i].f_value >= 0.5) {
+			st->s_c[c].cc_stuck_cls = (uint8_t)(r->r_class + 1);
+			return;
+		}
+}
+
 static void
 scc_evaluate(struct scc_state *st, uint32_t c, int may_act)
 {
@@ -481,6 +523,7 @@ scc_evaluate(struct scc_state *st, uint32_t c, int may_act)
 	scc_input(st, c, &v, &in, &iss, &fb, name, sizeof(name), dom, sizeof(dom));
 	sc_evaluate(&in, &st->s_res);
 	st->s_c[c].cc_last_risk = st->s_res.r_risk;
+	scc_note_stuck(st, c);
 	se_note_risk(st->s_e, c, (enum se_level)st->s_res.r_level, st->s_res.r_risk);
 	if (may_act && st->s_enforce) {
 		int started = scc_apply(st, c, &v, &st->s_res);
@@ -518,6 +561,10 @@ scc_attempt_forecast(struct scc_state *st, uint32_t c)
 	in.in_cert.c_issuing.cd_status = SC_FALSE;
 	sc_evaluate(&in, &st->s_res);
 	cc->cc_attempt_t = now;
+	cc->cc_stuck_cls = 0;
+	/* a controller resyncs a Certificate whose request does not finish: the outcome's own
+	 * evaluation replaces this for every attempt that ends within the hour */
+	se_schedule_eval(st->s_e, c, now + SCC_HOUR);
 	memset(&cc->cc_feat, 0, sizeof(cc->cc_feat));
 	cc->cc_feat.f_issuer_fail_rate = r->r_issuer.ie_mean;
 	cc->cc_feat.f_failed_attempts = v.v_failed;
@@ -554,9 +601,12 @@ scc_on_outcome(struct scc_state *st, uint32_t c, int issuer, int failed)
 		ci->ci_n++;
 	ci->ci_est_t = 0;
 	if (cc->cc_has_feat) {
+		if (cc->cc_stuck_cls > 0)
+			cc->cc_feat.f_class = (enum lm_class)(cc->cc_stuck_cls - 1);
 		lm_update(&st->s_lm, &cc->cc_feat, failed);
 		cc->cc_has_feat = 0;
 	}
+	cc->cc_stuck_cls = 0;
 	cc->cc_attempt_t = 0;
 	if (failed) {
 		ci->ci_fail_run++;

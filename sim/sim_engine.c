@@ -55,6 +55,8 @@ struct se_cert {
 	uint8_t c_pending;      /* its outcome (decided at start from the state at start) */
 	uint8_t c_last;         /* outcome of the last finished attempt, 0xff none */
 	uint8_t c_exempt;       /* the attempt in flight carries ARI "replaces" */
+	uint8_t c_stuck_zone;   /* a hanging attempt: a zone's DNS-01 (1) or an issuer's (0) */
+	uint8_t c_hang;         /* the attempt in flight hangs on a stuck challenge */
 	uint8_t c_ari_explained;/* the ARI window links an explanation (a revocation notice) */
 	uint8_t c_dup_head;     /* next slot of the duplicate ring */
 	uint16_t c_patches;     /* renewBefore changes during the current instance */
@@ -286,9 +288,10 @@ se_start_attempt(struct se_engine *e, uint32_t ci)
 	c->c_inflight = 1;
 	c->c_gen++; /* any pending trigger is now stale */
 	c->c_exempt = e->e_ari_replaces && e->e_s->s_issuers[issuer].is_ari;
-	int limited = se_rate_limited(e, ci, issuer);
+	int limited = se_rate_limited(e, ci, issuer), zone = 0;
 	c->c_pending = (uint8_t)sf_attempt(e->e_plan, ci, (int)c->c_group, issuer, c->c_attempts, e->e_now,
-	    limited);
+	    limited, &zone);
+	c->c_stuck_zone = (uint8_t)zone;
 	c->c_attempts++;
 	e->e_m.m_attempts++;
 	/* The CA counts a certificate when it accepts the order, so concurrent orders cannot all
@@ -301,7 +304,26 @@ se_start_attempt(struct se_engine *e, uint32_t ci)
 		e->e_trace(e->e_trace_arg, &tr);
 	}
 	int64_t lat = e->e_s->s_issuers[issuer].is_latency;
-	sh_push(&e->e_heap, e->e_now + (lat > 0 ? lat : 1), SE_EV_DONE, ci, 0);
+	c->c_hang = c->c_pending == SF_STUCK;
+	if (c->c_hang) {
+		/*
+		 * The request hangs until the CA's order expires and then fails, unless the
+		 * challenge is fixed first: then it validates at the next self-check and the
+		 * order finishes as any other would at that moment.
+		 */
+		int64_t until = sf_stuck_until(e->e_plan, (int)c->c_group, issuer, e->e_now);
+		if (until > 0 && until != SCN_NEVER && until - e->e_now < sf_hang()) {
+			c->c_pending = (uint8_t)sf_attempt(e->e_plan, ci, (int)c->c_group, issuer,
+			    c->c_attempts - 1, until, 0, NULL);
+			if (c->c_pending == SF_OK)
+				se_record_issuance(e, ci, issuer);
+			lat = until - e->e_now + (lat > 0 ? lat : 1);
+		} else {
+			lat = sf_hang();
+		}
+	}
+	/* tagged with the attempt count, so that an abandoned attempt's outcome is dropped */
+	sh_push(&e->e_heap, e->e_now + (lat > 0 ? lat : 1), SE_EV_DONE, ci, c->c_attempts);
 }
 
 const double se_curve_risk[SE_NCURVE] = {0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99};
@@ -586,6 +608,8 @@ se_run_until(struct se_engine *e, int64_t t)
 			se_start_attempt(e, ev.ev_cert);
 			break;
 		case SE_EV_DONE:
+			if (ev.ev_gen != c->c_attempts || !c->c_inflight)
+				continue; /* the attempt was abandoned (se_set_issuer) */
 			se_attempt_done(e, ev.ev_cert);
 			break;
 		case SE_EV_EVAL:
@@ -699,6 +723,7 @@ se_observe(const struct se_engine *e, uint32_t ci, struct se_view *v)
 	v->v_failed = c->c_failed;
 	v->v_last_failure = c->c_last_failure;
 	v->v_issuing = c->c_inflight;
+	v->v_pending_reason = c->c_inflight && c->c_hang ? sf_stuck_reason(c->c_stuck_zone) : NULL;
 	v->v_last_reason = c->c_last == 0xff ? NULL : sf_outcome_reason((enum sf_outcome)c->c_last);
 	v->v_last_message = c->c_last == 0xff ? NULL
 	    : sf_outcome_message((enum sf_outcome)c->c_last, e->e_s->s_issuers[c->c_cur_issuer].is_acme);
@@ -747,6 +772,17 @@ se_set_issuer(struct se_engine *e, uint32_t ci, int issuer)
 	c->c_issuer = (int16_t)issuer;
 	e->e_m.m_actions[issuer == e->e_s->s_groups[c->c_group].g_issuer ? SE_ACT_ISSUER_BACK
 									  : SE_ACT_FAILOVER]++;
+	/*
+	 * cert-manager deletes a request whose issuerRef no longer matches the Certificate
+	 * (pki.RequestMatchesSpec) and creates one for the new issuer at once; the deleted one is
+	 * no failure. Only a hanging request is replaced here: an ordinary one ends within minutes,
+	 * and keeping it keeps the other scenarios' attempts and draws as they were.
+	 */
+	if (c->c_inflight && c->c_hang) {
+		c->c_inflight = 0;
+		c->c_gen++;
+		sh_push(&e->e_heap, e->e_now, SE_EV_TRIGGER, ci, c->c_gen);
+	}
 	return CC_OK;
 }
 

@@ -57,6 +57,8 @@ struct se_view {
 	uint32_t v_failed;          /* status.failedIssuanceAttempts */
 	int64_t v_last_failure;     /* status.lastFailureTime, 0 when none */
 	int v_issuing;              /* Issuing=True: an attempt is in flight */
+	const char *v_pending_reason; /* while it hangs: its Challenge's self-check reason, else
+				       NULL */
 	const char *v_last_reason;  /* reason of the last CertificateRequest, NULL before any */
 	const char *v_last_message; /* its message, NULL before any */
 	int64_t v_ari_lo;           /* ARI suggested window of the current certificate, */
@@ -180,7 +182,9 @@ int se_set_renew_before(struct se_engine *e, uint32_t c, int64_t rb);
  * already in flight. */
 int se_trigger_issuing(struct se_engine *e, uint32_t c);
 
-/* Point spec.issuerRef at issuer (an index). Takes effect at the next attempt. */
+/* Point spec.issuerRef at issuer (an index). Takes effect at the next attempt; a request hanging
+ * on a stuck challenge is replaced at once, as cert-manager replaces a request that no longer
+ * matches the spec. */
 int se_set_issuer(struct se_engine *e, uint32_t c, int issuer);
 
 /* For ARI-aware cert-manager (ari-only): renew at t if that is before the renewal time.

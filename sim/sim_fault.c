@@ -9,6 +9,7 @@
 
 #include "cc_err.h"
 #include "sim_rand.h"
+#include "stuck.h"
 #include "xalloc.h"
 
 #include <stdlib.h>
@@ -36,6 +37,8 @@ struct sf_plan {
 	struct sf_dns *p_dns;           /* DNS faults */
 	size_t p_ndns;                  /* count of p_dns */
 	uint8_t *p_gdns;                /* [group * p_ndns + d]: fault d applies to group */
+	struct sf_wlist *p_istuck;      /* per issuer: its challenges never validate */
+	struct sf_wlist *p_gstuck;      /* per group: its zone's challenges never validate */
 };
 
 static int64_t
@@ -97,6 +100,21 @@ sf_wl_has(const struct sf_wlist *wl, int64_t t)
 	return lo > 0 && t < wl->wl_w[lo - 1].w_end;
 }
 
+/* End of the window of wl that contains t, 0 when none does. */
+static int64_t
+sf_wl_end(const struct sf_wlist *wl, int64_t t)
+{
+	size_t lo = 0, hi = wl->wl_n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (wl->wl_w[mid].w_start <= t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo > 0 && t < wl->wl_w[lo - 1].w_end ? wl->wl_w[lo - 1].w_end : 0;
+}
+
 static void
 sf_random_outages(const struct scn_scenario *s, size_t fi, struct sf_wlist *wl)
 {
@@ -125,6 +143,8 @@ sf_plan_new(const struct scn_scenario *s, struct sf_plan **out)
 	p->p_down = xcalloc(s->s_nissuers, sizeof(*p->p_down));
 	p->p_iconf = xcalloc(s->s_nissuers, sizeof(*p->p_iconf));
 	p->p_gconf = xcalloc(s->s_ngroups, sizeof(*p->p_gconf));
+	p->p_istuck = xcalloc(s->s_nissuers, sizeof(*p->p_istuck));
+	p->p_gstuck = xcalloc(s->s_ngroups, sizeof(*p->p_gstuck));
 	p->p_dns = xcalloc(s->s_nfaults ? s->s_nfaults : 1, sizeof(*p->p_dns));
 	for (size_t i = 0; i < s->s_nfaults; i++) {
 		const struct scn_fault *f = &s->s_faults[i];
@@ -145,6 +165,18 @@ sf_plan_new(const struct scn_scenario *s, struct sf_plan **out)
 			p->p_dns[p->p_ndns++] = (struct sf_dns){f->f_zone, sf_abs(s, f->f_start),
 			    sf_abs(s, f->f_end), f->f_prob};
 			break;
+		case SCN_F_STUCK:
+			if (f->f_issuer >= 0) {
+				sf_wl_add(&p->p_istuck[f->f_issuer], sf_abs(s, f->f_start),
+				    sf_abs(s, f->f_end));
+				break;
+			}
+			/* a zone's fault: the groups whose registered domain it is, on any ACME CA */
+			for (size_t g = 0; g < s->s_ngroups; g++)
+				if (strcmp(f->f_zone, s->s_groups[g].g_domain) == 0)
+					sf_wl_add(&p->p_gstuck[g], sf_abs(s, f->f_start),
+					    sf_abs(s, f->f_end));
+			break;
 		case SCN_F_REVOCATION:
 		case SCN_F_ARI_WINDOW:
 			break; /* the engine applies these: they change certificates, not attempts */
@@ -153,9 +185,12 @@ sf_plan_new(const struct scn_scenario *s, struct sf_plan **out)
 	for (size_t i = 0; i < s->s_nissuers; i++) {
 		sf_wl_merge(&p->p_down[i]);
 		sf_wl_merge(&p->p_iconf[i]);
+		sf_wl_merge(&p->p_istuck[i]);
 	}
-	for (size_t g = 0; g < s->s_ngroups; g++)
+	for (size_t g = 0; g < s->s_ngroups; g++) {
 		sf_wl_merge(&p->p_gconf[g]);
+		sf_wl_merge(&p->p_gstuck[g]);
+	}
 	p->p_gdns = xcalloc(s->s_ngroups * (p->p_ndns ? p->p_ndns : 1), 1);
 	for (size_t g = 0; g < s->s_ngroups; g++)
 		for (size_t d = 0; d < p->p_ndns; d++)
@@ -173,9 +208,14 @@ sf_plan_free(struct sf_plan *p)
 	for (size_t i = 0; i < p->p_s->s_nissuers; i++) {
 		free(p->p_down[i].wl_w);
 		free(p->p_iconf[i].wl_w);
+		free(p->p_istuck[i].wl_w);
 	}
-	for (size_t g = 0; g < p->p_s->s_ngroups; g++)
+	for (size_t g = 0; g < p->p_s->s_ngroups; g++) {
 		free(p->p_gconf[g].wl_w);
+		free(p->p_gstuck[g].wl_w);
+	}
+	free(p->p_istuck);
+	free(p->p_gstuck);
 	free(p->p_down);
 	free(p->p_iconf);
 	free(p->p_gconf);
@@ -186,7 +226,7 @@ sf_plan_free(struct sf_plan *p)
 
 enum sf_outcome
 sf_attempt(const struct sf_plan *p, uint32_t cert, int g, int issuer, uint64_t k, int64_t t,
-    int rate_limited)
+    int rate_limited, int *stuck_zone)
 {
 	const struct scn_scenario *s = p->p_s;
 	const struct scn_issuer *is = &s->s_issuers[issuer];
@@ -196,6 +236,12 @@ sf_attempt(const struct sf_plan *p, uint32_t cert, int g, int issuer, uint64_t k
 		return SF_CA_DOWN;
 	if (rate_limited)
 		return SF_RATE_LIMIT;
+	/* the order exists; its challenge is what never validates */
+	if (is->is_acme && (sf_wl_has(&p->p_gstuck[g], t) || sf_wl_has(&p->p_istuck[issuer], t))) {
+		if (stuck_zone != NULL)
+			*stuck_zone = sf_wl_has(&p->p_gstuck[g], t);
+		return SF_STUCK;
+	}
 	if (is->is_acme) {
 		for (size_t d = 0; d < p->p_ndns; d++) {
 			const struct sf_dns *dn = &p->p_dns[d];
@@ -228,7 +274,7 @@ const char *
 sf_outcome_name(enum sf_outcome o)
 {
 	static const char *const names[SF_NOUTCOMES] = {"ok", "configuration", "ca-unavailable",
-	    "rate-limit", "dns", "transient"};
+	    "rate-limit", "dns", "transient", "stuck"};
 	return (unsigned)o < SF_NOUTCOMES ? names[o] : "unknown";
 }
 
@@ -263,7 +309,34 @@ sf_outcome_message(enum sf_outcome o, int acme)
 		       "_acme-challenge";
 	case SF_TRANSIENT:
 		return "Failed to finalize Order: context deadline exceeded";
+	case SF_STUCK:
+		/* the order went invalid when its pending authorization expired */
+		return "Failed to wait for order resource to become ready: order is in \"invalid\" "
+		       "state: authorization expired before its challenge was validated";
 	default:
 		return "unknown";
 	}
+}
+
+int64_t
+sf_hang(void)
+{
+	return SK_ORDER_LIFETIME;
+}
+
+const char *
+sf_stuck_reason(int zone)
+{
+	/* shaped like the Challenge's status.reason while its self-check keeps failing */
+	return zone ? "Waiting for DNS-01 challenge propagation: DNS record for "
+		      "\"_acme-challenge\" not yet propagated"
+		    : "Waiting for HTTP-01 challenge propagation: wrong status code '404', "
+		      "expected '200'";
+}
+
+int64_t
+sf_stuck_until(const struct sf_plan *p, int g, int issuer, int64_t t)
+{
+	int64_t a = sf_wl_end(&p->p_gstuck[g], t), b = sf_wl_end(&p->p_istuck[issuer], t);
+	return a > b ? a : b;
 }

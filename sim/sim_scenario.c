@@ -568,6 +568,7 @@ scn_load_fault(struct scn_ctx *cx, yaml_node_t *m, const char *path, struct scn_
 	static const char *const k_revoke[] = {"type", "issuer", "group", "at", "deadline",
 	    "fraction", NULL};
 	static const char *const k_ari[] = {"type", "issuer", "at", "affects", "window", NULL};
+	static const char *const k_stuck[] = {"type", "issuer", "zone", "start", "duration", NULL};
 	char *type = NULL;
 	int64_t dur = 0;
 	int rc;
@@ -656,12 +657,31 @@ scn_load_fault(struct scn_ctx *cx, yaml_node_t *m, const char *path, struct scn_
 			    cx->c_s->s_issuers[f->f_issuer].is_name);
 			goto out;
 		}
+	} else if (strcmp(type, "stuck") == 0) {
+		f->f_kind = SCN_F_STUCK;
+		if ((rc = scn_check_keys(cx, m, path, k_stuck)) != CC_OK ||
+		    (rc = scn_ref(cx, m, path, "issuer", 1, 0, &f->f_issuer)) != CC_OK ||
+		    (rc = scn_get_str(cx, m, path, "zone", 0, &f->f_zone)) != CC_OK ||
+		    (rc = scn_get_dur(cx, m, path, "start", 0, 0, &f->f_start)) != CC_OK ||
+		    (rc = scn_get_dur(cx, m, path, "duration", 1, 1, &dur)) != CC_OK)
+			goto out;
+		f->f_end = f->f_start + dur;
+		if ((f->f_issuer < 0) == (f->f_zone == NULL)) {
+			rc = scn_fail(cx, m, path, "stuck needs exactly one of 'issuer' or 'zone'");
+			goto out;
+		}
+		if (f->f_issuer >= 0 && !cx->c_s->s_issuers[f->f_issuer].is_acme) {
+			rc = scn_fail(cx, scn_get(cx, m, "issuer"), path,
+			    "issuer '%s' is not ACME: only ACME challenges get stuck (set acme: true)",
+			    cx->c_s->s_issuers[f->f_issuer].is_name);
+			goto out;
+		}
 	} else {
 		char sub[256];
 		scn_sub(sub, sizeof(sub), path, "type");
 		rc = scn_fail(cx, scn_get(cx, m, "type"), sub,
 		    "unknown fault type '%s' (known: outage, random-outages, misconfig, dns, revocation, "
-		    "ari-window)", type);
+		    "ari-window, stuck)", type);
 	}
 out:
 	free(type);

@@ -30,6 +30,8 @@ enum scn_fault_kind {
 	SCN_F_DNS = 3,            /* DNS-01 failures in a zone, by probability and/or window */
 	SCN_F_REVOCATION = 4,     /* mass revocation at a time, with a replacement deadline */
 	SCN_F_ARI_WINDOW = 5,     /* the CA moves the ARI windows of some certificates */
+	SCN_F_STUCK = 6,          /* ACME challenges of an issuer or zone never validate: new
+				     requests hang until the CA's order expires, then fail */
 };
 
 #define SCN_NEVER INT64_MAX /* "no end" for windows and fixes */
@@ -67,7 +69,8 @@ struct scn_fault {
 	enum scn_fault_kind f_kind; /* which process */
 	int f_issuer;               /* index, or -1 for "any" / not applicable */
 	int f_group;                /* index, or -1 */
-	char *f_zone;               /* owned, DNS zone (registered domain), NULL for all */
+	char *f_zone;               /* owned, DNS zone (registered domain), NULL for all
+				       (stuck: NULL when the fault names an issuer) */
 	int64_t f_start;            /* offset from the start, seconds */
 	int64_t f_end;              /* offset, SCN_NEVER when open-ended */
 	double f_prob;              /* DNS failure probability; revocation fraction */

@@ -15,6 +15,7 @@
 #include "learn.h"
 #include "policy.h"
 #include "scoring.h"
+#include "stuck.h"
 
 #define M 60LL
 #define H 3600LL
@@ -649,4 +650,366 @@ Test(evaluate, stalled_cert_manager)
 	}
 	/* a stall heals like a wrong setting (someone has to act), so 10 days still leave hope */
 	cr_expect_gt(prev, 0.1, "20 days overdue with 10 days left: well over the target (%g)", prev);
+}
+
+/*
+ * A stuck issuance: an ACME certificate 80 days into 90 (renewal time passed at day 60) whose
+ * newest CertificateRequest has been pending for `age`, Issuing=True set just before it. The
+ * Challenge's self-check says why when `words` is set (HTTP-01 answering 404).
+ */
+static const char *const te_404 =
+	"Waiting for HTTP-01 challenge propagation: wrong status code '404', expected '200'";
+
+static void
+te_stuck(struct sc_input *in, struct sc_request *rq, struct sc_event *ev, int64_t age, int words)
+{
+	te_input(in, 80);
+	in->in_cert.c_acme = 1;
+	in->in_cert.c_status_renewal_time = NOW - 20 * D;
+	in->in_cert.c_issuing.cd_status = SC_TRUE;
+	in->in_cert.c_issuing.cd_reason = "Renewing";
+	in->in_cert.c_issuing.cd_time = NOW - age - 5;
+	memset(rq, 0, sizeof(*rq));
+	rq->rq_time = NOW - age;
+	rq->rq_outcome = SC_OUT_PENDING;
+	rq->rq_reason = "Pending";
+	rq->rq_message = "Waiting on certificate issuance from order shop/web-1-2299060280: "
+			 "\"pending\"";
+	in->in_requests = rq;
+	in->in_nrequests = 1;
+	if (words) {
+		memset(ev, 0, sizeof(*ev));
+		ev->ev_reason = "PresentError";
+		ev->ev_message = te_404;
+		ev->ev_time = NOW - age + 2 * M;
+		ev->ev_count = 1;
+		ev->ev_warning = 0; /* the self-check's reason, surfaced as a Normal event */
+		in->in_events = ev;
+		in->in_nevents = 1;
+	}
+}
+
+static const struct sc_factor *
+te_factor(const struct sc_result *r, const char *name)
+{
+	for (uint32_t i = 0; i < r->r_nfactors; i++)
+		if (strcmp(r->r_factors[i].f_name, name) == 0)
+			return &r->r_factors[i];
+	return NULL;
+}
+
+Test(evaluate, stuck_attempt_named_cases)
+{
+	static const struct {
+		const char *name;
+		int64_t age;   /* how long the request has been pending */
+		int variant;   /* 0 as built; 1 a newer finished request; 2 Issuing=False;
+				  3 Issuing turned True after the request (manual bypass);
+				  4 not ACME; 5 a newer pending request (a new attempt) */
+		int stuck;     /* the stuck factor is expected */
+	} cases[] = {
+	    {"young pending (10 minutes)", 10 * M, 0, 0},
+	    {"slow but within the grace (100 minutes)", 100 * M, 0, 0},
+	    {"old pending (3 days)", 3 * D, 0, 1},
+	    {"just past the order's expiry (7 days 10 minutes)", 7 * D + 10 * M, 0, 1},
+	    {"a newer request finished", 3 * D, 1, 0},
+	    {"Issuing is False: the request is left over", 3 * D, 2, 0},
+	    {"Issuing turned True after the request (bypass)", 3 * D, 3, 0},
+	    {"not an ACME issuer: no order expires", 3 * D, 4, 0},
+	    {"a newer request was just created", 3 * D, 5, 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sc_input in;
+		struct sc_request rq[2];
+		struct sc_event ev;
+		struct sc_result r;
+		te_stuck(&in, &rq[0], &ev, cases[i].age, 1);
+		if (cases[i].variant == 1 || cases[i].variant == 5) {
+			rq[1] = rq[0];
+			rq[1].rq_time = NOW - 10 * M;
+			rq[1].rq_done = cases[i].variant == 1 ? NOW - 8 * M : 0;
+			rq[1].rq_outcome = cases[i].variant == 1 ? SC_OUT_FAILED : SC_OUT_PENDING;
+			in.in_requests = rq;
+			in.in_nrequests = 2;
+		} else if (cases[i].variant == 2) {
+			in.in_cert.c_issuing.cd_status = SC_FALSE;
+		} else if (cases[i].variant == 3) {
+			in.in_cert.c_issuing.cd_time = NOW - 30 * M;
+		} else if (cases[i].variant == 4) {
+			in.in_cert.c_acme = 0;
+		}
+		cr_assert_eq(sc_evaluate(&in, &r), SC_OK, "%s", cases[i].name);
+		te_check_common(&r, cases[i].name);
+		cr_expect_eq(te_has_factor(&r, "stuck"), cases[i].stuck, "%s: %s", cases[i].name,
+			     r.r_reasons);
+		cr_expect(!r.r_decision.d_reissue, "%s: Issuing=True is already set", cases[i].name);
+	}
+}
+
+Test(evaluate, stuck_attempt_raises_risk_and_names_the_cause)
+{
+	struct sc_input in;
+	struct sc_request rq;
+	struct sc_event ev;
+	struct sc_result young, old, silent, expired;
+	const struct sc_factor *f;
+	te_stuck(&in, &rq, &ev, 10 * M, 1);
+	cr_assert_eq(sc_evaluate(&in, &young), SC_OK);
+	te_stuck(&in, &rq, &ev, 3 * D, 1);
+	cr_assert_eq(sc_evaluate(&in, &old), SC_OK);
+	cr_expect_gt(old.r_risk, young.r_risk + 0.05, "stuck %g vs young %g", old.r_risk,
+		     young.r_risk);
+	cr_expect_lt(young.r_risk, 0.01, "an ordinary attempt with 10 days left: %g",
+		     young.r_risk);
+	f = te_factor(&old, "stuck");
+	cr_assert_not_null(f);
+	cr_expect_gt(f->f_value, 0.99, "3 days against a 2h grace: P(stuck) %g", f->f_value);
+	cr_expect_gt(f->f_contrib, 0.0);
+	cr_expect_not_null(strstr(f->f_text, "configuration"), "%s", f->f_text);
+	cr_expect_not_null(strstr(f->f_text, "cfg-self-check-status"), "%s", f->f_text);
+	cr_expect_not_null(strstr(f->f_text, "assumed"), "no history: the default: %s", f->f_text);
+	cr_expect_eq(old.r_class, SC_CLASS_CONFIG);
+	cr_expect(!old.r_decision.d_reissue);
+	cr_expect_not_null(strstr(old.r_decision.d_note, "stuck"), "%s", old.r_decision.d_note);
+	cr_expect_null(strstr(young.r_decision.d_note, "stuck"), "%s", young.r_decision.d_note);
+	/* the schedule: the running attempt, then the next one after the order expires + 1h */
+	cr_assert_geq(old.r_nattempts, 1);
+	cr_expect_eq(old.r_attempts[0].at_time, NOW);
+	if (old.r_nattempts > 1)
+		cr_expect_geq(old.r_attempts[1].at_time, NOW - 3 * D + 7 * D + H);
+	cr_expect_gt(old.r_predicted_failure, 0);
+	cr_expect_lt(old.r_predicted_failure, young.r_predicted_failure > 0
+						      ? young.r_predicted_failure
+						      : in.in_cert.c_not_after);
+	/* without words the cause is unknown, and it says so */
+	te_stuck(&in, &rq, &ev, 3 * D, 0);
+	cr_assert_eq(sc_evaluate(&in, &silent), SC_OK);
+	f = te_factor(&silent, "stuck");
+	cr_assert_not_null(f);
+	cr_expect_not_null(strstr(f->f_text, "unknown"), "%s", f->f_text);
+	/* just past the expiry: the retry comes an hour from now */
+	te_stuck(&in, &rq, &ev, 7 * D + 10 * M, 1);
+	cr_assert_eq(sc_evaluate(&in, &expired), SC_OK);
+	cr_assert_geq(expired.r_nattempts, 2);
+	cr_expect_eq(expired.r_attempts[1].at_time, NOW + H, "%lld",
+		     (long long)(expired.r_attempts[1].at_time - NOW));
+}
+
+Test(evaluate, stuck_attempt_failover_not_reissue)
+{
+	struct sc_input in;
+	struct sc_request rq;
+	struct sc_event ev;
+	struct sc_issuer fb;
+	struct sc_result r;
+	te_stuck(&in, &rq, &ev, 5 * D, 1);
+	/* five days stuck with two days left after the expiry: the fallback is the way out */
+	in.in_cert.c_not_after = NOW + 4 * D;
+	in.in_cert.c_not_before = in.in_cert.c_not_after - 90 * D;
+	memset(&fb, 0, sizeof(fb));
+	fb.is_kind = "ClusterIssuer";
+	fb.is_name = "zerossl";
+	fb.is_ready.cd_status = SC_TRUE;
+	in.in_fallback.fb_configured = 1;
+	in.in_fallback.fb_other = &fb;
+	cr_assert_eq(sc_evaluate(&in, &r), SC_OK);
+	cr_expect_geq(r.r_level, SC_LEVEL_HIGH, "%g", r.r_risk);
+	cr_expect(!r.r_decision.d_reissue);
+	cr_expect_eq(r.r_decision.d_failover, SC_FO_SWITCH, "%s", r.r_decision.d_note);
+}
+
+Test(evaluate, stuck_latency_from_history)
+{
+	struct sc_input in;
+	struct sc_request rq, hist[8];
+	struct sc_event ev;
+	struct sc_issuer is;
+	struct sc_issuer_estimate est;
+	struct sc_result r;
+	struct sk_verdict v;
+	/* the issuer's requests take 30 minutes (a slow DNS-01 zone): 3 hours is not yet odd */
+	memset(&is, 0, sizeof(is));
+	for (int i = 0; i < 8; i++) {
+		memset(&hist[i], 0, sizeof(hist[i]));
+		hist[i].rq_time = NOW - (i + 1) * D;
+		hist[i].rq_done = hist[i].rq_time + 30 * M + i * M;
+		hist[i].rq_outcome = SC_OUT_ISSUED;
+	}
+	hist[7].rq_done = hist[7].rq_time + 3 * D; /* one outlier does not move the median */
+	is.is_history = hist;
+	is.is_nhistory = 8;
+	te_stuck(&in, &rq, &ev, 3 * H, 1);
+	in.in_issuer = &is;
+	cr_assert_eq(sc_evaluate(&in, &r), SC_OK);
+	cr_expect(!te_has_factor(&r, "stuck"), "%s", r.r_reasons);
+	cr_expect_eq(r.r_issuer.ie_latency, 33 * M + 30, "median %lld",
+		     (long long)r.r_issuer.ie_latency);
+	/* a precomputed estimate without the figure: derived from the history all the same */
+	sc_issuer_estimate(&is, NULL, NOW, &est);
+	est.ie_latency = 0;
+	in.in_issuer_est = &est;
+	sk_assess(&in, est.ie_latency, &v);
+	cr_expect_eq(v.sk_latency_src, SK_LAT_HISTORY);
+	cr_expect_eq(v.sk_grace, 10 * (33 * M + 30));
+	cr_expect_eq(v.sk_p, 0.0);
+	/* the same age on an issuer whose requests take 2 minutes: stuck */
+	for (int i = 0; i < 8; i++)
+		hist[i].rq_done = hist[i].rq_time + 2 * M;
+	in.in_issuer_est = NULL;
+	cr_assert_eq(sc_evaluate(&in, &r), SC_OK);
+	cr_expect(te_has_factor(&r, "stuck"), "%s", r.r_reasons);
+	sk_assess(&in, 0, &v);
+	cr_expect_eq(v.sk_grace, SK_MIN_GRACE, "the floor beats 10 x 2m");
+	cr_expect_eq(v.sk_since, rq.rq_time, "no earlier hang: the cause dates from this request");
+	/* most recent requests hung for a week and failed: the usual latency is still that of
+	 * the successes, and the cause dates from the earliest hang */
+	{
+		struct sc_request mixed[20];
+		for (int i = 0; i < 20; i++) {
+			mixed[i] = hist[i % 8];
+			mixed[i].rq_time -= 20 * D; /* the successes came before the trouble */
+			mixed[i].rq_done -= 20 * D;
+			if (i >= 8) {
+				mixed[i].rq_time = NOW - 12 * D + i * H;
+				mixed[i].rq_done = mixed[i].rq_time + 7 * D;
+				mixed[i].rq_outcome = SC_OUT_FAILED;
+			}
+		}
+		is.is_history = mixed;
+		is.is_nhistory = 20;
+		sk_assess(&in, 0, &v);
+		cr_expect_eq(v.sk_latency, 2 * M, "%lld", (long long)v.sk_latency);
+		cr_expect_eq(v.sk_since, NOW - 12 * D + 8 * H);
+		is.is_history = hist;
+	}
+	/* too little history: the default */
+	is.is_nhistory = 2;
+	sk_assess(&in, 0, &v);
+	cr_expect_eq(v.sk_latency_src, SK_LAT_DEFAULT);
+	cr_expect_eq(v.sk_latency, SK_DEFAULT_LATENCY);
+}
+
+/*
+ * Monotonicity. "Older" is the same request seen later: as the clock runs on it the risk never
+ * falls (more evidence it is stuck, less time left, the same expiry). At one fixed moment a
+ * request created earlier is likelier stuck but its order also expires sooner, so the retry
+ * comes sooner: there the stuck factor's probability never falls, while the risk may (the
+ * expiry is what cert-manager waits for; stuck_older_order_expires_sooner pins that down).
+ */
+Test(evaluate, stuck_monotone_and_valid)
+{
+	static const int64_t ages[] = {2 * H, 3 * H, 6 * H, 12 * H, D, 2 * D, 3 * D, 4 * D,
+				       5 * D, 6 * D, 7 * D - H, 7 * D + 10 * M, 8 * D};
+	static const int64_t left[] = {1 * D, 3 * D, 6 * D, 9 * D, 14 * D, 20 * D, 40 * D};
+	int checked = 0;
+	/* the same request as the clock runs, for several notAfter; with and without words */
+	for (int words = 0; words < 2; words++)
+		for (size_t j = 0; j < sizeof(left) / sizeof(left[0]); j++) {
+			double prev = -1.0, prev_p = -1.0;
+			for (int64_t t = 0; t <= 10 * D && t < left[j]; t += 3 * H) {
+				struct sc_input in;
+				struct sc_request rq;
+				struct sc_event ev;
+				struct sc_result r;
+				const struct sc_factor *f;
+				char why[128];
+				double p;
+				te_stuck(&in, &rq, &ev, 10 * M, words);
+				in.in_cert.c_not_after = NOW + left[j];
+				in.in_cert.c_not_before = in.in_cert.c_not_after - 90 * D;
+				in.in_now = NOW + t;
+				cr_assert_eq(sc_evaluate(&in, &r), SC_OK);
+				te_check_common(&r, "stuck clock");
+				cr_expect_geq(r.r_risk, prev - 1e-12,
+					      "older never lowers: t %llds left %llds: %g after %g",
+					      (long long)t, (long long)left[j], r.r_risk, prev);
+				prev = r.r_risk;
+				f = te_factor(&r, "stuck");
+				p = f != NULL ? f->f_value : 0.0;
+				cr_expect_geq(p, prev_p, "P(stuck) t %llds", (long long)t);
+				prev_p = p;
+				if (r.r_decision.d_rb == SC_RB_SET)
+					cr_expect_eq(pol_validate_renew_before(
+							     r.r_decision.d_rb_value, &in.in_cert, why,
+							     sizeof(why)),
+						     SC_OK, "%s", why);
+				checked++;
+			}
+		}
+	/* at one moment: P(stuck) never falls with the age; more time to notAfter never raises
+	 * the risk */
+	for (size_t j = 0; j < sizeof(left) / sizeof(left[0]); j++) {
+		double prev_p = -1.0;
+		for (size_t i = 0; i < sizeof(ages) / sizeof(ages[0]); i++) {
+			struct sc_input in;
+			struct sc_request rq;
+			struct sc_event ev;
+			struct sc_result r;
+			const struct sc_factor *f;
+			te_stuck(&in, &rq, &ev, ages[i], 1);
+			in.in_cert.c_not_after = NOW + left[j];
+			in.in_cert.c_not_before = in.in_cert.c_not_after - 90 * D;
+			cr_assert_eq(sc_evaluate(&in, &r), SC_OK);
+			f = te_factor(&r, "stuck");
+			cr_expect_geq(f != NULL ? f->f_value : 0.0, prev_p, "age %llds",
+				      (long long)ages[i]);
+			prev_p = f != NULL ? f->f_value : 0.0;
+		}
+	}
+	for (size_t i = 0; i < sizeof(ages) / sizeof(ages[0]); i++) {
+		double prev = 2.0;
+		for (size_t j = 0; j < sizeof(left) / sizeof(left[0]); j++) {
+			struct sc_input in;
+			struct sc_request rq;
+			struct sc_event ev;
+			struct sc_result r;
+			char why[128];
+			te_stuck(&in, &rq, &ev, ages[i], 1);
+			in.in_cert.c_not_after = NOW + left[j];
+			in.in_cert.c_not_before = in.in_cert.c_not_after - 90 * D;
+			cr_assert_eq(sc_evaluate(&in, &r), SC_OK);
+			te_check_common(&r, "stuck grid");
+			cr_expect_leq(r.r_risk, prev + 1e-12,
+				      "more time never raises: age %llds left %llds: %g after %g",
+				      (long long)ages[i], (long long)left[j], r.r_risk, prev);
+			prev = r.r_risk;
+			if (r.r_decision.d_rb == SC_RB_SET)
+				cr_expect_eq(pol_validate_renew_before(r.r_decision.d_rb_value,
+								       &in.in_cert, why, sizeof(why)),
+					     SC_OK, "%s", why);
+			checked++;
+		}
+	}
+	cr_expect_gt(checked, 150);
+}
+
+/*
+ * At one moment, a request created three days earlier is retried three days sooner: the
+ * schedule follows each order's own expiry. Whether that lowers the risk depends on the cause
+ * (an earlier retry meets a cause that had less time to be fixed), so only the schedule and
+ * the level are pinned here.
+ */
+Test(evaluate, stuck_older_order_expires_sooner)
+{
+	struct sc_input in;
+	struct sc_request rq;
+	struct sc_event ev;
+	struct sc_result three, six;
+	te_stuck(&in, &rq, &ev, 3 * D, 1);
+	in.in_cert.c_not_after = NOW + 5 * D;
+	in.in_cert.c_not_before = in.in_cert.c_not_after - 90 * D;
+	cr_assert_eq(sc_evaluate(&in, &three), SC_OK);
+	te_stuck(&in, &rq, &ev, 6 * D, 1);
+	in.in_cert.c_not_after = NOW + 5 * D;
+	in.in_cert.c_not_before = in.in_cert.c_not_after - 90 * D;
+	cr_assert_eq(sc_evaluate(&in, &six), SC_OK);
+	cr_assert_geq(three.r_nattempts, 2);
+	cr_assert_geq(six.r_nattempts, 2);
+	cr_expect_eq(three.r_attempts[1].at_time, NOW + 4 * D + H);
+	cr_expect_eq(six.r_attempts[1].at_time, NOW + D + H);
+	/* a second broken order would hang past notAfter: one real retry either way */
+	cr_expect_eq(three.r_attempts_total, 2);
+	cr_expect_eq(six.r_attempts_total, 2);
+	cr_expect_geq(three.r_level, SC_LEVEL_HIGH, "%g", three.r_risk);
+	cr_expect_geq(six.r_level, SC_LEVEL_HIGH, "%g", six.r_risk);
 }

@@ -468,3 +468,91 @@ Test(forecast, renew_before_helper)
 	cr_expect_eq(fc_renew_before(90 * D, &spec), 89 * D);
 	cr_expect_eq(fc_renew_before(89 * D, &spec), (89 * D + 2) / 3);
 }
+
+/* A failing attempt that takes longer spaces the chain; the deadline still counts a quick one. */
+Test(forecast, fail_duration_spaces_the_chain)
+{
+	struct fc_params p;
+	struct fc_forecast f;
+	tf_params(&p, T0, T0, T0 + 20 * D, 0.5);
+	p.fp_attempt_duration = 5 * 60;
+	p.fp_fail_duration = 7 * D;
+	cr_assert_eq(fc_forecast(&p, 1, &f), SC_OK);
+	cr_assert_eq(f.ff_total, 3, "T0, T0+7d+1h, T0+14d+3h");
+	cr_expect_eq(f.ff_attempts[1].at_time, T0 + 7 * D + H);
+	cr_expect_eq(f.ff_attempts[2].at_time, T0 + 14 * D + 3 * H);
+	/* the last one still counts 5 minutes before notAfter, though a failure would take 7d */
+	p.fp_not_after = T0 + 14 * D + 3 * H + 5 * 60;
+	cr_assert_eq(fc_forecast(&p, 0, &f), SC_OK);
+	cr_expect_eq(f.ff_total, 3);
+}
+
+/*
+ * A running attempt stuck with probability s: the risk mixes the ordinary world and the stuck
+ * one, whose chain starts with the running attempt itself; it fails only if the cause is still
+ * there when the order expires, and cert-manager's backoff follows.
+ */
+Test(forecast, stuck_attempt_mixes_two_worlds)
+{
+	struct fc_params p, ok, stuck;
+	struct fc_forecast f, fa, fb, g;
+	double s, u;
+	tf_params(&p, T0, T0, T0 + 6 * D, 0.05);
+	p.fp_attempt_duration = 300;
+	p.fp_failed = 2;
+	p.fp_stuck = 0.8;
+	p.fp_stuck_end = T0 + 4 * D;
+	p.fp_stuck_hang = 7 * D;
+	p.fp_stuck_fault = (struct fc_fault){.ft_class = SC_CLASS_CONFIG, .ft_present = 1.0,
+					     .ft_fail = 1.0, .ft_seen = T0, .ft_since = T0 - 3 * D};
+	s = fc_stuck_split(&p, &ok, &stuck);
+	cr_expect_float_eq(s, 0.8, 1e-12);
+	cr_expect_eq(ok.fp_stuck, 0.0);
+	cr_expect_eq(stuck.fp_stuck, 0.0);
+	cr_expect_eq(stuck.fp_failed, 2);
+	cr_expect_eq(stuck.fp_first, T0 - 3 * D, "the running attempt, from its start");
+	cr_expect_eq(stuck.fp_fail_duration, 7 * D);
+	cr_expect_eq(stuck.fp_nfaults, 1);
+	cr_assert_eq(fc_forecast(&p, 1, &f), SC_OK);
+	cr_assert_eq(fc_forecast(&ok, 0, &fa), SC_OK);
+	cr_assert_eq(fc_forecast(&stuck, 1, &fb), SC_OK);
+	cr_expect_float_eq(f.ff_risk, 0.2 * fa.ff_risk + 0.8 * fb.ff_risk, 1e-12);
+	cr_expect_gt(f.ff_risk, fa.ff_risk);
+	/* the running attempt fails if the cause lasts to the expiry, 4 days on */
+	u = fcl_survival_aged(SC_CLASS_CONFIG, 0, 0, T0 - 3 * D, T0, T0 + 4 * D);
+	cr_expect_float_eq(fb.ff_p_first_fail, u + (1.0 - u) * 0.05, 1e-9);
+	/* likelier stuck than not: the list is the running attempt (now), then the retry after
+	 * the expiry and the 4h backoff of a third failure */
+	cr_assert_geq(f.ff_n, 2);
+	cr_expect_eq(f.ff_attempts[0].at_time, T0);
+	cr_expect_eq(f.ff_attempts[1].at_time, T0 + 4 * D + 4 * H);
+	cr_expect_eq(f.ff_total, fb.ff_total);
+	cr_expect_float_eq(f.ff_p_first_fail, 0.2 * fa.ff_p_first_fail + 0.8 * fb.ff_p_first_fail,
+			   1e-12);
+	cr_expect_float_eq(fc_fault_presence(&p, T0 + D),
+			   0.8 * fcl_survival_aged(SC_CLASS_CONFIG, 0, 0, T0 - 3 * D, T0, T0 + D),
+			   1e-12);
+	/* a likelier stuck attempt never lowers the risk */
+	double prev = -1.0;
+	for (double x = 0.0; x <= 1.0; x += 0.125) {
+		p.fp_stuck = x;
+		cr_assert_eq(fc_forecast(&p, 0, &g), SC_OK);
+		cr_expect_geq(g.ff_risk, prev, "P(stuck) %g: %g after %g", x, g.ff_risk, prev);
+		cr_expect(g.ff_risk >= 0.0 && g.ff_risk <= 1.0);
+		prev = g.ff_risk;
+	}
+	/* an expiry at notAfter: only the running attempt, which succeeds if the cause clears */
+	p.fp_stuck = 1.0;
+	p.fp_stuck_end = T0 + 6 * D;
+	cr_assert_eq(fc_forecast(&p, 0, &g), SC_OK);
+	cr_expect_eq(g.ff_total, 1);
+	cr_expect_lt(g.ff_risk, 1.0);
+	cr_expect_gt(g.ff_risk, 0.5);
+	/* an expiry already past is "now": the retry comes after the backoff from now */
+	p.fp_stuck_end = T0 - D;
+	(void)fc_stuck_split(&p, &ok, &stuck);
+	cr_expect_eq(stuck.fp_first, T0 - 7 * D);
+	cr_assert_eq(fc_forecast(&stuck, 1, &g), SC_OK);
+	cr_assert_geq(g.ff_n, 2);
+	cr_expect_eq(g.ff_attempts[1].at_time, T0 + 4 * H);
+}

@@ -374,3 +374,67 @@ Test(sim_engine, renew_before_patches_per_instance)
 	cr_expect_eq(se_metrics(w.w_e)->m_rb_patches_max, 2);
 	world_close(&w);
 }
+
+/*
+ * A stuck challenge: the request started at day 60 hangs for the order's 7 days, fails, and the
+ * retry an hour later hangs again; a failover replaces the hanging request at once and the
+ * deleted request is no failure.
+ */
+static const char *stuck_cert =
+    "name: stuck\nseed: 3\nduration: 85d\n"
+    "issuers:\n  - {name: le, acme: true, latency: 60s}\n  - {name: zs, acme: true, latency: 60s}\n"
+    "certificates:\n  - {group: g, count: 1, issuer: le, fallback_issuer: zs, lifetime: 90d,"
+    " age: [0d, 0d], domain: g.example}\n"
+    "faults:\n  - {type: stuck, issuer: le, start: 59d, duration: 10d}\n";
+
+Test(sim_engine, stuck_request_hangs_then_fails_and_failover_replaces_it)
+{
+	struct world w;
+	struct trace tr = {0};
+	struct se_view v;
+	world_open(&w, stuck_cert, SCN_POL_CERT_MANAGER);
+	se_set_trace(w.w_e, trace_fn, &tr);
+	const int64_t T = w.w_s->s_start + 60 * D;
+	cr_assert_eq(se_run_until(w.w_e, T + 3 * D), CC_OK);
+	cr_assert_eq(tr.t_n, 1, "one attempt started, none finished");
+	se_observe(w.w_e, 0, &v);
+	cr_expect(v.v_issuing);
+	cr_assert_not_null(v.v_pending_reason);
+	cr_expect_not_null(strstr(v.v_pending_reason, "404"));
+	cr_expect_eq(se_trigger_issuing(w.w_e, 0), CC_ERR_STATE, "Issuing=True changes nothing");
+	cr_assert_eq(se_run_until(w.w_e, T + 7 * D + 2 * H), CC_OK);
+	cr_assert_eq(tr.t_n, 3);
+	cr_expect_eq(tr.t_rec[1].tr_time, T + 7 * D, "fails when the order expires");
+	cr_expect_eq(tr.t_rec[1].tr_outcome, SF_STUCK);
+	cr_expect_eq(tr.t_rec[2].tr_time, T + 7 * D + H, "the retry after the 1h backoff");
+	se_observe(w.w_e, 0, &v);
+	cr_expect_eq(v.v_failed, 1u);
+	cr_expect_not_null(strstr(v.v_last_message, "invalid"));
+	/* failover while the retry hangs: replaced at once, on the fallback, which issues */
+	cr_assert_eq(se_set_issuer(w.w_e, 0, 1), CC_OK);
+	cr_assert_eq(se_run_until(w.w_e, T + 7 * D + 3 * H), CC_OK);
+	cr_assert_eq(tr.t_n, 5);
+	cr_expect_eq(tr.t_rec[3].tr_time, T + 7 * D + 2 * H);
+	cr_expect_eq(tr.t_rec[3].tr_issuer, 1);
+	cr_expect_eq(tr.t_rec[4].tr_outcome, SF_OK);
+	const struct se_metrics *m = se_metrics(w.w_e);
+	cr_expect_eq(m->m_failed, 1, "the replaced request is no failure");
+	cr_expect_eq(m->m_outcomes[SF_STUCK], 1);
+	cr_expect_eq(m->m_issuances, 1);
+	/* the abandoned request's outcome never arrives */
+	cr_assert_eq(se_run(w.w_e), CC_OK);
+	cr_expect_eq(se_metrics(w.w_e)->m_outcomes[SF_STUCK], 1);
+	world_close(&w);
+
+	/* without the failover, the retry hangs until the challenge is fixed (day 69), then the
+	 * order finishes at the next self-check (one latency later) */
+	struct trace tr2 = {0};
+	world_open(&w, stuck_cert, SCN_POL_CERT_MANAGER);
+	se_set_trace(w.w_e, trace_fn, &tr2);
+	cr_assert_eq(se_run_until(w.w_e, T + 10 * D), CC_OK);
+	cr_assert_eq(tr2.t_n, 4);
+	cr_expect_eq(tr2.t_rec[3].tr_time, T + 9 * D + 60);
+	cr_expect_eq(tr2.t_rec[3].tr_outcome, SF_OK);
+	cr_expect_eq(tr2.t_rec[3].tr_issuer, 0);
+	world_close(&w);
+}

@@ -67,7 +67,7 @@ Test(sim_fault, attempt_outcomes)
 	for (size_t i = 0; i < sizeof(at_cases) / sizeof(at_cases[0]); i++) {
 		const struct at_case *ac = &at_cases[i];
 		enum sf_outcome o = sf_attempt(p, 0, ac->group, ac->issuer, 0, s->s_start + ac->t,
-		    ac->limited);
+		    ac->limited, NULL);
 		cr_expect_eq(o, ac->want, "[%s] got %s want %s", ac->name, sf_outcome_name(o),
 		    sf_outcome_name(ac->want));
 	}
@@ -91,8 +91,8 @@ Test(sim_fault, transient_and_dns_draws_depend_only_on_seed_cert_attempt)
 	sf_plan_new(s, &q);
 	int fails = 0, dns = 0, differ_by_time = 0;
 	for (uint64_t k = 0; k < 4000; k++) {
-		enum sf_outcome a = sf_attempt(p, (uint32_t)(k % 7), 0, 0, k, s->s_start + D, 0);
-		enum sf_outcome b = sf_attempt(q, (uint32_t)(k % 7), 0, 0, k, s->s_start + 50 * D, 0);
+		enum sf_outcome a = sf_attempt(p, (uint32_t)(k % 7), 0, 0, k, s->s_start + D, 0, NULL);
+		enum sf_outcome b = sf_attempt(q, (uint32_t)(k % 7), 0, 0, k, s->s_start + 50 * D, 0, NULL);
 		differ_by_time += a != b;
 		fails += a != SF_OK;
 		dns += a == SF_DNS;
@@ -150,4 +150,58 @@ Test(sim_fault, outcome_names_and_messages)
 	cr_expect(strstr(sf_outcome_message(SF_DNS, 1), "error:dns") != NULL);
 	cr_expect_str_eq(sf_outcome_reason(SF_OK), "Issued");
 	cr_expect_str_eq(sf_outcome_reason(SF_CONFIG), "Failed");
+}
+
+/* Stuck challenges: an issuer's (HTTP-01) or a zone's (DNS-01), windows, precedence. */
+Test(sim_fault, stuck_challenges)
+{
+	static const char *yaml =
+	    "name: f\nseed: 5\nduration: 100d\n"
+	    "issuers:\n  - {name: le, acme: true}\n  - {name: zs, acme: true}\n  - {name: ca}\n"
+	    "certificates:\n"
+	    "  - {group: a, count: 2, issuer: le, lifetime: 90d, domain: a.example}\n"
+	    "  - {group: b, count: 2, issuer: le, lifetime: 90d, domain: b.example}\n"
+	    "  - {group: c, count: 2, issuer: ca, lifetime: 90d, domain: b.example}\n"
+	    "faults:\n"
+	    "  - {type: stuck, issuer: le, start: 10d, duration: 5d}\n"
+	    "  - {type: stuck, zone: b.example, start: 30d, duration: 2d}\n"
+	    "  - {type: outage, issuer: le, start: 12d, duration: 1d}\n";
+	static const struct {
+		const char *name;
+		int group, issuer;
+		int64_t t;
+		int limited;
+		enum sf_outcome want;
+		int zone;
+	} cases[] = {
+	    {"before the issuer's window", 0, 0, 10 * D - 1, 0, SF_OK, 0},
+	    {"in the issuer's window", 0, 0, 10 * D, 0, SF_STUCK, 0},
+	    {"after it (end exclusive)", 0, 0, 15 * D, 0, SF_OK, 0},
+	    {"another ACME issuer escapes it", 0, 1, 11 * D, 0, SF_OK, 0},
+	    {"the outage comes first (no order)", 0, 0, 12 * D + H, 0, SF_CA_DOWN, 0},
+	    {"the rate limit comes first (no order)", 0, 0, 11 * D, 1, SF_RATE_LIMIT, 0},
+	    {"a zone's: any ACME issuer", 1, 1, 31 * D, 0, SF_STUCK, 1},
+	    {"a zone's: not another zone", 0, 1, 31 * D, 0, SF_OK, 0},
+	    {"a zone's: not without ACME", 2, 2, 31 * D, 0, SF_OK, 0},
+	};
+	struct scn_scenario *s = load(yaml);
+	struct sf_plan *p = NULL;
+	cr_assert_eq(sf_plan_new(s, &p), CC_OK);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int zone = -1;
+		enum sf_outcome o = sf_attempt(p, 0, cases[i].group, cases[i].issuer, 0,
+		    s->s_start + cases[i].t, cases[i].limited, &zone);
+		cr_expect_eq(o, cases[i].want, "[%s] got %s", cases[i].name, sf_outcome_name(o));
+		if (o == SF_STUCK)
+			cr_expect_eq(zone, cases[i].zone, "[%s]", cases[i].name);
+	}
+	cr_expect_eq(sf_stuck_until(p, 0, 0, s->s_start + 11 * D), s->s_start + 15 * D);
+	cr_expect_eq(sf_stuck_until(p, 1, 1, s->s_start + 31 * D), s->s_start + 32 * D);
+	cr_expect_eq(sf_stuck_until(p, 0, 0, s->s_start + 20 * D), 0, "no window there");
+	cr_expect_eq(sf_hang(), 7 * D);
+	cr_expect_not_null(strstr(sf_stuck_reason(1), "DNS-01"));
+	cr_expect_not_null(strstr(sf_stuck_reason(0), "404"));
+	cr_expect_str_eq(sf_outcome_name(SF_STUCK), "stuck");
+	sf_plan_free(p);
+	scn_free(s);
 }

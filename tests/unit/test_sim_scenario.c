@@ -178,6 +178,16 @@ static const struct bad_case bad_cases[] = {
 	    "faults[0]: unknown key 'issuer'"},
 	{"misconfig needs a scope", BASE "faults:\n  - {type: misconfig, start: 1d}\n",
 	    "misconfig needs exactly one of 'issuer' or 'group'"},
+	{"stuck needs a scope", BASE "faults:\n  - {type: stuck, start: 1d, duration: 2d}\n",
+	    "stuck needs exactly one of 'issuer' or 'zone'"},
+	{"stuck with both scopes", BASE "faults:\n  - {type: stuck, issuer: le, zone: a.example, "
+	    "duration: 2d}\n", "stuck needs exactly one of 'issuer' or 'zone'"},
+	{"stuck needs a duration", BASE "faults:\n  - {type: stuck, issuer: le, start: 1d}\n",
+	    "faults[0]: missing required key 'duration'"},
+	{"stuck on a non-ACME issuer", BASE "faults:\n  - {type: stuck, issuer: le, duration: 2d}\n",
+	    "issuer 'le' is not ACME"},
+	{"stuck key of another type", BASE "faults:\n  - {type: stuck, issuer: le, duration: 2d, "
+	    "probability: 0.5}\n", "faults[0]: unknown key 'probability'"},
 	{"fixed before start", BASE "faults:\n  - {type: misconfig, issuer: le, start: 5d, fixed_at: 2d}\n",
 	    "fixed_at must be after start"},
 	{"renewBefore too long", "name: t\nseed: 1\nduration: 10d\nissuers: [{name: le}]\n"
