@@ -18,6 +18,7 @@
 #include "resource.h"
 #include "signals.h"
 #include "store.h"
+#include "stuck.h"
 #include "timefmt.h"
 #include "tzdb.h"
 #include "xalloc.h"
@@ -940,4 +941,25 @@ as_request_features(struct as_ctx *a, const struct rec_cert *c, const struct rec
 	sc_issuer_estimate(&iss, &a->a_cfg, created, &est);
 	f->f_issuer_fail_rate = est.ie_mean;
 	f->f_issuer_not_ready = est.ie_not_ready;
+
+	/*
+	 * A request that failed only after hanging far beyond the issuer's usual latency was a
+	 * stuck attempt (scoring/stuck.h): its failure came from what kept it hanging (a challenge
+	 * that never validated), not from a healthy attempt's odds. Learned as healthy, a cluster
+	 * with a broken challenge would teach the model that healthy attempts fail; it is learned
+	 * with its own failure's class instead, as the simulator does.
+	 */
+	if (as_request_outcome(r, &failed, &when) && failed && when > created) {
+		int64_t lat = est.ie_latency > 0 ? est.ie_latency : SK_DEFAULT_LATENCY;
+		int64_t grace = lat * SK_LATENCY_MULT > SK_MIN_GRACE ? lat * SK_LATENCY_MULT
+								      : SK_MIN_GRACE;
+		if (when - created > grace) {
+			struct sc_request rq;
+			struct fcl_result fr;
+			as_request(r, &rq);
+			fcl_classify(rq.rq_reason, rq.rq_message, &fr);
+			f->f_class = fr.cl_class == SC_CLASS_OK ? LM_CLASS_UNKNOWN
+								  : (enum lm_class)fr.cl_class;
+		}
+	}
 }

@@ -403,3 +403,50 @@ Test(learning, sweep_learns_as_reconcile_does)
 	mdl_free(recon);
 	store_free(st);
 }
+
+/*
+ * A request that failed only after hanging for the CA's order lifetime (a challenge that never
+ * validated) is learned with its own failure's class, not as a healthy attempt; one that
+ * failed within minutes keeps the healthy-state features.
+ */
+Test(learning, a_hung_failure_is_not_a_healthy_attempt)
+{
+	/* put_cr pastes the message into JSON unescaped, so it holds no quotes */
+	const char *hung_msg = "Failed to wait for order resource web-9-1 to become ready: order "
+			       "is in invalid state: 404 urn:ietf:params:acme:error:unauthorized: "
+			       "Invalid response from http://web.example.com/.well-known/acme-challenge/x";
+	const struct {
+		const char *name, *created, *done;
+		int stuck;
+	} cases[] = {
+	    {"failed after 5 minutes", "2026-01-20T00:00:00Z", "2026-01-20T00:05:00Z", 0},
+	    {"failed after an hour", "2026-01-20T00:00:00Z", "2026-01-20T01:00:00Z", 0},
+	    {"failed after 7 days of hanging", "2026-01-20T00:00:00Z", "2026-01-27T00:00:00Z", 1},
+	};
+	for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+		struct store *st = store_new();
+		put_cert(st);
+		put_cr(st, STORE_ADDED, "web-1", "uid-1", "2026-01-01T00:00:00Z", "issued",
+		    "2026-01-01T00:01:00Z", NULL);
+		put_cr(st, STORE_ADDED, "web-9", "uid-9", cases[k].created, "failed", cases[k].done,
+		    hung_msg);
+		store_rdlock(st);
+		const struct rec_cert *c = store_cert_get(st, "shop", "web");
+		const struct rec_cr *crs[4];
+		size_t n = store_cert_crs(st, "shop", "web", crs, 4);
+		cr_assert_eq(n, 2);
+		cr_assert_str_eq(crs[0]->r_meta.m_name, "web-9");
+		struct as_ctx *a = as_new(st, NULL, clock_feb());
+		struct lm_features f;
+		as_request_features(a, c, crs, n, 0, &f);
+		if (cases[k].stuck)
+			cr_expect_neq(f.f_class, LM_CLASS_NONE, "%s: learned as healthy", cases[k].name);
+		else
+			cr_expect_eq(f.f_class, LM_CLASS_NONE, "%s: class %d", cases[k].name,
+			    (int)f.f_class);
+		cr_expect_eq(f.f_failed_attempts, 0.0, "%s: nothing failed before it", cases[k].name);
+		as_free(a);
+		store_unlock(st);
+		store_free(st);
+	}
+}
