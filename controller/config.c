@@ -37,6 +37,7 @@ enum cfg_id {
 	CI_CM_METRICS_PORT,
 	CI_CM_SCRAPE_INTERVAL,
 	CI_STATE_FILE,
+	CI_ARI,
 };
 
 /* What a YAML value must look like before its text is parsed. */
@@ -89,6 +90,8 @@ static const struct cfg_def cfg_defs[] = {
 	CK_STRING, "DURATION", "how often cert-manager's pods are read and scraped (5s..10m)"},
     {CI_STATE_FILE, "stateFile", "state-file", CK_STRING, "PATH",
 	"checkpoint of the learned model, loaded at start, written at resyncs and at stop"},
+    {CI_ARI, "ari", "ari", CK_BOOL, "",
+	"ask ACME issuers for renewal windows (RFC 9773 ARI); --ari=false turns it off"},
 };
 #define CFG_NDEFS (sizeof cfg_defs / sizeof cfg_defs[0])
 
@@ -117,6 +120,7 @@ cfg_defaults(struct cfg *c)
 	c->c_cm_metrics_port = 9402;
 	c->c_cm_scrape_interval = 30;
 	c->c_state_file = xstrdup("");
+	c->c_ari = 1;
 }
 
 void
@@ -287,6 +291,13 @@ cfg_set(struct cfg *c, const char *name, const char *value, char *err, size_t er
 		else if (cfg_parse_bool(value, &b) != CC_OK)
 			return cc_fail(err, errsz, CC_ERR_INVAL, "must be true or false");
 		c->c_leader_elect = b;
+		break;
+	case CI_ARI:
+		if (value == NULL)
+			b = 1;
+		else if (cfg_parse_bool(value, &b) != CC_OK)
+			return cc_fail(err, errsz, CC_ERR_INVAL, "must be true or false");
+		c->c_ari = b;
 		break;
 	case CI_LOG_FORMAT: {
 		enum log_format f;
@@ -637,6 +648,9 @@ cfg_default_text(const struct cfg_def *d, const struct cfg *c, char *out, size_t
 		break;
 	case CI_STATE_FILE:
 		snprintf(out, outsz, "none");
+		break;
+	case CI_ARI:
+		snprintf(out, outsz, "%s", c->c_ari ? "true" : "false");
 		break;
 	}
 }

@@ -17,6 +17,7 @@ Test(config, defaults)
 	cr_expect_str_eq(c.c_http_addr, ":9403");
 	cr_expect_str_eq(c.c_namespace, "");
 	cr_expect_eq(c.c_leader_elect, 0);
+	cr_expect_eq(c.c_ari, 1);
 	cr_expect_eq(c.c_log_format, LOG_FORMAT_TEXT);
 	cr_expect_eq(c.c_log_level, LOG_INFO);
 	cr_expect_str_eq(c.c_cm_namespace, "cert-manager");
@@ -69,6 +70,8 @@ field_text(const struct cfg *c, const char *key, char *out, size_t n)
 		snprintf(out, n, "%s", c->c_namespace);
 	else if (!strcmp(key, "leaderElect") || !strcmp(key, "leader-elect"))
 		snprintf(out, n, "%d", c->c_leader_elect);
+	else if (!strcmp(key, "ari"))
+		snprintf(out, n, "%d", c->c_ari);
 	else if (!strcmp(key, "logFormat") || !strcmp(key, "log-format"))
 		snprintf(out, n, "%d", (int)c->c_log_format);
 	else if (!strcmp(key, "logLevel") || !strcmp(key, "log-level"))
@@ -119,6 +122,9 @@ Test(config, set_table)
 	    {"leader false", "leaderElect", "false", CC_OK, "0"},
 	    {"leader True", "leaderElect", "True", CC_OK, "1"},
 	    {"leader yes is not YAML 1.2 bool", "leaderElect", "yes", CC_ERR_INVAL, "true or false"},
+	    {"ari off", "ari", "false", CC_OK, "0"},
+	    {"ari bare flag", "ari", NULL, CC_OK, "1"},
+	    {"ari not a bool", "ari", "sometimes", CC_ERR_INVAL, "true or false"},
 	    {"log json", "logFormat", "json", CC_OK, "1"},
 	    {"log xml", "log-format", "xml", CC_ERR_INVAL, "json or text"},
 	    {"level debug", "logLevel", "debug", CC_OK, "0"},
