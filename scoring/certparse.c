@@ -56,6 +56,51 @@ cp_ossl_reason(char *buf, size_t len)
 	return buf;
 }
 
+/* base64url without padding (RFC 4648 section 5) of d[0..n) at out; returns chars written. */
+static size_t
+cp_b64url(const unsigned char *d, size_t n, char *out)
+{
+	static const char tab[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	size_t o = 0, i = 0;
+	for (; i + 3 <= n; i += 3) {
+		uint32_t v = (uint32_t)d[i] << 16 | (uint32_t)d[i + 1] << 8 | d[i + 2];
+		out[o++] = tab[v >> 18 & 63];
+		out[o++] = tab[v >> 12 & 63];
+		out[o++] = tab[v >> 6 & 63];
+		out[o++] = tab[v & 63];
+	}
+	if (n - i == 1) {
+		uint32_t v = (uint32_t)d[i] << 16;
+		out[o++] = tab[v >> 18 & 63];
+		out[o++] = tab[v >> 12 & 63];
+	} else if (n - i == 2) {
+		uint32_t v = (uint32_t)d[i] << 16 | (uint32_t)d[i + 1] << 8;
+		out[o++] = tab[v >> 18 & 63];
+		out[o++] = tab[v >> 12 & 63];
+		out[o++] = tab[v >> 6 & 63];
+	}
+	return o;
+}
+
+int
+cp_ari_id(const struct cp_cert *c, char *buf, size_t len)
+{
+	if (buf != NULL && len > 0)
+		buf[0] = '\0';
+	if (c == NULL || c->c_aki_len == 0 || c->c_serial_der_len == 0 ||
+	    c->c_aki_len > sizeof(c->c_aki) || c->c_serial_der_len > sizeof(c->c_serial_der))
+		return SC_ERR_INVAL;
+	size_t need = (c->c_aki_len + 2) / 3 * 4 + 1 + (c->c_serial_der_len + 2) / 3 * 4 + 1;
+	if (buf == NULL || len < need)
+		return SC_ERR_RANGE;
+	size_t o = cp_b64url(c->c_aki, c->c_aki_len, buf);
+	buf[o++] = '.';
+	o += cp_b64url(c->c_serial_der, c->c_serial_der_len, buf + o);
+	buf[o] = '\0';
+	return SC_OK;
+}
+
 void
 cp_free(struct cp_cert *c)
 {
@@ -242,6 +287,35 @@ cp_key(X509 *x, struct cp_cert *c)
 	}
 }
 
+/*
+ * The two halves of the ARI identifier. Absent or oversized parts stay at length 0 so that
+ * cp_ari_id refuses them; nothing here fails the parse, as the rest of the checks do not need
+ * them.
+ */
+static void
+cp_ari_parts(X509 *x, const ASN1_INTEGER *sn, struct cp_cert *c)
+{
+	const ASN1_OCTET_STRING *kid = X509_get0_authority_key_id(x);
+	if (kid != NULL && ASN1_STRING_length(kid) > 0 &&
+	    (size_t)ASN1_STRING_length(kid) <= sizeof(c->c_aki)) {
+		c->c_aki_len = (size_t)ASN1_STRING_length(kid);
+		memcpy(c->c_aki, ASN1_STRING_get0_data(kid), c->c_aki_len);
+	}
+	/* the content octets as DER writes them: i2d adds the sign byte a positive serial needs */
+	unsigned char *der = NULL;
+	int n = sn != NULL ? i2d_ASN1_INTEGER(sn, &der) : 0;
+	if (n >= 3) {
+		size_t hdr = 2;
+		if (der[1] & 0x80)
+			hdr += der[1] & 0x7f;
+		if ((size_t)n > hdr && (size_t)n - hdr <= sizeof(c->c_serial_der)) {
+			c->c_serial_der_len = (size_t)n - hdr;
+			memcpy(c->c_serial_der, der + hdr, c->c_serial_der_len);
+		}
+	}
+	OPENSSL_free(der);
+}
+
 static int
 cp_leaf(X509 *x, struct cp_cert *c, char *err, size_t errlen)
 {
@@ -291,6 +365,7 @@ cp_leaf(X509 *x, struct cp_cert *c, char *err, size_t errlen)
 		goto out;
 	}
 	c->c_is_ca = (X509_get_extension_flags(x) & EXFLAG_CA) != 0;
+	cp_ari_parts(x, sn, c);
 	rc = SC_OK;
 out:
 	OPENSSL_free(der);

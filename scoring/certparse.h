@@ -25,6 +25,15 @@
 #include "anomaly.h"
 
 #define CP_MAX_INPUT (1u << 20) /* largest status.certificate accepted, bytes */
+/*
+ * Longest keyIdentifier or serial kept for the ARI identifier. RFC 5280 caps serials at 20
+ * octets and CAs use 20-byte (SHA-1) key identifiers; 64 leaves room for odd ones, and a
+ * longer one is dropped (length 0) rather than cut, since a cut identifier would name another
+ * certificate.
+ */
+#define CP_ID_MAX 64
+/* Room for the ARI identifier text of two CP_ID_MAX fields, the dot and the NUL. */
+#define CP_ARI_ID_MAX 180
 
 enum cp_key_alg {
 	CP_KEY_UNKNOWN = 0,
@@ -62,6 +71,11 @@ struct cp_cert {
 	char c_sig_hash[16];        /* "SHA256", "SHA1", "MD5", ... or "" when intrinsic (Ed25519) */
 	unsigned char c_spki_sha256[32]; /* SHA-256 of the DER SubjectPublicKeyInfo */
 	int c_is_ca;                /* basicConstraints CA:TRUE */
+	/* For the ARI certificate identifier (RFC 9773 section 4.1); lengths 0 when absent. */
+	unsigned char c_aki[CP_ID_MAX];        /* authorityKeyIdentifier keyIdentifier bytes */
+	size_t c_aki_len;
+	unsigned char c_serial_der[CP_ID_MAX]; /* serialNumber DER content octets (sign byte kept) */
+	size_t c_serial_der_len;
 	size_t c_chain_len;         /* certificates in the input, leaf included */
 };
 
@@ -72,6 +86,15 @@ struct cp_cert {
  * On failure *out is NULL and err (size errlen, may be 0) says what was wrong and where.
  */
 int cp_parse(const void *data, size_t len, struct cp_cert **out, char *err, size_t errlen);
+
+/*
+ * The ARI certificate identifier of c (RFC 9773 section 4.1): base64url without padding of the
+ * authorityKeyIdentifier keyIdentifier, ".", base64url without padding of the serial number's
+ * DER content octets. Written to buf (len bytes, CP_ARI_ID_MAX is always enough). Returns SC_OK;
+ * SC_ERR_INVAL when c is NULL or has no keyIdentifier or serial (no identifier exists: the CA
+ * cannot be asked); SC_ERR_RANGE when buf is too small (buf then holds "").
+ */
+int cp_ari_id(const struct cp_cert *c, char *buf, size_t len);
 
 /* Frees c and everything it owns; accepts NULL. */
 void cp_free(struct cp_cert *c);

@@ -73,6 +73,16 @@ tc_cert(EVP_PKEY *key, EVP_PKEY *signer, const struct tc_spec *s)
 				  s->is_ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
 	X509_add_ext(x, ext, -1);
 	X509_EXTENSION_free(ext);
+	if (s->aki != NULL) {
+		AUTHORITY_KEYID *ak = AUTHORITY_KEYID_new();
+		tc_need(ak != NULL, "AUTHORITY_KEYID_new", s->cn);
+		ak->keyid = ASN1_OCTET_STRING_new();
+		tc_need(ak->keyid != NULL &&
+			    ASN1_OCTET_STRING_set(ak->keyid, s->aki, (int)s->aki_len) == 1 &&
+			    X509_add1_ext_i2d(x, NID_authority_key_identifier, ak, 0, 0) == 1,
+			"authorityKeyIdentifier", s->cn);
+		AUTHORITY_KEYID_free(ak);
+	}
 	tc_need(X509_sign(x, signer, s->md) > 0, "signing", s->cn);
 	return x;
 }

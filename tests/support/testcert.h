@@ -23,6 +23,8 @@ struct tc_spec {
 	const EVP_MD *md;      /* signature hash; NULL for Ed25519 */
 	int is_ca;
 	long serial;
+	const unsigned char *aki; /* authorityKeyIdentifier keyIdentifier, or NULL for none */
+	size_t aki_len;
 };
 
 /* A certificate for key, signed by signer, as spec says. Free with X509_free. */

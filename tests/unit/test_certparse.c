@@ -642,3 +642,51 @@ Test(certparse, mutated_certificates_never_crash)
 	X509_free(x);
 	EVP_PKEY_free(k);
 }
+
+/*
+ * The ARI identifier of RFC 9773's own example (section 4.1): keyIdentifier
+ * 69:88:5B:6B:87:46:40:41:E1:B3:7B:84:7B:A0:AE:2C:DE:01:C8:D4 and serial 0x87654321, whose DER
+ * content needs a leading zero byte because its top bit is set.
+ */
+Test(certparse, ari_identifier_of_a_real_certificate)
+{
+	static const unsigned char kid[] = {0x69, 0x88, 0x5B, 0x6B, 0x87, 0x46, 0x40, 0x41, 0xE1,
+	    0xB3, 0x7B, 0x84, 0x7B, 0xA0, 0xAE, 0x2C, 0xDE, 0x01, 0xC8, 0xD4};
+	EVP_PKEY *ca = tc_key("P-256"), *k = tc_key("P-256");
+	struct tc_spec sp = {.issuer_cn = "ARI CA", .cn = "ari.example", .nb = TC_NOW,
+	    .na = TC_NOW + 90 * TC_DAY, .md = EVP_sha256(), .serial = 0x87654321L,
+	    .aki = kid, .aki_len = sizeof kid};
+	X509 *x = tc_cert(k, ca, &sp);
+	struct cp_cert *c = tc_parse(x);
+	char id[CP_ARI_ID_MAX];
+	cr_assert_eq(cp_ari_id(c, id, sizeof id), SC_OK);
+	cr_expect_str_eq(id, "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE");
+	cr_expect_eq(c->c_serial_der_len, 5);
+	/* too small a buffer: refused, never cut */
+	char small[20] = "x";
+	cr_expect_eq(cp_ari_id(c, small, sizeof small), SC_ERR_RANGE);
+	cr_expect_str_eq(small, "");
+	cp_free(c);
+	X509_free(x);
+
+	/* a serial whose top bit is clear needs no sign byte: 0x12 -> "Eg" */
+	sp.serial = 0x12;
+	x = tc_cert(k, ca, &sp);
+	c = tc_parse(x);
+	cr_assert_eq(cp_ari_id(c, id, sizeof id), SC_OK);
+	cr_expect_str_eq(id, "aYhba4dGQEHhs3uEe6CuLN4ByNQ.Eg");
+	cp_free(c);
+	X509_free(x);
+
+	/* no authorityKeyIdentifier: there is no identifier to ask for */
+	sp.aki = NULL;
+	x = tc_cert(k, ca, &sp);
+	c = tc_parse(x);
+	cr_expect_eq(c->c_aki_len, 0);
+	cr_expect_eq(cp_ari_id(c, id, sizeof id), SC_ERR_INVAL);
+	cr_expect_eq(cp_ari_id(NULL, id, sizeof id), SC_ERR_INVAL);
+	cp_free(c);
+	X509_free(x);
+	EVP_PKEY_free(ca);
+	EVP_PKEY_free(k);
+}
