@@ -718,6 +718,36 @@ dc_certificaterequest(struct dc *dc, const cJSON *obj, struct rec_cr *r)
 	return CC_OK;
 }
 
+/*
+ * spec.acme.caBundle: base64 of PEM CA certificates that certcast adds to the system's trust
+ * when it asks the ACME server for renewal information. A value that is a string but not
+ * base64 (or too large) does not drop the issuer, whose Ready condition and history still
+ * matter: it is marked bad, and the ARI poller reports it and leaves the issuer alone.
+ */
+static int
+dc_ca_bundle(struct dc *dc, const cJSON *acme, struct rec_issuer *is)
+{
+	const char *v = NULL;
+	int rc = dc_str(dc, acme, "spec.acme", "caBundle", &v);
+	if (rc != CC_OK || v == NULL || v[0] == '\0')
+		return rc;
+	size_t n = strlen(v), len = 0;
+	if (n > REC_CA_MAX / 3 * 4 + 4) {
+		is->i_acme_ca_bad = true;
+		return CC_OK;
+	}
+	unsigned char *out = xmalloc(B64_DECODED_MAX(n) + 1);
+	if (!b64_decode(v, n, out, &len, 0) || len == 0 || len > REC_CA_MAX) {
+		free(out);
+		is->i_acme_ca_bad = true;
+		return CC_OK;
+	}
+	out[len] = '\0';
+	is->i_acme_ca = out;
+	is->i_acme_ca_len = len;
+	return CC_OK;
+}
+
 static int
 dc_issuer(struct dc *dc, enum res_kind kind, const cJSON *obj, struct rec_issuer *is)
 {
@@ -743,7 +773,10 @@ dc_issuer(struct dc *dc, enum res_kind kind, const cJSON *obj, struct rec_issuer
 		if (blk != NULL && is->i_type == REC_ISSUER_UNKNOWN)
 			is->i_type = types[i].type;
 		if (blk != NULL && types[i].type == REC_ISSUER_ACME &&
-		    (rc = dc_dup(dc, blk, "spec.acme", "server", &is->i_acme_server)) != CC_OK)
+		    ((rc = dc_dup(dc, blk, "spec.acme", "server", &is->i_acme_server)) != CC_OK ||
+			(rc = dc_bool(dc, blk, "spec.acme", "skipTLSVerify", &is->i_acme_skip_tls)) !=
+			    CC_OK ||
+			(rc = dc_ca_bundle(dc, blk, is)) != CC_OK))
 			return rc;
 	}
 	const struct dc_cond_slot slots[] = {{"Ready", &is->i_ready}};

@@ -83,6 +83,7 @@ rec_free(struct intern *in, void *rec)
 	case RES_CLUSTERISSUER: {
 		struct rec_issuer *i = rec;
 		free(i->i_acme_server);
+		free(i->i_acme_ca);
 		rec_cond_clear(in, &i->i_ready);
 		break;
 	}

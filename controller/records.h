@@ -160,11 +160,17 @@ enum rec_issuer_type {
 	REC_ISSUER_EXTERNAL,         /* issuerRef.group is not cert-manager.io */
 };
 
+#define REC_CA_MAX (256u << 10) /* largest caBundle kept: a few dozen CA certificates */
+
 /* An Issuer, or a ClusterIssuer (m_kind RES_CLUSTERISSUER, m_ns ""). */
 struct rec_issuer {
 	struct rec_meta i_meta;
 	enum rec_issuer_type i_type; /* from the spec block present */
 	char *i_acme_server;         /* owned spec.acme.server, or NULL */
+	unsigned char *i_acme_ca;    /* owned decoded spec.acme.caBundle (PEM), or NULL */
+	size_t i_acme_ca_len;
+	bool i_acme_ca_bad;          /* caBundle present but not base64 or over REC_CA_MAX */
+	bool i_acme_skip_tls;        /* spec.acme.skipTLSVerify */
 	struct rec_cond i_ready;     /* condition Ready */
 };
 

@@ -200,6 +200,40 @@ Test(decode, certificaterequest_failed_owner_from_reference)
 	rec_free(in, r);
 }
 
+/* The ACME block's TLS settings, which the ARI poller uses; a bad caBundle keeps the issuer. */
+Test(decode, issuer_acme_tls)
+{
+	cJSON *j = load("cm-clusterissuer-acme.json");
+	cJSON *acme = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(j, "spec"), "acme");
+	cr_assert_not_null(acme);
+	/* "-----BEGIN CERTIFICATE-----\n" in base64 */
+	cJSON_AddStringToObject(acme, "caBundle", "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg==");
+	cJSON_AddBoolToObject(acme, "skipTLSVerify", 1);
+	void *rec = NULL;
+	char err[256] = "";
+	cr_assert_eq(dec_record(in, RES_CLUSTERISSUER, j, &rec, err, sizeof err), CC_OK, "%s", err);
+	struct rec_issuer *is = rec;
+	cr_expect_eq(is->i_acme_ca_len, 28);
+	cr_expect_eq(memcmp(is->i_acme_ca, "-----BEGIN CERTIFICATE-----\n", 28), 0);
+	cr_expect(!is->i_acme_ca_bad);
+	cr_expect(is->i_acme_skip_tls);
+	rec_free(in, is);
+
+	cJSON_ReplaceItemInObject(acme, "caBundle", cJSON_CreateString("%%% not base64"));
+	cr_assert_eq(dec_record(in, RES_CLUSTERISSUER, j, &rec, err, sizeof err), CC_OK, "%s", err);
+	is = rec;
+	cr_expect_null(is->i_acme_ca);
+	cr_expect(is->i_acme_ca_bad);
+	cr_expect_str_eq(is->i_acme_server, "https://acme-v02.api.letsencrypt.org/directory");
+	rec_free(in, is);
+
+	cJSON_ReplaceItemInObject(acme, "skipTLSVerify", cJSON_CreateString("yes"));
+	cr_expect_neq(dec_record(in, RES_CLUSTERISSUER, j, &rec, err, sizeof err), CC_OK);
+	cr_expect_str_eq(err, "spec.acme.skipTLSVerify: expected a boolean, got a string");
+	cJSON_Delete(j);
+}
+
 Test(decode, issuers)
 {
 	struct rec_issuer *ci = decode_ok(in, RES_CLUSTERISSUER, "cm-clusterissuer-acme.json");
@@ -208,6 +242,8 @@ Test(decode, issuers)
 	cr_expect_eq(ci->i_type, REC_ISSUER_ACME);
 	cr_expect_str_eq(rec_issuer_type_name(ci->i_type), "acme");
 	cr_expect_str_eq(ci->i_acme_server, "https://acme-v02.api.letsencrypt.org/directory");
+	cr_expect_null(ci->i_acme_ca);
+	cr_expect(!ci->i_acme_skip_tls);
 	cr_expect_eq(ci->i_ready.c_status, REC_COND_TRUE);
 	cr_expect_str_eq(ci->i_ready.c_reason, "ACMEAccountRegistered");
 	rec_free(in, ci);
