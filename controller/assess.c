@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "anomaly.h"
+#include "aricache.h"
 #include "certparse.h"
 #include "learn.h"
 #include "log.h"
@@ -79,6 +80,7 @@ struct as_ctx {
 	size_t a_niss, a_capiss;
 	struct tz_db *a_tz;              /* owned, made on the first named time zone; else NULL */
 	struct sig_state *a_sig;         /* borrowed live signals, may be NULL */
+	struct arc *a_ari;               /* borrowed ARI windows, may be NULL */
 	const struct lm_model *a_model;  /* borrowed, may be NULL */
 };
 
@@ -120,6 +122,36 @@ as_signals(struct as_ctx *a, const struct rec_cert *c, struct sc_signals *out)
 	    sig_url_host(ri->i_acme_server, host, sizeof host) != 0)
 		host[0] = '\0';
 	sig_get(a->a_sig, host, a->a_now, out);
+}
+
+void
+as_use_ari(struct as_ctx *a, struct arc *c)
+{
+	a->a_ari = c;
+}
+
+void
+as_ari(struct as_ctx *a, const struct rec_cert *c, struct sc_ari *out, char *url, size_t urllen)
+{
+	memset(out, 0, sizeof *out);
+	if (a->a_ari == NULL || store_cert_issuer_type(a->a_st, c) != REC_ISSUER_ACME)
+		return;
+	/* the current certificate is the newest issued request's; older ones are not looked at */
+	const struct rec_cr *crs[AS_CRS_PER_CERT], *r = NULL;
+	size_t n = store_cert_crs(a->a_st, c->c_meta.m_ns, c->c_meta.m_name, crs, AS_CRS_PER_CERT);
+	for (size_t i = 0; i < n && i < AS_CRS_PER_CERT && r == NULL; i++)
+		if (crs[i]->r_der_len > 0)
+			r = crs[i];
+	struct ari_window w;
+	if (r == NULL || r->r_meta.m_uid[0] == '\0' || !arc_window_of(a->a_ari, r->r_meta.m_uid, &w))
+		return;
+	out->ar_valid = 1;
+	out->ar_start = w.aw_start;
+	out->ar_end = w.aw_end;
+	if (w.aw_url[0] != '\0' && url != NULL && urllen > strlen(w.aw_url)) {
+		memcpy(url, w.aw_url, strlen(w.aw_url) + 1);
+		out->ar_url = url;
+	}
 }
 
 struct as_cache *
@@ -729,6 +761,7 @@ as_score(struct as_ctx *a, const struct rec_cert *c, struct sc_result *out, char
 	struct sc_window wins[AS_WINDOWS];
 	const struct rec_cr *crs[AS_CRS_PER_CERT];
 	const char *ns = c->c_meta.m_ns, *name = c->c_meta.m_name;
+	char ari_url[ARI_URL_MAX];
 
 	as_user_config(c, &cfg);
 	memset(&in, 0, sizeof in);
@@ -842,6 +875,7 @@ as_score(struct as_ctx *a, const struct rec_cert *c, struct sc_result *out, char
 	}
 	as_state(c, &in.in_state);
 	as_signals(a, c, &in.in_signals);
+	as_ari(a, c, &in.in_ari, ari_url, sizeof ari_url);
 	in.in_model = a->a_model;
 	const struct as_found *af = as_found_get(a, ns, name);
 	if (af && af->af_n) {

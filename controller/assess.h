@@ -9,8 +9,11 @@
  * the host of its spec.acme.server and the restarts, any other issuer only the restarts.
  * Without one (status, scan, explain) the signals stay empty (sg_valid 0).
  *
- * What the store cannot tell yet is left out and said so in the explanation's inputs: no ARI
- * window, no ACME budget counts, no anomaly baselines; the learned model only when one is
+ * ACME renewal windows (RFC 9773) come from the cache the ARI poller fills (aripoll.h), handed
+ * over with as_use_ari; without one the window stays invalid.
+ *
+ * What the store cannot tell yet is left out and said so in the explanation's inputs: no ACME
+ * budget counts, no anomaly baselines; the learned model only when one is
  * given (as_set_model). Issuer estimates are computed once per issuer per as_ctx, so scoring a whole
  * cluster costs one pass over the issuers' histories, not one per certificate.
  *
@@ -57,6 +60,21 @@ void as_use_signals(struct as_ctx *a, struct sig_state *s);
  * as_use_signals (none: sg_valid 0).
  */
 void as_signals(struct as_ctx *a, const struct rec_cert *c, struct sc_signals *out);
+
+struct arc;
+/*
+ * Make a's scores use the ACME renewal windows in c (aricache.h; NULL: none). c must outlive a.
+ * A certificate gets the window of its newest issued CertificateRequest's certificate only,
+ * so a window learned for one serial never applies to another.
+ */
+void as_use_ari(struct as_ctx *a, struct arc *c);
+/*
+ * The ARI window as_score gives c: out is zeroed (ar_valid 0), then filled when c's issuer is
+ * an ACME issuer and the cache holds a window for its current certificate. ar_url points into
+ * url (urllen bytes), which must outlive out.
+ */
+void as_ari(struct as_ctx *a, const struct rec_cert *c, struct sc_ari *out, char *url,
+    size_t urllen);
 
 /*
  * Run the anomaly detector (scoring/anomaly.h) over every CertificateRequest in the store,

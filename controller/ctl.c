@@ -13,6 +13,8 @@
 #include "scoring.h"
 #include "reflector.h"
 #include "scraper.h"
+#include "aricache.h"
+#include "aripoll.h"
 #include "signals.h"
 #include "store.h"
 #include "workqueue.h"
@@ -55,6 +57,8 @@ struct ctl {
 	int c_started;                   /* workers running */
 	struct sig_state *c_sig;         /* owned: cert-manager's live signals */
 	struct scr *c_scr;               /* owned: the thread feeding c_sig */
+	struct arc *c_ari;               /* owned: ACME renewal windows, NULL when ari is off */
+	struct arp *c_arp;               /* owned: the thread feeding c_ari */
 };
 
 static void
@@ -243,6 +247,29 @@ ctl_start_scraper(struct ctl *c)
 	return scr_start(c->c_scr);
 }
 
+/* Start asking ACME servers for renewal windows (unless ari is off). */
+static int
+ctl_start_ari(struct ctl *c)
+{
+	if (c->c_ari == NULL) {
+		log_info("ACME renewal information (ARI) is off");
+		return CC_OK;
+	}
+	struct arp_opts ao;
+	memset(&ao, 0, sizeof ao);
+	ao.ao_store = c->c_store;
+	ao.ao_cache = c->c_ari;
+	ao.ao_requests = c->c_met.ms_ari_requests;
+	/* a new or moved window changes that certificate's inputs: queue it, as the store would */
+	ao.ao_changed = ctl_notify;
+	ao.ao_arg = c;
+	static const char *const results[] = {"ok", "malformed", "notfound", "error"};
+	for (size_t i = 0; i < 4; i++)
+		met_counter_add(c->c_met.ms_ari_requests, &results[i], 0);
+	c->c_arp = arp_new(&ao);
+	return arp_start(c->c_arp);
+}
+
 static int
 ctl_start_workers(struct ctl *c)
 {
@@ -276,6 +303,8 @@ ctl_teardown(struct ctl *c)
 	/* The order matters: no writer may touch the store or the queue after it is freed. */
 	scr_free(c->c_scr);
 	c->c_scr = NULL;
+	arp_free(c->c_arp);
+	c->c_arp = NULL;
 	if (c->c_refl) {
 		refl_set_stop(c->c_refl);
 		log_info("watches stopped");
@@ -295,6 +324,8 @@ ctl_teardown(struct ctl *c)
 	c->c_refl = NULL;
 	free(c->c_workers);
 	recon_free(c->c_recon);
+	arc_free(c->c_ari); /* after the poller and the workers, its writer and readers */
+	c->c_ari = NULL;
 	sig_free(c->c_sig);
 	mdl_free(c->c_model);
 	wq_free(c->c_queue);
@@ -401,6 +432,8 @@ ctl_run(const struct ctl_opts *o)
 	struct recon_opts ro = {c.c_store, &c.c_met, &scfg, NULL};
 	ro.ro_signals = c.c_sig;
 	ro.ro_model = c.c_model;
+	c.c_ari = cfg->c_ari ? arc_new(0) : NULL;
+	ro.ro_ari = c.c_ari;
 	c.c_recon = recon_new(&ro);
 
 	struct http_server_opts ho = {cfg->c_http_addr, c.c_reg};
@@ -435,7 +468,8 @@ ctl_run(const struct ctl_opts *o)
 			if (learned)
 				log_info("learned model: %zu request outcomes learned from the cluster's "
 					 "history in %.2fs", learned, ctl_now() - t0);
-			if (ctl_start_workers(&c) != CC_OK || ctl_start_scraper(&c) != CC_OK)
+			if (ctl_start_workers(&c) != CC_OK || ctl_start_scraper(&c) != CC_OK ||
+			    ctl_start_ari(&c) != CC_OK)
 				goto out;
 			size_t n = ctl_enqueue_all(&c);
 			http_server_set_ready(c.c_http, 1);

@@ -659,6 +659,9 @@ met_std_register(struct met_registry *r, const char *version, struct met_std *ou
 	    {&out->ms_cm_scrapes, "certcast_cert_manager_scrapes_total",
 		"Scrapes of cert-manager's controller metrics, by result (ok, malformed, error).",
 		MET_COUNTER, result_l, 1},
+	    {&out->ms_ari_requests, "certcast_ari_requests_total",
+		"ACME Renewal Information (RFC 9773) calls, by result (ok, malformed, notfound, "
+		"error).", MET_COUNTER, result_l, 1},
 	    {&out->ms_model_brier, "certcast_model_brier_score",
 		"Mean squared error of the learned model's per-attempt failure forecasts, each made "
 		"before the outcome was learned.", MET_GAUGE, NULL, 0},

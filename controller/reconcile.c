@@ -61,6 +61,7 @@ struct recon {
 	struct as_cache *r_cache;    /* issuer estimates shared by the workers */
 	int64_t (*r_clock)(void);    /* now, Unix seconds */
 	struct sig_state *r_sig;     /* borrowed live signals, may be NULL */
+	struct arc *r_ari;           /* borrowed ACME renewal windows, may be NULL */
 	struct mdl *r_model;         /* borrowed learned model, may be NULL; has its own lock */
 	struct an_state *r_an;       /* the streaming anomaly detector, NULL when out of memory */
 	pthread_mutex_t r_an_mu;     /* an_state is not thread-safe */
@@ -113,6 +114,7 @@ recon_new(const struct recon_opts *o)
 	pthread_mutex_init(&r->r_an_mu, NULL);
 	r->r_clock = o->ro_clock ? o->ro_clock : recon_wall_clock;
 	r->r_sig = o->ro_signals;
+	r->r_ari = o->ro_ari;
 	pthread_mutex_init(&r->r_mu, NULL);
 	r->r_tsize = 64;
 	r->r_tab = xcalloc(r->r_tsize, sizeof *r->r_tab);
@@ -446,6 +448,7 @@ recon_score(struct recon *r, const struct rec_cert *c, const struct recon_entry 
 	struct as_ctx *a = as_new(r->r_store, &r->r_cfg, now);
 	as_use_cache(a, r->r_cache);
 	as_use_signals(a, r->r_sig);
+	as_use_ari(a, r->r_ari);
 	struct lm_model *lm = NULL;
 	if (r->r_model) {
 		struct as_ctx *la = NULL;
