@@ -1431,3 +1431,117 @@ Test(assess, restarts_reach_a_non_acme_issuer)
 	free(plain);
 	free(restarting);
 }
+
+/* ---------------------------------------------------------------------------------------- */
+/* ACME renewal information (RFC 9773)                                                       */
+
+#include "aricache.h"
+#include "testcert.h"
+
+/* Re-applies request name of shop/shop with a real issued certificate in status.certificate. */
+static void
+give_certificate(struct store *st, const char *name, int rev, int64_t ago, long serial)
+{
+	struct fx_cr fc = {CR_ISSUED, ago, NULL};
+	cJSON *o = cr_json("shop", name, "shop", rev, &fc);
+	/* a new resourceVersion, or the store keeps the record it has */
+	cJSON_ReplaceItemInObject(cJSON_GetObjectItemCaseSensitive(o, "metadata"), "resourceVersion",
+	    cJSON_CreateString("2"));
+	EVP_PKEY *k = tc_key("P-256");
+	struct tc_spec sp = {.issuer_cn = "ARI CA", .cn = "shop.example.com",
+	    .nb = NOW - ago, .na = NOW - ago + 90 * DAY, .md = EVP_sha256(), .serial = serial};
+	X509 *x = tc_cert(k, k, &sp);
+	size_t len, blen;
+	char *pem = tc_pem(&x, 1, &len);
+	char *b64 = tc_b64(pem, len, &blen);
+	cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(o, "status"), "certificate", b64);
+	free(b64);
+	free(pem);
+	X509_free(x);
+	EVP_PKEY_free(k);
+	apply(st, RES_CERTIFICATEREQUEST, o);
+}
+
+static void
+score_ari(struct store *st, struct arc *ari, struct scored *out, struct sc_ari *seen)
+{
+	store_rdlock(st);
+	const struct rec_cert *c = store_cert_get(st, "shop", "shop");
+	cr_assert_not_null(c);
+	struct as_ctx *a = as_new(st, NULL, NOW);
+	as_use_ari(a, ari);
+	char url[ARI_URL_MAX];
+	as_ari(a, c, seen, url, sizeof url);
+	seen->ar_url = NULL; /* url dies here */
+	out->rc = as_score(a, c, &out->r, out->text, sizeof out->text);
+	as_free(a);
+	store_unlock(st);
+}
+
+/*
+ * A window reaches the score only for the certificate it was asked about: the newest issued
+ * request's. A "renew now" window that closes before cert-manager's renewal time raises the
+ * risk and is named in the explanation; a routine one is only mentioned.
+ */
+Test(assess, ari_window_reaches_the_score)
+{
+	struct store *st = store_new();
+	world_healthy_issuer(st, "le-prod");
+	add_cert(st, &fx_healthy); /* shop-1 issued 5 days ago (current), shop-2 65 days ago */
+	give_certificate(st, "shop-1", 1, 5 * DAY, 0x1001);
+	give_certificate(st, "shop-2", 2, 65 * DAY, 0x1000);
+	struct arc *ari = arc_new(0);
+	struct scored *none = calloc(1, sizeof *none), *old = calloc(1, sizeof *old),
+		      *now = calloc(1, sizeof *now), *routine = calloc(1, sizeof *routine);
+	struct sc_ari seen;
+
+	score_ari(st, ari, none, &seen);
+	cr_expect_eq(seen.ar_valid, 0, "no answer yet");
+	cr_expect_null(strstr(none->text, "CA asks for renewal"), "%s", none->text);
+
+	/* an urgent window for the previous certificate must not be used for the current one */
+	struct ari_window w = {.aw_start = NOW - DAY, .aw_end = NOW + DAY};
+	snprintf(w.aw_url, sizeof w.aw_url, "https://ca.example/incident/42");
+	arc_track(ari, "shop-2", "OLD.EAA", NOW);
+	arc_answer(ari, "OLD.EAA", &w, HOUR, NOW);
+	score_ari(st, ari, old, &seen);
+	cr_expect_eq(seen.ar_valid, 0, "the old certificate's window was used");
+	cr_expect(old->r.r_risk == none->r.r_risk, "risk moved: %g vs %g", old->r.r_risk,
+	    none->r.r_risk);
+
+	/* the same window for the current certificate */
+	arc_track(ari, "shop-1", "CUR.EAE", NOW);
+	arc_answer(ari, "CUR.EAE", &w, HOUR, NOW);
+	score_ari(st, ari, now, &seen);
+	cr_expect_eq(seen.ar_valid, 1);
+	cr_expect_eq(seen.ar_start, NOW - DAY);
+	cr_expect_eq(seen.ar_end, NOW + DAY);
+	check_common(now, "urgent ari");
+	cr_expect(now->r.r_risk > none->r.r_risk + 0.1, "urgent window: risk %g vs %g without",
+	    now->r.r_risk, none->r.r_risk);
+	cr_expect_not_null(strstr(now->text, "CA asks for renewal between"), "%s", now->text);
+	cr_expect(now->r.r_decision.d_reissue, "an open urgent window asks for a reissue");
+
+	/*
+	 * a routine window around cert-manager's own renewal time (NOW + 55 days): mentioned, the
+	 * risk stays where it was
+	 */
+	struct ari_window r = {.aw_start = NOW + 54 * DAY, .aw_end = NOW + 56 * DAY};
+	arc_answer(ari, "CUR.EAE", &r, HOUR, NOW);
+	score_ari(st, ari, routine, &seen);
+	cr_expect_eq(seen.ar_start, NOW + 54 * DAY);
+	cr_expect_not_null(strstr(routine->text, "CA suggests renewing between"), "%s",
+	    routine->text);
+	cr_expect(routine->r.r_risk == none->r.r_risk, "routine %g vs none %g", routine->r.r_risk,
+	    none->r.r_risk);
+
+	/* no cache: as before */
+	score_ari(st, NULL, routine, &seen);
+	cr_expect_eq(seen.ar_valid, 0);
+	arc_free(ari);
+	store_free(st);
+	free(none);
+	free(old);
+	free(now);
+	free(routine);
+}
