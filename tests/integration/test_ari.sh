@@ -181,6 +181,9 @@ assert_eq "only web-a got a window" 1 "$(calls ok)"
 wait_for "the malformed answer is logged with the field" 10 log_has ctl1 "suggestedWindow: not an object"
 wait_for "the skipTLSVerify issuer is logged as not asked" 10 log_has ctl1 "$issuer-skip sets skipTLSVerify"
 wait_for "pebble's window for web-a is logged" 10 log_has ctl1 "Certificate $ns/web-a: ACME renewal window"
+scrape >"$TEST_TMP/metrics.txt"
+check "promtool check metrics accepts /metrics with the ARI counter" \
+	bash -c "promtool check metrics <'$TEST_TMP/metrics.txt'"
 have_risk() { [ -n "$(value_of "$(risk_key web-a)")" ]; }
 wait_for "web-a has a risk" 60 have_risk
 calm=$(value_of "$(risk_key web-a)")
