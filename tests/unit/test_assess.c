@@ -4,6 +4,7 @@
  * comparison is a named case and is checked in both directions where it has two.
  */
 #include "assess.h"
+#include "aricache.h"
 #include "cc_err.h"
 #include "log.h"
 #include "records.h"
@@ -11,6 +12,7 @@
 #include "scoring.h"
 #include "signals.h"
 #include "store.h"
+#include "testcert.h"
 
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
@@ -1436,9 +1438,6 @@ Test(assess, restarts_reach_a_non_acme_issuer)
 
 /* ---------------------------------------------------------------------------------------- */
 /* ACME renewal information (RFC 9773)                                                       */
-
-#include "aricache.h"
-#include "testcert.h"
 
 /* Re-applies request name of shop/shop with a real issued certificate in status.certificate. */
 static void
