@@ -1,0 +1,522 @@
+/*
+ * budget: ACME issuance counts from the store's CertificateRequests (see budget.h).
+ *
+ * Two kinds of table, both chained hashes keyed by strings: the parse cache (request UID ->
+ * its certificate's identifier set, registered domains and notBefore, with the
+ * resourceVersion it was read at) kept across recounts, and the tallies of one recount
+ * ("server \x1f set" -> certificates of that exact set; "server \x1f domain" -> the new
+ * certificates of that registered domain), rebuilt by each recount.
+ */
+#include "budget.h"
+
+#include "cc_err.h"
+#include "certparse.h"
+#include "log.h"
+#include "psl.h"
+#include "records.h"
+#include "resource.h"
+#include "store.h"
+#include "xalloc.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* First member of every table entry. */
+struct bg_link {
+	char *l_key;
+	struct bg_link *l_next;
+};
+
+struct bg_tab {
+	struct bg_link **t_b;
+	size_t t_size, t_n;
+};
+
+/* One request's certificate, as the parse left it. */
+struct bg_parsed {
+	struct bg_link p_link;  /* key: the request's UID (ns/name when it has none) */
+	char *p_rv;             /* resourceVersion it was parsed at */
+	int p_ok;               /* the certificate parsed */
+	char *p_set;            /* identifier set: sorted, lower case, comma-separated */
+	char **p_domains;       /* registered domains among its names, without repeats */
+	size_t p_ndomains;
+	int64_t p_nb;           /* notBefore */
+	uint64_t p_seen;        /* recount that last met it */
+};
+
+/* A tally of one recount. */
+struct bg_tally {
+	struct bg_link t_link;  /* "server \x1f set" or "server \x1f domain" */
+	uint32_t t_count;       /* sets: certificates in the window */
+	int64_t t_oldest;       /* sets: the oldest of them */
+	int64_t *t_times;       /* domains: new certificates in the window, ascending */
+	size_t t_n, t_cap;
+};
+
+struct bg_book {
+	pthread_mutex_t b_mu;
+	const struct psl *b_psl;   /* borrowed or b_own_psl */
+	struct psl *b_own_psl;
+	int64_t b_window, b_ttl;
+	int64_t b_counted;         /* when the last recount was made, 0 never */
+	uint64_t b_tick;           /* recounts made */
+	struct bg_tab b_cache;     /* of struct bg_parsed */
+	struct bg_tab b_sets;      /* of struct bg_tally */
+	struct bg_tab b_doms;      /* of struct bg_tally */
+};
+
+/* ---- tables ------------------------------------------------------------------------------ */
+
+static size_t
+bg_hash(const char *s, size_t size)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return (size_t)(h & (size - 1));
+}
+
+static struct bg_link *
+bg_tab_get(const struct bg_tab *t, const char *key)
+{
+	if (t->t_size == 0)
+		return NULL;
+	for (struct bg_link *l = t->t_b[bg_hash(key, t->t_size)]; l; l = l->l_next)
+		if (strcmp(l->l_key, key) == 0)
+			return l;
+	return NULL;
+}
+
+static void
+bg_tab_put(struct bg_tab *t, struct bg_link *l)
+{
+	if (t->t_n + 1 > t->t_size) {
+		size_t size = t->t_size ? t->t_size * 2 : 256;
+		struct bg_link **b = xcalloc(size, sizeof *b);
+		for (size_t i = 0; i < t->t_size; i++) {
+			struct bg_link *x = t->t_b[i];
+			while (x) {
+				struct bg_link *next = x->l_next;
+				size_t h = bg_hash(x->l_key, size);
+				x->l_next = b[h];
+				b[h] = x;
+				x = next;
+			}
+		}
+		free(t->t_b);
+		t->t_b = b;
+		t->t_size = size;
+	}
+	size_t h = bg_hash(l->l_key, t->t_size);
+	l->l_next = t->t_b[h];
+	t->t_b[h] = l;
+	t->t_n++;
+}
+
+static void
+bg_parsed_clear(struct bg_parsed *p)
+{
+	free(p->p_rv);
+	free(p->p_set);
+	for (size_t i = 0; i < p->p_ndomains; i++)
+		free(p->p_domains[i]);
+	free(p->p_domains);
+	p->p_rv = p->p_set = NULL;
+	p->p_domains = NULL;
+	p->p_ndomains = 0;
+	p->p_ok = 0;
+	p->p_nb = 0;
+}
+
+static void
+bg_parsed_free(struct bg_link *l)
+{
+	struct bg_parsed *p = (struct bg_parsed *)l;
+	bg_parsed_clear(p);
+	free(l->l_key);
+	free(p);
+}
+
+static void
+bg_tally_free(struct bg_link *l)
+{
+	free(((struct bg_tally *)l)->t_times);
+	free(l->l_key);
+	free(l);
+}
+
+/* Frees every entry for which keep (NULL: none) says no, with fr. */
+static void
+bg_tab_sweep(struct bg_tab *t, void (*fr)(struct bg_link *), int (*keep)(struct bg_link *, uint64_t),
+    uint64_t arg)
+{
+	for (size_t i = 0; i < t->t_size; i++) {
+		struct bg_link **pp = &t->t_b[i];
+		while (*pp) {
+			struct bg_link *l = *pp;
+			if (keep && keep(l, arg)) {
+				pp = &l->l_next;
+				continue;
+			}
+			*pp = l->l_next;
+			fr(l);
+			t->t_n--;
+		}
+	}
+}
+
+static void
+bg_tab_free(struct bg_tab *t, void (*fr)(struct bg_link *))
+{
+	bg_tab_sweep(t, fr, NULL, 0);
+	free(t->t_b);
+	memset(t, 0, sizeof *t);
+}
+
+static int
+bg_parsed_seen(struct bg_link *l, uint64_t tick)
+{
+	return ((struct bg_parsed *)l)->p_seen == tick;
+}
+
+/* ---- identifiers ------------------------------------------------------------------------- */
+
+static int
+bg_strcmp(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* A name as the CA compares it: lower case, no trailing dot. Owned. */
+static char *
+bg_norm(const char *s)
+{
+	size_t n = strlen(s);
+	if (n > 0 && s[n - 1] == '.')
+		n--;
+	char *o = xstrndup(s, n);
+	for (char *p = o; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	return o;
+}
+
+/*
+ * Sorts v[0..n) (owned strings), drops repeats and empty names (freeing them), and returns the
+ * set joined with ',' (owned; "" when none is left).
+ */
+static char *
+bg_join_set(char **v, size_t n)
+{
+	size_t k = 0, len = 1;
+	qsort(v, n, sizeof *v, bg_strcmp);
+	for (size_t i = 0; i < n; i++) {
+		if (v[i][0] == '\0' || (k > 0 && strcmp(v[k - 1], v[i]) == 0)) {
+			free(v[i]);
+			continue;
+		}
+		v[k++] = v[i];
+		len += strlen(v[i]) + 1;
+	}
+	char *o = xmalloc(len), *p = o;
+	for (size_t i = 0; i < k; i++) {
+		size_t l = strlen(v[i]);
+		if (i > 0)
+			*p++ = ',';
+		memcpy(p, v[i], l);
+		p += l;
+		free(v[i]);
+	}
+	*p = '\0';
+	return o;
+}
+
+/* Adds the registered domain of name to the owned list *v (no repeats); 0 when unplaceable. */
+static int
+bg_add_domain(const struct psl *psl, const char *name, char ***v, size_t *n)
+{
+	char reg[BG_DOMAIN_MAX];
+	if (psl_registered(psl, name, reg, sizeof reg, NULL, 0) < 0)
+		return 0;
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp((*v)[i], reg) == 0)
+			return 1;
+	*v = xrealloc(*v, (*n + 1) * sizeof **v);
+	(*v)[(*n)++] = xstrdup(reg);
+	return 1;
+}
+
+/* Reads r's certificate into p (cleared first). */
+static void
+bg_parse(struct bg_book *b, const struct rec_cr *r, struct bg_parsed *p)
+{
+	struct cp_cert *pc = NULL;
+	char err[200] = "";
+	bg_parsed_clear(p);
+	p->p_rv = xstrdup(r->r_meta.m_rv);
+	if (cp_parse(r->r_der, r->r_der_len, &pc, err, sizeof err) != SC_OK) {
+		log_warn("CertificateRequest %s/%s: issued certificate does not parse, not counted "
+			 "in ACME budgets: %s", r->r_meta.m_ns, r->r_meta.m_name, err);
+		return;
+	}
+	char **names = xcalloc(pc->c_nsans ? pc->c_nsans : 1, sizeof *names);
+	size_t n = 0;
+	for (size_t i = 0; i < pc->c_nsans; i++) {
+		const struct cp_san *s = &pc->c_sans[i];
+		if (s->s_type != CP_SAN_DNS && s->s_type != CP_SAN_IP)
+			continue;
+		names[n++] = bg_norm(s->s_value);
+		/* an IPv4 address is its own "registered domain" to Let's Encrypt */
+		if (s->s_type == CP_SAN_IP && strchr(s->s_value, ':') == NULL) {
+			p->p_domains = xrealloc(p->p_domains, (p->p_ndomains + 1) * sizeof(char *));
+			p->p_domains[p->p_ndomains++] = xstrdup(s->s_value);
+		} else if (s->s_type == CP_SAN_DNS) {
+			(void)bg_add_domain(b->b_psl, names[n - 1], &p->p_domains, &p->p_ndomains);
+		}
+	}
+	p->p_set = bg_join_set(names, n);
+	free(names);
+	p->p_nb = pc->c_not_before;
+	p->p_ok = 1;
+	cp_free(pc);
+}
+
+/* ---- the book ---------------------------------------------------------------------------- */
+
+struct bg_book *
+bg_new(const struct psl *psl, int64_t window, int64_t ttl)
+{
+	struct bg_book *b = xcalloc(1, sizeof *b);
+	pthread_mutex_init(&b->b_mu, NULL);
+	b->b_psl = psl;
+	b->b_window = window > 0 ? window : BG_WINDOW;
+	b->b_ttl = ttl > 0 ? ttl : 0;
+	return b;
+}
+
+struct bg_book *
+bg_open(const char *path, int64_t window, int64_t ttl)
+{
+	struct psl *p = NULL;
+	char err[512];
+	if (psl_load(path, &p, err, sizeof err) != CC_OK) {
+		log_warn("public suffix list unusable, ACME rate-limit budgets are off: %s "
+			 "(install the Debian package publicsuffix or set publicSuffixList)", err);
+		p = NULL;
+	}
+	struct bg_book *b = bg_new(p, window, ttl);
+	b->b_own_psl = p;
+	return b;
+}
+
+void
+bg_free(struct bg_book *b)
+{
+	if (b == NULL)
+		return;
+	bg_tab_free(&b->b_cache, bg_parsed_free);
+	bg_tab_free(&b->b_sets, bg_tally_free);
+	bg_tab_free(&b->b_doms, bg_tally_free);
+	psl_free(b->b_own_psl);
+	pthread_mutex_destroy(&b->b_mu);
+	free(b);
+}
+
+int
+bg_enabled(const struct bg_book *b)
+{
+	return b != NULL && b->b_psl != NULL;
+}
+
+/* One counted certificate of a recount. */
+struct bg_item {
+	const struct bg_parsed *i_p;
+	const char *i_server; /* borrowed from the issuer record (store lock held) */
+};
+
+static int
+bg_item_cmp(const void *x, const void *y)
+{
+	const struct bg_item *a = x, *c = y;
+	if (a->i_p->p_nb != c->i_p->p_nb)
+		return a->i_p->p_nb < c->i_p->p_nb ? -1 : 1;
+	return strcmp(a->i_p->p_link.l_key, c->i_p->p_link.l_key);
+}
+
+/* The ACME server of r's issuer, or NULL when it is not a known ACME issuer. */
+static const char *
+bg_server(struct store *st, const struct rec_cr *r)
+{
+	const struct rec_ref *ref = &r->r_issuer;
+	if (ref->rf_name == NULL || !rec_ref_is_cm(ref))
+		return NULL;
+	int cluster = ref->rf_kind && strcmp(ref->rf_kind, "ClusterIssuer") == 0;
+	const struct rec_issuer *ri = store_issuer_get(st, cluster ? RES_CLUSTERISSUER : RES_ISSUER,
+	    cluster ? "" : r->r_meta.m_ns, ref->rf_name);
+	if (ri == NULL || ri->i_type != REC_ISSUER_ACME || ri->i_acme_server == NULL)
+		return NULL;
+	return ri->i_acme_server;
+}
+
+static struct bg_tally *
+bg_tally_get(struct bg_tab *t, const char *server, const char *what, int *created)
+{
+	char *key = xasprintf("%s\x1f%s", server, what);
+	struct bg_tally *y = (struct bg_tally *)bg_tab_get(t, key);
+	*created = y == NULL;
+	if (y) {
+		free(key);
+		return y;
+	}
+	y = xcalloc(1, sizeof *y);
+	y->t_link.l_key = key;
+	bg_tab_put(t, &y->t_link);
+	return y;
+}
+
+size_t
+bg_refresh(struct bg_book *b, struct store *st, int64_t now)
+{
+	size_t parsed = 0;
+	pthread_mutex_lock(&b->b_mu);
+	if (b->b_psl == NULL ||
+	    (b->b_counted != 0 && now >= b->b_counted && now - b->b_counted < b->b_ttl)) {
+		pthread_mutex_unlock(&b->b_mu);
+		return 0;
+	}
+	uint64_t tick = ++b->b_tick;
+	size_t ncr = store_count(st, RES_CERTIFICATEREQUEST), n = 0;
+	struct bg_item *items = xcalloc(ncr ? ncr : 1, sizeof *items);
+	struct store_iter it = {0};
+	const struct rec_cr *r;
+	while (n < ncr && (r = store_next(st, RES_CERTIFICATEREQUEST, &it)) != NULL) {
+		if (r->r_der_len == 0)
+			continue;
+		const char *server = bg_server(st, r);
+		if (server == NULL)
+			continue;
+		char *key = r->r_meta.m_uid[0] ? xstrdup(r->r_meta.m_uid)
+					       : xasprintf("%s/%s", r->r_meta.m_ns, r->r_meta.m_name);
+		struct bg_parsed *p = (struct bg_parsed *)bg_tab_get(&b->b_cache, key);
+		if (p == NULL) {
+			p = xcalloc(1, sizeof *p);
+			p->p_link.l_key = key;
+			bg_tab_put(&b->b_cache, &p->p_link);
+		} else {
+			free(key);
+		}
+		if (p->p_rv == NULL || strcmp(p->p_rv, r->r_meta.m_rv) != 0) {
+			bg_parse(b, r, p);
+			parsed++;
+		}
+		p->p_seen = tick;
+		if (p->p_ok && p->p_set[0] != '\0')
+			items[n++] = (struct bg_item){p, server};
+	}
+	/* requests gone from the store leave the cache */
+	bg_tab_sweep(&b->b_cache, bg_parsed_free, bg_parsed_seen, tick);
+	bg_tab_sweep(&b->b_sets, bg_tally_free, NULL, 0);
+	bg_tab_sweep(&b->b_doms, bg_tally_free, NULL, 0);
+	qsort(items, n, sizeof *items, bg_item_cmp);
+	int64_t since = now - b->b_window;
+	for (size_t i = 0; i < n; i++) {
+		const struct bg_parsed *p = items[i].i_p;
+		int first;
+		struct bg_tally *set = bg_tally_get(&b->b_sets, items[i].i_server, p->p_set, &first);
+		if (p->p_nb <= since)
+			continue; /* out of the window; it still makes later ones renewals */
+		if (set->t_count++ == 0)
+			set->t_oldest = p->p_nb;
+		if (!first)
+			continue; /* a renewal: exempt from the per-domain limit */
+		for (size_t d = 0; d < p->p_ndomains; d++) {
+			int created;
+			struct bg_tally *dom = bg_tally_get(&b->b_doms, items[i].i_server,
+			    p->p_domains[d], &created);
+			if (dom->t_n == dom->t_cap) {
+				dom->t_cap = dom->t_cap ? dom->t_cap * 2 : 8;
+				dom->t_times = xrealloc(dom->t_times, dom->t_cap * sizeof *dom->t_times);
+			}
+			dom->t_times[dom->t_n++] = p->p_nb;
+		}
+	}
+	free(items);
+	b->b_counted = now;
+	pthread_mutex_unlock(&b->b_mu);
+	return parsed;
+}
+
+int
+bg_lookup(struct bg_book *b, const char *server, const char *const *names, size_t n,
+    struct sc_budget *out, char *domain, size_t domlen)
+{
+	memset(out, 0, sizeof *out);
+	if (domain && domlen)
+		domain[0] = '\0';
+	if (b == NULL || b->b_psl == NULL || server == NULL || n == 0)
+		return 0;
+	char **v = xcalloc(n, sizeof *v);
+	for (size_t i = 0; i < n; i++)
+		v[i] = bg_norm(names[i] ? names[i] : "");
+	char **doms = NULL;
+	size_t nd = 0;
+	for (size_t i = 0; i < n; i++)
+		if (v[i][0])
+			(void)bg_add_domain(b->b_psl, v[i], &doms, &nd);
+	char *set = bg_join_set(v, n);
+	free(v);
+	int ok = nd > 0;
+	pthread_mutex_lock(&b->b_mu);
+	if (ok) {
+		char *key = xasprintf("%s\x1f%s", server, set);
+		const struct bg_tally *s = (const struct bg_tally *)bg_tab_get(&b->b_sets, key);
+		free(key);
+		const struct bg_tally *best = NULL;
+		size_t bi = 0;
+		for (size_t i = 0; i < nd; i++) {
+			key = xasprintf("%s\x1f%s", server, doms[i]);
+			const struct bg_tally *d = (const struct bg_tally *)bg_tab_get(&b->b_doms, key);
+			free(key);
+			if (d && (best == NULL || d->t_n > best->t_n)) {
+				best = d;
+				bi = i;
+			}
+		}
+		out->bd_valid = 1;
+		out->bd_new_used = best ? (uint32_t)best->t_n : 0;
+		out->bd_new_limit = BG_NEW_LIMIT;
+		out->bd_dup_used = s ? s->t_count : 0;
+		out->bd_dup_limit = BG_DUP_LIMIT;
+		out->bd_window = b->b_window;
+		if (best && best->t_n > 0)
+			out->bd_refill = best->t_times[0] + b->b_window;
+		else if (s && s->t_count > 0)
+			out->bd_refill = s->t_oldest + b->b_window;
+		if (domain && domlen)
+			xstrlcpy(domain, doms[bi], domlen);
+	}
+	pthread_mutex_unlock(&b->b_mu);
+	for (size_t i = 0; i < nd; i++)
+		free(doms[i]);
+	free(doms);
+	free(set);
+	return ok;
+}
+
+size_t
+bg_domain_times(struct bg_book *b, const char *server, const char *domain, int64_t *out,
+    size_t max)
+{
+	if (b == NULL || server == NULL || domain == NULL)
+		return 0;
+	char *key = xasprintf("%s\x1f%s", server, domain);
+	pthread_mutex_lock(&b->b_mu);
+	const struct bg_tally *d = (const struct bg_tally *)bg_tab_get(&b->b_doms, key);
+	size_t n = d ? d->t_n : 0;
+	for (size_t i = 0; i < n && i < max; i++)
+		out[i] = d->t_times[i];
+	pthread_mutex_unlock(&b->b_mu);
+	free(key);
+	return n;
+}

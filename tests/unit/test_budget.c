@@ -1,0 +1,429 @@
+/*
+ * Tests for budget: CertificateRequests carrying real certificates (tests/support/testcert.h)
+ * with chosen SANs and notBefore are fed to a store next to ACME and non-ACME issuers, counted
+ * with bg_refresh, and read back with bg_lookup. The list is a small one in the PSL's format.
+ */
+#include "budget.h"
+#include "cc_err.h"
+#include "log.h"
+#include "psl.h"
+#include "records.h"
+#include "resource.h"
+#include "store.h"
+#include "testcert.h"
+
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NOW 1780272000LL /* 2026-06-01T00:00:00Z */
+#define HOUR 3600LL
+#define DAY (24 * HOUR)
+#define WEEK (7 * DAY)
+
+static const char list[] = "com\norg\nuk\nco.uk\n// ===BEGIN PRIVATE DOMAINS===\ngithub.io\n";
+static const char *const LE = "https://acme-v02.api.letsencrypt.org/directory";
+static const char *const OTHER = "https://acme.other-ca.example/directory";
+
+static EVP_PKEY *key;
+static struct psl *psl;
+static struct store *st;
+
+static void
+setup(void)
+{
+	log_set_fd(open("/dev/null", O_WRONLY));
+	char err[128] = "";
+	cr_assert_eq(psl_parse(list, sizeof list - 1, "list", &psl, err, sizeof err), CC_OK, "%s",
+	    err);
+	key = tc_key("P-256");
+	st = store_new();
+}
+
+static void
+teardown(void)
+{
+	store_free(st);
+	psl_free(psl);
+	EVP_PKEY_free(key);
+}
+
+TestSuite(budget, .init = setup, .fini = teardown);
+
+static const struct res_desc *
+desc(enum res_kind k)
+{
+	for (int i = 0; i < RES_DESC_COUNT; i++)
+		if (res_table()[i].rd_kind == k)
+			return &res_table()[i];
+	return NULL;
+}
+
+static void
+apply(enum res_kind k, cJSON *o)
+{
+	char err[256] = "";
+	int rc = store_apply(st, desc(k), STORE_SYNC, o, err, sizeof err);
+	cr_assert_eq(rc, CC_OK, "apply: %s", err);
+	cJSON_Delete(o);
+}
+
+static void
+iso(int64_t t, char *out, size_t n)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static cJSON *
+obj_new(const char *kind, const char *ns, const char *name, const char *rv)
+{
+	char t[40];
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "kind", kind);
+	cJSON *md = cJSON_AddObjectToObject(o, "metadata");
+	if (ns)
+		cJSON_AddStringToObject(md, "namespace", ns);
+	cJSON_AddStringToObject(md, "name", name);
+	cJSON_AddStringToObject(md, "uid", name);
+	cJSON_AddStringToObject(md, "resourceVersion", rv);
+	iso(NOW - 400 * DAY, t, sizeof t);
+	cJSON_AddStringToObject(md, "creationTimestamp", t);
+	return o;
+}
+
+/* An Issuer (ns given) or ClusterIssuer: ACME at server, or a CA issuer when server is NULL. */
+static void
+add_issuer(const char *ns, const char *name, const char *server)
+{
+	cJSON *o = obj_new(ns ? "Issuer" : "ClusterIssuer", ns, name, "1");
+	cJSON *spec = cJSON_AddObjectToObject(o, "spec");
+	if (server) {
+		cJSON *acme = cJSON_AddObjectToObject(spec, "acme");
+		cJSON_AddStringToObject(acme, "server", server);
+	} else {
+		cJSON *ca = cJSON_AddObjectToObject(spec, "ca");
+		cJSON_AddStringToObject(ca, "secretName", "ca");
+	}
+	apply(ns ? RES_ISSUER : RES_CLUSTERISSUER, o);
+}
+
+/* status.certificate as cert-manager writes it: base64 of a PEM bundle. */
+static char *
+cert_b64(const char *sans, int64_t nb)
+{
+	static long serial = 1;
+	struct tc_spec s = {.issuer_cn = "Test CA", .cn = "leaf", .sans = sans, .nb = nb,
+	    .na = nb + 90 * DAY, .md = EVP_sha256(), .serial = serial++};
+	X509 *x = tc_cert(key, key, &s);
+	size_t n;
+	char *pem = tc_pem(&x, 1, &n);
+	char *b = tc_b64(pem, n, &n);
+	free(pem);
+	X509_free(x);
+	return b;
+}
+
+/*
+ * A CertificateRequest ns/name (also its UID) at resourceVersion rv, for issuer kind/name,
+ * carrying a certificate for sans from notBefore nb (sans NULL: no certificate yet).
+ */
+static void
+add_cr_rv(const char *ns, const char *name, const char *rv, const char *kind, const char *iname,
+    const char *sans, int64_t nb)
+{
+	cJSON *o = obj_new("CertificateRequest", ns, name, rv);
+	cJSON *spec = cJSON_AddObjectToObject(o, "spec");
+	cJSON_AddStringToObject(spec, "request", "");
+	cJSON *ir = cJSON_AddObjectToObject(spec, "issuerRef");
+	cJSON_AddStringToObject(ir, "name", iname);
+	cJSON_AddStringToObject(ir, "kind", kind);
+	if (sans) {
+		char *b = cert_b64(sans, nb);
+		cJSON *status = cJSON_AddObjectToObject(o, "status");
+		cJSON_AddStringToObject(status, "certificate", b);
+		free(b);
+	}
+	apply(RES_CERTIFICATEREQUEST, o);
+}
+
+static void
+add_cr(const char *name, const char *iname, const char *sans, int64_t nb)
+{
+	add_cr_rv("shop", name, "1", "Issuer", iname, sans, nb);
+}
+
+static struct bg_book *
+count(void)
+{
+	struct bg_book *b = bg_new(psl, 0, 0);
+	store_rdlock(st);
+	(void)bg_refresh(b, st, NOW);
+	store_unlock(st);
+	return b;
+}
+
+/* The budget of a certificate for names (comma-separated) on server. */
+static int
+look(struct bg_book *b, const char *server, const char *names, struct sc_budget *out,
+    char *dom, size_t domlen)
+{
+	char buf[512];
+	const char *v[16];
+	size_t n = 0;
+	snprintf(buf, sizeof buf, "%s", names);
+	for (char *save = NULL, *t = strtok_r(buf, ",", &save); t && n < 16;
+	     t = strtok_r(NULL, ",", &save))
+		v[n++] = t;
+	return bg_lookup(b, server, v, n, out, dom, domlen);
+}
+
+Test(budget, new_certificates_and_renewals)
+{
+	add_issuer("shop", "le", LE);
+	add_cr("a-1", "le", "DNS:a.example.com", NOW - 3 * DAY);
+	add_cr("b-1", "le", "DNS:b.example.com,DNS:c.example.com", NOW - 2 * DAY);
+	add_cr("d-1", "le", "DNS:d.shop.example.com", NOW - 1 * DAY);
+	/* a renewal of a's exact set: not new, but a's set now holds two */
+	add_cr("a-2", "le", "DNS:a.example.com", NOW - 1 * HOUR);
+	/* the same names in another order and case: still b's exact set */
+	add_cr("b-2", "le", "DNS:C.example.com,DNS:b.example.com", NOW - 2 * HOUR);
+	struct bg_book *b = count();
+	struct sc_budget bd;
+	char dom[BG_DOMAIN_MAX];
+	cr_assert_eq(look(b, LE, "a.example.com", &bd, dom, sizeof dom), 1);
+	cr_expect_eq(bd.bd_valid, 1);
+	cr_expect_str_eq(dom, "example.com");
+	cr_expect_eq(bd.bd_new_used, 3, "new: %u (renewals must not count)", bd.bd_new_used);
+	cr_expect_eq(bd.bd_dup_used, 2, "dup of a: %u", bd.bd_dup_used);
+	cr_expect_eq(bd.bd_new_limit, 50);
+	cr_expect_eq(bd.bd_dup_limit, 5);
+	cr_expect_eq(bd.bd_window, WEEK);
+	cr_expect_eq(bd.bd_refill, NOW - 3 * DAY + WEEK, "refill %lld",
+	    (long long)bd.bd_refill);
+	/* the lookup's own names: upper case, repeats, trailing dot, any order */
+	cr_assert_eq(look(b, LE, "C.EXAMPLE.COM.,b.example.com,c.example.com", &bd, NULL, 0), 1);
+	cr_expect_eq(bd.bd_dup_used, 2, "dup of b: %u", bd.bd_dup_used);
+	cr_expect_eq(bd.bd_new_used, 3);
+	/* a set never issued: no duplicates, same domain budget */
+	cr_assert_eq(look(b, LE, "new.example.com", &bd, NULL, 0), 1);
+	cr_expect_eq(bd.bd_dup_used, 0);
+	cr_expect_eq(bd.bd_new_used, 3);
+	bg_free(b);
+}
+
+Test(budget, renewal_of_a_set_first_issued_before_the_window)
+{
+	add_issuer("shop", "le", LE);
+	add_cr("a-1", "le", "DNS:a.example.com", NOW - 60 * DAY);
+	add_cr("a-2", "le", "DNS:a.example.com", NOW - 1 * DAY);
+	struct bg_book *b = count();
+	struct sc_budget bd;
+	cr_assert_eq(look(b, LE, "a.example.com", &bd, NULL, 0), 1);
+	cr_expect_eq(bd.bd_new_used, 0, "a renewal counted as new: %u", bd.bd_new_used);
+	cr_expect_eq(bd.bd_dup_used, 1);
+	cr_expect_eq(bd.bd_refill, NOW - DAY + WEEK, "refill from the set when no new one");
+	bg_free(b);
+}
+
+Test(budget, window_edges)
+{
+	add_issuer("shop", "le", LE);
+	/* exactly one window old: left it; one second younger: still in */
+	add_cr("old-1", "le", "DNS:old.example.com", NOW - WEEK);
+	add_cr("edge-1", "le", "DNS:edge.example.com", NOW - WEEK + 1);
+	/* issued after the recount's now (a clock ahead): counted */
+	add_cr("future-1", "le", "DNS:future.example.com", NOW + HOUR);
+	struct bg_book *b = count();
+	struct sc_budget bd;
+	cr_assert_eq(look(b, LE, "old.example.com", &bd, NULL, 0), 1);
+	cr_expect_eq(bd.bd_new_used, 2, "new: %u", bd.bd_new_used);
+	cr_expect_eq(bd.bd_dup_used, 0, "the old one is out of the window");
+	cr_expect_eq(bd.bd_refill, NOW + 1, "refill %lld", (long long)bd.bd_refill);
+	int64_t t[4];
+	cr_expect_eq(bg_domain_times(b, LE, "example.com", t, 4), 2);
+	cr_expect_eq(t[0], NOW - WEEK + 1);
+	cr_expect_eq(t[1], NOW + HOUR);
+	bg_free(b);
+	/* the same store a second later: the edge one has left too */
+	b = bg_new(psl, 0, 0);
+	store_rdlock(st);
+	(void)bg_refresh(b, st, NOW + 1);
+	store_unlock(st);
+	cr_assert_eq(look(b, LE, "edge.example.com", &bd, NULL, 0), 1);
+	cr_expect_eq(bd.bd_new_used, 1);
+	cr_expect_eq(bd.bd_dup_used, 0);
+	bg_free(b);
+}
+
+Test(budget, servers_are_kept_apart)
+{
+	add_issuer("shop", "le", LE);
+	add_issuer(NULL, "other", OTHER);
+	add_cr("a-1", "le", "DNS:a.example.com", NOW - 2 * DAY);
+	add_cr_rv("shop", "a-2", "1", "ClusterIssuer", "other", "DNS:a.example.com", NOW - DAY);
+	add_cr_rv("shop", "b-1", "1", "ClusterIssuer", "other", "DNS:b.example.com", NOW - DAY);
+	struct bg_book *b = count();
+	struct sc_budget bd;
+	cr_assert_eq(look(b, LE, "a.example.com", &bd, NULL, 0), 1);
+	cr_expect_eq(bd.bd_new_used, 1, "LE: %u", bd.bd_new_used);
+	cr_expect_eq(bd.bd_dup_used, 1);
+	/* on the other CA, a.example.com is new there: the first of its set on that server */
+	cr_assert_eq(look(b, OTHER, "a.example.com", &bd, NULL, 0), 1);
+	cr_expect_eq(bd.bd_new_used, 2, "other: %u", bd.bd_new_used);
+	cr_expect_eq(bd.bd_dup_used, 1);
+	/* a server nothing was issued by */
+	cr_assert_eq(look(b, "https://nowhere.example/dir", "a.example.com", &bd, NULL, 0), 1);
+	cr_expect_eq(bd.bd_new_used, 0);
+	cr_expect_eq(bd.bd_dup_used, 0);
+	cr_expect_eq(bd.bd_refill, 0);
+	bg_free(b);
+}
+
+Test(budget, only_acme_issuers_count)
+{
+	add_issuer("shop", "le", LE);
+	add_issuer("shop", "ca", NULL);
+	add_cr("a-1", "ca", "DNS:a.example.com", NOW - DAY);
+	add_cr("b-1", "missing", "DNS:b.example.com", NOW - DAY); /* issuer not in the store */
+	add_cr("c-1", "le", NULL, 0);                            /* no certificate yet */
+	struct bg_book *b = count();
+	struct sc_budget bd;
+	cr_assert_eq(look(b, LE, "a.example.com", &bd, NULL, 0), 1);
+	cr_expect_eq(bd.bd_new_used, 0);
+	cr_expect_eq(bd.bd_dup_used, 0);
+	bg_free(b);
+}
+
+Test(budget, each_registered_domain_of_a_certificate_counts)
+{
+	add_issuer("shop", "le", LE);
+	add_cr("m-1", "le", "DNS:www.example.org,DNS:www.example.co.uk,DNS:x.example.co.uk",
+	    NOW - DAY);
+	add_cr("n-1", "le", "DNS:api.example.co.uk", NOW - DAY);
+	add_cr("p-1", "le", "DNS:me.github.io,IP:192.0.2.7", NOW - DAY);
+	struct bg_book *b = count();
+	struct sc_budget bd;
+	char dom[BG_DOMAIN_MAX];
+	cr_assert_eq(look(b, LE, "shop.example.org", &bd, dom, sizeof dom), 1);
+	cr_expect_str_eq(dom, "example.org");
+	cr_expect_eq(bd.bd_new_used, 1);
+	/* a certificate spanning two domains is held to the fuller one */
+	cr_assert_eq(look(b, LE, "a.example.org,a.example.co.uk", &bd, dom, sizeof dom), 1);
+	cr_expect_str_eq(dom, "example.co.uk");
+	cr_expect_eq(bd.bd_new_used, 2);
+	/* private-section domain and an IPv4 address are their own registered domains */
+	cr_assert_eq(look(b, LE, "you.github.io", &bd, dom, sizeof dom), 1);
+	cr_expect_eq(bd.bd_new_used, 0, "github.io users do not share a budget");
+	cr_assert_eq(look(b, LE, "me.github.io", &bd, dom, sizeof dom), 1);
+	cr_expect_eq(bd.bd_new_used, 1);
+	cr_expect_eq(bd.bd_dup_used, 0, "the issued set also held the IP address");
+	int64_t t[2];
+	cr_expect_eq(bg_domain_times(b, LE, "192.0.2.7", t, 2), 1);
+	bg_free(b);
+}
+
+Test(budget, parses_are_cached_by_uid_and_resource_version)
+{
+	add_issuer("shop", "le", LE);
+	add_cr("a-1", "le", "DNS:a.example.com", NOW - DAY);
+	add_cr("b-1", "le", "DNS:b.example.com", NOW - DAY);
+	struct bg_book *b = bg_new(psl, 0, 0);
+	store_rdlock(st);
+	cr_expect_eq(bg_refresh(b, st, NOW), 2);
+	cr_expect_eq(bg_refresh(b, st, NOW), 0, "nothing changed: nothing parsed");
+	store_unlock(st);
+	/* a new resourceVersion is parsed again, and its new certificate counted */
+	add_cr_rv("shop", "b-1", "2", "Issuer", "le", "DNS:b.example.com,DNS:c.example.com",
+	    NOW - HOUR);
+	store_rdlock(st);
+	cr_expect_eq(bg_refresh(b, st, NOW), 1);
+	store_unlock(st);
+	struct sc_budget bd;
+	cr_assert_eq(look(b, LE, "b.example.com,c.example.com", &bd, NULL, 0), 1);
+	cr_expect_eq(bd.bd_dup_used, 1);
+	cr_expect_eq(bd.bd_new_used, 2);
+	bg_free(b);
+}
+
+Test(budget, ttl_holds_the_count)
+{
+	add_issuer("shop", "le", LE);
+	add_cr("a-1", "le", "DNS:a.example.com", NOW - DAY);
+	struct bg_book *b = bg_new(psl, 0, 60);
+	struct sc_budget bd;
+	store_rdlock(st);
+	cr_expect_eq(bg_refresh(b, st, NOW), 1);
+	store_unlock(st);
+	add_cr("b-1", "le", "DNS:b.example.com", NOW - HOUR);
+	store_rdlock(st);
+	cr_expect_eq(bg_refresh(b, st, NOW + 59), 0, "within the ttl: no recount");
+	store_unlock(st);
+	cr_assert_eq(look(b, LE, "a.example.com", &bd, NULL, 0), 1);
+	cr_expect_eq(bd.bd_new_used, 1);
+	store_rdlock(st);
+	cr_expect_eq(bg_refresh(b, st, NOW + 60), 1, "ttl passed: recount");
+	store_unlock(st);
+	cr_assert_eq(look(b, LE, "a.example.com", &bd, NULL, 0), 1);
+	cr_expect_eq(bd.bd_new_used, 2);
+	bg_free(b);
+}
+
+Test(budget, unparseable_certificate_is_skipped)
+{
+	add_issuer("shop", "le", LE);
+	add_cr("a-1", "le", "DNS:a.example.com", NOW - DAY);
+	/* a DER SEQUENCE that is no certificate: the store keeps it, certparse refuses it */
+	static const char pem[] = "-----BEGIN CERTIFICATE-----\nMAMCAQA=\n-----END CERTIFICATE-----\n";
+	size_t n;
+	char *b64 = tc_b64(pem, sizeof pem - 1, &n);
+	cJSON *o = obj_new("CertificateRequest", "shop", "bad-1", "1");
+	cJSON *spec = cJSON_AddObjectToObject(o, "spec");
+	cJSON *ir = cJSON_AddObjectToObject(spec, "issuerRef");
+	cJSON_AddStringToObject(ir, "name", "le");
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "status"), "certificate", b64);
+	free(b64);
+	apply(RES_CERTIFICATEREQUEST, o);
+	struct bg_book *b = bg_new(psl, 0, 0);
+	store_rdlock(st);
+	cr_expect_eq(bg_refresh(b, st, NOW), 2);
+	cr_expect_eq(bg_refresh(b, st, NOW), 0, "the failure is remembered too");
+	store_unlock(st);
+	struct sc_budget bd;
+	cr_assert_eq(look(b, LE, "a.example.com", &bd, NULL, 0), 1);
+	cr_expect_eq(bd.bd_new_used, 1);
+	bg_free(b);
+}
+
+Test(budget, without_a_list_budgets_are_off)
+{
+	add_issuer("shop", "le", LE);
+	add_cr("a-1", "le", "DNS:a.example.com", NOW - DAY);
+	struct bg_book *b = bg_open("/nonexistent/public_suffix_list.dat", 0, 0);
+	cr_expect_eq(bg_enabled(b), 0);
+	store_rdlock(st);
+	cr_expect_eq(bg_refresh(b, st, NOW), 0);
+	store_unlock(st);
+	struct sc_budget bd;
+	bd.bd_valid = 7;
+	cr_expect_eq(look(b, LE, "a.example.com", &bd, NULL, 0), 0);
+	cr_expect_eq(bd.bd_valid, 0);
+	bg_free(b);
+}
+
+Test(budget, names_the_list_cannot_place)
+{
+	struct bg_book *b = count();
+	struct sc_budget bd;
+	cr_expect_eq(look(b, LE, "bad..name", &bd, NULL, 0), 0, "no placeable name: unknown");
+	cr_expect_eq(look(b, LE, "bad..name,ok.example.com", &bd, NULL, 0), 1);
+	cr_expect_eq(bg_lookup(b, NULL, NULL, 0, &bd, NULL, 0), 0);
+	bg_free(b);
+}
