@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "anomaly.h"
+#include "budget.h"
 #include "certparse.h"
 #include "learn.h"
 #include "log.h"
@@ -28,6 +29,7 @@
 #define AS_ISSUER_HISTORY 8192 /* an issuer's history; the half-life makes older ones weightless */
 #define AS_EVENTS 64           /* Events about a certificate and its requests, orders, challenges */
 #define AS_WINDOWS 16          /* spec.renewal.windows kept */
+#define AS_BUDGET_NAMES 128    /* names of a certificate looked up for its ACME budget */
 
 #define AS_CACHE_MAX 4096      /* issuers a cache remembers; the oldest goes first */
 
@@ -80,6 +82,8 @@ struct as_ctx {
 	struct tz_db *a_tz;              /* owned, made on the first named time zone; else NULL */
 	struct sig_state *a_sig;         /* borrowed live signals, may be NULL */
 	const struct lm_model *a_model;  /* borrowed, may be NULL */
+	struct bg_book *a_bg;            /* borrowed ACME budget counts (as_use_budgets), or NULL */
+	struct bg_book *a_own_bg;        /* owned: made on the first ACME certificate without one */
 };
 
 struct as_ctx *
@@ -105,6 +109,47 @@ void
 as_use_signals(struct as_ctx *a, struct sig_state *s)
 {
 	a->a_sig = s;
+}
+
+void
+as_use_budgets(struct as_ctx *a, struct bg_book *b)
+{
+	a->a_bg = b;
+}
+
+/*
+ * The counts come from the book set with as_use_budgets, recounted when its ttl has passed;
+ * without one, from a book this context makes and counts once (status, scan, explain: one
+ * snapshot, one count).
+ */
+int
+as_budget(struct as_ctx *a, const struct rec_cert *c, struct sc_budget *out, char *domain,
+    size_t domlen)
+{
+	memset(out, 0, sizeof *out);
+	if (domain && domlen)
+		domain[0] = '\0';
+	const struct rec_issuer *ri = store_cert_issuer(a->a_st, c);
+	if (ri == NULL || ri->i_type != REC_ISSUER_ACME || ri->i_acme_server == NULL)
+		return 0;
+	struct bg_book *b = a->a_bg;
+	if (b == NULL) {
+		if (a->a_own_bg == NULL) {
+			a->a_own_bg = bg_open(NULL, 0, INT64_MAX);
+			(void)bg_refresh(a->a_own_bg, a->a_st, a->a_now);
+		}
+		b = a->a_own_bg;
+	} else {
+		(void)bg_refresh(b, a->a_st, a->a_now);
+	}
+	/* the next order asks for spec.dnsNames, and the commonName when it is not among them */
+	const char *names[AS_BUDGET_NAMES];
+	size_t n = 0;
+	for (size_t i = 0; i < c->c_ndns && n < AS_BUDGET_NAMES - 1; i++)
+		names[n++] = c->c_dns_names[i];
+	if (c->c_common_name)
+		names[n++] = c->c_common_name;
+	return bg_lookup(b, ri->i_acme_server, names, n, out, domain, domlen);
 }
 
 void
@@ -243,6 +288,7 @@ as_free(struct as_ctx *a)
 		free(a->a_found[i].af_key);
 	free(a->a_found);
 	tz_db_free(a->a_tz);
+	bg_free(a->a_own_bg);
 	for (size_t i = 0; i < a->a_niss; i++) {
 		free(a->a_iss[i].ai_reason);
 		free(a->a_iss[i].ai_message);
@@ -842,6 +888,11 @@ as_score(struct as_ctx *a, const struct rec_cert *c, struct sc_result *out, char
 	}
 	as_state(c, &in.in_state);
 	as_signals(a, c, &in.in_signals);
+	char domain[BG_DOMAIN_MAX];
+	if (sc->c_acme) {
+		(void)as_budget(a, c, &in.in_budget, domain, sizeof domain);
+		sc->c_domain = domain[0] ? domain : NULL;
+	}
 	in.in_model = a->a_model;
 	const struct as_found *af = as_found_get(a, ns, name);
 	if (af && af->af_n) {

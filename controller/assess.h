@@ -9,9 +9,15 @@
  * the host of its spec.acme.server and the restarts, any other issuer only the restarts.
  * Without one (status, scan, explain) the signals stay empty (sg_valid 0).
  *
+ * ACME budgets (scoring's in_budget) come from a struct bg_book (budget.h): the certificates
+ * the store's CertificateRequests hold, counted per ACME server and registered domain (the
+ * Public Suffix List, psl.h) and per exact set of names. The controller shares one book between
+ * contexts (as_use_budgets); without one, a context makes its own on its first ACME
+ * certificate and counts once. Without a readable list, budgets stay unknown (bd_valid 0).
+ *
  * What the store cannot tell yet is left out and said so in the explanation's inputs: no ARI
- * window, no ACME budget counts, no anomaly baselines; the learned model only when one is
- * given (as_set_model). Issuer estimates are computed once per issuer per as_ctx, so scoring a whole
+ * window, no anomaly baselines, no budget queue projection (bd_queue 0) and no renewal bunch
+ * (bd_bunch 0); the learned model only when one is given (as_set_model). Issuer estimates are computed once per issuer per as_ctx, so scoring a whole
  * cluster costs one pass over the issuers' histories, not one per certificate.
  *
  * An as_ctx belongs to one thread and one store snapshot: create it with the store's read lock
@@ -48,6 +54,21 @@ void as_cache_free(struct as_cache *c);
 size_t as_cache_size(struct as_cache *c);
 /* Make a's issuer lookups go through c (NULL: none). c must outlive a. */
 void as_use_cache(struct as_ctx *a, struct as_cache *c);
+
+struct bg_book;
+/*
+ * Make a's scores take ACME budgets from b (NULL: a book of a's own, counted once), recounted
+ * when b's ttl has passed. b must outlive a; it may be shared by contexts of several threads.
+ */
+void as_use_budgets(struct as_ctx *a, struct bg_book *b);
+
+/*
+ * The ACME budget as_score gives c: out zeroed, then, when c's issuer is an ACME issuer with a
+ * server and the counts are known, filled (budget.h's bg_lookup) with the registered domain
+ * into domain (size domlen, may be NULL). Returns 1 when out is valid, else 0.
+ */
+int as_budget(struct as_ctx *a, const struct rec_cert *c, struct sc_budget *out, char *domain,
+    size_t domlen);
 
 struct sig_state;
 /* Make a's scores use the live signals of s (NULL: none). s must outlive a. */

@@ -39,6 +39,7 @@ struct cfg {
 	int c_cm_metrics_port;         /* certManagerMetricsPort: 0 turns scraping off */
 	int64_t c_cm_scrape_interval;  /* certManagerScrapeInterval, seconds */
 	char *c_state_file;            /* stateFile: the learned model's checkpoint; "" for none */
+	char *c_psl_file;              /* publicSuffixList: the list file for ACME budgets */
 };
 
 /* Fill c with the defaults (allocating its strings). Free with cfg_free. */

@@ -401,6 +401,7 @@ ctl_run(const struct ctl_opts *o)
 	struct recon_opts ro = {c.c_store, &c.c_met, &scfg, NULL};
 	ro.ro_signals = c.c_sig;
 	ro.ro_model = c.c_model;
+	ro.ro_psl_file = cfg->c_psl_file;
 	c.c_recon = recon_new(&ro);
 
 	struct http_server_opts ho = {cfg->c_http_addr, c.c_reg};

@@ -3,6 +3,7 @@
 
 #include "anomaly.h"
 #include "assess.h"
+#include "budget.h"
 #include "cc_err.h"
 #include "learn.h"
 #include "log.h"
@@ -59,6 +60,7 @@ struct recon {
 	struct met_std *r_met;       /* borrowed, may be NULL */
 	struct sc_config r_cfg;      /* scoring settings */
 	struct as_cache *r_cache;    /* issuer estimates shared by the workers */
+	struct bg_book *r_budgets;   /* ACME budget counts shared by the workers */
 	int64_t (*r_clock)(void);    /* now, Unix seconds */
 	struct sig_state *r_sig;     /* borrowed live signals, may be NULL */
 	struct mdl *r_model;         /* borrowed learned model, may be NULL; has its own lock */
@@ -98,6 +100,8 @@ recon_new(const struct recon_opts *o)
 	else
 		sc_config_default(&r->r_cfg);
 	r->r_cache = as_cache_new(RECON_ISSUER_TTL);
+	/* recounted once a minute at most, like the issuer estimates: a count walks every request */
+	r->r_budgets = bg_open(o->ro_psl_file, 0, RECON_ISSUER_TTL);
 	r->r_model = o->ro_model;
 	/*
 	 * The controller sees every request of the cluster: room for that many UIDs and keys, so
@@ -153,6 +157,7 @@ recon_free(struct recon *r)
 	}
 	free(r->r_iss);
 	as_cache_free(r->r_cache);
+	bg_free(r->r_budgets);
 	an_free(r->r_an);
 	pthread_mutex_destroy(&r->r_an_mu);
 	pthread_mutex_destroy(&r->r_mu);
@@ -446,6 +451,7 @@ recon_score(struct recon *r, const struct rec_cert *c, const struct recon_entry 
 	struct as_ctx *a = as_new(r->r_store, &r->r_cfg, now);
 	as_use_cache(a, r->r_cache);
 	as_use_signals(a, r->r_sig);
+	as_use_budgets(a, r->r_budgets);
 	struct lm_model *lm = NULL;
 	if (r->r_model) {
 		struct as_ctx *la = NULL;
