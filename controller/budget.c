@@ -489,6 +489,8 @@ bg_lookup(struct bg_book *b, const char *server, const char *const *names, size_
 		out->bd_dup_used = s ? s->t_count : 0;
 		out->bd_dup_limit = BG_DUP_LIMIT;
 		out->bd_window = b->b_window;
+		/* the set tally exists once the set was issued, in the window or before it */
+		out->bd_renewal = s != NULL;
 		if (best && best->t_n > 0)
 			out->bd_refill = best->t_times[0] + b->b_window;
 		else if (s && s->t_count > 0)

@@ -84,8 +84,9 @@ size_t bg_refresh(struct bg_book *b, struct store *st, int64_t now);
  * (spec.dnsNames and the commonName; duplicates and case do not matter), as of the last
  * recount: out is zeroed, then bd_valid 1 with the counts of the registered domain among the
  * names that has used the most (in domain, size domlen; may be NULL), the count of the exact
- * set, limits BG_NEW_LIMIT / BG_DUP_LIMIT, the window, and bd_refill when the oldest counted
- * certificate of that domain (else of the set) leaves the window. Returns 1, or 0 with out
+ * set, limits BG_NEW_LIMIT / BG_DUP_LIMIT, the window, bd_renewal when that exact set was
+ * issued before by the server (any time the store remembers), and bd_refill when the oldest
+ * counted certificate of that domain (else of the set) leaves the window. Returns 1, or 0 with out
  * invalid when the book has no list, no name is a DNS name the list can place, or server is
  * NULL. A name the list cannot place (malformed) is skipped for the domain count.
  */

@@ -254,10 +254,11 @@ ex_text(const struct sc_input *in, const struct sc_result *r, char *buf, size_t 
 		ex_time(b->bd_refill, t1, sizeof(t1));
 		ex_line(&o,
 			"ACME budget of %s: %" PRIu32 " of %" PRIu32 " new certificates in %s "
-			"(renewals exempt), %" PRIu32 " of %" PRIu32 " for this exact set of names; "
+			"(renewals exempt), %" PRIu32 " of %" PRIu32 " for this exact set of names%s; "
 			"oldest counted leaves the window: %s",
 			in->in_cert.c_domain ? in->in_cert.c_domain : "the registered domain",
-			b->bd_new_used, nl, d1, b->bd_dup_used, dl, t1);
+			b->bd_new_used, nl, d1, b->bd_dup_used, dl,
+			b->bd_renewal ? ", issued before: a renewal" : "", t1);
 	}
 	ex_line(&o, "factors (contribution to risk):");
 	for (uint32_t i = 0; i < r->r_nfactors; i++)

@@ -1491,7 +1491,11 @@ static const struct budget_case budget_cases[] = {
     {"exact set used: held back", 0, 5, 0, 0, 1, "duplicate-certificate budget used: 5 of 5",
 	"1 of 50 new certificates in 168h (renewals exempt), 5 of 5 for this exact set"},
     {"issuances older than the window do not count", 49, 5, 1, 1, 0, NULL,
-	"0 of 50 new certificates in 168h (renewals exempt), 0 of 5"},
+	"0 of 50 new certificates in 168h (renewals exempt), 0 of 5 for this exact set of names, "
+	"issued before: a renewal"},
+    {"a renewal goes ahead on a used domain budget", 48, 1, 0, 1, 0, NULL,
+	"49 of 50 new certificates in 168h (renewals exempt), 1 of 5 for this exact set of names, "
+	"issued before: a renewal"},
 };
 
 Test(assess, acme_budget_reaches_the_decision_and_explanation)

@@ -427,3 +427,18 @@ Test(budget, names_the_list_cannot_place)
 	cr_expect_eq(bg_lookup(b, NULL, NULL, 0, &bd, NULL, 0), 0);
 	bg_free(b);
 }
+
+Test(budget, renewal_flag)
+{
+	add_issuer("shop", "le", LE);
+	add_cr("a-1", "le", "DNS:a.example.com", NOW - 60 * DAY);
+	struct bg_book *b = count();
+	struct sc_budget bd;
+	cr_assert_eq(look(b, LE, "a.example.com", &bd, NULL, 0), 1);
+	cr_expect_eq(bd.bd_renewal, 1, "issued before the window: still a renewal");
+	cr_assert_eq(look(b, LE, "a.example.com,b.example.com", &bd, NULL, 0), 1);
+	cr_expect_eq(bd.bd_renewal, 0, "another set: new");
+	cr_assert_eq(look(b, OTHER, "a.example.com", &bd, NULL, 0), 1);
+	cr_expect_eq(bd.bd_renewal, 0, "another CA never issued it");
+	bg_free(b);
+}
