@@ -59,7 +59,9 @@ struct bg_book {
 	const struct psl *b_psl;   /* borrowed or b_own_psl */
 	struct psl *b_own_psl;
 	int64_t b_window, b_ttl;
-	int64_t b_counted;         /* when the last recount was made, 0 never */
+	int64_t b_counted;         /* when the last complete recount was made, 0 never */
+	size_t b_max_parses;       /* parses per bg_refresh, 0: no limit */
+	int b_ready;               /* a recount has completed: the tallies hold every request */
 	uint64_t b_tick;           /* recounts made */
 	struct bg_tab b_cache;     /* of struct bg_parsed */
 	struct bg_tab b_sets;      /* of struct bg_tally */
@@ -323,6 +325,14 @@ bg_free(struct bg_book *b)
 	free(b);
 }
 
+void
+bg_set_parse_limit(struct bg_book *b, size_t max)
+{
+	pthread_mutex_lock(&b->b_mu);
+	b->b_max_parses = max;
+	pthread_mutex_unlock(&b->b_mu);
+}
+
 int
 bg_enabled(const struct bg_book *b)
 {
@@ -379,6 +389,7 @@ size_t
 bg_refresh(struct bg_book *b, struct store *st, int64_t now)
 {
 	size_t parsed = 0;
+	int incomplete = 0;
 	pthread_mutex_lock(&b->b_mu);
 	if (b->b_psl == NULL ||
 	    (b->b_counted != 0 && now >= b->b_counted && now - b->b_counted < b->b_ttl)) {
@@ -406,16 +417,30 @@ bg_refresh(struct bg_book *b, struct store *st, int64_t now)
 		} else {
 			free(key);
 		}
+		p->p_seen = tick;
 		if (p->p_rv == NULL || strcmp(p->p_rv, r->r_meta.m_rv) != 0) {
+			if (b->b_max_parses > 0 && parsed >= b->b_max_parses) {
+				incomplete = 1; /* the next call goes on; its parse stays stale */
+				continue;
+			}
 			bg_parse(b, r, p);
 			parsed++;
 		}
-		p->p_seen = tick;
 		if (p->p_ok && p->p_set[0] != '\0')
 			items[n++] = (struct bg_item){p, server};
 	}
 	/* requests gone from the store leave the cache */
 	bg_tab_sweep(&b->b_cache, bg_parsed_free, bg_parsed_seen, tick);
+	if (incomplete) {
+		/*
+		 * Counts from part of the requests would say there is room where there may be
+		 * none: the last complete tallies stay (none at first: lookups say "unknown"),
+		 * and the recount goes on at the next call whatever the ttl.
+		 */
+		free(items);
+		pthread_mutex_unlock(&b->b_mu);
+		return parsed;
+	}
 	bg_tab_sweep(&b->b_sets, bg_tally_free, NULL, 0);
 	bg_tab_sweep(&b->b_doms, bg_tally_free, NULL, 0);
 	qsort(items, n, sizeof *items, bg_item_cmp);
@@ -443,6 +468,7 @@ bg_refresh(struct bg_book *b, struct store *st, int64_t now)
 	}
 	free(items);
 	b->b_counted = now;
+	b->b_ready = 1;
 	pthread_mutex_unlock(&b->b_mu);
 	return parsed;
 }
@@ -466,8 +492,8 @@ bg_lookup(struct bg_book *b, const char *server, const char *const *names, size_
 			(void)bg_add_domain(b->b_psl, v[i], &doms, &nd);
 	char *set = bg_join_set(v, n);
 	free(v);
-	int ok = nd > 0;
 	pthread_mutex_lock(&b->b_mu);
+	int ok = nd > 0 && b->b_ready;
 	if (ok) {
 		char *key = xasprintf("%s\x1f%s", server, set);
 		const struct bg_tally *s = (const struct bg_tally *)bg_tab_get(&b->b_sets, key);

@@ -67,12 +67,21 @@ struct bg_book *bg_open(const char *path, int64_t window, int64_t ttl);
 
 void bg_free(struct bg_book *b);
 
+/*
+ * Parse at most max certificates per bg_refresh (0, the default: no limit). A controller
+ * starting on 100k requests would otherwise hold the store's read lock for the ~20 s the first
+ * count's parses take; with a limit the parses spread over the calls, and until a count has met
+ * every request the lookups say "unknown" rather than give a partial (too low) count.
+ */
+void bg_set_parse_limit(struct bg_book *b, size_t max);
+
 /* The book has a list: lookups can succeed. */
 int bg_enabled(const struct bg_book *b);
 
 /*
  * Recount from st's CertificateRequests as of now, unless the last count was made less than
- * ttl seconds before now (a clock gone back recounts). The caller holds st's read lock.
+ * ttl seconds before now (a clock gone back recounts) and was complete. The caller holds st's
+ * read lock. A recount that reaches the parse limit keeps the previous complete tallies.
  * Returns the number of certificates parsed by this call (the others came from the cache).
  * A certificate that does not parse is logged once with its request's namespace and name and
  * not counted.
@@ -82,13 +91,13 @@ size_t bg_refresh(struct bg_book *b, struct store *st, int64_t now);
 /*
  * The budget of a certificate for ACME server server whose next order asks for names[0..n)
  * (spec.dnsNames and the commonName; duplicates and case do not matter), as of the last
- * recount: out is zeroed, then bd_valid 1 with the counts of the registered domain among the
+ * complete recount: out is zeroed, then bd_valid 1 with the counts of the registered domain among the
  * names that has used the most (in domain, size domlen; may be NULL), the count of the exact
  * set, limits BG_NEW_LIMIT / BG_DUP_LIMIT, the window, bd_renewal when that exact set was
  * issued before by the server (any time the store remembers), and bd_refill when the oldest
  * counted certificate of that domain (else of the set) leaves the window. Returns 1, or 0 with out
- * invalid when the book has no list, no name is a DNS name the list can place, or server is
- * NULL. A name the list cannot place (malformed) is skipped for the domain count.
+ * invalid when the book has no list or no complete count yet, no name is a DNS name the list
+ * can place, or server is NULL. A name the list cannot place (malformed) is skipped for the domain count.
  */
 int bg_lookup(struct bg_book *b, const char *server, const char *const *names, size_t n,
     struct sc_budget *out, char *domain, size_t domlen);

@@ -27,6 +27,7 @@
  * (half-life three days), while re-walking it costs one pass over all the issuer's certificates.
  */
 #define RECON_ISSUER_TTL 60
+#define RECON_BUDGET_PARSES 500 /* certificates parsed per budget count: ~0.1 s under the lock */
 /* A certificate's requests looked at for training, newest first (as assess scores them). */
 #define RECON_LEARN_CRS 32
 /* Certificates per store read lock in recon_learn_all. */
@@ -102,6 +103,7 @@ recon_new(const struct recon_opts *o)
 	r->r_cache = as_cache_new(RECON_ISSUER_TTL);
 	/* recounted once a minute at most, like the issuer estimates: a count walks every request */
 	r->r_budgets = bg_open(o->ro_psl_file, 0, RECON_ISSUER_TTL);
+	bg_set_parse_limit(r->r_budgets, RECON_BUDGET_PARSES);
 	r->r_model = o->ro_model;
 	/*
 	 * The controller sees every request of the cluster: room for that many UIDs and keys, so

@@ -442,3 +442,39 @@ Test(budget, renewal_flag)
 	cr_expect_eq(bd.bd_renewal, 0, "another CA never issued it");
 	bg_free(b);
 }
+
+Test(budget, parse_limit_spreads_the_first_count)
+{
+	add_issuer("shop", "le", LE);
+	add_cr("a-1", "le", "DNS:a.example.com", NOW - DAY);
+	add_cr("b-1", "le", "DNS:b.example.com", NOW - DAY);
+	add_cr("c-1", "le", "DNS:c.example.com", NOW - DAY);
+	struct bg_book *b = bg_new(psl, 0, 3600);
+	bg_set_parse_limit(b, 2);
+	struct sc_budget bd;
+	store_rdlock(st);
+	cr_expect_eq(bg_refresh(b, st, NOW), 2);
+	store_unlock(st);
+	cr_expect_eq(look(b, LE, "a.example.com", &bd, NULL, 0), 0, "partial: unknown, not 2");
+	cr_expect_eq(bd.bd_valid, 0);
+	store_rdlock(st);
+	cr_expect_eq(bg_refresh(b, st, NOW + 1), 1, "goes on within the ttl");
+	store_unlock(st);
+	cr_assert_eq(look(b, LE, "a.example.com", &bd, NULL, 0), 1);
+	cr_expect_eq(bd.bd_new_used, 3);
+	/* later, more new requests than the limit: the last complete count stays */
+	add_cr("d-1", "le", "DNS:d.example.com", NOW - HOUR);
+	add_cr("e-1", "le", "DNS:e.example.com", NOW - HOUR);
+	add_cr("f-1", "le", "DNS:f.example.com", NOW - HOUR);
+	store_rdlock(st);
+	cr_expect_eq(bg_refresh(b, st, NOW + 4000), 2);
+	store_unlock(st);
+	cr_assert_eq(look(b, LE, "a.example.com", &bd, NULL, 0), 1);
+	cr_expect_eq(bd.bd_new_used, 3, "the complete count of before: %u", bd.bd_new_used);
+	store_rdlock(st);
+	cr_expect_eq(bg_refresh(b, st, NOW + 4001), 1);
+	store_unlock(st);
+	cr_assert_eq(look(b, LE, "a.example.com", &bd, NULL, 0), 1);
+	cr_expect_eq(bd.bd_new_used, 6);
+	bg_free(b);
+}
