@@ -117,6 +117,17 @@ as_use_budgets(struct as_ctx *a, struct bg_book *b)
 	a->a_bg = b;
 }
 
+/* The book a's budgets come from: the one set with as_use_budgets, else a's own, made now. */
+static struct bg_book *
+as_book(struct as_ctx *a)
+{
+	if (a->a_bg != NULL)
+		return a->a_bg;
+	if (a->a_own_bg == NULL)
+		a->a_own_bg = bg_open(NULL, 0, INT64_MAX);
+	return a->a_own_bg;
+}
+
 /*
  * The counts come from the book set with as_use_budgets, recounted when its ttl has passed;
  * without one, from a book this context makes and counts once (status, scan, explain: one
@@ -132,16 +143,9 @@ as_budget(struct as_ctx *a, const struct rec_cert *c, struct sc_budget *out, cha
 	const struct rec_issuer *ri = store_cert_issuer(a->a_st, c);
 	if (ri == NULL || ri->i_type != REC_ISSUER_ACME || ri->i_acme_server == NULL)
 		return 0;
-	struct bg_book *b = a->a_bg;
-	if (b == NULL) {
-		if (a->a_own_bg == NULL) {
-			a->a_own_bg = bg_open(NULL, 0, INT64_MAX);
-			(void)bg_refresh(a->a_own_bg, a->a_st, a->a_now);
-		}
-		b = a->a_own_bg;
-	} else {
-		(void)bg_refresh(b, a->a_st, a->a_now);
-	}
+	/* a's own book has a ttl without end: it counts once */
+	struct bg_book *b = as_book(a);
+	(void)bg_refresh(b, a->a_st, a->a_now);
 	/* the next order asks for spec.dnsNames, and the commonName when it is not among them */
 	const char *names[AS_BUDGET_NAMES];
 	size_t n = 0;
@@ -635,7 +639,7 @@ as_anom_cmp(const void *x, const void *y)
 
 int
 as_observe_request(struct an_state *an, const struct rec_cr *r, const struct rec_cert *c,
-    int64_t now, struct an_report *rep)
+    int64_t now, struct an_report *rep, struct bg_book *bk)
 {
 	const char *ns = r->r_meta.m_ns;
 	char issuer[300], key[32] = "";
@@ -667,6 +671,8 @@ as_observe_request(struct an_state *an, const struct rec_cr *r, const struct rec
 		bad = 1;
 	}
 	o.o_cert = pc;
+	if (r->r_der_len > 0)
+		bg_note(bk, r, pc); /* one parse for the anomalies and the ACME budget */
 	int rc = an_observe(an, &o, now, rep);
 	cp_free(pc);
 	return rc != SC_OK ? rc : bad;
@@ -715,7 +721,7 @@ as_find_anomalies(struct as_ctx *a)
 		const struct rec_cert *c = r->r_cert_name ? store_cert_get(a->a_st, ns, r->r_cert_name)
 							  : NULL;
 		memset(rep, 0, sizeof *rep);
-		if (as_observe_request(an, r, c, a->a_now, rep) > 0)
+		if (as_observe_request(an, r, c, a->a_now, rep, as_book(a)) > 0)
 			bad++;
 		/* only the newest request speaks for its certificate */
 		const struct rec_cr *newest = NULL;

@@ -100,9 +100,11 @@ struct rec_cr;
  * Certificate or NULL, and r's issued certificate parsed), appending findings to rep. Returns
  * 0, 1 when the issued certificate did not parse (logged; the request still trains the
  * baselines), or a negative SC_ERR_ from an_observe. The caller serialises calls on one an.
+ * The parsed certificate also goes to bk (budget.h's bg_note; NULL: nowhere), so the ACME
+ * budget count does not parse it again.
  */
 int as_observe_request(struct an_state *an, const struct rec_cr *r, const struct rec_cert *c,
-    int64_t now, struct an_report *rep);
+    int64_t now, struct an_report *rep, struct bg_book *bk);
 
 /* Sort anomalies most severe first, then strongest (as the result lists them). */
 void as_sort_anomalies(struct sc_anomaly *v, size_t n);

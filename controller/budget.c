@@ -249,19 +249,16 @@ bg_add_domain(const struct psl *psl, const char *name, char ***v, size_t *n)
 	return 1;
 }
 
-/* Reads r's certificate into p (cleared first). */
+/* Fills p (cleared first) from r at its resourceVersion and its parsed certificate pc (NULL:
+ * it did not parse). */
 static void
-bg_parse(struct bg_book *b, const struct rec_cr *r, struct bg_parsed *p)
+bg_fill(const struct bg_book *b, const struct rec_cr *r, const struct cp_cert *pc,
+    struct bg_parsed *p)
 {
-	struct cp_cert *pc = NULL;
-	char err[200] = "";
 	bg_parsed_clear(p);
 	p->p_rv = xstrdup(r->r_meta.m_rv);
-	if (cp_parse(r->r_der, r->r_der_len, &pc, err, sizeof err) != SC_OK) {
-		log_warn("CertificateRequest %s/%s: issued certificate does not parse, not counted "
-			 "in ACME budgets: %s", r->r_meta.m_ns, r->r_meta.m_name, err);
+	if (pc == NULL)
 		return;
-	}
 	char **names = xcalloc(pc->c_nsans ? pc->c_nsans : 1, sizeof *names);
 	size_t n = 0;
 	for (size_t i = 0; i < pc->c_nsans; i++) {
@@ -281,7 +278,57 @@ bg_parse(struct bg_book *b, const struct rec_cr *r, struct bg_parsed *p)
 	free(names);
 	p->p_nb = pc->c_not_before;
 	p->p_ok = 1;
+}
+
+/* Reads r's certificate into p. */
+static void
+bg_parse(const struct bg_book *b, const struct rec_cr *r, struct bg_parsed *p)
+{
+	struct cp_cert *pc = NULL;
+	char err[200] = "";
+	if (cp_parse(r->r_der, r->r_der_len, &pc, err, sizeof err) != SC_OK) {
+		log_warn("CertificateRequest %s/%s: issued certificate does not parse, not counted "
+			 "in ACME budgets: %s", r->r_meta.m_ns, r->r_meta.m_name, err);
+		pc = NULL;
+	}
+	bg_fill(b, r, pc, p);
 	cp_free(pc);
+}
+
+/* The cache key of r: its UID, else ns/name. Owned. */
+static char *
+bg_key(const struct rec_cr *r)
+{
+	return r->r_meta.m_uid[0] ? xstrdup(r->r_meta.m_uid)
+				  : xasprintf("%s/%s", r->r_meta.m_ns, r->r_meta.m_name);
+}
+
+/* The cache entry of r, made empty when there is none. */
+static struct bg_parsed *
+bg_entry(struct bg_book *b, const struct rec_cr *r)
+{
+	char *key = bg_key(r);
+	struct bg_parsed *p = (struct bg_parsed *)bg_tab_get(&b->b_cache, key);
+	if (p != NULL) {
+		free(key);
+		return p;
+	}
+	p = xcalloc(1, sizeof *p);
+	p->p_link.l_key = key;
+	bg_tab_put(&b->b_cache, &p->p_link);
+	return p;
+}
+
+void
+bg_note(struct bg_book *b, const struct rec_cr *r, const struct cp_cert *pc)
+{
+	if (b == NULL || b->b_psl == NULL || r->r_der_len == 0)
+		return;
+	pthread_mutex_lock(&b->b_mu);
+	struct bg_parsed *p = bg_entry(b, r);
+	if (p->p_rv == NULL || strcmp(p->p_rv, r->r_meta.m_rv) != 0)
+		bg_fill(b, r, pc, p);
+	pthread_mutex_unlock(&b->b_mu);
 }
 
 /* ---- the book ---------------------------------------------------------------------------- */
@@ -407,16 +454,7 @@ bg_refresh(struct bg_book *b, struct store *st, int64_t now)
 		const char *server = bg_server(st, r);
 		if (server == NULL)
 			continue;
-		char *key = r->r_meta.m_uid[0] ? xstrdup(r->r_meta.m_uid)
-					       : xasprintf("%s/%s", r->r_meta.m_ns, r->r_meta.m_name);
-		struct bg_parsed *p = (struct bg_parsed *)bg_tab_get(&b->b_cache, key);
-		if (p == NULL) {
-			p = xcalloc(1, sizeof *p);
-			p->p_link.l_key = key;
-			bg_tab_put(&b->b_cache, &p->p_link);
-		} else {
-			free(key);
-		}
+		struct bg_parsed *p = bg_entry(b, r);
 		p->p_seen = tick;
 		if (p->p_rv == NULL || strcmp(p->p_rv, r->r_meta.m_rv) != 0) {
 			if (b->b_max_parses > 0 && parsed >= b->b_max_parses) {

@@ -75,6 +75,16 @@ void bg_free(struct bg_book *b);
  */
 void bg_set_parse_limit(struct bg_book *b, size_t max);
 
+struct rec_cr;
+struct cp_cert;
+/*
+ * Give b the certificate of request r, parsed elsewhere (pc; NULL when it did not parse), so
+ * that a count does not parse it again: the anomaly detector parses every issued certificate
+ * already. Kept under r's UID and resourceVersion; a later count drops it if r is no ACME
+ * request. Nothing is logged here (the caller reports a failed parse).
+ */
+void bg_note(struct bg_book *b, const struct rec_cr *r, const struct cp_cert *pc);
+
 /* The book has a list: lookups can succeed. */
 int bg_enabled(const struct bg_book *b);
 

@@ -343,7 +343,7 @@ recon_anomalies(struct recon *r, const struct rec_cert *c, const struct recon_en
 	pthread_mutex_lock(&r->r_an_mu);
 	for (size_t i = from; i-- > 0;) {
 		memset(rep, 0, sizeof *rep);
-		(void)as_observe_request(r->r_an, crs[i], c, now, rep);
+		(void)as_observe_request(r->r_an, crs[i], c, now, rep, r->r_budgets);
 		if (i != 0 || rep->r_count == 0)
 			continue;
 		/* new findings for the newest request: the certificate part may come later */

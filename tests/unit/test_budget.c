@@ -478,3 +478,31 @@ Test(budget, parse_limit_spreads_the_first_count)
 	cr_expect_eq(bd.bd_new_used, 6);
 	bg_free(b);
 }
+
+#include "certparse.h"
+
+/* A certificate parsed elsewhere (the anomaly detector) is not parsed again by the count. */
+Test(budget, noted_parses_are_reused)
+{
+	add_issuer("shop", "le", LE);
+	add_cr("a-1", "le", "DNS:a.example.com", NOW - DAY);
+	add_cr("b-1", "le", "DNS:b.example.com", NOW - DAY);
+	struct bg_book *b = bg_new(psl, 0, 0);
+	store_rdlock(st);
+	const struct rec_cr *r = store_cr_get(st, "shop", "a-1");
+	cr_assert_not_null(r);
+	struct cp_cert *pc = NULL;
+	char err[128] = "";
+	cr_assert_eq(cp_parse(r->r_der, r->r_der_len, &pc, err, sizeof err), SC_OK, "%s", err);
+	bg_note(b, r, pc);
+	cp_free(pc);
+	/* a request whose certificate did not parse elsewhere is not tried again either */
+	bg_note(b, store_cr_get(st, "shop", "b-1"), NULL);
+	cr_expect_eq(bg_refresh(b, st, NOW), 0, "both were given");
+	store_unlock(st);
+	struct sc_budget bd;
+	cr_assert_eq(look(b, LE, "a.example.com", &bd, NULL, 0), 1);
+	cr_expect_eq(bd.bd_new_used, 1, "a counted, b (no parse) not: %u", bd.bd_new_used);
+	cr_expect_eq(bd.bd_dup_used, 1);
+	bg_free(b);
+}
