@@ -141,7 +141,7 @@ as_budget(struct as_ctx *a, const struct rec_cert *c, struct sc_budget *out, cha
 	if (domain && domlen)
 		domain[0] = '\0';
 	const struct rec_issuer *ri = store_cert_issuer(a->a_st, c);
-	if (ri == NULL || ri->i_type != REC_ISSUER_ACME || ri->i_acme_server == NULL)
+	if (ri == NULL || ri->i_type != REC_ISSUER_ACME || !bg_known_ca(ri->i_acme_server))
 		return 0;
 	/* a's own book has a ttl without end: it counts once */
 	struct bg_book *b = as_book(a);

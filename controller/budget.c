@@ -15,6 +15,7 @@
 #include "psl.h"
 #include "records.h"
 #include "resource.h"
+#include "signals.h"
 #include "store.h"
 #include "xalloc.h"
 
@@ -378,6 +379,16 @@ bg_set_parse_limit(struct bg_book *b, size_t max)
 	pthread_mutex_lock(&b->b_mu);
 	b->b_max_parses = max;
 	pthread_mutex_unlock(&b->b_mu);
+}
+
+int
+bg_known_ca(const char *server)
+{
+	char host[256];
+	if (server == NULL || sig_url_host(server, host, sizeof host) != 0)
+		return 0;
+	/* production only: staging's limits are far higher and are not what 50/5 say */
+	return strcmp(host, "acme-v02.api.letsencrypt.org") == 0;
 }
 
 int

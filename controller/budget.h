@@ -85,6 +85,13 @@ struct cp_cert;
  */
 void bg_note(struct bg_book *b, const struct rec_cr *r, const struct cp_cert *pc);
 
+/*
+ * Whether server (spec.acme.server) is a CA whose limits bg_lookup's are: Let's Encrypt's
+ * production API. Other ACME CAs publish other limits or none (ZeroSSL: none per domain), and
+ * LE's staging API has much higher ones; holding them to 50/5 would block reissues they allow.
+ */
+int bg_known_ca(const char *server);
+
 /* The book has a list: lookups can succeed. */
 int bg_enabled(const struct bg_book *b);
 

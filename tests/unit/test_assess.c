@@ -1575,6 +1575,38 @@ Test(assess, no_acme_budget_for_other_issuers)
 	store_free(st);
 }
 
+/* An ACME CA other than Let's Encrypt's production API: its limits are not LE's, no budget. */
+Test(assess, no_acme_budget_for_other_cas)
+{
+	static const char list[] = "com\n";
+	struct psl *p = NULL;
+	cr_assert_eq(psl_parse(list, sizeof list - 1, "list", &p, NULL, 0), CC_OK);
+	EVP_PKEY *key = tc_key("P-256");
+	struct store *st = store_new();
+	cJSON *o = obj_new("ClusterIssuer", NULL, "le-prod", NOW - 400 * DAY);
+	cJSON *acme = cJSON_AddObjectToObject(cJSON_AddObjectToObject(o, "spec"), "acme");
+	cJSON_AddStringToObject(acme, "server", "https://acme.zerossl.com/v2/DV90");
+	apply(st, RES_CLUSTERISSUER, o);
+	add_cert(st, &fx_healthy);
+	add_issued(st, key, "n-1", "DNS:a.example.com", HOUR);
+	struct bg_book *b = bg_new(p, 0, 0);
+	struct scored s;
+	struct sc_budget bd;
+	store_rdlock(st);
+	const struct rec_cert *c = store_cert_get(st, "shop", "shop");
+	struct as_ctx *a = as_new(st, NULL, NOW);
+	as_use_budgets(a, b);
+	s.rc = as_score(a, c, &s.r, s.text, sizeof s.text);
+	cr_expect_eq(as_budget(a, c, &bd, NULL, 0), 0);
+	as_free(a);
+	store_unlock(st);
+	cr_expect(strstr(s.text, "ACME budget") == NULL, "%s", s.text);
+	bg_free(b);
+	store_free(st);
+	EVP_PKEY_free(key);
+	psl_free(p);
+}
+
 /* Without a book of its own, a context counts with the installed list (when there is one). */
 Test(assess, acme_budget_from_the_installed_list)
 {

@@ -506,3 +506,15 @@ Test(budget, noted_parses_are_reused)
 	cr_expect_eq(bd.bd_dup_used, 1);
 	bg_free(b);
 }
+
+Test(budget, known_cas)
+{
+	cr_expect_eq(bg_known_ca("https://acme-v02.api.letsencrypt.org/directory"), 1);
+	cr_expect_eq(bg_known_ca("https://ACME-V02.API.LetsEncrypt.org/directory"), 1);
+	cr_expect_eq(bg_known_ca("https://acme-staging-v02.api.letsencrypt.org/directory"), 0,
+	    "staging has other limits");
+	cr_expect_eq(bg_known_ca("https://acme.zerossl.com/v2/DV90"), 0);
+	cr_expect_eq(bg_known_ca("https://acme-v02.api.letsencrypt.org.evil.example/directory"), 0);
+	cr_expect_eq(bg_known_ca("not a url"), 0);
+	cr_expect_eq(bg_known_ca(NULL), 0);
+}
