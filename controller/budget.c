@@ -427,10 +427,24 @@ bg_server(struct store *st, const struct rec_cr *r)
 	return ri->i_acme_server;
 }
 
+/*
+ * The key of server's counts joined to what: the CA is its URL's host (lower case, port only
+ * when not the default), so ".../directory" and ".../directory/" or an upper-case spelling of
+ * one CA share one budget, as they do at the CA. A URL without a host is used as written.
+ */
+static char *
+bg_ca_key(const char *server, const char *what)
+{
+	char host[256];
+	if (sig_url_host(server, host, sizeof host) != 0)
+		return xasprintf("%s\x1f%s", server, what);
+	return xasprintf("%s\x1f%s", host, what);
+}
+
 static struct bg_tally *
 bg_tally_get(struct bg_tab *t, const char *server, const char *what, int *created)
 {
-	char *key = xasprintf("%s\x1f%s", server, what);
+	char *key = bg_ca_key(server, what);
 	struct bg_tally *y = (struct bg_tally *)bg_tab_get(t, key);
 	*created = y == NULL;
 	if (y) {
@@ -544,13 +558,13 @@ bg_lookup(struct bg_book *b, const char *server, const char *const *names, size_
 	pthread_mutex_lock(&b->b_mu);
 	int ok = nd > 0 && b->b_ready;
 	if (ok) {
-		char *key = xasprintf("%s\x1f%s", server, set);
+		char *key = bg_ca_key(server, set);
 		const struct bg_tally *s = (const struct bg_tally *)bg_tab_get(&b->b_sets, key);
 		free(key);
 		const struct bg_tally *best = NULL;
 		size_t bi = 0;
 		for (size_t i = 0; i < nd; i++) {
-			key = xasprintf("%s\x1f%s", server, doms[i]);
+			key = bg_ca_key(server, doms[i]);
 			const struct bg_tally *d = (const struct bg_tally *)bg_tab_get(&b->b_doms, key);
 			free(key);
 			if (d && (best == NULL || d->t_n > best->t_n)) {
@@ -587,7 +601,7 @@ bg_domain_times(struct bg_book *b, const char *server, const char *domain, int64
 {
 	if (b == NULL || server == NULL || domain == NULL)
 		return 0;
-	char *key = xasprintf("%s\x1f%s", server, domain);
+	char *key = bg_ca_key(server, domain);
 	pthread_mutex_lock(&b->b_mu);
 	const struct bg_tally *d = (const struct bg_tally *)bg_tab_get(&b->b_doms, key);
 	size_t n = d ? d->t_n : 0;

@@ -20,8 +20,9 @@
  * Counting: every CertificateRequest whose issuer (looked up in the store) is an ACME Issuer or
  * ClusterIssuer and whose status.certificate holds a certificate contributes that certificate:
  * its DNS and IP SANs (the identifier set: lower case, trailing dot dropped, sorted, without
- * repeats) and its notBefore (the issuance time). Counts are kept per ACME server URL
- * (spec.acme.server): different CAs, and a CA's staging and production, have separate budgets.
+ * repeats) and its notBefore (the issuance time). Counts are kept per ACME server
+ * (the host of spec.acme.server): different CAs, and a CA's staging and production, have
+ * separate budgets; issuers of one CA (several accounts) share one, as the CA counts it.
  * A certificate is new when no earlier certificate of the same server in the store had its
  * exact identifier set; cert-manager keeps old requests unless revisionHistoryLimit prunes
  * them, and a pruned history makes a renewal look new (counted, so again erring on the safe

@@ -279,6 +279,11 @@ Test(budget, servers_are_kept_apart)
 	cr_assert_eq(look(b, OTHER, "a.example.com", &bd, NULL, 0), 1);
 	cr_expect_eq(bd.bd_new_used, 2, "other: %u", bd.bd_new_used);
 	cr_expect_eq(bd.bd_dup_used, 1);
+	/* another spelling of the same CA's URL shares its budget */
+	cr_assert_eq(look(b, "HTTPS://ACME-V02.API.LETSENCRYPT.ORG:443/directory/", "a.example.com",
+	    &bd, NULL, 0), 1);
+	cr_expect_eq(bd.bd_new_used, 1);
+	cr_expect_eq(bd.bd_dup_used, 1);
 	/* a server nothing was issued by */
 	cr_assert_eq(look(b, "https://nowhere.example/dir", "a.example.com", &bd, NULL, 0), 1);
 	cr_expect_eq(bd.bd_new_used, 0);
