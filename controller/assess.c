@@ -578,6 +578,36 @@ as_events_of(struct store *st, const char *kind, const char *ns, const char *nam
 	return n;
 }
 
+/*
+ * What the newest request's Challenges say. A challenge whose self-check keeps failing is the
+ * usual reason an order hangs (scoring/stuck.h), and cert-manager puts the why only on the
+ * Challenge: its status.reason ("Waiting for HTTP-01 challenge propagation: wrong status code
+ * '404', expected '200'") and its Events. The status holds now, so it enters as a warning
+ * dated now; a valid challenge, or one with no reason, says nothing.
+ */
+static size_t
+as_challenge_events(struct as_ctx *a, const char *ns, const struct rec_order *o,
+    struct sc_event *ev, size_t n)
+{
+	const struct rec_challenge *chs[4];
+	size_t nch = store_order_challenges(a->a_st, ns, o->o_meta.m_name, chs, 4);
+	for (size_t k = 0; k < nch && k < 4; k++) {
+		const struct rec_challenge *ch = chs[k];
+		n = as_events_of(a->a_st, "Challenge", ns, ch->ch_meta.m_name, ev, n, AS_EVENTS);
+		if (n >= AS_EVENTS || ch->ch_reason == NULL || ch->ch_reason[0] == '\0' ||
+		    (ch->ch_state != REC_ACME_PENDING && ch->ch_state != REC_ACME_INVALID &&
+			ch->ch_state != REC_ACME_ERRORED))
+			continue;
+		struct sc_event *e = &ev[n++];
+		e->ev_reason = "ChallengeStatus";
+		e->ev_message = ch->ch_reason;
+		e->ev_time = a->a_now;
+		e->ev_count = 1;
+		e->ev_warning = 1;
+	}
+	return n;
+}
+
 static int
 as_found_cmp(const void *x, const void *y)
 {
@@ -858,9 +888,12 @@ as_score(struct as_ctx *a, const struct rec_cert *c, struct sc_result *out, char
 		nev = as_events_of(a->a_st, "CertificateRequest", ns, crn, evs, nev, AS_EVENTS);
 		const struct rec_order *ords[2];
 		size_t no = store_cr_orders(a->a_st, ns, crn, ords, 2);
-		for (size_t j = 0; j < no && j < 2; j++)
+		for (size_t j = 0; j < no && j < 2; j++) {
 			nev = as_events_of(a->a_st, "Order", ns, ords[j]->o_meta.m_name, evs, nev,
 			    AS_EVENTS);
+			if (i == 0)
+				nev = as_challenge_events(a, ns, ords[j], evs, nev);
+		}
 	}
 	in.in_events = nev ? evs : NULL;
 	in.in_nevents = nev;

@@ -11,6 +11,7 @@
 
 #include "cc_err.h"
 #include "certparse.h"
+#include "hash.h"
 #include "log.h"
 #include "psl.h"
 #include "records.h"
@@ -74,10 +75,7 @@ struct bg_book {
 static size_t
 bg_hash(const char *s, size_t size)
 {
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return (size_t)(h & (size - 1));
+	return (size_t)(hash_str(s) & (size - 1));
 }
 
 static struct bg_link *

@@ -1,5 +1,6 @@
 /* intern: a reference-counted string table behind one mutex. */
 #include "intern.h"
+#include "hash.h"
 
 #include "log.h"
 #include "xalloc.h"
@@ -26,17 +27,6 @@ struct intern {
 };
 
 /* FNV-1a: short keys, good enough spread, no state. */
-static uint64_t
-intern_hash(const char *s, size_t n)
-{
-	uint64_t h = UINT64_C(14695981039346656037);
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= UINT64_C(1099511628211);
-	}
-	return h;
-}
-
 struct intern *
 intern_new(void)
 {
@@ -90,7 +80,7 @@ intern_getn(struct intern *in, const char *s, size_t n)
 	if (s == NULL)
 		return NULL;
 	n = strnlen(s, n);
-	uint64_t h = intern_hash(s, n);
+	uint64_t h = hash_fnv1a(HASH_FNV_INIT, s, n);
 	pthread_mutex_lock(&in->in_mu);
 	struct intern_ent *e = in->in_bucket[h & (in->in_nbucket - 1)];
 	for (; e != NULL; e = e->ie_next)

@@ -1,5 +1,6 @@
 /* ledger: the bounded set of request outcomes already learned (see ledger.h). */
 #include "ledger.h"
+#include "hash.h"
 
 #include "cc_err.h"
 #include "xalloc.h"
@@ -24,17 +25,6 @@ struct ldg {
 	size_t l_nslot;          /* a power of two, at least twice l_max */
 	int64_t l_floor;         /* outcomes at or before it count as learned */
 };
-
-static uint64_t
-ldg_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
 
 /* The slot holding hash h, or the empty slot where it would go. */
 static size_t
@@ -93,7 +83,7 @@ ldg_has_hash(const struct ldg *l, uint64_t h, int64_t when)
 int
 ldg_has(const struct ldg *l, const char *id, int64_t when)
 {
-	return ldg_has_hash(l, ldg_hash(id), when);
+	return ldg_has_hash(l, hash_str(id), when);
 }
 
 static int
@@ -141,7 +131,7 @@ ldg_add_hash(struct ldg *l, uint64_t h, int64_t when)
 int
 ldg_add(struct ldg *l, const char *id, int64_t when)
 {
-	return ldg_add_hash(l, ldg_hash(id), when);
+	return ldg_add_hash(l, hash_str(id), when);
 }
 
 size_t

@@ -1,5 +1,6 @@
 /* metrics: labelled counters, gauges and histograms, and the Prometheus text writer. */
 #include "metrics.h"
+#include "hash.h"
 
 #include "cc_err.h"
 #include "log.h"
@@ -251,17 +252,6 @@ met_make_key(const struct met_family *f, const char *const *lv, char **key, size
 	return CC_OK;
 }
 
-static uint64_t
-met_hash(const char *k, size_t n)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)k[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 static struct met_series *
 met_lookup(struct met_family *f, const char *key, size_t keylen, uint64_t h)
 {
@@ -290,7 +280,7 @@ met_grow(struct met_family *f)
 static struct met_series *
 met_get(struct met_family *f, const char *const *lv, char *key, size_t keylen)
 {
-	uint64_t h = met_hash(key, keylen);
+	uint64_t h = hash_fnv1a(HASH_FNV_INIT, key, keylen);
 	struct met_series *s = met_lookup(f, key, keylen, h);
 	if (s) {
 		free(key);
@@ -393,7 +383,7 @@ met_remove(struct met_family *f, const char *const *label_values)
 	int rc = met_make_key(f, label_values, &key, &keylen);
 	if (rc != CC_OK)
 		return rc;
-	uint64_t h = met_hash(key, keylen);
+	uint64_t h = hash_fnv1a(HASH_FNV_INIT, key, keylen);
 	pthread_mutex_lock(&f->mf_reg->mr_mu);
 	struct met_series **pp = &f->mf_table[h & (f->mf_tsize - 1)];
 	struct met_series *s = NULL;
@@ -433,7 +423,7 @@ met_value(struct met_family *f, const char *const *label_values, double *out)
 	if (rc != CC_OK)
 		return rc;
 	pthread_mutex_lock(&f->mf_reg->mr_mu);
-	struct met_series *s = met_lookup(f, key, keylen, met_hash(key, keylen));
+	struct met_series *s = met_lookup(f, key, keylen, hash_fnv1a(HASH_FNV_INIT, key, keylen));
 	rc = CC_ERR_NOTFOUND;
 	if (s) {
 		*out = f->mf_type == MET_HISTOGRAM ? (double)s->se_count : s->se_value;

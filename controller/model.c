@@ -1,5 +1,6 @@
 /* model: the shared learned model, its ledger of learned outcomes, and its checkpoint file. */
 #include "model.h"
+#include "hash.h"
 
 #include "cc_err.h"
 #include "ledger.h"
@@ -106,17 +107,6 @@ mdl_unsaved(struct mdl *m)
 	return n;
 }
 
-static uint64_t
-mdl_fnv(const char *p, size_t n)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 /* Encode with the lock held. */
 static int
 mdl_encode_locked(struct mdl *m, struct buf *out)
@@ -137,7 +127,7 @@ mdl_encode_locked(struct mdl *m, struct buf *out)
 	    buf_printf(out, "ledger %zu\n", lb.b_len) != CC_OK ||
 	    buf_append(out, lb.b_data ? lb.b_data : "", lb.b_len) != CC_OK)
 		goto out;
-	uint64_t sum = mdl_fnv(out->b_data + start, out->b_len - start);
+	uint64_t sum = hash_fnv1a(HASH_FNV_INIT, out->b_data + start, out->b_len - start);
 	if (buf_printf(out, "fnv1a64 %016" PRIx64 "\n", sum) != CC_OK)
 		goto out;
 	rc = CC_OK;
@@ -234,7 +224,7 @@ mdl_decode(struct mdl *m, const char *text, size_t len, char *err, size_t errsz)
 		return mdl_bad(err, errsz, "malformed checksum line");
 	uint64_t want = strtoull(hex, NULL, 16);
 	size_t body = len - MDL_SUM_LINE;
-	if (mdl_fnv(text, body) != want)
+	if (hash_fnv1a(HASH_FNV_INIT, text, body) != want)
 		return mdl_bad(err, errsz, "checksum mismatch: the file is damaged");
 	/* the sections */
 	const char *p = eol + 1, *end = text + body;

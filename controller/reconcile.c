@@ -1,5 +1,6 @@
 /* reconcile: one Certificate key -> the per-certificate gauges. */
 #include "reconcile.h"
+#include "hash.h"
 
 #include "anomaly.h"
 #include "assess.h"
@@ -72,17 +73,6 @@ struct recon {
 	size_t r_tsize;              /* slots, a power of two */
 	size_t r_count;              /* entries */
 };
-
-static uint64_t
-recon_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
 
 static int64_t
 recon_wall_clock(void)
@@ -179,7 +169,7 @@ recon_tracked(struct recon *r)
 static struct recon_entry *
 recon_take(struct recon *r, const char *key)
 {
-	uint64_t h = recon_hash(key);
+	uint64_t h = hash_str(key);
 	struct recon_entry **pp = &r->r_tab[h & (r->r_tsize - 1)];
 	for (; *pp; pp = &(*pp)->re_next) {
 		if ((*pp)->re_hash == h && strcmp((*pp)->re_key, key) == 0) {
@@ -529,7 +519,7 @@ recon_key(struct recon *r, const char *key)
 	if (e == NULL) {
 		e = xcalloc(1, sizeof *e);
 		e->re_key = xstrdup(key);
-		e->re_hash = recon_hash(key);
+		e->re_hash = hash_str(key);
 		e->re_ns = xstrdup(ns);
 		e->re_name = xstrdup(name);
 		e->re_ikind = xstrdup(v.rv_ikind);

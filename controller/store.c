@@ -3,6 +3,7 @@
  * key, one rwlock, and notifications collected under the lock and delivered after it.
  */
 #include "store.h"
+#include "hash.h"
 
 #include "cc_err.h"
 #include "decode.h"
@@ -95,23 +96,10 @@ struct snotes {
 };
 
 static uint64_t
-store_fnv(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *b = p;
-	for (size_t i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= UINT64_C(1099511628211);
-	}
-	return h;
-}
-
-#define STORE_FNV_INIT UINT64_C(14695981039346656037)
-
-static uint64_t
 store_hash_key(const char *ns, const char *name)
 {
-	uint64_t h = store_fnv(STORE_FNV_INIT, ns, strlen(ns) + 1);
-	return store_fnv(h, name, strlen(name));
+	uint64_t h = hash_fnv1a(HASH_FNV_INIT, ns, strlen(ns) + 1);
+	return hash_fnv1a(h, name, strlen(name));
 }
 
 /* Join fields with NUL bytes into buf; returns the length, or 0 when it does not fit. */
@@ -260,7 +248,7 @@ sindex_init(struct sindex *x)
 static struct sgroup *
 sindex_find(const struct sindex *x, const char *key, size_t klen)
 {
-	uint64_t h = store_fnv(STORE_FNV_INIT, key, klen);
+	uint64_t h = hash_fnv1a(HASH_FNV_INIT, key, klen);
 	for (struct sgroup *g = x->x_b[h & (x->x_nb - 1)]; g != NULL; g = g->g_next)
 		if (g->g_hash == h && g->g_klen == klen && memcmp(g->g_key, key, klen) == 0)
 			return g;
@@ -289,7 +277,7 @@ sindex_get(struct sindex *x, const char *key, size_t klen)
 		x->x_nb = nb;
 	}
 	g = xcalloc(1, sizeof *g + klen);
-	g->g_hash = store_fnv(STORE_FNV_INIT, key, klen);
+	g->g_hash = hash_fnv1a(HASH_FNV_INIT, key, klen);
 	g->g_klen = klen;
 	memcpy(g->g_key, key, klen);
 	g->g_next = x->x_b[g->g_hash & (x->x_nb - 1)];

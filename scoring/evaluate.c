@@ -54,6 +54,7 @@ struct ev_ctx {
 	double e_ari_weight;             /* P(the ARI window's end is a deadline), 0 none */
 	double e_ari_risk;               /* risk against that deadline */
 	int64_t e_stall_since;           /* cert-manager overdue since (renewal + grace), 0 not */
+	int e_stall_issuing;             /* ... because Issuing=True brought no request */
 	struct sk_verdict e_stuck;       /* the running attempt, and whether it is stuck */
 	struct lm_prediction e_lm;       /* its prediction (baseline features) */
 };
@@ -247,17 +248,39 @@ ev_issuer_success_update(struct fc_fault *f, const struct sc_issuer_estimate *es
  * its controller is down, stuck, or not watching this namespace. Uses cert-manager's own
  * status.renewalTime, not the one computed from the spec: right after a change of renewBefore
  * the computed time jumps into the past before cert-manager has had a chance to act.
+ *
+ * The other half: Issuing=True for longer than the grace with no CertificateRequest created
+ * since (and no new certificate). cert-manager's key manager and request manager act within
+ * seconds of Issuing=True, so nothing after an hour means they cannot: the request is refused
+ * at creation (an admission webhook down or rejecting it), the next private key cannot be
+ * stored, or the controller is down. A pending request instead is the stuck model's case
+ * (scoring/stuck.h). EV_STALL_SKEW allows for the request's creationTimestamp and the
+ * condition's lastTransitionTime coming from different clocks.
  */
 #define EV_STALL_GRACE 3600LL
+#define EV_STALL_SKEW 120LL
 #define EV_STALL_SCALE (6 * 3600.0) /* overdue this long: likelier stuck than slow */
 
 static int64_t
-ev_stalled_since(const struct ev_ctx *e)
+ev_stalled_since(const struct ev_ctx *e, int *issuing)
 {
 	const struct sc_input *in = e->e_in;
 	const struct sc_cert *c = &in->in_cert;
 	int64_t rt = c->c_status_renewal_time, now = in->in_now;
-	if (rt <= 0 || c->c_not_after <= 0 || now >= c->c_not_after || now - rt < EV_STALL_GRACE)
+	*issuing = 0;
+	if (c->c_not_after <= 0 || now >= c->c_not_after)
+		return 0;
+	if (c->c_issuing.cd_status == SC_TRUE) {
+		int64_t it = c->c_issuing.cd_time;
+		if (it <= 0 || it > now || now - it < EV_STALL_GRACE || c->c_not_before >= it)
+			return 0;
+		for (size_t i = 0; i < in->in_nrequests; i++)
+			if (in->in_requests[i].rq_time >= it - EV_STALL_SKEW)
+				return 0;
+		*issuing = 1;
+		return it + EV_STALL_GRACE;
+	}
+	if (rt <= 0 || now - rt < EV_STALL_GRACE)
 		return 0;
 	if (c->c_issuing.cd_status == SC_TRUE || c->c_last_failure >= rt || c->c_not_before >= rt)
 		return 0;
@@ -311,8 +334,10 @@ ev_faults(struct ev_ctx *e, const struct sc_issuer_estimate *est)
 		ev_add_fault(p, est->ie_ready_class, EV_NOT_READY_PRESENT, since, in->in_now, 0, 0);
 	}
 	/* last, so that the factors can take it out alone */
-	int64_t stall = e->e_cert_failing ? 0 : ev_stalled_since(e);
+	int stall_issuing = 0;
+	int64_t stall = e->e_cert_failing ? 0 : ev_stalled_since(e, &stall_issuing);
 	e->e_stall_since = 0;
+	e->e_stall_issuing = stall_issuing;
 	if (stall > 0 &&
 	    /* no attempt is made at all until someone acts: it persists like a wrong setting */
 	    ev_add_fault(p, SC_CLASS_CONFIG,
@@ -584,11 +609,20 @@ ev_factors(struct ev_ctx *e, const struct sc_issuer_estimate *est, struct sc_res
 		p.fp_nfaults--; /* the stall is the last fault */
 		ex_time(e->e_stall_since - EV_STALL_GRACE, t1, sizeof(t1));
 		ex_duration(in->in_now - (e->e_stall_since - EV_STALL_GRACE), d1, sizeof(d1));
-		ex_add(out, "stalled", e->e_params.fp_faults[e->e_params.fp_nfaults - 1].ft_present,
-		       risk - ev_risk(&p),
-		       "cert-manager has made no attempt since its renewal time %s (%s ago): its "
-		       "controller may be down or stuck",
-		       t1, d1);
+		if (e->e_stall_issuing)
+			ex_add(out, "stalled",
+			       e->e_params.fp_faults[e->e_params.fp_nfaults - 1].ft_present,
+			       risk - ev_risk(&p),
+			       "Issuing=True since %s (%s ago) and no CertificateRequest: creating one "
+			       "fails (webhook, key Secret) or the controller is down",
+			       t1, d1);
+		else
+			ex_add(out, "stalled",
+			       e->e_params.fp_faults[e->e_params.fp_nfaults - 1].ft_present,
+			       risk - ev_risk(&p),
+			       "cert-manager has made no attempt since its renewal time %s (%s ago): its "
+			       "controller may be down or stuck",
+			       t1, d1);
 	}
 	if (e->e_params.fp_stuck > 0.0) {
 		const struct sk_verdict *v = &e->e_stuck;

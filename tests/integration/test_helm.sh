@@ -14,6 +14,20 @@ for kind in ServiceAccount ClusterRole ClusterRoleBinding ConfigMap Deployment S
 done
 assert_not_contains "no ServiceMonitor unless asked" "$all" "kind: ServiceMonitor"
 check "ServiceMonitor when enabled" bash -c "helm template t '$chart' --set serviceMonitor.enabled=true | grep -q 'kind: ServiceMonitor'"
+check "the ServiceMonitor keeps the Certificate's namespace label" bash -c \
+	"helm template t '$chart' --set serviceMonitor.enabled=true --show-only templates/service.yaml | grep -q 'honorLabels: true'"
+assert_not_contains "no PrometheusRule unless asked" "$all" "kind: PrometheusRule"
+require "PrometheusRule when enabled" bash -c "helm template t '$chart' --set prometheusRule.enabled=true \
+	--set prometheusRule.labels.release=kps --show-only templates/prometheusrule.yaml >'$TEST_TMP/rule.yaml'"
+assert_contains "it carries the user's labels" "$(cat "$TEST_TMP/rule.yaml")" "release: kps"
+# Its spec is the rule file as Prometheus reads it: $labels templates left for Prometheus.
+check "its groups pass promtool check rules" bash -c "python3 -c '
+import sys, yaml
+d = yaml.safe_load(open(sys.argv[1]))
+assert d[\"kind\"] == \"PrometheusRule\", d[\"kind\"]
+yaml.safe_dump({\"groups\": d[\"spec\"][\"groups\"]}, open(sys.argv[2], \"w\"))
+' '$TEST_TMP/rule.yaml' '$TEST_TMP/rule-groups.yaml' && promtool check rules '$TEST_TMP/rule-groups.yaml'"
+assert_contains "Prometheus templates survive Helm" "$(cat "$TEST_TMP/rule.yaml")" '{{ $labels.namespace }}'
 rules=$(helm template t "$chart" --show-only templates/rbac.yaml)
 assert_not_contains "the ClusterRole never names secrets" "$rules" "secrets"
 assert_not_contains "the ClusterRole has no wildcard" "$rules" "'*'"

@@ -150,6 +150,7 @@ struct fx_cert {
 	int64_t fail_ago;             /* lastFailureTime = NOW - this; 0: absent */
 	const char *issuing;          /* Issuing condition status, NULL: none */
 	const char *issuing_reason, *issuing_msg;
+	int64_t issuing_ago;          /* Issuing's lastTransitionTime = NOW - this; 0: see below */
 	int no_status;                /* leave status out entirely */
 	const char *annots[FX_ANNOTS][2]; /* key (certcast.io/ prefix added), value */
 	struct fx_cr crs[FX_CRS];     /* newest first is not required */
@@ -247,7 +248,8 @@ cert_json(const struct fx_cert *f)
 	    f->na_in ? NOW - f->nb_ago : NOW - HOUR);
 	if (f->issuing)
 		add_cond(o, "Issuing", f->issuing, f->issuing_reason, f->issuing_msg,
-		    f->fail_ago ? NOW - f->fail_ago : NOW - HOUR);
+		    f->issuing_ago ? NOW - f->issuing_ago
+				   : f->fail_ago ? NOW - f->fail_ago : NOW - HOUR);
 	return o;
 }
 
@@ -1430,6 +1432,78 @@ Test(assess, restarts_reach_a_non_acme_issuer)
 	store_free(st);
 	free(plain);
 	free(restarting);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* a stuck attempt's cause comes from its Challenge                                          */
+
+/* A Challenge of Order order in state `state` with status.reason reason (NULL: none). */
+static void
+add_challenge(struct store *st, const char *ns, const char *name, const char *order,
+    const char *state, const char *reason)
+{
+	cJSON *o = obj_new("Challenge", ns, name, NOW - 3 * DAY);
+	cJSON *md = cJSON_GetObjectItemCaseSensitive(o, "metadata");
+	cJSON *refs = cJSON_AddArrayToObject(md, "ownerReferences");
+	cJSON *ref = cJSON_CreateObject();
+	cJSON_AddStringToObject(ref, "kind", "Order");
+	cJSON_AddStringToObject(ref, "name", order);
+	cJSON_AddBoolToObject(ref, "controller", 1);
+	cJSON_AddItemToArray(refs, ref);
+	cJSON *spec = cJSON_AddObjectToObject(o, "spec");
+	cJSON_AddStringToObject(spec, "type", "HTTP-01");
+	cJSON_AddStringToObject(spec, "dnsName", "shop.example.com");
+	cJSON *s2 = cJSON_AddObjectToObject(o, "status");
+	cJSON_AddStringToObject(s2, "state", state);
+	if (reason)
+		cJSON_AddStringToObject(s2, "reason", reason);
+	cJSON_AddBoolToObject(s2, "presented", 1);
+	cJSON_AddBoolToObject(s2, "processing", 1);
+	apply(st, RES_CHALLENGE, o);
+}
+
+/* The explanation's "stuck" factor text, or "" when there is none. */
+static const char *
+stuck_text(const struct scored *s)
+{
+	for (uint32_t i = 0; i < s->r.r_nfactors; i++)
+		if (strcmp(s->r.r_factors[i].f_name, "stuck") == 0)
+			return s->r.r_factors[i].f_text;
+	return "";
+}
+
+Test(assess, challenge_names_the_stuck_cause)
+{
+	const char *why = "Waiting for HTTP-01 challenge propagation: wrong status code '404', "
+			  "expected '200'";
+	const struct {
+		const char *name, *state, *reason;
+		const char *want; /* in the stuck factor's text */
+	} cases[] = {
+	    {"a pending challenge failing its self-check", "pending", why, "cause configuration"},
+	    {"no challenge reason", "pending", NULL, "cause unknown"},
+	    {"a valid challenge says nothing", "valid", why, "cause unknown"},
+	};
+	for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+		struct store *st = store_new();
+		world_healthy_issuer(st, "le-prod");
+		/* in its renewal window, a request pending for three days, Issuing=True before it */
+		struct fx_cert f = {.ns = "shop", .name = "shop", .ikind = "ClusterIssuer",
+		    .iname = "le-prod", .nb_ago = 75 * DAY, .na_in = 15 * DAY, .issuing = "True",
+		    .issuing_reason = "Renewing", .issuing_msg = "Renewing certificate as renewal was "
+		    "scheduled", .issuing_ago = 3 * DAY + HOUR,
+		    .crs = {{CR_PENDING, 3 * DAY, NULL}, {CR_ISSUED, 75 * DAY, NULL}}};
+		add_cert(st, &f);
+		add_order(st, "shop", "shop-1-77", "shop-1", "pending", "");
+		add_challenge(st, "shop", "shop-1-77-1", "shop-1-77", cases[k].state, cases[k].reason);
+		struct scored *s = calloc(1, sizeof *s);
+		score(st, "shop", "shop", s);
+		const char *t = stuck_text(s);
+		cr_expect(t[0] != '\0', "%s: no stuck factor (risk %g)", cases[k].name, s->r.r_risk);
+		cr_expect(strstr(t, cases[k].want) != NULL, "%s: %s", cases[k].name, t);
+		free(s);
+		store_free(st);
+	}
 }
 
 /* ---------------------------------------------------------------------------------------- */

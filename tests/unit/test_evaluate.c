@@ -585,6 +585,16 @@ te_has_factor(const struct sc_result *r, const char *name)
 	return 0;
 }
 
+static int
+te_factor_text_has(const struct sc_result *r, const char *name, const char *words)
+{
+	for (uint32_t i = 0; i < r->r_nfactors; i++)
+		if (strcmp(r->r_factors[i].f_name, name) == 0 &&
+		    strstr(r->r_factors[i].f_text, words) != NULL)
+			return 1;
+	return 0;
+}
+
 /*
  * cert-manager's renewal time passed with no attempt at all: cert-manager is not renewing.
  * Each case is the 90-day certificate 70 days old (renewal time 10 days ago at day 60) with
@@ -597,7 +607,9 @@ Test(evaluate, stalled_cert_manager)
 		const char *name;
 		int64_t overdue;     /* now - status.renewalTime */
 		int sign;            /* 0 none, 1 a request since, 2 Issuing=True, 3 a failure since,
-					4 status.renewalTime unknown */
+					4 status.renewalTime unknown; 5 Issuing=True since `overdue`
+					ago and no request since, 6 the same with a request made
+					after it */
 		int stalled;         /* the stall factor is expected */
 	} cases[] = {
 	    {"overdue 10 days, nothing happened", 10 * D, 0, 1},
@@ -607,6 +619,10 @@ Test(evaluate, stalled_cert_manager)
 	    {"an issuance is running", 10 * D, 2, 0},
 	    {"it failed since (the backoff path)", 10 * D, 3, 0},
 	    {"no status.renewalTime", 10 * D, 4, 0},
+	    {"Issuing=True for 10 days and no request", 10 * D, 5, 1},
+	    {"Issuing=True for 2 hours and no request", 2 * H, 5, 1},
+	    {"Issuing=True for 30 minutes and no request yet", 30 * M, 5, 0},
+	    {"Issuing=True for 10 days, a request made after it", 10 * D, 6, 0},
 	};
 	struct sc_request rq = {NOW - 5 * D, NOW - 5 * D + 60, SC_OUT_PENDING, NULL, NULL};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -622,11 +638,24 @@ Test(evaluate, stalled_cert_manager)
 			in.in_cert.c_issuing.cd_status = SC_TRUE;
 		} else if (cases[i].sign == 3) {
 			te_failing(&in, 1, 600, outage_msg);
+		} else if (cases[i].sign >= 5) {
+			in.in_cert.c_issuing.cd_status = SC_TRUE;
+			in.in_cert.c_issuing.cd_reason = "Renewing";
+			in.in_cert.c_issuing.cd_time = NOW - cases[i].overdue;
+			if (cases[i].sign == 6) {
+				rq.rq_time = NOW - cases[i].overdue + 30;
+				in.in_requests = &rq;
+				in.in_nrequests = 1;
+			}
 		}
 		cr_assert_eq(sc_evaluate(&in, &r), SC_OK, "%s", cases[i].name);
 		te_check_common(&r, cases[i].name);
 		cr_expect_eq(te_has_factor(&r, "stalled"), cases[i].stalled, "%s: %s", cases[i].name,
 		    r.r_reasons);
+		if (cases[i].stalled && cases[i].sign == 5)
+			cr_expect(strstr(r.r_reasons, "no CertificateRequest") != NULL ||
+				      te_factor_text_has(&r, "stalled", "no CertificateRequest"),
+			    "%s: the text says what is missing", cases[i].name);
 	}
 	/* the stall raises the risk, and more time overdue never lowers it */
 	double prev = -1.0;

@@ -240,7 +240,7 @@ reseal(char *t, size_t len)
 {
 	if (len < 25)
 		return;
-	uint64_t h = 1469598103934665603ULL;
+	uint64_t h = 14695981039346656037ULL; /* FNV-1a 64 offset basis */
 	for (size_t i = 0; i < len - 25; i++) {
 		h ^= (unsigned char)t[i];
 		h *= 1099511628211ULL;

@@ -1,5 +1,6 @@
 /* promtext: the Prometheus text format, well-formed and malformed, and mutated at random. */
 #include <criterion/criterion.h>
+#include "mutate.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -236,15 +237,6 @@ Test(promtext, cert_manager_exposition)
 	free(text);
 }
 
-static uint64_t
-fz_next(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
 struct fz_check {
 	size_t samples;
 	size_t bad; /* samples that broke an invariant */
@@ -273,7 +265,7 @@ fz_sample(void *arg, const struct pt_sample *s)
  */
 Test(promtext, mutations)
 {
-	static const char alphabet[] = "{}\"=,\\ \t\n#0123456789.eE+-NaInfx_:\r";
+	const struct mut_opts mo = {"{}\"=,\\ \t\n#0123456789.eE+-NaInfx_:\r", 6, 2, 1, 24, 80};
 	size_t base;
 	char *orig = load_text("cm-metrics.txt", &base);
 	char *buf = malloc(2 * base + 1);
@@ -282,43 +274,7 @@ Test(promtext, mutations)
 	for (int round = 0; round < 4000; round++) {
 		size_t n = base;
 		memcpy(buf, orig, base);
-		int edits = 1 + (int)(fz_next(&seed) % 6);
-		for (int k = 0; k < edits && n > 0; k++) {
-			size_t at = (size_t)(fz_next(&seed) % n);
-			switch (fz_next(&seed) % 5) {
-			case 0:
-			case 1: /* change a byte; now and then to NUL or a high byte */
-			{
-				uint64_t v = fz_next(&seed);
-				buf[at] = v % 17 == 0 ? '\0' : v % 13 == 0 ? (char)0xff
-									 : alphabet[v % (sizeof alphabet - 1)];
-				break;
-			}
-			case 2: /* remove a run */
-			{
-				size_t run = 1 + (size_t)(fz_next(&seed) % 24);
-				if (at + run > n)
-					run = n - at;
-				memmove(buf + at, buf + at + run, n - at - run);
-				n -= run;
-				break;
-			}
-			case 3: /* duplicate a run */
-			{
-				size_t run = 1 + (size_t)(fz_next(&seed) % 80);
-				if (at + run > n)
-					run = n - at;
-				if (n + run > 2 * base)
-					break;
-				memmove(buf + at + run, buf + at, n - at);
-				n += run;
-				break;
-			}
-			default: /* cut short */
-				n = at;
-				break;
-			}
-		}
+		n = mut_apply(buf, n, 2 * base, &mo, &seed);
 		/* exactly n bytes: the parser must not read past them (ASan sees the heap end) */
 		char *exact = malloc(n ? n : 1);
 		memcpy(exact, buf, n);

@@ -5,6 +5,7 @@
  * explain on the same store.
  */
 #include <criterion/criterion.h>
+#include "mutate.h"
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -335,15 +336,6 @@ Test(scan, weak_key_of_the_issued_certificate_is_an_anomaly)
 	free(doc);
 }
 
-static uint64_t
-fz_next(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
 /*
  * Bad input never crashes, leaks or hangs: 3000 seeded mutations of the saved list (bytes
  * changed, removed, duplicated, the text cut short) go through load, rows, scoring, anomalies
@@ -352,7 +344,7 @@ fz_next(uint64_t *s)
  */
 Test(scan, mutated_files_are_handled)
 {
-	static const char alphabet[] = "{}[]\":,0123456789.-eE \\tnulltrueTZ/";
+	const struct mut_opts mo = {"{}[]\":,0123456789.-eE \\tnulltrueTZ/", 4, 1, 0, 16, 64};
 	uint64_t seed = 0x5ca11ab1e5eedULL;
 	size_t base = strlen(list_json), loaded = 0, refused = 0;
 	FILE *devnull = fopen("/dev/null", "w");
@@ -360,38 +352,7 @@ Test(scan, mutated_files_are_handled)
 	for (int round = 0; round < 3000; round++) {
 		size_t n = base;
 		memcpy(buf, list_json, base);
-		int edits = 1 + (int)(fz_next(&seed) % 4);
-		for (int k = 0; k < edits && n > 0; k++) {
-			size_t at = (size_t)(fz_next(&seed) % n);
-			switch (fz_next(&seed) % 4) {
-			case 0: /* change a byte */
-				buf[at] = alphabet[fz_next(&seed) % (sizeof alphabet - 1)];
-				break;
-			case 1: /* remove a run */
-			{
-				size_t run = 1 + (size_t)(fz_next(&seed) % 16);
-				if (at + run > n)
-					run = n - at;
-				memmove(buf + at, buf + at + run, n - at - run);
-				n -= run;
-				break;
-			}
-			case 2: /* duplicate a run (bounded by the buffer) */
-			{
-				size_t run = 1 + (size_t)(fz_next(&seed) % 64);
-				if (at + run > n)
-					run = n - at;
-				if (n + run > 2 * base)
-					break;
-				memmove(buf + at + run, buf + at, n - at);
-				n += run;
-				break;
-			}
-			default: /* cut short */
-				n = at;
-				break;
-			}
-		}
+		n = mut_apply(buf, n, 2 * base, &mo, &seed);
 		buf[n] = '\0';
 		struct store *st = store_new();
 		struct scan_stats ss;
