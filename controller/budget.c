@@ -43,7 +43,7 @@ struct bg_parsed {
 	char *p_set;            /* identifier set: sorted, lower case, comma-separated */
 	char **p_domains;       /* registered domains among its names, without repeats */
 	size_t p_ndomains;
-	int64_t p_nb;           /* notBefore */
+	int64_t p_nb;           /* issuance: notBefore, or the request's Ready time if later */
 	uint64_t p_seen;        /* recount that last met it */
 };
 
@@ -275,7 +275,14 @@ bg_fill(const struct bg_book *b, const struct rec_cr *r, const struct cp_cert *p
 	}
 	p->p_set = bg_join_set(names, n);
 	free(names);
+	/*
+	 * The issuance time. CAs backdate notBefore (Boulder's own test configuration by an hour),
+	 * so notBefore alone would let a certificate leave the count before it leaves the CA's;
+	 * the request's Ready=True transition comes after the issuance, never before it.
+	 */
 	p->p_nb = pc->c_not_before;
+	if (r->r_ready.c_status == REC_COND_TRUE && r->r_ready.c_ltt > p->p_nb)
+		p->p_nb = r->r_ready.c_ltt;
 	p->p_ok = 1;
 }
 

@@ -20,7 +20,8 @@
  * Counting: every CertificateRequest whose issuer (looked up in the store) is an ACME Issuer or
  * ClusterIssuer and whose status.certificate holds a certificate contributes that certificate:
  * its DNS and IP SANs (the identifier set: lower case, trailing dot dropped, sorted, without
- * repeats) and its notBefore (the issuance time). Counts are kept per ACME server
+ * repeats) and its issuance time (notBefore, or the request's Ready=True transition
+ * when later: CAs backdate notBefore). Counts are kept per ACME server
  * (the host of spec.acme.server): different CAs, and a CA's staging and production, have
  * separate budgets; issuers of one CA (several accounts) share one, as the CA counts it.
  * A certificate is new when no earlier certificate of the same server in the store had its

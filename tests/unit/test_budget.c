@@ -523,3 +523,31 @@ Test(budget, known_cas)
 	cr_expect_eq(bg_known_ca("not a url"), 0);
 	cr_expect_eq(bg_known_ca(NULL), 0);
 }
+
+/* A backdated notBefore: the request's Ready time keeps the certificate in the window. */
+Test(budget, issuance_time_is_the_later_of_not_before_and_ready)
+{
+	add_issuer("shop", "le", LE);
+	char t[40];
+	char *b64 = cert_b64("DNS:a.example.com", NOW - WEEK - HOUR);
+	cJSON *o = obj_new("CertificateRequest", "shop", "a-1", "1");
+	cJSON *ir = cJSON_AddObjectToObject(cJSON_AddObjectToObject(o, "spec"), "issuerRef");
+	cJSON_AddStringToObject(ir, "name", "le");
+	cJSON *status = cJSON_AddObjectToObject(o, "status");
+	cJSON_AddStringToObject(status, "certificate", b64);
+	cJSON *cond = cJSON_CreateObject();
+	cJSON_AddStringToObject(cond, "type", "Ready");
+	cJSON_AddStringToObject(cond, "status", "True");
+	cJSON_AddStringToObject(cond, "reason", "Issued");
+	iso(NOW - WEEK + 60, t, sizeof t);
+	cJSON_AddStringToObject(cond, "lastTransitionTime", t);
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(status, "conditions"), cond);
+	free(b64);
+	apply(RES_CERTIFICATEREQUEST, o);
+	struct bg_book *b = count();
+	struct sc_budget bd;
+	cr_assert_eq(look(b, LE, "a.example.com", &bd, NULL, 0), 1);
+	cr_expect_eq(bd.bd_new_used, 1, "notBefore is out of the window, the issuance is not");
+	cr_expect_eq(bd.bd_refill, NOW + 60);
+	bg_free(b);
+}
