@@ -68,6 +68,8 @@ struct bg_book {
 	struct bg_tab b_cache;     /* of struct bg_parsed */
 	struct bg_tab b_sets;      /* of struct bg_tally */
 	struct bg_tab b_doms;      /* of struct bg_tally */
+	char *b_key;               /* scratch for tally keys */
+	size_t b_keycap;
 };
 
 /* ---- tables ------------------------------------------------------------------------------ */
@@ -313,8 +315,14 @@ bg_key(const struct rec_cr *r)
 static struct bg_parsed *
 bg_entry(struct bg_book *b, const struct rec_cr *r)
 {
+	/* a recount looks every request up: no allocation when it has a UID and an entry */
+	struct bg_parsed *p = NULL;
+	if (r->r_meta.m_uid[0])
+		p = (struct bg_parsed *)bg_tab_get(&b->b_cache, r->r_meta.m_uid);
+	if (p != NULL)
+		return p;
 	char *key = bg_key(r);
-	struct bg_parsed *p = (struct bg_parsed *)bg_tab_get(&b->b_cache, key);
+	p = (struct bg_parsed *)bg_tab_get(&b->b_cache, key);
 	if (p != NULL) {
 		free(key);
 		return p;
@@ -374,6 +382,7 @@ bg_free(struct bg_book *b)
 	bg_tab_free(&b->b_sets, bg_tally_free);
 	bg_tab_free(&b->b_doms, bg_tally_free);
 	psl_free(b->b_own_psl);
+	free(b->b_key);
 	pthread_mutex_destroy(&b->b_mu);
 	free(b);
 }
@@ -405,7 +414,7 @@ bg_enabled(const struct bg_book *b)
 /* One counted certificate of a recount. */
 struct bg_item {
 	const struct bg_parsed *i_p;
-	const char *i_server; /* borrowed from the issuer record (store lock held) */
+	const char *i_ca;     /* the CA key (bg_ca), owned by the recount's list of CAs */
 };
 
 static int
@@ -433,33 +442,61 @@ bg_server(struct store *st, const struct rec_cr *r)
 }
 
 /*
- * The key of server's counts joined to what: the CA is its URL's host (lower case, port only
+ * The CA of server, the first part of its counts' keys: its URL's host (lower case, port only
  * when not the default), so ".../directory" and ".../directory/" or an upper-case spelling of
  * one CA share one budget, as they do at the CA. A URL without a host is used as written.
+ * Owned.
  */
 static char *
-bg_ca_key(const char *server, const char *what)
+bg_ca(const char *server)
 {
 	char host[256];
-	if (sig_url_host(server, host, sizeof host) != 0)
-		return xasprintf("%s\x1f%s", server, what);
-	return xasprintf("%s\x1f%s", host, what);
+	return xstrdup(sig_url_host(server, host, sizeof host) == 0 ? host : server);
+}
+
+/* "ca \x1f what" in b's scratch key (valid until the next call). */
+static const char *
+bg_tally_key(struct bg_book *b, const char *ca, const char *what)
+{
+	size_t lc = strlen(ca), lw = strlen(what);
+	if (lc + lw + 2 > b->b_keycap) {
+		b->b_keycap = 2 * (lc + lw + 2);
+		b->b_key = xrealloc(b->b_key, b->b_keycap);
+	}
+	memcpy(b->b_key, ca, lc);
+	b->b_key[lc] = '\x1f';
+	memcpy(b->b_key + lc + 1, what, lw + 1);
+	return b->b_key;
 }
 
 static struct bg_tally *
-bg_tally_get(struct bg_tab *t, const char *server, const char *what, int *created)
+bg_tally_get(struct bg_book *b, struct bg_tab *t, const char *ca, const char *what,
+    int *created)
 {
-	char *key = bg_ca_key(server, what);
+	const char *key = bg_tally_key(b, ca, what);
 	struct bg_tally *y = (struct bg_tally *)bg_tab_get(t, key);
 	*created = y == NULL;
-	if (y) {
-		free(key);
+	if (y)
 		return y;
-	}
 	y = xcalloc(1, sizeof *y);
-	y->t_link.l_key = key;
+	y->t_link.l_key = xstrdup(key);
 	bg_tab_put(t, &y->t_link);
 	return y;
+}
+
+/* The tally of ca and what in t, or NULL. */
+static const struct bg_tally *
+bg_tally_find(struct bg_book *b, const struct bg_tab *t, const char *ca, const char *what)
+{
+	return (const struct bg_tally *)bg_tab_get(t, bg_tally_key(b, ca, what));
+}
+
+static void
+bg_free_cas(char **cas, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(cas[i]);
+	free(cas);
 }
 
 size_t
@@ -478,12 +515,25 @@ bg_refresh(struct bg_book *b, struct store *st, int64_t now)
 	struct bg_item *items = xcalloc(ncr ? ncr : 1, sizeof *items);
 	struct store_iter it = {0};
 	const struct rec_cr *r;
+	/* the CAs met, by the issuer's server string (few, and each kept by its issuer record) */
+	const char **srv = NULL;
+	char **cas = NULL;
+	size_t ncas = 0;
 	while (n < ncr && (r = store_next(st, RES_CERTIFICATEREQUEST, &it)) != NULL) {
 		if (r->r_der_len == 0)
 			continue;
 		const char *server = bg_server(st, r);
 		if (server == NULL)
 			continue;
+		size_t ci = 0;
+		while (ci < ncas && srv[ci] != server)
+			ci++;
+		if (ci == ncas) {
+			srv = xrealloc(srv, (ncas + 1) * sizeof *srv);
+			cas = xrealloc(cas, (ncas + 1) * sizeof *cas);
+			srv[ncas] = server;
+			cas[ncas++] = bg_ca(server);
+		}
 		struct bg_parsed *p = bg_entry(b, r);
 		p->p_seen = tick;
 		if (p->p_rv == NULL || strcmp(p->p_rv, r->r_meta.m_rv) != 0) {
@@ -495,8 +545,9 @@ bg_refresh(struct bg_book *b, struct store *st, int64_t now)
 			parsed++;
 		}
 		if (p->p_ok && p->p_set[0] != '\0')
-			items[n++] = (struct bg_item){p, server};
+			items[n++] = (struct bg_item){p, cas[ci]};
 	}
+	free(srv);
 	/* requests gone from the store leave the cache */
 	bg_tab_sweep(&b->b_cache, bg_parsed_free, bg_parsed_seen, tick);
 	if (incomplete) {
@@ -505,6 +556,7 @@ bg_refresh(struct bg_book *b, struct store *st, int64_t now)
 		 * none: the last complete tallies stay (none at first: lookups say "unknown"),
 		 * and the recount goes on at the next call whatever the ttl.
 		 */
+		bg_free_cas(cas, ncas);
 		free(items);
 		pthread_mutex_unlock(&b->b_mu);
 		return parsed;
@@ -516,7 +568,7 @@ bg_refresh(struct bg_book *b, struct store *st, int64_t now)
 	for (size_t i = 0; i < n; i++) {
 		const struct bg_parsed *p = items[i].i_p;
 		int first;
-		struct bg_tally *set = bg_tally_get(&b->b_sets, items[i].i_server, p->p_set, &first);
+		struct bg_tally *set = bg_tally_get(b, &b->b_sets, items[i].i_ca, p->p_set, &first);
 		if (p->p_nb <= since)
 			continue; /* out of the window; it still makes later ones renewals */
 		if (set->t_count++ == 0)
@@ -525,7 +577,7 @@ bg_refresh(struct bg_book *b, struct store *st, int64_t now)
 			continue; /* a renewal: exempt from the per-domain limit */
 		for (size_t d = 0; d < p->p_ndomains; d++) {
 			int created;
-			struct bg_tally *dom = bg_tally_get(&b->b_doms, items[i].i_server,
+			struct bg_tally *dom = bg_tally_get(b, &b->b_doms, items[i].i_ca,
 			    p->p_domains[d], &created);
 			if (dom->t_n == dom->t_cap) {
 				dom->t_cap = dom->t_cap ? dom->t_cap * 2 : 8;
@@ -534,6 +586,7 @@ bg_refresh(struct bg_book *b, struct store *st, int64_t now)
 			dom->t_times[dom->t_n++] = p->p_nb;
 		}
 	}
+	bg_free_cas(cas, ncas);
 	free(items);
 	b->b_counted = now;
 	b->b_ready = 1;
@@ -560,18 +613,15 @@ bg_lookup(struct bg_book *b, const char *server, const char *const *names, size_
 			(void)bg_add_domain(b->b_psl, v[i], &doms, &nd);
 	char *set = bg_join_set(v, n);
 	free(v);
+	char *ca = bg_ca(server);
 	pthread_mutex_lock(&b->b_mu);
 	int ok = nd > 0 && b->b_ready;
 	if (ok) {
-		char *key = bg_ca_key(server, set);
-		const struct bg_tally *s = (const struct bg_tally *)bg_tab_get(&b->b_sets, key);
-		free(key);
+		const struct bg_tally *s = bg_tally_find(b, &b->b_sets, ca, set);
 		const struct bg_tally *best = NULL;
 		size_t bi = 0;
 		for (size_t i = 0; i < nd; i++) {
-			key = bg_ca_key(server, doms[i]);
-			const struct bg_tally *d = (const struct bg_tally *)bg_tab_get(&b->b_doms, key);
-			free(key);
+			const struct bg_tally *d = bg_tally_find(b, &b->b_doms, ca, doms[i]);
 			if (d && (best == NULL || d->t_n > best->t_n)) {
 				best = d;
 				bi = i;
@@ -597,6 +647,7 @@ bg_lookup(struct bg_book *b, const char *server, const char *const *names, size_
 		free(doms[i]);
 	free(doms);
 	free(set);
+	free(ca);
 	return ok;
 }
 
@@ -606,13 +657,13 @@ bg_domain_times(struct bg_book *b, const char *server, const char *domain, int64
 {
 	if (b == NULL || server == NULL || domain == NULL)
 		return 0;
-	char *key = bg_ca_key(server, domain);
+	char *ca = bg_ca(server);
 	pthread_mutex_lock(&b->b_mu);
-	const struct bg_tally *d = (const struct bg_tally *)bg_tab_get(&b->b_doms, key);
+	const struct bg_tally *d = bg_tally_find(b, &b->b_doms, ca, domain);
 	size_t n = d ? d->t_n : 0;
 	for (size_t i = 0; i < n && i < max; i++)
 		out[i] = d->t_times[i];
 	pthread_mutex_unlock(&b->b_mu);
-	free(key);
+	free(ca);
 	return n;
 }
