@@ -33,6 +33,11 @@
  * resourceVersion; a recount walks the store's requests and sorts them, and is done at most
  * once per ttl seconds (a certificate issued since then is counted at the next recount).
  *
+ * Not filled: sc_budget's bd_bunch and the queue projection (bd_queue, bd_slot; budgetq.h). Both
+ * model renewals competing for the domain's slots, as the simulator's CA does; with renewals
+ * exempt from the per-domain limit, only certificates whose next order is a new set of names
+ * compete, and projecting those needs their next attempts indexed per domain (left for later).
+ *
  * A struct bg_book is thread-safe: bg_refresh and bg_lookup take its mutex.
  */
 #ifndef BUDGET_H
