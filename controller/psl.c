@@ -152,6 +152,8 @@ psl_parse(const char *text, size_t len, const char *origin, struct psl **out, ch
 	*out = NULL;
 	if (origin == NULL)
 		origin = "public suffix list";
+	if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
+		p += 3; /* a UTF-8 byte-order mark, as some editors write */
 	while (p < end) {
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
 		const char *le = eol ? eol : end;

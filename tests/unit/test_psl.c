@@ -168,6 +168,18 @@ Test(psl, malformed_lists_name_the_line)
 	}
 }
 
+Test(psl, byte_order_mark_and_crlf)
+{
+	static const char text[] = "\xef\xbb\xbf// comment\r\ncom\r\nco.uk\r\n";
+	struct psl *p = NULL;
+	char err[256] = "", out[64];
+	cr_assert_eq(psl_parse(text, sizeof text - 1, "bom", &p, err, sizeof err), CC_OK, "%s", err);
+	cr_expect_eq(psl_count(p), 2);
+	cr_expect_eq(psl_registered(p, "a.b.co.uk", out, sizeof out, NULL, 0), PSL_REGISTERED);
+	cr_expect_str_eq(out, "b.co.uk");
+	psl_free(p);
+}
+
 Test(psl, nul_byte_in_a_rule)
 {
 	static const char text[] = "com\nfo\0o.com\n";
