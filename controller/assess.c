@@ -153,7 +153,9 @@ as_budget(struct as_ctx *a, const struct rec_cert *c, struct sc_budget *out, cha
 		names[n++] = c->c_dns_names[i];
 	if (c->c_common_name)
 		names[n++] = c->c_common_name;
-	return bg_lookup(b, ri->i_acme_server, names, n, out, domain, domlen);
+	char key[512];
+	snprintf(key, sizeof key, "%s/%s", c->c_meta.m_ns, c->c_meta.m_name);
+	return bg_lookup(b, ri->i_acme_server, key, names, n, out, domain, domlen);
 }
 
 void

@@ -16,8 +16,8 @@
  * certificate and counts once. Without a readable list, budgets stay unknown (bd_valid 0).
  *
  * What the store cannot tell yet is left out and said so in the explanation's inputs: no ARI
- * window, no anomaly baselines, no budget queue projection (bd_queue 0) and no renewal bunch
- * (bd_bunch 0); the learned model only when one is given (as_set_model). Issuer estimates are computed once per issuer per as_ctx, so scoring a whole
+ * window, no anomaly baselines, no renewal bunch (bd_bunch 0: renewals draw on no domain
+ * budget); the learned model only when one is given (as_set_model). Issuer estimates are computed once per issuer per as_ctx, so scoring a whole
  * cluster costs one pass over the issuers' histories, not one per certificate.
  *
  * An as_ctx belongs to one thread and one store snapshot: create it with the store's read lock

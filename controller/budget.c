@@ -9,6 +9,7 @@
  */
 #include "budget.h"
 
+#include "budgetq.h"
 #include "cc_err.h"
 #include "certparse.h"
 #include "hash.h"
@@ -47,6 +48,12 @@ struct bg_parsed {
 	uint64_t p_seen;        /* recount that last met it */
 };
 
+/* A Certificate whose next order asks for a set of names its CA never issued. */
+struct bg_waiter {
+	char *w_key;            /* "ns/name" */
+	struct bq_cert w_q;     /* its attempts as cert-manager will make them (budgetq.h) */
+};
+
 /* A tally of one recount. */
 struct bg_tally {
 	struct bg_link t_link;  /* "server \x1f set" or "server \x1f domain" */
@@ -54,6 +61,9 @@ struct bg_tally {
 	int64_t t_oldest;       /* sets: the oldest of them */
 	int64_t *t_times;       /* domains: new certificates in the window, ascending */
 	size_t t_n, t_cap;
+	struct bg_waiter *t_wait; /* domains: Certificates whose next order is a new set */
+	size_t t_nwait, t_capwait;
+	int t_projected;        /* domains: the waiters' bc_slot hold the queue projection */
 };
 
 struct bg_book {
@@ -144,6 +154,10 @@ bg_parsed_free(struct bg_link *l)
 static void
 bg_tally_free(struct bg_link *l)
 {
+	struct bg_tally *y = (struct bg_tally *)l;
+	for (size_t i = 0; i < y->t_nwait; i++)
+		free(y->t_wait[i].w_key);
+	free(y->t_wait);
 	free(((struct bg_tally *)l)->t_times);
 	free(l->l_key);
 	free(l);
@@ -491,6 +505,163 @@ bg_tally_find(struct bg_book *b, const struct bg_tab *t, const char *ca, const c
 	return (const struct bg_tally *)bg_tab_get(t, bg_tally_key(b, ca, what));
 }
 
+/*
+ * The identifier set (owned, "" when no name is left) and the registered domains (owned list,
+ * *nd of them) of names[0..n) as an order would ask for them.
+ */
+static char *
+bg_names(const struct psl *psl, const char *const *names, size_t n, char ***doms, size_t *nd)
+{
+	char **v = xcalloc(n ? n : 1, sizeof *v);
+	*doms = NULL;
+	*nd = 0;
+	for (size_t i = 0; i < n; i++) {
+		v[i] = bg_norm(names[i] ? names[i] : "");
+		if (v[i][0])
+			(void)bg_add_domain(psl, v[i], doms, nd);
+	}
+	char *set = bg_join_set(v, n);
+	free(v);
+	return set;
+}
+
+static void
+bg_free_list(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* The index of server's CA in the recount's list (added when new). */
+static size_t
+bg_ca_index(const char *server, const char ***srv, char ***cas, size_t *ncas)
+{
+	size_t ci = 0;
+	while (ci < *ncas && (*srv)[ci] != server)
+		ci++;
+	if (ci == *ncas) {
+		*srv = xrealloc(*srv, (*ncas + 1) * sizeof **srv);
+		*cas = xrealloc(*cas, (*ncas + 1) * sizeof **cas);
+		(*srv)[*ncas] = server;
+		(*cas)[(*ncas)++] = bg_ca(server);
+	}
+	return ci;
+}
+
+#define BG_NAMES_MAX 128 /* names of a Certificate considered */
+#define BG_ATTEMPT 300   /* an order's start to its outcome, seconds (sc_config's default) */
+
+/*
+ * The waiters of each registered domain: the Certificates of ACME issuers that cert-manager is
+ * ordering for and whose order asks for a set of names their CA never issued (new
+ * Certificates, changed dnsNames). Those orders draw on the domain's budget; renewals do not.
+ * cert-manager orders at once (Issuing=True) or when its backoff after the last failure ends.
+ */
+static void
+bg_waiters(struct bg_book *b, struct store *st, int64_t now, const char ***srv, char ***cas,
+    size_t *ncas)
+{
+	struct store_iter it = {0};
+	const struct rec_cert *c;
+	while ((c = store_cert_next(st, NULL, &it)) != NULL) {
+		const struct rec_issuer *ri = store_cert_issuer(st, c);
+		if (ri == NULL || ri->i_type != REC_ISSUER_ACME || ri->i_acme_server == NULL)
+			continue;
+		const char *names[BG_NAMES_MAX];
+		size_t nn = 0, nd;
+		for (size_t i = 0; i < c->c_ndns && nn < BG_NAMES_MAX - 1; i++)
+			names[nn++] = c->c_dns_names[i];
+		if (c->c_common_name)
+			names[nn++] = c->c_common_name;
+		char **doms;
+		char *set = bg_names(b->b_psl, names, nn, &doms, &nd);
+		size_t ci = bg_ca_index(ri->i_acme_server, srv, cas, ncas); /* may move *cas */
+		const char *ca = (*cas)[ci];
+		/*
+		 * Only Certificates cert-manager is ordering for now (Issuing=True, none issued
+		 * yet) or retrying (failed attempts): a set looks new also when its requests were
+		 * pruned, and a valid certificate whose renewal is weeks away is not in the queue.
+		 */
+		int ordering = c->c_issuing.c_status == REC_COND_TRUE || c->c_not_after == 0 ||
+		    c->c_failed_attempts > 0;
+		if (!ordering || nd == 0 || bg_tally_find(b, &b->b_sets, ca, set) != NULL) {
+			free(set);
+			bg_free_list(doms, nd);
+			continue; /* not ordering, nothing to place, or a renewal */
+		}
+		struct sc_cert sc;
+		memset(&sc, 0, sizeof sc);
+		sc.c_failed_attempts = c->c_failed_attempts;
+		sc.c_last_failure = c->c_last_failure;
+		sc.c_issuing.cd_status = c->c_issuing.c_status == REC_COND_TRUE ? SC_TRUE : SC_FALSE;
+		sc.c_issuing.cd_time = c->c_issuing.c_ltt;
+		struct bq_cert q = {.bc_next = fc_next_attempt(&sc, now, now),
+		    .bc_failed = c->c_failed_attempts, .bc_deadline = c->c_not_after};
+		for (size_t d = 0; d < nd; d++) {
+			int created;
+			struct bg_tally *y = bg_tally_get(b, &b->b_doms, ca, doms[d], &created);
+			if (y->t_nwait == y->t_capwait) {
+				y->t_capwait = y->t_capwait ? y->t_capwait * 2 : 8;
+				y->t_wait = xrealloc(y->t_wait, y->t_capwait * sizeof *y->t_wait);
+			}
+			y->t_wait[y->t_nwait].w_key = xasprintf("%s/%s", c->c_meta.m_ns,
+			    c->c_meta.m_name);
+			y->t_wait[y->t_nwait++].w_q = q;
+		}
+		free(set);
+		bg_free_list(doms, nd);
+	}
+}
+
+static int
+bg_waiter_cmp(const void *x, const void *y)
+{
+	return strcmp(((const struct bg_waiter *)x)->w_key, ((const struct bg_waiter *)y)->w_key);
+}
+
+/*
+ * Replays the waiters of domain tally y against its counted issuances (budgetq.h), once per
+ * recount, and sorts them by key for the lookups. Attempts take BG_ATTEMPT from start to
+ * outcome; the replay runs past every waiter's deadline and at least two windows past its
+ * next attempt, by when a slot has freed for it unless others keep taking them.
+ */
+static void
+bg_project(struct bg_book *b, struct bg_tally *y)
+{
+	if (y->t_projected)
+		return;
+	y->t_projected = 1;
+	if (y->t_nwait == 0)
+		return;
+	struct bq_cert *q = xcalloc(y->t_nwait, sizeof *q);
+	for (size_t i = 0; i < y->t_nwait; i++)
+		q[i] = y->t_wait[i].w_q;
+	struct bq_budget bb = {.bb_used = y->t_times, .bb_nused = y->t_n,
+	    .bb_limit = BG_NEW_LIMIT, .bb_window = b->b_window, .bb_attempt = BG_ATTEMPT};
+	struct bq_scratch sc = {.bs_heap = xcalloc(y->t_nwait, sizeof(uint32_t)),
+	    .bs_issued = xcalloc(y->t_nwait + y->t_n, sizeof(int64_t))};
+	/* far enough that a slot of 0 means "not before the deadline", as scoring reads it */
+	int64_t horizon = b->b_counted + 2 * b->b_window;
+	for (size_t i = 0; i < y->t_nwait; i++) {
+		if (q[i].bc_deadline > horizon)
+			horizon = q[i].bc_deadline;
+		if (q[i].bc_next + 2 * b->b_window > horizon)
+			horizon = q[i].bc_next + 2 * b->b_window;
+	}
+	if (bq_project(q, y->t_nwait, &bb, b->b_counted, horizon, &sc) ==
+	    SC_OK)
+		for (size_t i = 0; i < y->t_nwait; i++)
+			y->t_wait[i].w_q = q[i];
+	else
+		for (size_t i = 0; i < y->t_nwait; i++)
+			y->t_wait[i].w_q.bc_slot = -1; /* no projection */
+	qsort(y->t_wait, y->t_nwait, sizeof *y->t_wait, bg_waiter_cmp);
+	free(sc.bs_heap);
+	free(sc.bs_issued);
+	free(q);
+}
+
 static void
 bg_free_cas(char **cas, size_t n)
 {
@@ -525,15 +696,7 @@ bg_refresh(struct bg_book *b, struct store *st, int64_t now)
 		const char *server = bg_server(st, r);
 		if (server == NULL)
 			continue;
-		size_t ci = 0;
-		while (ci < ncas && srv[ci] != server)
-			ci++;
-		if (ci == ncas) {
-			srv = xrealloc(srv, (ncas + 1) * sizeof *srv);
-			cas = xrealloc(cas, (ncas + 1) * sizeof *cas);
-			srv[ncas] = server;
-			cas[ncas++] = bg_ca(server);
-		}
+		size_t ci = bg_ca_index(server, &srv, &cas, &ncas);
 		struct bg_parsed *p = bg_entry(b, r);
 		p->p_seen = tick;
 		if (p->p_rv == NULL || strcmp(p->p_rv, r->r_meta.m_rv) != 0) {
@@ -547,7 +710,6 @@ bg_refresh(struct bg_book *b, struct store *st, int64_t now)
 		if (p->p_ok && p->p_set[0] != '\0')
 			items[n++] = (struct bg_item){p, cas[ci]};
 	}
-	free(srv);
 	/* requests gone from the store leave the cache */
 	bg_tab_sweep(&b->b_cache, bg_parsed_free, bg_parsed_seen, tick);
 	if (incomplete) {
@@ -557,6 +719,7 @@ bg_refresh(struct bg_book *b, struct store *st, int64_t now)
 		 * and the recount goes on at the next call whatever the ttl.
 		 */
 		bg_free_cas(cas, ncas);
+		free(srv);
 		free(items);
 		pthread_mutex_unlock(&b->b_mu);
 		return parsed;
@@ -586,7 +749,9 @@ bg_refresh(struct bg_book *b, struct store *st, int64_t now)
 			dom->t_times[dom->t_n++] = p->p_nb;
 		}
 	}
+	bg_waiters(b, st, now, &srv, &cas, &ncas);
 	bg_free_cas(cas, ncas);
+	free(srv);
 	free(items);
 	b->b_counted = now;
 	b->b_ready = 1;
@@ -595,33 +760,26 @@ bg_refresh(struct bg_book *b, struct store *st, int64_t now)
 }
 
 int
-bg_lookup(struct bg_book *b, const char *server, const char *const *names, size_t n,
-    struct sc_budget *out, char *domain, size_t domlen)
+bg_lookup(struct bg_book *b, const char *server, const char *key, const char *const *names,
+    size_t n, struct sc_budget *out, char *domain, size_t domlen)
 {
 	memset(out, 0, sizeof *out);
 	if (domain && domlen)
 		domain[0] = '\0';
 	if (b == NULL || b->b_psl == NULL || server == NULL || n == 0)
 		return 0;
-	char **v = xcalloc(n, sizeof *v);
-	for (size_t i = 0; i < n; i++)
-		v[i] = bg_norm(names[i] ? names[i] : "");
-	char **doms = NULL;
-	size_t nd = 0;
-	for (size_t i = 0; i < n; i++)
-		if (v[i][0])
-			(void)bg_add_domain(b->b_psl, v[i], &doms, &nd);
-	char *set = bg_join_set(v, n);
-	free(v);
+	char **doms;
+	size_t nd;
+	char *set = bg_names(b->b_psl, names, n, &doms, &nd);
 	char *ca = bg_ca(server);
 	pthread_mutex_lock(&b->b_mu);
 	int ok = nd > 0 && b->b_ready;
 	if (ok) {
 		const struct bg_tally *s = bg_tally_find(b, &b->b_sets, ca, set);
-		const struct bg_tally *best = NULL;
+		struct bg_tally *best = NULL;
 		size_t bi = 0;
 		for (size_t i = 0; i < nd; i++) {
-			const struct bg_tally *d = bg_tally_find(b, &b->b_doms, ca, doms[i]);
+			struct bg_tally *d = (struct bg_tally *)bg_tally_find(b, &b->b_doms, ca, doms[i]);
 			if (d && (best == NULL || d->t_n > best->t_n)) {
 				best = d;
 				bi = i;
@@ -641,11 +799,20 @@ bg_lookup(struct bg_book *b, const char *server, const char *const *names, size_
 			out->bd_refill = s->t_oldest + b->b_window;
 		if (domain && domlen)
 			xstrlcpy(domain, doms[bi], domlen);
+		/* a new set waits for a slot of the fullest domain: its place in that queue */
+		if (!out->bd_renewal && best != NULL && key != NULL) {
+			bg_project(b, best);
+			struct bg_waiter k = {.w_key = (char *)key};
+			const struct bg_waiter *w = best->t_nwait == 0 ? NULL
+			    : bsearch(&k, best->t_wait, best->t_nwait, sizeof k, bg_waiter_cmp);
+			if (w != NULL && w->w_q.bc_slot >= 0) {
+				out->bd_queue = 1;
+				out->bd_slot = w->w_q.bc_slot;
+			}
+		}
 	}
 	pthread_mutex_unlock(&b->b_mu);
-	for (size_t i = 0; i < nd; i++)
-		free(doms[i]);
-	free(doms);
+	bg_free_list(doms, nd);
 	free(set);
 	free(ca);
 	return ok;

@@ -33,10 +33,13 @@
  * resourceVersion; a recount walks the store's requests and sorts them, and is done at most
  * once per ttl seconds (a certificate issued since then is counted at the next recount).
  *
- * Not filled: sc_budget's bd_bunch and the queue projection (bd_queue, bd_slot; budgetq.h). Both
- * model renewals competing for the domain's slots, as the simulator's CA does; with renewals
- * exempt from the per-domain limit, only certificates whose next order is a new set of names
- * compete, and projecting those needs their next attempts indexed per domain (left for later).
+ * The queue projection (bd_queue, bd_slot; budgetq.h) covers the Certificates that wait for a
+ * domain's slots: with renewals exempt from the per-domain limit, those cert-manager is
+ * ordering for (Issuing=True, none issued yet, or retrying after failures) whose order asks for
+ * a new set of names (new Certificates, changed dnsNames). Each recount indexes them per
+ * domain with cert-manager's next attempt; the replay runs once per domain and recount, on
+ * the first lookup that needs it. Not filled: bd_bunch, a bunch of renewals, which under the
+ * exemption draw on no domain budget.
  *
  * A struct bg_book is thread-safe: bg_refresh and bg_lookup take its mutex.
  */
@@ -113,18 +116,22 @@ int bg_enabled(const struct bg_book *b);
 size_t bg_refresh(struct bg_book *b, struct store *st, int64_t now);
 
 /*
- * The budget of a certificate for ACME server server whose next order asks for names[0..n)
- * (spec.dnsNames and the commonName; duplicates and case do not matter), as of the last
- * complete recount: out is zeroed, then bd_valid 1 with the counts of the registered domain among the
- * names that has used the most (in domain, size domlen; may be NULL), the count of the exact
- * set, limits BG_NEW_LIMIT / BG_DUP_LIMIT, the window, bd_renewal when that exact set was
- * issued before by the server (any time the store remembers), and bd_refill when the oldest
- * counted certificate of that domain (else of the set) leaves the window. Returns 1, or 0 with out
- * invalid when the book has no list or no complete count yet, no name is a DNS name the list
- * can place, or server is NULL. A name the list cannot place (malformed) is skipped for the domain count.
+ * The budget of Certificate key ("ns/name"; NULL: no queue projection) of ACME server server
+ * whose next order asks for names[0..n) (spec.dnsNames and the commonName; repeats and case do
+ * not matter), as of the last complete recount: out is zeroed, then bd_valid 1 with the counts
+ * of the registered domain among the names that has used the most (in domain, size domlen; may
+ * be NULL), the count of the exact set, limits BG_NEW_LIMIT / BG_DUP_LIMIT, the window,
+ * bd_renewal when that exact set was issued before by the server (any time the store
+ * remembers), and bd_refill when the oldest counted certificate of that domain (else of the
+ * set) leaves the window. When the set is new and the recount found the Certificate waiting
+ * for that domain, bd_queue 1 and bd_slot: when the CA will accept its order, by budgetq.h's
+ * replay of every waiting Certificate of the domain against the counted issuances (0: not
+ * before its deadline, or by two windows after its next attempt). Returns 1, or 0 with out invalid when the book has no list
+ * or no complete count yet, no name is a DNS name the list can place, or server is NULL. A
+ * name the list cannot place (malformed) is skipped for the domain count.
  */
-int bg_lookup(struct bg_book *b, const char *server, const char *const *names, size_t n,
-    struct sc_budget *out, char *domain, size_t domlen);
+int bg_lookup(struct bg_book *b, const char *server, const char *key, const char *const *names,
+    size_t n, struct sc_budget *out, char *domain, size_t domlen);
 
 /*
  * The issuance times counted against server's registered domain domain in the window of the

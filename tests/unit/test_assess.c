@@ -1700,3 +1700,58 @@ Test(assess, acme_budget_from_the_installed_list)
 	store_free(st);
 	EVP_PKEY_free(key);
 }
+
+/*
+ * The queue projection reaches the risk: a certificate expiring in 20 hours whose next order
+ * is a new set of names (Issuing=True) waits behind a full domain budget whose first slot frees
+ * only after its deadline; with room in the budget the same certificate is fine.
+ */
+Test(assess, acme_budget_queue_reaches_the_risk)
+{
+	static const char list[] = "com\n";
+	struct psl *p = NULL;
+	cr_assert_eq(psl_parse(list, sizeof list - 1, "list", &p, NULL, 0), CC_OK);
+	EVP_PKEY *key = tc_key("P-256");
+	static const struct fx_cert waiting = {
+	    .ns = "shop", .name = "shop", .ikind = "ClusterIssuer", .iname = "le-prod",
+	    .nb_ago = 90 * DAY - 20 * HOUR, .na_in = 20 * HOUR, .issuing = "True",
+	    .issuing_reason = "DoesNotMatch", .issuing_msg = "dnsNames changed"};
+	double risk[2];
+	for (int full = 0; full < 2; full++) {
+		struct store *st = store_new();
+		world_healthy_issuer(st, "le-prod");
+		add_cert(st, &waiting);
+		for (int k = 0; k < (full ? 50 : 10); k++) {
+			char name[32], sans[64];
+			snprintf(name, sizeof name, "new-%d", k);
+			snprintf(sans, sizeof sans, "DNS:host%d.example.com", k);
+			add_issued(st, key, name, sans, 6 * DAY - k * 600);
+		}
+		struct bg_book *b = bg_new(p, 0, 0);
+		struct scored *s = calloc(1, sizeof *s);
+		struct sc_budget bd;
+		store_rdlock(st);
+		const struct rec_cert *c = store_cert_get(st, "shop", "shop");
+		struct as_ctx *a = as_new(st, NULL, NOW);
+		as_use_budgets(a, b);
+		s->rc = as_score(a, c, &s->r, s->text, sizeof s->text);
+		cr_expect_eq(as_budget(a, c, &bd, NULL, 0), 1);
+		as_free(a);
+		store_unlock(st);
+		check_common(s, full ? "full" : "room");
+		cr_expect_eq(bd.bd_queue, 1, "%s: no projection", full ? "full" : "room");
+		if (full)
+			cr_expect(bd.bd_slot == 0 || bd.bd_slot > NOW + 20 * HOUR,
+			    "full: slot %lld before the deadline", (long long)bd.bd_slot);
+		else
+			cr_expect_eq(bd.bd_slot, NOW, "room: accepted now");
+		risk[full] = s->r.r_risk;
+		free(s);
+		bg_free(b);
+		store_free(st);
+	}
+	cr_expect(risk[1] > 0.9 && risk[0] < 0.5, "risk with room %g, with the budget full %g",
+	    risk[0], risk[1]);
+	EVP_PKEY_free(key);
+	psl_free(p);
+}

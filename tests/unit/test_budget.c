@@ -182,7 +182,7 @@ look(struct bg_book *b, const char *server, const char *names, struct sc_budget 
 	for (char *save = NULL, *t = strtok_r(buf, ",", &save); t && n < 16;
 	     t = strtok_r(NULL, ",", &save))
 		v[n++] = t;
-	return bg_lookup(b, server, v, n, out, dom, domlen);
+	return bg_lookup(b, server, NULL, v, n, out, dom, domlen);
 }
 
 Test(budget, new_certificates_and_renewals)
@@ -429,7 +429,7 @@ Test(budget, names_the_list_cannot_place)
 	struct sc_budget bd;
 	cr_expect_eq(look(b, LE, "bad..name", &bd, NULL, 0), 0, "no placeable name: unknown");
 	cr_expect_eq(look(b, LE, "bad..name,ok.example.com", &bd, NULL, 0), 1);
-	cr_expect_eq(bg_lookup(b, NULL, NULL, 0, &bd, NULL, 0), 0);
+	cr_expect_eq(bg_lookup(b, NULL, NULL, NULL, 0, &bd, NULL, 0), 0);
 	bg_free(b);
 }
 
@@ -549,5 +549,121 @@ Test(budget, issuance_time_is_the_later_of_not_before_and_ready)
 	cr_assert_eq(look(b, LE, "a.example.com", &bd, NULL, 0), 1);
 	cr_expect_eq(bd.bd_new_used, 1, "notBefore is out of the window, the issuance is not");
 	cr_expect_eq(bd.bd_refill, NOW + 60);
+	bg_free(b);
+}
+
+/* A Certificate shop/name on Issuer le for dns, Issuing=True (cert-manager about to order). */
+static void
+add_waiting_cert(const char *name, const char *dns, int failed, int64_t fail_ago)
+{
+	char t[40];
+	cJSON *o = obj_new("Certificate", "shop", name, "1");
+	cJSON *spec = cJSON_AddObjectToObject(o, "spec");
+	cJSON_AddStringToObject(spec, "secretName", name);
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(spec, "dnsNames"), cJSON_CreateString(dns));
+	cJSON *ir = cJSON_AddObjectToObject(spec, "issuerRef");
+	cJSON_AddStringToObject(ir, "name", "le");
+	cJSON_AddStringToObject(ir, "kind", "Issuer");
+	cJSON *status = cJSON_AddObjectToObject(o, "status");
+	if (failed) {
+		cJSON_AddNumberToObject(status, "failedIssuanceAttempts", failed);
+		iso(NOW - fail_ago, t, sizeof t);
+		cJSON_AddStringToObject(status, "lastFailureTime", t);
+	}
+	cJSON *cond = cJSON_CreateObject();
+	cJSON_AddStringToObject(cond, "type", "Issuing");
+	cJSON_AddStringToObject(cond, "status", failed ? "False" : "True");
+	iso(NOW - HOUR, t, sizeof t);
+	cJSON_AddStringToObject(cond, "lastTransitionTime", t);
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(status, "conditions"), cond);
+	apply(RES_CERTIFICATE, o);
+}
+
+static int
+look_key(struct bg_book *b, const char *cert, const char *name, struct sc_budget *out)
+{
+	const char *v[1] = {name};
+	return bg_lookup(b, LE, cert, v, 1, out, NULL, 0);
+}
+
+Test(budget, queue_projection_for_new_sets)
+{
+	add_issuer("shop", "le", LE);
+	/* the domain's budget is used up: 50 new certificates, the oldest six days ago */
+	for (int k = 0; k < 50; k++) {
+		char name[32], sans[64];
+		snprintf(name, sizeof name, "old-%d", k);
+		snprintf(sans, sizeof sans, "DNS:host%d.example.com", k);
+		add_cr(name, "le", sans, NOW - 6 * DAY + k * 600);
+	}
+	add_waiting_cert("w1", "w1.example.com", 0, 0);
+	add_waiting_cert("w2", "w2.example.com", 0, 0);
+	add_waiting_cert("host3", "host3.example.com", 0, 0); /* a renewal: no queue */
+	add_waiting_cert("other", "w.example.org", 0, 0);     /* another domain, all free */
+	struct bg_book *b = count();
+	struct sc_budget bd, bd2;
+	int64_t refill = NOW - 6 * DAY + WEEK;
+	cr_assert_eq(look_key(b, "shop/w1", "w1.example.com", &bd), 1);
+	cr_expect_eq(bd.bd_new_used, 50);
+	cr_expect_eq(bd.bd_refill, refill);
+	cr_expect_eq(bd.bd_queue, 1, "a new set waits in the domain's queue");
+	cr_expect(bd.bd_slot > refill && bd.bd_slot < NOW + 3 * DAY,
+	    "slot %lld: after the first issuance leaves the window, on a backoff retry",
+	    (long long)bd.bd_slot);
+	cr_assert_eq(look_key(b, "shop/w2", "w2.example.com", &bd2), 1);
+	cr_expect_eq(bd2.bd_queue, 1);
+	cr_expect(bd2.bd_slot >= bd.bd_slot, "w2 %lld before w1 %lld", (long long)bd2.bd_slot,
+	    (long long)bd.bd_slot);
+	cr_assert_eq(look_key(b, "shop/host3", "host3.example.com", &bd), 1);
+	cr_expect_eq(bd.bd_renewal, 1);
+	cr_expect_eq(bd.bd_queue, 0, "a renewal draws on no domain budget");
+	cr_assert_eq(look_key(b, "shop/other", "w.example.org", &bd), 1);
+	cr_expect_eq(bd.bd_queue, 1);
+	cr_expect_eq(bd.bd_slot, NOW, "room left: cert-manager's order now is accepted");
+	/* without a key, or for a Certificate the recount did not see: no projection */
+	cr_assert_eq(look_key(b, NULL, "w1.example.com", &bd), 1);
+	cr_expect_eq(bd.bd_queue, 0);
+	cr_assert_eq(look_key(b, "shop/unknown", "w9.example.com", &bd), 1);
+	cr_expect_eq(bd.bd_queue, 0);
+	bg_free(b);
+}
+
+Test(budget, queue_projection_follows_the_backoff)
+{
+	add_issuer("shop", "le", LE);
+	add_cr("a-1", "le", "DNS:a.example.com", NOW - DAY);
+	/* failed twice, the last failure 10 minutes ago: cert-manager waits 2h from it */
+	add_waiting_cert("w", "w.example.com", 2, 10 * 60);
+	struct bg_book *b = count();
+	struct sc_budget bd;
+	cr_assert_eq(look_key(b, "shop/w", "w.example.com", &bd), 1);
+	cr_expect_eq(bd.bd_queue, 1);
+	cr_expect_eq(bd.bd_slot, NOW - 10 * 60 + 2 * HOUR, "slot %lld", (long long)bd.bd_slot);
+	bg_free(b);
+}
+
+/* A valid certificate not being renewed is in no queue, even when its set looks new. */
+Test(budget, no_queue_for_a_certificate_not_ordering)
+{
+	add_issuer("shop", "le", LE);
+	add_cr("a-1", "le", "DNS:a.example.com", NOW - DAY);
+	cJSON *o = obj_new("Certificate", "shop", "calm", "1");
+	cJSON *spec = cJSON_AddObjectToObject(o, "spec");
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(spec, "dnsNames"),
+	    cJSON_CreateString("calm.example.com"));
+	cJSON *ir = cJSON_AddObjectToObject(spec, "issuerRef");
+	cJSON_AddStringToObject(ir, "name", "le");
+	char t[40];
+	cJSON *status = cJSON_AddObjectToObject(o, "status");
+	iso(NOW - 10 * DAY, t, sizeof t);
+	cJSON_AddStringToObject(status, "notBefore", t);
+	iso(NOW + 80 * DAY, t, sizeof t);
+	cJSON_AddStringToObject(status, "notAfter", t);
+	apply(RES_CERTIFICATE, o);
+	struct bg_book *b = count();
+	struct sc_budget bd;
+	cr_assert_eq(look_key(b, "shop/calm", "calm.example.com", &bd), 1);
+	cr_expect_eq(bd.bd_renewal, 0, "its requests are not in the store");
+	cr_expect_eq(bd.bd_queue, 0);
 	bg_free(b);
 }
