@@ -565,6 +565,15 @@ bg_waiters(struct bg_book *b, struct store *st, int64_t now, const char ***srv, 
 	struct store_iter it = {0};
 	const struct rec_cert *c;
 	while ((c = store_cert_next(st, NULL, &it)) != NULL) {
+		/*
+		 * Only Certificates cert-manager is ordering for now (Issuing=True, none issued
+		 * yet) or retrying (failed attempts): a set looks new also when its requests were
+		 * pruned, and a valid certificate whose renewal is weeks away is not in the queue.
+		 * Checked first: most Certificates are not ordering, and the rest costs more.
+		 */
+		if (c->c_issuing.c_status != REC_COND_TRUE && c->c_not_after != 0 &&
+		    c->c_failed_attempts <= 0)
+			continue;
 		const struct rec_issuer *ri = store_cert_issuer(st, c);
 		if (ri == NULL || ri->i_type != REC_ISSUER_ACME || ri->i_acme_server == NULL)
 			continue;
@@ -578,17 +587,10 @@ bg_waiters(struct bg_book *b, struct store *st, int64_t now, const char ***srv, 
 		char *set = bg_names(b->b_psl, names, nn, &doms, &nd);
 		size_t ci = bg_ca_index(ri->i_acme_server, srv, cas, ncas); /* may move *cas */
 		const char *ca = (*cas)[ci];
-		/*
-		 * Only Certificates cert-manager is ordering for now (Issuing=True, none issued
-		 * yet) or retrying (failed attempts): a set looks new also when its requests were
-		 * pruned, and a valid certificate whose renewal is weeks away is not in the queue.
-		 */
-		int ordering = c->c_issuing.c_status == REC_COND_TRUE || c->c_not_after == 0 ||
-		    c->c_failed_attempts > 0;
-		if (!ordering || nd == 0 || bg_tally_find(b, &b->b_sets, ca, set) != NULL) {
+		if (nd == 0 || bg_tally_find(b, &b->b_sets, ca, set) != NULL) {
 			free(set);
 			bg_free_list(doms, nd);
-			continue; /* not ordering, nothing to place, or a renewal */
+			continue; /* nothing to place, or a renewal */
 		}
 		struct sc_cert sc;
 		memset(&sc, 0, sizeof sc);
