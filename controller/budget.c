@@ -2,10 +2,11 @@
  * budget: ACME issuance counts from the store's CertificateRequests (see budget.h).
  *
  * Two kinds of table, both chained hashes keyed by strings: the parse cache (request UID ->
- * its certificate's identifier set, registered domains and notBefore, with the
+ * its certificate's identifier set, registered domains and issuance time, with the
  * resourceVersion it was read at) kept across recounts, and the tallies of one recount
- * ("server \x1f set" -> certificates of that exact set; "server \x1f domain" -> the new
- * certificates of that registered domain), rebuilt by each recount.
+ * ("CA \x1f set" -> certificates of that exact set; "CA \x1f domain" -> the new certificates
+ * of that registered domain and the Certificates waiting for its slots), rebuilt by each
+ * recount. The CA is the host of the issuer's ACME server URL.
  */
 #include "budget.h"
 
@@ -56,7 +57,7 @@ struct bg_waiter {
 
 /* A tally of one recount. */
 struct bg_tally {
-	struct bg_link t_link;  /* "server \x1f set" or "server \x1f domain" */
+	struct bg_link t_link;  /* "CA \x1f set" or "CA \x1f domain" */
 	uint32_t t_count;       /* sets: certificates in the window */
 	int64_t t_oldest;       /* sets: the oldest of them */
 	int64_t *t_times;       /* domains: new certificates in the window, ascending */
