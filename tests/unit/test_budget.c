@@ -667,3 +667,32 @@ Test(budget, no_queue_for_a_certificate_not_ordering)
 	cr_expect_eq(bd.bd_queue, 0);
 	bg_free(b);
 }
+
+/* A list that cannot be read: one warning naming the file and saying budgets are off. */
+Test(budget, missing_list_is_one_log_line)
+{
+	char path[] = "/tmp/test_budget_log_XXXXXX";
+	int fd = mkstemp(path);
+	cr_assert(fd >= 0);
+	log_set_fd(fd);
+	struct bg_book *b = bg_open("/nonexistent/psl.dat", 0, 0);
+	store_rdlock(st);
+	(void)bg_refresh(b, st, NOW);
+	(void)bg_refresh(b, st, NOW + 3600);
+	store_unlock(st);
+	bg_free(b);
+	log_set_fd(open("/dev/null", O_WRONLY));
+	char buf[4096] = "";
+	FILE *f = fopen(path, "r");
+	cr_assert_not_null(f);
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	unlink(path);
+	buf[n] = '\0';
+	size_t lines = 0;
+	for (char *q = buf; *q; q++)
+		lines += *q == '\n';
+	cr_expect_eq(lines, 1, "log:\n%s", buf);
+	cr_expect(strstr(buf, "/nonexistent/psl.dat") != NULL, "%s", buf);
+	cr_expect(strstr(buf, "budgets are off") != NULL, "%s", buf);
+}
