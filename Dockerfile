@@ -11,7 +11,7 @@ RUN make BUILD=/out VERSION="$(cat VERSION 2>/dev/null || echo 0.1.0)" /out/cert
 
 FROM debian:bookworm-slim
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        ca-certificates tzdata libcurl4 libcjson1 libyaml-0-2 libwebsockets17 libssl3 \
+        ca-certificates tzdata publicsuffix libcurl4 libcjson1 libyaml-0-2 libwebsockets17 libssl3 \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/certcast /usr/local/bin/certcast
 RUN ln -s certcast /usr/local/bin/kubectl-certcast

@@ -12,6 +12,7 @@
 
 #include "anomaly.h"
 #include "aricache.h"
+#include "budget.h"
 #include "certparse.h"
 #include "learn.h"
 #include "log.h"
@@ -29,6 +30,7 @@
 #define AS_ISSUER_HISTORY 8192 /* an issuer's history; the half-life makes older ones weightless */
 #define AS_EVENTS 64           /* Events about a certificate and its requests, orders, challenges */
 #define AS_WINDOWS 16          /* spec.renewal.windows kept */
+#define AS_BUDGET_NAMES 128    /* names of a certificate looked up for its ACME budget */
 
 #define AS_CACHE_MAX 4096      /* issuers a cache remembers; the oldest goes first */
 
@@ -82,6 +84,8 @@ struct as_ctx {
 	struct sig_state *a_sig;         /* borrowed live signals, may be NULL */
 	struct arc *a_ari;               /* borrowed ARI windows, may be NULL */
 	const struct lm_model *a_model;  /* borrowed, may be NULL */
+	struct bg_book *a_bg;            /* borrowed ACME budget counts (as_use_budgets), or NULL */
+	struct bg_book *a_own_bg;        /* owned: made on the first ACME certificate without one */
 };
 
 struct as_ctx *
@@ -107,6 +111,53 @@ void
 as_use_signals(struct as_ctx *a, struct sig_state *s)
 {
 	a->a_sig = s;
+}
+
+void
+as_use_budgets(struct as_ctx *a, struct bg_book *b)
+{
+	a->a_bg = b;
+}
+
+/* The book a's budgets come from: the one set with as_use_budgets, else a's own, made now. */
+static struct bg_book *
+as_book(struct as_ctx *a)
+{
+	if (a->a_bg != NULL)
+		return a->a_bg;
+	if (a->a_own_bg == NULL)
+		a->a_own_bg = bg_open(NULL, 0, INT64_MAX);
+	return a->a_own_bg;
+}
+
+/*
+ * The counts come from the book set with as_use_budgets, recounted when its ttl has passed;
+ * without one, from a book this context makes and counts once (status, scan, explain: one
+ * snapshot, one count).
+ */
+int
+as_budget(struct as_ctx *a, const struct rec_cert *c, struct sc_budget *out, char *domain,
+    size_t domlen)
+{
+	memset(out, 0, sizeof *out);
+	if (domain && domlen)
+		domain[0] = '\0';
+	const struct rec_issuer *ri = store_cert_issuer(a->a_st, c);
+	if (ri == NULL || ri->i_type != REC_ISSUER_ACME || !bg_known_ca(ri->i_acme_server))
+		return 0;
+	/* a's own book has a ttl without end: it counts once */
+	struct bg_book *b = as_book(a);
+	(void)bg_refresh(b, a->a_st, a->a_now);
+	/* the next order asks for spec.dnsNames, and the commonName when it is not among them */
+	const char *names[AS_BUDGET_NAMES];
+	size_t n = 0;
+	for (size_t i = 0; i < c->c_ndns && n < AS_BUDGET_NAMES - 1; i++)
+		names[n++] = c->c_dns_names[i];
+	if (c->c_common_name)
+		names[n++] = c->c_common_name;
+	char key[512];
+	snprintf(key, sizeof key, "%s/%s", c->c_meta.m_ns, c->c_meta.m_name);
+	return bg_lookup(b, ri->i_acme_server, key, names, n, out, domain, domlen);
 }
 
 void
@@ -275,6 +326,7 @@ as_free(struct as_ctx *a)
 		free(a->a_found[i].af_key);
 	free(a->a_found);
 	tz_db_free(a->a_tz);
+	bg_free(a->a_own_bg);
 	for (size_t i = 0; i < a->a_niss; i++) {
 		free(a->a_iss[i].ai_reason);
 		free(a->a_iss[i].ai_message);
@@ -651,7 +703,7 @@ as_anom_cmp(const void *x, const void *y)
 
 int
 as_observe_request(struct an_state *an, const struct rec_cr *r, const struct rec_cert *c,
-    int64_t now, struct an_report *rep)
+    int64_t now, struct an_report *rep, struct bg_book *bk)
 {
 	const char *ns = r->r_meta.m_ns;
 	char issuer[300], key[32] = "";
@@ -683,6 +735,8 @@ as_observe_request(struct an_state *an, const struct rec_cr *r, const struct rec
 		bad = 1;
 	}
 	o.o_cert = pc;
+	if (r->r_der_len > 0)
+		bg_note(bk, r, pc); /* one parse for the anomalies and the ACME budget */
 	int rc = an_observe(an, &o, now, rep);
 	cp_free(pc);
 	return rc != SC_OK ? rc : bad;
@@ -731,7 +785,7 @@ as_find_anomalies(struct as_ctx *a)
 		const struct rec_cert *c = r->r_cert_name ? store_cert_get(a->a_st, ns, r->r_cert_name)
 							  : NULL;
 		memset(rep, 0, sizeof *rep);
-		if (as_observe_request(an, r, c, a->a_now, rep) > 0)
+		if (as_observe_request(an, r, c, a->a_now, rep, as_book(a)) > 0)
 			bad++;
 		/* only the newest request speaks for its certificate */
 		const struct rec_cr *newest = NULL;
@@ -909,6 +963,11 @@ as_score(struct as_ctx *a, const struct rec_cert *c, struct sc_result *out, char
 	as_state(c, &in.in_state);
 	as_signals(a, c, &in.in_signals);
 	as_ari(a, c, &in.in_ari, ari_url, sizeof ari_url);
+	char domain[BG_DOMAIN_MAX];
+	if (sc->c_acme) {
+		(void)as_budget(a, c, &in.in_budget, domain, sizeof domain);
+		sc->c_domain = domain[0] ? domain : NULL;
+	}
 	in.in_model = a->a_model;
 	const struct as_found *af = as_found_get(a, ns, name);
 	if (af && af->af_n) {

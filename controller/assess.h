@@ -12,9 +12,15 @@
  * ACME renewal windows (RFC 9773) come from the cache the ARI poller fills (aripoll.h), handed
  * over with as_use_ari; without one the window stays invalid.
  *
- * What the store cannot tell yet is left out and said so in the explanation's inputs: no ACME
- * budget counts, no anomaly baselines; the learned model only when one is
- * given (as_set_model). Issuer estimates are computed once per issuer per as_ctx, so scoring a whole
+ * ACME budgets (scoring's in_budget) come from a struct bg_book (budget.h): the certificates
+ * the store's CertificateRequests hold, counted per ACME server and registered domain (the
+ * Public Suffix List, psl.h) and per exact set of names. The controller shares one book between
+ * contexts (as_use_budgets); without one, a context makes its own on its first ACME
+ * certificate and counts once. Without a readable list, budgets stay unknown (bd_valid 0).
+ *
+ * What the store cannot tell yet is left out and said so in the explanation's inputs: no
+ * anomaly baselines, no renewal bunch (bd_bunch 0: renewals draw on no domain budget); the
+ * learned model only when one is given (as_set_model). Issuer estimates are computed once per issuer per as_ctx, so scoring a whole
  * cluster costs one pass over the issuers' histories, not one per certificate.
  *
  * An as_ctx belongs to one thread and one store snapshot: create it with the store's read lock
@@ -51,6 +57,22 @@ void as_cache_free(struct as_cache *c);
 size_t as_cache_size(struct as_cache *c);
 /* Make a's issuer lookups go through c (NULL: none). c must outlive a. */
 void as_use_cache(struct as_ctx *a, struct as_cache *c);
+
+struct bg_book;
+/*
+ * Make a's scores take ACME budgets from b (NULL: a book of a's own, counted once), recounted
+ * when b's ttl has passed. b must outlive a; it may be shared by contexts of several threads.
+ */
+void as_use_budgets(struct as_ctx *a, struct bg_book *b);
+
+/*
+ * The ACME budget as_score gives c: out zeroed, then, when c's issuer is an ACME issuer of a CA
+ * whose limits are known (budget.h's bg_known_ca: Let's Encrypt's production API) and the counts
+ * are known, filled (budget.h's bg_lookup) with the registered domain
+ * into domain (size domlen, may be NULL). Returns 1 when out is valid, else 0.
+ */
+int as_budget(struct as_ctx *a, const struct rec_cert *c, struct sc_budget *out, char *domain,
+    size_t domlen);
 
 struct sig_state;
 /* Make a's scores use the live signals of s (NULL: none). s must outlive a. */
@@ -97,9 +119,11 @@ struct rec_cr;
  * Certificate or NULL, and r's issued certificate parsed), appending findings to rep. Returns
  * 0, 1 when the issued certificate did not parse (logged; the request still trains the
  * baselines), or a negative SC_ERR_ from an_observe. The caller serialises calls on one an.
+ * The parsed certificate also goes to bk (budget.h's bg_note; NULL: nowhere), so the ACME
+ * budget count does not parse it again.
  */
 int as_observe_request(struct an_state *an, const struct rec_cr *r, const struct rec_cert *c,
-    int64_t now, struct an_report *rep);
+    int64_t now, struct an_report *rep, struct bg_book *bk);
 
 /* Sort anomalies most severe first, then strongest (as the result lists them). */
 void as_sort_anomalies(struct sc_anomaly *v, size_t n);

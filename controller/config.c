@@ -3,6 +3,7 @@
 
 #include "cc_err.h"
 #include "http_server.h"
+#include "psl.h"
 #include "resource.h"
 #include "timefmt.h"
 #include "xalloc.h"
@@ -38,6 +39,7 @@ enum cfg_id {
 	CI_CM_SCRAPE_INTERVAL,
 	CI_STATE_FILE,
 	CI_ARI,
+	CI_PSL_FILE,
 };
 
 /* What a YAML value must look like before its text is parsed. */
@@ -92,6 +94,8 @@ static const struct cfg_def cfg_defs[] = {
 	"checkpoint of the learned model, loaded at start, written at resyncs and at stop"},
     {CI_ARI, "ari", "ari", CK_BOOL, "",
 	"ask ACME issuers for renewal windows (RFC 9773 ARI); --ari=false turns it off"},
+    {CI_PSL_FILE, "publicSuffixList", "public-suffix-list", CK_STRING, "PATH",
+	"Public Suffix List file, for ACME budgets per registered domain"},
 };
 #define CFG_NDEFS (sizeof cfg_defs / sizeof cfg_defs[0])
 
@@ -121,6 +125,7 @@ cfg_defaults(struct cfg *c)
 	c->c_cm_scrape_interval = 30;
 	c->c_state_file = xstrdup("");
 	c->c_ari = 1;
+	c->c_psl_file = xstrdup(PSL_DEFAULT_PATH);
 }
 
 void
@@ -133,8 +138,9 @@ cfg_free(struct cfg *c)
 	free(c->c_cm_namespace);
 	free(c->c_cm_selector);
 	free(c->c_state_file);
+	free(c->c_psl_file);
 	c->c_http_addr = c->c_namespace = c->c_cm_namespace = c->c_cm_selector = NULL;
-	c->c_state_file = NULL;
+	c->c_state_file = c->c_psl_file = NULL;
 }
 
 static void
@@ -146,6 +152,7 @@ cfg_copy(struct cfg *dst, const struct cfg *src)
 	dst->c_cm_namespace = xstrdup(src->c_cm_namespace);
 	dst->c_cm_selector = xstrdup(src->c_cm_selector);
 	dst->c_state_file = xstrdup(src->c_state_file);
+	dst->c_psl_file = xstrdup(src->c_psl_file);
 }
 
 const char *
@@ -382,6 +389,16 @@ cfg_set(struct cfg *c, const char *name, const char *value, char *err, size_t er
 			if ((unsigned char)*p < 0x20)
 				return cc_fail(err, errsz, CC_ERR_INVAL, "must not hold control characters");
 		cfg_replace(&c->c_state_file, value);
+		break;
+	case CI_PSL_FILE:
+		/* a file that cannot be read turns budgets off at start, with a log line */
+		if (value[0] == '\0' || strlen(value) >= 4096 || value[strlen(value) - 1] == '/')
+			return cc_fail(err, errsz, CC_ERR_INVAL,
+			    "must be a file path (shorter than 4096 bytes)");
+		for (const char *p = value; *p; p++)
+			if ((unsigned char)*p < 0x20)
+				return cc_fail(err, errsz, CC_ERR_INVAL, "must not hold control characters");
+		cfg_replace(&c->c_psl_file, value);
 		break;
 	}
 	return CC_OK;
@@ -651,6 +668,9 @@ cfg_default_text(const struct cfg_def *d, const struct cfg *c, char *out, size_t
 		break;
 	case CI_ARI:
 		snprintf(out, outsz, "%s", c->c_ari ? "true" : "false");
+		break;
+	case CI_PSL_FILE:
+		snprintf(out, outsz, "%s", c->c_psl_file);
 		break;
 	}
 }

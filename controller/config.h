@@ -40,6 +40,7 @@ struct cfg {
 	int64_t c_cm_scrape_interval;  /* certManagerScrapeInterval, seconds */
 	char *c_state_file;            /* stateFile: the learned model's checkpoint; "" for none */
 	int c_ari;                     /* ari: ask ACME issuers for renewal windows (RFC 9773) */
+	char *c_psl_file;              /* publicSuffixList: the list file for ACME budgets */
 };
 
 /* Fill c with the defaults (allocating its strings). Free with cfg_free. */

@@ -434,6 +434,7 @@ ctl_run(const struct ctl_opts *o)
 	ro.ro_model = c.c_model;
 	c.c_ari = cfg->c_ari ? arc_new(0) : NULL;
 	ro.ro_ari = c.c_ari;
+	ro.ro_psl_file = cfg->c_psl_file;
 	c.c_recon = recon_new(&ro);
 
 	struct http_server_opts ho = {cfg->c_http_addr, c.c_reg};

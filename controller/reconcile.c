@@ -4,6 +4,7 @@
 
 #include "anomaly.h"
 #include "assess.h"
+#include "budget.h"
 #include "cc_err.h"
 #include "learn.h"
 #include "log.h"
@@ -27,6 +28,7 @@
  * (half-life three days), while re-walking it costs one pass over all the issuer's certificates.
  */
 #define RECON_ISSUER_TTL 60
+#define RECON_BUDGET_PARSES 500 /* certificates parsed per budget count: ~0.1 s under the lock */
 /* A certificate's requests looked at for training, newest first (as assess scores them). */
 #define RECON_LEARN_CRS 32
 /* Certificates per store read lock in recon_learn_all. */
@@ -60,6 +62,7 @@ struct recon {
 	struct met_std *r_met;       /* borrowed, may be NULL */
 	struct sc_config r_cfg;      /* scoring settings */
 	struct as_cache *r_cache;    /* issuer estimates shared by the workers */
+	struct bg_book *r_budgets;   /* ACME budget counts shared by the workers */
 	int64_t (*r_clock)(void);    /* now, Unix seconds */
 	struct sig_state *r_sig;     /* borrowed live signals, may be NULL */
 	struct arc *r_ari;           /* borrowed ACME renewal windows, may be NULL */
@@ -89,6 +92,9 @@ recon_new(const struct recon_opts *o)
 	else
 		sc_config_default(&r->r_cfg);
 	r->r_cache = as_cache_new(RECON_ISSUER_TTL);
+	/* recounted once a minute at most, like the issuer estimates: a count walks every request */
+	r->r_budgets = bg_open(o->ro_psl_file, 0, RECON_ISSUER_TTL);
+	bg_set_parse_limit(r->r_budgets, RECON_BUDGET_PARSES);
 	r->r_model = o->ro_model;
 	/*
 	 * The controller sees every request of the cluster: room for that many UIDs and keys, so
@@ -145,6 +151,7 @@ recon_free(struct recon *r)
 	}
 	free(r->r_iss);
 	as_cache_free(r->r_cache);
+	bg_free(r->r_budgets);
 	an_free(r->r_an);
 	pthread_mutex_destroy(&r->r_an_mu);
 	pthread_mutex_destroy(&r->r_mu);
@@ -328,7 +335,7 @@ recon_anomalies(struct recon *r, const struct rec_cert *c, const struct recon_en
 	pthread_mutex_lock(&r->r_an_mu);
 	for (size_t i = from; i-- > 0;) {
 		memset(rep, 0, sizeof *rep);
-		(void)as_observe_request(r->r_an, crs[i], c, now, rep);
+		(void)as_observe_request(r->r_an, crs[i], c, now, rep, r->r_budgets);
 		if (i != 0 || rep->r_count == 0)
 			continue;
 		/* new findings for the newest request: the certificate part may come later */
@@ -439,6 +446,7 @@ recon_score(struct recon *r, const struct rec_cert *c, const struct recon_entry 
 	as_use_cache(a, r->r_cache);
 	as_use_signals(a, r->r_sig);
 	as_use_ari(a, r->r_ari);
+	as_use_budgets(a, r->r_budgets);
 	struct lm_model *lm = NULL;
 	if (r->r_model) {
 		struct as_ctx *la = NULL;

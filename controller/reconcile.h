@@ -41,6 +41,7 @@ struct recon_opts {
 	struct sig_state *ro_signals; /* borrowed live signals (signals.h), or NULL for none */
 	struct mdl *ro_model;        /* borrowed; the learned model to train and score with, or NULL */
 	struct arc *ro_ari;          /* borrowed ACME renewal windows (aricache.h), or NULL */
+	const char *ro_psl_file;     /* Public Suffix List for ACME budgets; NULL: psl.h's default */
 };
 
 /* A reconciler; free with recon_free after the workers have stopped. */

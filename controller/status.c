@@ -1,6 +1,7 @@
 /* status: rows from the store, and their table and JSON renderings. */
 #include "status.h"
 #include "assess.h"
+#include "budget.h"
 
 #include "buf.h"
 #include "cc_err.h"
@@ -137,6 +138,19 @@ status_rows_score(struct store *st, struct status_rows *rs, int64_t now,
 		}
 		if (r->sr_nanomalies > STATUS_ANOMALIES_MAX)
 			r->sr_nanomalies = STATUS_ANOMALIES_MAX;
+		struct sc_budget bd;
+		char dom[BG_DOMAIN_MAX];
+		free(r->sr_budget_domain);
+		r->sr_budget_domain = NULL;
+		if (as_budget(a, c, &bd, dom, sizeof dom)) {
+			r->sr_budget_domain = xstrdup(dom);
+			r->sr_new_used = bd.bd_new_used;
+			r->sr_new_limit = bd.bd_new_limit;
+			r->sr_dup_used = bd.bd_dup_used;
+			r->sr_dup_limit = bd.bd_dup_limit;
+			r->sr_budget_window = bd.bd_window;
+			r->sr_budget_refill = bd.bd_refill;
+		}
 	}
 	as_free(a);
 	store_unlock(st);
@@ -165,6 +179,7 @@ status_rows_free(struct status_rows *rs)
 		free(r->sr_issuing);
 		free(r->sr_issuing_reason);
 		free(r->sr_risk_reasons);
+		free(r->sr_budget_domain);
 		for (size_t k = 0; k < r->sr_nanomalies; k++) {
 			free(r->sr_anomalies[k].sa_type);
 			free(r->sr_anomalies[k].sa_evidence);
@@ -445,6 +460,22 @@ status_json_row(const struct status_row *r)
 		cJSON_AddNullToObject(o, "predictedFailure");
 		cJSON_AddNullToObject(o, "nextAttempt");
 		cJSON_AddNullToObject(o, "anomalies");
+	}
+	if (r->sr_budget_domain) {
+		char w[32];
+		tf_duration_format(r->sr_budget_window, w, sizeof w);
+		cJSON *b = cJSON_AddObjectToObject(o, "acmeBudget");
+		cJSON_AddStringToObject(b, "registeredDomain", r->sr_budget_domain);
+		cJSON *nb = cJSON_AddObjectToObject(b, "newCertificates");
+		cJSON_AddNumberToObject(nb, "used", r->sr_new_used);
+		cJSON_AddNumberToObject(nb, "limit", r->sr_new_limit);
+		cJSON *db = cJSON_AddObjectToObject(b, "exactSet");
+		cJSON_AddNumberToObject(db, "used", r->sr_dup_used);
+		cJSON_AddNumberToObject(db, "limit", r->sr_dup_limit);
+		cJSON_AddStringToObject(b, "window", w);
+		cJSON_AddItemToObject(b, "refill", status_json_time(r->sr_budget_refill));
+	} else {
+		cJSON_AddNullToObject(o, "acmeBudget");
 	}
 	return o;
 }

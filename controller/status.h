@@ -64,6 +64,12 @@ struct status_row {
 	int64_t sr_next_attempt;    /* cert-manager's next attempt by the forecast, 0 none */
 	struct status_anomaly sr_anomalies[STATUS_ANOMALIES_MAX];
 	size_t sr_nanomalies;
+	/* ACME budget of the registered domain as scored (assess.h's as_budget); when known: */
+	char *sr_budget_domain;     /* the registered domain, or NULL when unknown */
+	uint32_t sr_new_used, sr_new_limit; /* new certificates of the domain in the window */
+	uint32_t sr_dup_used, sr_dup_limit; /* certificates of the exact set of names in it */
+	int64_t sr_budget_window;   /* seconds */
+	int64_t sr_budget_refill;   /* when the oldest counted one leaves the window, 0 none */
 };
 
 struct status_rows {

@@ -245,6 +245,21 @@ ex_text(const struct sc_input *in, const struct sc_result *r, char *buf, size_t 
 		r->r_issuer.ie_prior_mean, r->r_issuer.ie_evidence, r->r_issuer.ie_failures,
 		r->r_issuer.ie_mean, r->r_issuer.ie_lo, r->r_issuer.ie_hi,
 		r->r_issuer.ie_not_ready ? ", issuer not Ready" : "");
+	if (in != NULL && in->in_budget.bd_valid) {
+		/* the counts the budget rules decide with, so a held-back reissue can be checked */
+		const struct sc_budget *b = &in->in_budget;
+		uint32_t nl, dl;
+		pol_budget_limits(b, &nl, &dl);
+		ex_duration(b->bd_window > 0 ? b->bd_window : 7 * 86400, d1, sizeof(d1));
+		ex_time(b->bd_refill, t1, sizeof(t1));
+		ex_line(&o,
+			"ACME budget of %s: %" PRIu32 " of %" PRIu32 " new certificates in %s "
+			"(renewals exempt), %" PRIu32 " of %" PRIu32 " for this exact set of names%s; "
+			"oldest counted leaves the window: %s",
+			in->in_cert.c_domain ? in->in_cert.c_domain : "the registered domain",
+			b->bd_new_used, nl, d1, b->bd_dup_used, dl,
+			b->bd_renewal ? ", issued before: a renewal" : "", t1);
+	}
 	ex_line(&o, "factors (contribution to risk):");
 	for (uint32_t i = 0; i < r->r_nfactors; i++)
 		ex_line(&o, "  %-16s %+.4f  %s", r->r_factors[i].f_name, r->r_factors[i].f_contrib,

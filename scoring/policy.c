@@ -132,7 +132,8 @@ pol_budget_allows(const struct sc_budget *b, uint32_t reserve, int ari_exempt, c
 	if (b == NULL || !b->bd_valid || ari_exempt)
 		return 1;
 	pol_budget_limits(b, &new_limit, &dup_limit);
-	if ((uint64_t)b->bd_new_used + reserve >= new_limit) {
+	/* a renewal of an exact set issued before does not draw on the domain's budget */
+	if (!b->bd_renewal && (uint64_t)b->bd_new_used + reserve >= new_limit) {
 		if (why != NULL && whylen > 0)
 			snprintf(why, whylen, "ACME budget of the registered domain used: %u of %u",
 				 b->bd_new_used, new_limit);

@@ -78,6 +78,7 @@ void pol_budget_limits(const struct sc_budget *b, uint32_t *new_limit, uint32_t 
 /*
  * Whether the ACME budget b leaves room for one more issuance now, keeping `reserve` back.
  * ari_exempt: an ARI renewal carrying `replaces`, exempt from Let's Encrypt's limits.
+ * A renewal (bd_renewal) is held only to the exact-set limit.
  * Returns 1 (allowed) or 0 with the reason in why.
  */
 int pol_budget_allows(const struct sc_budget *b, uint32_t reserve, int ari_exempt, char *why,

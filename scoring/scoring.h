@@ -193,6 +193,10 @@ struct sc_budget {
 	uint32_t bd_dup_limit; /* 0: use 5 */
 	int64_t bd_window;     /* 0: use 7 days */
 	int64_t bd_refill;     /* when the oldest counted issuance leaves the window, 0 unknown */
+	int bd_renewal;        /* the certificate's next order asks for an exact set of names
+				  the CA issued before: Let's Encrypt counts it a renewal, exempt
+				  from the per-registered-domain limit (not from the exact-set
+				  one); 0 for a new set or unknown */
 	uint32_t bd_bunch;     /* certificates of the registered domain (this one included) whose
 				  renewal time under the users' own specs lies within half a
 				  window of this one's; 0 unknown */

@@ -1618,3 +1618,253 @@ Test(assess, challenge_names_the_stuck_cause)
 		store_free(st);
 	}
 }
+
+/* ---------------------------------------------------------------------------------------- */
+/* ACME budgets: certificates the ACME issuer's requests hold, counted for the score          */
+
+#include "budget.h"
+#include "psl.h"
+#include "testcert.h"
+
+#define LE_DIR "https://acme-v02.api.letsencrypt.org/directory"
+
+/* A request of issuer ClusterIssuer/le-prod holding a certificate for sans from NOW - ago. */
+static void
+add_issued(struct store *st, EVP_PKEY *key, const char *name, const char *sans, int64_t ago)
+{
+	static long serial = 1000;
+	struct tc_spec s = {.issuer_cn = "Test CA", .cn = "leaf", .sans = sans, .nb = NOW - ago,
+	    .na = NOW - ago + 90 * DAY, .md = EVP_sha256(), .serial = serial++};
+	X509 *x = tc_cert(key, key, &s);
+	size_t n;
+	char *pem = tc_pem(&x, 1, &n);
+	char *b64 = tc_b64(pem, n, &n);
+	cJSON *o = obj_new("CertificateRequest", "other", name, NOW - ago);
+	cJSON *spec = cJSON_AddObjectToObject(o, "spec");
+	cJSON_AddStringToObject(spec, "request", "");
+	cJSON *ir = cJSON_AddObjectToObject(spec, "issuerRef");
+	cJSON_AddStringToObject(ir, "name", "le-prod");
+	cJSON_AddStringToObject(ir, "kind", "ClusterIssuer");
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "status"), "certificate", b64);
+	apply(st, RES_CERTIFICATEREQUEST, o);
+	free(b64);
+	free(pem);
+	X509_free(x);
+}
+
+/* A security anomaly, so that the policy wants a reissue: the budget then decides. */
+static const struct sc_anomaly budget_weak_key = {
+    .an_type = "weak-key", .an_severity = SC_SEV_CRITICAL, .an_score = 1.0, .an_security = 1,
+    .an_evidence = "RSA-1024 key"};
+
+struct budget_case {
+	const char *what;
+	int nnew;        /* distinct new certificates of example.com in the window */
+	int ndup;        /* certificates of shop's own set {shop.example.com} in the window */
+	int old;         /* ... and these were issued 8 days ago instead (out of the window) */
+	int reissue;     /* the decision reissues */
+	int blocked;     /* d_budget_blocked */
+	const char *note;  /* in the decision's note, or NULL */
+	const char *line;  /* in the explanation */
+};
+
+static const struct budget_case budget_cases[] = {
+    {"under both limits: the reissue goes ahead", 10, 0, 0, 1, 0, NULL,
+	"ACME budget of example.com: 10 of 50 new certificates in 168h (renewals exempt), 0 of 5"},
+    {"domain budget used up to the reserve: held back", 49, 0, 0, 0, 1,
+	"ACME budget of the registered domain used: 49 of 50", "49 of 50 new certificates"},
+    {"renewals of one set do not spend the domain budget", 40, 4, 0, 1, 0, NULL,
+	"41 of 50 new certificates in 168h (renewals exempt), 4 of 5 for this exact set"},
+    {"exact set used: held back", 0, 5, 0, 0, 1, "duplicate-certificate budget used: 5 of 5",
+	"1 of 50 new certificates in 168h (renewals exempt), 5 of 5 for this exact set"},
+    {"issuances older than the window do not count", 49, 5, 1, 1, 0, NULL,
+	"0 of 50 new certificates in 168h (renewals exempt), 0 of 5 for this exact set of names, "
+	"issued before: a renewal"},
+    {"a renewal goes ahead on a used domain budget", 48, 1, 0, 1, 0, NULL,
+	"49 of 50 new certificates in 168h (renewals exempt), 1 of 5 for this exact set of names, "
+	"issued before: a renewal"},
+};
+
+Test(assess, acme_budget_reaches_the_decision_and_explanation)
+{
+	static const char list[] = "com\nco.uk\n";
+	struct psl *p = NULL;
+	char err[128] = "";
+	cr_assert_eq(psl_parse(list, sizeof list - 1, "list", &p, err, sizeof err), CC_OK);
+	EVP_PKEY *key = tc_key("P-256");
+	for (size_t i = 0; i < sizeof budget_cases / sizeof *budget_cases; i++) {
+		const struct budget_case *bc = &budget_cases[i];
+		struct store *st = store_new();
+		world_healthy_issuer(st, "le-prod");
+		add_cert(st, &fx_healthy);
+		for (int k = 0; k < bc->nnew; k++) {
+			char name[32], sans[64];
+			snprintf(name, sizeof name, "new-%d", k);
+			snprintf(sans, sizeof sans, "DNS:host%d.example.com", k);
+			add_issued(st, key, name, sans, bc->old ? 8 * DAY : (k + 1) * HOUR);
+		}
+		for (int k = 0; k < bc->ndup; k++) {
+			char name[32];
+			snprintf(name, sizeof name, "dup-%d", k);
+			add_issued(st, key, name, "DNS:shop.example.com", bc->old ? 8 * DAY : (k + 1) * MIN);
+		}
+		struct bg_book *b = bg_new(p, 0, 0);
+		struct scored s;
+		struct sc_budget bd;
+		char dom[BG_DOMAIN_MAX];
+		store_rdlock(st);
+		const struct rec_cert *c = store_cert_get(st, "shop", "shop");
+		struct as_ctx *a = as_new(st, NULL, NOW);
+		as_use_budgets(a, b);
+		as_set_anomalies(a, "shop", "shop", &budget_weak_key, 1);
+		s.rc = as_score(a, c, &s.r, s.text, sizeof s.text);
+		cr_expect_eq(as_budget(a, c, &bd, dom, sizeof dom), 1, "%s: budget unknown", bc->what);
+		as_free(a);
+		store_unlock(st);
+		check_common(&s, bc->what);
+		cr_expect_str_eq(dom, "example.com", "%s", bc->what);
+		cr_expect_eq(s.r.r_decision.d_reissue, bc->reissue, "%s: reissue %d\n%s", bc->what,
+		    s.r.r_decision.d_reissue, s.text);
+		cr_expect_eq(s.r.r_decision.d_budget_blocked, bc->blocked, "%s: blocked %d\n%s",
+		    bc->what, s.r.r_decision.d_budget_blocked, s.text);
+		if (bc->note)
+			cr_expect(strstr(s.r.r_decision.d_note, bc->note) != NULL, "%s: note '%s'",
+			    bc->what, s.r.r_decision.d_note);
+		cr_expect(strstr(s.text, bc->line) != NULL, "%s: explanation lacks '%s':\n%s",
+		    bc->what, bc->line, s.text);
+		bg_free(b);
+		store_free(st);
+	}
+	EVP_PKEY_free(key);
+	psl_free(p);
+}
+
+/* Not an ACME issuer: no budget, and the explanation says none. */
+Test(assess, no_acme_budget_for_other_issuers)
+{
+	struct store *st = store_new();
+	cJSON *o = obj_new("ClusterIssuer", NULL, "le-prod", NOW - 400 * DAY);
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(cJSON_AddObjectToObject(o, "spec"), "ca"),
+	    "secretName", "ca");
+	apply(st, RES_CLUSTERISSUER, o);
+	add_cert(st, &fx_healthy);
+	struct scored s;
+	struct sc_budget bd;
+	score(st, "shop", "shop", &s);
+	check_common(&s, "ca issuer");
+	cr_expect(strstr(s.text, "ACME budget") == NULL, "%s", s.text);
+	store_rdlock(st);
+	struct as_ctx *a = as_new(st, NULL, NOW);
+	cr_expect_eq(as_budget(a, store_cert_get(st, "shop", "shop"), &bd, NULL, 0), 0);
+	cr_expect_eq(bd.bd_valid, 0);
+	as_free(a);
+	store_unlock(st);
+	store_free(st);
+}
+
+/* An ACME CA other than Let's Encrypt's production API: its limits are not LE's, no budget. */
+Test(assess, no_acme_budget_for_other_cas)
+{
+	static const char list[] = "com\n";
+	struct psl *p = NULL;
+	cr_assert_eq(psl_parse(list, sizeof list - 1, "list", &p, NULL, 0), CC_OK);
+	EVP_PKEY *key = tc_key("P-256");
+	struct store *st = store_new();
+	cJSON *o = obj_new("ClusterIssuer", NULL, "le-prod", NOW - 400 * DAY);
+	cJSON *acme = cJSON_AddObjectToObject(cJSON_AddObjectToObject(o, "spec"), "acme");
+	cJSON_AddStringToObject(acme, "server", "https://acme.zerossl.com/v2/DV90");
+	apply(st, RES_CLUSTERISSUER, o);
+	add_cert(st, &fx_healthy);
+	add_issued(st, key, "n-1", "DNS:a.example.com", HOUR);
+	struct bg_book *b = bg_new(p, 0, 0);
+	struct scored s;
+	struct sc_budget bd;
+	store_rdlock(st);
+	const struct rec_cert *c = store_cert_get(st, "shop", "shop");
+	struct as_ctx *a = as_new(st, NULL, NOW);
+	as_use_budgets(a, b);
+	s.rc = as_score(a, c, &s.r, s.text, sizeof s.text);
+	cr_expect_eq(as_budget(a, c, &bd, NULL, 0), 0);
+	as_free(a);
+	store_unlock(st);
+	cr_expect(strstr(s.text, "ACME budget") == NULL, "%s", s.text);
+	bg_free(b);
+	store_free(st);
+	EVP_PKEY_free(key);
+	psl_free(p);
+}
+
+/* Without a book of its own, a context counts with the installed list (when there is one). */
+Test(assess, acme_budget_from_the_installed_list)
+{
+	if (access(PSL_DEFAULT_PATH, R_OK) != 0) {
+		cr_log_warn("%s not installed; skipping", PSL_DEFAULT_PATH);
+		return;
+	}
+	EVP_PKEY *key = tc_key("P-256");
+	struct store *st = store_new();
+	world_healthy_issuer(st, "le-prod");
+	add_cert(st, &fx_healthy);
+	add_issued(st, key, "n-1", "DNS:a.example.com", HOUR);
+	add_issued(st, key, "n-2", "DNS:b.example.com", HOUR);
+	struct scored s;
+	score(st, "shop", "shop", &s);
+	cr_expect(strstr(s.text, "ACME budget of example.com: 2 of 50") != NULL, "%s", s.text);
+	store_free(st);
+	EVP_PKEY_free(key);
+}
+
+/*
+ * The queue projection reaches the risk: a certificate expiring in 20 hours whose next order
+ * is a new set of names (Issuing=True) waits behind a full domain budget whose first slot frees
+ * only after its deadline; with room in the budget the same certificate is fine.
+ */
+Test(assess, acme_budget_queue_reaches_the_risk)
+{
+	static const char list[] = "com\n";
+	struct psl *p = NULL;
+	cr_assert_eq(psl_parse(list, sizeof list - 1, "list", &p, NULL, 0), CC_OK);
+	EVP_PKEY *key = tc_key("P-256");
+	static const struct fx_cert waiting = {
+	    .ns = "shop", .name = "shop", .ikind = "ClusterIssuer", .iname = "le-prod",
+	    .nb_ago = 90 * DAY - 20 * HOUR, .na_in = 20 * HOUR, .issuing = "True",
+	    .issuing_reason = "DoesNotMatch", .issuing_msg = "dnsNames changed"};
+	double risk[2];
+	for (int full = 0; full < 2; full++) {
+		struct store *st = store_new();
+		world_healthy_issuer(st, "le-prod");
+		add_cert(st, &waiting);
+		for (int k = 0; k < (full ? 50 : 10); k++) {
+			char name[32], sans[64];
+			snprintf(name, sizeof name, "new-%d", k);
+			snprintf(sans, sizeof sans, "DNS:host%d.example.com", k);
+			add_issued(st, key, name, sans, 6 * DAY - k * 600);
+		}
+		struct bg_book *b = bg_new(p, 0, 0);
+		struct scored *s = calloc(1, sizeof *s);
+		struct sc_budget bd;
+		store_rdlock(st);
+		const struct rec_cert *c = store_cert_get(st, "shop", "shop");
+		struct as_ctx *a = as_new(st, NULL, NOW);
+		as_use_budgets(a, b);
+		s->rc = as_score(a, c, &s->r, s->text, sizeof s->text);
+		cr_expect_eq(as_budget(a, c, &bd, NULL, 0), 1);
+		as_free(a);
+		store_unlock(st);
+		check_common(s, full ? "full" : "room");
+		cr_expect_eq(bd.bd_queue, 1, "%s: no projection", full ? "full" : "room");
+		if (full)
+			cr_expect(bd.bd_slot == 0 || bd.bd_slot > NOW + 20 * HOUR,
+			    "full: slot %lld before the deadline", (long long)bd.bd_slot);
+		else
+			cr_expect_eq(bd.bd_slot, NOW, "room: accepted now");
+		risk[full] = s->r.r_risk;
+		free(s);
+		bg_free(b);
+		store_free(st);
+	}
+	cr_expect(risk[1] > 0.9 && risk[0] < 0.5, "risk with room %g, with the budget full %g",
+	    risk[0], risk[1]);
+	EVP_PKEY_free(key);
+	psl_free(p);
+}

@@ -437,3 +437,28 @@ Test(config, state_file)
 	cr_expect_str_eq(c.c_state_file, "/tmp/s");
 	cfg_free(&c);
 }
+
+/* publicSuffixList: the Debian package's file by default, a path by key or flag, "" refused. */
+Test(config, public_suffix_list)
+{
+	struct cfg c;
+	char err[256] = "";
+	cfg_defaults(&c);
+	cr_expect_str_eq(c.c_psl_file, "/usr/share/publicsuffix/public_suffix_list.dat");
+	cr_expect_eq(cfg_set(&c, "public-suffix-list", "/etc/certcast/psl.dat", err, sizeof err),
+	    CC_OK, "%s", err);
+	cr_expect_str_eq(c.c_psl_file, "/etc/certcast/psl.dat");
+	cr_expect_eq(cfg_set(&c, "publicSuffixList", "", err, sizeof err), CC_ERR_INVAL);
+	cr_expect(strstr(err, "file path") != NULL, "%s", err);
+	cr_expect_eq(cfg_set(&c, "publicSuffixList", "/etc/", err, sizeof err), CC_ERR_INVAL);
+	cr_expect_str_eq(c.c_psl_file, "/etc/certcast/psl.dat", "unchanged on error");
+	const char *y = "publicSuffixList: /tmp/psl.dat\n";
+	cr_expect_eq(cfg_load_string(&c, y, strlen(y), "t.yaml", err, sizeof err), CC_OK, "%s", err);
+	cr_expect_str_eq(c.c_psl_file, "/tmp/psl.dat");
+	struct buf b;
+	buf_init(&b, 1 << 16);
+	cfg_usage(&b);
+	cr_expect(strstr(b.b_data, "--public-suffix-list PATH") != NULL);
+	buf_free(&b);
+	cfg_free(&c);
+}

@@ -310,6 +310,7 @@ Test(policy, budget_table)
 		uint32_t new_used, dup_used;
 		int exempt;
 		int want;
+		int renewal;
 	} cases[] = {
 		{"no budget known", 0, 999, 999, 0, 1},
 		{"room left", 1, 10, 0, 0, 1},
@@ -319,6 +320,8 @@ Test(policy, budget_table)
 		{"duplicates: one left", 1, 10, 4, 0, 1},
 		{"duplicates used up", 1, 10, 5, 0, 0},
 		{"ARI renewal with replaces is exempt", 1, 50, 5, 1, 1},
+		{"renewal: the domain budget does not apply", 1, 50, 0, 0, 1, 1},
+		{"renewal: the exact-set budget still does", 1, 50, 5, 0, 0, 1},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct sc_budget b;
@@ -327,6 +330,7 @@ Test(policy, budget_table)
 		b.bd_valid = cases[i].valid;
 		b.bd_new_used = cases[i].new_used;
 		b.bd_dup_used = cases[i].dup_used;
+		b.bd_renewal = cases[i].renewal;
 		int got = pol_budget_allows(&b, 1, cases[i].exempt, why, sizeof(why));
 		cr_expect_eq(got, cases[i].want, "%s", cases[i].name);
 		if (!got)
