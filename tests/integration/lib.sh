@@ -206,11 +206,29 @@ api_curl() { api_curl_as admin "$@"; }
 
 api_status() { api_curl -o /dev/null -w '%{http_code}' "$@"; }
 
+# new_namespace PREFIX: a fresh namespace, remembered so that lib_finish can remove what the test
+# put in it (a file, not a variable: callers run this in a command substitution's subshell).
 new_namespace() {
 	local ns
 	ns="$1-$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 	kubectl_admin create namespace "$ns" >/dev/null
+	printf '%s\n' "$ns" >>"$TEST_TMP/.namespaces"
 	printf '%s\n' "$ns"
+}
+
+# Scripts share one API server, and `status -A` or a cluster-wide controller in a later script
+# would see what an earlier one left: a critical certificate there changes an exit status, a
+# request there is one more outcome learned. No namespace controller runs here (no
+# kube-controller-manager), so deleting the namespace would not remove its objects: delete the
+# cert-manager objects themselves.
+lib_clean_namespaces() {
+	local ns
+	[ -f "$TEST_TMP/.namespaces" ] || return 0
+	while read -r ns; do
+		kubectl_admin -n "$ns" delete --ignore-not-found --wait=false \
+			certificates.cert-manager.io,certificaterequests.cert-manager.io,issuers.cert-manager.io,orders.acme.cert-manager.io,challenges.acme.cert-manager.io \
+			--all >/dev/null 2>&1 || true
+	done <"$TEST_TMP/.namespaces"
 }
 
 list_rv() { api_curl "$1?limit=1" | jq -r '.metadata.resourceVersion'; }
@@ -262,6 +280,7 @@ stop_bg() {
 lib_finish() {
 	local rc=$? name
 	for name in "${!lib_bg_pids[@]}"; do stop_bg "$name" || true; done
+	lib_clean_namespaces
 	if [ $rc -ne 0 ]; then
 		lib_failed=$((lib_failed + 1))
 		printf 'FAIL %s ended early (exit status %s)\n' "$LIB_TEST_NAME" "$rc"

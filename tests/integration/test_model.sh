@@ -57,8 +57,9 @@ scrape() { curl -fsS "$url/metrics"; }
 has_line() { scrape | grep -qxF "$1"; }
 counter() { scrape | awk -v k="certcast_model_outcomes_total{outcome=\"$1\"}" 'index($0, k " ") == 1 { print $2 }'; }
 run_ctl() {
+	# its own namespace: requests other scripts made are not this test's outcomes
 	start_bg "$1" env KUBECONFIG="$CERTCAST_KUBECONFIG" "$bin" controller --http-addr "127.0.0.1:$port" \
-		--resync-period 10s --state-file "$state" --log-level debug
+		--resync-period 10s --state-file "$state" --log-level debug --namespace "$ns"
 	wait_for "$1: /readyz answers 200" 60 curl -fsS "$url/readyz"
 }
 
