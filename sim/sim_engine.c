@@ -806,7 +806,9 @@ se_observe(const struct se_engine *e, uint32_t ci, struct se_view *v)
 	v->v_domain = c->c_domain;
 	v->v_names_ver = c->c_names_ver;
 	v->v_names_differ = c->c_cert_ver != c->c_names_ver;
-	v->v_names_new = se_names_new(e, ci, c->c_issuer);
+	/* while an order is in flight its certificate is not in the store yet: the order's own
+	 * standing, as the CA judged it when accepting it */
+	v->v_names_new = c->c_inflight ? c->c_req_new : se_names_new(e, ci, c->c_issuer);
 }
 
 int
