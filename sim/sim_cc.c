@@ -354,6 +354,7 @@ scc_input(struct scc_state *st, uint32_t c, const struct se_view *v, struct sc_i
 	in->in_cert.c_last_failure = v->v_last_failure;
 	in->in_cert.c_issuing.cd_status = v->v_issuing ? SC_TRUE : SC_FALSE;
 	in->in_cert.c_ready.cd_status = now < v->v_not_after ? SC_TRUE : SC_FALSE;
+	in->in_cert.c_spec_mismatch = v->v_names_differ;
 	for (int i = 0; i < SCC_CREQ; i++)
 		if (cc->cc_req[i].rq_time)
 			st->s_scratch[nreq++] = cc->cc_req[i];
