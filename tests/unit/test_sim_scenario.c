@@ -220,13 +220,15 @@ static const struct bad_case bad_cases[] = {
 	{"bad start time", BASE "start: yesterday\n", "start: expected an RFC 3339 UTC time"},
 	{"names-change needs a group", BASE "faults:\n  - {type: names-change, at: 3d}\n",
 	    "faults[0]: missing required key 'group'"},
-	{"names-change of an unknown group", BASE "faults:\n  - {type: names-change, group: shop, at: 3d}\n",
+	{"names-change of an unknown group",
+	    BASE "faults:\n  - {type: names-change, group: shop, at: 3d}\n",
 	    "faults[0].group: no certificate group named 'shop'"},
 	{"names-change needs at", BASE "faults:\n  - {type: names-change, group: web}\n",
 	    "faults[0]: missing required key 'at'"},
 	{"names-change takes no issuer", BASE "faults:\n  - {type: names-change, group: web, at: 3d, "
 	    "issuer: le}\n", "faults[0]: unknown key 'issuer'"},
-	{"names-change at a negative time", BASE "faults:\n  - {type: names-change, group: web, at: -1d}\n",
+	{"names-change at a negative time",
+	    BASE "faults:\n  - {type: names-change, group: web, at: -1d}\n",
 	    "faults[0].at: negative duration '-1d'"},
 	{"ari window reversed", "name: t\nseed: 1\nduration: 10d\nissuers:\n  - {name: le, ari: true, "
 	    "ari_window: [0.7, 0.6]}\ncertificates: [{group: w, count: 1, issuer: le, lifetime: 90d}]\n",
