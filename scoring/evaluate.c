@@ -901,6 +901,9 @@ sc_evaluate(const struct sc_input *in, struct sc_result *out)
 	if (c->c_not_after > 0) {
 		e.e_renewal_rc = fc_renewal_time(c->c_not_before, c->c_not_after, &c->c_spec,
 						 &e.e_renewal);
+		/* a spec the certificate no longer matches is due now, not at its renewal time */
+		if (c->c_spec_mismatch && e.e_renewal_rc == SC_OK && e.e_renewal > now)
+			e.e_renewal = now;
 		e.e_deadline = c->c_not_after;
 	} else {
 		/* no certificate yet: cert-manager issues at once; ask for one within a day */

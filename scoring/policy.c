@@ -165,7 +165,11 @@ pol_renewal_with(const struct pol_context *ctx, int64_t rb, int64_t *rt)
 	struct sc_renew_spec spec = c->c_spec;
 	spec.rs_renew_before_set = rb > 0;
 	spec.rs_renew_before = rb > 0 ? rb : 0;
-	return fc_renewal_time(c->c_not_before, c->c_not_after, &spec, rt);
+	int rc = fc_renewal_time(c->c_not_before, c->c_not_after, &spec, rt);
+	/* names differing from the spec make cert-manager order now, whatever renewBefore says */
+	if (rc == SC_OK && c->c_spec_mismatch && *rt > ctx->pc_in->in_now)
+		*rt = ctx->pc_in->in_now;
+	return rc;
 }
 
 double

@@ -123,6 +123,10 @@ struct sc_cert {
 					* past it with no attempt means cert-manager is not renewing */
 	struct sc_condition c_issuing; /* the Issuing condition */
 	struct sc_condition c_ready;   /* the Ready condition */
+	int c_spec_mismatch;           /* the issued certificate no longer matches the spec (e.g.
+					* its DNS names changed): cert-manager orders at once,
+					* after any failure backoff, whatever the renewal time
+					* (CurrentCertificateRequestNotValidForSpec); 0 unknown */
 };
 
 enum sc_outcome {

@@ -37,6 +37,9 @@ struct scc_cert {
 	struct lm_features cc_feat;         /* features at the start of the attempt in flight */
 	uint8_t cc_req_head;                /* next slot of cc_req */
 	uint8_t cc_dup_head;                /* next slot of cc_dup */
+	uint8_t cc_attempt_new;             /* the attempt in flight orders a set never issued */
+	uint32_t cc_attempt_ver;            /* ... and which set (se_view.v_names_ver) */
+	uint32_t cc_dup_ver;                /* the set cc_dup counts */
 	uint8_t cc_rb_adjusted;             /* renewBefore is certcast's, not the user's */
 	uint8_t cc_has_feat;                /* cc_feat is valid */
 	uint8_t cc_stuck_cls;               /* the attempt in flight was judged stuck: the class of
@@ -221,9 +224,12 @@ scc_natural_rt(const struct se_view *v)
 }
 
 /*
- * How many certificates of c's registered domain would cert-manager renew within half a
- * window of c under the users' specs: what a controller reads from its store to see renewals
- * bunching against the CA's per-domain budget.
+ * How many certificates of c's registered domain would cert-manager order within half a
+ * window of c under the users' specs, each for a set of names the CA never issued: what a
+ * controller reads from its store to see orders bunching against the CA's per-domain budget.
+ * Renewals are left out (Let's Encrypt exempts them from that budget), and so are
+ * certificates whose names changed: cert-manager orders those at once, whatever their
+ * renewal time, so moving renewal times cannot spread them.
  */
 static uint32_t
 scc_bunch(const struct scc_state *st, uint32_t c, uint32_t dom, int64_t window)
@@ -234,7 +240,11 @@ scc_bunch(const struct scc_state *st, uint32_t c, uint32_t dom, int64_t window)
 		return 0;
 	for (uint32_t i = st->s_dfirst[dom]; i < st->s_dfirst[dom + 1]; i++) {
 		int64_t u = st->s_c[st->s_dcert[i]].cc_nat_rt;
-		k += u != 0 && u >= t - window / 2 && u < t + window / 2;
+		struct se_view v;
+		if (u == 0 || u < t - window / 2 || u >= t + window / 2)
+			continue;
+		se_observe(st->s_e, st->s_dcert[i], &v);
+		k += v.v_names_new && !v.v_names_differ;
 	}
 	return k;
 }
@@ -278,13 +288,15 @@ scc_project(struct scc_state *st, int issuer, uint32_t dom, struct scc_dq *q, in
 		struct se_view v;
 		struct sc_cert cert;
 		se_observe(st->s_e, c, &v);
-		if (v.v_issuer != issuer)
-			continue;
+		if (v.v_issuer != issuer || !v.v_names_new)
+			continue; /* renewals do not wait for the domain's slots */
 		memset(&cert, 0, sizeof(cert));
 		cert.c_failed_attempts = (int32_t)v.v_failed;
 		cert.c_last_failure = v.v_last_failure;
 		cert.c_issuing.cd_status = v.v_issuing ? SC_TRUE : SC_FALSE;
-		st->s_bq[n].bc_next = fc_next_attempt(&cert, v.v_renewal_time, now);
+		/* names differing from the spec make cert-manager order now, backoff permitting */
+		st->s_bq[n].bc_next = fc_next_attempt(&cert,
+		    v.v_names_differ && v.v_renewal_time > now ? now : v.v_renewal_time, now);
 		st->s_bq[n].bc_failed = (int32_t)v.v_failed;
 		st->s_bq[n].bc_deadline = v.v_not_after;
 		if (v.v_not_after > horizon)
@@ -342,6 +354,7 @@ scc_input(struct scc_state *st, uint32_t c, const struct se_view *v, struct sc_i
 	in->in_cert.c_last_failure = v->v_last_failure;
 	in->in_cert.c_issuing.cd_status = v->v_issuing ? SC_TRUE : SC_FALSE;
 	in->in_cert.c_ready.cd_status = now < v->v_not_after ? SC_TRUE : SC_FALSE;
+	in->in_cert.c_spec_mismatch = v->v_names_differ;
 	for (int i = 0; i < SCC_CREQ; i++)
 		if (cc->cc_req[i].rq_time)
 			st->s_scratch[nreq++] = cc->cc_req[i];
@@ -385,10 +398,17 @@ scc_input(struct scc_state *st, uint32_t c, const struct se_view *v, struct sc_i
 		in->in_budget.bd_dup_limit = si->is_rl_dup;
 		in->in_budget.bd_window = si->is_rl_window;
 		in->in_budget.bd_refill = oldest ? oldest + si->is_rl_window : 0;
-		for (int i = 0; i < SCC_DUP; i++)
+		/* what the store says: the spec's set was issued before, so the CA renews it */
+		in->in_budget.bd_renewal = !v->v_names_new;
+		for (int i = 0; cc->cc_dup_ver == v->v_names_ver && i < SCC_DUP; i++)
 			in->in_budget.bd_dup_used += cc->cc_dup[i] > since;
-		in->in_budget.bd_bunch = scc_bunch(st, c, v->v_domain, si->is_rl_window);
-		if (scc_project(st, v->v_issuer, v->v_domain, q, now)) {
+		/*
+		 * Renewals draw nothing from the domain's budget, so they neither bunch against it
+		 * nor wait in its queue; only a certificate ordering a new set does both.
+		 */
+		if (!in->in_budget.bd_renewal && !v->v_names_differ)
+			in->in_budget.bd_bunch = scc_bunch(st, c, v->v_domain, si->is_rl_window);
+		if (!in->in_budget.bd_renewal && scc_project(st, v->v_issuer, v->v_domain, q, now)) {
 			in->in_budget.bd_queue = 1;
 			in->in_budget.bd_slot = cc->cc_slot;
 		}
@@ -561,6 +581,8 @@ scc_attempt_forecast(struct scc_state *st, uint32_t c)
 	in.in_cert.c_issuing.cd_status = SC_FALSE;
 	sc_evaluate(&in, &st->s_res);
 	cc->cc_attempt_t = now;
+	cc->cc_attempt_new = (uint8_t)v.v_names_new;
+	cc->cc_attempt_ver = v.v_names_ver;
 	cc->cc_stuck_cls = 0;
 	/* a controller resyncs a Certificate whose request does not finish: the outcome's own
 	 * evaluation replaces this for every attempt that ends within the hour */
@@ -619,7 +641,8 @@ scc_on_outcome(struct scc_state *st, uint32_t c, int issuer, int failed)
 	}
 	if (!failed) {
 		const struct scn_issuer *si = &st->s_s->s_issuers[issuer];
-		if (si->is_acme) {
+		/* only a new set draws on the registered domain's budget; a renewal does not */
+		if (si->is_acme && cc->cc_attempt_new) {
 			struct scc_dq *q = &st->s_dq[(size_t)issuer * st->s_ndom + v.v_domain];
 			if (q->q_len == q->q_cap) {
 				q->q_cap = q->q_cap ? q->q_cap * 2 : 16;
@@ -627,6 +650,11 @@ scc_on_outcome(struct scc_state *st, uint32_t c, int issuer, int failed)
 			}
 			/* counted when the CA accepted the order: the CR's creation time */
 			q->q_t[q->q_len++] = rq.rq_time;
+		}
+		if (cc->cc_attempt_ver != cc->cc_dup_ver) { /* the first of a new exact set */
+			memset(cc->cc_dup, 0, sizeof(cc->cc_dup));
+			cc->cc_dup_head = 0;
+			cc->cc_dup_ver = cc->cc_attempt_ver;
 		}
 		cc->cc_dup[cc->cc_dup_head] = now;
 		cc->cc_dup_head = (uint8_t)((cc->cc_dup_head + 1) % SCC_DUP);

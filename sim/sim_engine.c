@@ -60,6 +60,11 @@ struct se_cert {
 	uint8_t c_ari_explained;/* the ARI window links an explanation (a revocation notice) */
 	uint8_t c_dup_head;     /* next slot of the duplicate ring */
 	uint16_t c_patches;     /* renewBefore changes during the current instance */
+	uint16_t c_names_ver;   /* the spec's exact set of names: 0 as loaded, +1 per names-change */
+	uint16_t c_cert_ver;    /* the set of the current certificate */
+	uint16_t c_req_ver;     /* the set the attempt in flight orders */
+	uint8_t c_req_new;      /* that set was never issued on the attempt's issuer: a new
+				   certificate for Let's Encrypt, not a renewal */
 };
 
 /* Issuance times of one (issuer, registered domain), oldest first. */
@@ -85,6 +90,8 @@ struct se_engine {
 	struct se_dq *e_dq;             /* [issuer * e_ndom + domain] */
 	int64_t *e_dup;                 /* [cert * e_dupn]: recent issuance times, ring */
 	uint32_t e_dupn;                /* ring size: the largest duplicate budget */
+	uint16_t *e_issued;             /* [cert * issuers + issuer]: 1 + the latest names version
+					   that issuer issued for the certificate, 0 none */
 	int e_ari_replaces;             /* cert-manager sends ARI "replaces" (ari-only) */
 	int e_started;                  /* the fleet was scheduled */
 	int e_ran;                      /* se_run finished */
@@ -155,6 +162,14 @@ se_due(const struct se_engine *e, const struct se_cert *c)
 	int64_t due = se_renewal_time(e, c);
 	if (c->c_ari_at < due)
 		due = c->c_ari_at;
+	/*
+	 * The issued certificate no longer has the spec's names: cert-manager's trigger policy
+	 * chain (CurrentCertificateRequestNotValidForSpec, internal/controller/certificates/
+	 * policies) asks for issuance at once, after the failure backoff, which the trigger
+	 * controller checks before the chain.
+	 */
+	if (c->c_cert_ver != c->c_names_ver)
+		due = e->e_now;
 	if (c->c_failed > 0) {
 		int64_t bo = c->c_last_failure + fc_backoff_delay((int32_t)c->c_failed);
 		if (bo > due)
@@ -250,7 +265,21 @@ se_dq_add(struct se_dq *q, int64_t t)
 	q->q_t[q->q_len++] = t;
 }
 
-/* The CA's verdict on a new order: over the per-domain or the duplicate budget. */
+/* Whether the spec's set of names was never issued for c on issuer: a new certificate. */
+static int
+se_names_new(const struct se_engine *e, uint32_t ci, int issuer)
+{
+	const struct se_cert *c = &e->e_c[ci];
+	return e->e_issued[(size_t)ci * e->e_s->s_nissuers + (size_t)issuer] <= c->c_names_ver;
+}
+
+/*
+ * The CA's verdict on a new order: over the per-domain or the duplicate budget. Let's Encrypt
+ * holds only new certificates to "New Certificates per Registered Domain": an order for an
+ * exact set of identifiers it issued before is a renewal, exempt from that limit but not from
+ * "New Certificates per Exact Set of Identifiers" (its rate-limit documentation; Boulder issue
+ * #7508). Both are sliding windows here (README, "rate limits").
+ */
 static int
 se_rate_limited(struct se_engine *e, uint32_t ci, int issuer)
 {
@@ -259,7 +288,8 @@ se_rate_limited(struct se_engine *e, uint32_t ci, int issuer)
 	if (!is->is_acme || c->c_exempt)
 		return 0;
 	int64_t since = e->e_now - is->is_rl_window;
-	if (se_dq_count(se_dq_of(e, issuer, c->c_domain), since) >= is->is_rl_domain)
+	if (c->c_req_new &&
+	    se_dq_count(se_dq_of(e, issuer, c->c_domain), since) >= is->is_rl_domain)
 		return 1;
 	uint32_t dups = 0;
 	for (uint32_t i = 0; i < e->e_dupn; i++) {
@@ -273,9 +303,13 @@ static void
 se_record_issuance(struct se_engine *e, uint32_t ci, int issuer)
 {
 	struct se_cert *c = &e->e_c[ci];
+	uint16_t *seen = &e->e_issued[(size_t)ci * e->e_s->s_nissuers + (size_t)issuer];
+	if (*seen <= c->c_req_ver) /* from now on this set is a renewal on this issuer */
+		*seen = (uint16_t)(c->c_req_ver + 1);
 	if (!e->e_s->s_issuers[issuer].is_acme || c->c_exempt)
 		return;
-	se_dq_add(se_dq_of(e, issuer, c->c_domain), e->e_now);
+	if (c->c_req_new)
+		se_dq_add(se_dq_of(e, issuer, c->c_domain), e->e_now);
 	e->e_dup[(size_t)ci * e->e_dupn + c->c_dup_head] = e->e_now;
 	c->c_dup_head = (uint8_t)((c->c_dup_head + 1) % e->e_dupn);
 }
@@ -288,6 +322,8 @@ se_start_attempt(struct se_engine *e, uint32_t ci)
 	c->c_inflight = 1;
 	c->c_gen++; /* any pending trigger is now stale */
 	c->c_exempt = e->e_ari_replaces && e->e_s->s_issuers[issuer].is_ari;
+	c->c_req_ver = c->c_names_ver;
+	c->c_req_new = (uint8_t)se_names_new(e, ci, issuer);
 	int limited = se_rate_limited(e, ci, issuer), zone = 0;
 	c->c_pending = (uint8_t)sf_attempt(e->e_plan, ci, (int)c->c_group, issuer, c->c_attempts, e->e_now,
 	    limited, &zone);
@@ -431,7 +467,10 @@ se_attempt_done(struct se_engine *e, uint32_t ci)
 		m->m_brier_n++;
 	}
 	if (o == SF_OK) {
-		se_account_early(e, c);
+		/* a certificate for new names is necessary whenever it comes, never early */
+		if (c->c_req_ver == c->c_cert_ver)
+			se_account_early(e, c);
+		c->c_cert_ver = c->c_req_ver;
 		c->c_patches = 0;
 		se_close_instance(e, ci, e->e_now, 1);
 		m->m_issuances++;
@@ -474,11 +513,40 @@ se_ari_shift(struct se_engine *e, uint32_t fi)
 	}
 }
 
+/*
+ * A names-change: the group's certificates get a new exact set of names. The new set has no
+ * issuances yet (its duplicate count starts empty) and the old certificate stays valid until
+ * its notAfter. A request hanging on a stuck challenge no longer matches the spec
+ * (pki.RequestMatchesSpec compares the DNS names too): cert-manager deletes it and orders at
+ * once, as for an issuerRef change. An ordinary request in flight ends within minutes; the
+ * reissue follows its outcome, since the certificate it brings has the old names.
+ */
+static void
+se_names_change(struct se_engine *e, uint32_t fi)
+{
+	const struct scn_fault *f = &e->e_s->s_faults[fi];
+	for (uint32_t ci = 0; ci < e->e_n; ci++) {
+		struct se_cert *c = &e->e_c[ci];
+		if ((int)c->c_group != f->f_group)
+			continue;
+		c->c_names_ver++;
+		memset(&e->e_dup[(size_t)ci * e->e_dupn], 0, e->e_dupn * sizeof(*e->e_dup));
+		c->c_dup_head = 0;
+		if (c->c_inflight && c->c_hang)
+			c->c_inflight = 0;
+		se_reschedule(e, ci);
+	}
+}
+
 static void
 se_revoke(struct se_engine *e, uint32_t fi)
 {
 	if (e->e_s->s_faults[fi].f_kind == SCN_F_ARI_WINDOW) {
 		se_ari_shift(e, fi);
+		return;
+	}
+	if (e->e_s->s_faults[fi].f_kind == SCN_F_NAMES_CHANGE) {
+		se_names_change(e, fi);
 		return;
 	}
 	const struct scn_scenario *s = e->e_s;
@@ -545,6 +613,7 @@ se_new(const struct scn_scenario *s, const struct sf_plan *plan, enum scn_policy
 		if (s->s_issuers[i].is_rl_dup > e->e_dupn)
 			e->e_dupn = s->s_issuers[i].is_rl_dup;
 	e->e_dup = xcalloc((size_t)e->e_n * e->e_dupn, sizeof(*e->e_dup));
+	e->e_issued = xcalloc((size_t)(e->e_n ? e->e_n : 1) * s->s_nissuers, sizeof(*e->e_issued));
 	e->e_c = xcalloc(e->e_n ? e->e_n : 1, sizeof(*e->e_c));
 	uint32_t ci = 0;
 	for (size_t g = 0; g < s->s_ngroups; g++) {
@@ -565,6 +634,8 @@ se_new(const struct scn_scenario *s, const struct sf_plan *plan, enum scn_policy
 			se_clear_alerts(c);
 			c->c_forecast = -1;
 			c->c_issuer = c->c_cur_issuer = (int16_t)gr->g_issuer;
+			/* the initial certificate was issued for names version 0 by the group's issuer */
+			e->e_issued[(size_t)ci * s->s_nissuers + (size_t)gr->g_issuer] = 1;
 			c->c_last = 0xff;
 			se_set_ari_window(e, c);
 		}
@@ -592,7 +663,8 @@ se_run_until(struct se_engine *e, int64_t t)
 		}
 		for (size_t i = 0; i < s->s_nfaults; i++)
 			if (s->s_faults[i].f_kind == SCN_F_REVOCATION ||
-			    s->s_faults[i].f_kind == SCN_F_ARI_WINDOW)
+			    s->s_faults[i].f_kind == SCN_F_ARI_WINDOW ||
+			    s->s_faults[i].f_kind == SCN_F_NAMES_CHANGE)
 				sh_push(&e->e_heap, s->s_start + s->s_faults[i].f_start, SE_EV_REVOKE,
 				    (uint32_t)i, 0);
 	}
@@ -678,6 +750,7 @@ se_free(struct se_engine *e)
 			free(e->e_dq[i].q_t);
 	free(e->e_dq);
 	free(e->e_dup);
+	free(e->e_issued);
 	free(e->e_gdom);
 	free(e->e_c);
 	free(e->e_m.m_expired_group_s);
@@ -731,6 +804,11 @@ se_observe(const struct se_engine *e, uint32_t ci, struct se_view *v)
 	v->v_ari_hi = c->c_ari_hi;
 	v->v_ari_url = c->c_ari_explained ? "https://ca.example/incidents/revocation" : NULL;
 	v->v_domain = c->c_domain;
+	v->v_names_ver = c->c_names_ver;
+	v->v_names_differ = c->c_cert_ver != c->c_names_ver;
+	/* while an order is in flight its certificate is not in the store yet: the order's own
+	 * standing, as the CA judged it when accepting it */
+	v->v_names_new = c->c_inflight ? c->c_req_new : se_names_new(e, ci, c->c_issuer);
 }
 
 int

@@ -65,6 +65,10 @@ struct se_view {
 	int64_t v_ari_hi;           /*   both 0 when the CA publishes none */
 	const char *v_ari_url;      /* the window's explanationURL, NULL when none */
 	uint32_t v_domain;          /* registered-domain index (for budgets) */
+	uint32_t v_names_ver;       /* the spec's exact set of names, as a version number */
+	int v_names_differ;         /* the current certificate's names are not the spec's */
+	int v_names_new;            /* the spec's set was never issued on spec.issuerRef: the next
+				       order is a new certificate, not a renewal, for the CA */
 };
 
 /*

@@ -179,6 +179,7 @@ sf_plan_new(const struct scn_scenario *s, struct sf_plan **out)
 			break;
 		case SCN_F_REVOCATION:
 		case SCN_F_ARI_WINDOW:
+		case SCN_F_NAMES_CHANGE:
 			break; /* the engine applies these: they change certificates, not attempts */
 		}
 	}

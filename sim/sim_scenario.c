@@ -569,6 +569,7 @@ scn_load_fault(struct scn_ctx *cx, yaml_node_t *m, const char *path, struct scn_
 	    "fraction", NULL};
 	static const char *const k_ari[] = {"type", "issuer", "at", "affects", "window", NULL};
 	static const char *const k_stuck[] = {"type", "issuer", "zone", "start", "duration", NULL};
+	static const char *const k_names[] = {"type", "group", "at", NULL};
 	char *type = NULL;
 	int64_t dur = 0;
 	int rc;
@@ -676,12 +677,19 @@ scn_load_fault(struct scn_ctx *cx, yaml_node_t *m, const char *path, struct scn_
 			    cx->c_s->s_issuers[f->f_issuer].is_name);
 			goto out;
 		}
+	} else if (strcmp(type, "names-change") == 0) {
+		f->f_kind = SCN_F_NAMES_CHANGE;
+		if ((rc = scn_check_keys(cx, m, path, k_names)) != CC_OK ||
+		    (rc = scn_ref(cx, m, path, "group", 0, 1, &f->f_group)) != CC_OK ||
+		    (rc = scn_get_dur(cx, m, path, "at", 1, 0, &f->f_start)) != CC_OK)
+			goto out;
+		f->f_end = f->f_start;
 	} else {
 		char sub[256];
 		scn_sub(sub, sizeof(sub), path, "type");
 		rc = scn_fail(cx, scn_get(cx, m, "type"), sub,
 		    "unknown fault type '%s' (known: outage, random-outages, misconfig, dns, revocation, "
-		    "ari-window, stuck)", type);
+		    "ari-window, stuck, names-change)", type);
 	}
 out:
 	free(type);

@@ -32,6 +32,8 @@ enum scn_fault_kind {
 	SCN_F_ARI_WINDOW = 5,     /* the CA moves the ARI windows of some certificates */
 	SCN_F_STUCK = 6,          /* ACME challenges of an issuer or zone never validate: new
 				     requests hang until the CA's order expires, then fail */
+	SCN_F_NAMES_CHANGE = 7,   /* a group's certificates get a new exact set of names (a SAN
+				     added): cert-manager reissues at once, a new set for the CA */
 };
 
 #define SCN_NEVER INT64_MAX /* "no end" for windows and fixes */

@@ -89,6 +89,27 @@ Test(evaluate, healthy_certificate_is_low)
 	cr_expect_eq(r.r_class, SC_CLASS_OK);
 }
 
+/*
+ * A certificate whose names no longer match the spec is reissued by cert-manager at once, not
+ * at its renewal time; after a failure, at the end of the backoff.
+ */
+Test(evaluate, spec_mismatch_makes_the_attempt_due_now)
+{
+	struct sc_input in;
+	struct sc_result r;
+	te_input(&in, 20);
+	in.in_cert.c_spec_mismatch = 1;
+	cr_assert_eq(sc_evaluate(&in, &r), SC_OK);
+	te_check_common(&r, "mismatch");
+	cr_expect_eq(r.r_next_attempt, NOW, "due at the renewal time instead");
+	te_failing(&in, 2, 30 * M, outage_msg);
+	cr_assert_eq(sc_evaluate(&in, &r), SC_OK);
+	cr_expect_eq(r.r_next_attempt, NOW - 30 * M + 2 * H, "backoff of the second failure");
+	in.in_cert.c_spec_mismatch = 0;
+	cr_assert_eq(sc_evaluate(&in, &r), SC_OK);
+	cr_expect_eq(r.r_next_attempt, NOW + 40 * D, "a matching spec waits for its renewal time");
+}
+
 Test(evaluate, configuration_failure_is_critical)
 {
 	struct sc_input in;

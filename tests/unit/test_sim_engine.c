@@ -1,6 +1,7 @@
 /*
  * Engine: cert-manager's renewal and backoff timeline for one certificate, step by step; the
- * Issuing=True bypass; renewBefore not bypassing backoff; expired hours; rate-limit budgets;
+ * Issuing=True bypass; renewBefore not bypassing backoff; expired hours; rate-limit budgets
+ * (renewals exempt from the per-domain limit, new name sets not, duplicates for both);
  * revocation with ARI; identical draws across policies; determinism.
  */
 #include "cc_err.h"
@@ -16,7 +17,7 @@
 #define D 86400LL
 
 struct trace {
-	struct se_trace t_rec[512]; /* records */
+	struct se_trace t_rec[1024]; /* records */
 	size_t t_n;                 /* count */
 };
 
@@ -178,14 +179,37 @@ Test(sim_engine, expired_hours_accrue_until_the_end)
 	world_close(&w);
 }
 
-/* 60 certificates of one registered domain all due on day 30, Let's Encrypt budgets. */
+/* Successes in the trace within the sliding window (t - 7d, t], and the most in any. */
+static int
+max_in_window(const struct trace *tr)
+{
+	int most = 0;
+	for (size_t i = 0; i < tr->t_n; i++) {
+		if (!tr->t_rec[i].tr_done || tr->t_rec[i].tr_outcome != SF_OK)
+			continue;
+		int in_window = 0;
+		for (size_t j = 0; j < tr->t_n; j++)
+			in_window += tr->t_rec[j].tr_done && tr->t_rec[j].tr_outcome == SF_OK &&
+			    tr->t_rec[j].tr_time <= tr->t_rec[i].tr_time &&
+			    tr->t_rec[j].tr_time > tr->t_rec[i].tr_time - 7 * D;
+		if (in_window > most)
+			most = in_window;
+	}
+	return most;
+}
+
+/*
+ * 60 certificates of one registered domain all due on day 30, Let's Encrypt budgets. Each
+ * renews a set of names issued before: Let's Encrypt counts that as a renewal, exempt from its
+ * 50 new certificates per registered domain.
+ */
 static const char *burst =
     "name: rl\nseed: 2\nduration: 45d\n"
     "issuers:\n  - {name: le, acme: true, ari: true, ari_window: [0.66, 0.67]}\n"
     "certificates:\n  - {group: g, count: 60, issuer: le, lifetime: 90d, age: [30d, 30d],"
     " domain: one.example}\n";
 
-Test(sim_engine, rate_limit_budget_per_registered_domain)
+Test(sim_engine, renewals_are_exempt_from_the_per_domain_limit)
 {
 	struct world w;
 	struct trace tr = {0};
@@ -193,26 +217,86 @@ Test(sim_engine, rate_limit_budget_per_registered_domain)
 	se_set_trace(w.w_e, trace_fn, &tr);
 	cr_assert_eq(se_run(w.w_e), CC_OK);
 	const struct se_metrics *m = se_metrics(w.w_e);
-	cr_expect_eq(m->m_issuances, 60, "all renewed once the window refilled");
-	cr_expect_geq(m->m_outcomes[SF_RATE_LIMIT], 10, "10 over the budget of 50");
-	/* No 7-day window holds more than 50 issuances. */
-	for (size_t i = 0; i < tr.t_n; i++) {
-		if (!tr.t_rec[i].tr_done || tr.t_rec[i].tr_outcome != SF_OK)
-			continue;
-		int in_window = 0;
-		for (size_t j = 0; j < tr.t_n; j++)
-			in_window += tr.t_rec[j].tr_done && tr.t_rec[j].tr_outcome == SF_OK &&
-			    tr.t_rec[j].tr_time <= tr.t_rec[i].tr_time &&
-			    tr.t_rec[j].tr_time > tr.t_rec[i].tr_time - 7 * D;
-		cr_assert_leq(in_window, 50, "budget exceeded at record %zu", i);
-	}
+	cr_expect_eq(m->m_outcomes[SF_RATE_LIMIT], 0, "renewals refused by the domain limit");
+	cr_expect_eq(m->m_issuances, 60);
+	cr_expect_eq(max_in_window(&tr), 60, "all 60 renewed within one window");
 	world_close(&w);
 
-	/* cert-manager with ARI sends `replaces`: exempt from the limits. */
+	/* cert-manager with ARI sends `replaces`: exempt as well. */
 	world_open(&w, burst, SCN_POL_ARI_ONLY);
 	cr_assert_eq(se_run(w.w_e), CC_OK);
 	cr_expect_eq(se_metrics(w.w_e)->m_outcomes[SF_RATE_LIMIT], 0);
 	cr_expect_eq(se_metrics(w.w_e)->m_issuances, 60);
+	world_close(&w);
+}
+
+/*
+ * The same 60 certificates, 30-day lifetimes issued at the start (cert-manager renews at day
+ * 20), get a new SAN on day 1. Every reissue orders a set never issued: a new certificate.
+ */
+static const char *migration =
+    "name: mig\nseed: 2\nduration: 40d\n"
+    "issuers:\n  - {name: le, acme: true, latency: 60s}\n"
+    "certificates:\n  - {group: g, count: 60, issuer: le, lifetime: 30d, age: [0d, 0d],"
+    " domain: one.example}\n"
+    "faults:\n  - {type: names-change, group: g, at: 1d}\n";
+
+Test(sim_engine, names_change_reissues_at_once_and_counts_as_new)
+{
+	struct world w;
+	struct trace tr = {0};
+	world_open(&w, migration, SCN_POL_CERT_MANAGER);
+	se_set_trace(w.w_e, trace_fn, &tr);
+	int64_t t0 = se_scenario(w.w_e)->s_start;
+	cr_assert_eq(se_run_until(w.w_e, t0 + 12 * D), CC_OK);
+	const struct se_metrics *m = se_metrics(w.w_e);
+	int first_hour = 0, refusals = 0;
+	for (size_t i = 0; i < tr.t_n; i++) {
+		const struct se_trace *r = &tr.t_rec[i];
+		if (r->tr_done && r->tr_outcome == SF_OK && r->tr_time >= t0 + D &&
+		    r->tr_time < t0 + D + H)
+			first_hour++;
+		refusals += r->tr_done && r->tr_outcome == SF_RATE_LIMIT;
+	}
+	cr_expect_eq(first_hour, 50, "reissued at once, as far as the domain's 50 new allow");
+	cr_expect_geq(refusals, 10, "the other 10 new certificates refused");
+	cr_expect_eq(refusals, (int)m->m_outcomes[SF_RATE_LIMIT], "trace incomplete");
+	cr_expect_eq(m->m_issuances, 60, "every certificate reissued for its new names by day 12");
+	cr_expect_leq(max_in_window(&tr), 50, "more than 50 new certificates in a window");
+	cr_expect_eq(m->m_early, 0.0, "a reissue for new names counted as an early renewal");
+	cr_expect_eq(m->m_expired_s, 0.0, "old certificates stay valid while the budget refills");
+
+	/* Now the new sets were issued: reissuing all 60 within the hour is 60 renewals in a
+	 * window that still holds the last new ones, and none is refused. */
+	for (uint32_t ci = 0; ci < 60; ci++)
+		cr_assert_eq(se_trigger_issuing(w.w_e, ci), CC_OK);
+	size_t mark = tr.t_n;
+	cr_assert_eq(se_run(w.w_e), CC_OK);
+	int late_refusals = 0;
+	for (size_t i = mark; i < tr.t_n; i++)
+		late_refusals += tr.t_rec[i].tr_done && tr.t_rec[i].tr_outcome == SF_RATE_LIMIT;
+	cr_expect_eq(late_refusals, 0, "renewals of the new sets refused by the domain limit");
+	cr_expect_gt(max_in_window(&tr), 50, "the renewals did not all land in one window");
+	cr_assert_lt(tr.t_n, sizeof(tr.t_rec) / sizeof(tr.t_rec[0]), "trace full");
+	world_close(&w);
+}
+
+/* One certificate of a day's lifetime: renewed every 16 hours, more often than 5 a week. */
+static const char *daily =
+    "name: dup\nseed: 6\nduration: 14d\n"
+    "issuers:\n  - {name: le, acme: true}\n"
+    "certificates:\n  - {group: g, count: 1, issuer: le, lifetime: 1d, age: [0d, 0d],"
+    " domain: one.example}\n";
+
+Test(sim_engine, duplicate_limit_holds_renewals)
+{
+	struct world w;
+	struct trace tr = {0};
+	world_open(&w, daily, SCN_POL_CERT_MANAGER);
+	se_set_trace(w.w_e, trace_fn, &tr);
+	cr_assert_eq(se_run(w.w_e), CC_OK);
+	cr_expect_gt(se_metrics(w.w_e)->m_outcomes[SF_RATE_LIMIT], 0, "no renewal refused");
+	cr_expect_eq(max_in_window(&tr), 5, "not 5 renewals per exact set and window");
 	world_close(&w);
 }
 

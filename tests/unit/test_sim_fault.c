@@ -205,3 +205,28 @@ Test(sim_fault, stuck_challenges)
 	sf_plan_free(p);
 	scn_free(s);
 }
+
+/*
+ * A names-change alters certificates, not the outcome of an attempt: the engine applies it
+ * (a new set for the CA's budgets). The plan leaves every attempt as it was.
+ */
+Test(sim_fault, names_change_leaves_outcomes_alone)
+{
+	const char *yaml = "name: n\nseed: 9\nduration: 60d\n"
+			   "issuers:\n  - {name: le, acme: true}\n"
+			   "certificates:\n  - {group: a, count: 1, issuer: le, lifetime: 90d}\n"
+			   "faults:\n  - {type: names-change, group: a, at: 30d}\n";
+	struct scn_scenario *s = load(yaml);
+	struct sf_plan *p = NULL;
+	cr_assert_eq(sf_plan_new(s, &p), CC_OK);
+	const int64_t at[] = {0, 30 * D - 1, 30 * D, 30 * D + H, 59 * D};
+	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+		cr_expect_eq(sf_attempt(p, 0, 0, 0, 0, s->s_start + at[i], 0, NULL), SF_OK,
+		    "attempt at %lld failed", (long long)at[i]);
+		cr_expect_eq(sf_attempt(p, 0, 0, 0, 0, s->s_start + at[i], 1, NULL), SF_RATE_LIMIT,
+		    "the CA's verdict is passed in, not made here");
+		cr_expect(!sf_issuer_down(p, 0, s->s_start + at[i]));
+	}
+	sf_plan_free(p);
+	scn_free(s);
+}

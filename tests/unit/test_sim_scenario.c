@@ -218,10 +218,36 @@ static const struct bad_case bad_cases[] = {
 	{"not YAML", "name: [unclosed\n", "t.yaml:2:1: not valid YAML"},
 	{"empty document", "", "the document is empty"},
 	{"bad start time", BASE "start: yesterday\n", "start: expected an RFC 3339 UTC time"},
+	{"names-change needs a group", BASE "faults:\n  - {type: names-change, at: 3d}\n",
+	    "faults[0]: missing required key 'group'"},
+	{"names-change of an unknown group",
+	    BASE "faults:\n  - {type: names-change, group: shop, at: 3d}\n",
+	    "faults[0].group: no certificate group named 'shop'"},
+	{"names-change needs at", BASE "faults:\n  - {type: names-change, group: web}\n",
+	    "faults[0]: missing required key 'at'"},
+	{"names-change takes no issuer", BASE "faults:\n  - {type: names-change, group: web, at: 3d, "
+	    "issuer: le}\n", "faults[0]: unknown key 'issuer'"},
+	{"names-change at a negative time",
+	    BASE "faults:\n  - {type: names-change, group: web, at: -1d}\n",
+	    "faults[0].at: negative duration '-1d'"},
 	{"ari window reversed", "name: t\nseed: 1\nduration: 10d\nissuers:\n  - {name: le, ari: true, "
 	    "ari_window: [0.7, 0.6]}\ncertificates: [{group: w, count: 1, issuer: le, lifetime: 90d}]\n",
 	    "the window must start before it ends"},
 };
+
+Test(sim_scenario, names_change_fault)
+{
+	const char *text = BASE "faults:\n  - {type: names-change, group: web, at: 30d}\n";
+	struct scn_scenario *s = NULL;
+	struct scn_error err;
+	cr_assert_eq(scn_load_string(text, strlen(text), "t.yaml", &s, &err), CC_OK, "%s", err.e_msg);
+	cr_assert_eq(s->s_nfaults, 1);
+	cr_expect_eq(s->s_faults[0].f_kind, SCN_F_NAMES_CHANGE);
+	cr_expect_eq(s->s_faults[0].f_group, 0);
+	cr_expect_eq(s->s_faults[0].f_issuer, -1);
+	cr_expect_eq(s->s_faults[0].f_start, 30 * 86400);
+	scn_free(s);
+}
 
 Test(sim_scenario, bad_files_name_key_and_position)
 {
