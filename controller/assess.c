@@ -1001,6 +1001,21 @@ as_request_outcome(const struct rec_cr *r, int *failed, int64_t *when)
 	return 1;
 }
 
+int
+as_request_fault_failure(const struct rec_cr *r)
+{
+	struct sc_request rq;
+	struct fcl_result fr;
+	as_request(r, &rq);
+	if (rq.rq_outcome == SC_OUT_DENIED)
+		return 1; /* a policy refused it: scoring reads a denial as a wrong setting */
+	if (rq.rq_outcome != SC_OUT_FAILED)
+		return 0;
+	fcl_classify(rq.rq_reason, rq.rq_message, &fr);
+	return fr.cl_class == SC_CLASS_RATE_LIMIT || fr.cl_class == SC_CLASS_CA_UNAVAILABLE ||
+	    fr.cl_class == SC_CLASS_DNS || fr.cl_class == SC_CLASS_CONFIG;
+}
+
 void
 as_request_features(struct as_ctx *a, const struct rec_cert *c, const struct rec_cr *const *crs,
     size_t n, size_t i, struct lm_features *f)

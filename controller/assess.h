@@ -157,6 +157,15 @@ void as_set_model(struct as_ctx *a, const struct lm_model *m);
  * denied, invalid: *failed = 1), with the outcome's time in *when; 0 while it is pending.
  */
 int as_request_outcome(const struct rec_cr *r, int *failed, int64_t *when);
+/*
+ * True when r failed for a reason scoring's fault model carries (a rate limit, the CA
+ * unavailable, DNS, a wrong setting, a denial). The learned model is the failure rate of
+ * attempts in a healthy state; such a failure is a fault's evidence, and learned as an attempt's
+ * odds it would count twice (a burst of 150 rate-limit refusals at one instant taught the model
+ * that healthy attempts fail, in the simulator's rate-limit scenario). Transient and
+ * unrecognised failures are learned.
+ */
+int as_request_fault_failure(const struct rec_cr *r);
 
 /*
  * The learned model's inputs for the request crs[i] as they stood when it was created, as far

@@ -370,8 +370,9 @@ recon_learn(struct recon *r, const struct rec_cert *c, int64_t now, struct as_ct
 		const struct rec_cr *q = crs[i];
 		int failed;
 		int64_t when;
-		if (!as_request_outcome(q, &failed, &when))
-			continue;
+		if (!as_request_outcome(q, &failed, &when) ||
+		    (failed && as_request_fault_failure(q)))
+			continue; /* pending, or a fault's evidence (assess.h) */
 		char id[300];
 		/* the UID names a request for good; without one, its name and creation time */
 		if (q->r_meta.m_uid[0])

@@ -603,6 +603,23 @@ scc_attempt_forecast(struct scc_state *st, uint32_t c)
 	return r->r_p_next_fail;
 }
 
+/*
+ * The learned model is the failure rate of attempts in a healthy state; a failure for a reason
+ * the fault model carries (a rate limit, the CA down, DNS, a wrong setting) is that fault's
+ * evidence and is not learned, as the controller does (assess.h, as_request_fault_failure).
+ * Learned, the rate-limit scenario's 150 refusals of one instant taught the model that healthy
+ * attempts fail (0.96 and more), and every refused certificate was alerted (precision 0.09;
+ * 0.78 without them).
+ */
+static int
+scc_fault_failure(const struct se_view *v)
+{
+	struct fcl_result fr;
+	fcl_classify(v->v_last_reason, v->v_last_message, &fr);
+	return fr.cl_class == SC_CLASS_RATE_LIMIT || fr.cl_class == SC_CLASS_CA_UNAVAILABLE ||
+	       fr.cl_class == SC_CLASS_DNS || fr.cl_class == SC_CLASS_CONFIG;
+}
+
 void
 scc_on_outcome(struct scc_state *st, uint32_t c, int issuer, int failed)
 {
@@ -622,7 +639,7 @@ scc_on_outcome(struct scc_state *st, uint32_t c, int issuer, int failed)
 	if (ci->ci_n < SCC_IREQ)
 		ci->ci_n++;
 	ci->ci_est_t = 0;
-	if (cc->cc_has_feat) {
+	if (cc->cc_has_feat && !(failed && scc_fault_failure(&v))) {
 		if (cc->cc_stuck_cls > 0)
 			cc->cc_feat.f_class = (enum lm_class)(cc->cc_stuck_cls - 1);
 		lm_update(&st->s_lm, &cc->cc_feat, failed);

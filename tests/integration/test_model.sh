@@ -42,7 +42,7 @@ EOF
 	if [ "$state" = issued ]; then
 		cond="{\"type\":\"Ready\",\"status\":\"True\",\"reason\":\"Issued\",\"message\":\"ok\",\"lastTransitionTime\":\"$(iso $((now - ago)))\"}"
 	else
-		cond="{\"type\":\"Ready\",\"status\":\"False\",\"reason\":\"Failed\",\"message\":\"DNS problem: NXDOMAIN\",\"lastTransitionTime\":\"$(iso $((now - ago)))\"}"
+		cond="{\"type\":\"Ready\",\"status\":\"False\",\"reason\":\"Failed\",\"message\":\"Failed to wait for order: context deadline exceeded\",\"lastTransitionTime\":\"$(iso $((now - ago)))\"}"
 	fi
 	kubectl_admin -n "$ns" patch certificaterequest "$name" --subresource=status --type=merge \
 		-p "{\"status\":{\"conditions\":[$cond]}}" >/dev/null

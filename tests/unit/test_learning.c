@@ -95,9 +95,10 @@ put_cr(struct store *st, enum store_event ev, const char *name, const char *uid,
 	apply(st, RES_CERTIFICATEREQUEST, ev, json);
 }
 
-#define DNS_FAILURE "DNS problem: NXDOMAIN looking up TXT for _acme-challenge.web.shop.example"
+/* a transient failure: learned (a fault's failure is not; see fault_failures_are_not_learned) */
+#define TRANSIENT_FAILURE "Failed to wait for order resource web-2-1: context deadline exceeded"
 
-/* Three requests: issued, failed (DNS), and one still pending. */
+/* Three requests: issued, failed (transient), and one still pending. */
 static void
 history(struct store *st)
 {
@@ -105,7 +106,7 @@ history(struct store *st)
 	put_cr(st, STORE_ADDED, "web-1", "uid-1", "2026-01-01T00:00:00Z", "issued",
 	    "2026-01-01T00:01:00Z", NULL);
 	put_cr(st, STORE_ADDED, "web-2", "uid-2", "2026-02-01T00:00:00Z", "failed",
-	    "2026-02-01T00:05:00Z", DNS_FAILURE);
+	    "2026-02-01T00:05:00Z", TRANSIENT_FAILURE);
 	put_cr(st, STORE_ADDED, "web-3", "uid-3", "2026-02-01T01:00:00Z", "pending", NULL, NULL);
 }
 
@@ -209,7 +210,7 @@ Test(learning, features_as_the_request_started)
 	struct lm_features f;
 	as_request_features(a, c, crs, n, 0, &f);
 	cr_expect_eq(f.f_failed_attempts, 1.0, "one failure just before");
-	cr_expect_eq(f.f_class, LM_CLASS_DNS, "its class: %d", (int)f.f_class);
+	cr_expect_eq(f.f_class, LM_CLASS_TRANSIENT, "its class: %d", (int)f.f_class);
 	cr_expect(fabs(f.f_hours_since_failure - 55.0 / 60.0) < 1e-9, "%g h",
 	    f.f_hours_since_failure);
 	cr_expect(fabs(f.f_lifetime_days - 90.0) < 1e-9, "%g days", f.f_lifetime_days);
@@ -447,6 +448,43 @@ Test(learning, a_hung_failure_is_not_a_healthy_attempt)
 		cr_expect_eq(f.f_failed_attempts, 0.0, "%s: nothing failed before it", cases[k].name);
 		as_free(a);
 		store_unlock(st);
+		store_free(st);
+	}
+}
+
+/*
+ * A failure the fault model carries (rate limit, CA unavailable, DNS, a wrong setting, a
+ * denial) is that fault's evidence, not a healthy attempt's odds: it is not learned. A
+ * transient or unrecognised failure is.
+ */
+Test(learning, fault_failures_are_not_learned)
+{
+	const struct {
+		const char *name, *msg;
+		int learned;
+	} cases[] = {
+	    {"rate limit", "Failed to create Order: 429 urn:ietf:params:acme:error:rateLimited: "
+			   "too many certificates already issued", 0},
+	    {"CA unavailable", "Failed to create Order: 503 Service Unavailable", 0},
+	    {"DNS", "DNS problem: NXDOMAIN looking up TXT for _acme-challenge.web.shop.example", 0},
+	    {"transient", "Failed to wait for order: context deadline exceeded", 1},
+	    {"unrecognised", "something odd happened", 1},
+	};
+	for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+		struct store *st = store_new();
+		put_cert(st);
+		put_cr(st, STORE_ADDED, "web-1", "uid-1", "2026-01-01T00:00:00Z", "issued",
+		    "2026-01-01T00:01:00Z", NULL);
+		put_cr(st, STORE_ADDED, "web-2", "uid-2", "2026-02-01T00:00:00Z", "failed",
+		    "2026-02-01T00:05:00Z", cases[k].msg);
+		struct mdl *m = mdl_new(0);
+		struct recon *r = recon_with(st, m);
+		cr_assert_eq(recon_key(r, "shop/web"), CC_OK);
+		uint64_t nf;
+		cr_expect_eq(outcomes(m, &nf), 1 + (uint64_t)cases[k].learned, "%s", cases[k].name);
+		cr_expect_eq(nf, (uint64_t)cases[k].learned, "%s: failures learned", cases[k].name);
+		recon_free(r);
+		mdl_free(m);
 		store_free(st);
 	}
 }
