@@ -1,5 +1,6 @@
 /* aripoll: ACME servers' renewal information -> aricache (see aripoll.h). */
 #include "aripoll.h"
+#include "ticker.h"
 
 #include "ari.h"
 #include "aricache.h"
@@ -58,11 +59,7 @@ struct arp_dir {
 
 struct arp {
 	struct arp_opts p_o;
-	pthread_t p_thread;
-	int p_running;
-	atomic_int p_stop;
-	pthread_mutex_t p_mu;
-	pthread_cond_t p_cv;             /* wakes the wait between rounds on stop */
+	struct tk p_tk;                  /* the thread that runs arp_round */
 	struct arp_dir p_dirs[ARP_DIRS_MAX];
 	size_t p_ndirs;
 	char *p_noted[ARP_NOTED_MAX];    /* "reason\tissuer key" already logged */
@@ -83,6 +80,12 @@ arp_wall_clock(void)
 	return (int64_t)time(NULL);
 }
 
+static void
+arp_round_cb(void *arg)
+{
+	arp_round(arg);
+}
+
 struct arp *
 arp_new(const struct arp_opts *o)
 {
@@ -95,13 +98,7 @@ arp_new(const struct arp_opts *o)
 		p->p_o.ao_clock = arp_wall_clock;
 	if (p->p_o.ao_timeout_ms <= 0)
 		p->p_o.ao_timeout_ms = ARP_TIMEOUT_MS;
-	atomic_init(&p->p_stop, 0);
-	pthread_mutex_init(&p->p_mu, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&p->p_cv, &ca);
-	pthread_condattr_destroy(&ca);
+	tk_init(&p->p_tk, p->p_o.ao_interval, arp_round_cb, p);
 	return p;
 }
 
@@ -213,7 +210,7 @@ arp_fetch(struct arp *p, const char *url, const struct arp_job *j, struct buf *b
 		return CC_ERR_IO;
 	}
 	char curlerr[CURL_ERROR_SIZE] = "";
-	struct arp_sink k = {body, 0, &p->p_stop, ""};
+	struct arp_sink k = {body, 0, &p->p_tk.k_stop, ""};
 	struct arp_ca ca = {j->j_ca, j->j_ca_len};
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https");
@@ -505,7 +502,7 @@ arp_round(struct arp *p)
 	int64_t now = p->p_o.ao_clock();
 	struct arp_job *jobs;
 	size_t n = arp_read_jobs(p, &jobs);
-	for (size_t i = 0; i < n && !atomic_load(&p->p_stop); i++)
+	for (size_t i = 0; i < n && !tk_stopping(&p->p_tk); i++)
 		arp_ask(p, &jobs[i], now);
 	for (size_t i = 0; i < n; i++)
 		arp_job_free(&jobs[i]);
@@ -513,33 +510,10 @@ arp_round(struct arp *p)
 	arc_prune(p->p_o.ao_cache, now - ARP_PRUNE_AGE);
 }
 
-static void *
-arp_main(void *arg)
-{
-	struct arp *p = arg;
-	while (!atomic_load(&p->p_stop)) {
-		arp_round(p);
-		struct timespec until;
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += (time_t)p->p_o.ao_interval;
-		pthread_mutex_lock(&p->p_mu);
-		while (!atomic_load(&p->p_stop) &&
-		       pthread_cond_timedwait(&p->p_cv, &p->p_mu, &until) == 0)
-			;
-		pthread_mutex_unlock(&p->p_mu);
-	}
-	return NULL;
-}
-
 int
 arp_start(struct arp *p)
 {
-	if (pthread_create(&p->p_thread, NULL, arp_main, p) != 0) {
-		log_error("cannot start the ACME renewal information thread");
-		return CC_ERR_IO;
-	}
-	p->p_running = 1;
-	return CC_OK;
+	return tk_start(&p->p_tk, "ACME renewal information");
 }
 
 void
@@ -547,17 +521,11 @@ arp_free(struct arp *p)
 {
 	if (p == NULL)
 		return;
-	pthread_mutex_lock(&p->p_mu);
-	atomic_store(&p->p_stop, 1);
-	pthread_cond_broadcast(&p->p_cv);
-	pthread_mutex_unlock(&p->p_mu);
-	if (p->p_running)
-		pthread_join(p->p_thread, NULL);
+	tk_stop(&p->p_tk);
 	for (size_t i = 0; i < p->p_ndirs; i++)
 		free(p->p_dirs[i].d_server);
 	for (size_t i = 0; i < p->p_nnoted; i++)
 		free(p->p_noted[i]);
-	pthread_cond_destroy(&p->p_cv);
-	pthread_mutex_destroy(&p->p_mu);
+	tk_destroy(&p->p_tk);
 	free(p);
 }

@@ -1,5 +1,6 @@
 /* scraper: pods from the store -> restarts and /metrics scrapes -> signals (see scraper.h). */
 #include "scraper.h"
+#include "ticker.h"
 
 #include "buf.h"
 #include "cc_err.h"
@@ -40,11 +41,7 @@ struct scr_logged {
 
 struct scr {
 	struct scr_opts s_o;
-	pthread_t s_thread;
-	int s_running;
-	atomic_int s_stop;
-	pthread_mutex_t s_mu;
-	pthread_cond_t s_cv;            /* wakes the wait between rounds on stop */
+	struct tk s_tk;                 /* the thread that runs scr_round */
 	uint64_t s_digest;              /* sig_digest after the last round */
 	struct scr_logged s_logged[SCR_LOGGED_MAX];
 	size_t s_nlogged;
@@ -65,6 +62,12 @@ scr_wall_clock(void)
 	return (int64_t)time(NULL);
 }
 
+static void
+scr_round_cb(void *arg)
+{
+	scr_round(arg);
+}
+
 struct scr *
 scr_new(const struct scr_opts *o)
 {
@@ -79,13 +82,7 @@ scr_new(const struct scr_opts *o)
 		s->s_o.so_timeout_ms = SCR_TIMEOUT_MS;
 	if (s->s_o.so_body_max == 0)
 		s->s_o.so_body_max = SCR_BODY_MAX;
-	atomic_init(&s->s_stop, 0);
-	pthread_mutex_init(&s->s_mu, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&s->s_cv, &ca);
-	pthread_condattr_destroy(&ca);
+	tk_init(&s->s_tk, s->s_o.so_interval, scr_round_cb, s);
 	s->s_digest = sig_digest(o->so_signals, s->s_o.so_clock());
 	return s;
 }
@@ -127,7 +124,7 @@ scr_fetch(struct scr *s, const char *url, struct buf *body, char *why, size_t wh
 		return CC_ERR_IO;
 	}
 	char curlerr[CURL_ERROR_SIZE] = "";
-	struct scr_sink k = {body, 0, &s->s_stop};
+	struct scr_sink k = {body, 0, &s->s_tk.k_stop};
 	/* the text format; a newer client library would otherwise be free to answer otherwise */
 	struct curl_slist *hdrs =
 	    curl_slist_append(NULL, "Accept: text/plain;version=0.0.4;q=1,*/*;q=0.1");
@@ -285,7 +282,7 @@ scr_round(struct scr *s)
 	}
 	sig_pods(s->s_o.so_signals, sp, n, now);
 	free(sp);
-	for (size_t i = 0; s->s_o.so_port > 0 && i < n && !atomic_load(&s->s_stop); i++)
+	for (size_t i = 0; s->s_o.so_port > 0 && i < n && !tk_stopping(&s->s_tk); i++)
 		if (pods[i].p_scrape)
 			scr_pod_scrape(s, &pods[i], now);
 	for (size_t i = 0; i < n; i++) {
@@ -296,40 +293,17 @@ scr_round(struct scr *s)
 	free(pods);
 	sig_prune(s->s_o.so_signals, now);
 	uint64_t d = sig_digest(s->s_o.so_signals, now);
-	if (d != s->s_digest && !atomic_load(&s->s_stop)) {
+	if (d != s->s_digest && !tk_stopping(&s->s_tk)) {
 		s->s_digest = d;
 		if (s->s_o.so_changed)
 			s->s_o.so_changed(s->s_o.so_arg);
 	}
 }
 
-static void *
-scr_main(void *arg)
-{
-	struct scr *s = arg;
-	while (!atomic_load(&s->s_stop)) {
-		scr_round(s);
-		struct timespec until;
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += (time_t)s->s_o.so_interval;
-		pthread_mutex_lock(&s->s_mu);
-		while (!atomic_load(&s->s_stop) &&
-		       pthread_cond_timedwait(&s->s_cv, &s->s_mu, &until) == 0)
-			;
-		pthread_mutex_unlock(&s->s_mu);
-	}
-	return NULL;
-}
-
 int
 scr_start(struct scr *s)
 {
-	if (pthread_create(&s->s_thread, NULL, scr_main, s) != 0) {
-		log_error("cannot start the cert-manager metrics thread");
-		return CC_ERR_IO;
-	}
-	s->s_running = 1;
-	return CC_OK;
+	return tk_start(&s->s_tk, "cert-manager metrics");
 }
 
 void
@@ -337,15 +311,9 @@ scr_free(struct scr *s)
 {
 	if (s == NULL)
 		return;
-	pthread_mutex_lock(&s->s_mu);
-	atomic_store(&s->s_stop, 1);
-	pthread_cond_broadcast(&s->s_cv);
-	pthread_mutex_unlock(&s->s_mu);
-	if (s->s_running)
-		pthread_join(s->s_thread, NULL);
+	tk_stop(&s->s_tk);
 	for (size_t i = 0; i < s->s_nlogged; i++)
 		free(s->s_logged[i].l_uid);
-	pthread_cond_destroy(&s->s_cv);
-	pthread_mutex_destroy(&s->s_mu);
+	tk_destroy(&s->s_tk);
 	free(s);
 }
