@@ -6,6 +6,7 @@
 #include "aricache.h"
 #include "buf.h"
 #include "cc_err.h"
+#include "httpget.h"
 #include "certparse.h"
 #include "log.h"
 #include "metrics.h"
@@ -16,11 +17,6 @@
 #include "timefmt.h"
 #include "xalloc.h"
 
-#include <curl/curl.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -68,12 +64,6 @@ struct arp {
 
 static pthread_once_t arp_once = PTHREAD_ONCE_INIT;
 
-static void
-arp_global_init(void)
-{
-	(void)curl_global_init(CURL_GLOBAL_ALL);
-}
-
 static int64_t
 arp_wall_clock(void)
 {
@@ -89,7 +79,7 @@ arp_round_cb(void *arg)
 struct arp *
 arp_new(const struct arp_opts *o)
 {
-	pthread_once(&arp_once, arp_global_init);
+	pthread_once(&arp_once, hg_global_init);
 	struct arp *p = xcalloc(1, sizeof *p);
 	p->p_o = *o;
 	if (p->p_o.ao_interval < 1)
@@ -124,135 +114,29 @@ arp_note_once(struct arp *p, const char *reason, const char *issuer)
 
 /* ---- one call ---- */
 
-struct arp_sink {
-	struct buf *k_body;
-	int k_toobig;
-	atomic_int *k_stop;
-	char k_retry[64];                /* Retry-After, or "" */
-};
-
-static size_t
-arp_on_body(char *d, size_t size, size_t n, void *arg)
-{
-	struct arp_sink *k = arg;
-	if (buf_append(k->k_body, d, size * n) != CC_OK) {
-		k->k_toobig = 1;
-		return 0;
-	}
-	return size * n;
-}
-
-static size_t
-arp_on_header(char *d, size_t size, size_t n, void *arg)
-{
-	struct arp_sink *k = arg;
-	size_t len = size * n;
-	static const char name[] = "retry-after:";
-	if (len > sizeof name - 1 && strncasecmp(d, name, sizeof name - 1) == 0) {
-		size_t v = len - (sizeof name - 1);
-		if (v >= sizeof k->k_retry)
-			v = sizeof k->k_retry - 1;
-		memcpy(k->k_retry, d + sizeof name - 1, v);
-		k->k_retry[v] = '\0';
-		k->k_retry[strcspn(k->k_retry, "\r\n")] = '\0';
-	}
-	return len;
-}
-
-static int
-arp_on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
-{
-	(void)dt, (void)dn, (void)ut, (void)un;
-	struct arp_sink *k = arg;
-	return atomic_load(k->k_stop) ? 1 : 0;
-}
-
-struct arp_ca {
-	const unsigned char *c_pem;
-	size_t c_len;
-};
-
-/*
- * Add the issuer's caBundle to the trust curl has already loaded (the system's), so both are
- * trusted; CURLOPT_CAINFO_BLOB would replace the system's instead. No certificate in the
- * bundle fails the call rather than silently trusting only the system.
- */
-static CURLcode
-arp_on_ssl_ctx(CURL *e, void *sslctx, void *arg)
-{
-	(void)e;
-	const struct arp_ca *ca = arg;
-	X509_STORE *st = SSL_CTX_get_cert_store((SSL_CTX *)sslctx);
-	BIO *b = BIO_new_mem_buf(ca->c_pem, ca->c_len > INT32_MAX ? INT32_MAX : (int)ca->c_len);
-	int added = 0;
-	X509 *x;
-	while (b != NULL && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
-		(void)X509_STORE_add_cert(st, x); /* a duplicate of a system CA is fine */
-		X509_free(x);
-		added++;
-	}
-	ERR_clear_error(); /* the read that ends the loop leaves an error behind */
-	BIO_free(b);
-	return added > 0 ? CURLE_OK : CURLE_SSL_CACERT_BADFILE;
-}
-
 /*
  * GET url into body. Returns CC_OK with *code the HTTP status (any), or an error with why
- * filled. Retry-After, when sent, is copied to retry.
+ * filled. Retry-After, when sent, is copied to retry. The issuer's caBundle is trusted besides
+ * the system's CAs.
  */
 static int
 arp_fetch(struct arp *p, const char *url, const struct arp_job *j, struct buf *body, long *code,
     char *retry, size_t retrylen, char *why, size_t whylen)
 {
-	CURL *e = curl_easy_init();
-	if (e == NULL) {
-		snprintf(why, whylen, "curl_easy_init failed");
-		return CC_ERR_IO;
-	}
-	char curlerr[CURL_ERROR_SIZE] = "";
-	struct arp_sink k = {body, 0, &p->p_tk.k_stop, ""};
-	struct arp_ca ca = {j->j_ca, j->j_ca_len};
-	curl_easy_setopt(e, CURLOPT_URL, url);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https");
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L); /* ACME answers directly; no other host */
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (j->j_ca != NULL) {
-		curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, arp_on_ssl_ctx);
-		curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, &ca);
-		/* the store with the bundle added must not be reused for another issuer */
-		curl_easy_setopt(e, CURLOPT_CA_CACHE_TIMEOUT, 0L);
-	}
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)ARP_CONNECT_TIMEOUT_MS);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, p->p_o.ao_timeout_ms);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "certcast");
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, curlerr);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, arp_on_body);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, &k);
-	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, arp_on_header);
-	curl_easy_setopt(e, CURLOPT_HEADERDATA, &k);
-	curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, arp_on_progress);
-	curl_easy_setopt(e, CURLOPT_XFERINFODATA, &k);
-	CURLcode cc = curl_easy_perform(e);
-	*code = 0;
-	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, code);
-	curl_easy_cleanup(e);
-	snprintf(retry, retrylen, "%s", k.k_retry);
-	if (k.k_toobig) {
-		snprintf(why, whylen, "body over %u bytes", ARI_BODY_MAX);
-		return CC_ERR_TOOBIG;
-	}
-	if (cc == CURLE_ABORTED_BY_CALLBACK) {
-		snprintf(why, whylen, "stopped");
-		return CC_ERR_CANCELED;
-	}
-	if (cc != CURLE_OK) {
-		snprintf(why, whylen, "%s", curlerr[0] ? curlerr : curl_easy_strerror(cc));
-		return cc == CURLE_OPERATION_TIMEDOUT ? CC_ERR_TIMEOUT : CC_ERR_IO;
-	}
-	return CC_OK;
+	struct hg_req q = {
+	    .hr_url = url,
+	    .hr_protocols = "https",
+	    .hr_ca = j->j_ca,
+	    .hr_ca_len = j->j_ca_len,
+	    .hr_connect_timeout_ms = ARP_CONNECT_TIMEOUT_MS,
+	    .hr_timeout_ms = p->p_o.ao_timeout_ms,
+	    .hr_stop = &p->p_tk.k_stop,
+	};
+	struct hg_resp r;
+	int rc = hg_get(&q, body, &r, why, whylen);
+	*code = r.hr_code;
+	snprintf(retry, retrylen, "%s", r.hr_retry_after);
+	return rc;
 }
 
 static void
@@ -289,7 +173,7 @@ arp_dir(struct arp *p, const struct arp_job *j, int64_t now)
 		return d;
 	struct buf body;
 	buf_init(&body, ARI_BODY_MAX);
-	char why[CURL_ERROR_SIZE + 64] = "", retry[64];
+	char why[HG_WHY_MAX + 64] = "", retry[64];
 	long code = 0;
 	int rc = arp_fetch(p, j->j_server, j, &body, &code, retry, sizeof retry, why, sizeof why);
 	if (rc == CC_ERR_CANCELED) {
@@ -376,7 +260,7 @@ arp_ask(struct arp *p, const struct arp_job *j, int64_t now)
 	char *url = xasprintf("%s%s%s", d->d_ri, rl && d->d_ri[rl - 1] == '/' ? "" : "/", id);
 	struct buf body;
 	buf_init(&body, ARI_BODY_MAX);
-	char why[CURL_ERROR_SIZE + 64] = "", retry[64] = "";
+	char why[HG_WHY_MAX + 64] = "", retry[64] = "";
 	long code = 0;
 	int rc = arp_fetch(p, url, j, &body, &code, retry, sizeof retry, why, sizeof why);
 	free(url);

@@ -4,6 +4,7 @@
 
 #include "buf.h"
 #include "cc_err.h"
+#include "httpget.h"
 #include "log.h"
 #include "metrics.h"
 #include "records.h"
@@ -11,7 +12,6 @@
 #include "store.h"
 #include "xalloc.h"
 
-#include <curl/curl.h>
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -52,8 +52,7 @@ static pthread_once_t scr_once = PTHREAD_ONCE_INIT;
 static void
 scr_global_init(void)
 {
-	/* the API client does the same; curl counts the calls */
-	(void)curl_global_init(CURL_GLOBAL_ALL);
+	hg_global_init();
 }
 
 static int64_t
@@ -89,80 +88,26 @@ scr_new(const struct scr_opts *o)
 
 /* ---- one scrape ---- */
 
-struct scr_sink {
-	struct buf *k_body;
-	int k_toobig;
-	atomic_int *k_stop;
-};
-
-static size_t
-scr_on_body(char *p, size_t size, size_t n, void *arg)
-{
-	struct scr_sink *k = arg;
-	if (buf_append(k->k_body, p, size * n) != CC_OK) {
-		k->k_toobig = 1;
-		return 0; /* makes curl fail the transfer */
-	}
-	return size * n;
-}
-
-static int
-scr_on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
-{
-	(void)dt, (void)dn, (void)ut, (void)un;
-	struct scr_sink *k = arg;
-	return atomic_load(k->k_stop) ? 1 : 0;
-}
-
 /* GET url into body. CC_OK, or an error with why filled. */
 static int
 scr_fetch(struct scr *s, const char *url, struct buf *body, char *why, size_t whylen)
 {
-	CURL *e = curl_easy_init();
-	if (e == NULL) {
-		snprintf(why, whylen, "curl_easy_init failed");
-		return CC_ERR_IO;
-	}
-	char curlerr[CURL_ERROR_SIZE] = "";
-	struct scr_sink k = {body, 0, &s->s_tk.k_stop};
-	/* the text format; a newer client library would otherwise be free to answer otherwise */
-	struct curl_slist *hdrs =
-	    curl_slist_append(NULL, "Accept: text/plain;version=0.0.4;q=1,*/*;q=0.1");
-	curl_easy_setopt(e, CURLOPT_URL, url);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http");
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(e, CURLOPT_NOPROXY, "*"); /* a pod IP is never reached through a proxy */
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)SCR_CONNECT_TIMEOUT_MS);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, s->s_o.so_timeout_ms);
-	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, ""); /* body limit applies after decoding */
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "certcast");
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, curlerr);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, scr_on_body);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, &k);
-	curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, scr_on_progress);
-	curl_easy_setopt(e, CURLOPT_XFERINFODATA, &k);
-	CURLcode cc = curl_easy_perform(e);
-	long code = 0;
-	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
-	curl_easy_cleanup(e);
-	curl_slist_free_all(hdrs);
-	if (k.k_toobig) {
-		snprintf(why, whylen, "body over %zu bytes", s->s_o.so_body_max);
-		return CC_ERR_TOOBIG;
-	}
-	if (cc == CURLE_ABORTED_BY_CALLBACK) {
-		snprintf(why, whylen, "stopped");
-		return CC_ERR_CANCELED;
-	}
-	if (cc != CURLE_OK) {
-		snprintf(why, whylen, "%s", curlerr[0] ? curlerr : curl_easy_strerror(cc));
-		return cc == CURLE_OPERATION_TIMEDOUT ? CC_ERR_TIMEOUT : CC_ERR_IO;
-	}
-	if (code != 200) {
-		snprintf(why, whylen, "HTTP status %ld", code);
+	struct hg_req q = {
+	    .hr_url = url,
+	    .hr_protocols = "http",
+	    /* the text format; a newer client library would otherwise be free to answer otherwise */
+	    .hr_accept = "text/plain;version=0.0.4;q=1,*/*;q=0.1",
+	    .hr_no_proxy = 1, /* a pod IP is never reached through a proxy */
+	    .hr_connect_timeout_ms = SCR_CONNECT_TIMEOUT_MS,
+	    .hr_timeout_ms = s->s_o.so_timeout_ms,
+	    .hr_stop = &s->s_tk.k_stop,
+	};
+	struct hg_resp r;
+	int rc = hg_get(&q, body, &r, why, whylen);
+	if (rc != CC_OK)
+		return rc;
+	if (r.hr_code != 200) {
+		snprintf(why, whylen, "HTTP status %ld", r.hr_code);
 		return CC_ERR_HTTP;
 	}
 	return CC_OK;
@@ -202,7 +147,7 @@ scr_log(struct scr *s, const struct scr_pod *p, enum scr_result r, const char *w
 static void
 scr_pod_scrape(struct scr *s, const struct scr_pod *p, int64_t now)
 {
-	char url[128], why[CURL_ERROR_SIZE + 64] = "";
+	char url[128], why[HG_WHY_MAX + 64] = "";
 	int v6 = strchr(p->p_ip, ':') != NULL;
 	snprintf(url, sizeof url, "http://%s%s%s:%d/metrics", v6 ? "[" : "", p->p_ip, v6 ? "]" : "",
 	    s->s_o.so_port);
