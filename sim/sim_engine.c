@@ -42,6 +42,7 @@ struct se_cert {
 	int64_t c_ari_hi;
 	int64_t c_alert_at;     /* first HIGH for this instance, SE_NONE when none */
 	int64_t c_curve_at[SE_NCURVE]; /* first risk >= se_curve_risk[i], SE_NONE when none */
+	double c_risk_h;        /* last risk noted by notAfter - H (se_horizon), < 0 when none */
 	double c_forecast;      /* forecast for the attempt in flight, < 0 when none */
 	uint32_t c_group;       /* group index */
 	uint32_t c_domain;      /* registered-domain index */
@@ -370,6 +371,42 @@ se_clear_alerts(struct se_cert *c)
 	c->c_alert_at = SE_NONE;
 	for (int i = 0; i < SE_NCURVE; i++)
 		c->c_curve_at[i] = SE_NONE;
+	c->c_risk_h = -1;
+}
+
+/*
+ * The warning an instance can be given, as recall demands it (README, "Alerts"): the alert
+ * horizon, at most a quarter of the lifetime, and no earlier than its deadline was knowable.
+ */
+static int64_t
+se_horizon(const struct se_engine *e, const struct se_cert *c)
+{
+	const struct scn_group *g = &e->e_s->s_groups[c->c_group];
+	int64_t h = e->e_s->s_alert_horizon;
+	if (g->g_lifetime / 4 < h)
+		h = g->g_lifetime / 4;
+	if (c->c_valid_until - c->c_revealed < h)
+		h = c->c_valid_until - c->c_revealed;
+	return h;
+}
+
+void
+se_rel_add(struct se_metrics *m, double risk, int positive)
+{
+	if (!(risk >= 0)) { /* also NaN */
+		m->m_rel_unforecast++;
+		return;
+	}
+	if (risk > 1)
+		risk = 1;
+	int b = (int)(risk * SE_NREL);
+	if (b >= SE_NREL)
+		b = SE_NREL - 1; /* risk 1 */
+	m->m_rel[b].rb_n++;
+	m->m_rel[b].rb_sum_risk += risk;
+	m->m_rel[b].rb_positive += positive ? 1 : 0;
+	double d = risk - (positive ? 1.0 : 0.0);
+	m->m_rel_brier_sum += d * d;
 }
 
 static void
@@ -421,11 +458,8 @@ se_close_instance(struct se_engine *e, uint32_t ci, int64_t t, int renewed)
 			m->m_alert_fp++;
 		}
 	}
-	int64_t h = e->e_s->s_alert_horizon;
-	if (g->g_lifetime / 4 < h)
-		h = g->g_lifetime / 4;
-	if (na - c->c_revealed < h)
-		h = na - c->c_revealed;
+	int64_t h = se_horizon(e, c);
+	se_rel_add(m, c->c_risk_h, positive);
 	for (int i = 0; i < SE_NCURVE; i++) {
 		if (c->c_curve_at[i] == SE_NONE)
 			continue;
@@ -905,4 +939,10 @@ se_note_risk(struct se_engine *e, uint32_t ci, enum se_level level, double risk)
 	for (int i = 0; i < SE_NCURVE; i++)
 		if (risk >= se_curve_risk[i] && c->c_curve_at[i] == SE_NONE)
 			c->c_curve_at[i] = e->e_now;
+	/*
+	 * A revocation moves the deadline, and the horizon point with it, earlier; the notes made
+	 * before it came before the new point too, so the latest note by the point is kept right.
+	 */
+	if (e->e_now <= c->c_valid_until - se_horizon(e, c))
+		c->c_risk_h = risk;
 }

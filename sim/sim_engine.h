@@ -85,6 +85,17 @@ struct se_curve_point {
 	uint64_t cp_recalled; /* positives that reached it at least the horizon ahead */
 };
 
+/*
+ * Calibration of the forecast made the horizon ahead: each judged instance's last risk at or
+ * before notAfter - H (H as for recall), binned by that risk, against whether it expired.
+ */
+#define SE_NREL 10
+struct se_rel_bin {
+	uint64_t rb_n;        /* judged instances forecast in this bin */
+	double rb_sum_risk;   /* sum of their forecasts */
+	uint64_t rb_positive; /* ... of them that expired */
+};
+
 /* Alert judgement of one group (the same counts as the run's, split by group). */
 struct se_group_alerts {
 	uint64_t ga_alerts;    /* judged instances with an alert */
@@ -116,6 +127,9 @@ struct se_metrics {
 	uint64_t m_judged;                   /* instances whose outcome is known */
 	struct se_group_alerts *m_alerts_group; /* owned, per group */
 	struct se_curve_point m_curve[SE_NCURVE]; /* precision-recall curve over risk thresholds */
+	struct se_rel_bin m_rel[SE_NREL];    /* the horizon-ahead forecast's reliability */
+	double m_rel_brier_sum;              /* sum of (risk - outcome)^2 over those forecasts */
+	uint64_t m_rel_unforecast;           /* judged instances with no forecast by then */
 	double *m_leads;                     /* owned: lead seconds of true alerts */
 	size_t m_nleads;                     /* count of m_leads */
 	size_t m_leads_cap;                  /* slots of m_leads */
@@ -161,6 +175,12 @@ void se_set_trace(struct se_engine *e, void (*fn)(void *arg, const struct se_tra
 
 /* The run's totals, borrowed until se_free. Complete only after se_run. */
 const struct se_metrics *se_metrics(const struct se_engine *e);
+
+/*
+ * Count one judged instance in the horizon calibration: its forecast made the horizon ahead
+ * (risk < 0 or NaN: none was made by then), and whether it expired.
+ */
+void se_rel_add(struct se_metrics *m, double risk, int positive);
 
 /* The policy's learned-model calibration (prequential Brier and count); returns 0 when the
  * policy has no model. */

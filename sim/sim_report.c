@@ -128,6 +128,26 @@ sr_add_alerts(cJSON *root, const struct scn_scenario *s, enum scn_policy pol,
 		sr_num(o, "recall", m->m_positives ? (double)cp->cp_recalled / (double)m->m_positives : NAN);
 		cJSON_AddItemToArray(curve, o);
 	}
+	cJSON *cal = cJSON_AddObjectToObject(a, "horizon_calibration");
+	uint64_t nf = 0;
+	for (int i = 0; i < SE_NREL; i++)
+		nf += m->m_rel[i].rb_n;
+	sr_num(cal, "forecasts", (double)nf);
+	sr_num(cal, "unforecast", (double)m->m_rel_unforecast);
+	sr_num(cal, "brier", nf ? m->m_rel_brier_sum / (double)nf : NAN);
+	cJSON *bins = cJSON_AddArrayToObject(cal, "bins");
+	for (int i = 0; i < SE_NREL; i++) {
+		const struct se_rel_bin *rb = &m->m_rel[i];
+		if (rb->rb_n == 0)
+			continue;
+		cJSON *o = cJSON_CreateObject();
+		sr_num(o, "risk_from", (double)i / SE_NREL);
+		sr_num(o, "risk_to", (double)(i + 1) / SE_NREL);
+		sr_num(o, "n", (double)rb->rb_n);
+		sr_num(o, "mean_risk", rb->rb_sum_risk / (double)rb->rb_n);
+		sr_num(o, "expired", (double)rb->rb_positive);
+		cJSON_AddItemToArray(bins, o);
+	}
 	cJSON *by = cJSON_AddObjectToObject(a, "by_group");
 	for (size_t g = 0; g < s->s_ngroups; g++) {
 		const struct se_group_alerts *ga = &m->m_alerts_group[g];

@@ -51,6 +51,7 @@ verdict() { # ok key detail
 }
 tp=0 fp=0 pos=0 rec=0
 curve_all=()  # per scenario: "risk alerts tp recalled" lines of the precision-recall curve
+cal_all=()    # per scenario: "from to n sum_risk expired" lines of the horizon calibration
 : >"$report"
 say() { printf '%s\n' "$*" | tee -a "$report"; }
 
@@ -76,6 +77,8 @@ for f in "$@"; do
 	tp=$((tp + a)); fp=$((fp + b)); pos=$((pos + c)); rec=$((rec + d))
 	mapfile -t -O "${#curve_all[@]}" curve_all < <(jq -r '.alerts.curve[]? |
 		"\(.risk_at_least) \(.alerts) \(.tp) \(.recalled)"' "$json")
+	mapfile -t -O "${#cal_all[@]}" cal_all < <(jq -r '.alerts.horizon_calibration.bins[]? |
+		"\(.risk_from) \(.risk_to) \(.n) \(.mean_risk * .n) \(.expired)"' "$json")
 done
 
 # Pooled alert quality over the whole suite.
@@ -101,6 +104,17 @@ if [ "${#curve_all[@]}" -gt 0 ] && [ "$pos" -gt 0 ]; then
 		END { for (i = 0; i < n; i++) { x = k[i]
 			printf "curve: risk >= %-4s alerts %5d  precision %.4f  recall %.4f\n", x, a[x],
 				a[x] ? t[x] / a[x] : 0, r[x] / pos } }' | while IFS= read -r l; do say "$l"; done
+fi
+# The pooled reliability of the forecast made the horizon ahead (not a check): per risk bin, how
+# many judged certificates were forecast in it *H* before their notAfter and how many expired.
+# A threshold alert can only be as good as this ranking allows (sim/README.md).
+if [ "${#cal_all[@]}" -gt 0 ]; then
+	printf '%s\n' "${cal_all[@]}" | awk '
+		{ k = $1 "-" $2; n[k] += $3; s[k] += $4; x[k] += $5; if (!(k in seen)) { seen[k] = 1; key[m++] = k } }
+		END { for (i = 0; i < m; i++) { k = key[i]
+			printf "horizon forecast %-8s certificates %6d  mean risk %.3f  expired %.3f (%d)\n",
+				k, n[k], s[k] / n[k], x[k] / n[k], x[k] } }' | sort -k3,3 -t' ' |
+		while IFS= read -r l; do say "$l"; done
 fi
 
 # A listed shortfall that no check produced is stale (its expectation was changed or removed):

@@ -522,3 +522,73 @@ Test(sim_engine, stuck_request_hangs_then_fails_and_failover_replaces_it)
 	cr_expect_eq(tr2.t_rec[3].tr_issuer, 0);
 	world_close(&w);
 }
+
+/* The horizon-ahead calibration's binning: bin edges, the clamp, and forecasts never made. */
+struct rel_case {
+	const char *name;
+	double risk;
+	int positive;
+	int bin; /* -1: counted as unforecast */
+};
+
+static const struct rel_case rel_cases[] = {
+    {"zero, renewed", 0.0, 0, 0},
+    {"just under an edge", 0.0999, 1, 0},
+    {"on an edge goes up", 0.1, 1, 1},
+    {"middle", 0.55, 0, 5},
+    {"one is the top bin", 1.0, 1, 9},
+    {"above one is clamped", 1.5, 1, 9},
+    {"no forecast", -1, 1, -1},
+    {"NaN is no forecast", NAN, 0, -1},
+};
+
+Test(sim_engine, horizon_calibration_bins)
+{
+	for (size_t i = 0; i < sizeof rel_cases / sizeof rel_cases[0]; i++) {
+		const struct rel_case *k = &rel_cases[i];
+		struct se_metrics m;
+		memset(&m, 0, sizeof m);
+		se_rel_add(&m, k->risk, k->positive);
+		for (int b = 0; b < SE_NREL; b++)
+			cr_expect_eq(m.m_rel[b].rb_n, b == k->bin ? 1u : 0u, "%s: bin %d", k->name, b);
+		cr_expect_eq(m.m_rel_unforecast, k->bin < 0 ? 1u : 0u, "%s", k->name);
+		if (k->bin >= 0) {
+			double r = k->risk > 1 ? 1 : k->risk;
+			cr_expect_float_eq(m.m_rel[k->bin].rb_sum_risk, r, 1e-12, "%s", k->name);
+			cr_expect_eq(m.m_rel[k->bin].rb_positive, (uint64_t)k->positive, "%s", k->name);
+			double d = r - k->positive;
+			cr_expect_float_eq(m.m_rel_brier_sum, d * d, 1e-12, "%s: brier", k->name);
+		} else {
+			cr_expect_eq(m.m_rel_brier_sum, 0, "%s: no brier term", k->name);
+		}
+	}
+}
+
+/* Certificates of all ages whose issuer breaks on day 59 for good. */
+static const char *never_fixed_many =
+    "name: nf\nseed: 3\nduration: 120d\n"
+    "issuers:\n  - {name: ca, latency: 60s}\n"
+    "certificates:\n  - {group: g, count: 40, issuer: ca, lifetime: 90d}\n"
+    "faults:\n  - {type: misconfig, issuer: ca, start: 59d}\n";
+
+/* In a whole observed run every judged instance is counted once, and no more expire than did. */
+Test(sim_engine, horizon_calibration_counts_every_judged_instance_once)
+{
+	struct world w;
+	world_open(&w, never_fixed_many, SCN_POL_CERT_MANAGER);
+	se_free(w.w_e);
+	cr_assert_eq(se_new(w.w_s, w.w_plan, SCN_POL_CERT_MANAGER, 1, &w.w_e), CC_OK);
+	cr_assert_eq(se_run(w.w_e), CC_OK);
+	const struct se_metrics *m = se_metrics(w.w_e);
+	uint64_t n = m->m_rel_unforecast, pos = 0;
+	for (int b = 0; b < SE_NREL; b++) {
+		n += m->m_rel[b].rb_n;
+		pos += m->m_rel[b].rb_positive;
+	}
+	cr_expect_gt(m->m_judged, 0);
+	cr_expect_gt(m->m_positives, 0, "the misconfiguration is never fixed: some expire");
+	cr_expect_eq(n, m->m_judged);
+	cr_expect_leq(pos, m->m_positives);
+	cr_expect_gt(pos, 0, "expired certificates were forecast the horizon ahead");
+	world_close(&w);
+}
