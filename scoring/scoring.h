@@ -125,8 +125,11 @@ struct sc_cert {
 	struct sc_condition c_ready;   /* the Ready condition */
 	int c_spec_mismatch;           /* the issued certificate no longer matches the spec (e.g.
 					* its DNS names changed): cert-manager orders at once,
-					* after any failure backoff, whatever the renewal time
-					* (CurrentCertificateRequestNotValidForSpec); 0 unknown */
+					* whatever the renewal time
+					* (CurrentCertificateRequestNotValidForSpec), and skips a
+					* failure backoff when the newest request is for the old
+					* spec; 0 unknown. In a cluster cert-manager sets
+					* Issuing=True within a sync, which the forecast reads. */
 };
 
 enum sc_outcome {

@@ -166,12 +166,15 @@ se_due(const struct se_engine *e, const struct se_cert *c)
 	/*
 	 * The issued certificate no longer has the spec's names: cert-manager's trigger policy
 	 * chain (CurrentCertificateRequestNotValidForSpec, internal/controller/certificates/
-	 * policies) asks for issuance at once, after the failure backoff, which the trigger
-	 * controller checks before the chain.
+	 * policies) asks for issuance at once. The failure backoff, which the trigger controller
+	 * checks before the chain, is skipped when the newest request was for other names than
+	 * the spec's (shouldBackoffReissuingOnFailure, pkg/controller/certificates/trigger): a
+	 * spec changed during a backoff is ordered at once, and only a failure of the new names
+	 * backs off again.
 	 */
 	if (c->c_cert_ver != c->c_names_ver)
 		due = e->e_now;
-	if (c->c_failed > 0) {
+	if (c->c_failed > 0 && c->c_req_ver == c->c_names_ver) {
 		int64_t bo = c->c_last_failure + fc_backoff_delay((int32_t)c->c_failed);
 		if (bo > due)
 			due = bo;

@@ -592,3 +592,47 @@ Test(sim_engine, horizon_calibration_counts_every_judged_instance_once)
 	cr_expect_gt(pos, 0, "expired certificates were forecast the horizon ahead");
 	world_close(&w);
 }
+
+/*
+ * A spec changed during a failure backoff: the newest request is for the old names, so
+ * cert-manager's trigger skips the backoff and orders at once; the new names' own failure backs
+ * off again (shouldBackoffReissuingOnFailure, pkg/controller/certificates/trigger).
+ */
+static const char *names_in_backoff =
+    "name: nb\nseed: 3\nduration: 70d\n"
+    "issuers:\n  - {name: ca, latency: 60s}\n"
+    "certificates:\n  - {group: g, count: 1, issuer: ca, lifetime: 90d, age: [0d, 0d]}\n"
+    "faults:\n  - {type: misconfig, issuer: ca, start: 59d, fixed_at: 66d}\n"
+    "  - {type: names-change, group: g, at: 61d12h}\n";
+
+Test(sim_engine, names_change_during_backoff_orders_at_once)
+{
+	struct world w;
+	struct trace tr = {0};
+	world_open(&w, names_in_backoff, SCN_POL_CERT_MANAGER);
+	se_set_trace(w.w_e, trace_fn, &tr);
+	int64_t t0 = se_scenario(w.w_e)->s_start, change = t0 + 61 * D + 12 * H;
+	cr_assert_eq(se_run(w.w_e), CC_OK);
+	int64_t before = 0, at = -1, after = -1;
+	for (size_t i = 0; i < tr.t_n; i++) {
+		const struct se_trace *r = &tr.t_rec[i];
+		if (r->tr_done)
+			continue;
+		if (r->tr_time < change)
+			before = r->tr_time;
+		else if (at < 0)
+			at = r->tr_time;
+		else if (after < 0)
+			after = r->tr_time;
+	}
+	/*
+	 * attempts at 60d, +1h, +3h, +7h, +15h, 61d7h (each later by the minutes its failures
+	 * took): the next would be due at 62d15h
+	 */
+	cr_expect(before >= t0 + 61 * D + 7 * H && before < t0 + 61 * D + 8 * H,
+	    "the backoff ladder before the change: %lld s after day 61", (long long)(before - t0 - 61 * D));
+	cr_expect_eq(at, change, "the changed spec waited for the old names' backoff");
+	/* its failure is the 7th: 32h from the failure, which comes a latency after the start */
+	cr_expect_geq(after, change + 32 * H, "the new names' failure did not back off");
+	world_close(&w);
+}
