@@ -66,6 +66,20 @@ spec:
   dnsNames: [failing.standin.test]
 EOF
 
+# Malformed input the stand-in must survive: a request whose CSR is not a CSR, and a Certificate
+# the admission webhook would reject (duration under cert-manager's 1h minimum).
+require "create malformed objects" kubectl_admin apply -f - <<EOF
+apiVersion: cert-manager.io/v1
+kind: CertificateRequest
+metadata: {name: garbage, namespace: $ns}
+spec: {request: bm90IGEgQ1NS, issuerRef: {name: ca, kind: Issuer}}
+---
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {name: short, namespace: $ns}
+spec: {secretName: short-tls, issuerRef: {name: ca, kind: Issuer}, dnsNames: [short.standin.test], duration: 30m}
+EOF
+
 cert() { kubectl_admin -n "$ns" get certificate "$1" -o json; }
 cr() { kubectl_admin -n "$ns" get certificaterequest "$1" -o json; }
 epoch() { date -u -d "$1" +%s; }
@@ -231,4 +245,8 @@ src=0
 stop_bg standin || src=$?
 assert_eq "stand-in exits 0 on SIGTERM" 0 "$src"
 assert_contains "stand-in logs its stop" "$(tail -n 1 "$(bg_log standin)")" "stop"
-assert_not_contains "stand-in skipped no object" "$(cat "$(bg_log standin)")" "skip-"
+slog=$(cat "$(bg_log standin)")
+assert_contains "the malformed request was logged and skipped" "$slog" "skip-request         $ns/garbage"
+assert_contains "the too-short Certificate was logged as invalid" "$slog" "invalid-certificate  $ns/short"
+assert_eq "nothing else was skipped" "" "$(grep -E 'skip-|pass-error' <<<"$slog" | grep -v "$ns/garbage" || true)"
+assert_eq "no request for the invalid Certificate" "" "$(kubectl_admin -n "$ns" get certificaterequests -o name | grep short || true)"
