@@ -12,7 +12,6 @@ import hashlib
 import ipaddress
 import os
 import re
-import secrets
 import signal
 import sys
 import threading
