@@ -3,8 +3,10 @@
 #   1. starts etcd + kube-apiserver with cert-manager's CRDs (hack/testenv.sh),
 #   2. creates a few Issuers and Certificates and gives them the status cert-manager would write
 #      (one healthy, one failing with backoff, one close to expiry),
-#   3. runs `certcast status -A` as the least-privileged certcast user,
-#   4. runs `certcast controller` and shows its /metrics, then keeps it running until Ctrl-C
+#   3. starts the cert-manager stand-in (hack/cm-standin) on namespace "live", where it issues one
+#      certificate and fails another on a rate limit, live, as cert-manager would,
+#   4. runs `certcast status -A` as the least-privileged certcast user,
+#   5. runs `certcast controller` and shows its /metrics, then keeps it running until Ctrl-C
 #      (DEMO_SECONDS=N stops it after N seconds), and tears everything down.
 set -euo pipefail
 build=${1:-build}
@@ -13,7 +15,8 @@ bin="$root/$build/certcast"
 export TESTENV_DIR=${TESTENV_DIR:-$root/.testenv/demo}
 echo "== starting a local control plane (first run builds kube-apiserver, etcd and kubectl; later runs reuse them)"
 eval "$("$root/hack/testenv.sh" up)"
-cleanup() { [ -n "${ctl_pid:-}" ] && kill -TERM "$ctl_pid" 2>/dev/null && wait "$ctl_pid" 2>/dev/null; "$root/hack/testenv.sh" down >/dev/null 2>&1 || true; }
+stop() { [ -n "${1:-}" ] && kill -TERM "$1" 2>/dev/null && wait "$1" 2>/dev/null; return 0; }
+cleanup() { stop "${ctl_pid:-}"; stop "${standin_pid:-}"; "$root/hack/testenv.sh" down >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 
 now=$(date -u +%s)
@@ -39,8 +42,30 @@ kubectl -n shop patch certificate legacy --subresource=status --type=merge -p "{
   {\"type\":\"Issuing\",\"status\":\"False\",\"reason\":\"Failed\",\"message\":\"The certificate request has failed to complete and will be retried: issuer shop/internal-ca is not ready\",\"lastTransitionTime\":\"$(iso $((now - 7200)))\"}]}}" >/dev/null
 
 echo
+echo "== the cert-manager stand-in runs namespace live (log: $TESTENV_DIR/standin.log)"
+kubectl create namespace live >/dev/null
+kubectl apply -f "$root/hack/demo/live.yaml" >/dev/null
+# Let's Encrypt's refusal when other accounts used up the domain's 50 new certificates a week
+retry=$(date -u -d "@$((now + 3*86400))" '+%Y-%m-%d %H:%M:%S UTC')
+kubectl -n live annotate issuer letsencrypt --overwrite "standin.certcast.io/fail=OrderFailed|Failed to wait for order resource \"checkout-1-1\" to become ready: order is in \"errored\" state: Failed to create Order: 429 urn:ietf:params:acme:error:rateLimited: too many certificates (50) already issued for \"example.com\" in the last 168h0m0s, retry after $retry: see https://letsencrypt.org/docs/rate-limits/#new-certificates-per-registered-domain" >/dev/null
+python3 "$root/hack/cm-standin/standin.py" --kubeconfig "$KUBECONFIG" --namespace live \
+	--metrics-addr "127.0.0.1:${DEMO_STANDIN_PORT:-9402}" >"$TESTENV_DIR/standin.log" 2>&1 &
+standin_pid=$!
+live_state() { kubectl -n live get certificate "$1" -o jsonpath="$2" 2>/dev/null; }
+for _ in $(seq 1 150); do
+	[ -n "$(live_state grpc '{.status.notAfter}')" ] &&
+		[ -n "$(live_state checkout '{.status.failedIssuanceAttempts}')" ] && break
+	sleep 0.2
+done
+echo "live/grpc:     notAfter $(live_state grpc '{.status.notAfter}'), renewal $(live_state grpc '{.status.renewalTime}')"
+echo "live/checkout: $(live_state checkout '{.status.failedIssuanceAttempts}') failed attempt(s), last at $(live_state checkout '{.status.lastFailureTime}')"
+
+echo
 echo "== kubectl certcast status -A   (as the certcast user: RBAC exactly as the Helm chart grants)"
-PATH="$root/$build:$PATH" KUBECONFIG=$CERTCAST_KUBECONFIG kubectl certcast status -A
+PATH="$root/$build:$PATH" KUBECONFIG=$CERTCAST_KUBECONFIG kubectl certcast status -A || true
+echo
+echo "== kubectl certcast explain live/checkout   (why its risk is what it is)"
+PATH="$root/$build:$PATH" KUBECONFIG=$CERTCAST_KUBECONFIG kubectl certcast explain live/checkout
 echo
 port=${DEMO_PORT:-9403}
 echo "== certcast controller on http://127.0.0.1:$port  (/metrics /healthz /readyz)"
@@ -52,7 +77,8 @@ echo
 if [ -n "${DEMO_SECONDS:-}" ]; then
 	sleep "$DEMO_SECONDS"
 else
-	echo "certcast is running; try: KUBECONFIG=$KUBECONFIG kubectl -n shop get certificates"
+	echo "certcast is running; try: KUBECONFIG=$KUBECONFIG kubectl -n live get certificates"
+	echo "  or: KUBECONFIG=$CERTCAST_KUBECONFIG $bin explain live/checkout"
 	echo "press Ctrl-C to stop and tear the control plane down"
 	wait "$ctl_pid"
 fi
