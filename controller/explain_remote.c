@@ -83,6 +83,13 @@ xr_first_line(const struct buf *b, char *out, size_t outsz)
 int
 xr_run(const char *base, const char *ns, const char *name, FILE *out, FILE *errf)
 {
+	return xr_run_max(base, ns, name, XR_BODY_MAX, out, errf);
+}
+
+int
+xr_run_max(const char *base, const char *ns, const char *name, size_t max, FILE *out,
+    FILE *errf)
+{
 	char url[2048], why[CURL_ERROR_SIZE + 512];
 	if (xr_url(base, ns, name, url, sizeof url, why, sizeof why) != CC_OK) {
 		fprintf(errf, "certcast explain: %s\n", why);
@@ -99,7 +106,7 @@ xr_run(const char *base, const char *ns, const char *name, FILE *out, FILE *errf
 		return 1;
 	}
 	struct buf body;
-	buf_init(&body, XR_BODY_MAX);
+	buf_init(&body, max);
 	struct xr_sink k = {&body, 0};
 	char curlerr[CURL_ERROR_SIZE] = "";
 	curl_easy_setopt(e, CURLOPT_URL, url);
@@ -123,8 +130,8 @@ xr_run(const char *base, const char *ns, const char *name, FILE *out, FILE *errf
 	char line[320];
 	xr_first_line(&body, line, sizeof line);
 	if (k.s_toobig)
-		fprintf(errf, "certcast explain: %s: the answer is over %u bytes; refused\n", url,
-		    XR_BODY_MAX);
+		fprintf(errf, "certcast explain: %s: the answer is over %zu bytes; refused\n", url,
+		    max);
 	else if (cc != CURLE_OK)
 		fprintf(errf, "certcast explain: cannot get %s: %s\n", url,
 		    curlerr[0] ? curlerr : curl_easy_strerror(cc));

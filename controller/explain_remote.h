@@ -15,7 +15,7 @@
 
 #define XR_CONNECT_TIMEOUT_MS 5000
 #define XR_TIMEOUT_MS 30000
-#define XR_BODY_MAX (1u << 20)
+#define XR_BODY_MAX (1u << 20) /* as much as the endpoint itself ever sends */
 
 /*
  * The request URL for Certificate ns/name on the controller at base into out: base must be
@@ -34,5 +34,8 @@ int xr_url(const char *base, const char *ns, const char *name, char *out, size_t
  * controller's message); 2 for an unusable URL or names.
  */
 int xr_run(const char *base, const char *ns, const char *name, FILE *out, FILE *errf);
+/* xr_run with another limit on the answer's size (tests), max bytes. */
+int xr_run_max(const char *base, const char *ns, const char *name, size_t max, FILE *out,
+    FILE *errf);
 
 #endif
