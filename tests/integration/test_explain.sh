@@ -28,37 +28,9 @@ assert_contains "the message names the URL" "$out" "cannot get http://127.0.0.1:
 # --- a certificate whose risk the learned model moves -------------------------------------------------
 ns=$(new_namespace explain)
 now=$(date -u +%s)
-iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
-require "a certificate" kubectl_admin apply -f - <<EOF
-apiVersion: cert-manager.io/v1
-kind: Certificate
-metadata: {name: web, namespace: $ns}
-spec: {secretName: web, issuerRef: {name: ca, kind: Issuer}}
-EOF
 # ten days left of ninety, past its renewal time: the forecast depends on the issuer's record
-require "its status" kubectl_admin -n "$ns" patch certificate web --subresource=status --type=merge \
-	-p "{\"status\":{\"notBefore\":\"$(iso $((now - 80 * 86400)))\",\"notAfter\":\"$(iso $((now + 10 * 86400)))\"}}"
-add_cr() {
-	local name=$1 state=$2 ago=$3 cond
-	kubectl_admin apply -f - >/dev/null <<EOF || return 1
-apiVersion: cert-manager.io/v1
-kind: CertificateRequest
-metadata:
-  name: $name
-  namespace: $ns
-  annotations: {cert-manager.io/certificate-name: web}
-spec:
-  request: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURSBSRVFVRVNULS0tLS0K
-  issuerRef: {name: ca, kind: Issuer}
-EOF
-	if [ "$state" = issued ]; then
-		cond="{\"type\":\"Ready\",\"status\":\"True\",\"reason\":\"Issued\",\"message\":\"ok\",\"lastTransitionTime\":\"$(iso $((now - ago)))\"}"
-	else
-		cond="{\"type\":\"Ready\",\"status\":\"False\",\"reason\":\"Failed\",\"message\":\"Failed to wait for order: context deadline exceeded\",\"lastTransitionTime\":\"$(iso $((now - ago)))\"}"
-	fi
-	kubectl_admin -n "$ns" patch certificaterequest "$name" --subresource=status --type=merge \
-		-p "{\"status\":{\"conditions\":[$cond]}}" >/dev/null
-}
+require "a certificate" add_certificate "$ns" web $((now - 80 * 86400)) $((now + 10 * 86400))
+add_cr() { add_request "$ns" web "$1" "$2" $((now - $3)); }
 require "request web-1 issued" add_cr web-1 issued 3000
 require "request web-2 failed" add_cr web-2 failed 2000
 require "request web-3 failed" add_cr web-3 failed 1000
