@@ -498,24 +498,8 @@ as_parse_issuer_ref(const char *v, char *kind, size_t kindsz, char *name, size_t
 		return 0;
 	const char *n = slash + 1;
 	size_t nl = strlen(n);
-	if (nl == 0 || nl > 253 || kl >= kindsz || nl >= namesz)
+	if (!res_dns_subdomain_ok(n) || kl >= kindsz || nl >= namesz)
 		return 0;
-	/* a DNS subdomain: labels of [a-z0-9-], not starting or ending with '-' */
-	char lab[64];
-	const char *p = n;
-	while (*p) {
-		const char *dot = strchr(p, '.');
-		size_t ll = dot ? (size_t)(dot - p) : strlen(p);
-		if (ll == 0 || ll >= sizeof lab)
-			return 0;
-		memcpy(lab, p, ll);
-		lab[ll] = '\0';
-		if (!res_dns_label_ok(lab))
-			return 0;
-		p += ll + (dot ? 1 : 0);
-		if (dot && *p == '\0')
-			return 0;
-	}
 	memcpy(kind, v, kl);
 	kind[kl] = '\0';
 	memcpy(name, n, nl + 1);

@@ -125,21 +125,33 @@ cli_usage_cmd(FILE *fp, const char *prog, enum cli_cmd c)
 		break;
 	case CLI_CMD_EXPLAIN:
 		fprintf(fp,
-		    "usage: %s explain NAMESPACE/NAME [--state-file FILE]\n"
+		    "usage: %s explain NAMESPACE/NAME [--config PATH] [--state-file FILE]\n"
+		    "       %s explain NAMESPACE/NAME --controller URL\n"
 		    "\n"
 		    "Lists the certificate's namespace once, scores the certificate and prints the\n"
 		    "whole forecast: risk and level, cert-manager's renewal schedule and the attempts it\n"
 		    "can still make, the issuer's estimated failure probability, every factor with its\n"
-		    "contribution to the risk, and what certcast would do.\n"
+		    "contribution to the risk, and what certcast would do. Scored here, it lacks the\n"
+		    "controller's live signals, ARI windows and (without --state-file) learned model, and\n"
+		    "says so in a line under the header; --controller prints the controller's own\n"
+		    "explanation of the risk it publishes instead.\n"
 		    "\n"
 		    "flags:\n"
+		    "  --controller URL            fetch URL/explain/NAMESPACE/NAME from a running\n"
+		    "                              controller (http:// or https://, e.g.\n"
+		    "                              http://127.0.0.1:9403 after `kubectl -n certcast\n"
+		    "                              port-forward svc/certcast 9403`) and print it\n"
+		    "  --config PATH               the controller's YAML config file: score with its\n"
+		    "                              targetRisk, minRenewBefore, maxRenewBefore, mode and\n"
+		    "                              publicSuffixList\n"
 		    "  --state-file FILE           a copy of the controller's state file: score with its\n"
 		    "                              learned model (shown as the factor \"learned\") and\n"
 		    "                              print the model's calibration; read only\n"
 		    "\n"
-		    "exit status: 0, 1 when the certificate is not found or on an API or kubeconfig\n"
-		    "error, 2 usage error\n\n%s",
-		    prog, cli_global_flags_help);
+		    "exit status: 0, 1 when the certificate is not found, on an API or kubeconfig error\n"
+		    "or when the controller cannot be reached, is not ready or answers an error, 2 usage\n"
+		    "error (an unusable --config file or --controller URL included)\n\n%s",
+		    prog, prog, cli_global_flags_help);
 		break;
 	case CLI_CMD_SCAN:
 		fprintf(fp,
@@ -229,6 +241,20 @@ cli_no_value(const struct cli_flag *f, const char *dashed, char *err, size_t err
 		return cc_fail(err, errsz, CC_ERR_INVAL, "flag %s takes no value (got \"%s\")", dashed,
 		    f->fl_inline);
 	return CC_OK;
+}
+
+/* A flag whose value must not be empty (a file name, a URL): its value into *out. */
+static int
+cli_nonempty_value(const struct cli_flag *f, const char *dashed, int argc, char **argv, int *i,
+    const char **out, const char *what, char *err, size_t errsz)
+{
+	const char *v = NULL;
+	int rc = cli_flag_value(f, dashed, argc, argv, i, &v, err, errsz);
+	if (rc == CC_OK && v[0] == '\0')
+		rc = cc_fail(err, errsz, CC_ERR_INVAL, "flag %s needs %s", dashed, what);
+	if (rc == CC_OK)
+		*out = v;
+	return rc;
 }
 
 /* Handle one flag; *i may advance past its value. */
@@ -324,14 +350,15 @@ cli_one_flag(struct cli_args *a, int argc, char **argv, int *i, char *err, size_
 		}
 		break;
 	case CLI_CMD_EXPLAIN:
-		if (!f.fl_short && !strcmp(n, "state-file")) {
-			rc = cli_flag_value(&f, dashed, argc, argv, i, &v, err, errsz);
-			if (rc == CC_OK && v[0] == '\0')
-				rc = cc_fail(err, errsz, CC_ERR_INVAL, "flag %s needs a file name", dashed);
-			if (rc == CC_OK)
-				a->ca_state_file = v;
-			return rc;
-		}
+		if (!f.fl_short && !strcmp(n, "state-file"))
+			return cli_nonempty_value(&f, dashed, argc, argv, i, &a->ca_state_file,
+			    "a file name", err, errsz);
+		if (!f.fl_short && !strcmp(n, "config"))
+			return cli_nonempty_value(&f, dashed, argc, argv, i, &a->ca_config,
+			    "a file name", err, errsz);
+		if (!f.fl_short && !strcmp(n, "controller"))
+			return cli_nonempty_value(&f, dashed, argc, argv, i, &a->ca_controller,
+			    "a URL such as http://127.0.0.1:9403", err, errsz);
 		break;
 	case CLI_CMD_SCAN:
 		if ((f.fl_short && !strcmp(n, "f")) || (!f.fl_short && !strcmp(n, "filename"))) {
@@ -470,6 +497,13 @@ cli_parse(int argc, char **argv, struct cli_args *a, char *err, size_t errsz)
 			    "flags -n/--namespace and -A/--all-namespaces cannot be combined");
 		else if (a->ca_cmd == CLI_CMD_EXPLAIN && a->ca_target == NULL && !a->ca_version)
 			rc = cc_fail(first, sizeof first, CC_ERR_INVAL, "explain needs NAMESPACE/NAME");
+		else if (a->ca_cmd == CLI_CMD_EXPLAIN && a->ca_controller &&
+		    (a->ca_state_file || a->ca_config))
+			/* the controller scores with its own model and settings; these would be ignored */
+			rc = cc_fail(first, sizeof first, CC_ERR_INVAL,
+			    "flag --controller cannot be combined with --%s (the controller scores "
+			    "with its own)",
+			    a->ca_state_file ? "state-file" : "config");
 		else if (a->ca_cmd == CLI_CMD_SCAN && a->ca_file == NULL && !a->ca_version)
 			rc = cc_fail(first, sizeof first, CC_ERR_INVAL, "scan needs -f FILE (or -f - for stdin)");
 	}
@@ -606,7 +640,8 @@ cli_run(int argc, char **argv, FILE *out, FILE *errf)
 	}
 	case CLI_CMD_EXPLAIN: {
 		cli_setup_logs(&a, LOG_WARN);
-		struct xp_opts xo = {a.ca_kubeconfig, a.ca_context, a.ca_target, a.ca_state_file};
+		struct xp_opts xo = {a.ca_kubeconfig, a.ca_context, a.ca_target, a.ca_state_file,
+		    a.ca_config, a.ca_controller};
 		return xp_run(&xo, out, errf);
 	}
 	case CLI_CMD_SCAN: {

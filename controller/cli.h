@@ -46,7 +46,7 @@ struct cli_args {
 	const char *ca_context;         /* --context, or NULL */
 	const char *ca_log_format;      /* --log-format, validated, or NULL */
 	const char *ca_log_level;       /* --log-level, validated, or NULL */
-	const char *ca_config;          /* controller --config, or NULL */
+	const char *ca_config;          /* controller or explain --config, or NULL */
 	const char *ca_set_name[CLI_MAX_SETTINGS];  /* controller settings from flags, in order */
 	const char *ca_set_value[CLI_MAX_SETTINGS]; /* their values; NULL for a bare boolean */
 	size_t ca_nset;
@@ -55,6 +55,7 @@ struct cli_args {
 	enum status_output ca_output;   /* status -o */
 	const char *ca_target;          /* explain NAMESPACE/NAME */
 	const char *ca_state_file;      /* explain --state-file, or NULL */
+	const char *ca_controller;      /* explain --controller URL, or NULL */
 	const char *ca_file;            /* scan -f */
 	int64_t ca_now;                 /* scan --now, 0 when not given */
 	const char *ca_help_topic;      /* `help COMMAND`: the command asked about, or NULL */

@@ -5,6 +5,7 @@
 #include "http_server.h"
 #include "psl.h"
 #include "resource.h"
+#include "scoring.h"
 #include "timefmt.h"
 #include "xalloc.h"
 
@@ -402,6 +403,16 @@ cfg_set(struct cfg *c, const char *name, const char *value, char *err, size_t er
 		break;
 	}
 	return CC_OK;
+}
+
+void
+cfg_scoring(const struct cfg *c, struct sc_config *out)
+{
+	sc_config_default(out);
+	out->cf_target_risk = c->c_target_risk;
+	out->cf_min_renew_before = c->c_min_renew_before;
+	out->cf_max_renew_before = c->c_max_renew_before;
+	out->cf_mode = c->c_mode == CFG_MODE_ENFORCE ? SC_MODE_ENFORCE : SC_MODE_OBSERVE;
 }
 
 int

@@ -73,6 +73,14 @@ int cfg_load_string(struct cfg *c, const char *text, size_t len, const char *nam
 /* Check relations between settings (min <= max renewBefore). CC_OK or CC_ERR_CONFIG with err. */
 int cfg_validate(const struct cfg *c, char *err, size_t errsz);
 
+struct sc_config;
+/*
+ * The scoring settings c gives (scoring's defaults, with c's target risk, renewBefore bounds and
+ * mode), as the controller scores with them and `explain --config` too; per-certificate
+ * annotations refine them later.
+ */
+void cfg_scoring(const struct cfg *c, struct sc_config *out);
+
 /* "observe" / "enforce". */
 const char *cfg_mode_name(enum cfg_mode m);
 

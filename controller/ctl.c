@@ -1,7 +1,9 @@
 /* ctl: wiring of the controller, its signal handling, workers and periodic resync. */
 #include "ctl.h"
 
+#include "buf.h"
 #include "cc_err.h"
+#include "explain_fmt.h"
 #include "http_server.h"
 #include "kube_client.h"
 #include "kubeconfig.h"
@@ -213,6 +215,22 @@ ctl_collect(void *arg)
 		ctl_model_stats(c);
 }
 
+/*
+ * /explain/NS/NAME on the HTTP thread: the forecast scored with the workers' own inputs
+ * (recon_explain), in `certcast explain`'s words or as JSON.
+ */
+static int
+ctl_explain(void *arg, const char *ns, const char *name, int json, struct buf *out)
+{
+	struct ctl *c = arg;
+	struct xf_explanation *x = xmalloc(sizeof *x); /* ~100 KiB: off the HTTP thread's stack */
+	int rc = recon_explain(c->c_recon, ns, name, x);
+	if (rc == CC_OK)
+		rc = json ? xf_json(out, ns, name, x) : xf_text(out, ns, name, NULL, x);
+	free(x);
+	return rc;
+}
+
 /* The scraper saw cert-manager's signals change: every certificate's risk may have moved. */
 static void
 ctl_signals_changed(void *arg)
@@ -420,11 +438,7 @@ ctl_run(const struct ctl_opts *o)
 	store_set_notify(c.c_store, ctl_notify, &c);
 	/* the settings the user gave scoring; per-certificate annotations refine them */
 	struct sc_config scfg;
-	sc_config_default(&scfg);
-	scfg.cf_target_risk = cfg->c_target_risk;
-	scfg.cf_min_renew_before = cfg->c_min_renew_before;
-	scfg.cf_max_renew_before = cfg->c_max_renew_before;
-	scfg.cf_mode = cfg->c_mode == CFG_MODE_ENFORCE ? SC_MODE_ENFORCE : SC_MODE_OBSERVE;
+	cfg_scoring(cfg, &scfg);
 	c.c_sig = sig_new(SIG_WINDOW_DEFAULT);
 	c.c_model = mdl_new(0);
 	if (cfg->c_state_file[0])
@@ -437,7 +451,7 @@ ctl_run(const struct ctl_opts *o)
 	ro.ro_psl_file = cfg->c_psl_file;
 	c.c_recon = recon_new(&ro);
 
-	struct http_server_opts ho = {cfg->c_http_addr, c.c_reg};
+	struct http_server_opts ho = {cfg->c_http_addr, c.c_reg, ctl_explain, &c};
 	rc = http_server_start(&ho, &c.c_http, msg, sizeof msg);
 	if (rc != CC_OK) {
 		log_error("%s", msg);

@@ -1,10 +1,14 @@
-/* http_server: /metrics, /healthz, /readyz and / on libwebsockets, served by one thread. */
+/*
+ * http_server: /metrics, /healthz, /readyz, /explain/NS/NAME and / on libwebsockets, served by
+ * one thread.
+ */
 #include "http_server.h"
 
 #include "buf.h"
 #include "cc_err.h"
 #include "log.h"
 #include "metrics.h"
+#include "resource.h"
 #include "xalloc.h"
 
 #include <arpa/inet.h>
@@ -25,10 +29,18 @@
 #define HTTP_BODY_MAX (64u << 20)
 /* Bytes handed to lws per writable callback. */
 #define HTTP_CHUNK 16384
+/* One explanation is a few KiB of text; this bounds a runaway one. */
+#define HTTP_EXPLAIN_MAX (1u << 20)
+/* Query arguments of an explain request looked at, and the longest one. */
+#define HTTP_EXPLAIN_ARGS 8
+#define HTTP_EXPLAIN_ARG_MAX 64
+#define HTTP_TEXT_PLAIN "text/plain; charset=utf-8"
 
 struct http_server {
 	struct lws_context *hs_ctx;        /* libwebsockets context, used by the thread only */
 	struct met_registry *hs_metrics;   /* borrowed */
+	http_explain_fn hs_explain;        /* NULL: no explanations */
+	void *hs_explain_arg;              /* borrowed */
 	pthread_t hs_thread;               /* runs http_loop */
 	atomic_int hs_stop;                /* set by http_server_stop */
 	atomic_int hs_ready;               /* /readyz answer */
@@ -54,8 +66,19 @@ static const char http_index_html[] =
     "<li><a href=\"/metrics\">/metrics</a>: Prometheus metrics</li>\n"
     "<li><a href=\"/healthz\">/healthz</a>: liveness</li>\n"
     "<li><a href=\"/readyz\">/readyz</a>: readiness (every watched resource listed)</li>\n"
+    "<li><a href=\"/explain\">/explain/NAMESPACE/NAME</a>: why a certificate's risk is what\n"
+    "the metrics say, as <code>certcast explain</code> prints it (<code>?format=json</code>\n"
+    "for the numbers)</li>\n"
     "</ul>\n"
     "</body></html>\n";
+
+static const char http_explain_usage[] =
+    "GET /explain/NAMESPACE/NAME explains the controller's forecast for one Certificate: the\n"
+    "number certcast_certificate_risk publishes, scored on demand with the inputs the controller\n"
+    "scores with (its settings, cert-manager's live signals, ARI windows, ACME budgets, the\n"
+    "learned model). The text is what `certcast explain NAMESPACE/NAME` prints;\n"
+    "?format=json gives risk, level, predicted failure and every factor with its contribution.\n"
+    "`certcast explain NAMESPACE/NAME --controller URL` fetches it.\n";
 
 static int
 http_host_ok(const char *h)
@@ -136,6 +159,133 @@ http_respond(struct lws *wsi, struct http_session *ss, unsigned int status, cons
 	return 0;
 }
 
+int
+http_parse_explain_path(const char *path, char *ns, size_t nssz, char *name, size_t namesz,
+    char *err, size_t errsz)
+{
+	static const char prefix[] = "/explain/";
+	if (nssz)
+		ns[0] = '\0';
+	if (namesz)
+		name[0] = '\0';
+	if (path == NULL || strncmp(path, prefix, sizeof prefix - 1) != 0)
+		return cc_fail(err, errsz, CC_ERR_INVAL, "the path does not start with %s", prefix);
+	const char *p = path + sizeof prefix - 1;
+	const char *slash = strchr(p, '/');
+	if (slash == NULL)
+		return cc_fail(err, errsz, CC_ERR_INVAL, "expected NAMESPACE/NAME after %s", prefix);
+	size_t nl = (size_t)(slash - p);
+	const char *n = slash + 1;
+	if (nl == 0)
+		return cc_fail(err, errsz, CC_ERR_INVAL, "the namespace is empty");
+	if (n[0] == '\0')
+		return cc_fail(err, errsz, CC_ERR_INVAL, "the name is empty");
+	if (strchr(n, '/'))
+		return cc_fail(err, errsz, CC_ERR_INVAL,
+		    "more than NAMESPACE/NAME (a further \"/\", or an encoded one)");
+	/* lengths first: the messages must not quote kilobytes of path back */
+	if (nl > HTTP_NS_MAX)
+		return cc_fail(err, errsz, CC_ERR_INVAL, "the namespace is longer than %d characters",
+		    HTTP_NS_MAX);
+	size_t ml = strlen(n);
+	if (ml > HTTP_NAME_MAX)
+		return cc_fail(err, errsz, CC_ERR_INVAL, "the name is longer than %d characters",
+		    HTTP_NAME_MAX);
+	if (nl >= nssz || ml >= namesz)
+		return cc_fail(err, errsz, CC_ERR_INVAL, "no room for the names");
+	memcpy(ns, p, nl);
+	ns[nl] = '\0';
+	memcpy(name, n, ml + 1);
+	int rc = CC_OK;
+	if (!res_dns_label_ok(ns))
+		rc = cc_fail(err, errsz, CC_ERR_INVAL,
+		    "namespace \"%s\" is not a Kubernetes namespace name (a DNS label)", ns);
+	else if (!res_dns_subdomain_ok(name))
+		rc = cc_fail(err, errsz, CC_ERR_INVAL,
+		    "name \"%s\" is not a Kubernetes object name (a DNS subdomain)", name);
+	if (rc != CC_OK)
+		ns[0] = name[0] = '\0';
+	return rc;
+}
+
+int
+http_parse_explain_arg(const char *arg, int *json, char *err, size_t errsz)
+{
+	if (strcmp(arg, "format=json") == 0)
+		*json = 1;
+	else if (strcmp(arg, "format=text") == 0)
+		*json = 0;
+	else
+		return cc_fail(err, errsz, CC_ERR_INVAL,
+		    "unknown query argument \"%.64s\" (only format=text or format=json)", arg);
+	return CC_OK;
+}
+
+/* Answer with a short text message. */
+static int
+http_reply(struct lws *wsi, struct http_session *ss, unsigned int status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int
+http_reply(struct lws *wsi, struct http_session *ss, unsigned int status, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	return http_respond(wsi, ss, status, HTTP_TEXT_PLAIN, xstrdup(line), strlen(line));
+}
+
+/* /explain and /explain/NAMESPACE/NAME[?format=json]. */
+static int
+http_explain(struct lws *wsi, struct http_server *srv, struct http_session *ss, const char *uri)
+{
+	if (strcmp(uri, "/explain") == 0 || strcmp(uri, "/explain/") == 0)
+		return http_reply(wsi, ss, 200, "%s", http_explain_usage);
+	char ns[HTTP_NS_MAX + 1], name[HTTP_NAME_MAX + 1], why[256];
+	if (http_parse_explain_path(uri, ns, sizeof ns, name, sizeof name, why, sizeof why) != CC_OK)
+		return http_reply(wsi, ss, 400,
+		    "bad request: %s; expected /explain/NAMESPACE/NAME[?format=json]\n", why);
+	int json = 0;
+	for (int i = 0;; i++) {
+		int fl = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
+		if (fl <= 0)
+			break;
+		char arg[HTTP_EXPLAIN_ARG_MAX];
+		if (i >= HTTP_EXPLAIN_ARGS || fl >= (int)sizeof arg ||
+		    lws_hdr_copy_fragment(wsi, arg, (int)sizeof arg, WSI_TOKEN_HTTP_URI_ARGS, i) < 0)
+			return http_reply(wsi, ss, 400,
+			    "bad request: too many or too long query arguments (only format=text "
+			    "or format=json)\n");
+		if (http_parse_explain_arg(arg, &json, why, sizeof why) != CC_OK)
+			return http_reply(wsi, ss, 400, "bad request: %s\n", why);
+	}
+	if (srv->hs_explain == NULL)
+		return http_reply(wsi, ss, 404, "not found: this server explains no certificates\n");
+	if (!atomic_load(&srv->hs_ready))
+		return http_reply(wsi, ss, 503,
+		    "not ready: the first list of every watched resource is not done; nothing is "
+		    "scored yet\n");
+	struct buf b;
+	buf_init(&b, HTTP_EXPLAIN_MAX);
+	int rc = srv->hs_explain(srv->hs_explain_arg, ns, name, json, &b);
+	if (rc != CC_OK) {
+		buf_free(&b);
+		if (rc == CC_ERR_NOTFOUND)
+			return http_reply(wsi, ss, 404,
+			    "not found: certificate \"%s\" in namespace \"%s\" is not in the "
+			    "controller's store (not there, or outside the namespace it watches)\n",
+			    name, ns);
+		log_error("explaining %s/%s: %s", ns, name, cc_strerror(rc));
+		return http_reply(wsi, ss, 500, "cannot explain %s/%s: %s\n", ns, name,
+		    cc_strerror(rc));
+	}
+	size_t len = b.b_len;
+	return http_respond(wsi, ss, 200, json ? "application/json" : HTTP_TEXT_PLAIN,
+	    buf_detach(&b), len);
+}
+
 static int
 http_route(struct lws *wsi, struct http_server *srv, struct http_session *ss, const char *uri)
 {
@@ -166,6 +316,8 @@ http_route(struct lws *wsi, struct http_server *srv, struct http_session *ss, co
 		size_t len = b.b_len;
 		return http_respond(wsi, ss, 200, MET_CONTENT_TYPE, buf_detach(&b), len);
 	}
+	if (strncmp(uri, "/explain", 8) == 0 && (uri[8] == '\0' || uri[8] == '/'))
+		return http_explain(wsi, srv, ss, uri);
 	if (strcmp(uri, "/") == 0 || strcmp(uri, "/index.html") == 0)
 		return http_respond(wsi, ss, 200, "text/html; charset=utf-8",
 		    xstrdup(http_index_html), sizeof http_index_html - 1);
@@ -338,6 +490,8 @@ http_server_start(const struct http_server_opts *o, struct http_server **out, ch
 	}
 	struct http_server *srv = xcalloc(1, sizeof *srv);
 	srv->hs_metrics = o->hso_metrics;
+	srv->hs_explain = o->hso_explain;
+	srv->hs_explain_arg = o->hso_explain_arg;
 	atomic_init(&srv->hs_stop, 0);
 	atomic_init(&srv->hs_ready, 0);
 	if (host[0] != '\0') {

@@ -5,9 +5,19 @@
  *   /healthz   200 while the process runs
  *   /readyz    503 until http_server_set_ready(s, 1), then 200
  *   /          a small HTML page (the live page comes later)
+ *   /explain/NAMESPACE/NAME[?format=json]
+ *              the explanation of one certificate's forecast, from the handler given in the
+ *              options: text/plain as `certcast explain` prints it, or JSON. 400 for a path that
+ *              is not two Kubernetes names, 503 until ready (as /readyz), 404 for a certificate
+ *              the handler does not know. /explain itself describes the endpoint.
  *
  * Anything else is 404; methods other than GET are 405. Requests are answered from the service
- * thread, so the metrics collectors run there.
+ * thread, so the metrics collectors and the explain handler run there.
+ *
+ * libwebsockets hands over the path already percent-decoded and normalised: "//" and "/./"
+ * collapsed, "/../" resolved, "+" read as a space, the query string apart. So an encoded "/"
+ * (%2F) arrives as a slash and makes a third segment, and "/explain//ns/name" reaches the
+ * router as "/explain/ns/name".
  */
 #ifndef HTTP_SERVER_H
 #define HTTP_SERVER_H
@@ -25,9 +35,40 @@ struct http_server;
 int http_parse_addr(const char *addr, char *host, size_t hostsz, int *port, char *err,
     size_t errsz);
 
+struct buf;
+
+/*
+ * Append the explanation of Certificate ns/name (valid names) to out, as JSON when json is
+ * set, else as text. Returns CC_OK, CC_ERR_NOTFOUND for a certificate it does not know, or
+ * another error (answered 500). Called on the service thread.
+ */
+typedef int (*http_explain_fn)(void *arg, const char *ns, const char *name, int json,
+    struct buf *out);
+
+/* Limits of an explain path's parts: Kubernetes' namespace (a DNS label) and name lengths. */
+#define HTTP_NS_MAX 63
+#define HTTP_NAME_MAX 253
+
+/*
+ * Split an explain path, "/explain/NAMESPACE/NAME" as the router sees it (decoded), into ns
+ * (size > HTTP_NS_MAX) and name (size > HTTP_NAME_MAX). NAMESPACE must be a DNS label and NAME
+ * a DNS subdomain (resource.h): so no further slash, no "%", no space, at most 63 and 253
+ * characters. Returns CC_OK, or CC_ERR_INVAL with the reason in err; ns and name are then "".
+ */
+int http_parse_explain_path(const char *path, char *ns, size_t nssz, char *name, size_t namesz,
+    char *err, size_t errsz);
+/*
+ * Read one query argument of an explain request ("format=json", "format=text"; libwebsockets
+ * hands them over one by one, decoded) into *json. Returns CC_OK, or CC_ERR_INVAL with the
+ * reason in err for anything else.
+ */
+int http_parse_explain_arg(const char *arg, int *json, char *err, size_t errsz);
+
 struct http_server_opts {
 	const char *hso_addr;             /* listen address, see http_parse_addr */
 	struct met_registry *hso_metrics; /* borrowed, must outlive the server; NULL: empty /metrics */
+	http_explain_fn hso_explain;      /* NULL: /explain/... answers 404 */
+	void *hso_explain_arg;            /* handed to hso_explain; must outlive the server */
 };
 
 /*

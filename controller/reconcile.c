@@ -6,6 +6,7 @@
 #include "assess.h"
 #include "budget.h"
 #include "cc_err.h"
+#include "explain_fmt.h"
 #include "learn.h"
 #include "log.h"
 #include "metrics.h"
@@ -167,21 +168,28 @@ recon_tracked(struct recon *r)
 	return n;
 }
 
+/* The link that points at key's entry (*link NULL when there is none). Called with r_mu held. */
+static struct recon_entry **
+recon_link(struct recon *r, const char *key)
+{
+	uint64_t h = hash_str(key);
+	struct recon_entry **pp = &r->r_tab[h & (r->r_tsize - 1)];
+	while (*pp && !((*pp)->re_hash == h && strcmp((*pp)->re_key, key) == 0))
+		pp = &(*pp)->re_next;
+	return pp;
+}
+
 /* Unlink and return the entry for key, or NULL. Called with r_mu held. */
 static struct recon_entry *
 recon_take(struct recon *r, const char *key)
 {
-	uint64_t h = hash_str(key);
-	struct recon_entry **pp = &r->r_tab[h & (r->r_tsize - 1)];
-	for (; *pp; pp = &(*pp)->re_next) {
-		if ((*pp)->re_hash == h && strcmp((*pp)->re_key, key) == 0) {
-			struct recon_entry *e = *pp;
-			*pp = e->re_next;
-			r->r_count--;
-			return e;
-		}
+	struct recon_entry **pp = recon_link(r, key);
+	struct recon_entry *e = *pp;
+	if (e) {
+		*pp = e->re_next;
+		r->r_count--;
 	}
-	return NULL;
+	return e;
 }
 
 /* Insert e (not present). Called with r_mu held. */
@@ -436,6 +444,32 @@ recon_learn_all(struct recon *r)
 	return learned;
 }
 
+/*
+ * A scoring context for c (store read lock held) with every input the controller has: its
+ * settings, the shared issuer cache, cert-manager's live signals, ARI windows, ACME budgets,
+ * the anomalies an[0..nan) and, when there is a learned model, a copy of it taken now into lm
+ * (the caller's; it must outlive the context). Reconcile and the /explain endpoint both score
+ * through here, so that the endpoint explains the very number the metrics publish.
+ */
+static struct as_ctx *
+recon_ctx(struct recon *r, const struct rec_cert *c, int64_t now, const struct sc_anomaly *an,
+    size_t nan, struct lm_model *lm)
+{
+	struct as_ctx *a = as_new(r->r_store, &r->r_cfg, now);
+	as_use_cache(a, r->r_cache);
+	as_use_signals(a, r->r_sig);
+	as_use_ari(a, r->r_ari);
+	as_use_budgets(a, r->r_budgets);
+	if (r->r_model) {
+		/* a copy: the workers keep training the shared model meanwhile */
+		mdl_snapshot(r->r_model, lm);
+		as_set_model(a, lm);
+	}
+	if (nan)
+		as_set_anomalies(a, c->c_meta.m_ns, c->c_meta.m_name, an, nan);
+	return a;
+}
+
 /* Score c (store read lock held) into v. */
 static void
 recon_score(struct recon *r, const struct rec_cert *c, const struct recon_entry *old,
@@ -443,24 +477,15 @@ recon_score(struct recon *r, const struct rec_cert *c, const struct recon_entry 
 {
 	struct sc_result *res = xmalloc(sizeof *res); /* ~8 KiB: off the worker's stack */
 	int64_t now = r->r_clock();
-	struct as_ctx *a = as_new(r->r_store, &r->r_cfg, now);
-	as_use_cache(a, r->r_cache);
-	as_use_signals(a, r->r_sig);
-	as_use_ari(a, r->r_ari);
-	as_use_budgets(a, r->r_budgets);
-	struct lm_model *lm = NULL;
+	struct lm_model *lm = r->r_model ? xmalloc(sizeof *lm) : NULL;
 	if (r->r_model) {
+		/* train on c's new outcomes first, so that the score uses what they taught */
 		struct as_ctx *la = NULL;
 		(void)recon_learn(r, c, now, &la);
 		as_free(la);
-		/* a copy: the other workers keep training the shared model meanwhile */
-		lm = xmalloc(sizeof *lm);
-		mdl_snapshot(r->r_model, lm);
-		as_set_model(a, lm);
 	}
 	recon_anomalies(r, c, old, now, v);
-	if (v->rv_nanoms)
-		as_set_anomalies(a, c->c_meta.m_ns, c->c_meta.m_name, v->rv_anoms, v->rv_nanoms);
+	struct as_ctx *a = recon_ctx(r, c, now, v->rv_anoms, v->rv_nanoms, lm);
 	(void)as_score(a, c, res, NULL, 0); /* an inconsistent certificate scores 0, explained */
 	struct sc_signals sg;
 	as_signals(a, c, &sg);
@@ -474,6 +499,38 @@ recon_score(struct recon *r, const struct rec_cert *c, const struct recon_entry 
 	v->rv_issuer_fail = sg.sg_valid ? ih_apply_signals(res->r_issuer.ie_mean, &sg, NULL)
 					: res->r_issuer.ie_mean;
 	free(res);
+}
+
+int
+recon_explain(struct recon *r, const char *ns, const char *name, struct xf_explanation *out)
+{
+	memset(out, 0, sizeof *out);
+	/* the findings the last reconcile kept; they are not observed again (that would count) */
+	struct sc_anomaly an[SC_MAX_ANOMALIES];
+	size_t nan = 0;
+	char *key = xasprintf("%s/%s", ns, name);
+	pthread_mutex_lock(&r->r_mu);
+	const struct recon_entry *e = *recon_link(r, key);
+	if (e) {
+		nan = e->re_nanoms;
+		memcpy(an, e->re_anoms, nan * sizeof *an);
+	}
+	pthread_mutex_unlock(&r->r_mu);
+	free(key);
+	int64_t now = r->r_clock();
+	int rc = CC_OK;
+	store_rdlock(r->r_store);
+	const struct rec_cert *c = store_cert_get(r->r_store, ns, name);
+	if (c == NULL) {
+		rc = CC_ERR_NOTFOUND;
+	} else {
+		struct as_ctx *a = recon_ctx(r, c, now, an, nan, &out->xe_model);
+		out->xe_has_model = r->r_model != NULL;
+		out->xe_rc = as_score(a, c, &out->xe_res, out->xe_text, sizeof out->xe_text);
+		as_free(a);
+	}
+	store_unlock(r->r_store);
+	return rc;
 }
 
 int

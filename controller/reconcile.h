@@ -65,6 +65,18 @@ int recon_key(struct recon *r, const char *key);
  */
 size_t recon_learn_all(struct recon *r);
 
+struct xf_explanation;
+/*
+ * Score Certificate ns/name now for an explanation, with exactly the inputs a reconcile scores
+ * it with (the settings, the issuer cache, live signals, ARI windows, ACME budgets, a copy of
+ * the learned model taken now, and the anomalies the last reconcile of it kept: none while a
+ * reconcile of it is under way or before its first), into out (explain_fmt.h) with the full
+ * explanation text. It neither trains the model nor feeds the anomaly detector: asking changes
+ * nothing. Returns CC_OK, or CC_ERR_NOTFOUND when the store has no such certificate.
+ * Thread-safe; takes the store's read lock, so the caller must not hold it.
+ */
+int recon_explain(struct recon *r, const char *ns, const char *name, struct xf_explanation *out);
+
 /* Number of certificates whose series recon currently keeps (tests). */
 size_t recon_tracked(struct recon *r);
 

@@ -87,3 +87,25 @@ res_dns_label_ok(const char *s)
 			return 0;
 	return 1;
 }
+
+int
+res_dns_subdomain_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 253)
+		return 0;
+	/*
+	 * Kubernetes' rule: labels of [a-z0-9-] joined by single dots, each starting and ending
+	 * with a letter or digit. Unlike a namespace, a label here has no 63-character limit.
+	 */
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		int alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+		int edge = i == 0 || i == n - 1 || s[i - 1] == '.' || s[i + 1] == '.';
+		if (alnum)
+			continue;
+		if (edge || (c != '-' && c != '.'))
+			return 0;
+	}
+	return 1;
+}

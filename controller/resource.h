@@ -42,6 +42,12 @@ const char *res_kind_name(enum res_kind k);
 
 /* True when s is a DNS-1123 label, as Kubernetes requires of namespace names. */
 int res_dns_label_ok(const char *s);
+/*
+ * True when s is a DNS-1123 subdomain (at most 253 characters, dot-separated labels of
+ * [a-z0-9-] that start and end alphanumeric), as Kubernetes requires of most object names,
+ * Certificates' among them.
+ */
+int res_dns_subdomain_ok(const char *s);
 /* Look a kind up by its Kubernetes Kind string; returns -1 when certcast does not track it. */
 int res_kind_from_name(const char *kind);
 

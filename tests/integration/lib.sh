@@ -43,6 +43,9 @@
 #   api_curl_as USER [CURL ARGS...] PATH   the same as USER (admin or certcast)
 #   api_status [CURL ARGS...] PATH     only the HTTP status code of that request, as the admin
 #   new_namespace PREFIX               creates a namespace PREFIX-<random> and prints its name
+#   add_certificate NS NAME NB NA      a Certificate on Issuer/ca, notBefore/notAfter NB/NA (epoch)
+#   add_request NS CERT NAME issued|failed WHEN   a CertificateRequest of CERT finished at WHEN
+#   iso_at EPOCH                       RFC 3339 UTC
 #   list_rv RESOURCE_PATH              resourceVersion of a list (e.g. of .../certificates)
 #   etcd_revision                      etcd's current revision
 #   testenv_force_410 [--no-restart]   makes every resourceVersion handed out so far too old (see
@@ -229,6 +232,46 @@ lib_clean_namespaces() {
 			certificates.cert-manager.io,certificaterequests.cert-manager.io,issuers.cert-manager.io,orders.acme.cert-manager.io,challenges.acme.cert-manager.io \
 			--all >/dev/null 2>&1 || true
 	done <"$TEST_TMP/.namespaces"
+}
+
+# iso_at EPOCH: that instant in RFC 3339 UTC.
+iso_at() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
+
+# add_certificate NS NAME NOT_BEFORE NOT_AFTER: a Certificate on Issuer/ca with that validity
+# (epoch seconds) in its status.
+add_certificate() {
+	kubectl_admin apply -f - >/dev/null <<EOF || return 1
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {name: $2, namespace: $1}
+spec: {secretName: $2, issuerRef: {name: ca, kind: Issuer}}
+EOF
+	kubectl_admin -n "$1" patch certificate "$2" --subresource=status --type=merge \
+		-p "{\"status\":{\"notBefore\":\"$(iso_at "$3")\",\"notAfter\":\"$(iso_at "$4")\"}}" >/dev/null
+}
+
+# add_request NS CERT NAME issued|failed WHEN: a CertificateRequest of Certificate CERT on
+# Issuer/ca that was issued, or failed (an order timeout: a transient failure), at WHEN (epoch).
+add_request() {
+	local ns=$1 cert=$2 name=$3 state=$4 when=$5 cond
+	kubectl_admin apply -f - >/dev/null <<EOF || return 1
+apiVersion: cert-manager.io/v1
+kind: CertificateRequest
+metadata:
+  name: $name
+  namespace: $ns
+  annotations: {cert-manager.io/certificate-name: $cert}
+spec:
+  request: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURSBSRVFVRVNULS0tLS0K
+  issuerRef: {name: ca, kind: Issuer}
+EOF
+	if [ "$state" = issued ]; then
+		cond="{\"type\":\"Ready\",\"status\":\"True\",\"reason\":\"Issued\",\"message\":\"ok\",\"lastTransitionTime\":\"$(iso_at "$when")\"}"
+	else
+		cond="{\"type\":\"Ready\",\"status\":\"False\",\"reason\":\"Failed\",\"message\":\"Failed to wait for order: context deadline exceeded\",\"lastTransitionTime\":\"$(iso_at "$when")\"}"
+	fi
+	kubectl_admin -n "$ns" patch certificaterequest "$name" --subresource=status --type=merge \
+		-p "{\"status\":{\"conditions\":[$cond]}}" >/dev/null
 }
 
 list_rv() { api_curl "$1?limit=1" | jq -r '.metadata.resourceVersion'; }

@@ -95,7 +95,7 @@ on_body(char *p, size_t sz, size_t n, void *arg)
 static int
 fetch(int port, const char *host, const char *method, const char *path, struct reply *r)
 {
-	char url[256];
+	static char url[16384]; /* tests run one request at a time per process */
 	snprintf(url, sizeof url, "http://%s:%d%s", host, port, path);
 	memset(r, 0, sizeof *r);
 	buf_init(&r->r_body, 1 << 26);
@@ -105,6 +105,7 @@ fetch(int port, const char *host, const char *method, const char *path, struct r
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
 	curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L); /* the server, not curl, sees "//" and "/./" */
 	if (method)
 		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 	if (method && strcmp(method, "POST") == 0)
@@ -262,4 +263,238 @@ Test(http_server, bind_errors)
 	cr_expect(strstr(err, "nonsense"), "%s", err);
 	http_server_stop(a);
 	http_server_stop(NULL);
+}
+
+/* A string of n copies of c (static storage, n < 600). */
+static const char *
+repeat(char c, size_t n)
+{
+	static char b[4][600];
+	static int k;
+	char *p = b[k++ % 4];
+	memset(p, c, n);
+	p[n] = '\0';
+	return p;
+}
+
+struct xpath_case {
+	const char *xc_name;
+	const char *xc_path;  /* as the router sees it: libwebsockets has decoded it */
+	int xc_ok;
+	const char *xc_ns;    /* when ok */
+	const char *xc_cert;
+	const char *xc_err;   /* part of the reason when not ok */
+};
+
+Test(http_server, parse_explain_path_table)
+{
+	char ns63[80], name253[300], ns64[80], name254[300];
+	snprintf(ns63, sizeof ns63, "/explain/%s/web", repeat('n', 63));
+	snprintf(ns64, sizeof ns64, "/explain/%s/web", repeat('n', 64));
+	/* 253 characters: labels of 63 joined by dots, the longest name Kubernetes allows */
+	snprintf(name253, sizeof name253, "/explain/shop/%s.%s.%s.%s", repeat('a', 63),
+	    repeat('b', 63), repeat('c', 63), repeat('d', 61));
+	snprintf(name254, sizeof name254, "/explain/shop/%s.%s.%s.%s", repeat('a', 63),
+	    repeat('b', 63), repeat('c', 63), repeat('d', 62));
+	const struct xpath_case cases[] = {
+	    {"plain", "/explain/shop/web", 1, "shop", "web", NULL},
+	    {"dotted name", "/explain/shop/web.example.com", 1, "shop", "web.example.com", NULL},
+	    {"digits and dashes", "/explain/team-1/a-0", 1, "team-1", "a-0", NULL},
+	    {"a label over 63 in a name is allowed", "/explain/shop/x", 1, "shop", "x", NULL},
+	    {"longest namespace", ns63, 1, repeat('n', 63), "web", NULL},
+	    {"longest name", name253, 1, "shop", name253 + 14, NULL},
+	    {"namespace too long", ns64, 0, NULL, NULL, "longer than 63"},
+	    {"name too long", name254, 0, NULL, NULL, "longer than 253"},
+	    {"no name", "/explain/shop", 0, NULL, NULL, "expected NAMESPACE/NAME"},
+	    {"empty name", "/explain/shop/", 0, NULL, NULL, "name is empty"},
+	    {"empty namespace", "/explain//web", 0, NULL, NULL, "namespace is empty"},
+	    {"trailing slash", "/explain/shop/web/", 0, NULL, NULL, "more than NAMESPACE/NAME"},
+	    {"three segments", "/explain/shop/web/x", 0, NULL, NULL, "more than NAMESPACE/NAME"},
+	    {"decoded %2F", "/explain/shop/we/b", 0, NULL, NULL, "more than NAMESPACE/NAME"},
+	    {"undecoded percent", "/explain/shop/we%2Fb", 0, NULL, NULL, "not a Kubernetes object"},
+	    {"decoded + is a space", "/explain/shop/a b", 0, NULL, NULL, "not a Kubernetes object"},
+	    {"decoded %3F", "/explain/shop/web?format=json", 0, NULL, NULL, "not a Kubernetes"},
+	    {"upper case name", "/explain/shop/Web", 0, NULL, NULL, "not a Kubernetes object"},
+	    {"upper case namespace", "/explain/Shop/web", 0, NULL, NULL, "not a Kubernetes name"},
+	    {"dot in namespace", "/explain/sh.op/web", 0, NULL, NULL, "not a Kubernetes name"},
+	    {"name starts with a dash", "/explain/shop/-web", 0, NULL, NULL, "not a Kubernetes"},
+	    {"name ends with a dot", "/explain/shop/web.", 0, NULL, NULL, "not a Kubernetes"},
+	    {"two dots", "/explain/shop/a..b", 0, NULL, NULL, "not a Kubernetes object"},
+	    {"dot dot", "/explain/shop/..", 0, NULL, NULL, "not a Kubernetes object"},
+	    {"control character", "/explain/shop/we\tb", 0, NULL, NULL, "not a Kubernetes"},
+	    {"utf-8", "/explain/shop/w\xc3\xa9" "b", 0, NULL, NULL, "not a Kubernetes object"},
+	    {"other prefix", "/explained/shop/web", 0, NULL, NULL, "does not start with"},
+	    {"no prefix", "shop/web", 0, NULL, NULL, "does not start with"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const struct xpath_case *c = &cases[i];
+		char ns[HTTP_NS_MAX + 1] = "x", name[HTTP_NAME_MAX + 1] = "x", err[256] = "";
+		int rc = http_parse_explain_path(c->xc_path, ns, sizeof ns, name, sizeof name, err,
+		    sizeof err);
+		if (c->xc_ok) {
+			cr_expect_eq(rc, CC_OK, "%s: rejected: %s", c->xc_name, err);
+			cr_expect_str_eq(ns, c->xc_ns, "%s", c->xc_name);
+			cr_expect_str_eq(name, c->xc_cert, "%s", c->xc_name);
+		} else {
+			cr_expect_eq(rc, CC_ERR_INVAL, "%s: accepted", c->xc_name);
+			cr_expect(strstr(err, c->xc_err), "%s: reason \"%s\" lacks \"%s\"", c->xc_name,
+			    err, c->xc_err);
+			cr_expect_str_eq(ns, "", "%s: namespace left behind", c->xc_name);
+			cr_expect_str_eq(name, "", "%s: name left behind", c->xc_name);
+			cr_expect(strlen(err) < 200, "%s: the reason quotes too much", c->xc_name);
+		}
+	}
+	/* a single label longer than 63 is still a valid object name */
+	char longlabel[120], ns[HTTP_NS_MAX + 1], name[HTTP_NAME_MAX + 1], err[256];
+	snprintf(longlabel, sizeof longlabel, "/explain/shop/%s", repeat('l', 100));
+	cr_expect_eq(http_parse_explain_path(longlabel, ns, sizeof ns, name, sizeof name, err,
+			 sizeof err),
+	    CC_OK, "%s", err);
+}
+
+struct xarg_case {
+	const char *ac_name;
+	const char *ac_arg;
+	int ac_ok;
+	int ac_json;
+};
+
+Test(http_server, parse_explain_arg_table)
+{
+	static const struct xarg_case cases[] = {
+	    {"json", "format=json", 1, 1},
+	    {"text", "format=text", 1, 0},
+	    {"other format", "format=xml", 0, 0},
+	    {"upper case", "format=JSON", 0, 0},
+	    {"no value", "format", 0, 0},
+	    {"empty value", "format=", 0, 0},
+	    {"other argument", "x=1", 0, 0},
+	    {"empty", "", 0, 0},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const struct xarg_case *c = &cases[i];
+		int json = 7;
+		char err[160] = "";
+		int rc = http_parse_explain_arg(c->ac_arg, &json, err, sizeof err);
+		if (c->ac_ok) {
+			cr_expect_eq(rc, CC_OK, "%s", c->ac_name);
+			cr_expect_eq(json, c->ac_json, "%s", c->ac_name);
+		} else {
+			cr_expect_eq(rc, CC_ERR_INVAL, "%s: accepted", c->ac_name);
+			cr_expect_eq(json, 7, "%s: written on error", c->ac_name);
+			cr_expect(strstr(err, "format=json"), "%s: %s", c->ac_name, err);
+		}
+	}
+}
+
+/* A stand-in for the controller's handler: knows shop/web; counts its calls. */
+static int fake_calls;
+
+static int
+fake_explain(void *arg, const char *ns, const char *name, int json, struct buf *out)
+{
+	cr_expect_str_eq(arg, "the arg");
+	fake_calls++;
+	if (strcmp(ns, "shop") != 0 || strcmp(name, "web") != 0)
+		return CC_ERR_NOTFOUND;
+	return json ? buf_printf(out, "{\"risk\":0.5}\n") :
+		      buf_printf(out, "Certificate %s/%s\nrisk: 0.5 (high)\n", ns, name);
+}
+
+struct xroute_case {
+	const char *rc_name;
+	const char *rc_path;
+	long rc_status;
+	const char *rc_ctype; /* part of the content type */
+	const char *rc_body;  /* part of the body */
+};
+
+Test(http_server, explain_endpoint)
+{
+	struct http_server *s = NULL;
+	char err[256] = "";
+	char hugename[700];
+	snprintf(hugename, sizeof hugename, "/explain/shop/%s", repeat('a', 590));
+	struct http_server_opts o = {"127.0.0.1:0", NULL, fake_explain, "the arg"};
+	cr_assert_eq(http_server_start(&o, &s, err, sizeof err), CC_OK, "%s", err);
+	int port = http_server_port(s);
+	struct reply r;
+
+	/* before the first sync: 503 for a good path, but a bad one is still a 400 */
+	cr_assert_eq(fetch(port, "127.0.0.1", NULL, "/explain/shop/web", &r), 0);
+	cr_expect_eq(r.r_status, 503);
+	cr_expect(strstr(body(&r), "not ready"), "%s", body(&r));
+	buf_free(&r.r_body);
+	cr_assert_eq(fetch(port, "127.0.0.1", NULL, "/explain/shop/web/x", &r), 0);
+	cr_expect_eq(r.r_status, 400);
+	buf_free(&r.r_body);
+	cr_expect_eq(fake_calls, 0, "the handler ran before the sync");
+
+	http_server_set_ready(s, 1);
+	const struct xroute_case cases[] = {
+	    {"text", "/explain/shop/web", 200, "text/plain", "Certificate shop/web\nrisk: 0.5"},
+	    {"explicit text", "/explain/shop/web?format=text", 200, "text/plain", "risk: 0.5"},
+	    {"json", "/explain/shop/web?format=json", 200, "application/json", "{\"risk\":0.5}"},
+	    {"encoded letters", "/explain/sh%6Fp/w%65b", 200, "text/plain", "Certificate shop/web"},
+	    {"unknown certificate", "/explain/shop/other", 404, "text/plain",
+		"certificate \"other\" in namespace \"shop\""},
+	    {"unknown namespace", "/explain/bank/web", 404, "text/plain", "not found"},
+	    {"usage", "/explain", 200, "text/plain", "GET /explain/NAMESPACE/NAME"},
+	    {"usage with slash", "/explain/", 200, "text/plain", "?format=json"},
+	    {"no name", "/explain/shop", 400, "text/plain", "expected NAMESPACE/NAME"},
+	    {"trailing slash", "/explain/shop/web/", 400, "text/plain", "bad request"},
+	    {"encoded slash", "/explain/shop/we%2Fb", 400, "text/plain", "more than NAMESPACE"},
+	    {"encoded question mark", "/explain/shop/web%3Fformat=json", 400, "text/plain",
+		"not a Kubernetes object name"},
+	    {"plus", "/explain/shop/a+b", 400, "text/plain", "not a Kubernetes object name"},
+	    {"upper case", "/explain/shop/WEB", 400, "text/plain", "not a Kubernetes object name"},
+	    {"too long", hugename, 400, "text/plain", "longer than 253"},
+	    {"bad format", "/explain/shop/web?format=xml", 400, "text/plain", "format=json"},
+	    {"extra argument", "/explain/shop/web?format=json&x=1", 400, "text/plain", "x=1"},
+	    {"other route", "/explainx/shop/web", 404, "text/plain", "not found"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const struct xroute_case *c = &cases[i];
+		cr_assert_eq(fetch(port, "127.0.0.1", NULL, c->rc_path, &r), 0, "%s", c->rc_name);
+		cr_expect_eq(r.r_status, c->rc_status, "%s: status %ld", c->rc_name, r.r_status);
+		cr_expect(strstr(r.r_ctype, c->rc_ctype), "%s: content type %s", c->rc_name,
+		    r.r_ctype);
+		cr_expect(strstr(body(&r), c->rc_body), "%s: body lacks \"%s\": %s", c->rc_name,
+		    c->rc_body, body(&r));
+		buf_free(&r.r_body);
+	}
+	/* far over any limit: refused by libwebsockets or by the parser, never a crash */
+	char *monster = malloc(9001);
+	memcpy(monster, "/explain/shop/", 14);
+	memset(monster + 14, 'a', 9000 - 14);
+	monster[9000] = '\0';
+	if (fetch(port, "127.0.0.1", NULL, monster, &r) == 0)
+		cr_expect(r.r_status >= 400 && r.r_status < 500, "a 9000-byte path got %ld",
+		    r.r_status);
+	buf_free(&r.r_body);
+	free(monster);
+	/* the index page links to the endpoint */
+	cr_assert_eq(fetch(port, "127.0.0.1", NULL, "/", &r), 0);
+	cr_expect(strstr(body(&r), "href=\"/explain\""), "%s", body(&r));
+	buf_free(&r.r_body);
+	/* the server still answers after all that */
+	cr_assert_eq(fetch(port, "127.0.0.1", NULL, "/healthz", &r), 0);
+	cr_expect_eq(r.r_status, 200);
+	buf_free(&r.r_body);
+	http_server_stop(s);
+}
+
+/* Without a handler, /explain/... is simply not there. */
+Test(http_server, explain_without_handler)
+{
+	struct http_server *s = NULL;
+	char err[256] = "";
+	struct http_server_opts o = {"127.0.0.1:0", NULL};
+	cr_assert_eq(http_server_start(&o, &s, err, sizeof err), CC_OK, "%s", err);
+	http_server_set_ready(s, 1);
+	struct reply r;
+	cr_assert_eq(fetch(http_server_port(s), "127.0.0.1", NULL, "/explain/shop/web", &r), 0);
+	cr_expect_eq(r.r_status, 404);
+	buf_free(&r.r_body);
+	http_server_stop(s);
 }

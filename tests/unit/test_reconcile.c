@@ -1,5 +1,8 @@
 /* Tests for reconcile: per-certificate gauges follow the store (appear, change, move, vanish). */
 #include "cc_err.h"
+#include "explain_fmt.h"
+#include "model.h"
+#include "scoring.h"
 #include "log.h"
 #include "metrics.h"
 #include "reconcile.h"
@@ -509,5 +512,77 @@ Test(reconcile, signals_move_the_issuer_gauge)
 	recon_free(plain);
 
 	fx_fini(&f);
+	sig_free(sig);
+}
+
+/* ---- explanations ---- */
+
+/*
+ * recon_explain scores with what the reconcile scored with: at the same instant its risk is the
+ * gauge's to the last bit, with the live signals, the learned model and the settings taking
+ * part, and the anomalies the reconcile kept, which it neither counts nor observes again.
+ */
+Test(reconcile, explain_is_the_published_number)
+{
+	struct fixture f;
+	f.st = store_new();
+	f.reg = met_registry_new();
+	cr_assert_eq(met_std_register(f.reg, "t", &f.ms), CC_OK);
+	struct sig_state *sig = sig_new(600);
+	struct mdl *model = mdl_new(0);
+	struct sc_config strict;
+	sc_config_default(&strict);
+	strict.cf_target_risk = 1e-9;
+	struct recon_opts o = {f.st, &f.ms, &strict, sig_clock};
+	o.ro_signals = sig;
+	o.ro_model = model;
+	f.rc = recon_new(&o);
+	put_acme_clusterissuer(f.st, "le");
+	put_cert(f.st, STORE_ADDED, "shop", "web", "ClusterIssuer", "le", "2026-01-01T00:00:00Z",
+	    "2026-03-20T00:00:00Z", NULL, "1");
+	put_issued_cr(f.st, "web-1", "uid-1", "rsa1024", "2026-01-01T00:00:00Z");
+	scrape_at(sig, SIG_NOW - 120, 0, 0);
+	scrape_at(sig, SIG_NOW - 60, 200, 0);
+	scrape_at(sig, SIG_NOW, 300, 90); /* 5xx answers: the signals move the risk */
+	cr_assert_eq(recon_key(f.rc, "shop/web"), CC_OK);
+	double risk = -1, level = -1, weak = 0;
+	cr_assert_eq(gauge(f.ms.ms_cert_risk, "shop", "web", "ClusterIssuer", "le", &risk), CC_OK);
+	cr_assert_eq(gauge(f.ms.ms_cert_risk_level, "shop", "web", "ClusterIssuer", "le", &level),
+	    CC_OK);
+
+	struct xf_explanation *x = malloc(sizeof *x);
+	cr_assert_eq(recon_explain(f.rc, "shop", "web", x), CC_OK);
+	cr_expect_eq(x->xe_rc, SC_OK);
+	cr_expect_eq(x->xe_res.r_risk, risk, "explained %.17g, published %.17g", x->xe_res.r_risk,
+	    risk);
+	cr_expect_eq((double)x->xe_res.r_level, level);
+	cr_expect(x->xe_has_model, "the learned model took part");
+	cr_expect(strstr(x->xe_text, "weak-key"), "the kept anomaly is explained:\n%s", x->xe_text);
+	cr_expect(strstr(x->xe_text, "cert-manager") || strstr(x->xe_text, "5xx") ||
+		strstr(x->xe_text, "signals"),
+	    "the live signals are a factor:\n%s", x->xe_text);
+	const char *const wl[] = {"weak-key"};
+	cr_expect_eq(met_value(f.ms.ms_anomalies, wl, &weak), CC_OK);
+	cr_expect_eq(weak, 1.0, "explaining counted the anomaly again (%g)", weak);
+
+	/* the same certificate scored without the controller's inputs: another number */
+	struct recon_opts o2 = {f.st, NULL, NULL, sig_clock};
+	struct recon *plain = recon_new(&o2);
+	struct xf_explanation *y = malloc(sizeof *y);
+	cr_assert_eq(recon_explain(plain, "shop", "web", y), CC_OK);
+	cr_expect_neq(y->xe_res.r_risk, x->xe_res.r_risk, "signals made no difference: %g",
+	    y->xe_res.r_risk);
+	cr_expect(!y->xe_has_model);
+	cr_expect(strstr(y->xe_text, "weak-key") == NULL, "never reconciled: no kept anomaly");
+	cr_expect_neq(strcmp(x->xe_res.r_decision.d_note, y->xe_res.r_decision.d_note), 0,
+	    "the settings' target risk made no difference: \"%s\"", x->xe_res.r_decision.d_note);
+	recon_free(plain);
+	free(y);
+
+	cr_expect_eq(recon_explain(f.rc, "shop", "nope", x), CC_ERR_NOTFOUND);
+	cr_expect_eq(recon_explain(f.rc, "bank", "web", x), CC_ERR_NOTFOUND);
+	free(x);
+	fx_fini(&f);
+	mdl_free(model);
 	sig_free(sig);
 }

@@ -1,0 +1,303 @@
+/*
+ * Tests for explain_remote (the URL it builds, and `explain --controller` against a real
+ * http_server with a stand-in handler), explain_fmt (text and JSON) and the name rules the
+ * endpoint and the client share (resource.h).
+ */
+#include "buf.h"
+#include "cc_err.h"
+#include "explain_fmt.h"
+#include "explain_remote.h"
+#include "http_server.h"
+#include "log.h"
+#include "resource.h"
+
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void
+quiet(void)
+{
+	log_set_fd(open("/dev/null", O_WRONLY));
+}
+
+TestSuite(explain_remote, .init = quiet);
+
+struct url_case {
+	const char *uc_name;
+	const char *uc_base;
+	const char *uc_ns, *uc_cert;
+	const char *uc_want; /* the URL, or NULL when refused */
+	const char *uc_err;  /* part of the reason when refused */
+};
+
+Test(explain_remote, url_table)
+{
+	static const struct url_case cases[] = {
+	    {"port-forward", "http://127.0.0.1:9403", "shop", "web",
+		"http://127.0.0.1:9403/explain/shop/web", NULL},
+	    {"trailing slash", "http://127.0.0.1:9403/", "shop", "web",
+		"http://127.0.0.1:9403/explain/shop/web", NULL},
+	    {"several slashes", "http://h:1///", "shop", "web", "http://h:1/explain/shop/web", NULL},
+	    {"https with a prefix", "https://ops.example/certcast/", "shop", "a.b",
+		"https://ops.example/certcast/explain/shop/a.b", NULL},
+	    {"scheme in capitals", "HTTP://h", "shop", "web", "HTTP://h/explain/shop/web", NULL},
+	    {"ipv6", "http://[::1]:9403", "shop", "web", "http://[::1]:9403/explain/shop/web", NULL},
+	    {"no scheme", "127.0.0.1:9403", "shop", "web", NULL, "must start with http://"},
+	    {"other scheme", "ftp://h", "shop", "web", NULL, "must start with http://"},
+	    {"file", "file:///etc/passwd", "shop", "web", NULL, "must start with http://"},
+	    {"no host", "http:///x", "shop", "web", NULL, "has no host"},
+	    {"empty", "", "shop", "web", NULL, "must start with http://"},
+	    {"user information", "http://u:p@h", "shop", "web", NULL, "user information"},
+	    {"query", "http://h/?x=1", "shop", "web", NULL, "query or fragment"},
+	    {"fragment", "http://h/#x", "shop", "web", NULL, "query or fragment"},
+	    {"space", "http://h /", "shop", "web", NULL, "space or control"},
+	    {"bad namespace", "http://h", "Shop", "web", NULL, "invalid certificate"},
+	    {"bad name", "http://h", "shop", "we/b", NULL, "invalid certificate"},
+	    {"empty name", "http://h", "shop", "", NULL, "invalid certificate"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const struct url_case *c = &cases[i];
+		char out[512] = "", err[256] = "";
+		int rc = xr_url(c->uc_base, c->uc_ns, c->uc_cert, out, sizeof out, err, sizeof err);
+		if (c->uc_want) {
+			cr_expect_eq(rc, CC_OK, "%s: refused: %s", c->uc_name, err);
+			cr_expect_str_eq(out, c->uc_want, "%s", c->uc_name);
+		} else {
+			cr_expect_eq(rc, CC_ERR_INVAL, "%s: accepted as %s", c->uc_name, out);
+			cr_expect(strstr(err, c->uc_err), "%s: reason \"%s\" lacks \"%s\"", c->uc_name,
+			    err, c->uc_err);
+		}
+	}
+	char small[16], err[128];
+	cr_expect_eq(xr_url("http://127.0.0.1:9403", "shop", "web", small, sizeof small, err,
+			 sizeof err),
+	    CC_ERR_INVAL, "an URL that does not fit");
+}
+
+struct name_case {
+	const char *nc_name;
+	const char *nc_s;
+	int nc_label;     /* res_dns_label_ok */
+	int nc_subdomain; /* res_dns_subdomain_ok */
+};
+
+Test(explain_remote, kubernetes_names_table)
+{
+	char l63[64], l64[65], s253[254], s254[255];
+	memset(l63, 'a', 63);
+	l63[63] = '\0';
+	memset(l64, 'a', 64);
+	l64[64] = '\0';
+	memset(s253, 'b', 253);
+	s253[253] = '\0';
+	memset(s254, 'b', 254);
+	s254[254] = '\0';
+	const struct name_case cases[] = {
+	    {"short", "web", 1, 1},
+	    {"digits first", "0web", 1, 1},
+	    {"dashes inside", "w-e-b", 1, 1},
+	    {"dotted", "web.shop", 0, 1},
+	    {"63", l63, 1, 1},
+	    {"64: too long for a label, fine for a name", l64, 0, 1},
+	    {"253", s253, 0, 1},
+	    {"254", s254, 0, 0},
+	    {"empty", "", 0, 0},
+	    {"leading dash", "-web", 0, 0},
+	    {"trailing dash", "web-", 0, 0},
+	    {"dash before a dot", "web-.shop", 0, 0},
+	    {"dash after a dot", "web.-shop", 0, 0},
+	    {"leading dot", ".web", 0, 0},
+	    {"trailing dot", "web.", 0, 0},
+	    {"two dots", "web..shop", 0, 0},
+	    {"upper case", "Web", 0, 0},
+	    {"underscore", "w_b", 0, 0},
+	    {"slash", "w/b", 0, 0},
+	    {"percent", "w%2Fb", 0, 0},
+	    {"space", "w b", 0, 0},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const struct name_case *c = &cases[i];
+		cr_expect_eq(!!res_dns_label_ok(c->nc_s), c->nc_label, "%s: label", c->nc_name);
+		cr_expect_eq(!!res_dns_subdomain_ok(c->nc_s), c->nc_subdomain, "%s: subdomain",
+		    c->nc_name);
+	}
+}
+
+/* A result with two factors, as scoring would leave it. */
+static struct xf_explanation *
+sample(int with_model)
+{
+	struct xf_explanation *x = calloc(1, sizeof *x);
+	x->xe_rc = SC_OK;
+	x->xe_res.r_risk = 0.25;
+	x->xe_res.r_level = SC_LEVEL_MEDIUM;
+	x->xe_res.r_predicted_failure = 1773532800; /* 2026-03-15T00:00:00Z */
+	x->xe_res.r_nfactors = 2;
+	snprintf(x->xe_res.r_factors[0].f_name, 32, "fault");
+	x->xe_res.r_factors[0].f_value = 0.5;
+	x->xe_res.r_factors[0].f_contrib = 0.2;
+	snprintf(x->xe_res.r_factors[0].f_text, 160, "a \"quoted\" fault");
+	snprintf(x->xe_res.r_factors[1].f_name, 32, "schedule");
+	x->xe_res.r_factors[1].f_value = 12;
+	x->xe_res.r_factors[1].f_contrib = -0.05;
+	snprintf(x->xe_res.r_factors[1].f_text, 160, "12 attempts");
+	snprintf(x->xe_res.r_reasons, sizeof x->xe_res.r_reasons, "a fault");
+	snprintf(x->xe_text, sizeof x->xe_text, "risk: 0.25 (medium)\nfactors:");
+	if (with_model)
+		lm_init(&x->xe_model, NULL);
+	x->xe_has_model = with_model;
+	return x;
+}
+
+Test(explain_remote, text_and_json)
+{
+	struct xf_explanation *x = sample(1);
+	struct buf b;
+	buf_init(&b, 1 << 20);
+	cr_assert_eq(xf_text(&b, "shop", "web", "a note", x), CC_OK);
+	cr_expect_str_eq(b.b_data, "Certificate shop/web\na note\nrisk: 0.25 (medium)\nfactors:\n"
+				   "\nLearned model: 0 outcomes learned, 0 of them failures\n");
+	buf_reset(&b);
+	x->xe_rc = SC_ERR_INVAL;
+	x->xe_has_model = 0;
+	cr_assert_eq(xf_text(&b, "shop", "web", NULL, x), CC_OK);
+	cr_expect_str_eq(b.b_data, "Certificate shop/web\nThe certificate's own data is "
+				   "inconsistent; scored as low risk:\nrisk: 0.25 (medium)\n"
+				   "factors:\n");
+	buf_reset(&b);
+	x->xe_rc = SC_OK;
+	x->xe_has_model = 1;
+	cr_assert_eq(xf_json(&b, "shop", "web", x), CC_OK);
+	cJSON *o = cJSON_Parse(b.b_data);
+	cr_assert_not_null(o, "not JSON: %s", b.b_data);
+	cr_expect_str_eq(cJSON_GetObjectItem(o, "namespace")->valuestring, "shop");
+	cr_expect_str_eq(cJSON_GetObjectItem(o, "name")->valuestring, "web");
+	cr_expect_eq(cJSON_GetObjectItem(o, "risk")->valuedouble, 0.25);
+	cr_expect_str_eq(cJSON_GetObjectItem(o, "level")->valuestring, "medium");
+	cr_expect_str_eq(cJSON_GetObjectItem(o, "predictedFailure")->valuestring,
+	    "2026-03-15T00:00:00Z");
+	cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(o, "consistent")));
+	cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(o, "learnedModel")));
+	cr_expect_str_eq(cJSON_GetObjectItem(o, "reasons")->valuestring, "a fault");
+	cJSON *fs = cJSON_GetObjectItem(o, "factors");
+	cr_assert_eq(cJSON_GetArraySize(fs), 2);
+	cJSON *f0 = cJSON_GetArrayItem(fs, 0), *f1 = cJSON_GetArrayItem(fs, 1);
+	cr_expect_str_eq(cJSON_GetObjectItem(f0, "name")->valuestring, "fault");
+	cr_expect_eq(cJSON_GetObjectItem(f0, "contribution")->valuedouble, 0.2);
+	cr_expect_str_eq(cJSON_GetObjectItem(f0, "text")->valuestring, "a \"quoted\" fault");
+	cr_expect_eq(cJSON_GetObjectItem(f1, "value")->valuedouble, 12);
+	cr_expect_eq(cJSON_GetObjectItem(f1, "contribution")->valuedouble, -0.05);
+	cJSON_Delete(o);
+	/* no predicted failure: null; inconsistent data: consistent false */
+	buf_reset(&b);
+	x->xe_res.r_predicted_failure = 0;
+	x->xe_rc = SC_ERR_INVAL;
+	cr_assert_eq(xf_json(&b, "shop", "web", x), CC_OK);
+	o = cJSON_Parse(b.b_data);
+	cr_assert_not_null(o);
+	cr_expect(cJSON_IsNull(cJSON_GetObjectItem(o, "predictedFailure")));
+	cr_expect(cJSON_IsFalse(cJSON_GetObjectItem(o, "consistent")));
+	cJSON_Delete(o);
+	/* a buffer too small says so */
+	struct buf tiny;
+	buf_init(&tiny, 16);
+	cr_expect_eq(xf_text(&tiny, "shop", "web", NULL, x), CC_ERR_TOOBIG);
+	buf_free(&tiny);
+	buf_free(&b);
+	free(x);
+}
+
+/* The stand-in controller: knows shop/web; "big/web" answers more than the client takes. */
+static int
+stand_in(void *arg, const char *ns, const char *name, int json, struct buf *out)
+{
+	(void)arg;
+	(void)json;
+	if (strcmp(ns, "big") == 0) {
+		static char chunk[4096];
+		memset(chunk, 'x', sizeof chunk);
+		for (int i = 0; i < 32; i++) /* 128 KiB */
+			cr_assert_eq(buf_append(out, chunk, sizeof chunk), CC_OK);
+		return CC_OK;
+	}
+	if (strcmp(ns, "shop") != 0 || strcmp(name, "web") != 0)
+		return CC_ERR_NOTFOUND;
+	return buf_printf(out, "Certificate shop/web\nrisk: 0.25 (medium)\n");
+}
+
+/* xr_run's exit code, standard output and standard error. */
+static int
+run_max(const char *base, const char *ns, const char *name, size_t max, char **out, char **err)
+{
+	size_t ol = 0, el = 0;
+	*out = *err = NULL;
+	FILE *of = open_memstream(out, &ol), *ef = open_memstream(err, &el);
+	int code = max ? xr_run_max(base, ns, name, max, of, ef) : xr_run(base, ns, name, of, ef);
+	fclose(of);
+	fclose(ef);
+	return code;
+}
+
+static int
+run(const char *base, const char *ns, const char *name, char **out, char **err)
+{
+	return run_max(base, ns, name, 0, out, err);
+}
+
+Test(explain_remote, against_a_server)
+{
+	struct http_server *s = NULL;
+	char e[256] = "";
+	struct http_server_opts o = {"127.0.0.1:0", NULL, stand_in, NULL};
+	cr_assert_eq(http_server_start(&o, &s, e, sizeof e), CC_OK, "%s", e);
+	char base[64];
+	snprintf(base, sizeof base, "http://127.0.0.1:%d", http_server_port(s));
+	char *out, *err;
+
+	/* not ready yet: 503, exit 1, naming the URL */
+	cr_expect_eq(run(base, "shop", "web", &out, &err), 1);
+	cr_expect_str_eq(out, "");
+	cr_expect(strstr(err, "/explain/shop/web: the controller is not ready yet: not ready"),
+	    "%s", err);
+	free(out);
+	free(err);
+	http_server_set_ready(s, 1);
+
+	cr_expect_eq(run(base, "shop", "web", &out, &err), 0, "%s", err);
+	cr_expect_str_eq(out, "Certificate shop/web\nrisk: 0.25 (medium)\n");
+	cr_expect_str_eq(err, "");
+	free(out);
+	free(err);
+
+	cr_expect_eq(run(base, "shop", "nope", &out, &err), 1);
+	cr_expect(strstr(err, "/explain/shop/nope: not found: certificate \"nope\""), "%s", err);
+	free(out);
+	free(err);
+
+	cr_expect_eq(run(base, "big", "web", &out, &err), 0, "128 KiB is within the limit");
+	cr_expect_eq(strlen(out), 131072);
+	free(out);
+	free(err);
+	cr_expect_eq(run_max(base, "big", "web", 65536, &out, &err), 1);
+	cr_expect(strstr(err, "/explain/big/web: the answer is over 65536 bytes; refused"), "%s",
+	    err);
+	cr_expect(out[0] == '\0', "a refused answer is not printed");
+	free(out);
+	free(err);
+
+	cr_expect_eq(run(base, "Shop", "web", &out, &err), 2, "names are checked before asking");
+	free(out);
+	free(err);
+
+	/* nothing listens any more: the message names the URL */
+	http_server_stop(s);
+	cr_expect_eq(run(base, "shop", "web", &out, &err), 1);
+	cr_expect(strstr(err, "cannot get http://127.0.0.1:"), "%s", err);
+	free(out);
+	free(err);
+}
