@@ -3,29 +3,12 @@
 
 #include "buf.h"
 #include "cc_err.h"
+#include "httpget.h"
 #include "resource.h"
 
-#include <curl/curl.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-
-/* What the body callback fills. */
-struct xr_sink {
-	struct buf *s_body; /* limited to XR_BODY_MAX */
-	int s_toobig;       /* the answer went over the limit */
-};
-
-static size_t
-xr_on_body(char *p, size_t sz, size_t n, void *arg)
-{
-	struct xr_sink *k = arg;
-	if (buf_append(k->s_body, p, sz * n) != CC_OK) {
-		k->s_toobig = 1;
-		return 0; /* curl stops the transfer */
-	}
-	return sz * n;
-}
 
 int
 xr_url(const char *base, const char *ns, const char *name, char *out, size_t outsz, char *err,
@@ -90,51 +73,31 @@ int
 xr_run_max(const char *base, const char *ns, const char *name, size_t max, FILE *out,
     FILE *errf)
 {
-	char url[2048], why[CURL_ERROR_SIZE + 512];
+	char url[2048], why[HG_WHY_MAX + 512];
 	if (xr_url(base, ns, name, url, sizeof url, why, sizeof why) != CC_OK) {
 		fprintf(errf, "certcast explain: %s\n", why);
 		return 2;
 	}
-	if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK) {
-		fprintf(errf, "certcast explain: cannot start libcurl\n");
-		return 1;
-	}
-	CURL *e = curl_easy_init();
-	if (e == NULL) {
-		fprintf(errf, "certcast explain: cannot start libcurl\n");
-		curl_global_cleanup();
-		return 1;
-	}
+	hg_global_init();
 	struct buf body;
 	buf_init(&body, max);
-	struct xr_sink k = {&body, 0};
-	char curlerr[CURL_ERROR_SIZE] = "";
-	curl_easy_setopt(e, CURLOPT_URL, url);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)XR_CONNECT_TIMEOUT_MS);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)XR_TIMEOUT_MS);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "certcast");
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, curlerr);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, xr_on_body);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, &k);
-	CURLcode cc = curl_easy_perform(e);
-	long code = 0;
-	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
-	curl_easy_cleanup(e);
-	curl_global_cleanup();
+	struct hg_req q = {
+	    .hr_url = url,
+	    .hr_protocols = "http,https",
+	    .hr_connect_timeout_ms = XR_CONNECT_TIMEOUT_MS,
+	    .hr_timeout_ms = XR_TIMEOUT_MS,
+	};
+	struct hg_resp r;
+	int grc = hg_get(&q, &body, &r, why, sizeof why);
+	long code = r.hr_code;
 	int rc = 1;
 	char line[320];
 	xr_first_line(&body, line, sizeof line);
-	if (k.s_toobig)
+	if (grc == CC_ERR_TOOBIG)
 		fprintf(errf, "certcast explain: %s: the answer is over %zu bytes; refused\n", url,
 		    max);
-	else if (cc != CURLE_OK)
-		fprintf(errf, "certcast explain: cannot get %s: %s\n", url,
-		    curlerr[0] ? curlerr : curl_easy_strerror(cc));
+	else if (grc != CC_OK)
+		fprintf(errf, "certcast explain: cannot get %s: %s\n", url, why);
 	else if (code == 404)
 		fprintf(errf, "certcast explain: %s: %s\n", url,
 		    line[0] ? line : "not found (is this certcast's HTTP port?)");
