@@ -74,6 +74,9 @@ ctl_pid=$!
 for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
 curl -fsS "http://127.0.0.1:$port/metrics" | grep -E '^certcast_(certificate_|build_info|watch_events_total)' | head -n 20 || true
 echo
+echo "== kubectl certcast explain live/checkout --controller http://127.0.0.1:$port   (the controller's own number, explained)"
+PATH="$root/$build:$PATH" kubectl certcast explain live/checkout --controller "http://127.0.0.1:$port" || true
+echo
 if [ -n "${DEMO_SECONDS:-}" ]; then
 	sleep "$DEMO_SECONDS"
 else
