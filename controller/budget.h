@@ -134,6 +134,27 @@ int bg_lookup(struct bg_book *b, const char *server, const char *key, const char
     size_t n, struct sc_budget *out, char *domain, size_t domlen);
 
 /*
+ * An order the CA accepted just before a refusal is counted here at its certificate's issuance
+ * (notBefore, or the request's Ready time when later), minutes after the order; the window of
+ * the books at a refusal reaches this far past it so that such a burst counts.
+ */
+#define BG_REFUSAL_SLACK 900
+
+/*
+ * The books when the CA refused a Certificate's order at time at (its lastFailureTime): the
+ * counts bg_lookup gives, new certificates of the fullest registered domain among names[0..n)
+ * and certificates of their exact set, in the window (at - window, at + BG_REFUSAL_SLACK], from
+ * every issuance the last complete recount met (in its window or before it). Sets
+ * out->bd_at_failure, bd_new_used_at_failure and bd_dup_used_at_failure and leaves the rest of
+ * out alone; returns 1, or 0 with out untouched as bg_lookup would fail (and when at <= 0).
+ * These are this cluster's issuances only, and a request pruned by revisionHistoryLimit is not
+ * among them: a lower bound of what the CA counted, which is what scoring needs to tell a
+ * refusal the books explain from one they do not (scoring.h, struct sc_budget).
+ */
+int bg_lookup_at(struct bg_book *b, const char *server, const char *const *names, size_t n,
+    int64_t at, struct sc_budget *out);
+
+/*
  * The issuance times counted against server's registered domain domain in the window of the
  * last recount, ascending, into out[0..max); returns how many there are (may exceed max).
  * The input of budgetq.h's bq_budget.bb_used.
