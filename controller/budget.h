@@ -41,6 +41,12 @@
  * the first lookup that needs it. Not filled: bd_bunch, a bunch of renewals, which under the
  * exemption draw on no domain budget.
  *
+ * The books at a refusal (bg_lookup_at): each recount also keeps every issuance it met, in
+ * the window or before it, so that the counts of the window that ended at a Certificate's
+ * lastFailureTime can be read. Let's Encrypt counts other clusters' and accounts' certificates
+ * too; when these counts fall short of the limit, the refusal came from issuances the store
+ * does not hold, and scoring does not let the queue projection end it.
+ *
  * A struct bg_book is thread-safe: bg_refresh and bg_lookup take its mutex.
  */
 #ifndef BUDGET_H
