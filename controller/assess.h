@@ -69,7 +69,9 @@ void as_use_budgets(struct as_ctx *a, struct bg_book *b);
  * The ACME budget as_score gives c: out zeroed, then, when c's issuer is an ACME issuer of a CA
  * whose limits are known (budget.h's bg_known_ca: Let's Encrypt's production API) and the counts
  * are known, filled (budget.h's bg_lookup) with the registered domain
- * into domain (size domlen, may be NULL). Returns 1 when out is valid, else 0.
+ * into domain (size domlen, may be NULL), and when c has a lastFailureTime, with the books at
+ * that refusal (bg_lookup_at: bd_at_failure and its counts). Returns 1 when out is valid,
+ * else 0.
  */
 int as_budget(struct as_ctx *a, const struct rec_cert *c, struct sc_budget *out, char *domain,
     size_t domlen);

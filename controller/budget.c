@@ -6,7 +6,10 @@
  * resourceVersion it was read at) kept across recounts, and the tallies of one recount
  * ("CA \x1f set" -> certificates of that exact set; "CA \x1f domain" -> the new certificates
  * of that registered domain and the Certificates waiting for its slots), rebuilt by each
- * recount. The CA is the host of the issuer's ACME server URL.
+ * recount. The CA is the host of the issuer's ACME server URL. Two more tables of the same keys
+ * hold every issuance the recount met, in the window or before it (sets: all; domains: the
+ * first of each set), for the books at a refusal (bg_lookup_at); kept apart so that the
+ * window's tallies, and which of them a lookup picks, are what they were without them.
  */
 #include "budget.h"
 
@@ -79,6 +82,8 @@ struct bg_book {
 	struct bg_tab b_cache;     /* of struct bg_parsed */
 	struct bg_tab b_sets;      /* of struct bg_tally */
 	struct bg_tab b_doms;      /* of struct bg_tally */
+	struct bg_tab b_hsets;     /* of struct bg_tally: t_times holds every issuance of a set */
+	struct bg_tab b_hdoms;     /* ... every new-set issuance of a registered domain */
 	char *b_key;               /* scratch for tally keys */
 	size_t b_keycap;
 };
@@ -396,6 +401,8 @@ bg_free(struct bg_book *b)
 	bg_tab_free(&b->b_cache, bg_parsed_free);
 	bg_tab_free(&b->b_sets, bg_tally_free);
 	bg_tab_free(&b->b_doms, bg_tally_free);
+	bg_tab_free(&b->b_hsets, bg_tally_free);
+	bg_tab_free(&b->b_hdoms, bg_tally_free);
 	psl_free(b->b_own_psl);
 	free(b->b_key);
 	pthread_mutex_destroy(&b->b_mu);
@@ -665,6 +672,43 @@ bg_project(struct bg_book *b, struct bg_tally *y)
 	free(q);
 }
 
+/* Appends t to y's times (the caller adds them in ascending order). */
+static void
+bg_times_add(struct bg_tally *y, int64_t t)
+{
+	if (y->t_n == y->t_cap) {
+		y->t_cap = y->t_cap ? y->t_cap * 2 : 8;
+		y->t_times = xrealloc(y->t_times, y->t_cap * sizeof *y->t_times);
+	}
+	y->t_times[y->t_n++] = t;
+}
+
+/* How many of y's ascending times (NULL: none) lie in (from, to]. */
+static uint32_t
+bg_times_in(const struct bg_tally *y, int64_t from, int64_t to)
+{
+	if (y == NULL)
+		return 0;
+	size_t lo = 0, hi = y->t_n; /* first time > from */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (y->t_times[mid] <= from)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	size_t first = lo;
+	hi = y->t_n; /* first time > to */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (y->t_times[mid] <= to)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (uint32_t)(lo - first);
+}
+
 static void
 bg_free_cas(char **cas, size_t n)
 {
@@ -729,28 +773,28 @@ bg_refresh(struct bg_book *b, struct store *st, int64_t now)
 	}
 	bg_tab_sweep(&b->b_sets, bg_tally_free, NULL, 0);
 	bg_tab_sweep(&b->b_doms, bg_tally_free, NULL, 0);
+	bg_tab_sweep(&b->b_hsets, bg_tally_free, NULL, 0);
+	bg_tab_sweep(&b->b_hdoms, bg_tally_free, NULL, 0);
 	qsort(items, n, sizeof *items, bg_item_cmp);
 	int64_t since = now - b->b_window;
 	for (size_t i = 0; i < n; i++) {
 		const struct bg_parsed *p = items[i].i_p;
 		int first;
 		struct bg_tally *set = bg_tally_get(b, &b->b_sets, items[i].i_ca, p->p_set, &first);
+		int created;
+		bg_times_add(bg_tally_get(b, &b->b_hsets, items[i].i_ca, p->p_set, &created), p->p_nb);
+		for (size_t d = 0; first && d < p->p_ndomains; d++)
+			bg_times_add(bg_tally_get(b, &b->b_hdoms, items[i].i_ca, p->p_domains[d],
+			    &created), p->p_nb);
 		if (p->p_nb <= since)
 			continue; /* out of the window; it still makes later ones renewals */
 		if (set->t_count++ == 0)
 			set->t_oldest = p->p_nb;
 		if (!first)
 			continue; /* a renewal: exempt from the per-domain limit */
-		for (size_t d = 0; d < p->p_ndomains; d++) {
-			int created;
-			struct bg_tally *dom = bg_tally_get(b, &b->b_doms, items[i].i_ca,
-			    p->p_domains[d], &created);
-			if (dom->t_n == dom->t_cap) {
-				dom->t_cap = dom->t_cap ? dom->t_cap * 2 : 8;
-				dom->t_times = xrealloc(dom->t_times, dom->t_cap * sizeof *dom->t_times);
-			}
-			dom->t_times[dom->t_n++] = p->p_nb;
-		}
+		for (size_t d = 0; d < p->p_ndomains; d++)
+			bg_times_add(bg_tally_get(b, &b->b_doms, items[i].i_ca, p->p_domains[d],
+			    &created), p->p_nb);
 	}
 	bg_waiters(b, st, now, &srv, &cas, &ncas);
 	bg_free_cas(cas, ncas);
@@ -813,6 +857,38 @@ bg_lookup(struct bg_book *b, const char *server, const char *key, const char *co
 				out->bd_slot = w->w_q.bc_slot;
 			}
 		}
+	}
+	pthread_mutex_unlock(&b->b_mu);
+	bg_free_list(doms, nd);
+	free(set);
+	free(ca);
+	return ok;
+}
+
+int
+bg_lookup_at(struct bg_book *b, const char *server, const char *const *names, size_t n,
+    int64_t at, struct sc_budget *out)
+{
+	if (b == NULL || b->b_psl == NULL || server == NULL || n == 0 || at <= 0)
+		return 0;
+	char **doms;
+	size_t nd;
+	char *set = bg_names(b->b_psl, names, n, &doms, &nd);
+	char *ca = bg_ca(server);
+	pthread_mutex_lock(&b->b_mu);
+	int ok = nd > 0 && b->b_ready;
+	if (ok) {
+		int64_t from = at - b->b_window, to = at + BG_REFUSAL_SLACK;
+		uint32_t most = 0;
+		for (size_t i = 0; i < nd; i++) {
+			uint32_t k = bg_times_in(bg_tally_find(b, &b->b_hdoms, ca, doms[i]), from, to);
+			if (k > most)
+				most = k;
+		}
+		out->bd_at_failure = 1;
+		out->bd_new_used_at_failure = most;
+		out->bd_dup_used_at_failure = bg_times_in(bg_tally_find(b, &b->b_hsets, ca, set),
+		    from, to);
 	}
 	pthread_mutex_unlock(&b->b_mu);
 	bg_free_list(doms, nd);

@@ -41,6 +41,12 @@
  * the first lookup that needs it. Not filled: bd_bunch, a bunch of renewals, which under the
  * exemption draw on no domain budget.
  *
+ * The books at a refusal (bg_lookup_at): each recount also keeps every issuance it met, in
+ * the window or before it, so that the counts of the window that ended at a Certificate's
+ * lastFailureTime can be read. Let's Encrypt counts other clusters' and accounts' certificates
+ * too; when these counts fall short of the limit, the refusal came from issuances the store
+ * does not hold, and scoring does not let the queue projection end it.
+ *
  * A struct bg_book is thread-safe: bg_refresh and bg_lookup take its mutex.
  */
 #ifndef BUDGET_H
@@ -132,6 +138,27 @@ size_t bg_refresh(struct bg_book *b, struct store *st, int64_t now);
  */
 int bg_lookup(struct bg_book *b, const char *server, const char *key, const char *const *names,
     size_t n, struct sc_budget *out, char *domain, size_t domlen);
+
+/*
+ * An order the CA accepted just before a refusal is counted here at its certificate's issuance
+ * (notBefore, or the request's Ready time when later), minutes after the order; the window of
+ * the books at a refusal reaches this far past it so that such a burst counts.
+ */
+#define BG_REFUSAL_SLACK 900
+
+/*
+ * The books when the CA refused a Certificate's order at time at (its lastFailureTime): the
+ * counts bg_lookup gives, new certificates of the fullest registered domain among names[0..n)
+ * and certificates of their exact set, in the window (at - window, at + BG_REFUSAL_SLACK], from
+ * every issuance the last complete recount met (in its window or before it). Sets
+ * out->bd_at_failure, bd_new_used_at_failure and bd_dup_used_at_failure and leaves the rest of
+ * out alone; returns 1, or 0 with out untouched as bg_lookup would fail (and when at <= 0).
+ * These are this cluster's issuances only, and a request pruned by revisionHistoryLimit is not
+ * among them: a lower bound of what the CA counted, which is what scoring needs to tell a
+ * refusal the books explain from one they do not (scoring.h, struct sc_budget).
+ */
+int bg_lookup_at(struct bg_book *b, const char *server, const char *const *names, size_t n,
+    int64_t at, struct sc_budget *out);
 
 /*
  * The issuance times counted against server's registered domain domain in the window of the

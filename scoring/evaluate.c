@@ -57,6 +57,8 @@ struct ev_ctx {
 	int e_stall_issuing;             /* ... because Issuing=True brought no request */
 	struct sk_verdict e_stuck;       /* the running attempt, and whether it is stuck */
 	struct lm_prediction e_lm;       /* its prediction (baseline features) */
+	int e_books_unexplained;         /* the CA refused this certificate's order for a rate
+					    limit that the budget's books do not explain */
 };
 
 static double
@@ -212,6 +214,7 @@ ev_add_fault(struct fc_params *p, enum sc_class cls, double present, int64_t sin
 	f->ft_since = since;
 	f->ft_window = window;
 	f->ft_retry_after = retry_after;
+	f->ft_lasts_until = 0;
 	f->ft_alt_class = SC_CLASS_UNKNOWN;
 	f->ft_alt_weight = 0.0;
 	return f;
@@ -353,12 +356,19 @@ ev_faults(struct ev_ctx *e, const struct sc_issuer_estimate *est)
  * issuer's other failures suggested it, and a certificate not failing yet has it ahead. Half
  * the shortest backoff absorbs the forecast's and the projection's attempt durations. The
  * duplicate-certificate limit is not in the projection: then the fault's own model stays.
+ *
+ * The projection replays the issuances this cluster's books hold, and the CA may count more:
+ * Let's Encrypt's per-domain limit counts every account's certificates of the domain. So when
+ * the CA refused this certificate and the books do not explain it (trust_books 0), the
+ * projection can only lengthen the fault: the books show no room before its slot, so the fault
+ * is certain until then, but the refusal's own model (the window refilling, or the time the CA
+ * named) still holds after it. A "retry after" the CA wrote is never shortened either: with
+ * trusted books the fault ends at the later of the two.
  */
 static void
-ev_budget_queue(struct ev_ctx *e)
+ev_queue_apply(const struct ev_ctx *e, struct fc_params *p, int trust_books)
 {
 	const struct sc_budget *b = &e->e_in->in_budget;
-	struct fc_params *p = &e->e_params;
 	uint32_t new_limit, dup_limit;
 	int64_t until;
 	int found = 0;
@@ -369,16 +379,38 @@ ev_budget_queue(struct ev_ctx *e)
 			? b->bd_slot - FC_BACKOFF_INITIAL / 2
 			: e->e_deadline + 1;
 	for (size_t i = 0; i < p->fp_nfaults; i++) {
-		if (p->fp_faults[i].ft_class == SC_CLASS_RATE_LIMIT) {
-			p->fp_faults[i].ft_retry_after = until;
-			if (until > p->fp_first)
-				p->fp_faults[i].ft_present = 1.0;
-			found = 1;
+		struct fc_fault *f = &p->fp_faults[i];
+		if (f->ft_class != SC_CLASS_RATE_LIMIT)
+			continue;
+		found = 1;
+		if (until > p->fp_first)
+			f->ft_present = 1.0;
+		if (!trust_books) {
+			if (until > f->ft_lasts_until)
+				f->ft_lasts_until = until;
+			continue;
 		}
+		if (until > f->ft_retry_after)
+			f->ft_retry_after = until;
 	}
 	if (!found && until > p->fp_first)
 		(void)ev_add_fault(p, SC_CLASS_RATE_LIMIT, 1.0, e->e_in->in_now, e->e_in->in_now, 0,
 				   until);
+}
+
+/*
+ * Applies the queue projection. The books are doubted only for the certificate's own
+ * rate-limit refusal, and only when they say they do not explain it; without counts at the
+ * refusal (pol_budget_refusal_explained -1) they are trusted, as before those counts existed.
+ */
+static void
+ev_budget_queue(struct ev_ctx *e)
+{
+	const struct sc_budget *b = &e->e_in->in_budget;
+	e->e_books_unexplained = b->bd_queue && e->e_cert_failing &&
+				 e->e_cert_cls.cl_class == SC_CLASS_RATE_LIMIT &&
+				 pol_budget_refusal_explained(b) == 0;
+	ev_queue_apply(e, &e->e_params, !e->e_books_unexplained);
 }
 
 /*
@@ -656,6 +688,26 @@ ev_factors(struct ev_ctx *e, const struct sc_issuer_estimate *est, struct sc_res
 			       sc_class_name(est->ie_not_ready ? est->ie_ready_class : est->ie_class),
 			       out->r_p_fault);
 		}
+	}
+	if (e->e_books_unexplained) {
+		/* what doubting the books costs: the forecast had the projection been trusted */
+		const struct sc_budget *b = &in->in_budget;
+		uint32_t nl, dl;
+		pol_budget_limits(b, &nl, &dl);
+		p = e->e_params;
+		for (size_t i = 0; i < p.fp_nfaults; i++)
+			if (p.fp_faults[i].ft_class == SC_CLASS_RATE_LIMIT)
+				p.fp_faults[i].ft_lasts_until = 0;
+		ev_queue_apply(e, &p, 1);
+		ex_add(out, "unseen-issuance",
+		       (double)(b->bd_renewal ? b->bd_dup_used_at_failure
+					      : b->bd_new_used_at_failure),
+		       risk - ev_risk(&p),
+		       "the CA refused although this cluster's books show %u of %u %s then: it "
+		       "counts issuances this cluster does not see",
+		       b->bd_renewal ? b->bd_dup_used_at_failure : b->bd_new_used_at_failure,
+		       b->bd_renewal ? dl : nl,
+		       b->bd_renewal ? "for this exact set of names" : "for the registered domain");
 	}
 	if (e->e_backoff_until > in->in_now) {
 		p = e->e_params;

@@ -259,6 +259,18 @@ ex_text(const struct sc_input *in, const struct sc_result *r, char *buf, size_t 
 			in->in_cert.c_domain ? in->in_cert.c_domain : "the registered domain",
 			b->bd_new_used, nl, d1, b->bd_dup_used, dl,
 			b->bd_renewal ? ", issued before: a renewal" : "", t1);
+		if (b->bd_at_failure && in->in_cert.c_last_failure > 0) {
+			int expl = pol_budget_refusal_explained(b);
+			ex_time(in->in_cert.c_last_failure, t1, sizeof(t1));
+			ex_line(&o,
+				"  at the last failure (%s): %" PRIu32 " of %" PRIu32 " new, %" PRIu32
+				" of %" PRIu32 " for this exact set%s",
+				t1, b->bd_new_used_at_failure, nl, b->bd_dup_used_at_failure, dl,
+				r->r_class != SC_CLASS_RATE_LIMIT ? ""
+				: expl == 1 ? "; the books explain the rate-limit refusal"
+					    : "; the books do not explain the rate-limit refusal: the "
+					      "CA counts issuances this cluster does not see");
+		}
 	}
 	ex_line(&o, "factors (contribution to risk):");
 	for (uint32_t i = 0; i < r->r_nfactors; i++)

@@ -141,8 +141,11 @@ fc_presence(const struct fc_params *p, int64_t t, double *fail)
 	for (size_t i = 0; i < p->fp_nfaults; i++) {
 		const struct fc_fault *f = &p->fp_faults[i];
 		double pi = fc_clamp01(f->ft_present) *
-			    fcl_survival_aged(f->ft_class, f->ft_window, f->ft_retry_after,
-					      f->ft_since, f->ft_seen, t);
+			    (t < f->ft_lasts_until
+				     ? 1.0
+				     : fcl_survival_aged(f->ft_class, f->ft_window,
+							 f->ft_retry_after, f->ft_since,
+							 f->ft_seen, t));
 		absent *= 1.0 - pi;
 		unfailed *= 1.0 - pi * fc_clamp01(f->ft_fail);
 	}
@@ -173,6 +176,7 @@ fc_split(const struct fc_params *p, struct fc_params *a, struct fc_params *b)
 		b->fp_faults[i].ft_fail = m.fp_fail;
 		b->fp_faults[i].ft_window = 0;
 		b->fp_faults[i].ft_retry_after = 0;
+		b->fp_faults[i].ft_lasts_until = 0; /* known of the main class only */
 		a->fp_faults[i].ft_alt_weight = 0.0;
 		b->fp_faults[i].ft_alt_weight = 0.0;
 		return w;

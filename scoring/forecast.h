@@ -79,6 +79,9 @@ struct fc_fault {
 	double ft_alt_weight;     /* P(it is really ft_alt_class): a mixture, not a second fault */
 	int64_t ft_window;        /* rate-limit window from the text, 0 unknown */
 	int64_t ft_retry_after;   /* absolute "retry after", 0 unknown */
+	int64_t ft_lasts_until;   /* present (with ft_present) until then whatever the class's
+				     model says, 0 none: a lower bound on its end known from
+				     elsewhere (a rate limit's queue projection, evaluate.c) */
 };
 
 /* Inputs of one forecast. */

@@ -125,6 +125,18 @@ pol_budget_limits(const struct sc_budget *b, uint32_t *new_limit, uint32_t *dup_
 }
 
 int
+pol_budget_refusal_explained(const struct sc_budget *b)
+{
+	uint32_t new_limit, dup_limit;
+	if (b == NULL || !b->bd_valid || !b->bd_at_failure)
+		return -1;
+	pol_budget_limits(b, &new_limit, &dup_limit);
+	if (!b->bd_renewal && b->bd_new_used_at_failure >= new_limit)
+		return 1;
+	return b->bd_dup_used_at_failure >= dup_limit;
+}
+
+int
 pol_budget_allows(const struct sc_budget *b, uint32_t reserve, int ari_exempt, char *why,
 		  size_t whylen)
 {

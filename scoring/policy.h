@@ -76,6 +76,15 @@ int64_t pol_jitter(const struct sc_config *cfg, const struct sc_cert *c, int64_t
 void pol_budget_limits(const struct sc_budget *b, uint32_t *new_limit, uint32_t *dup_limit);
 
 /*
+ * Whether b's books explain a refusal by the CA (b->bd_at_failure): 1 when, in the window that
+ * ended at the refusal, the registered domain's count had reached its limit and the order was
+ * for a new set (a renewal is exempt from that limit), or the exact set's count had reached its
+ * own; 0 when they had not (the CA counted issuances the books do not hold); -1 when b says
+ * nothing about the refusal (not valid, or no counts at the failure).
+ */
+int pol_budget_refusal_explained(const struct sc_budget *b);
+
+/*
  * Whether the ACME budget b leaves room for one more issuance now, keeping `reserve` back.
  * ari_exempt: an ARI renewal carrying `replaces`, exempt from Let's Encrypt's limits.
  * A renewal (bd_renewal) is held only to the exact-set limit.

@@ -211,12 +211,28 @@ struct sc_budget {
 	 * The per-domain queue projection (budgetq.h), made by the caller once per domain and
 	 * look from every Certificate of the domain on this issuer (next attempt by cert-manager's
 	 * backoff, failedIssuanceAttempts, notAfter) and the issuance times counted in the window.
-	 * With it a rate-limit fault lasts exactly until this certificate's accepted attempt.
-	 * The controller does not fill these yet (the simulator does, sim/README.md).
+	 * With it a rate-limit fault lasts exactly until this certificate's accepted attempt,
+	 * provided the books explain the refusal (bd_at_failure below). controller/budget.c
+	 * and the simulator (sim/README.md) fill these.
 	 */
 	int bd_queue;          /* 1: bd_slot holds a projection; 0: none (the fault's own model) */
 	int64_t bd_slot;       /* start of this certificate's first attempt the CA will accept,
 				  0: none before its deadline */
+	/*
+	 * The books when the CA refused the certificate's latest failed order (at its
+	 * c_last_failure, or as near as the caller knows it): the same two counts as above, in
+	 * the window that ended then, from every issuance the caller has seen by now. A CA such
+	 * as Let's Encrypt counts every account's and every cluster's certificates of a domain,
+	 * so this cluster's books are only a lower bound of what the CA counted. When they show
+	 * the limit reached then (the per-domain one for a new set, or the exact-set one), they
+	 * explain the refusal and the queue projection can be trusted to say when it ends; when
+	 * they do not, someone else's issuances filled the budget and the projection, built from
+	 * the books, cannot shorten the refusal's own model (evaluate.c, ev_budget_queue).
+	 */
+	int bd_at_failure;                /* 1: the two counts below hold; 0 unknown (the
+					     projection is trusted, as before these existed) */
+	uint32_t bd_new_used_at_failure;  /* bd_new_used in the window ending at the refusal */
+	uint32_t bd_dup_used_at_failure;  /* bd_dup_used in the window ending at the refusal */
 };
 
 /* The certificate's fallback issuer (annotation certcast.io/fallback-issuer). */

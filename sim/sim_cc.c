@@ -33,6 +33,9 @@ struct scc_cert {
 	int64_t cc_attempt_t;               /* start of the attempt in flight */
 	int64_t cc_nat_rt;                  /* renewal time under the user's spec, 0 none */
 	int64_t cc_slot;                    /* its budget queue projection (bd_slot) */
+	int64_t cc_refused_t;               /* start of its latest failed attempt (when the CA
+					       judged that order), 0 none */
+	uint32_t cc_refused_ver;            /* ... and the set of names it ordered */
 	double cc_last_risk;                /* risk at the last evaluation, -1 none */
 	struct lm_features cc_feat;         /* features at the start of the attempt in flight */
 	uint8_t cc_req_head;                /* next slot of cc_req */
@@ -57,10 +60,15 @@ struct scc_issuer {
 	int64_t ci_reissue_day;             /* start of that day */
 };
 
-/* Issuance times the controller saw per (issuer, registered domain), oldest first. */
+/*
+ * Issuance times the controller saw per (issuer, registered domain), oldest first. Two windows
+ * are kept: the current one from q_head, and the one before from q_keep, so that the books at a
+ * refusal up to a window old can be read (bd_new_used_at_failure).
+ */
 struct scc_dq {
 	int64_t *q_t;    /* owned */
-	uint32_t q_head; /* first live */
+	uint32_t q_keep; /* first kept */
+	uint32_t q_head; /* first in the current window */
 	uint32_t q_len;  /* end */
 	uint32_t q_cap;  /* slots */
 	int64_t q_proj_t;    /* when the queue projection of its certificates was made, 0 never */
@@ -179,18 +187,32 @@ scc_free(struct scc_state *st)
 	free(st);
 }
 
+/* The issuances after since; those at or before keep_since (< since) are forgotten. */
 static uint32_t
-scc_dq_count(struct scc_dq *q, int64_t since, int64_t *oldest)
+scc_dq_count(struct scc_dq *q, int64_t since, int64_t keep_since, int64_t *oldest)
 {
 	while (q->q_head < q->q_len && q->q_t[q->q_head] <= since)
 		q->q_head++;
-	if (q->q_head > 64 && q->q_head * 2 > q->q_len) {
-		memmove(q->q_t, q->q_t + q->q_head, (q->q_len - q->q_head) * sizeof(*q->q_t));
-		q->q_len -= q->q_head;
-		q->q_head = 0;
+	while (q->q_keep < q->q_head && q->q_t[q->q_keep] <= keep_since)
+		q->q_keep++;
+	if (q->q_keep > 64 && q->q_keep * 2 > q->q_len) {
+		memmove(q->q_t, q->q_t + q->q_keep, (q->q_len - q->q_keep) * sizeof(*q->q_t));
+		q->q_len -= q->q_keep;
+		q->q_head -= q->q_keep;
+		q->q_keep = 0;
 	}
 	*oldest = q->q_head < q->q_len ? q->q_t[q->q_head] : 0;
 	return q->q_len - q->q_head;
+}
+
+/* The kept issuances in (from, to]: the books of a window that has ended. */
+static uint32_t
+scc_dq_count_in(const struct scc_dq *q, int64_t from, int64_t to)
+{
+	uint32_t n = 0;
+	for (uint32_t i = q->q_keep; i < q->q_len; i++)
+		n += q->q_t[i] > from && q->q_t[i] <= to;
+	return n;
 }
 
 static const struct sc_issuer_estimate *
@@ -280,7 +302,7 @@ scc_project(struct scc_state *st, int issuer, uint32_t dom, struct scc_dq *q, in
 		return 1;
 	q->q_proj_t = now;
 	q->q_proj_gen = st->s_gen;
-	nused = scc_dq_count(q, now - si->is_rl_window, &oldest);
+	nused = scc_dq_count(q, now - si->is_rl_window, now - 2 * si->is_rl_window, &oldest);
 	b.bb_used = q->q_t + q->q_head;
 	b.bb_nused = nused;
 	for (uint32_t i = st->s_dfirst[dom]; i < st->s_dfirst[dom + 1]; i++) {
@@ -393,7 +415,8 @@ scc_input(struct scc_state *st, uint32_t c, const struct se_view *v, struct sc_i
 		int64_t since = now - si->is_rl_window, oldest = 0;
 		struct scc_dq *q = &st->s_dq[(size_t)v->v_issuer * st->s_ndom + v->v_domain];
 		in->in_budget.bd_valid = 1;
-		in->in_budget.bd_new_used = scc_dq_count(q, since, &oldest);
+		in->in_budget.bd_new_used =
+		    scc_dq_count(q, since, since - si->is_rl_window, &oldest);
 		in->in_budget.bd_new_limit = si->is_rl_domain;
 		in->in_budget.bd_dup_limit = si->is_rl_dup;
 		in->in_budget.bd_window = si->is_rl_window;
@@ -402,6 +425,18 @@ scc_input(struct scc_state *st, uint32_t c, const struct se_view *v, struct sc_i
 		in->in_budget.bd_renewal = !v->v_names_new;
 		for (int i = 0; cc->cc_dup_ver == v->v_names_ver && i < SCC_DUP; i++)
 			in->in_budget.bd_dup_used += cc->cc_dup[i] > since;
+		/*
+		 * The books when the CA refused the latest failed order, read now: orders the CA
+		 * accepted just before it are booked only when they finish. Kept for a window.
+		 */
+		if (v->v_failed > 0 && cc->cc_refused_t > 0 && cc->cc_refused_t >= since) {
+			int64_t t = cc->cc_refused_t, from = t - si->is_rl_window;
+			in->in_budget.bd_at_failure = 1;
+			in->in_budget.bd_new_used_at_failure = scc_dq_count_in(q, from, t);
+			for (int i = 0; cc->cc_dup_ver == cc->cc_refused_ver && i < SCC_DUP; i++)
+				in->in_budget.bd_dup_used_at_failure +=
+				    cc->cc_dup[i] > from && cc->cc_dup[i] <= t;
+		}
 		/*
 		 * Renewals draw nothing from the domain's budget, so they neither bunch against it
 		 * nor wait in its queue; only a certificate ordering a new set does both.
@@ -646,6 +681,10 @@ scc_on_outcome(struct scc_state *st, uint32_t c, int issuer, int failed)
 		cc->cc_has_feat = 0;
 	}
 	cc->cc_stuck_cls = 0;
+	if (failed) {
+		cc->cc_refused_t = rq.rq_time;
+		cc->cc_refused_ver = cc->cc_attempt_ver;
+	}
 	cc->cc_attempt_t = 0;
 	if (failed) {
 		ci->ci_fail_run++;

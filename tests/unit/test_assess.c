@@ -1794,6 +1794,83 @@ Test(assess, no_acme_budget_for_other_cas)
 	psl_free(p);
 }
 
+/*
+ * The live report: Let's Encrypt refused the order ("too many certificates (50) already issued")
+ * while this cluster's books held no certificate of the domain: other clusters and accounts
+ * filled it. The queue projection, built from the books, says the next attempt in an hour is
+ * accepted; the fault must not end on that. With the books showing the domain full at the
+ * refusal, and every one of those issuances leaving the window before the next attempt, the
+ * projection is trusted and the fault ends, as in the simulator.
+ */
+Test(assess, acme_refusal_the_books_do_not_explain)
+{
+	static const char list[] = "com\n";
+	static const char *const msg =
+	    "Failed to create Order: 429 urn:ietf:params:acme:error:rateLimited: too many "
+	    "certificates (50) already issued for \"example.com\" in the last 168h0m0s";
+	struct psl *p = NULL;
+	cr_assert_eq(psl_parse(list, sizeof list - 1, "list", &p, NULL, 0), CC_OK);
+	EVP_PKEY *key = tc_key("P-256");
+	static const struct fx_cert refused = {
+	    .ns = "shop", .name = "shop", .ikind = "ClusterIssuer", .iname = "le-prod",
+	    .nb_ago = 87 * DAY, .na_in = 3 * DAY, .failed = 1, .fail_ago = 5 * MIN,
+	    .issuing = "False", .issuing_reason = "Failed", .issuing_msg = msg,
+	    .crs = {{CR_FAILED, 6 * MIN, msg}}};
+	double risk[2];
+	for (int full = 0; full < 2; full++) {
+		struct store *st = store_new();
+		world_healthy_issuer(st, "le-prod");
+		add_cert(st, &refused);
+		/* full: 50 new certificates that leave the window 30 to 50 minutes from now */
+		for (int k = 0; full && k < 50; k++) {
+			char name[32], sans[64];
+			snprintf(name, sizeof name, "new-%d", k);
+			snprintf(sans, sizeof sans, "DNS:host%d.example.com", k);
+			add_issued(st, key, name, sans, 7 * DAY - 30 * MIN - k * 24);
+		}
+		struct bg_book *b = bg_new(p, 0, 0);
+		struct scored *s = calloc(1, sizeof *s);
+		struct sc_budget bd;
+		const char *what = full ? "full" : "empty";
+		store_rdlock(st);
+		const struct rec_cert *c = store_cert_get(st, "shop", "shop");
+		struct as_ctx *a = as_new(st, NULL, NOW);
+		as_use_budgets(a, b);
+		s->rc = as_score(a, c, &s->r, s->text, sizeof s->text);
+		cr_expect_eq(as_budget(a, c, &bd, NULL, 0), 1);
+		as_free(a);
+		store_unlock(st);
+		check_common(s, what);
+		cr_expect_eq(s->r.r_class, SC_CLASS_RATE_LIMIT, "%s: class %d", what, s->r.r_class);
+		cr_expect_eq(bd.bd_queue, 1, "%s: no projection", what);
+		cr_expect_eq(bd.bd_slot, NOW - 5 * MIN + HOUR, "%s: slot %lld", what,
+		    (long long)bd.bd_slot);
+		cr_expect_eq(bd.bd_at_failure, 1, "%s: no books at the refusal", what);
+		cr_expect_eq(bd.bd_new_used_at_failure, full ? 50u : 0u, "%s: %u at the refusal",
+		    what, bd.bd_new_used_at_failure);
+		cr_expect(strstr(s->text, full ? "the books explain the rate-limit refusal"
+					       : "the books do not explain the rate-limit refusal") !=
+			NULL,
+		    "%s:\n%s", what, s->text);
+		cr_expect((strstr(s->text, "unseen-issuance") != NULL) == !full, "%s:\n%s", what,
+		    s->text);
+		cr_expect_gt(s->r.r_nattempts, 0);
+		if (s->r.r_nattempts > 0)
+			cr_expect(full ? s->r.r_attempts[0].at_p_fault < 0.1
+				       : s->r.r_attempts[0].at_p_fault > 0.9,
+			    "%s: P(fault) at the next attempt %g", what,
+			    s->r.r_attempts[0].at_p_fault);
+		risk[full] = s->r.r_risk;
+		free(s);
+		bg_free(b);
+		store_free(st);
+	}
+	cr_expect(risk[0] > 0.2 && risk[1] < 0.01,
+	    "risk with the refusal unexplained %g, explained %g", risk[0], risk[1]);
+	EVP_PKEY_free(key);
+	psl_free(p);
+}
+
 /* Without a book of its own, a context counts with the installed list (when there is one). */
 Test(assess, acme_budget_from_the_installed_list)
 {

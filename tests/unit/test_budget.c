@@ -696,3 +696,72 @@ Test(budget, missing_list_is_one_log_line)
 	cr_expect(strstr(buf, "/nonexistent/psl.dat") != NULL, "%s", buf);
 	cr_expect(strstr(buf, "budgets are off") != NULL, "%s", buf);
 }
+
+/* The names (comma-separated) as bg_lookup_at takes them. */
+static int
+look_at(struct bg_book *b, const char *server, const char *names, int64_t at,
+    struct sc_budget *out)
+{
+	char buf[512];
+	const char *v[16];
+	size_t n = 0;
+	snprintf(buf, sizeof buf, "%s", names);
+	for (char *save = NULL, *t = strtok_r(buf, ",", &save); t && n < 16;
+	     t = strtok_r(NULL, ",", &save))
+		v[n++] = t;
+	return bg_lookup_at(b, server, v, n, at, out);
+}
+
+/*
+ * The books at a refusal three days ago: the window that ended then holds issuances that have
+ * left the current one, and not those made since; an order accepted just before the refusal
+ * counts when its certificate is issued within BG_REFUSAL_SLACK of it.
+ */
+Test(budget, books_at_a_refusal)
+{
+	const int64_t at = NOW - 3 * DAY;
+	add_issuer("shop", "le", LE);
+	add_cr("d-1", "le", "DNS:d.example.com", at - WEEK);          /* left that window */
+	add_cr("a-1", "le", "DNS:a.example.com", NOW - 9 * DAY);
+	add_cr("b-1", "le", "DNS:b.example.com", NOW - 9 * DAY + HOUR);
+	add_cr("x-1", "le", "DNS:x.example.com", NOW - 9 * DAY + 2 * HOUR);
+	add_cr("x-2", "le", "DNS:x.example.com", NOW - 4 * DAY);      /* renewal: x's set only */
+	add_cr("e-1", "le", "DNS:e.example.com", at + BG_REFUSAL_SLACK); /* the burst: counted */
+	add_cr("f-1", "le", "DNS:f.example.com", at + BG_REFUSAL_SLACK + 1); /* after it */
+	add_cr("c-1", "le", "DNS:c.example.com", NOW - 2 * DAY);
+	struct bg_book *b = count();
+	struct sc_budget bd;
+	const struct {
+		const char *what, *server, *names;
+		int64_t at;
+		int ok;
+		uint32_t new_at, dup_at;
+	} cases[] = {
+	    {"three days ago, x's set", LE, "x.example.com", at, 1, 4, 2},
+	    {"three days ago, a new set", LE, "new.example.com", at, 1, 4, 0},
+	    {"now: the current window, as bg_lookup counts it", LE, "x.example.com", NOW, 1, 3, 1},
+	    {"before any issuance", LE, "x.example.com", NOW - 30 * DAY, 1, 0, 0},
+	    {"another CA: its own, empty books", OTHER, "x.example.com", at, 1, 0, 0},
+	    {"no failure time", LE, "x.example.com", 0, 0, 0, 0},
+	    {"no name the list can place", LE, "bad..name", at, 0, 0, 0},
+	};
+	for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+		memset(&bd, 0, sizeof bd);
+		bd.bd_new_used = 77; /* left alone */
+		cr_expect_eq(look_at(b, cases[k].server, cases[k].names, cases[k].at, &bd),
+		    cases[k].ok, "%s", cases[k].what);
+		cr_expect_eq(bd.bd_at_failure, cases[k].ok, "%s", cases[k].what);
+		cr_expect_eq(bd.bd_new_used_at_failure, cases[k].new_at, "%s: new %u",
+		    cases[k].what, bd.bd_new_used_at_failure);
+		cr_expect_eq(bd.bd_dup_used_at_failure, cases[k].dup_at, "%s: dup %u",
+		    cases[k].what, bd.bd_dup_used_at_failure);
+		cr_expect_eq(bd.bd_new_used, 77, "%s: the rest of out is left alone",
+		    cases[k].what);
+	}
+	/* the window's own counts are what they were */
+	cr_assert_eq(look(b, LE, "x.example.com", &bd, NULL, 0), 1);
+	cr_expect_eq(bd.bd_new_used, 3, "new now: %u", bd.bd_new_used);
+	cr_expect_eq(bd.bd_dup_used, 1);
+	cr_expect_eq(bd.bd_at_failure, 0, "bg_lookup says nothing of a refusal");
+	bg_free(b);
+}

@@ -7,9 +7,14 @@
 #include <criterion/criterion.h>
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "budgetq.h"
+#include "explain.h"
+#include "forecast.h"
+#include "policy.h"
 #include "scoring.h"
 
 #define M 60LL
@@ -341,4 +346,259 @@ Test(budgetq, issuer_rate_limit_fault_follows_the_projection)
 	cr_expect_gt(late.r_risk, model.r_risk);
 	cr_expect_lt(early.r_risk, 0.01, "accepted now: %g", early.r_risk);
 	cr_expect_leq(early.r_risk, model.r_risk);
+}
+
+/* ---- a refusal this cluster's books do not explain ---------------------------------------- */
+
+/*
+ * Let's Encrypt counts every account's certificates of a registered domain, so a cluster's
+ * books are a lower bound of the CA's. When the CA refused although the books showed room at
+ * the refusal, the projection (built from the books) must not end the fault: the refusal's own
+ * model stands, and the projection may only lengthen it. When the books were full at the
+ * refusal, they explain it and the projection is trusted, as in the simulator.
+ */
+static const char *const rl_live_msg =
+	"Failed to create Order: 429 urn:ietf:params:acme:error:rateLimited: too many "
+	"certificates (50) already issued for \"example.com\" in the last 168h0m0s";
+
+/*
+ * The certificate of the live report: refused once, a minute ago, for a new set of names;
+ * cert-manager retries in an hour; notAfter in three days. books < 0: no counts at the
+ * refusal; else that many of 50 then. The projection (slot relative to NOW, 0: none before
+ * the deadline) is given.
+ */
+static void
+tb_refused(struct sc_input *in, const char *msg, int books, int64_t slot)
+{
+	tb_input(in, 1, slot ? NOW + slot : 0);
+	in->in_cert.c_not_before = NOW - 87 * D;
+	in->in_cert.c_not_after = NOW + 3 * D;
+	in->in_cert.c_failed_attempts = 1;
+	in->in_cert.c_last_failure = NOW - M;
+	in->in_cert.c_issuing.cd_message = msg;
+	in->in_cert.c_issuing.cd_time = NOW - M;
+	in->in_budget.bd_new_used = books < 0 ? 0 : (uint32_t)books;
+	if (books >= 0) {
+		in->in_budget.bd_at_failure = 1;
+		in->in_budget.bd_new_used_at_failure = (uint32_t)books;
+	}
+}
+
+/* P(fault present) at the first attempt at or after t (relative to NOW); -1 when none. */
+static double
+tb_fault_at(const struct sc_result *r, int64_t t)
+{
+	for (uint32_t i = 0; i < r->r_nattempts; i++)
+		if (r->r_attempts[i].at_time >= NOW + t)
+			return r->r_attempts[i].at_p_fault;
+	return -1.0;
+}
+
+struct tu_case {
+	const char *name;
+	int books;        /* the domain's count at the refusal, -1 unknown */
+	int64_t slot;     /* relative to NOW */
+	double min_risk;  /* inclusive */
+	double max_risk;  /* inclusive */
+	double min_fault; /* P(fault present) at the next attempt, at least */
+	double max_fault; /* ... at most */
+};
+
+Test(budgetq, unexplained_refusal_keeps_the_fault)
+{
+	/* cert-manager's next attempt: an hour after the failure */
+	const int64_t next = H - M;
+	const struct tu_case cases[] = {
+		/* the bug: books 0 of 50, the projection says the next attempt is accepted */
+		{"books 0 of 50 at the refusal: the refusal's model stands", 0, next, 0.2, 1.0,
+		 0.9, 1.0},
+		{"books 49 of 50 at the refusal: one short, still unexplained", 49, next, 0.2, 1.0,
+		 0.9, 1.0},
+		/* the same input with the domain full at the refusal: the books explain it */
+		{"books 50 of 50 at the refusal: the projection ends the fault", 50, next, 0.0,
+		 0.01, 0.0, 0.1},
+		{"no counts at the refusal: the projection is trusted, as before", -1, next, 0.0,
+		 0.01, 0.0, 0.1},
+		/* a projection later than the fault's own model lengthens it either way */
+		{"books 0 of 50, no slot before the deadline: certain", 0, 0, 0.9, 1.0, 0.9, 1.0},
+		{"books 50 of 50, no slot before the deadline: certain", 50, 0, 0.9, 1.0, 0.9, 1.0},
+	};
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		const struct tu_case *c = &cases[k];
+		struct sc_input in;
+		struct sc_result r;
+		tb_refused(&in, rl_live_msg, c->books, c->slot);
+		cr_assert_eq(sc_evaluate(&in, &r), SC_OK, "%s", c->name);
+		cr_expect(r.r_risk >= c->min_risk && r.r_risk <= c->max_risk, "%s: risk %g",
+			  c->name, r.r_risk);
+		double pf = tb_fault_at(&r, next);
+		cr_expect(pf >= c->min_fault && pf <= c->max_fault,
+			  "%s: P(fault) at the next attempt %g", c->name, pf);
+	}
+}
+
+/* Unexplained, with room projected by the next attempt: exactly the fault's own model. */
+Test(budgetq, unexplained_refusal_is_the_fault_model)
+{
+	struct sc_input in;
+	struct sc_result model, doubted, trusted;
+	char text[8192];
+	tb_refused(&in, rl_live_msg, 0, H - M);
+	in.in_budget.bd_queue = 0;
+	cr_assert_eq(sc_evaluate(&in, &model), SC_OK);
+	tb_refused(&in, rl_live_msg, 0, H - M);
+	cr_assert_eq(sc_evaluate(&in, &doubted), SC_OK);
+	tb_refused(&in, rl_live_msg, 50, H - M);
+	cr_assert_eq(sc_evaluate(&in, &trusted), SC_OK);
+	cr_expect_float_eq(doubted.r_risk, model.r_risk, 1e-12, "doubted %g, model %g",
+			   doubted.r_risk, model.r_risk);
+	cr_expect_gt(doubted.r_risk, 10.0 * trusted.r_risk, "doubted %g, trusted %g",
+		     doubted.r_risk, trusted.r_risk);
+	/* the factor says why, and carries the difference */
+	int found = 0;
+	for (uint32_t i = 0; i < doubted.r_nfactors; i++) {
+		const struct sc_factor *f = &doubted.r_factors[i];
+		if (strcmp(f->f_name, "unseen-issuance") != 0)
+			continue;
+		found = 1;
+		cr_expect(strstr(f->f_text, "books show 0 of 50 for the registered domain") != NULL,
+			  "%s", f->f_text);
+		cr_expect(strstr(f->f_text, "does not see") != NULL, "%s", f->f_text);
+		cr_expect_float_eq(f->f_contrib, doubted.r_risk - trusted.r_risk, 1e-9,
+				   "contribution %g", f->f_contrib);
+	}
+	cr_expect(found, "no unseen-issuance factor");
+	for (uint32_t i = 0; i < trusted.r_nfactors; i++)
+		cr_expect(strcmp(trusted.r_factors[i].f_name, "unseen-issuance") != 0,
+			  "explained refusal has the factor");
+	tb_refused(&in, rl_live_msg, 0, H - M);
+	cr_assert_eq(ex_text(&in, &doubted, text, sizeof(text)), SC_OK);
+	cr_expect(strstr(text, ": 0 of 50 new, 0 of 5 for this exact set; the books do not "
+			       "explain the rate-limit refusal") != NULL,
+		  "%s", text);
+	tb_refused(&in, rl_live_msg, 50, H - M);
+	cr_assert_eq(ex_text(&in, &trusted, text, sizeof(text)), SC_OK);
+	cr_expect(strstr(text, "the books explain the rate-limit refusal") != NULL, "%s", text);
+}
+
+/* The exact-set limit explains a refusal of a renewal; the domain count does not. */
+Test(budgetq, refusal_explained_by_the_exact_set)
+{
+	const struct {
+		const char *name;
+		int renewal;
+		uint32_t new_at, dup_at;
+		int want;
+	} cases[] = {
+		{"new set, domain full", 0, 50, 0, 1},
+		{"new set, domain one short", 0, 49, 0, 0},
+		{"renewal, domain full: exempt, unexplained", 1, 50, 4, 0},
+		{"renewal, exact set full", 1, 0, 5, 1},
+		{"new set, exact set full", 0, 0, 5, 1},
+	};
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct sc_budget b;
+		memset(&b, 0, sizeof(b));
+		b.bd_valid = 1;
+		b.bd_renewal = cases[k].renewal;
+		b.bd_at_failure = 1;
+		b.bd_new_used_at_failure = cases[k].new_at;
+		b.bd_dup_used_at_failure = cases[k].dup_at;
+		cr_expect_eq(pol_budget_refusal_explained(&b), cases[k].want, "%s", cases[k].name);
+		b.bd_at_failure = 0;
+		cr_expect_eq(pol_budget_refusal_explained(&b), -1, "%s: unknown", cases[k].name);
+	}
+}
+
+struct tr_case {
+	const char *name;
+	int books;            /* at the refusal */
+	int64_t retry;        /* the message's "retry after", relative to NOW; 0: none */
+	int64_t slot;         /* the projection, relative to NOW */
+	int64_t until;        /* the fault lasts until then (relative to NOW) */
+};
+
+/* A retry-after the CA wrote is never shortened by the projection; a later slot is kept. */
+Test(budgetq, retry_after_and_slot_take_the_later)
+{
+	/* the attempts: +59m, +3h, +7h, +15h, +31h, +63h (then the deadline at +72h) */
+	const struct tr_case cases[] = {
+		{"explained, retry after later than the slot: retry after wins", 50, 40 * H,
+		 H - M, 40 * H},
+		{"explained, slot later than the retry after: the slot wins", 50, 2 * H, 40 * H,
+		 40 * H - FC_BACKOFF_INITIAL / 2},
+		{"unexplained, retry after later than the slot: retry after wins", 0, 40 * H,
+		 H - M, 40 * H},
+		{"unexplained, slot later than the retry after: the slot wins", 0, 2 * H, 40 * H,
+		 40 * H - FC_BACKOFF_INITIAL / 2},
+	};
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		const struct tr_case *c = &cases[k];
+		char msg[256], iso[32];
+		time_t t = (time_t)(NOW + c->retry);
+		struct tm tm;
+		struct sc_input in;
+		struct sc_result r;
+		gmtime_r(&t, &tm);
+		strftime(iso, sizeof(iso), "%Y-%m-%d %H:%M:%S UTC", &tm);
+		snprintf(msg, sizeof(msg), "%s, retry after %s", rl_live_msg, iso);
+		tb_refused(&in, msg, c->books, c->slot);
+		cr_assert_eq(sc_evaluate(&in, &r), SC_OK, "%s", c->name);
+		cr_assert_gt(r.r_nattempts, 5, "%s", c->name);
+		for (uint32_t i = 0; i < r.r_nattempts; i++) {
+			const struct sc_attempt *a = &r.r_attempts[i];
+			if (a->at_time < NOW + c->until)
+				cr_expect_geq(a->at_p_fault, 0.95, "%s: attempt %u at +%llds: %g",
+					      c->name, i + 1, (long long)(a->at_time - NOW),
+					      a->at_p_fault);
+			else
+				cr_expect_leq(a->at_p_fault, 0.05, "%s: attempt %u at +%llds: %g",
+					      c->name, i + 1, (long long)(a->at_time - NOW),
+					      a->at_p_fault);
+		}
+	}
+}
+
+/*
+ * The properties with the books in play: the risk stays in [0, 1], more failures never lower
+ * it, and doubting the books (a refusal they do not explain) never lowers it either.
+ */
+Test(budgetq, books_properties)
+{
+	const int64_t slots[] = {0, H - M, 5 * H, 31 * H, 2 * D, 4 * D};
+	const int books[] = {-1, 0, 25, 49, 50};
+	for (size_t s = 0; s < sizeof(slots) / sizeof(slots[0]); s++) {
+		double trusted_by_n[9] = {0};
+		for (size_t b = 0; b < sizeof(books) / sizeof(books[0]); b++) {
+			double prev = -1.0;
+			for (int n = 1; n <= 8; n++) {
+				struct sc_input in;
+				struct sc_result r;
+				tb_refused(&in, rl_live_msg, books[b], slots[s]);
+				in.in_cert.c_failed_attempts = n;
+				cr_assert_eq(sc_evaluate(&in, &r), SC_OK);
+				cr_expect(r.r_risk >= 0.0 && r.r_risk <= 1.0, "risk %g", r.r_risk);
+				cr_expect_geq(r.r_risk, prev - 1e-12,
+					      "slot %lld, books %d: %d failures %g after %g",
+					      (long long)slots[s], books[b], n, r.r_risk, prev);
+				prev = r.r_risk;
+				if (books[b] == 50)
+					trusted_by_n[n] = r.r_risk;
+			}
+		}
+		for (size_t b = 0; b < sizeof(books) / sizeof(books[0]); b++) {
+			for (int n = 1; n <= 8 && books[b] >= 0 && books[b] < 50; n++) {
+				struct sc_input in;
+				struct sc_result r;
+				tb_refused(&in, rl_live_msg, books[b], slots[s]);
+				in.in_cert.c_failed_attempts = n;
+				cr_assert_eq(sc_evaluate(&in, &r), SC_OK);
+				cr_expect_geq(r.r_risk, trusted_by_n[n] - 1e-12,
+					      "slot %lld, books %d, %d failures: doubted %g < "
+					      "trusted %g",
+					      (long long)slots[s], books[b], n, r.r_risk,
+					      trusted_by_n[n]);
+			}
+		}
+	}
 }
