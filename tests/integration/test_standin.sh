@@ -66,6 +66,35 @@ spec:
   dnsNames: [failing.standin.test]
 EOF
 
+# A refusal this cluster's books cannot explain: Let's Encrypt's per-registered-domain limit,
+# used up by issuances elsewhere (other clusters, other accounts), with a retry-after 3 days out.
+crowd_retry=$(date -u -d "@$(($(date -u +%s) + 3 * 86400))" '+%Y-%m-%d %H:%M:%S UTC')
+crowd_msg="Failed to create Order: 429 urn:ietf:params:acme:error:rateLimited: too many certificates (50) already issued for \"crowded.test\" in the last 168h0m0s, retry after $crowd_retry: see https://letsencrypt.org/docs/rate-limits/#new-certificates-per-registered-domain"
+require "create the crowded domain's issuer and certificate" kubectl_admin apply -f - <<EOF
+apiVersion: cert-manager.io/v1
+kind: Issuer
+metadata:
+  name: le-crowded
+  namespace: $ns
+  annotations:
+    standin.certcast.io/fail: 'OrderFailed|$crowd_msg'
+spec:
+  acme:
+    # Let's Encrypt's production directory: the only CA certcast books limits for (the stand-in
+    # contacts nothing)
+    server: https://acme-v02.api.letsencrypt.org/directory
+    privateKeySecretRef: {name: le-crowded-account}
+    solvers: [{http01: {ingress: {}}}]
+---
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {name: crowded, namespace: $ns}
+spec:
+  secretName: crowded-tls
+  issuerRef: {name: le-crowded, kind: Issuer}
+  dnsNames: [www.crowded.test]
+EOF
+
 # Malformed input the stand-in must survive: a request whose CSR is not a CSR, and a Certificate
 # the admission webhook would reject (duration under cert-manager's 1h minimum).
 require "create malformed objects" kubectl_admin apply -f - <<EOF
@@ -212,6 +241,19 @@ ex=$(KUBECONFIG=$CERTCAST_KUBECONFIG "$bin" explain "$ns/failing" 2>&1) || rc=$?
 assert_eq "certcast explain exits 0" 0 "$rc"
 assert_contains "explain names the rate-limit failure class" "$ex" "current fault: rate-limit"
 assert_contains "explain counts two failed attempts" "$ex" "backs off after 2 failed attempts"
+
+# The crowded domain: refused once, with nothing issued for crowded.test in this cluster. The books
+# cannot explain the refusal, so the fault lasts to the CA's retry-after and the first
+# certificate cannot come within the day it is owed.
+crowded_failed() { [ "$(cert crowded | jq -r '.status.failedIssuanceAttempts // 0')" -ge 1 ]; }
+wait_for "crowded is refused once" 30 crowded_failed
+rc=0
+cx=$(KUBECONFIG=$CERTCAST_KUBECONFIG "$bin" explain "$ns/crowded" 2>&1) || rc=$?
+assert_eq "certcast explain crowded exits 0" 0 "$rc"
+assert_contains "explain says the books do not explain the refusal" "$cx" "the books do not explain the rate-limit refusal"
+assert_contains "explain names the unseen issuances" "$cx" "unseen-issuance"
+co=$(KUBECONFIG=$CERTCAST_KUBECONFIG "$bin" status -n "$ns" -o json 2>/dev/null || true)
+check "crowded is critical (risk >= 0.9)" jq -e '.items[] | select(.name == "crowded") | .risk >= 0.9' <<<"$co"
 
 # --- the stand-in's metrics ----------------------------------------------------------------------
 metrics >"$TEST_TMP/metrics.txt"
