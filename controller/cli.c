@@ -7,6 +7,7 @@
 #include "resource.h"
 #include "sim_main.h"
 #include "status.h"
+#include "status_remote.h"
 #include "explain_cmd.h"
 #include "scan.h"
 #include "timefmt.h"
@@ -105,22 +106,30 @@ cli_usage_cmd(FILE *fp, const char *prog, enum cli_cmd c)
 	}
 	case CLI_CMD_STATUS:
 		fprintf(fp,
-		    "usage: %s status [-n NAMESPACE | -A] [-o table|json|wide]\n"
+		    "usage: %s status [-n NAMESPACE | -A] [-o table|json|wide] [--controller URL]\n"
 		    "\n"
 		    "Lists Certificates, CertificateRequests, Issuers, ClusterIssuers and Events once\n"
 		    "and prints one row per Certificate: issuer, readiness, notAfter, renewal time,\n"
-		    "renewBefore, failed issuance attempts, the last failure and the number of\n"
-		    "CertificateRequests. Rows are sorted by namespace, then name.\n"
+		    "renewBefore, failed issuance attempts, the last failure, the number of\n"
+		    "CertificateRequests and the risk. Rows are sorted by namespace, then name.\n"
+		    "Scored here, the risk lacks the controller's live signals, ARI windows, learned\n"
+		    "model and settings (a line on stderr says so); --controller prints the rows the\n"
+		    "controller scores with them, the risk it publishes as certcast_certificate_risk.\n"
 		    "\n"
 		    "flags:\n"
+		    "  --controller URL            fetch URL/status[?namespace=NS] from a running\n"
+		    "                              controller (http:// or https://, e.g.\n"
+		    "                              http://127.0.0.1:9403 after `kubectl -n certcast\n"
+		    "                              port-forward svc/certcast 9403`) and print it\n"
 		    "  -n, --namespace NS          only this namespace (default: the context's, else "
 		    "default)\n"
 		    "  -A, --all-namespaces        every namespace\n"
 		    "  -o, --output FORMAT         table (default), wide (adds secret, DNS names,\n"
 		    "                              Issuing condition) or json\n"
 		    "\n%s\n"
-		    "exit status: 0, 1 on an API or kubeconfig error, 2 usage error, 3 when a certificate\n"
-		    "is at risk level critical\n",
+		    "exit status: 0, 1 on an API or kubeconfig error or when the controller cannot be\n"
+		    "reached, is not ready or answers an error, 2 usage error (an unusable --controller\n"
+		    "URL included), 3 when a certificate is at risk level critical\n",
 		    prog, cli_global_flags_help);
 		break;
 	case CLI_CMD_EXPLAIN:
@@ -382,6 +391,9 @@ cli_one_flag(struct cli_args *a, int argc, char **argv, int *i, char *err, size_
 		/* -n, -A and -o mean what they mean for status */
 		__attribute__((fallthrough));
 	case CLI_CMD_STATUS:
+		if (a->ca_cmd == CLI_CMD_STATUS && !f.fl_short && !strcmp(n, "controller"))
+			return cli_nonempty_value(&f, dashed, argc, argv, i, &a->ca_controller,
+			    "a URL such as http://127.0.0.1:9403", err, errsz);
 		if ((f.fl_short && !strcmp(n, "n")) || (!f.fl_short && !strcmp(n, "namespace"))) {
 			rc = cli_flag_value(&f, dashed, argc, argv, i, &v, err, errsz);
 			if (rc != CC_OK)
@@ -635,8 +647,8 @@ cli_run(int argc, char **argv, FILE *out, FILE *errf)
 	case CLI_CMD_STATUS: {
 		cli_setup_logs(&a, LOG_WARN);
 		struct status_opts so = {a.ca_kubeconfig, a.ca_context, a.ca_namespace,
-		    a.ca_all_namespaces, a.ca_output};
-		return status_run(&so, out, errf);
+		    a.ca_all_namespaces, a.ca_output, a.ca_controller};
+		return so.so_controller ? srm_run(&so, out, errf) : status_run(&so, out, errf);
 	}
 	case CLI_CMD_EXPLAIN: {
 		cli_setup_logs(&a, LOG_WARN);

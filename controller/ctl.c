@@ -5,6 +5,7 @@
 #include "cc_err.h"
 #include "explain_fmt.h"
 #include "http_server.h"
+#include "status.h"
 #include "kube_client.h"
 #include "kubeconfig.h"
 #include "log.h"
@@ -231,6 +232,22 @@ ctl_explain(void *arg, const char *ns, const char *name, int json, struct buf *o
 	return rc;
 }
 
+/*
+ * /status on the HTTP thread: `certcast status -o json`'s document, every row scored with the
+ * workers' own inputs (recon_status).
+ */
+static int
+ctl_status(void *arg, const char *ns, char **body, size_t *len)
+{
+	struct ctl *c = arg;
+	struct status_rows rows;
+	recon_status(c->c_recon, ns, &rows);
+	*body = status_json_text(&rows);
+	*len = strlen(*body);
+	status_rows_free(&rows);
+	return CC_OK;
+}
+
 /* The scraper saw cert-manager's signals change: every certificate's risk may have moved. */
 static void
 ctl_signals_changed(void *arg)
@@ -451,7 +468,7 @@ ctl_run(const struct ctl_opts *o)
 	ro.ro_psl_file = cfg->c_psl_file;
 	c.c_recon = recon_new(&ro);
 
-	struct http_server_opts ho = {cfg->c_http_addr, c.c_reg, ctl_explain, &c};
+	struct http_server_opts ho = {cfg->c_http_addr, c.c_reg, ctl_explain, &c, ctl_status, &c};
 	rc = http_server_start(&ho, &c.c_http, msg, sizeof msg);
 	if (rc != CC_OK) {
 		log_error("%s", msg);

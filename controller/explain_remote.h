@@ -3,9 +3,10 @@
  * URL/explain/NAMESPACE/NAME from a running controller's HTTP endpoint (http_server.h), that
  * is, the explanation of the very number the controller publishes, and prints it unchanged.
  *
- * Plain HTTP or HTTPS with certificate and host name verification (the system's CAs), no
- * redirects, XR_CONNECT_TIMEOUT_MS to connect and XR_TIMEOUT_MS in all, answers over
- * XR_BODY_MAX refused. The proxy variables apply as they do to curl.
+ * The URL rules, the GET and its messages are ctlget.h's (shared with `status --controller`):
+ * plain HTTP or HTTPS with certificate and host name verification (the system's CAs), no
+ * redirects, CG_CONNECT_TIMEOUT_MS to connect and XR_TIMEOUT_MS in all, answers over
+ * XR_BODY_MAX refused.
  */
 #ifndef EXPLAIN_REMOTE_H
 #define EXPLAIN_REMOTE_H
@@ -13,14 +14,13 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#define XR_CONNECT_TIMEOUT_MS 5000
 #define XR_TIMEOUT_MS 30000
 #define XR_BODY_MAX (1u << 20) /* as much as the endpoint itself ever sends */
 
 /*
- * The request URL for Certificate ns/name on the controller at base into out: base must be
- * http://HOST[:PORT][/PREFIX] or https://..., without a query, a fragment or user
- * information; trailing slashes are dropped and "/explain/NS/NAME" is appended. ns must be a
+ * The request URL for Certificate ns/name on the controller at base into out: base as
+ * cg_url takes it (http://HOST[:PORT][/PREFIX] or https://..., without a query, a fragment or
+ * user information; trailing slashes dropped), with "/explain/NS/NAME" appended. ns must be a
  * namespace name (DNS label) and name an object name (DNS subdomain), so nothing needs
  * escaping. Returns CC_OK, or CC_ERR_INVAL with the reason in err.
  */

@@ -35,12 +35,16 @@
 #define HTTP_EXPLAIN_ARGS 8
 #define HTTP_EXPLAIN_ARG_MAX 64
 #define HTTP_TEXT_PLAIN "text/plain; charset=utf-8"
+/* Room for one /status query argument: "namespace=" and a 63-character label, and more. */
+#define HTTP_STATUS_ARG_MAX 128
 
 struct http_server {
 	struct lws_context *hs_ctx;        /* libwebsockets context, used by the thread only */
 	struct met_registry *hs_metrics;   /* borrowed */
 	http_explain_fn hs_explain;        /* NULL: no explanations */
 	void *hs_explain_arg;              /* borrowed */
+	http_status_fn hs_status;          /* NULL: no /status */
+	void *hs_status_arg;               /* borrowed */
 	pthread_t hs_thread;               /* runs http_loop */
 	atomic_int hs_stop;                /* set by http_server_stop */
 	atomic_int hs_ready;               /* /readyz answer */
@@ -69,6 +73,9 @@ static const char http_index_html[] =
     "<li><a href=\"/explain\">/explain/NAMESPACE/NAME</a>: why a certificate's risk is what\n"
     "the metrics say, as <code>certcast explain</code> prints it (<code>?format=json</code>\n"
     "for the numbers)</li>\n"
+    "<li><a href=\"/status\">/status</a>: every certificate's row of <code>certcast status\n"
+    "-o json</code>, scored with the controller's inputs (<code>?namespace=NS</code> for one\n"
+    "namespace)</li>\n"
     "</ul>\n"
     "</body></html>\n";
 
@@ -221,6 +228,29 @@ http_parse_explain_arg(const char *arg, int *json, char *err, size_t errsz)
 	return CC_OK;
 }
 
+int
+http_parse_status_arg(const char *arg, char *ns, size_t nssz, char *err, size_t errsz)
+{
+	static const char key[] = "namespace=";
+	if (strncmp(arg, key, sizeof key - 1) != 0)
+		return cc_fail(err, errsz, CC_ERR_INVAL,
+		    "unknown query argument \"%.64s\" (only namespace=NAMESPACE)", arg);
+	const char *v = arg + sizeof key - 1;
+	size_t n = strlen(v);
+	if (ns[0] != '\0')
+		return cc_fail(err, errsz, CC_ERR_INVAL, "namespace given twice");
+	if (n > HTTP_NS_MAX)
+		return cc_fail(err, errsz, CC_ERR_INVAL, "the namespace is longer than %d characters",
+		    HTTP_NS_MAX);
+	if (!res_dns_label_ok(v))
+		return cc_fail(err, errsz, CC_ERR_INVAL,
+		    "namespace \"%s\" is not a Kubernetes namespace name (a DNS label)", v);
+	if (n >= nssz)
+		return cc_fail(err, errsz, CC_ERR_INVAL, "no room for the namespace");
+	memcpy(ns, v, n + 1);
+	return CC_OK;
+}
+
 /* Answer with a short text message. */
 static int
 http_reply(struct lws *wsi, struct http_session *ss, unsigned int status, const char *fmt, ...)
@@ -286,6 +316,52 @@ http_explain(struct lws *wsi, struct http_server *srv, struct http_session *ss, 
 	    buf_detach(&b), len);
 }
 
+/* /status[?namespace=NS]: every certificate's row, as `certcast status -o json` prints them. */
+static int
+http_status(struct lws *wsi, struct http_server *srv, struct http_session *ss)
+{
+	char ns[HTTP_NS_MAX + 1] = "", why[256];
+	for (int i = 0;; i++) {
+		int fl = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
+		if (fl <= 0)
+			break;
+		char arg[HTTP_STATUS_ARG_MAX];
+		if (i >= HTTP_EXPLAIN_ARGS || fl >= (int)sizeof arg ||
+		    lws_hdr_copy_fragment(wsi, arg, (int)sizeof arg, WSI_TOKEN_HTTP_URI_ARGS, i) < 0)
+			return http_reply(wsi, ss, 400,
+			    "bad request: too many or too long query arguments (only "
+			    "namespace=NAMESPACE)\n");
+		if (http_parse_status_arg(arg, ns, sizeof ns, why, sizeof why) != CC_OK)
+			return http_reply(wsi, ss, 400, "bad request: %s; expected /status or "
+							"/status?namespace=NAMESPACE\n",
+			    why);
+	}
+	if (srv->hs_status == NULL)
+		return http_reply(wsi, ss, 404, "not found: this server lists no certificates\n");
+	if (!atomic_load(&srv->hs_ready))
+		return http_reply(wsi, ss, 503,
+		    "not ready: the first list of every watched resource is not done; nothing is "
+		    "scored yet\n");
+	char *body = NULL;
+	size_t len = 0;
+	int rc = srv->hs_status(srv->hs_status_arg, ns, &body, &len);
+	if (rc == CC_OK && len > HTTP_STATUS_MAX) {
+		/* a bound for the client too: status --controller refuses more than this */
+		free(body);
+		log_error("/status: %zu bytes, over the %u-byte limit", len, HTTP_STATUS_MAX);
+		return http_reply(wsi, ss, 500,
+		    "the status of every certificate is over %u bytes; ask for one namespace "
+		    "(?namespace=NAMESPACE)\n",
+		    HTTP_STATUS_MAX);
+	}
+	if (rc != CC_OK) {
+		free(body);
+		log_error("/status: %s", cc_strerror(rc));
+		return http_reply(wsi, ss, 500, "cannot list the certificates: %s\n", cc_strerror(rc));
+	}
+	return http_respond(wsi, ss, 200, "application/json", body, len);
+}
+
 static int
 http_route(struct lws *wsi, struct http_server *srv, struct http_session *ss, const char *uri)
 {
@@ -318,6 +394,8 @@ http_route(struct lws *wsi, struct http_server *srv, struct http_session *ss, co
 	}
 	if (strncmp(uri, "/explain", 8) == 0 && (uri[8] == '\0' || uri[8] == '/'))
 		return http_explain(wsi, srv, ss, uri);
+	if (strcmp(uri, "/status") == 0)
+		return http_status(wsi, srv, ss);
 	if (strcmp(uri, "/") == 0 || strcmp(uri, "/index.html") == 0)
 		return http_respond(wsi, ss, 200, "text/html; charset=utf-8",
 		    xstrdup(http_index_html), sizeof http_index_html - 1);
@@ -492,6 +570,8 @@ http_server_start(const struct http_server_opts *o, struct http_server **out, ch
 	srv->hs_metrics = o->hso_metrics;
 	srv->hs_explain = o->hso_explain;
 	srv->hs_explain_arg = o->hso_explain_arg;
+	srv->hs_status = o->hso_status;
+	srv->hs_status_arg = o->hso_status_arg;
 	atomic_init(&srv->hs_stop, 0);
 	atomic_init(&srv->hs_ready, 0);
 	if (host[0] != '\0') {

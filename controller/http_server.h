@@ -10,6 +10,10 @@
  *              options: text/plain as `certcast explain` prints it, or JSON. 400 for a path that
  *              is not two Kubernetes names, 503 until ready (as /readyz), 404 for a certificate
  *              the handler does not know. /explain itself describes the endpoint.
+ *   /status[?namespace=NS]
+ *              every certificate's row of `certcast status -o json` (the same document),
+ *              from the status handler given in the options. 400 for a query other than one
+ *              namespace=DNS-LABEL, 503 until ready.
  *
  * Anything else is 404; methods other than GET are 405. Requests are answered from the service
  * thread, so the metrics collectors and the explain handler run there.
@@ -64,11 +68,30 @@ int http_parse_explain_path(const char *path, char *ns, size_t nssz, char *name,
  */
 int http_parse_explain_arg(const char *arg, int *json, char *err, size_t errsz);
 
+/*
+ * Every certificate's status (namespace ns, "" for all) as the JSON document `certcast status
+ * -o json` prints, into *body (malloc'ed; the server frees it after sending) and *len. Returns
+ * CC_OK or an error (answered 500). Called on the service thread.
+ */
+typedef int (*http_status_fn)(void *arg, const char *ns, char **body, size_t *len);
+
+/* The largest /status answer sent: about 100k certificates' rows. */
+#define HTTP_STATUS_MAX (256u << 20)
+
+/*
+ * Read one query argument of a /status request (decoded, as libwebsockets hands them over):
+ * "namespace=NS" with NS a DNS label, into ns (size > HTTP_NS_MAX), which must be "" before
+ * (a second namespace is refused). Returns CC_OK, or CC_ERR_INVAL with the reason in err.
+ */
+int http_parse_status_arg(const char *arg, char *ns, size_t nssz, char *err, size_t errsz);
+
 struct http_server_opts {
 	const char *hso_addr;             /* listen address, see http_parse_addr */
 	struct met_registry *hso_metrics; /* borrowed, must outlive the server; NULL: empty /metrics */
 	http_explain_fn hso_explain;      /* NULL: /explain/... answers 404 */
 	void *hso_explain_arg;            /* handed to hso_explain; must outlive the server */
+	http_status_fn hso_status;        /* NULL: /status answers 404 */
+	void *hso_status_arg;             /* handed to hso_status; must outlive the server */
 };
 
 /*

@@ -12,6 +12,7 @@
 #include "metrics.h"
 #include "model.h"
 #include "records.h"
+#include "status.h"
 #include "store.h"
 #include "xalloc.h"
 
@@ -34,6 +35,11 @@
 #define RECON_LEARN_CRS 32
 /* Certificates per store read lock in recon_learn_all. */
 #define RECON_LEARN_BATCH 512
+/*
+ * Certificates scored per store read lock for /status: a few milliseconds each time, so that
+ * the watches' writes wait no longer than for a reconcile batch.
+ */
+#define RECON_STATUS_BATCH 256
 
 /* The label set under which a certificate's series were last written. */
 struct recon_entry {
@@ -501,12 +507,13 @@ recon_score(struct recon *r, const struct rec_cert *c, const struct recon_entry 
 	free(res);
 }
 
-int
-recon_explain(struct recon *r, const char *ns, const char *name, struct xf_explanation *out)
+/*
+ * The findings the last reconcile of ns/name kept, into an (SC_MAX_ANOMALIES room); returns
+ * how many. They are not observed again: that would count them twice. Takes r_mu only.
+ */
+static size_t
+recon_kept_anomalies(struct recon *r, const char *ns, const char *name, struct sc_anomaly *an)
 {
-	memset(out, 0, sizeof *out);
-	/* the findings the last reconcile kept; they are not observed again (that would count) */
-	struct sc_anomaly an[SC_MAX_ANOMALIES];
 	size_t nan = 0;
 	char *key = xasprintf("%s/%s", ns, name);
 	pthread_mutex_lock(&r->r_mu);
@@ -517,6 +524,15 @@ recon_explain(struct recon *r, const char *ns, const char *name, struct xf_expla
 	}
 	pthread_mutex_unlock(&r->r_mu);
 	free(key);
+	return nan;
+}
+
+int
+recon_explain(struct recon *r, const char *ns, const char *name, struct xf_explanation *out)
+{
+	memset(out, 0, sizeof *out);
+	struct sc_anomaly an[SC_MAX_ANOMALIES];
+	size_t nan = recon_kept_anomalies(r, ns, name, an);
 	int64_t now = r->r_clock();
 	int rc = CC_OK;
 	store_rdlock(r->r_store);
@@ -531,6 +547,39 @@ recon_explain(struct recon *r, const char *ns, const char *name, struct xf_expla
 	}
 	store_unlock(r->r_store);
 	return rc;
+}
+
+/* What recon_status_row needs besides the certificate: one instant and scratch space. */
+struct recon_status_arg {
+	struct recon *sa_r;
+	int64_t sa_now;
+	struct sc_result *sa_res;  /* ~8 KiB, reused */
+	struct lm_model *sa_lm;    /* the model's copy for the certificate at hand, or NULL */
+};
+
+/* status_score_fn: score c as recon_explain does (store read lock held) into its row. */
+static void
+recon_status_row(void *arg, const struct rec_cert *c, struct status_row *row)
+{
+	struct recon_status_arg *sa = arg;
+	struct recon *r = sa->sa_r;
+	struct sc_anomaly an[SC_MAX_ANOMALIES];
+	/* r_mu under the store's read lock: nothing takes them the other way round */
+	size_t nan = recon_kept_anomalies(r, c->c_meta.m_ns, c->c_meta.m_name, an);
+	struct as_ctx *a = recon_ctx(r, c, sa->sa_now, an, nan, sa->sa_lm);
+	(void)as_score(a, c, sa->sa_res, NULL, 0); /* an inconsistent certificate scores 0, explained */
+	status_row_set_score(row, a, c, sa->sa_res);
+	as_free(a);
+}
+
+void
+recon_status(struct recon *r, const char *ns, struct status_rows *out)
+{
+	struct recon_status_arg sa = {r, r->r_clock(), xmalloc(sizeof *sa.sa_res),
+	    r->r_model ? xmalloc(sizeof *sa.sa_lm) : NULL};
+	status_rows_collect(r->r_store, ns, RECON_STATUS_BATCH, recon_status_row, &sa, out);
+	free(sa.sa_res);
+	free(sa.sa_lm);
 }
 
 int

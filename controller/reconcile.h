@@ -77,6 +77,17 @@ struct xf_explanation;
  */
 int recon_explain(struct recon *r, const char *ns, const char *name, struct xf_explanation *out);
 
+struct status_rows;
+/*
+ * The rows of `certcast status` (status.h) for every Certificate in namespace ns (NULL or "":
+ * all), each scored as recon_explain scores it (so with the inputs a reconcile scores it with,
+ * its risk the certcast_certificate_risk of the last reconcile unless an input moved since),
+ * at one instant. Trains nothing and counts nothing. Takes the store's read lock in batches,
+ * letting go between them, so the caller must not hold it; a certificate deleted meanwhile has
+ * no row. Thread-safe. Free out with status_rows_free.
+ */
+void recon_status(struct recon *r, const char *ns, struct status_rows *out);
+
 /* Number of certificates whose series recon currently keeps (tests). */
 size_t recon_tracked(struct recon *r);
 

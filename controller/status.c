@@ -110,6 +110,97 @@ status_rows_build(struct store *st, const char *ns, struct status_rows *out)
 	qsort(out->sr_rows, out->sr_n, sizeof *out->sr_rows, status_row_cmp);
 }
 
+/* A certificate's key, taken while the lock is held and looked up again under a later one. */
+struct status_key {
+	char *sk_ns, *sk_name;
+};
+
+static int
+status_key_cmp(const void *a, const void *b)
+{
+	const struct status_key *x = a, *y = b;
+	int c = strcmp(x->sk_ns, y->sk_ns);
+	return c ? c : strcmp(x->sk_name, y->sk_name);
+}
+
+void
+status_rows_collect(struct store *st, const char *ns, size_t batch, status_score_fn score,
+    void *arg, struct status_rows *out)
+{
+	memset(out, 0, sizeof *out);
+	const char *filter = ns && ns[0] ? ns : NULL;
+	/* the keys first: a cursor into the store does not survive letting go of its lock */
+	store_rdlock(st);
+	size_t cap = store_count(st, RES_CERTIFICATE), n = 0;
+	struct status_key *keys = xcalloc(cap ? cap : 1, sizeof *keys);
+	struct store_iter it = {0};
+	const struct rec_cert *c;
+	while (n < cap && (c = store_cert_next(st, filter, &it)) != NULL) {
+		keys[n].sk_ns = xstrdup(c->c_meta.m_ns);
+		keys[n++].sk_name = xstrdup(c->c_meta.m_name);
+	}
+	store_unlock(st);
+	/* sorted keys give sorted rows: no row is moved once built */
+	qsort(keys, n, sizeof *keys, status_key_cmp);
+	out->sr_rows = xcalloc(n ? n : 1, sizeof *out->sr_rows);
+	if (batch == 0)
+		batch = n ? n : 1;
+	for (size_t i = 0; i < n;) {
+		store_rdlock(st);
+		for (size_t end = i + batch; i < n && i < end; i++) {
+			c = store_cert_get(st, keys[i].sk_ns, keys[i].sk_name);
+			if (c == NULL)
+				continue; /* deleted since the keys were taken */
+			struct status_row *r = &out->sr_rows[out->sr_n++];
+			status_fill_row(st, c, r);
+			score(arg, c, r);
+		}
+		store_unlock(st);
+	}
+	for (size_t i = 0; i < n; i++) {
+		free(keys[i].sk_ns);
+		free(keys[i].sk_name);
+	}
+	free(keys);
+}
+
+void
+status_row_set_score(struct status_row *r, struct as_ctx *a, const struct rec_cert *c,
+    const struct sc_result *res)
+{
+	r->sr_risk_value = res->r_risk;
+	r->sr_risk = (enum status_risk)res->r_level;
+	free(r->sr_risk_reasons);
+	r->sr_risk_reasons = xstrdup(res->r_reasons);
+	r->sr_predicted_failure = res->r_predicted_failure;
+	r->sr_next_attempt = res->r_next_attempt;
+	for (size_t k = 0; k < r->sr_nanomalies; k++) {
+		free(r->sr_anomalies[k].sa_type);
+		free(r->sr_anomalies[k].sa_evidence);
+	}
+	r->sr_nanomalies = res->r_nanomalies;
+	if (r->sr_nanomalies > STATUS_ANOMALIES_MAX)
+		r->sr_nanomalies = STATUS_ANOMALIES_MAX;
+	for (size_t k = 0; k < r->sr_nanomalies; k++) {
+		r->sr_anomalies[k].sa_type = xstrdup(res->r_anomalies[k].an_type);
+		r->sr_anomalies[k].sa_severity = (int)res->r_anomalies[k].an_severity;
+		r->sr_anomalies[k].sa_evidence = xstrdup(res->r_anomalies[k].an_evidence);
+	}
+	struct sc_budget bd;
+	char dom[BG_DOMAIN_MAX];
+	free(r->sr_budget_domain);
+	r->sr_budget_domain = NULL;
+	if (as_budget(a, c, &bd, dom, sizeof dom)) {
+		r->sr_budget_domain = xstrdup(dom);
+		r->sr_new_used = bd.bd_new_used;
+		r->sr_new_limit = bd.bd_new_limit;
+		r->sr_dup_used = bd.bd_dup_used;
+		r->sr_dup_limit = bd.bd_dup_limit;
+		r->sr_budget_window = bd.bd_window;
+		r->sr_budget_refill = bd.bd_refill;
+	}
+}
+
 void
 status_rows_score(struct store *st, struct status_rows *rs, int64_t now,
     const struct sc_config *cfg)
@@ -124,33 +215,7 @@ status_rows_score(struct store *st, struct status_rows *rs, int64_t now,
 		if (c == NULL)
 			continue;
 		(void)as_score(a, c, res, NULL, 0);
-		r->sr_risk_value = res->r_risk;
-		r->sr_risk = (enum status_risk)res->r_level;
-		free(r->sr_risk_reasons);
-		r->sr_risk_reasons = xstrdup(res->r_reasons);
-		r->sr_predicted_failure = res->r_predicted_failure;
-		r->sr_next_attempt = res->r_next_attempt;
-		r->sr_nanomalies = res->r_nanomalies;
-		for (uint32_t k = 0; k < res->r_nanomalies && k < STATUS_ANOMALIES_MAX; k++) {
-			r->sr_anomalies[k].sa_type = xstrdup(res->r_anomalies[k].an_type);
-			r->sr_anomalies[k].sa_severity = (int)res->r_anomalies[k].an_severity;
-			r->sr_anomalies[k].sa_evidence = xstrdup(res->r_anomalies[k].an_evidence);
-		}
-		if (r->sr_nanomalies > STATUS_ANOMALIES_MAX)
-			r->sr_nanomalies = STATUS_ANOMALIES_MAX;
-		struct sc_budget bd;
-		char dom[BG_DOMAIN_MAX];
-		free(r->sr_budget_domain);
-		r->sr_budget_domain = NULL;
-		if (as_budget(a, c, &bd, dom, sizeof dom)) {
-			r->sr_budget_domain = xstrdup(dom);
-			r->sr_new_used = bd.bd_new_used;
-			r->sr_new_limit = bd.bd_new_limit;
-			r->sr_dup_used = bd.bd_dup_used;
-			r->sr_dup_limit = bd.bd_dup_limit;
-			r->sr_budget_window = bd.bd_window;
-			r->sr_budget_refill = bd.bd_refill;
-		}
+		status_row_set_score(r, a, c, res);
 	}
 	as_free(a);
 	store_unlock(st);
@@ -480,8 +545,8 @@ status_json_row(const struct status_row *r)
 	return o;
 }
 
-void
-status_print_json(FILE *fp, const struct status_rows *rs)
+char *
+status_json_text(const struct status_rows *rs)
 {
 	cJSON *doc = cJSON_CreateObject();
 	cJSON *items = cJSON_AddArrayToObject(doc, "items");
@@ -490,9 +555,297 @@ status_print_json(FILE *fp, const struct status_rows *rs)
 	char *text = cJSON_Print(doc);
 	if (text == NULL)
 		fatalx("cJSON_Print: out of memory");
-	fprintf(fp, "%s\n", text);
-	free(text);
 	cJSON_Delete(doc);
+	/* the newline the command has always printed after the document */
+	size_t n = strlen(text);
+	char *out = xmalloc(n + 2);
+	memcpy(out, text, n);
+	out[n] = '\n';
+	out[n + 1] = '\0';
+	free(text);
+	return out;
+}
+
+void
+status_print_json(FILE *fp, const struct status_rows *rs)
+{
+	char *text = status_json_text(rs);
+	fputs(text, fp);
+	free(text);
+}
+
+/* ---- reading the document back (a controller's /status) ---- */
+
+/* The reader's place in the document, for messages: which item, which field. */
+struct status_rd {
+	size_t rd_item;
+	const char *rd_field;
+	int rd_bad;
+};
+
+static const cJSON *
+status_rd_get(struct status_rd *d, const cJSON *o, const char *field)
+{
+	if (d->rd_bad)
+		return NULL;
+	d->rd_field = field;
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, field);
+	if (v == NULL)
+		d->rd_bad = 1; /* the writer always writes every field, null or not */
+	return v;
+}
+
+/* A string field; NULL (and no error) for null when nullable. */
+static char *
+status_rd_str(struct status_rd *d, const cJSON *o, const char *field, int nullable)
+{
+	const cJSON *v = status_rd_get(d, o, field);
+	if (v == NULL)
+		return NULL;
+	if (cJSON_IsString(v))
+		return xstrdup(v->valuestring);
+	if (!(nullable && cJSON_IsNull(v)))
+		d->rd_bad = 1;
+	return NULL;
+}
+
+/* A number field that must be a whole number within lo..hi. */
+static int64_t
+status_rd_int(struct status_rd *d, const cJSON *o, const char *field, double lo, double hi)
+{
+	const cJSON *v = status_rd_get(d, o, field);
+	if (v == NULL)
+		return 0;
+	if (!cJSON_IsNumber(v) || v->valuedouble < lo || v->valuedouble > hi ||
+	    v->valuedouble != (double)(int64_t)v->valuedouble) {
+		d->rd_bad = 1;
+		return 0;
+	}
+	return (int64_t)v->valuedouble;
+}
+
+/* An RFC 3339 time field or null (REC_TIME_NONE). */
+static int64_t
+status_rd_time(struct status_rd *d, const cJSON *o, const char *field)
+{
+	const cJSON *v = status_rd_get(d, o, field);
+	int64_t t = REC_TIME_NONE;
+	if (v == NULL || cJSON_IsNull(v))
+		return REC_TIME_NONE;
+	if (!cJSON_IsString(v) || tf_parse_time(v->valuestring, &t) != CC_OK)
+		d->rd_bad = 1;
+	return t;
+}
+
+/* A condition, {"status","reason"} or null, into *status ("" for null) and *reason. */
+static void
+status_rd_cond(struct status_rd *d, const cJSON *o, const char *field, char **status,
+    char **reason)
+{
+	const cJSON *v = status_rd_get(d, o, field);
+	if (v && cJSON_IsObject(v)) {
+		*status = status_rd_str(d, v, "status", 0);
+		*reason = status_rd_str(d, v, "reason", 1);
+		d->rd_field = field;
+	} else if (v && !cJSON_IsNull(v)) {
+		d->rd_bad = 1;
+	}
+	if (*status == NULL)
+		*status = xstrdup("");
+}
+
+static int
+status_risk_from_name(const char *s)
+{
+	for (int i = STATUS_RISK_LOW; i <= STATUS_RISK_CRITICAL; i++)
+		if (s && strcmp(s, status_risk_names[i]) == 0)
+			return i;
+	return STATUS_RISK_UNKNOWN;
+}
+
+static void
+status_rd_risk(struct status_rd *d, const cJSON *o, struct status_row *r)
+{
+	const cJSON *risk = status_rd_get(d, o, "risk");
+	if (risk && cJSON_IsNull(risk))
+		return; /* not scored: the row keeps its unknown risk */
+	if (risk == NULL || !cJSON_IsNumber(risk) || !(risk->valuedouble >= 0 && risk->valuedouble <= 1)) {
+		d->rd_bad = 1;
+		return;
+	}
+	r->sr_risk_value = risk->valuedouble;
+	char *level = status_rd_str(d, o, "riskLevel", 0);
+	r->sr_risk = (enum status_risk)status_risk_from_name(level);
+	if (level && r->sr_risk == STATUS_RISK_UNKNOWN)
+		d->rd_bad = 1;
+	free(level);
+	r->sr_risk_reasons = status_rd_str(d, o, "riskReasons", 0);
+	r->sr_predicted_failure = status_rd_time(d, o, "predictedFailure");
+	r->sr_next_attempt = status_rd_time(d, o, "nextAttempt");
+	const cJSON *an = status_rd_get(d, o, "anomalies");
+	if (an && !cJSON_IsArray(an))
+		d->rd_bad = 1;
+	if (an == NULL || d->rd_bad)
+		return;
+	static const char *const sev[] = {"info", "warning", "critical"};
+	const cJSON *x;
+	cJSON_ArrayForEach(x, an) {
+		if (r->sr_nanomalies == STATUS_ANOMALIES_MAX || !cJSON_IsObject(x)) {
+			d->rd_bad = 1;
+			return;
+		}
+		struct status_anomaly *sa = &r->sr_anomalies[r->sr_nanomalies++];
+		sa->sa_type = status_rd_str(d, x, "type", 0);
+		sa->sa_evidence = status_rd_str(d, x, "evidence", 0);
+		char *sv = status_rd_str(d, x, "severity", 0);
+		sa->sa_severity = -1;
+		for (int k = 0; k < 3; k++)
+			if (sv && strcmp(sv, sev[k]) == 0)
+				sa->sa_severity = k;
+		if (sa->sa_severity < 0)
+			d->rd_bad = 1;
+		free(sv);
+		d->rd_field = "anomalies";
+		if (d->rd_bad)
+			return;
+	}
+}
+
+static void
+status_rd_budget(struct status_rd *d, const cJSON *o, struct status_row *r)
+{
+	const cJSON *b = status_rd_get(d, o, "acmeBudget");
+	if (b == NULL || cJSON_IsNull(b))
+		return;
+	if (!cJSON_IsObject(b)) {
+		d->rd_bad = 1;
+		return;
+	}
+	r->sr_budget_domain = status_rd_str(d, b, "registeredDomain", 0);
+	const cJSON *nb = status_rd_get(d, b, "newCertificates");
+	const cJSON *db = status_rd_get(d, b, "exactSet");
+	if (d->rd_bad)
+		return;
+	r->sr_new_used = (uint32_t)status_rd_int(d, nb, "used", 0, UINT32_MAX);
+	r->sr_new_limit = (uint32_t)status_rd_int(d, nb, "limit", 0, UINT32_MAX);
+	r->sr_dup_used = (uint32_t)status_rd_int(d, db, "used", 0, UINT32_MAX);
+	r->sr_dup_limit = (uint32_t)status_rd_int(d, db, "limit", 0, UINT32_MAX);
+	char *w = status_rd_str(d, b, "window", 0);
+	if (w && tf_duration_parse(w, &r->sr_budget_window) != CC_OK)
+		d->rd_bad = 1;
+	free(w);
+	r->sr_budget_refill = status_rd_time(d, b, "refill");
+	d->rd_field = "acmeBudget";
+}
+
+/* One item into r (zeroed). Sets d->rd_bad on the first problem. */
+static void
+status_rd_row(struct status_rd *d, const cJSON *o, struct status_row *r)
+{
+	r->sr_risk = STATUS_RISK_UNKNOWN;
+	r->sr_risk_value = NAN;
+	r->sr_ns = status_rd_str(d, o, "namespace", 0);
+	r->sr_name = status_rd_str(d, o, "name", 0);
+	const cJSON *iss = status_rd_get(d, o, "issuer");
+	if (iss && !cJSON_IsObject(iss))
+		d->rd_bad = 1;
+	if (iss && !d->rd_bad) {
+		r->sr_issuer_group = status_rd_str(d, iss, "group", 0);
+		r->sr_issuer_kind = status_rd_str(d, iss, "kind", 0);
+		r->sr_issuer_name = status_rd_str(d, iss, "name", 0);
+	}
+	status_rd_cond(d, o, "ready", &r->sr_ready, &r->sr_ready_reason);
+	r->sr_not_after = status_rd_time(d, o, "notAfter");
+	r->sr_renewal_time = status_rd_time(d, o, "renewalTime");
+	const cJSON *rb = status_rd_get(d, o, "renewBefore");
+	if (rb && cJSON_IsObject(rb)) {
+		r->sr_has_renew_before = 1;
+		r->sr_renew_before = status_rd_int(d, rb, "seconds", -9.2e18, 9.2e18);
+	} else if (rb && !cJSON_IsNull(rb)) {
+		d->rd_bad = 1;
+	}
+	const cJSON *pct = status_rd_get(d, o, "renewBeforePercentage");
+	if (pct && !cJSON_IsNull(pct)) {
+		r->sr_has_renew_pct = 1;
+		r->sr_renew_pct = (int)status_rd_int(d, o, "renewBeforePercentage", 0, 100);
+	}
+	r->sr_failed_attempts = (int)status_rd_int(d, o, "failedIssuanceAttempts", 0, INT32_MAX);
+	const cJSON *lf = status_rd_get(d, o, "lastFailure");
+	if (lf && cJSON_IsObject(lf)) {
+		r->sr_failure_reason = status_rd_str(d, lf, "reason", 0);
+		r->sr_last_failure = status_rd_time(d, lf, "time");
+		d->rd_field = "lastFailure";
+		if (r->sr_last_failure == REC_TIME_NONE)
+			d->rd_bad = 1;
+	} else if (lf && !cJSON_IsNull(lf)) {
+		d->rd_bad = 1;
+	}
+	r->sr_requests = (int)status_rd_int(d, o, "requests", 0, INT32_MAX);
+	r->sr_secret = status_rd_str(d, o, "secretName", 1);
+	const cJSON *dns = status_rd_get(d, o, "dnsNames");
+	size_t nd = dns && cJSON_IsArray(dns) ? (size_t)cJSON_GetArraySize(dns) : 0;
+	if (dns && !cJSON_IsArray(dns))
+		d->rd_bad = 1;
+	r->sr_dns = xcalloc(nd ? nd : 1, sizeof *r->sr_dns);
+	const cJSON *x;
+	if (dns && cJSON_IsArray(dns))
+		cJSON_ArrayForEach(x, dns) {
+			if (!cJSON_IsString(x) || r->sr_ndns == nd) {
+				d->rd_bad = 1;
+				break;
+			}
+			r->sr_dns[r->sr_ndns++] = xstrdup(x->valuestring);
+		}
+	status_rd_cond(d, o, "issuing", &r->sr_issuing, &r->sr_issuing_reason);
+	status_rd_risk(d, o, r);
+	status_rd_budget(d, o, r);
+	/* what every printer dereferences must be there even after a problem */
+	if (r->sr_ns == NULL)
+		r->sr_ns = xstrdup("");
+	if (r->sr_name == NULL)
+		r->sr_name = xstrdup("");
+	if (r->sr_issuer_kind == NULL)
+		r->sr_issuer_kind = xstrdup("Issuer");
+	if (r->sr_issuer_name == NULL)
+		r->sr_issuer_name = xstrdup("");
+	if (r->sr_issuer_group == NULL)
+		r->sr_issuer_group = xstrdup(REC_CM_GROUP);
+}
+
+int
+status_rows_from_json(const char *text, size_t len, struct status_rows *out, char *err,
+    size_t errsz)
+{
+	memset(out, 0, sizeof *out);
+	cJSON *doc = cJSON_ParseWithLength(text, len);
+	if (doc == NULL)
+		return cc_fail(err, errsz, CC_ERR_PARSE, "not JSON");
+	const cJSON *items = cJSON_GetObjectItemCaseSensitive(doc, "items");
+	if (!cJSON_IsObject(doc) || !cJSON_IsArray(items)) {
+		cJSON_Delete(doc);
+		return cc_fail(err, errsz, CC_ERR_PARSE, "no \"items\" array");
+	}
+	size_t n = (size_t)cJSON_GetArraySize(items);
+	out->sr_rows = xcalloc(n ? n : 1, sizeof *out->sr_rows);
+	struct status_rd d = {0, "", 0};
+	const cJSON *it;
+	cJSON_ArrayForEach(it, items) {
+		if (!cJSON_IsObject(it)) {
+			d.rd_bad = 1;
+			d.rd_field = "(the item itself)";
+			break;
+		}
+		status_rd_row(&d, it, &out->sr_rows[out->sr_n++]);
+		if (d.rd_bad)
+			break;
+		d.rd_item++;
+	}
+	cJSON_Delete(doc);
+	if (!d.rd_bad)
+		return CC_OK;
+	status_rows_free(out);
+	return cc_fail(err, errsz, CC_ERR_PARSE, "items[%zu]: field \"%s\" is missing or malformed",
+	    d.rd_item, d.rd_field);
 }
 
 /* "certificates.cert-manager.io", or "events" for the core group. */
@@ -563,6 +916,38 @@ status_list_all(struct kube_client *client, struct store *st, const char *ns, co
 	return CC_OK;
 }
 
+/* -A: "", -n's, else the context's (kc may be NULL when -n or -A decided), else "default". */
+static const char *
+status_pick_namespace(const struct status_opts *o, const struct kube_config *kc)
+{
+	if (o->so_all)
+		return "";
+	if (o->so_namespace)
+		return o->so_namespace;
+	return kc && kc->kc_namespace && kc->kc_namespace[0] ? kc->kc_namespace : "default";
+}
+
+int
+status_namespace(const struct status_opts *o, const char *cmd, char *ns, size_t nssz,
+    FILE *errf)
+{
+	struct kube_config *kc = NULL;
+	if (!o->so_all && o->so_namespace == NULL) {
+		/* only the context knows which namespace "no -n" means, as for kubectl */
+		char msg[1024];
+		int rc = kubeconfig_load(o->so_kubeconfig, o->so_context, &kc, msg, sizeof msg);
+		if (rc != CC_OK) {
+			fprintf(errf, "certcast %s: kubeconfig (for the namespace; -n NS or -A need "
+				      "none): %s\n",
+			    cmd, msg);
+			return rc;
+		}
+	}
+	snprintf(ns, nssz, "%s", status_pick_namespace(o, kc));
+	kubeconfig_free(kc);
+	return CC_OK;
+}
+
 int
 status_load(const struct status_opts *o, const char *cmd, struct store *st, char *ns_out,
     size_t nssz, FILE *errf)
@@ -575,10 +960,7 @@ status_load(const struct status_opts *o, const char *cmd, struct store *st, char
 		fprintf(errf, "certcast %s: kubeconfig: %s\n", cmd, msg);
 		goto out;
 	}
-	const char *ns = "";
-	if (!o->so_all)
-		ns = o->so_namespace ? o->so_namespace :
-		    (kc->kc_namespace && kc->kc_namespace[0] ? kc->kc_namespace : "default");
+	const char *ns = status_pick_namespace(o, kc);
 	snprintf(ns_out, nssz, "%s", ns);
 	struct kube_client_opts ko;
 	memset(&ko, 0, sizeof ko);
@@ -626,6 +1008,8 @@ status_run(const struct status_opts *o, FILE *out, FILE *errf)
 		int64_t now = (int64_t)time(NULL);
 		status_rows_build(st, ns, &rows);
 		status_rows_score(st, &rows, now, NULL);
+		/* on errf: -o json on out must stay one document */
+		fprintf(errf, "%s\n", STATUS_LOCAL_NOTE);
 		code = status_print(&rows, o->so_output, ns, now, out, errf);
 	}
 	status_rows_free(&rows);

@@ -95,10 +95,44 @@ void status_rows_score(struct store *st, struct status_rows *rs, int64_t now,
     const struct sc_config *cfg);
 void status_rows_free(struct status_rows *rs);
 
+struct as_ctx;
+struct rec_cert;
+struct sc_result;
+/*
+ * Fill r's risk fields (sr_risk .. sr_budget_refill) from res, what as_score(a, c) gave, and
+ * from a's ACME budget of c (as_budget), replacing what they held. Store read lock held. The
+ * one place a score becomes a row, for the one-shot commands and the controller's /status.
+ */
+void status_row_set_score(struct status_row *r, struct as_ctx *a, const struct rec_cert *c,
+    const struct sc_result *res);
+
+/* Scores Certificate c (store read lock held) into r with status_row_set_score. */
+typedef void (*status_score_fn)(void *arg, const struct rec_cert *c, struct status_row *r);
+/*
+ * The rows of status_rows_build, each built and scored (score) under the same read lock, for a
+ * store that writers keep changing: the keys are taken first, then batch certificates at a time
+ * are built and scored under one read lock, which is let go between batches so that the
+ * watches are not held up for the whole listing (batch 0: all under one lock). A certificate
+ * deleted meanwhile has no row. Sorted as status_rows_build sorts. The caller must not hold
+ * the store's lock. Free with status_rows_free.
+ */
+void status_rows_collect(struct store *st, const char *ns, size_t batch, status_score_fn score,
+    void *arg, struct status_rows *out);
+
 /* Print rows as an aligned table (wide adds SECRET, DNS NAMES, ISSUING). now: for relative ages. */
 void status_print_table(FILE *fp, const struct status_rows *rs, int wide, int64_t now);
 /* Print rows as {"items":[...]} with typed values (RFC 3339 times, Go durations and seconds). */
 void status_print_json(FILE *fp, const struct status_rows *rs);
+/* What status_print_json prints, final newline included, as a string the caller frees. */
+char *status_json_text(const struct status_rows *rs);
+/*
+ * Read a document status_print_json printed (a controller's /status) back into rows, so that
+ * it prints again through status_print: as JSON byte for byte the same, as a table the rows
+ * the same certificates give here. Returns CC_OK, or CC_ERR_PARSE with the first problem
+ * (item index and field) in err and out empty. Free with status_rows_free.
+ */
+int status_rows_from_json(const char *text, size_t len, struct status_rows *out, char *err,
+    size_t errsz);
 
 /* The exit code for rows: 0, or 3 when any row is at STATUS_RISK_CRITICAL. */
 int status_exit_code(const struct status_rows *rs);
@@ -109,14 +143,29 @@ struct status_opts {
 	const char *so_namespace;   /* -n, or NULL for the context's namespace */
 	int so_all;                 /* -A */
 	enum status_output so_output;
+	const char *so_controller;  /* --controller URL, or NULL to list and score here */
 };
 
 /*
- * The whole command: load kubeconfig, list every resource once into a store, print. Returns
- * the exit code: status_exit_code(), or 1 on a kubeconfig or API error (the server's message,
- * e.g. RBAC's "forbidden", is printed to err).
+ * The whole command without --controller (status_remote.h has the one with it): load
+ * kubeconfig, list every resource once into a store, score here, print, and say on err that
+ * the risks were computed without the controller's inputs (one line, never on out, so that
+ * -o json stays a document). Returns the exit code: status_exit_code(), or 1 on a kubeconfig
+ * or API error (the server's message, e.g. RBAC's "forbidden", is printed to err).
  */
 int status_run(const struct status_opts *o, FILE *out, FILE *err);
+/* The line status_run writes on err. */
+#define STATUS_LOCAL_NOTE                                                                       \
+	"note: risks computed here, without the controller's live signals, ARI windows, learned " \
+	"model and settings; --controller URL shows the controller's own"
+
+/*
+ * The namespace o asks for into ns: "" for -A, -n's, else the kubeconfig context's (o's
+ * kubeconfig and context), else "default". cmd names the command in a message on errf when
+ * the kubeconfig is needed and cannot be loaded. CC_OK or the kubeconfig's error.
+ */
+int status_namespace(const struct status_opts *o, const char *cmd, char *ns, size_t nssz,
+    FILE *errf);
 
 /*
  * Load the kubeconfig of o, resolve the namespace (-A: "", -n, else the context's, else

@@ -121,8 +121,14 @@ Test(cli, parse_table)
 		"flag --controller needs a URL"},
 	    {"explain --controller without value", "certcast explain a/b --controller", CC_ERR_INVAL, 0,
 		"flag --controller needs a value"},
-	    {"status has no --controller", "certcast status --controller http://h", CC_ERR_INVAL, 0,
-		"unknown flag \"--controller\""},
+	    {"status --controller", "certcast status --controller http://h -n shop -o wide", CC_OK,
+		CLI_CMD_STATUS, NULL},
+	    {"status empty --controller", "certcast status --controller=", CC_ERR_INVAL, 0,
+		"flag --controller needs a URL"},
+	    {"status --controller without value", "certcast status -A --controller", CC_ERR_INVAL,
+		0, "flag --controller needs a value"},
+	    {"scan has no --controller", "certcast scan -f x --controller http://h", CC_ERR_INVAL, 0,
+		"unknown flag \"--controller\" for certcast scan"},
 	    {"scan without file", "certcast scan", CC_ERR_INVAL, 0, "scan needs -f FILE"},
 	    {"status extra arg", "certcast status web", CC_ERR_INVAL, 0,
 		"unexpected argument \"web\" for certcast status"},
@@ -189,6 +195,13 @@ Test(cli, parse_fields)
 	cr_assert_eq(cli_parse(argc, argv, &a, err, sizeof err), CC_OK, "%s", err);
 	cr_expect_eq(a.ca_output, STATUS_OUT_TABLE, "table is the default");
 	cr_expect_null(a.ca_namespace);
+	cr_expect_null(a.ca_controller, "scored here unless --controller is given");
+
+	argc = split("certcast status -A --controller=http://127.0.0.1:9403/", storage,
+	    sizeof storage, argv);
+	cr_assert_eq(cli_parse(argc, argv, &a, err, sizeof err), CC_OK, "%s", err);
+	cr_expect_str_eq(a.ca_controller, "http://127.0.0.1:9403/");
+	cr_expect_eq(a.ca_all_namespaces, 1);
 }
 
 static char *
@@ -315,6 +328,17 @@ Test(cli, run_exit_codes)
 	    {"explain help says what", "certcast explain --help", 0, "every factor", NULL},
 	    {"explain help lists --controller", "certcast explain --help", 0, "--controller URL", NULL},
 	    {"explain help lists --config", "certcast explain --help", 0, "--config PATH", NULL},
+	    {"status help lists --controller", "certcast status --help", 0, "--controller URL",
+		NULL},
+	    {"status --controller not http", "certcast status -n a --controller ftp://h", 2, NULL,
+		"certcast status: controller URL \"ftp://h\" must start with http:// or https://"},
+	    {"status --controller with a query", "certcast status -A --controller http://h/?a=b", 2,
+		NULL, "must not have a query or fragment"},
+	    {"status --controller unreachable", "certcast status -n a --controller http://127.0.0.1:1",
+		1, NULL, "certcast status: cannot get http://127.0.0.1:1/status?namespace=a"},
+	    {"status --controller, no kubeconfig for the namespace",
+		"certcast status --kubeconfig /nonexistent/kc --controller http://127.0.0.1:1", 1,
+		NULL, "certcast status: kubeconfig (for the namespace; -n NS or -A need none)"},
 	    {"explain --controller not http", "certcast explain a/b --controller ftp://h", 2, NULL,
 		"must start with http:// or https://"},
 	    {"explain missing --config file", "certcast explain a/b --config /nonexistent/c.yaml", 2,

@@ -498,3 +498,152 @@ Test(http_server, explain_without_handler)
 	buf_free(&r.r_body);
 	http_server_stop(s);
 }
+
+/* ---- /status ---- */
+
+struct sarg_case {
+	const char *sa_name;
+	const char *sa_arg;
+	const char *sa_before; /* ns already read from an earlier argument */
+	const char *sa_ns;     /* the namespace read, or NULL when refused */
+	const char *sa_err;    /* part of the reason when refused */
+};
+
+Test(http_server, parse_status_arg_table)
+{
+	static char long63[80], long64[80];
+	snprintf(long63, sizeof long63, "namespace=%s", repeat('a', 63));
+	snprintf(long64, sizeof long64, "namespace=%s", repeat('a', 64));
+	const struct sarg_case cases[] = {
+	    {"a namespace", "namespace=shop", "", "shop", NULL},
+	    {"digits and dashes", "namespace=team-1", "", "team-1", NULL},
+	    {"63 characters", long63, "", long63 + 10, NULL},
+	    {"64 characters", long64, "", NULL, "longer than 63"},
+	    {"empty value", "namespace=", "", NULL, "not a Kubernetes namespace name"},
+	    {"no value", "namespace", "", NULL, "only namespace=NAMESPACE"},
+	    {"upper case", "namespace=Shop", "", NULL, "not a Kubernetes namespace name"},
+	    {"a dot", "namespace=a.b", "", NULL, "not a Kubernetes namespace name"},
+	    {"a space (a decoded +)", "namespace=a b", "", NULL, "not a Kubernetes namespace name"},
+	    {"a slash", "namespace=a/b", "", NULL, "not a Kubernetes namespace name"},
+	    {"leading dash", "namespace=-a", "", NULL, "not a Kubernetes namespace name"},
+	    {"key in capitals", "Namespace=shop", "", NULL, "unknown query argument"},
+	    {"another argument", "format=json", "", NULL, "only namespace=NAMESPACE"},
+	    {"empty", "", "", NULL, "unknown query argument"},
+	    {"given twice", "namespace=bank", "shop", NULL, "namespace given twice"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const struct sarg_case *c = &cases[i];
+		char ns[HTTP_NS_MAX + 1], err[256] = "";
+		snprintf(ns, sizeof ns, "%s", c->sa_before);
+		int rc = http_parse_status_arg(c->sa_arg, ns, sizeof ns, err, sizeof err);
+		if (c->sa_ns) {
+			cr_expect_eq(rc, CC_OK, "%s: refused: %s", c->sa_name, err);
+			cr_expect_str_eq(ns, c->sa_ns, "%s", c->sa_name);
+		} else {
+			cr_expect_eq(rc, CC_ERR_INVAL, "%s: accepted as \"%s\"", c->sa_name, ns);
+			cr_expect_str_eq(ns, c->sa_before, "%s: written on error", c->sa_name);
+			cr_expect(strstr(err, c->sa_err), "%s: reason \"%s\" lacks \"%s\"", c->sa_name,
+			    err, c->sa_err);
+		}
+	}
+}
+
+/* A stand-in for the controller's /status handler: echoes the namespace it was asked for. */
+static int status_calls;
+static char status_last_ns[HTTP_NS_MAX + 1];
+
+static int
+fake_status(void *arg, const char *ns, char **body, size_t *len)
+{
+	cr_expect_str_eq(arg, "the status arg");
+	status_calls++;
+	snprintf(status_last_ns, sizeof status_last_ns, "%s", ns);
+	if (strcmp(ns, "broken") == 0)
+		return CC_ERR_IO;
+	size_t n = strlen(ns) + 32;
+	*body = malloc(n);
+	*len = (size_t)snprintf(*body, n, "{\"items\":[],\"ns\":\"%s\"}\n", ns);
+	return CC_OK;
+}
+
+struct sroute_case {
+	const char *sr_name;
+	const char *sr_path;
+	long sr_status;
+	const char *sr_body; /* part of the body */
+	const char *sr_ns;   /* the namespace the handler saw, NULL when it must not run */
+};
+
+Test(http_server, status_endpoint)
+{
+	struct http_server *s = NULL;
+	char err[256] = "";
+	struct http_server_opts o = {"127.0.0.1:0", NULL, fake_explain, "the arg", fake_status,
+	    "the status arg"};
+	cr_assert_eq(http_server_start(&o, &s, err, sizeof err), CC_OK, "%s", err);
+	int port = http_server_port(s);
+	struct reply r;
+
+	/* before the first sync: 503, but a bad query is still a 400; the handler never runs */
+	cr_assert_eq(fetch(port, "127.0.0.1", NULL, "/status", &r), 0);
+	cr_expect_eq(r.r_status, 503);
+	cr_expect(strstr(body(&r), "not ready"), "%s", body(&r));
+	buf_free(&r.r_body);
+	cr_assert_eq(fetch(port, "127.0.0.1", NULL, "/status?namespace=Shop", &r), 0);
+	cr_expect_eq(r.r_status, 400);
+	buf_free(&r.r_body);
+	cr_expect_eq(status_calls, 0, "the handler ran before the sync");
+
+	http_server_set_ready(s, 1);
+	char longarg[300];
+	snprintf(longarg, sizeof longarg, "/status?namespace=%s", repeat('a', 200));
+	const struct sroute_case cases[] = {
+	    {"every namespace", "/status", 200, "{\"items\":[],\"ns\":\"\"}", ""},
+	    {"one namespace", "/status?namespace=shop", 200, "\"ns\":\"shop\"", "shop"},
+	    {"encoded letters", "/status?namespace=sh%6Fp", 200, "\"ns\":\"shop\"", "shop"},
+	    {"handler error", "/status?namespace=broken", 500, "cannot list the certificates",
+		"broken"},
+	    {"bad namespace", "/status?namespace=Shop", 400, "not a Kubernetes namespace name",
+		NULL},
+	    {"plus is a space", "/status?namespace=a+b", 400, "not a Kubernetes namespace name",
+		NULL},
+	    {"encoded slash", "/status?namespace=a%2Fb", 400, "not a Kubernetes namespace name",
+		NULL},
+	    {"empty namespace", "/status?namespace=", 400, "expected /status or", NULL},
+	    {"twice", "/status?namespace=a&namespace=b", 400, "namespace given twice", NULL},
+	    {"other argument", "/status?format=json", 400, "only namespace=NAMESPACE", NULL},
+	    {"a long argument", longarg, 400, "too many or too long", NULL},
+	    {"a subpath", "/status/shop", 404, "not found", NULL},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const struct sroute_case *c = &cases[i];
+		int before = status_calls;
+		status_last_ns[0] = '#';
+		cr_assert_eq(fetch(port, "127.0.0.1", NULL, c->sr_path, &r), 0, "%s", c->sr_name);
+		cr_expect_eq(r.r_status, c->sr_status, "%s: status %ld", c->sr_name, r.r_status);
+		cr_expect(strstr(r.r_ctype, c->sr_status == 200 ? "application/json" : "text/plain"),
+		    "%s: content type %s", c->sr_name, r.r_ctype);
+		cr_expect(strstr(body(&r), c->sr_body), "%s: body lacks \"%s\": %s", c->sr_name,
+		    c->sr_body, body(&r));
+		if (c->sr_ns) {
+			cr_expect_eq(status_calls, before + 1, "%s: handler not run", c->sr_name);
+			cr_expect_str_eq(status_last_ns, c->sr_ns, "%s", c->sr_name);
+		} else {
+			cr_expect_eq(status_calls, before, "%s: handler ran", c->sr_name);
+		}
+		buf_free(&r.r_body);
+	}
+	cr_assert_eq(fetch(port, "127.0.0.1", NULL, "/", &r), 0);
+	cr_expect(strstr(body(&r), "href=\"/status\""), "the index links to /status: %s", body(&r));
+	buf_free(&r.r_body);
+	http_server_stop(s);
+
+	/* without a handler, /status is not there */
+	struct http_server_opts none = {"127.0.0.1:0", NULL};
+	cr_assert_eq(http_server_start(&none, &s, err, sizeof err), CC_OK, "%s", err);
+	http_server_set_ready(s, 1);
+	cr_assert_eq(fetch(http_server_port(s), "127.0.0.1", NULL, "/status", &r), 0);
+	cr_expect_eq(r.r_status, 404);
+	buf_free(&r.r_body);
+	http_server_stop(s);
+}

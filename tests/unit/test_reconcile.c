@@ -9,6 +9,7 @@
 #include "records.h"
 #include "resource.h"
 #include "signals.h"
+#include "status.h"
 #include "store.h"
 #include "testcert.h"
 
@@ -20,6 +21,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static void
@@ -585,4 +587,261 @@ Test(reconcile, explain_is_the_published_number)
 	fx_fini(&f);
 	mdl_free(model);
 	sig_free(sig);
+}
+
+/* ---- /status: every row scored as the reconcile scored it ---- */
+
+/* Row r's risk, level and predicted failure are the gauges of its certificate, to the bit. */
+static void
+expect_row_is_published(struct fixture *f, const struct status_row *r, const char *ikind)
+{
+	double risk = -1, level = -1, pf = 0;
+	cr_assert_eq(gauge(f->ms.ms_cert_risk, r->sr_ns, r->sr_name, ikind, r->sr_issuer_name,
+			 &risk),
+	    CC_OK, "%s/%s has no risk gauge", r->sr_ns, r->sr_name);
+	cr_assert_eq(gauge(f->ms.ms_cert_risk_level, r->sr_ns, r->sr_name, ikind,
+			 r->sr_issuer_name, &level),
+	    CC_OK);
+	cr_expect_eq(r->sr_risk_value, risk, "%s/%s: row %.17g, gauge %.17g", r->sr_ns, r->sr_name,
+	    r->sr_risk_value, risk);
+	cr_expect_eq((double)r->sr_risk, level, "%s/%s: level", r->sr_ns, r->sr_name);
+	int has_pf = gauge(f->ms.ms_cert_predicted_failure, r->sr_ns, r->sr_name, ikind,
+			 r->sr_issuer_name, &pf) == CC_OK;
+	cr_expect_eq(has_pf, r->sr_predicted_failure != 0, "%s/%s: predicted failure", r->sr_ns,
+	    r->sr_name);
+	if (has_pf)
+		cr_expect_eq((double)r->sr_predicted_failure, pf, "%s/%s", r->sr_ns, r->sr_name);
+}
+
+struct rs_case {
+	const char *rs_name;
+	const char *rs_ns;       /* the namespace asked for; NULL all */
+	const char *rs_keys;     /* the rows expected, "ns/name" separated by spaces, in order */
+};
+
+/*
+ * recon_status gives every certificate the row `certcast status` prints, scored with the
+ * reconcile's inputs (live signals, the learned model, the settings, the kept anomalies): its
+ * risk, level and predicted failure are the gauges', where local scoring (status_rows_score)
+ * gives the ACME certificate another risk. Asking counts no anomaly again.
+ */
+Test(reconcile, status_rows_are_the_published_numbers)
+{
+	struct fixture f;
+	f.st = store_new();
+	f.reg = met_registry_new();
+	cr_assert_eq(met_std_register(f.reg, "t", &f.ms), CC_OK);
+	struct sig_state *sig = sig_new(600);
+	struct mdl *model = mdl_new(0);
+	struct sc_config strict;
+	sc_config_default(&strict);
+	strict.cf_target_risk = 1e-9;
+	struct recon_opts o = {f.st, &f.ms, &strict, sig_clock};
+	o.ro_signals = sig;
+	o.ro_model = model;
+	f.rc = recon_new(&o);
+	put_acme_clusterissuer(f.st, "le");
+	put_cert(f.st, STORE_ADDED, "shop", "web", "ClusterIssuer", "le", "2026-01-01T00:00:00Z",
+	    "2026-03-20T00:00:00Z", NULL, "1");
+	put_issued_cr(f.st, "web-1", "uid-1", "rsa1024", "2026-01-01T00:00:00Z");
+	/* two hours left, its renewal time a month gone and no attempt: critical */
+	cJSON *obj = cJSON_Parse("{\"metadata\":{\"namespace\":\"shop\",\"name\":\"old\","
+			       "\"resourceVersion\":\"1\"},\"spec\":{\"secretName\":\"old\","
+			       "\"issuerRef\":{\"name\":\"ca\",\"kind\":\"Issuer\"}},"
+			       "\"status\":{\"notBefore\":\"2025-12-15T02:00:00Z\","
+			       "\"notAfter\":\"2026-03-15T02:00:00Z\","
+			       "\"renewalTime\":\"2026-02-13T02:00:00Z\"}}");
+	char err[256] = "";
+	cr_assert_eq(store_apply(f.st, cert_desc(), STORE_ADDED, obj, err, sizeof err), CC_OK, "%s",
+	    err);
+	cJSON_Delete(obj);
+	put_cert(f.st, STORE_ADDED, "bank", "ledger", "Issuer", "ca", "2026-03-01T00:00:00Z",
+	    "2026-05-30T00:00:00Z", "720h", "1");
+	put_cert(f.st, STORE_ADDED, "shop", "fresh", "Issuer", "ca", NULL, NULL, NULL, "1");
+	scrape_at(sig, SIG_NOW - 120, 0, 0);
+	scrape_at(sig, SIG_NOW - 60, 200, 0);
+	scrape_at(sig, SIG_NOW, 300, 90);
+	static const char *const keys[] = {"shop/web", "shop/old", "bank/ledger", "shop/fresh"};
+	for (size_t i = 0; i < 4; i++)
+		cr_assert_eq(recon_key(f.rc, keys[i]), CC_OK);
+
+	static const struct rs_case cases[] = {
+	    {"every namespace", NULL, "bank/ledger shop/fresh shop/old shop/web"},
+	    {"every namespace, empty string", "", "bank/ledger shop/fresh shop/old shop/web"},
+	    {"one namespace", "shop", "shop/fresh shop/old shop/web"},
+	    {"the other", "bank", "bank/ledger"},
+	    {"a namespace without certificates", "nowhere", ""},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const struct rs_case *rc = &cases[i];
+		struct status_rows rows;
+		recon_status(f.rc, rc->rs_ns, &rows);
+		char got[256] = "";
+		for (size_t k = 0; k < rows.sr_n; k++) {
+			const struct status_row *r = &rows.sr_rows[k];
+			size_t l = strlen(got);
+			snprintf(got + l, sizeof got - l, "%s%s/%s", k ? " " : "", r->sr_ns, r->sr_name);
+			expect_row_is_published(&f, r, r->sr_issuer_kind);
+		}
+		cr_expect_str_eq(got, rc->rs_keys, "%s", rc->rs_name);
+		status_rows_free(&rows);
+	}
+
+	struct status_rows rows;
+	recon_status(f.rc, "shop", &rows);
+	cr_assert_eq(rows.sr_n, 3);
+	const struct status_row *old = &rows.sr_rows[1], *web = &rows.sr_rows[2];
+	cr_expect_eq(old->sr_risk, STATUS_RISK_CRITICAL, "two hours left: critical (%g)",
+	    old->sr_risk_value);
+	cr_expect_eq(status_exit_code(&rows), 3, "so status exits 3");
+	cr_expect_eq(web->sr_nanomalies, 1, "the kept anomaly is in the row");
+	if (web->sr_nanomalies)
+		cr_expect_str_eq(web->sr_anomalies[0].sa_type, "weak-key");
+	double weak = 0;
+	const char *const wl[] = {"weak-key"};
+	cr_expect_eq(met_value(f.ms.ms_anomalies, wl, &weak), CC_OK);
+	cr_expect_eq(weak, 1.0, "listing counted the anomaly again (%g)", weak);
+	/* the row is recon_explain's number too */
+	struct xf_explanation *x = malloc(sizeof *x);
+	cr_assert_eq(recon_explain(f.rc, "shop", "web", x), CC_OK);
+	cr_expect_eq(x->xe_res.r_risk, web->sr_risk_value);
+	free(x);
+
+	/* scored here, without the controller's inputs: another number for the ACME certificate */
+	struct status_rows local;
+	status_rows_build(f.st, "shop", &local);
+	status_rows_score(f.st, &local, SIG_NOW, NULL);
+	cr_assert_eq(local.sr_n, 3);
+	cr_expect_neq(local.sr_rows[2].sr_risk_value, web->sr_risk_value,
+	    "the controller's inputs made no difference: %g", web->sr_risk_value);
+	status_rows_free(&local);
+	status_rows_free(&rows);
+
+	/* a certificate deleted is gone from the rows at once, before its key is reconciled */
+	put_cert(f.st, STORE_DELETED, "shop", "fresh", "Issuer", "ca", NULL, NULL, NULL, "2");
+	recon_status(f.rc, "shop", &rows);
+	cr_expect_eq(rows.sr_n, 2);
+	status_rows_free(&rows);
+	fx_fini(&f);
+	mdl_free(model);
+	sig_free(sig);
+}
+
+/* Request number k of certificate ns/cert on Issuer issuer, issued or failed an hour later. */
+static void
+put_plain_cr(struct store *st, const char *ns, const char *cert, const char *issuer, int k,
+    int failed)
+{
+	char name[64], created[32], done[32];
+	snprintf(name, sizeof name, "%s-%d", cert, k);
+	snprintf(created, sizeof created, "2026-0%d-01T00:00:00Z", 1 + k);
+	snprintf(done, sizeof done, "2026-0%d-01T01:00:00Z", 1 + k);
+	cJSON *o = cJSON_CreateObject();
+	cJSON *md = cJSON_AddObjectToObject(o, "metadata");
+	cJSON_AddStringToObject(md, "namespace", ns);
+	cJSON_AddStringToObject(md, "name", name);
+	char uid[160];
+	snprintf(uid, sizeof uid, "uid-%s-%s", ns, name);
+	cJSON_AddStringToObject(md, "uid", uid);
+	cJSON_AddStringToObject(md, "resourceVersion", "1");
+	cJSON_AddStringToObject(md, "creationTimestamp", created);
+	cJSON *an = cJSON_AddObjectToObject(md, "annotations");
+	cJSON_AddStringToObject(an, "cert-manager.io/certificate-name", cert);
+	cJSON *spec = cJSON_AddObjectToObject(o, "spec");
+	cJSON_AddStringToObject(spec, "request", "");
+	cJSON *ir = cJSON_AddObjectToObject(spec, "issuerRef");
+	cJSON_AddStringToObject(ir, "name", issuer);
+	cJSON_AddStringToObject(ir, "kind", "Issuer");
+	cJSON *cond = cJSON_CreateObject();
+	cJSON_AddStringToObject(cond, "type", "Ready");
+	cJSON_AddStringToObject(cond, "status", failed ? "False" : "True");
+	cJSON_AddStringToObject(cond, "reason", failed ? "Failed" : "Issued");
+	cJSON_AddStringToObject(cond, "message",
+	    failed ? "Failed to wait for order: context deadline exceeded" : "ok");
+	cJSON_AddStringToObject(cond, "lastTransitionTime", done);
+	cJSON *conds = cJSON_AddArrayToObject(cJSON_AddObjectToObject(o, "status"), "conditions");
+	cJSON_AddItemToArray(conds, cond);
+	char err[256] = "";
+	const struct res_desc *d = NULL;
+	for (int i = 0; i < RES_DESC_COUNT; i++)
+		if (res_table()[i].rd_kind == RES_CERTIFICATEREQUEST)
+			d = &res_table()[i];
+	cr_assert_eq(store_apply(st, d, STORE_ADDED, o, err, sizeof err), CC_OK, "%s", err);
+	cJSON_Delete(o);
+}
+
+static double
+ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/*
+ * /status at scale: every row of N certificates (CERTCAST_STATUS_BENCH, default 2000) over 20
+ * namespaces and 10 issuers is the published number, and the time it takes is reported (a
+ * measurement, not a bar: machines differ).
+ */
+Test(reconcile, status_at_scale, .timeout = 600)
+{
+	long n = 2000;
+	const char *env = getenv("CERTCAST_STATUS_BENCH");
+	if (env && env[0]) {
+		char *end;
+		n = strtol(env, &end, 10);
+		cr_assert(*end == '\0' && n > 0, "CERTCAST_STATUS_BENCH=%s", env);
+	}
+	struct fixture f;
+	f.st = store_new();
+	f.reg = met_registry_new();
+	cr_assert_eq(met_std_register(f.reg, "t", &f.ms), CC_OK);
+	struct mdl *model = mdl_new(0);
+	struct recon_opts o = {f.st, &f.ms, NULL, sig_clock};
+	o.ro_model = model;
+	f.rc = recon_new(&o);
+	char ns[32], name[32], key[80], issuer[32], na[32];
+	for (long i = 0; i < n; i++) {
+		snprintf(ns, sizeof ns, "ns%ld", i % 20);
+		snprintf(name, sizeof name, "c%ld", i);
+		snprintf(issuer, sizeof issuer, "ca%ld", i % 10);
+		/* notAfter spread over the next 90 days, so that the levels differ */
+		snprintf(na, sizeof na, "2026-%02ld-%02ldT00:00:00Z", 3 + i % 3, 16 + i % 12);
+		put_cert(f.st, STORE_ADDED, ns, name, "Issuer", issuer, "2026-01-01T00:00:00Z", na,
+		    NULL, "1");
+		/* two requests each, one in ten of them failed: issuer histories to walk */
+		for (int k = 0; k < 2; k++)
+			put_plain_cr(f.st, ns, name, issuer, k, (i + k) % 10 == 0);
+	}
+	/*
+	 * As after the controller's first sync: the model learns every outcome, then each
+	 * certificate is reconciled. (Reconciled one by one while the model still learns, an
+	 * early certificate's gauge would hold the model of its time: an input that moved.)
+	 */
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cr_expect_eq(recon_learn_all(f.rc), (size_t)(2 * n), "every outcome learned once");
+	for (long i = 0; i < n; i++) {
+		snprintf(key, sizeof key, "ns%ld/c%ld", i % 20, i);
+		cr_assert_eq(recon_key(f.rc, key), CC_OK);
+	}
+	double recon_ms = ms_since(&t0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	struct status_rows rows;
+	recon_status(f.rc, NULL, &rows);
+	double score_ms = ms_since(&t0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	char *text = status_json_text(&rows);
+	double json_ms = ms_since(&t0);
+	cr_assert_eq(rows.sr_n, (size_t)n);
+	for (size_t i = 0; i < rows.sr_n; i++)
+		expect_row_is_published(&f, &rows.sr_rows[i], "Issuer");
+	fprintf(stderr,
+	    "recon_status: %ld certificates (%ld requests) scored in %.0f ms (%.1f us each; "
+	    "reconciling them all: %.0f ms); JSON %zu bytes in %.0f ms\n",
+	    n, 2 * n, score_ms, score_ms * 1e3 / (double)n, recon_ms, strlen(text), json_ms);
+	free(text);
+	status_rows_free(&rows);
+	fx_fini(&f);
+	mdl_free(model);
 }

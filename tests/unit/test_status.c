@@ -562,3 +562,275 @@ Test(status, parse_output)
 	cr_expect_eq(status_parse_output("JSON", &o), CC_ERR_INVAL);
 	cr_expect_eq(status_parse_output(NULL, &o), CC_ERR_INVAL);
 }
+
+/* ---- the document read back (status --controller) ---- */
+
+static char *
+capture_print(const struct status_rows *rs, enum status_output o, int *code)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&text, &len);
+	FILE *devnull = fopen("/dev/null", "w");
+	*code = status_print(rs, o, "", NOW, fp, devnull);
+	fclose(devnull);
+	fclose(fp);
+	return text;
+}
+
+/*
+ * Rows whose every field is set, risk levels through critical, anomalies and a budget: what a
+ * controller's rows can hold that the fixture store does not produce.
+ */
+static void
+full_rows(struct status_rows *rs)
+{
+	static const char *const names[] = {"a", "b", "c"};
+	rs->sr_n = 3;
+	rs->sr_rows = calloc(3, sizeof *rs->sr_rows);
+	for (size_t i = 0; i < 3; i++) {
+		struct status_row *r = &rs->sr_rows[i];
+		r->sr_ns = strdup("edge");
+		r->sr_name = strdup(names[i]);
+		r->sr_issuer_kind = strdup("ClusterIssuer");
+		r->sr_issuer_name = strdup("le");
+		r->sr_issuer_group = strdup("cert-manager.io");
+		r->sr_ready = strdup(i == 2 ? "" : "True");
+		r->sr_ready_reason = i == 0 ? strdup("Ready") : NULL;
+		r->sr_not_after = NOW + 86400 * (long long)(i + 1);
+		r->sr_renewal_time = i == 1 ? 0 : NOW - 3600;
+		r->sr_has_renew_before = i == 0;
+		r->sr_renew_before = i == 0 ? 1234567 : 0;
+		r->sr_has_renew_pct = i == 1;
+		r->sr_renew_pct = i == 1 ? 33 : 0;
+		r->sr_failed_attempts = (int)i * 3;
+		r->sr_last_failure = i ? NOW - 7200 * (long long)i : 0;
+		r->sr_failure_reason = i ? strdup("Failed") : NULL;
+		r->sr_requests = 7;
+		r->sr_secret = i == 2 ? NULL : strdup("tls");
+		r->sr_ndns = i;
+		r->sr_dns = calloc(3, sizeof *r->sr_dns);
+		for (size_t k = 0; k < i; k++)
+			r->sr_dns[k] = strdup(k ? "www.edge.example" : "edge.example");
+		r->sr_issuing = strdup(i == 1 ? "False" : "");
+		r->sr_issuing_reason = i == 1 ? strdup("Failed") : NULL;
+		/* a risk that needs all 17 digits, and the edges of the range */
+		r->sr_risk = i == 0 ? STATUS_RISK_LOW : i == 1 ? STATUS_RISK_HIGH : STATUS_RISK_CRITICAL;
+		r->sr_risk_value = i == 0 ? 0.0 : i == 1 ? 0.1 + 0.2 : 1.0;
+		r->sr_risk_reasons = strdup(i ? "backoff; issuer failing" : "");
+		r->sr_predicted_failure = i == 2 ? NOW + 600 : 0;
+		r->sr_next_attempt = i ? NOW + 1800 : 0;
+		r->sr_nanomalies = i;
+		for (size_t k = 0; k < i; k++) {
+			r->sr_anomalies[k].sa_type = strdup(k ? "wildcard" : "weak-key");
+			r->sr_anomalies[k].sa_severity = (int)k + 1;
+			r->sr_anomalies[k].sa_evidence = strdup("RSA 1024 \"quoted\"\n");
+		}
+		if (i == 2) {
+			r->sr_budget_domain = strdup("edge.example");
+			r->sr_new_used = 49;
+			r->sr_new_limit = 50;
+			r->sr_dup_used = 5;
+			r->sr_dup_limit = 5;
+			r->sr_budget_window = 7 * 86400;
+			r->sr_budget_refill = NOW + 100;
+		}
+	}
+}
+
+struct trip_case {
+	const char *tc_name;
+	int tc_kind; /* 0 fixture rows unscored, 1 fixture rows scored, 2 full_rows */
+};
+
+/*
+ * JSON -> rows -> JSON is the identity, and the rows read back print the same table, wide
+ * table and exit code as the rows written: `status --controller` prints what the controller's
+ * rows would print here.
+ */
+Test(status, json_round_trip)
+{
+	static const struct trip_case cases[] = {
+	    {"fixture, not scored (nulls)", 0},
+	    {"fixture, scored", 1},
+	    {"every field, critical", 2},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const struct trip_case *tc = &cases[i];
+		struct status_rows rs, back;
+		struct store *st = NULL;
+		if (tc->tc_kind == 2) {
+			full_rows(&rs);
+		} else {
+			st = filled_store();
+			status_rows_build(st, NULL, &rs);
+			if (tc->tc_kind == 1)
+				status_rows_score(st, &rs, NOW, NULL);
+		}
+		char *text = status_json_text(&rs), err[256] = "";
+		cr_assert_eq(status_rows_from_json(text, strlen(text), &back, err, sizeof err), CC_OK,
+		    "%s: %s", tc->tc_name, err);
+		cr_expect_eq(back.sr_n, rs.sr_n, "%s", tc->tc_name);
+		char *again = status_json_text(&back);
+		cr_expect_str_eq(again, text, "%s: JSON differs", tc->tc_name);
+		static const enum status_output outs[] = {STATUS_OUT_TABLE, STATUS_OUT_WIDE,
+		    STATUS_OUT_JSON};
+		for (size_t k = 0; k < 3; k++) {
+			int c1, c2;
+			char *p1 = capture_print(&rs, outs[k], &c1), *p2 = capture_print(&back, outs[k], &c2);
+			cr_expect_str_eq(p2, p1, "%s: output %zu differs", tc->tc_name, k);
+			cr_expect_eq(c2, c1, "%s: exit code", tc->tc_name);
+			cr_expect_eq(c1, tc->tc_kind == 2 ? 3 : status_exit_code(&rs), "%s", tc->tc_name);
+			free(p1);
+			free(p2);
+		}
+		free(text);
+		free(again);
+		status_rows_free(&rs);
+		status_rows_free(&back);
+		store_free(st);
+	}
+}
+
+struct bad_doc {
+	const char *bd_name;
+	const char *bd_text;
+	const char *bd_err;
+};
+
+Test(status, json_reader_refusals)
+{
+	/* one good item, edited */
+	static const char good[] =
+	    "{\"namespace\":\"a\",\"name\":\"b\",\"issuer\":{\"group\":\"cert-manager.io\","
+	    "\"kind\":\"Issuer\",\"name\":\"ca\"},\"ready\":null,\"notAfter\":null,"
+	    "\"renewalTime\":null,\"renewBefore\":null,\"renewBeforePercentage\":null,"
+	    "\"failedIssuanceAttempts\":0,\"lastFailure\":null,\"requests\":0,\"secretName\":null,"
+	    "\"dnsNames\":[],\"issuing\":null,\"risk\":null,\"riskLevel\":null,\"riskReasons\":null,"
+	    "\"predictedFailure\":null,\"nextAttempt\":null,\"anomalies\":null,\"acmeBudget\":null}";
+	char ok[2048];
+	snprintf(ok, sizeof ok, "{\"items\":[%s]}", good);
+	struct status_rows rs;
+	char err[256] = "";
+	cr_assert_eq(status_rows_from_json(ok, strlen(ok), &rs, err, sizeof err), CC_OK, "%s", err);
+	cr_expect_eq(rs.sr_n, 1);
+	cr_expect_eq(rs.sr_rows[0].sr_risk, STATUS_RISK_UNKNOWN);
+	status_rows_free(&rs);
+
+	static const struct bad_doc cases[] = {
+	    {"not JSON", "{\"items\":[", "not JSON"},
+	    {"empty", "", "not JSON"},
+	    {"no items", "{\"rows\":[]}", "no \"items\" array"},
+	    {"items not an array", "{\"items\":{}}", "no \"items\" array"},
+	    {"an array", "[]", "no \"items\" array"},
+	    {"item not an object", "{\"items\":[1]}", "items[0]"},
+	    {"missing name", "{\"items\":[{\"namespace\":\"a\"}]}", "items[0]: field \"name\""},
+	    {"time not RFC 3339",
+		"{\"items\":[{\"namespace\":\"a\",\"name\":\"b\",\"issuer\":{\"group\":\"g\","
+		"\"kind\":\"Issuer\",\"name\":\"ca\"},\"ready\":null,\"notAfter\":\"soon\"}]}",
+		"field \"notAfter\""},
+	    {"risk out of range", "RISK:2", "field \"risk\""},
+	    {"unknown level", "LEVEL:\"dire\"", "field \"riskLevel\""},
+	    {"negative attempts", "ATTEMPTS:-1", "field \"failedIssuanceAttempts\""},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const struct bad_doc *bd = &cases[i];
+		char doc[4096];
+		const char *t = bd->bd_text;
+		/* edits of the good item: KEY:VALUE replaces that field's value */
+		if (strncmp(t, "RISK:", 5) == 0 || strncmp(t, "LEVEL:", 6) == 0 ||
+		    strncmp(t, "ATTEMPTS:", 9) == 0) {
+			const char *v = strchr(t, ':') + 1;
+			const char *field = t[0] == 'R' ? "\"risk\":null" :
+			    t[0] == 'L'			    ? "\"riskLevel\":null" :
+								      "\"failedIssuanceAttempts\":0";
+			char item[2048];
+			snprintf(item, sizeof item, "%s", good);
+			char *at = strstr(item, field);
+			cr_assert_not_null(at);
+			size_t klen = strcspn(field, ":") + 1, flen = strlen(field);
+			char tail[2048];
+			snprintf(tail, sizeof tail, "%s", at + flen);
+			snprintf(at + klen, sizeof item - (size_t)(at - item) - klen, "%s%s", v, tail);
+			if (t[0] == 'L') { /* a level needs a risk to be read */
+				char *r = strstr(item, "\"risk\":null");
+				memcpy(r, "\"risk\":0.50", 11);
+			}
+			snprintf(doc, sizeof doc, "{\"items\":[%s,%s]}", good, item);
+		} else {
+			snprintf(doc, sizeof doc, "%s", t);
+		}
+		memset(&rs, 0, sizeof rs);
+		err[0] = '\0';
+		cr_expect_eq(status_rows_from_json(doc, strlen(doc), &rs, err, sizeof err),
+		    CC_ERR_PARSE, "%s: accepted %s", bd->bd_name, doc);
+		cr_expect(strstr(err, bd->bd_err), "%s: reason \"%s\" lacks \"%s\"", bd->bd_name, err,
+		    bd->bd_err);
+		cr_expect_eq(rs.sr_n, 0, "%s: rows left after a refusal", bd->bd_name);
+		if (strchr(bd->bd_text, ':') && bd->bd_text[0] != '{')
+			cr_expect(strstr(err, "items[1]"), "%s: the second item is named: %s",
+			    bd->bd_name, err);
+	}
+}
+
+/* ---- rows collected in batches (the controller's /status) ---- */
+
+struct collect_count {
+	size_t cc_calls;
+	int cc_mismatch;
+};
+
+/* A scorer that checks it is handed the row's own certificate, and marks the row. */
+static void
+count_score(void *arg, const struct rec_cert *c, struct status_row *r)
+{
+	struct collect_count *k = arg;
+	k->cc_calls++;
+	if (strcmp(c->c_meta.m_ns, r->sr_ns) != 0 || strcmp(c->c_meta.m_name, r->sr_name) != 0)
+		k->cc_mismatch = 1;
+	r->sr_risk = STATUS_RISK_MEDIUM;
+	r->sr_risk_value = 0.5;
+	r->sr_risk_reasons = strdup("counted");
+}
+
+struct collect_case {
+	const char *cl_name;
+	const char *cl_ns;
+	size_t cl_batch;
+};
+
+/* Any batch size gives the rows status_rows_build gives, in its order, each scored once. */
+Test(status, collect_in_batches)
+{
+	static const struct collect_case cases[] = {
+	    {"one lock", NULL, 0},
+	    {"one certificate per lock", NULL, 1},
+	    {"two per lock", "", 2},
+	    {"larger than the store", NULL, 1000},
+	    {"one namespace", "shop", 1},
+	    {"an empty namespace", "nowhere", 3},
+	};
+	struct store *st = filled_store();
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const struct collect_case *cl = &cases[i];
+		struct status_rows built, got;
+		status_rows_build(st, cl->cl_ns, &built);
+		struct collect_count k = {0, 0};
+		status_rows_collect(st, cl->cl_ns, cl->cl_batch, count_score, &k, &got);
+		cr_expect_eq(got.sr_n, built.sr_n, "%s", cl->cl_name);
+		cr_expect_eq(k.cc_calls, built.sr_n, "%s: scored %zu times", cl->cl_name, k.cc_calls);
+		cr_expect(!k.cc_mismatch, "%s: a row scored with another certificate", cl->cl_name);
+		for (size_t r = 0; r < built.sr_n; r++) {
+			built.sr_rows[r].sr_risk = STATUS_RISK_MEDIUM;
+			built.sr_rows[r].sr_risk_value = 0.5;
+			built.sr_rows[r].sr_risk_reasons = strdup("counted");
+		}
+		char *a = status_json_text(&built), *b = status_json_text(&got);
+		cr_expect_str_eq(b, a, "%s: rows differ", cl->cl_name);
+		free(a);
+		free(b);
+		status_rows_free(&built);
+		status_rows_free(&got);
+	}
+	store_free(st);
+}

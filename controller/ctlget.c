@@ -1,0 +1,93 @@
+/* ctlget: --controller URLs and the GET from a controller, for the CLI. */
+#include "ctlget.h"
+
+#include "buf.h"
+#include "cc_err.h"
+#include "httpget.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+int
+cg_url(const char *base, const char *path, char *out, size_t outsz, char *err, size_t errsz)
+{
+	size_t skip;
+	if (strncasecmp(base, "http://", 7) == 0)
+		skip = 7;
+	else if (strncasecmp(base, "https://", 8) == 0)
+		skip = 8;
+	else
+		return cc_fail(err, errsz, CC_ERR_INVAL,
+		    "controller URL \"%s\" must start with http:// or https://", base);
+	const char *host = base + skip;
+	size_t hl = strcspn(host, "/");
+	if (hl == 0)
+		return cc_fail(err, errsz, CC_ERR_INVAL, "controller URL \"%s\" has no host", base);
+	if (memchr(host, '@', hl))
+		return cc_fail(err, errsz, CC_ERR_INVAL,
+		    "controller URL \"%s\" must not carry user information", base);
+	if (strpbrk(base, "?#"))
+		return cc_fail(err, errsz, CC_ERR_INVAL,
+		    "controller URL \"%s\" must not have a query or fragment", base);
+	for (const char *p = base; *p; p++)
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
+			return cc_fail(err, errsz, CC_ERR_INVAL,
+			    "controller URL \"%s\" has a space or control character", base);
+	size_t bl = strlen(base);
+	while (bl > skip + hl && base[bl - 1] == '/')
+		bl--;
+	int n = snprintf(out, outsz, "%.*s%s", (int)bl, base, path);
+	if (n < 0 || (size_t)n >= outsz)
+		return cc_fail(err, errsz, CC_ERR_INVAL, "controller URL \"%s\" is too long", base);
+	return CC_OK;
+}
+
+/* The first line of a controller's answer, for a message: printable, at most 300 bytes. */
+static void
+cg_first_line(const struct buf *b, char *out, size_t outsz)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < b->b_len && n + 1 < outsz && n < 300; i++) {
+		char c = b->b_data[i];
+		if (c == '\n' || c == '\r')
+			break;
+		out[n++] = (unsigned char)c < ' ' || (unsigned char)c == 0x7f ? '?' : c;
+	}
+	out[n] = '\0';
+}
+
+int
+cg_fetch(const char *url, const char *cmd, long timeout_ms, struct buf *body, FILE *errf)
+{
+	char why[HG_WHY_MAX];
+	hg_global_init();
+	struct hg_req q = {
+	    .hr_url = url,
+	    .hr_protocols = "http,https",
+	    .hr_connect_timeout_ms = CG_CONNECT_TIMEOUT_MS,
+	    .hr_timeout_ms = timeout_ms,
+	};
+	struct hg_resp r;
+	memset(&r, 0, sizeof r);
+	int grc = hg_get(&q, body, &r, why, sizeof why);
+	long code = r.hr_code;
+	char line[320];
+	cg_first_line(body, line, sizeof line);
+	if (grc == CC_ERR_TOOBIG)
+		fprintf(errf, "certcast %s: %s: the answer is over %zu bytes; refused\n", cmd, url,
+		    body->b_max);
+	else if (grc != CC_OK)
+		fprintf(errf, "certcast %s: cannot get %s: %s\n", cmd, url, why);
+	else if (code == 404)
+		fprintf(errf, "certcast %s: %s: %s\n", cmd, url,
+		    line[0] ? line : "not found (is this certcast's HTTP port?)");
+	else if (code == 503)
+		fprintf(errf, "certcast %s: %s: the controller is not ready yet: %s\n", cmd, url,
+		    line);
+	else if (code != 200)
+		fprintf(errf, "certcast %s: %s answered HTTP %ld: %s\n", cmd, url, code, line);
+	else
+		return 0;
+	return 1;
+}
