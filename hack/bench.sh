@@ -12,6 +12,13 @@ for b in "$build"/bench/bench_*; do
 	echo "== $(basename "$b")" | tee -a "$report"
 	"$b" 2>&1 | tee -a "$report"
 done
+# The controller's /status endpoint: every certificate scored on demand with the controller's
+# inputs, then written as JSON (a measurement inside the reconcile unit test's fixture).
+if make -s BUILD="$build" "$build/tests/test_reconcile" >/dev/null 2>&1; then
+	echo "== controller /status at 10000 certificates" | tee -a "$report"
+	CERTCAST_STATUS_BENCH=10000 "$build/tests/test_reconcile" --filter 'reconcile/status_at*' 2>&1 |
+		grep '^recon_status:' | tee -a "$report"
+fi
 if [ -x hack/bench/scan.sh ]; then
 	echo "== scan of a saved cluster" | tee -a "$report"
 	hack/bench/scan.sh "$build" 2>&1 | tee -a "$report"
