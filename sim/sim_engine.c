@@ -93,6 +93,8 @@ struct se_engine {
 	uint32_t e_dupn;                /* ring size: the largest duplicate budget */
 	uint16_t *e_issued;             /* [cert * issuers + issuer]: 1 + the latest names version
 					   that issuer issued for the certificate, 0 none */
+	uint64_t *e_ext_next;           /* [fault]: the next order of an external-issuance fault
+					   not yet put to the CA */
 	int e_ari_replaces;             /* cert-manager sends ARI "replaces" (ari-only) */
 	int e_started;                  /* the fleet was scheduled */
 	int e_ran;                      /* se_run finished */
@@ -269,6 +271,62 @@ se_dq_add(struct se_dq *q, int64_t t)
 	q->q_t[q->q_len++] = t;
 }
 
+/*
+ * When the next order of external-issuance fault fi comes (absolute), SE_NONE when its
+ * orders are over. The i-th comes at start + i/per_day days: evenly spaced, so every run meets
+ * the same load and it needs no draw.
+ */
+static int64_t
+se_ext_time(const struct se_engine *e, size_t fi)
+{
+	const struct scn_scenario *s = e->e_s;
+	const struct scn_fault *f = &s->s_faults[fi];
+	double off = (double)f->f_start + (double)e->e_ext_next[fi] * 86400.0 / f->f_per_day;
+	if (off >= (double)f->f_end || off >= (double)s->s_duration)
+		return SE_NONE;
+	return s->s_start + (int64_t)off;
+}
+
+/*
+ * Put to the CA, oldest first, every order other accounts placed up to now for registered
+ * domain dom on issuer. The CA judges each as it judges the fleet's new orders: accepted while
+ * the domain's window has room, refused otherwise (the other team's order is lost; its next
+ * comes on schedule). Called before the CA counts or books anything of the domain, so the queue
+ * stays in time order: every order still pending is later than every issuance booked.
+ */
+static void
+se_external(struct se_engine *e, int issuer, uint32_t dom)
+{
+	const struct scn_scenario *s = e->e_s;
+	const struct scn_issuer *is = &s->s_issuers[issuer];
+	struct se_dq *q = se_dq_of(e, issuer, dom);
+	for (;;) {
+		size_t next = 0;
+		int64_t at = SE_NONE;
+		/* several faults on one domain: take their orders in time order */
+		for (size_t fi = 0; fi < s->s_nfaults; fi++) {
+			const struct scn_fault *f = &s->s_faults[fi];
+			if (f->f_kind != SCN_F_EXTERNAL || f->f_issuer != issuer ||
+			    e->e_gdom[f->f_group] + f->f_dom != dom)
+				continue;
+			int64_t t = se_ext_time(e, fi);
+			if (t != SE_NONE && t <= e->e_now && (at == SE_NONE || t < at)) {
+				at = t;
+				next = fi;
+			}
+		}
+		if (at == SE_NONE)
+			return;
+		e->e_ext_next[next]++;
+		if (se_dq_count(q, at - is->is_rl_window) < is->is_rl_domain) {
+			se_dq_add(q, at);
+			e->e_m.m_external++;
+		} else {
+			e->e_m.m_external_refused++;
+		}
+	}
+}
+
 /* Whether the spec's set of names was never issued for c on issuer: a new certificate. */
 static int
 se_names_new(const struct se_engine *e, uint32_t ci, int issuer)
@@ -289,7 +347,10 @@ se_rate_limited(struct se_engine *e, uint32_t ci, int issuer)
 {
 	const struct scn_issuer *is = &e->e_s->s_issuers[issuer];
 	struct se_cert *c = &e->e_c[ci];
-	if (!is->is_acme || c->c_exempt)
+	if (!is->is_acme)
+		return 0;
+	se_external(e, issuer, c->c_domain);
+	if (c->c_exempt)
 		return 0;
 	int64_t since = e->e_now - is->is_rl_window;
 	if (c->c_req_new &&
@@ -312,8 +373,10 @@ se_record_issuance(struct se_engine *e, uint32_t ci, int issuer)
 		*seen = (uint16_t)(c->c_req_ver + 1);
 	if (!e->e_s->s_issuers[issuer].is_acme || c->c_exempt)
 		return;
-	if (c->c_req_new)
+	if (c->c_req_new) {
+		se_external(e, issuer, c->c_domain);
 		se_dq_add(se_dq_of(e, issuer, c->c_domain), e->e_now);
+	}
 	e->e_dup[(size_t)ci * e->e_dupn + c->c_dup_head] = e->e_now;
 	c->c_dup_head = (uint8_t)((c->c_dup_head + 1) % e->e_dupn);
 }
@@ -651,6 +714,7 @@ se_new(const struct scn_scenario *s, const struct sf_plan *plan, enum scn_policy
 			e->e_dupn = s->s_issuers[i].is_rl_dup;
 	e->e_dup = xcalloc((size_t)e->e_n * e->e_dupn, sizeof(*e->e_dup));
 	e->e_issued = xcalloc((size_t)(e->e_n ? e->e_n : 1) * s->s_nissuers, sizeof(*e->e_issued));
+	e->e_ext_next = xcalloc(s->s_nfaults ? s->s_nfaults : 1, sizeof(*e->e_ext_next));
 	e->e_c = xcalloc(e->e_n ? e->e_n : 1, sizeof(*e->e_c));
 	uint32_t ci = 0;
 	for (size_t g = 0; g < s->s_ngroups; g++) {
@@ -750,6 +814,12 @@ se_run(struct se_engine *e)
 		return rc;
 	e->e_ran = 1;
 	e->e_now = e->e_end;
+	/* the CA's books of other accounts are kept up to date lazily; close them for the summary */
+	for (size_t fi = 0; fi < e->e_s->s_nfaults; fi++) {
+		const struct scn_fault *f = &e->e_s->s_faults[fi];
+		if (f->f_kind == SCN_F_EXTERNAL)
+			se_external(e, f->f_issuer, e->e_gdom[f->f_group] + f->f_dom);
+	}
 	for (uint32_t ci = 0; ci < e->e_n; ci++)
 		se_close_instance(e, ci, e->e_end, 0);
 	e->e_m.m_cert_days = (double)e->e_n * (double)e->e_s->s_duration / 86400.0;
@@ -788,6 +858,7 @@ se_free(struct se_engine *e)
 	free(e->e_dq);
 	free(e->e_dup);
 	free(e->e_issued);
+	free(e->e_ext_next);
 	free(e->e_gdom);
 	free(e->e_c);
 	free(e->e_m.m_expired_group_s);

@@ -138,6 +138,10 @@ struct se_metrics {
 	uint64_t m_rb_patches;               /* spec.renewBefore changes (set or restore) */
 	uint32_t m_rb_patches_max;           /* most changes within one certificate instance */
 	int m_forecasts;                     /* the policy reported risk levels */
+	uint64_t m_external;                 /* other accounts' new certificates the CA issued
+						(external-issuance faults) */
+	uint64_t m_external_refused;         /* ... and their orders it refused, the domain's
+						window being full */
 };
 
 struct se_engine;

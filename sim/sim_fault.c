@@ -181,6 +181,8 @@ sf_plan_new(const struct scn_scenario *s, struct sf_plan **out)
 		case SCN_F_ARI_WINDOW:
 		case SCN_F_NAMES_CHANGE:
 			break; /* the engine applies these: they change certificates, not attempts */
+		case SCN_F_EXTERNAL:
+			break; /* the engine's CA books them: they change the budget a policy meets */
 		}
 	}
 	for (size_t i = 0; i < s->s_nissuers; i++) {

@@ -77,6 +77,12 @@ sr_add_policy(cJSON *root, const struct scn_scenario *s, enum scn_policy pol,
 	for (int o = 1; o < SF_NOUTCOMES; o++)
 		sr_num(by, sf_outcome_name((enum sf_outcome)o), (double)m->m_outcomes[o]);
 	sr_num(p, "rate_limit_hits", (double)m->m_outcomes[SF_RATE_LIMIT]);
+	for (size_t i = 0; i < s->s_nfaults; i++)
+		if (s->s_faults[i].f_kind == SCN_F_EXTERNAL) { /* only where there are any */
+			sr_num(p, "external_issuances", (double)m->m_external);
+			sr_num(p, "external_refused", (double)m->m_external_refused);
+			break;
+		}
 	sr_num(p, "events", (double)m->m_events);
 	sr_num(p, "brier", m->m_brier_n ? m->m_brier_sum / (double)m->m_brier_n : NAN);
 	sr_num(p, "forecast_attempts", (double)m->m_brier_n);

@@ -557,6 +557,37 @@ scn_span(struct scn_ctx *cx, yaml_node_t *m, const char *path, const char *key, 
 	return CC_OK;
 }
 
+/*
+ * Which group's registered domain name is: a group's own domain, or for a group spread over n
+ * domains one of "0.<domain>" .. "<n-1>.<domain>" (the names sim_cc gives them). The first group
+ * naming it wins: groups naming the same domains share its budget (sim_engine).
+ */
+static int
+scn_domain_of_group(const struct scn_scenario *s, const char *name, int *group, uint32_t *dom)
+{
+	for (size_t g = 0; g < s->s_ngroups; g++) {
+		const struct scn_group *gr = &s->s_groups[g];
+		if (gr->g_ndomains == 1) {
+			if (strcmp(name, gr->g_domain) == 0) {
+				*group = (int)g;
+				*dom = 0;
+				return 1;
+			}
+			continue;
+		}
+		char *end = NULL;
+		if (name[0] < '0' || name[0] > '9')
+			continue;
+		unsigned long i = strtoul(name, &end, 10);
+		if (*end == '.' && strcmp(end + 1, gr->g_domain) == 0 && i < gr->g_ndomains) {
+			*group = (int)g;
+			*dom = (uint32_t)i;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 static int
 scn_load_fault(struct scn_ctx *cx, yaml_node_t *m, const char *path, struct scn_fault *f)
 {
@@ -570,6 +601,8 @@ scn_load_fault(struct scn_ctx *cx, yaml_node_t *m, const char *path, struct scn_
 	static const char *const k_ari[] = {"type", "issuer", "at", "affects", "window", NULL};
 	static const char *const k_stuck[] = {"type", "issuer", "zone", "start", "duration", NULL};
 	static const char *const k_names[] = {"type", "group", "at", NULL};
+	static const char *const k_ext[] = {"type", "issuer", "domain", "start", "duration",
+	    "per_day", NULL};
 	char *type = NULL;
 	int64_t dur = 0;
 	int rc;
@@ -684,12 +717,42 @@ scn_load_fault(struct scn_ctx *cx, yaml_node_t *m, const char *path, struct scn_
 		    (rc = scn_get_dur(cx, m, path, "at", 1, 0, &f->f_start)) != CC_OK)
 			goto out;
 		f->f_end = f->f_start;
+	} else if (strcmp(type, "external-issuance") == 0) {
+		f->f_kind = SCN_F_EXTERNAL;
+		dur = -1;
+		if ((rc = scn_check_keys(cx, m, path, k_ext)) != CC_OK ||
+		    (rc = scn_ref(cx, m, path, "issuer", 1, 1, &f->f_issuer)) != CC_OK ||
+		    (rc = scn_get_str(cx, m, path, "domain", 1, &f->f_zone)) != CC_OK ||
+		    (rc = scn_get_dur(cx, m, path, "start", 0, 0, &f->f_start)) != CC_OK ||
+		    (rc = scn_get_dur(cx, m, path, "duration", 0, 1, &dur)) != CC_OK ||
+		    (rc = scn_get_double(cx, m, path, "per_day", 1, 0, 1e6, &f->f_per_day)) != CC_OK)
+			goto out;
+		if (dur > 0)
+			f->f_end = f->f_start + dur;
+		if (f->f_per_day <= 0) {
+			rc = scn_fail(cx, scn_get(cx, m, "per_day"), path,
+			    "per_day must be above 0 (remove the fault instead)");
+			goto out;
+		}
+		/* Only a per-domain budget is shared with other accounts; a CA without one (not
+		 * ACME here) has nothing for their certificates to use up. */
+		if (!cx->c_s->s_issuers[f->f_issuer].is_acme) {
+			rc = scn_fail(cx, scn_get(cx, m, "issuer"), path,
+			    "issuer '%s' is not ACME: it has no per-domain limit to share (set acme: true)",
+			    cx->c_s->s_issuers[f->f_issuer].is_name);
+			goto out;
+		}
+		if (!scn_domain_of_group(cx->c_s, f->f_zone, &f->f_group, &f->f_dom)) {
+			rc = scn_fail(cx, scn_get(cx, m, "domain"), path,
+			    "no certificate group has the registered domain '%s'", f->f_zone);
+			goto out;
+		}
 	} else {
 		char sub[256];
 		scn_sub(sub, sizeof(sub), path, "type");
 		rc = scn_fail(cx, scn_get(cx, m, "type"), sub,
 		    "unknown fault type '%s' (known: outage, random-outages, misconfig, dns, revocation, "
-		    "ari-window, stuck, names-change)", type);
+		    "ari-window, stuck, names-change, external-issuance)", type);
 	}
 out:
 	free(type);

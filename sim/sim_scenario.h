@@ -34,6 +34,9 @@ enum scn_fault_kind {
 				     requests hang until the CA's order expires, then fail */
 	SCN_F_NAMES_CHANGE = 7,   /* a group's certificates get a new exact set of names (a SAN
 				     added): cert-manager reissues at once, a new set for the CA */
+	SCN_F_EXTERNAL = 8,       /* other accounts obtain new certificates for a registered
+				     domain from the same CA: they count against its per-domain
+				     limit, and the fleet's own books never see them */
 };
 
 #define SCN_NEVER INT64_MAX /* "no end" for windows and fixes */
@@ -83,6 +86,9 @@ struct scn_fault {
 	int64_t f_aff_hi;           /*   [f_aff_lo, f_aff_hi) (offsets) are moved ... */
 	int64_t f_win_lo;           /*   ... to [f_win_lo, f_win_hi] (offsets) */
 	int64_t f_win_hi;
+	double f_per_day;           /* external-issuance: new certificates per day */
+	uint32_t f_dom;             /* external-issuance: the domain's index within f_group's
+				       domains (0 unless the group spreads over several) */
 	unsigned f_line;            /* where it was declared, for messages */
 };
 
