@@ -743,7 +743,9 @@ scn_load_fault(struct scn_ctx *cx, yaml_node_t *m, const char *path, struct scn_
 			goto out;
 		}
 		if (!scn_domain_of_group(cx->c_s, f->f_zone, &f->f_group, &f->f_dom)) {
-			rc = scn_fail(cx, scn_get(cx, m, "domain"), path,
+			char sub[256];
+			scn_sub(sub, sizeof(sub), path, "domain");
+			rc = scn_fail(cx, scn_get(cx, m, "domain"), sub,
 			    "no certificate group has the registered domain '%s'", f->f_zone);
 			goto out;
 		}

@@ -281,6 +281,90 @@ Test(sim_engine, names_change_reissues_at_once_and_counts_as_new)
 	world_close(&w);
 }
 
+/*
+ * Another account orders 10 new certificates a day for one.example from day 0 to day 14, one
+ * every 2.4 hours: the first 50 fill the window by day 4.9, and from day 7 each slot that frees
+ * is taken by its next order at the very moment it frees, so the fleet never finds one free. The fleet's 20 `mig` certificates get a
+ * new SAN on day 10 (new sets); the 10 `old` ones renew their sets on day 5 (30-day lifetime,
+ * 15 days old: due at 2/3).
+ */
+static const char *crowded =
+    "name: crowded\nseed: 8\nduration: 30d\n"
+    "issuers:\n  - {name: le, acme: true, latency: 60s}\n"
+    "certificates:\n"
+    "  - {group: mig, count: 20, issuer: le, lifetime: 30d, age: [0d, 0d], domain: one.example}\n"
+    "  - {group: old, count: 10, issuer: le, lifetime: 30d, age: [15d, 15d], domain: one.example}\n"
+    "faults:\n"
+    "  - {type: external-issuance, issuer: le, domain: one.example, duration: 14d, per_day: 10}\n"
+    "  - {type: names-change, group: mig, at: 10d}\n";
+
+Test(sim_engine, external_issuances_use_up_the_domain_budget_unseen)
+{
+	struct world w;
+	struct trace tr = {0};
+	world_open(&w, crowded, SCN_POL_CERT_MANAGER);
+	se_set_trace(w.w_e, trace_fn, &tr);
+	const int64_t t0 = se_scenario(w.w_e)->s_start;
+	cr_assert_eq(se_run_until(w.w_e, t0 + 14 * D), CC_OK);
+	const struct se_metrics *m = se_metrics(w.w_e);
+	int renewed = 0, mig_ok = 0, mig_refused = 0;
+	for (size_t i = 0; i < tr.t_n; i++) {
+		const struct se_trace *r = &tr.t_rec[i];
+		if (!r->tr_done)
+			continue;
+		if (r->tr_cert >= 20) {
+			renewed += r->tr_outcome == SF_OK;
+			continue;
+		}
+		mig_ok += r->tr_outcome == SF_OK;
+		mig_refused += r->tr_outcome == SF_RATE_LIMIT;
+	}
+	/* Renewals of sets issued before are exempt: the full window does not touch them. */
+	cr_expect_eq(renewed, 10, "renewals refused by a window full of other accounts' issuances");
+	/* Every new set ordered while the other account's load runs is refused. */
+	cr_expect_eq(mig_ok, 0, "a new set slipped into a window the other account keeps full");
+	cr_expect_geq(mig_refused, 20 * 5, "each migrating certificate walks its backoff");
+	cr_expect_eq(mig_refused, (int)m->m_outcomes[SF_RATE_LIMIT]);
+	/* The CA books the other account's orders as the fleet's come (lazily): by the fleet's
+	 * last order before day 14 (backoff at most 32h) at least 50 + the slots freed since day 7. */
+	cr_expect_geq(m->m_external, 50 + 40, "the other account's issuances were not booked");
+	cr_expect_leq(m->m_external, 50 + 50);
+	/* The fleet's own books (what a cluster sees, what sim_cc counts from its requests' outcomes)
+	 * hold no new certificate of the domain at any refusal: the refusals are unexplained. */
+	cr_expect_eq(max_in_window(&tr), 10, "the fleet's own issuances in a window: the renewals");
+
+	/* The load ends on day 14; its issuances leave the window by day 21, and the migration goes
+	 * through at the next attempts after that (backoff at most 32h). */
+	size_t mark = tr.t_n;
+	cr_assert_eq(se_run(w.w_e), CC_OK);
+	int first_ok = 0;
+	int64_t last_ok = 0;
+	for (size_t i = mark; i < tr.t_n; i++) {
+		const struct se_trace *r = &tr.t_rec[i];
+		if (!r->tr_done || r->tr_cert >= 20 || r->tr_outcome != SF_OK)
+			continue;
+		first_ok++;
+		if (r->tr_time > last_ok)
+			last_ok = r->tr_time;
+	}
+	cr_expect_eq(first_ok, 20, "the migration did not finish once the load aged out");
+	cr_expect_leq(last_ok, t0 + 21 * D + 33 * H);
+	/* The CA's books in the end: the other account's 50 of days 0 to 4.9 accepted, its orders
+	 * of days 5 to 6.9 refused, those of days 7 to 11.9 each take the slot that frees at that
+	 * moment, and those of days 12 to 13.9 are refused again: the refused orders of days 5 to
+	 * 6.9 free no slot a week later. */
+	cr_expect_eq(m->m_external, 50 + 50, "the other account's issuances");
+	cr_expect_eq(m->m_external_refused, 20 + 20, "the other account's refused orders");
+	cr_assert_lt(tr.t_n, sizeof(tr.t_rec) / sizeof(tr.t_rec[0]), "trace full");
+	world_close(&w);
+
+	/* Every policy meets the same CA: the ARI run's `replaces` does not exempt new sets. */
+	world_open(&w, crowded, SCN_POL_ARI_ONLY);
+	cr_assert_eq(se_run_until(w.w_e, t0 + 14 * D), CC_OK);
+	cr_expect_gt(se_metrics(w.w_e)->m_outcomes[SF_RATE_LIMIT], 0);
+	world_close(&w);
+}
+
 /* One certificate of a day's lifetime: renewed every 16 hours, more often than 5 a week. */
 static const char *daily =
     "name: dup\nseed: 6\nduration: 14d\n"

@@ -18,6 +18,10 @@ load_ok(const char *text)
 	return s;
 }
 
+/* BASE with an ACME issuer (rate limits apply) */
+#define BASE_ACME "name: t\nseed: 1\nduration: 10d\nissuers:\n  - {name: le, acme: true}\n" \
+	     "certificates:\n  - group: web\n    count: 2\n    issuer: le\n    lifetime: 90d\n"
+
 #define BASE "name: t\nseed: 1\nduration: 10d\nissuers:\n  - name: le\ncertificates:\n" \
 	     "  - group: web\n    count: 2\n    issuer: le\n    lifetime: 90d\n"
 
@@ -230,10 +234,64 @@ static const struct bad_case bad_cases[] = {
 	{"names-change at a negative time",
 	    BASE "faults:\n  - {type: names-change, group: web, at: -1d}\n",
 	    "faults[0].at: negative duration '-1d'"},
+	{"external-issuance needs a domain", BASE_ACME "faults:\n  - {type: external-issuance, "
+	    "issuer: le, per_day: 5}\n", "faults[0]: missing required key 'domain'"},
+	{"external-issuance needs per_day", BASE_ACME "faults:\n  - {type: external-issuance, "
+	    "issuer: le, domain: web.example}\n", "faults[0]: missing required key 'per_day'"},
+	{"external-issuance needs an issuer", BASE_ACME "faults:\n  - {type: external-issuance, "
+	    "domain: web.example, per_day: 5}\n", "faults[0]: missing required key 'issuer'"},
+	{"external-issuance of an unknown domain", BASE_ACME "faults:\n  - {type: external-issuance, "
+	    "issuer: le, domain: other.example, per_day: 5}\n",
+	    "t.yaml:12:51: faults[0].domain: no certificate group has the registered domain 'other.example'"},
+	{"external-issuance zero per day", BASE_ACME "faults:\n  - {type: external-issuance, "
+	    "issuer: le, domain: web.example, per_day: 0}\n", "per_day must be above 0"},
+	{"external-issuance negative per day", BASE_ACME "faults:\n  - {type: external-issuance, "
+	    "issuer: le, domain: web.example, per_day: -3}\n",
+	    "faults[0].per_day: -3 is out of range"},
+	{"external-issuance per day not a number", BASE_ACME "faults:\n  - {type: external-issuance, "
+	    "issuer: le, domain: web.example, per_day: lots}\n", "faults[0].per_day:"},
+	{"external-issuance negative duration", BASE_ACME "faults:\n  - {type: external-issuance, "
+	    "issuer: le, domain: web.example, per_day: 5, duration: -1d}\n",
+	    "faults[0].duration: negative duration '-1d'"},
+	{"external-issuance unknown key", BASE_ACME "faults:\n  - {type: external-issuance, "
+	    "issuer: le, domain: web.example, per_day: 5, probability: 0.5}\n",
+	    "faults[0]: unknown key 'probability'"},
+	{"external-issuance on a non-ACME issuer", BASE "faults:\n  - {type: external-issuance, "
+	    "issuer: le, domain: web.example, per_day: 5}\n", "issuer 'le' is not ACME"},
+	{"external-issuance past a spread group's domains", BASE_ACME "  - {group: api, count: 4, "
+	    "issuer: le, lifetime: 90d, domains: 4}\nfaults:\n  - {type: external-issuance, "
+	    "issuer: le, domain: 4.api.example, per_day: 5}\n",
+	    "no certificate group has the registered domain '4.api.example'"},
 	{"ari window reversed", "name: t\nseed: 1\nduration: 10d\nissuers:\n  - {name: le, ari: true, "
 	    "ari_window: [0.7, 0.6]}\ncertificates: [{group: w, count: 1, issuer: le, lifetime: 90d}]\n",
 	    "the window must start before it ends"},
 };
+
+Test(sim_scenario, external_issuance_fault)
+{
+	const char *text = BASE_ACME "  - {group: api, count: 4, issuer: le, lifetime: 90d, "
+	    "domains: 4}\nfaults:\n"
+	    "  - {type: external-issuance, issuer: le, domain: web.example, start: 2d, duration: 3d, "
+	    "per_day: 7.5}\n"
+	    "  - {type: external-issuance, issuer: le, domain: 2.api.example, per_day: 40}\n";
+	struct scn_scenario *s = load_ok(text);
+	cr_assert_eq(s->s_nfaults, 2);
+	const struct scn_fault *f = &s->s_faults[0];
+	cr_expect_eq(f->f_kind, SCN_F_EXTERNAL);
+	cr_expect_eq(f->f_issuer, 0);
+	cr_expect_eq(f->f_group, 0);
+	cr_expect_eq(f->f_dom, 0u);
+	cr_expect_str_eq(f->f_zone, "web.example");
+	cr_expect_eq(f->f_start, 2 * 86400);
+	cr_expect_eq(f->f_end, 5 * 86400);
+	cr_expect_float_eq(f->f_per_day, 7.5, 1e-12);
+	f = &s->s_faults[1];
+	cr_expect_eq(f->f_group, 1, "a spread group's domain");
+	cr_expect_eq(f->f_dom, 2u);
+	cr_expect_eq(f->f_start, 0);
+	cr_expect_eq(f->f_end, SCN_NEVER, "no duration: until the end");
+	scn_free(s);
+}
 
 Test(sim_scenario, names_change_fault)
 {
