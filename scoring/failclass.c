@@ -13,6 +13,7 @@
 
 #define FCL_HOUR 3600LL
 #define FCL_DAY (24 * FCL_HOUR)
+#define FCL_LOWER_MAX 4096 /* messages up to this long are lowercased once for the rule search */
 
 enum fcl_where { FCL_MSG = 0, FCL_REASON = 1 };
 
@@ -273,6 +274,23 @@ void
 fcl_classify(const char *reason, const char *message, struct fcl_result *out)
 {
 	const struct fcl_rule *hit = NULL;
+	/*
+	 * The message lowercased once, so that each of the rules is a plain strstr (the patterns
+	 * are lowercase) instead of a case-folding scan per rule: the controller's learning sweep
+	 * classifies every failed request of an issuer's history for every outcome it learns.
+	 * A message too long for the buffer is searched in place, with the same result.
+	 */
+	char low[FCL_LOWER_MAX];
+	const char *lmsg = NULL;
+	if (message != NULL) {
+		size_t len = strlen(message);
+		if (len < sizeof low) {
+			for (size_t i = 0; i < len; i++)
+				low[i] = (char)tolower((unsigned char)message[i]);
+			low[len] = '\0';
+			lmsg = low;
+		}
+	}
 	out->cl_class = SC_CLASS_UNKNOWN;
 	out->cl_confidence = 0.3;
 	out->cl_window = 0;
@@ -281,7 +299,8 @@ fcl_classify(const char *reason, const char *message, struct fcl_result *out)
 	for (size_t i = 0; i < sizeof(fcl_rules) / sizeof(fcl_rules[0]) && hit == NULL; i++) {
 		const struct fcl_rule *r = &fcl_rules[i];
 		if (r->r_where == FCL_MSG) {
-			if (message == NULL || fcl_find(message, r->r_pat) == NULL)
+			if (message == NULL || (lmsg != NULL ? strstr(lmsg, r->r_pat) == NULL
+							     : fcl_find(message, r->r_pat) == NULL))
 				continue;
 			if (strcmp(r->r_name, "cfg-secret-not-found") == 0) {
 				if (!fcl_secret_missing(message))

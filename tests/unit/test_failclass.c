@@ -25,9 +25,8 @@ struct cl_case {
 	int64_t window; /* expected rate-limit window, -1: don't care */
 };
 
-Test(failclass, real_messages_table)
-{
-	const struct cl_case cases[] = {
+/* Real messages cert-manager and ACME CAs emit, with the class each must get. */
+static const struct cl_case real_cases[] = {
 		{"LE registered-domain limit inside cert-manager's wrapping", "Failed",
 		 "The certificate request has failed to complete and will be retried: Failed to wait "
 		 "for order resource \"shop-1-2299060280\" to become ready: order is in \"errored\" "
@@ -138,8 +137,11 @@ Test(failclass, real_messages_table)
 		{"manual renewal is not a failure", "ManuallyTriggered",
 		 "Certificate re-issuance manually triggered", SC_CLASS_OK, -1},
 	};
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		const struct cl_case *c = &cases[i];
+
+Test(failclass, real_messages_table)
+{
+	for (size_t i = 0; i < sizeof(real_cases) / sizeof(real_cases[0]); i++) {
+		const struct cl_case *c = &real_cases[i];
 		struct fcl_result r;
 		fcl_classify(c->reason, c->message, &r);
 		cr_expect_eq(r.cl_class, c->want, "%s: got %s (rule %s), want %s", c->name,
@@ -321,4 +323,35 @@ Test(failclass, persistence_models_are_sane)
 	cr_expect_eq(bad.fp_heal, FCL_HEAL_LOMAX, "out of range reads as unknown");
 	cr_expect_str_eq(sc_class_name(SC_CLASS_RATE_LIMIT), "rate-limit");
 	cr_expect_str_eq(sc_class_name((enum sc_class)42), "unknown");
+}
+
+/*
+ * A message is lowercased once for the rule search when it fits a 4 KiB buffer and searched in
+ * place otherwise: both ways must classify every table message alike, in any letter case, also
+ * behind padding that pushes it past the buffer.
+ */
+Test(failclass, long_messages_classify_as_short_ones)
+{
+	static char buf[3 * 4096];
+	for (size_t i = 0; i < sizeof real_cases / sizeof real_cases[0]; i++) {
+		const struct cl_case *c = &real_cases[i];
+		if (c->message == NULL)
+			continue;
+		struct fcl_result s, l;
+		fcl_classify(c->reason, c->message, &s);
+		size_t pad = 4096 - 7 + i % 13; /* around the buffer's edge */
+		memset(buf, 'x', pad);
+		buf[pad] = ' ';
+		size_t j = 0;
+		for (; c->message[j] != '\0' && pad + 1 + j < sizeof buf - 1; j++) {
+			char ch = c->message[j];
+			/* upper-case every other letter: the search ignores case */
+			buf[pad + 1 + j] = (j % 2 && ch >= 'a' && ch <= 'z') ? (char)(ch - 'a' + 'A') : ch;
+		}
+		buf[pad + 1 + j] = '\0';
+		fcl_classify(c->reason, buf, &l);
+		cr_expect_eq(l.cl_class, s.cl_class, "%s: %s padded, %s plain", c->name,
+		    sc_class_name(l.cl_class), sc_class_name(s.cl_class));
+		cr_expect_str_eq(l.cl_rule, s.cl_rule, "%s", c->name);
+	}
 }
