@@ -405,6 +405,22 @@ as_request(const struct rec_cr *r, struct sc_request *out)
 		out->rq_done = out->rq_time; /* clocks of different writers; keep the order sane */
 }
 
+/*
+ * A request for an issuer's history, its failure's class read once: the history serves every
+ * estimate made from this context, and the learning sweep makes one per outcome it learns.
+ */
+static void
+as_history_request(const struct rec_cr *r, struct sc_request *out)
+{
+	as_request(r, out);
+	if (out->rq_outcome == SC_OUT_FAILED) {
+		struct fcl_result fr;
+		fcl_classify(out->rq_reason, out->rq_message, &fr);
+		out->rq_class = fr.cl_class;
+		out->rq_class_known = 1;
+	}
+}
+
 static const char *
 as_nonnull(const char *s)
 {
@@ -478,7 +494,7 @@ as_issuer_get(struct as_ctx *a, const char *group, const char *kind, const char 
 		if (k > AS_CRS_PER_CERT_ISS)
 			k = AS_CRS_PER_CERT_ISS;
 		for (size_t j = 0; j < k && n < cap; j++)
-			as_request(crs[j], &ai->ai_history[n++]);
+			as_history_request(crs[j], &ai->ai_history[n++]);
 	}
 	free(certs);
 	ai->ai_issuer.is_history = ai->ai_history;

@@ -74,6 +74,10 @@ ih_posterior(const struct sc_request *reqs, size_t n, double m0, double s0, int6
 			fail += w;
 			if (r->rq_outcome == SC_OUT_DENIED) {
 				fr.cl_class = SC_CLASS_CONFIG;
+			} else if (r->rq_class_known) {
+				fr.cl_class = r->rq_class;
+				if (fr.cl_class == SC_CLASS_OK)
+					fr.cl_class = SC_CLASS_UNKNOWN;
 			} else {
 				fcl_classify(r->rq_reason, r->rq_message, &fr);
 				if (fr.cl_class == SC_CLASS_OK)

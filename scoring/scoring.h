@@ -146,6 +146,10 @@ struct sc_request {
 	enum sc_outcome rq_outcome;  /* how it ended */
 	const char *rq_reason;       /* borrowed Ready reason, may be NULL */
 	const char *rq_message;      /* borrowed Ready message, may be NULL */
+	int rq_class_known;          /* rq_class is fcl_classify's class of reason and message, set
+					by a caller that keeps a history for many estimates (the
+					words are then read once, not per estimate); 0: read them */
+	enum sc_class rq_class;
 };
 
 /* An Event about the certificate or its CertificateRequest, Order or Challenge. */

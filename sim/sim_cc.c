@@ -667,6 +667,13 @@ scc_on_outcome(struct scc_state *st, uint32_t c, int issuer, int failed)
 	struct sc_request rq = {.rq_time = cc->cc_attempt_t ? cc->cc_attempt_t : now, .rq_done = now,
 	    .rq_outcome = failed ? SC_OUT_FAILED : SC_OUT_ISSUED, .rq_reason = v.v_last_reason,
 	    .rq_message = v.v_last_message};
+	if (failed) {
+		/* read once: the issuer's history serves every estimate until it leaves the ring */
+		struct fcl_result fr;
+		fcl_classify(rq.rq_reason, rq.rq_message, &fr);
+		rq.rq_class = fr.cl_class;
+		rq.rq_class_known = 1;
+	}
 	cc->cc_req[cc->cc_req_head] = rq;
 	cc->cc_req_head = (uint8_t)((cc->cc_req_head + 1) % SCC_CREQ);
 	ci->ci_req[ci->ci_head] = rq;

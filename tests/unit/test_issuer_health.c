@@ -304,3 +304,43 @@ Test(issuer_health, baseline_leaves_out_fault_classes)
 		}
 	}
 }
+
+/*
+ * A history may carry each failure's class, read once by its keeper (rq_class_known): the
+ * posterior then takes that class and does not read the words again; without it, the words
+ * decide. Both ways the counts are the same, only the class split follows the source.
+ */
+Test(issuer_health, a_class_read_once_is_used)
+{
+	static const struct {
+		const char *name;
+		int known;
+		enum sc_class cls;
+		enum sc_class want;
+		double base_failures; /* failures counted in the baseline (non-fault classes) */
+	} cases[] = {
+	    {"the words decide: CA unavailable (a fault class)", 0, SC_CLASS_OK, SC_CLASS_CA_UNAVAILABLE, 0},
+	    {"a kept class wins: transient", 1, SC_CLASS_TRANSIENT, SC_CLASS_TRANSIENT, 2},
+	    {"a kept class wins: configuration", 1, SC_CLASS_CONFIG, SC_CLASS_CONFIG, 0},
+	    {"a kept OK counts as unknown", 1, SC_CLASS_OK, SC_CLASS_UNKNOWN, 2},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct sc_request reqs[] = {
+		    ih_req(1 * H, SC_OUT_FAILED, "503 urn:ietf:params:acme:error:serverInternal: busy"),
+		    ih_req(2 * H, SC_OUT_FAILED, "503 urn:ietf:params:acme:error:serverInternal: busy"),
+		};
+		for (size_t j = 0; j < 2; j++) {
+			reqs[j].rq_class_known = cases[i].known;
+			reqs[j].rq_class = cases[i].cls;
+		}
+		struct sc_issuer_estimate e;
+		ih_posterior(reqs, 2, 0.05, 10.0, NOW, 3 * D, &e);
+		cr_expect_eq(e.ie_class, cases[i].want, "%s: class %d", cases[i].name, (int)e.ie_class);
+		/* the baseline leaves out the fault classes' failures */
+		double base = e.ie_base_mean * e.ie_base_conc - 0.05 * 10.0;
+		cr_expect(fabs(base - cases[i].base_failures * ih_weight(2 * H, 3 * D)) < 0.2,
+		    "%s: baseline failures %.3f", cases[i].name, base);
+		cr_expect_float_eq(e.ie_failures, ih_weight(1 * H, 3 * D) + ih_weight(2 * H, 3 * D), 1e-9,
+		    "%s: both failures counted", cases[i].name);
+	}
+}
