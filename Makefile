@@ -7,11 +7,13 @@
 #   make bench      benchmarks (a report, never a pass/fail timing)
 #
 # BUILD selects the output folder so that several builds (plain, sanitizer) can live side by side.
-# SAN=1 builds with AddressSanitizer and UndefinedBehaviorSanitizer.
+# SAN=1 builds with AddressSanitizer and UndefinedBehaviorSanitizer; TSAN=1 with ThreadSanitizer
+# (the two cannot share a binary).
 
 BUILD   ?= build
 CC      ?= cc
 SAN     ?= 0
+TSAN    ?= 0
 OPT     ?= -O2
 VERSION ?= $(shell cat VERSION 2>/dev/null || echo 0.0.0-dev)
 
@@ -27,6 +29,10 @@ CFLAGS_ALL := -std=c11 -D_GNU_SOURCE $(OPT) -g -pthread $(WARN) -fno-common \
 ifeq ($(SAN),1)
 CFLAGS_ALL += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS_SAN := -fsanitize=address,undefined
+endif
+ifeq ($(TSAN),1)
+CFLAGS_ALL += -fsanitize=thread -fno-omit-frame-pointer
+LDFLAGS_SAN := -fsanitize=thread
 endif
 LDLIBS_ALL := $(PKG_LIBS) -lm -pthread $(LDFLAGS_SAN) $(LDFLAGS)
 
@@ -44,7 +50,7 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_SRC := $(wildcard hack/bench/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:hack/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps test test-unit test-san test-scenarios test-integration test-bars bench demo clean \
+.PHONY: all deps test test-unit test-san test-tsan test-scenarios test-integration test-bars bench demo clean \
         check-banned scoring fmt help
 .DEFAULT_GOAL := all
 
@@ -101,6 +107,14 @@ test-unit: check-banned $(BUILD)/certcast $(UNIT_BIN)
 test-san:
 	$(MAKE) BUILD=build-san SAN=1 OPT=-O1 test-unit
 
+# The tests whose threads share state, under ThreadSanitizer. Any report fails the run
+# (halt_on_error); tests/tsan.supp may hold only third-party libraries' known false positives.
+TSAN_TESTS := test_concurrency test_workqueue test_reconcile
+test-tsan:
+	$(MAKE) BUILD=build-tsan TSAN=1 OPT=-O1 $(TSAN_TESTS:%=build-tsan/tests/%)
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
+		tests/run-unit.sh build-tsan $(TSAN_TESTS:%=build-tsan/tests/%)
+
 test-scenarios: $(BUILD)/certcast
 	tests/run-scenarios.sh $(BUILD)/certcast
 
@@ -129,4 +143,4 @@ fmt:
 	clang-format -i controller/*.[ch] scoring/*.[ch] sim/*.[ch] tests/unit/*.c tests/support/*.[ch]
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-tsan
