@@ -111,9 +111,12 @@ test-unit: check-banned $(BUILD)/certcast $(UNIT_BIN)
 test-san:
 	$(MAKE) BUILD=build-san SAN=1 OPT=-O1 test-unit
 
-# The tests whose threads share state, under ThreadSanitizer. Any report fails the run
+# The tests that run threads, under ThreadSanitizer. Any report fails the run
 # (halt_on_error); tests/tsan.supp may hold only third-party libraries' known false positives.
-TSAN_TESTS := test_concurrency test_workqueue test_reconcile
+# About 40 s; not part of `make test`.
+TSAN_TESTS := test_concurrency test_workqueue test_reconcile test_store test_ticker test_model \
+	test_metrics test_http_server test_reflector test_kube_client test_intern test_ratelimit \
+	test_scraper test_aripoll test_signals
 test-tsan:
 	$(MAKE) BUILD=build-tsan TSAN=1 OPT=-O1 $(TSAN_TESTS:%=build-tsan/tests/%)
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
