@@ -7,7 +7,8 @@
  *
  * The threads and what they stand for:
  *   - STRESS_WRITERS store writers (the reflectors' handlers): store_apply of Certificates and
- *     CertificateRequests, added, changed, moved between issuers and deleted;
+ *     CertificateRequests, added, changed, moved between issuers and deleted, and now and then
+ *     a relist of the Issuers (store_relist_*), each changed, as after a watch's 410;
  *   - STRESS_WORKERS reconcile workers, fed by the store's notifications through a work queue,
  *     as ctl.c wires them;
  *   - one HTTP-like thread: recon_explain with both renderings, recon_status with its JSON,
@@ -222,9 +223,13 @@ put_cr(struct stress *s, int i, int k, enum store_event ev, int flip)
 	return rc;
 }
 
-static void
-put_issuers(struct stress *s)
+/* Issuer ca in every namespace, at version rv, as an event ev of a watch or a list item. */
+static int
+put_ns_issuers(struct stress *s, enum store_event ev, long rv)
 {
+	int bad = 0;
+	char rvs[24];
+	snprintf(rvs, sizeof rvs, "%ld", rv);
 	for (int n = 0; n < STRESS_NS; n++) {
 		char ns[16];
 		snprintf(ns, sizeof ns, "ns%d", n);
@@ -232,11 +237,26 @@ put_issuers(struct stress *s)
 		cJSON *md = cJSON_AddObjectToObject(o, "metadata");
 		cJSON_AddStringToObject(md, "namespace", ns);
 		cJSON_AddStringToObject(md, "name", "ca");
-		cJSON_AddStringToObject(md, "resourceVersion", "1");
+		cJSON_AddStringToObject(md, "resourceVersion", rvs);
 		cJSON_AddObjectToObject(cJSON_AddObjectToObject(o, "spec"), "ca");
-		cr_assert_eq(store_apply(s->st, desc(RES_ISSUER), STORE_ADDED, o, NULL, 0), CC_OK);
+		/* Ready flips with each version: an issuer change every Certificate on it hears of */
+		cJSON *cond = cJSON_CreateObject();
+		cJSON_AddStringToObject(cond, "type", "Ready");
+		cJSON_AddStringToObject(cond, "status", rv % 2 ? "True" : "False");
+		cJSON_AddItemToArray(cJSON_AddArrayToObject(cJSON_AddObjectToObject(o, "status"),
+					 "conditions"),
+		    cond);
+		if (store_apply(s->st, desc(RES_ISSUER), ev, o, NULL, 0) != CC_OK)
+			bad++;
 		cJSON_Delete(o);
 	}
+	return bad;
+}
+
+static void
+put_issuers(struct stress *s)
+{
+	cr_assert_eq(put_ns_issuers(s, STORE_ADDED, 1), 0);
 	cJSON *o = cJSON_CreateObject();
 	cJSON *md = cJSON_AddObjectToObject(o, "metadata");
 	cJSON_AddStringToObject(md, "name", "le");
@@ -290,6 +310,17 @@ writer(void *p)
 		 */
 		while (wq_len(s->queue) > 16)
 			usleep(100);
+		if (wa->w == 0 && op % 250 == 249) {
+			/*
+			 * The Issuers' reflector after a 410: a relist of every Issuer, changed, so
+			 * that each notifies all its Certificates while the other writer goes on.
+			 */
+			uint64_t gen = store_relist_begin(s->st, desc(RES_ISSUER));
+			if (put_ns_issuers(s, STORE_SYNC, 2 + op / 250) != 0)
+				bad_call(s);
+			store_relist_end(s->st, desc(RES_ISSUER), gen);
+			continue;
+		}
 		int i = (int)(rnd(&seed) % (STRESS_CERTS / STRESS_WRITERS)) * STRESS_WRITERS + wa->w;
 		struct cert_state *cs = &certs[i];
 		unsigned what = rnd(&seed) % 10;
