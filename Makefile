@@ -3,6 +3,7 @@
 #   make            build build/certcast
 #   make test       install what is missing, then unit tests (plain and ASan+UBSan),
 #                   scenario tests and integration tests against a real kube-apiserver
+#   make test-tsan  the unit tests that run threads, under ThreadSanitizer (not in make test)
 #   make demo       run certcast against a local control plane
 #   make bench      benchmarks (a report, never a pass/fail timing)
 #
@@ -61,7 +62,7 @@ BENCH_BIN := $(BENCH_SRC:hack/bench/%.c=$(BUILD)/bench/%)
 all: check-banned $(BUILD)/certcast
 
 help:
-	@sed -n '2,11p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
 
 $(BUILD)/obj/scoring/%.o: scoring/%.c $(wildcard scoring/*.h)
 	@mkdir -p $(dir $@)
