@@ -39,9 +39,17 @@
 #define CERTCAST_VERSION "0.0.0-dev"
 #endif
 
-/* Set by a signal or ctl_request_stop; the main loop polls it and the pipe wakes it at once. */
-static volatile sig_atomic_t ctl_stop_flag;
-static int ctl_wake[2] = {-1, -1};
+/*
+ * Set by a signal or ctl_request_stop; the main loop polls it and the pipe wakes it at once.
+ * Atomic, not volatile sig_atomic_t: ctl_request_stop is meant for tests, which call it from
+ * another thread, and a volatile flag written by one thread and read by another is a data
+ * race. A lock-free atomic is as safe in a signal handler as sig_atomic_t.
+ */
+static atomic_int ctl_stop_flag;
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "ctl_stop_flag is set from a signal handler");
+static int ctl_wake[2] = {-1, -1}; /* ctl_run's thread only */
+/* ctl_wake[1] for ctl_wakeup, which runs on any thread while ctl_run opens and closes the pipe */
+static atomic_int ctl_wake_w = -1;
 
 struct ctl {
 	const struct cfg *c_cfg;         /* borrowed settings */
@@ -67,10 +75,11 @@ struct ctl {
 static void
 ctl_wakeup(void)
 {
-	ctl_stop_flag = 1;
-	if (ctl_wake[1] >= 0) {
+	atomic_store(&ctl_stop_flag, 1);
+	int fd = atomic_load(&ctl_wake_w);
+	if (fd >= 0) {
 		char b = 1;
-		ssize_t n = write(ctl_wake[1], &b, 1);
+		ssize_t n = write(fd, &b, 1);
 		(void)n; /* a full pipe already wakes the loop */
 	}
 }
@@ -379,7 +388,8 @@ ctl_setup_signals(struct sigaction *old_term, struct sigaction *old_int)
 		log_error("pipe: %s", strerror(errno));
 		return CC_ERR_IO;
 	}
-	ctl_stop_flag = 0;
+	atomic_store(&ctl_wake_w, ctl_wake[1]);
+	atomic_store(&ctl_stop_flag, 0);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = ctl_on_signal;
@@ -396,6 +406,7 @@ ctl_restore_signals(const struct sigaction *old_term, const struct sigaction *ol
 {
 	sigaction(SIGTERM, old_term, NULL);
 	sigaction(SIGINT, old_int, NULL);
+	atomic_store(&ctl_wake_w, -1);
 	close(ctl_wake[0]);
 	close(ctl_wake[1]);
 	ctl_wake[0] = ctl_wake[1] = -1;
@@ -492,7 +503,7 @@ ctl_run(const struct ctl_opts *o)
 	met_add_collector(c.c_reg, ctl_collect, &c);
 
 	double start = ctl_now(), next_resync = 0;
-	while (!ctl_stop_flag) {
+	while (!atomic_load(&ctl_stop_flag)) {
 		if (!c.c_started && refl_set_has_synced(c.c_refl)) {
 			/* the history in one sweep, before the workers would learn it one by one */
 			double t0 = ctl_now();

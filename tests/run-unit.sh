@@ -38,6 +38,6 @@ for bin in "$@"; do
 	fi
 done
 suite=unit
-case "$build" in *san*) suite=unit-sanitized ;; esac
+case "$build" in *tsan*) suite=unit-tsan ;; *san*) suite=unit-sanitized ;; esac
 echo "$suite: $passed passed, $((failed + bad)) failed" | tee "$build/results/$suite.txt"
 [ "$failed" -eq 0 ] && [ "$bad" -eq 0 ]

@@ -14,6 +14,7 @@
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -656,7 +657,7 @@ Test(store, notify_callback_may_read)
 #define SMOKE_ROUNDS 15
 
 struct smoke {
-	volatile int sm_stop;   /* readers run until set */
+	atomic_int sm_stop;     /* readers run until set (volatile was a data race: make test-tsan) */
 	long sm_reads;          /* successful reads, per reader */
 };
 
@@ -711,7 +712,7 @@ smoke_reader(void *arg)
 {
 	struct smoke *sm = arg;
 	const struct rec_cr *crs[8];
-	while (!sm->sm_stop) {
+	while (!atomic_load(&sm->sm_stop)) {
 		store_rdlock(s);
 		struct store_iter it = {0};
 		const struct rec_cert *c;
@@ -740,7 +741,7 @@ Test(store, readers_and_writers_smoke)
 	pthread_join(w1, NULL);
 	pthread_join(w2, NULL);
 	for (int i = 0; i < 2; i++) {
-		sm[i].sm_stop = 1;
+		atomic_store(&sm[i].sm_stop, 1);
 		pthread_join(r[i], NULL);
 	}
 	store_rdlock(s);
