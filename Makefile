@@ -3,7 +3,7 @@
 #   make            build build/certcast
 #   make test       install what is missing, then unit tests (plain and ASan+UBSan),
 #                   scenario tests and integration tests against a real kube-apiserver
-#   make test-tsan  the unit tests that run threads, under ThreadSanitizer (not in make test)
+#   make test-tsan  the unit tests that run threads, under ThreadSanitizer (part of make test)
 #   make demo       run certcast against a local control plane
 #   make bench      benchmarks (a report, never a pass/fail timing)
 #
@@ -137,6 +137,7 @@ test-integration: $(BUILD)/certcast
 test: deps
 	$(MAKE) test-unit
 	$(MAKE) test-san
+	$(MAKE) test-tsan
 	$(MAKE) test-scenarios
 	$(MAKE) test-integration
 	tests/summary.sh

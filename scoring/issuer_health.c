@@ -178,7 +178,10 @@ ih_beta_cdf(double x, double a, double b)
 		return 0.0;
 	if (x >= 1.0)
 		return 1.0;
-	lfront = lgamma(a + b) - lgamma(a) - lgamma(b) + a * log(x) + b * log1p(-x);
+	/* lgamma_r: lgamma writes the global signgam, a data race between the workers */
+	int sg;
+	lfront = lgamma_r(a + b, &sg) - lgamma_r(a, &sg) - lgamma_r(b, &sg) + a * log(x) +
+	    b * log1p(-x);
 	/* the fraction converges fast on the side of the mean where x is small */
 	if (x < (a + 1.0) / (a + b + 2.0))
 		return exp(lfront) * ih_beta_cf(x, a, b) / a;

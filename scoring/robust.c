@@ -53,12 +53,14 @@ rb_poisson_sf(double lambda, unsigned k)
 		/* Near or below the mean the tail is large; 1 - CDF is accurate enough there. */
 		double cdf = 0;
 
+		int sg; /* lgamma_r: lgamma writes the global signgam, a data race between threads */
 		for (i = 0; i < k; i++)
-			cdf += exp(-lambda + i * log(lambda) - lgamma(i + 1.0));
+			cdf += exp(-lambda + i * log(lambda) - lgamma_r(i + 1.0, &sg));
 		return cdf >= 1.0 ? 0.0 : 1.0 - cdf;
 	}
 	/* Beyond the mean the terms shrink at least geometrically: sum them from k upwards. */
-	lt = -lambda + k * log(lambda) - lgamma(k + 1.0);
+	int sg; /* lgamma_r, as above */
+	lt = -lambda + k * log(lambda) - lgamma_r(k + 1.0, &sg);
 	for (i = 0; i < 1000; i++) {
 		term = exp(lt);
 		sum += term;
