@@ -517,6 +517,31 @@ Test(reconcile, signals_move_the_issuer_gauge)
 	sig_free(sig);
 }
 
+/*
+ * A reconciler with every input the controller gives it (strict settings, live signals, a
+ * learned model) and one ACME certificate with an issued request (rsa1024: an anomaly to keep),
+ * for the tests that compare what is asked on demand with what the reconcile published.
+ */
+static void
+fx_live(struct fixture *f, struct sc_config *strict, struct sig_state **sig, struct mdl **model)
+{
+	f->st = store_new();
+	f->reg = met_registry_new();
+	cr_assert_eq(met_std_register(f->reg, "t", &f->ms), CC_OK);
+	*sig = sig_new(600);
+	*model = mdl_new(0);
+	sc_config_default(strict);
+	strict->cf_target_risk = 1e-9;
+	struct recon_opts o = {f->st, &f->ms, strict, sig_clock};
+	o.ro_signals = *sig;
+	o.ro_model = *model;
+	f->rc = recon_new(&o);
+	put_acme_clusterissuer(f->st, "le");
+	put_cert(f->st, STORE_ADDED, "shop", "web", "ClusterIssuer", "le", "2026-01-01T00:00:00Z",
+	    "2026-03-20T00:00:00Z", NULL, "1");
+	put_issued_cr(f->st, "web-1", "uid-1", "rsa1024", "2026-01-01T00:00:00Z");
+}
+
 /* ---- explanations ---- */
 
 /*
@@ -527,22 +552,10 @@ Test(reconcile, signals_move_the_issuer_gauge)
 Test(reconcile, explain_is_the_published_number)
 {
 	struct fixture f;
-	f.st = store_new();
-	f.reg = met_registry_new();
-	cr_assert_eq(met_std_register(f.reg, "t", &f.ms), CC_OK);
-	struct sig_state *sig = sig_new(600);
-	struct mdl *model = mdl_new(0);
+	struct sig_state *sig;
+	struct mdl *model;
 	struct sc_config strict;
-	sc_config_default(&strict);
-	strict.cf_target_risk = 1e-9;
-	struct recon_opts o = {f.st, &f.ms, &strict, sig_clock};
-	o.ro_signals = sig;
-	o.ro_model = model;
-	f.rc = recon_new(&o);
-	put_acme_clusterissuer(f.st, "le");
-	put_cert(f.st, STORE_ADDED, "shop", "web", "ClusterIssuer", "le", "2026-01-01T00:00:00Z",
-	    "2026-03-20T00:00:00Z", NULL, "1");
-	put_issued_cr(f.st, "web-1", "uid-1", "rsa1024", "2026-01-01T00:00:00Z");
+	fx_live(&f, &strict, &sig, &model);
 	scrape_at(sig, SIG_NOW - 120, 0, 0);
 	scrape_at(sig, SIG_NOW - 60, 200, 0);
 	scrape_at(sig, SIG_NOW, 300, 90); /* 5xx answers: the signals move the risk */
@@ -628,22 +641,10 @@ struct rs_case {
 Test(reconcile, status_rows_are_the_published_numbers)
 {
 	struct fixture f;
-	f.st = store_new();
-	f.reg = met_registry_new();
-	cr_assert_eq(met_std_register(f.reg, "t", &f.ms), CC_OK);
-	struct sig_state *sig = sig_new(600);
-	struct mdl *model = mdl_new(0);
+	struct sig_state *sig;
+	struct mdl *model;
 	struct sc_config strict;
-	sc_config_default(&strict);
-	strict.cf_target_risk = 1e-9;
-	struct recon_opts o = {f.st, &f.ms, &strict, sig_clock};
-	o.ro_signals = sig;
-	o.ro_model = model;
-	f.rc = recon_new(&o);
-	put_acme_clusterissuer(f.st, "le");
-	put_cert(f.st, STORE_ADDED, "shop", "web", "ClusterIssuer", "le", "2026-01-01T00:00:00Z",
-	    "2026-03-20T00:00:00Z", NULL, "1");
-	put_issued_cr(f.st, "web-1", "uid-1", "rsa1024", "2026-01-01T00:00:00Z");
+	fx_live(&f, &strict, &sig, &model);
 	/* two hours left, its renewal time a month gone and no attempt: critical */
 	cJSON *obj = cJSON_Parse("{\"metadata\":{\"namespace\":\"shop\",\"name\":\"old\","
 			       "\"resourceVersion\":\"1\"},\"spec\":{\"secretName\":\"old\","
