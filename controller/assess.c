@@ -157,12 +157,9 @@ as_budget(struct as_ctx *a, const struct rec_cert *c, struct sc_budget *out, cha
 		names[n++] = c->c_common_name;
 	char key[512];
 	snprintf(key, sizeof key, "%s/%s", c->c_meta.m_ns, c->c_meta.m_name);
-	if (!bg_lookup(b, ri->i_acme_server, key, names, n, out, domain, domlen))
-		return 0;
-	/* the books when the CA last refused: whether they explain a rate-limit refusal */
-	if (c->c_last_failure > 0)
-		(void)bg_lookup_at(b, ri->i_acme_server, names, n, c->c_last_failure, out);
-	return 1;
+	/* with the books when the CA last refused: whether they explain a rate-limit refusal */
+	return bg_lookup(b, ri->i_acme_server, key, names, n,
+	    c->c_last_failure > 0 ? c->c_last_failure : 0, out, domain, domlen);
 }
 
 void

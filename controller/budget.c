@@ -806,13 +806,73 @@ bg_refresh(struct bg_book *b, struct store *st, int64_t now)
 	return parsed;
 }
 
-int
-bg_lookup(struct bg_book *b, const char *server, const char *key, const char *const *names,
-    size_t n, struct sc_budget *out, char *domain, size_t domlen)
+/* The counts now into out (bg_lookup's part), the fullest domain's name into domain. Locked. */
+static void
+bg_fill_now(struct bg_book *b, const char *ca, const char *set, char **doms, size_t nd,
+    const char *key, struct sc_budget *out, char *domain, size_t domlen)
 {
-	memset(out, 0, sizeof *out);
+	const struct bg_tally *s = bg_tally_find(b, &b->b_sets, ca, set);
+	struct bg_tally *best = NULL;
+	size_t bi = 0;
+	for (size_t i = 0; i < nd; i++) {
+		struct bg_tally *d = (struct bg_tally *)bg_tally_find(b, &b->b_doms, ca, doms[i]);
+		if (d && (best == NULL || d->t_n > best->t_n)) {
+			best = d;
+			bi = i;
+		}
+	}
+	out->bd_valid = 1;
+	out->bd_new_used = best ? (uint32_t)best->t_n : 0;
+	out->bd_new_limit = BG_NEW_LIMIT;
+	out->bd_dup_used = s ? s->t_count : 0;
+	out->bd_dup_limit = BG_DUP_LIMIT;
+	out->bd_window = b->b_window;
+	/* the set tally exists once the set was issued, in the window or before it */
+	out->bd_renewal = s != NULL;
+	if (best && best->t_n > 0)
+		out->bd_refill = best->t_times[0] + b->b_window;
+	else if (s && s->t_count > 0)
+		out->bd_refill = s->t_oldest + b->b_window;
 	if (domain && domlen)
-		domain[0] = '\0';
+		xstrlcpy(domain, doms[bi], domlen);
+	/* a new set waits for a slot of the fullest domain: its place in that queue */
+	if (!out->bd_renewal && best != NULL && key != NULL) {
+		bg_project(b, best);
+		struct bg_waiter k = {.w_key = (char *)key};
+		const struct bg_waiter *w = best->t_nwait == 0 ? NULL
+		    : bsearch(&k, best->t_wait, best->t_nwait, sizeof k, bg_waiter_cmp);
+		if (w != NULL && w->w_q.bc_slot >= 0) {
+			out->bd_queue = 1;
+			out->bd_slot = w->w_q.bc_slot;
+		}
+	}
+}
+
+/* The books at time at into out (bg_lookup_at's part). Locked. */
+static void
+bg_fill_at(struct bg_book *b, const char *ca, const char *set, char **doms, size_t nd,
+    int64_t at, struct sc_budget *out)
+{
+	int64_t from = at - b->b_window, to = at + BG_REFUSAL_SLACK;
+	uint32_t most = 0;
+	for (size_t i = 0; i < nd; i++) {
+		uint32_t k = bg_times_in(bg_tally_find(b, &b->b_hdoms, ca, doms[i]), from, to);
+		if (k > most)
+			most = k;
+	}
+	out->bd_at_failure = 1;
+	out->bd_new_used_at_failure = most;
+	out->bd_dup_used_at_failure = bg_times_in(bg_tally_find(b, &b->b_hsets, ca, set), from, to);
+}
+
+/*
+ * Both lookups: the names read once (the Public Suffix List walk is most of a lookup's cost),
+ * one lock, then the counts now (now != 0) and the books at a failure (at > 0).
+ */
+static int
+bg_look(struct bg_book *b, const char *server, const char *key, const char *const *names,
+    size_t n, int now, int64_t at, struct sc_budget *out, char *domain, size_t domlen)
+{
 	if (b == NULL || b->b_psl == NULL || server == NULL || n == 0)
 		return 0;
 	char **doms;
@@ -821,43 +881,10 @@ bg_lookup(struct bg_book *b, const char *server, const char *key, const char *co
 	char *ca = bg_ca(server);
 	pthread_mutex_lock(&b->b_mu);
 	int ok = nd > 0 && b->b_ready;
-	if (ok) {
-		const struct bg_tally *s = bg_tally_find(b, &b->b_sets, ca, set);
-		struct bg_tally *best = NULL;
-		size_t bi = 0;
-		for (size_t i = 0; i < nd; i++) {
-			struct bg_tally *d = (struct bg_tally *)bg_tally_find(b, &b->b_doms, ca, doms[i]);
-			if (d && (best == NULL || d->t_n > best->t_n)) {
-				best = d;
-				bi = i;
-			}
-		}
-		out->bd_valid = 1;
-		out->bd_new_used = best ? (uint32_t)best->t_n : 0;
-		out->bd_new_limit = BG_NEW_LIMIT;
-		out->bd_dup_used = s ? s->t_count : 0;
-		out->bd_dup_limit = BG_DUP_LIMIT;
-		out->bd_window = b->b_window;
-		/* the set tally exists once the set was issued, in the window or before it */
-		out->bd_renewal = s != NULL;
-		if (best && best->t_n > 0)
-			out->bd_refill = best->t_times[0] + b->b_window;
-		else if (s && s->t_count > 0)
-			out->bd_refill = s->t_oldest + b->b_window;
-		if (domain && domlen)
-			xstrlcpy(domain, doms[bi], domlen);
-		/* a new set waits for a slot of the fullest domain: its place in that queue */
-		if (!out->bd_renewal && best != NULL && key != NULL) {
-			bg_project(b, best);
-			struct bg_waiter k = {.w_key = (char *)key};
-			const struct bg_waiter *w = best->t_nwait == 0 ? NULL
-			    : bsearch(&k, best->t_wait, best->t_nwait, sizeof k, bg_waiter_cmp);
-			if (w != NULL && w->w_q.bc_slot >= 0) {
-				out->bd_queue = 1;
-				out->bd_slot = w->w_q.bc_slot;
-			}
-		}
-	}
+	if (ok && now)
+		bg_fill_now(b, ca, set, doms, nd, key, out, domain, domlen);
+	if (ok && at > 0)
+		bg_fill_at(b, ca, set, doms, nd, at, out);
 	pthread_mutex_unlock(&b->b_mu);
 	bg_free_list(doms, nd);
 	free(set);
@@ -866,35 +893,22 @@ bg_lookup(struct bg_book *b, const char *server, const char *key, const char *co
 }
 
 int
+bg_lookup(struct bg_book *b, const char *server, const char *key, const char *const *names,
+    size_t n, int64_t failed_at, struct sc_budget *out, char *domain, size_t domlen)
+{
+	memset(out, 0, sizeof *out);
+	if (domain && domlen)
+		domain[0] = '\0';
+	return bg_look(b, server, key, names, n, 1, failed_at, out, domain, domlen);
+}
+
+int
 bg_lookup_at(struct bg_book *b, const char *server, const char *const *names, size_t n,
     int64_t at, struct sc_budget *out)
 {
-	if (b == NULL || b->b_psl == NULL || server == NULL || n == 0 || at <= 0)
+	if (at <= 0)
 		return 0;
-	char **doms;
-	size_t nd;
-	char *set = bg_names(b->b_psl, names, n, &doms, &nd);
-	char *ca = bg_ca(server);
-	pthread_mutex_lock(&b->b_mu);
-	int ok = nd > 0 && b->b_ready;
-	if (ok) {
-		int64_t from = at - b->b_window, to = at + BG_REFUSAL_SLACK;
-		uint32_t most = 0;
-		for (size_t i = 0; i < nd; i++) {
-			uint32_t k = bg_times_in(bg_tally_find(b, &b->b_hdoms, ca, doms[i]), from, to);
-			if (k > most)
-				most = k;
-		}
-		out->bd_at_failure = 1;
-		out->bd_new_used_at_failure = most;
-		out->bd_dup_used_at_failure = bg_times_in(bg_tally_find(b, &b->b_hsets, ca, set),
-		    from, to);
-	}
-	pthread_mutex_unlock(&b->b_mu);
-	bg_free_list(doms, nd);
-	free(set);
-	free(ca);
-	return ok;
+	return bg_look(b, server, NULL, names, n, 0, at, out, NULL, 0);
 }
 
 size_t

@@ -134,10 +134,12 @@ size_t bg_refresh(struct bg_book *b, struct store *st, int64_t now);
  * replay of every waiting Certificate of the domain against the counted issuances (0: not
  * before its deadline, or by two windows after its next attempt). Returns 1, or 0 with out invalid when the book has no list
  * or no complete count yet, no name is a DNS name the list can place, or server is NULL. A
- * name the list cannot place (malformed) is skipped for the domain count.
+ * name the list cannot place (malformed) is skipped for the domain count. failed_at > 0 (the
+ * Certificate's lastFailureTime) also fills the books at that moment, as bg_lookup_at does,
+ * from the same reading of the names and under the same lock.
  */
 int bg_lookup(struct bg_book *b, const char *server, const char *key, const char *const *names,
-    size_t n, struct sc_budget *out, char *domain, size_t domlen);
+    size_t n, int64_t failed_at, struct sc_budget *out, char *domain, size_t domlen);
 
 /*
  * An order the CA accepted just before a refusal is counted here at its certificate's issuance

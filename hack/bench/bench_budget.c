@@ -108,7 +108,7 @@ bench_run(size_t n, const struct psl *psl)
 		snprintf(nm, sizeof nm, "svc-%zu.dom-%zu.com", i, i % 500);
 		const char *names[1] = {nm};
 		struct sc_budget bd;
-		if (bg_lookup(b, LE, NULL, names, 1, &bd, NULL, 0))
+		if (bg_lookup(b, LE, NULL, names, 1, 0, &bd, NULL, 0))
 			used += bd.bd_new_used;
 	}
 	double t4 = bench_now();

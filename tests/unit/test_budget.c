@@ -182,7 +182,7 @@ look(struct bg_book *b, const char *server, const char *names, struct sc_budget 
 	for (char *save = NULL, *t = strtok_r(buf, ",", &save); t && n < 16;
 	     t = strtok_r(NULL, ",", &save))
 		v[n++] = t;
-	return bg_lookup(b, server, NULL, v, n, out, dom, domlen);
+	return bg_lookup(b, server, NULL, v, n, 0, out, dom, domlen);
 }
 
 Test(budget, new_certificates_and_renewals)
@@ -429,7 +429,7 @@ Test(budget, names_the_list_cannot_place)
 	struct sc_budget bd;
 	cr_expect_eq(look(b, LE, "bad..name", &bd, NULL, 0), 0, "no placeable name: unknown");
 	cr_expect_eq(look(b, LE, "bad..name,ok.example.com", &bd, NULL, 0), 1);
-	cr_expect_eq(bg_lookup(b, NULL, NULL, NULL, 0, &bd, NULL, 0), 0);
+	cr_expect_eq(bg_lookup(b, NULL, NULL, NULL, 0, 0, &bd, NULL, 0), 0);
 	bg_free(b);
 }
 
@@ -583,7 +583,7 @@ static int
 look_key(struct bg_book *b, const char *cert, const char *name, struct sc_budget *out)
 {
 	const char *v[1] = {name};
-	return bg_lookup(b, LE, cert, v, 1, out, NULL, 0);
+	return bg_lookup(b, LE, cert, v, 1, 0, out, NULL, 0);
 }
 
 Test(budget, queue_projection_for_new_sets)
@@ -763,5 +763,13 @@ Test(budget, books_at_a_refusal)
 	cr_expect_eq(bd.bd_new_used, 3, "new now: %u", bd.bd_new_used);
 	cr_expect_eq(bd.bd_dup_used, 1);
 	cr_expect_eq(bd.bd_at_failure, 0, "bg_lookup says nothing of a refusal");
+	/* one lookup with the failure time gives both, as the two separate ones do */
+	const char *x[] = {"x.example.com"};
+	cr_assert_eq(bg_lookup(b, LE, NULL, x, 1, at, &bd, NULL, 0), 1);
+	cr_expect_eq(bd.bd_new_used, 3);
+	cr_expect_eq(bd.bd_dup_used, 1);
+	cr_expect_eq(bd.bd_at_failure, 1);
+	cr_expect_eq(bd.bd_new_used_at_failure, 4);
+	cr_expect_eq(bd.bd_dup_used_at_failure, 2);
 	bg_free(b);
 }

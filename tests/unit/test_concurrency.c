@@ -561,7 +561,7 @@ feeder(void *p)
 			store_unlock(s->st);
 			const char *names[] = {"c1.ns1.example.com"};
 			struct sc_budget bd;
-			(void)bg_lookup(book, "https://acme.example/directory", "ns1/c1", names, 1, &bd,
+			(void)bg_lookup(book, "https://acme.example/directory", "ns1/c1", names, 1, 0, &bd,
 			    NULL, 0);
 		}
 	}
