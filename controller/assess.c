@@ -86,6 +86,8 @@ struct as_ctx {
 	const struct lm_model *a_model;  /* borrowed, may be NULL */
 	struct bg_book *a_bg;            /* borrowed ACME budget counts (as_use_budgets), or NULL */
 	struct bg_book *a_own_bg;        /* owned: made on the first ACME certificate without one */
+	as_state_fn a_state_fn;          /* the executor's memory of its writes, or NULL */
+	void *a_state_arg;
 };
 
 struct as_ctx *
@@ -502,6 +504,44 @@ as_issuer_get(struct as_ctx *a, const char *group, const char *kind, const char 
 	return (size_t)(ai - a->a_iss);
 }
 
+void
+as_use_state(struct as_ctx *a, as_state_fn fn, void *arg)
+{
+	a->a_state_fn = fn;
+	a->a_state_arg = arg;
+}
+
+int
+as_parse_issuer_ref_any(const char *v, char *group, size_t groupsz, char *kind, size_t kindsz,
+    char *name, size_t namesz)
+{
+	/* "KIND/NAME" (cert-manager.io) or "KIND.GROUP/NAME" (an external issuer) */
+	const char *slash = v ? strchr(v, '/') : NULL;
+	if (slash == NULL || slash == v || groupsz == 0 || kindsz == 0 || namesz == 0)
+		return 0;
+	const char *dot = memchr(v, '.', (size_t)(slash - v));
+	size_t kl = (size_t)((dot ? dot : slash) - v);
+	const char *g = dot ? dot + 1 : REC_CM_GROUP;
+	size_t gl = dot ? (size_t)(slash - g) : strlen(REC_CM_GROUP);
+	const char *n = slash + 1;
+	size_t nl = strlen(n);
+	if (kl == 0 || kl >= kindsz || gl == 0 || gl >= groupsz || nl >= namesz ||
+	    !res_dns_subdomain_ok(n))
+		return 0;
+	for (size_t i = 0; i < kl; i++)
+		if (!((v[i] >= 'A' && v[i] <= 'Z') || (v[i] >= 'a' && v[i] <= 'z') ||
+			(v[i] >= '0' && v[i] <= '9')))
+			return 0;
+	memcpy(kind, v, kl);
+	kind[kl] = '\0';
+	memcpy(group, g, gl);
+	group[gl] = '\0';
+	if (dot && !res_dns_subdomain_ok(group))
+		return 0;
+	memcpy(name, n, nl + 1);
+	return 1;
+}
+
 int
 as_parse_issuer_ref(const char *v, char *kind, size_t kindsz, char *name, size_t namesz)
 {
@@ -534,31 +574,63 @@ as_annot(const struct rec_cert *c, const char *key)
 }
 
 /*
- * The user's per-certificate settings. A value that does not parse is ignored here (the
- * controller reports it with an InvalidAnnotation Event); the certificate is still scored.
+ * The user's per-certificate settings. A value that does not parse is ignored (the certificate
+ * is still scored); with pr non-NULL each such value is listed there too, for the
+ * InvalidAnnotation Event. One parser serves both, so that what is reported as ignored is
+ * exactly what scoring ignores.
  */
-static void
-as_user_config(const struct rec_cert *c, struct sc_config *cfg)
+static size_t
+as_user_config_ex(const struct rec_cert *c, struct sc_config *cfg, struct as_annot_problem *pr,
+    size_t max)
 {
 	const char *v;
 	int64_t d;
 	char *end;
+	size_t n = 0;
+#define AS_PROBLEM(k, val, w)                                                                     \
+	do {                                                                                      \
+		if (pr && n < max) {                                                              \
+			pr[n].ap_key = (k);                                                       \
+			pr[n].ap_value = (val);                                                   \
+			pr[n].ap_why = (w);                                                       \
+		}                                                                                 \
+		n++;                                                                              \
+	} while (0)
 	/* a plain decimal such as 0.01 or 1e-3: strtod alone also takes " 0.2" and hex floats */
-	if ((v = as_annot(c, "certcast.io/target-risk")) != NULL &&
-	    (v[0] == '.' || (v[0] >= '0' && v[0] <= '9')) &&
-	    strspn(v, "0123456789.eE-") == strlen(v)) {
-		double t = strtod(v, &end);
-		if (end != v && *end == '\0' && t > 0.0 && t < 1.0)
+	if ((v = as_annot(c, "certcast.io/target-risk")) != NULL) {
+		double t = -1.0;
+		if ((v[0] == '.' || (v[0] >= '0' && v[0] <= '9')) &&
+		    strspn(v, "0123456789.eE-") == strlen(v)) {
+			t = strtod(v, &end);
+			if (end == v || *end != '\0')
+				t = -1.0;
+		}
+		if (t > 0.0 && t < 1.0)
 			cfg->cf_target_risk = t;
+		else
+			AS_PROBLEM("certcast.io/target-risk", v,
+			    "not a decimal probability strictly between 0 and 1, such as 0.01");
 	}
-	if ((v = as_annot(c, "certcast.io/min-renew-before")) != NULL &&
-	    tf_duration_parse(v, &d) == 0 && d >= 0)
-		cfg->cf_min_renew_before = d;
-	if ((v = as_annot(c, "certcast.io/max-renew-before")) != NULL &&
-	    tf_duration_parse(v, &d) == 0 && d >= 0)
-		cfg->cf_max_renew_before = d;
-	if (cfg->cf_max_renew_before > 0 && cfg->cf_max_renew_before < cfg->cf_min_renew_before)
+	if ((v = as_annot(c, "certcast.io/min-renew-before")) != NULL) {
+		if (tf_duration_parse(v, &d) == 0 && d >= 0)
+			cfg->cf_min_renew_before = d;
+		else
+			AS_PROBLEM("certcast.io/min-renew-before", v,
+			    "not a non-negative Go duration such as 240h");
+	}
+	if ((v = as_annot(c, "certcast.io/max-renew-before")) != NULL) {
+		if (tf_duration_parse(v, &d) == 0 && d >= 0)
+			cfg->cf_max_renew_before = d;
+		else
+			AS_PROBLEM("certcast.io/max-renew-before", v,
+			    "not a non-negative Go duration such as 720h");
+	}
+	if (cfg->cf_max_renew_before > 0 && cfg->cf_max_renew_before < cfg->cf_min_renew_before) {
 		cfg->cf_max_renew_before = cfg->cf_min_renew_before;
+		if ((v = as_annot(c, "certcast.io/max-renew-before")) != NULL)
+			AS_PROBLEM("certcast.io/max-renew-before", v,
+			    "below the minimum renewBefore; the minimum is used as the maximum");
+	}
 	if ((v = as_annot(c, "certcast.io/mode")) != NULL) {
 		if (strcmp(v, "observe") == 0)
 			cfg->cf_mode = SC_MODE_OBSERVE;
@@ -566,7 +638,53 @@ as_user_config(const struct rec_cert *c, struct sc_config *cfg)
 			cfg->cf_mode = SC_MODE_ENFORCE;
 		else if (strcmp(v, "off") == 0)
 			cfg->cf_mode = SC_MODE_OFF;
+		else
+			AS_PROBLEM("certcast.io/mode", v, "not observe, enforce or off");
 	}
+	if ((v = as_annot(c, "certcast.io/fallback-issuer")) != NULL) {
+		char k[16], nm[254];
+		if (!as_parse_issuer_ref(v, k, sizeof k, nm, sizeof nm))
+			AS_PROBLEM("certcast.io/fallback-issuer", v,
+			    "not Issuer/NAME or ClusterIssuer/NAME with NAME a DNS subdomain");
+	}
+#undef AS_PROBLEM
+	return n;
+}
+
+static void
+as_user_config(const struct rec_cert *c, struct sc_config *cfg)
+{
+	(void)as_user_config_ex(c, cfg, NULL, 0);
+}
+
+size_t
+as_annotation_problems(const struct rec_cert *c, struct as_annot_problem *out, size_t max)
+{
+	struct sc_config cfg;
+	sc_config_default(&cfg);
+	return as_user_config_ex(c, &cfg, out, max);
+}
+
+int
+as_parse_last_action(const char *v, char *action, size_t actionsz, int64_t *when)
+{
+	/* "<Reason> <RFC 3339 time>[: detail]", as act.c writes it */
+	const char *sp = v ? strchr(v, ' ') : NULL;
+	if (sp == NULL || sp == v || (size_t)(sp - v) >= actionsz)
+		return 0;
+	char t[40];
+	/* the time has colons of its own: it ends at the first ": " or at the end */
+	const char *detail = strstr(sp + 1, ": ");
+	size_t tl = detail ? (size_t)(detail - (sp + 1)) : strlen(sp + 1);
+	if (tl == 0 || tl >= sizeof t)
+		return 0;
+	memcpy(t, sp + 1, tl);
+	t[tl] = '\0';
+	if (tf_parse_time(t, when) != 0)
+		return 0;
+	memcpy(action, v, (size_t)(sp - v));
+	action[sp - v] = '\0';
+	return 1;
 }
 
 /* What certcast wrote before, read back for hysteresis and restores. */
@@ -589,6 +707,18 @@ as_state(const struct rec_cert *c, struct sc_state *st)
 		double r = strtod(v, &end);
 		if (end != v && *end == '\0' && r >= 0.0 && r <= 1.0)
 			st->st_last_risk = r;
+	}
+	/*
+	 * The last action's time survives a restart in its annotation; the executor's memory
+	 * (as_use_state) knows more while the process lives.
+	 */
+	char act[40];
+	if ((v = as_annot(c, "certcast.io/last-action")) != NULL &&
+	    as_parse_last_action(v, act, sizeof act, &d)) {
+		if (strcmp(act, "ReissueTriggered") == 0)
+			st->st_last_reissue = d;
+		else if (strncmp(act, "RenewBefore", 11) == 0)
+			st->st_last_change = d;
 	}
 }
 
@@ -936,7 +1066,7 @@ as_score(struct as_ctx *a, const struct rec_cert *c, struct sc_result *out, char
 	in.in_nevents = nev;
 
 	/* the issuer, its estimate, and the fallback */
-	size_t pi = SIZE_MAX, fi = SIZE_MAX;
+	size_t pi = SIZE_MAX, fi = SIZE_MAX, oi = SIZE_MAX;
 	if (c->c_issuer.rf_name)
 		pi = as_issuer_get(a, c->c_issuer.rf_group ? c->c_issuer.rf_group : REC_CM_GROUP,
 		    sc->c_issuer_kind, ns, c->c_issuer.rf_name);
@@ -944,6 +1074,14 @@ as_score(struct as_ctx *a, const struct rec_cert *c, struct sc_result *out, char
 	char fkind[16], fname[254];
 	if (fbv && as_parse_issuer_ref(fbv, fkind, sizeof fkind, fname, sizeof fname))
 		fi = as_issuer_get(a, REC_CM_GROUP, fkind, ns, fname);
+	if (fi != SIZE_MAX && fi == pi) {
+		/* failed over by certcast: the primary it left is in certcast.io/original-issuer */
+		char og[254], ok[64], on[254];
+		const char *ov = as_annot(c, "certcast.io/original-issuer");
+		if (ov && as_parse_issuer_ref_any(ov, og, sizeof og, ok, sizeof ok, on, sizeof on))
+			oi = as_issuer_get(a, og, ok, ns, on);
+	}
+	/* pointers into a_iss only now: as_issuer_get may move the array */
 	if (pi != SIZE_MAX) {
 		in.in_issuer = &a->a_iss[pi].ai_issuer;
 		in.in_issuer_est = &a->a_iss[pi].ai_est;
@@ -951,7 +1089,11 @@ as_score(struct as_ctx *a, const struct rec_cert *c, struct sc_result *out, char
 	if (fi != SIZE_MAX) {
 		in.in_fallback.fb_configured = 1;
 		if (fi == pi) {
-			in.in_fallback.fb_active = 1; /* already on the fallback; primary unknown here */
+			in.in_fallback.fb_active = 1;
+			if (oi != SIZE_MAX && oi != pi && a->a_iss[oi].ai_found) {
+				in.in_fallback.fb_other = &a->a_iss[oi].ai_issuer;
+				in.in_fallback.fb_est = &a->a_iss[oi].ai_est;
+			}
 		} else if (a->a_iss[fi].ai_found) {
 			/*
 			 * Only an issuer the store holds is offered: one that does not exist (a typo,
@@ -963,6 +1105,15 @@ as_score(struct as_ctx *a, const struct rec_cert *c, struct sc_result *out, char
 		}
 	}
 	as_state(c, &in.in_state);
+	if (in.in_fallback.fb_active && in.in_fallback.fb_est) {
+		/* the primary has been healthy since its last failure, if successes followed it */
+		const struct sc_issuer_estimate *pe = in.in_fallback.fb_est;
+		if (pe->ie_last_success > pe->ie_last_failure)
+			in.in_state.st_primary_ok_since =
+			    pe->ie_last_failure ? pe->ie_last_failure : pe->ie_last_success;
+	}
+	if (a->a_state_fn)
+		a->a_state_fn(a->a_state_arg, c, &in.in_state);
 	as_signals(a, c, &in.in_signals);
 	as_ari(a, c, &in.in_ari, ari_url, sizeof ari_url);
 	char domain[BG_DOMAIN_MAX];

@@ -189,4 +189,40 @@ void as_request_features(struct as_ctx *a, const struct rec_cert *c,
  */
 int as_parse_issuer_ref(const char *v, char *kind, size_t kindsz, char *name, size_t namesz);
 
+/*
+ * Parses "KIND/NAME" (group cert-manager.io) or "KIND.GROUP/NAME" (an external issuer's group),
+ * the certcast.io/original-issuer value, into group, kind and name (copied, NUL-terminated).
+ * Returns 1 when well formed (KIND alphanumeric, GROUP and NAME DNS subdomains), else 0.
+ */
+int as_parse_issuer_ref_any(const char *v, char *group, size_t groupsz, char *kind, size_t kindsz,
+    char *name, size_t namesz);
+
+/* A certcast.io/ annotation a user set to a value certcast ignores. */
+struct as_annot_problem {
+	const char *ap_key;    /* static: the annotation */
+	const char *ap_value;  /* borrowed from the record: what it was set to */
+	const char *ap_why;    /* static: what is wrong, in words */
+};
+
+/*
+ * The user's certcast.io/ annotations on c that scoring ignores because they do not parse, into
+ * out[0..max); returns how many there are (may exceed max). They are the very rules scoring
+ * applies (as_score), so a reported value is exactly one that has no effect.
+ */
+size_t as_annotation_problems(const struct rec_cert *c, struct as_annot_problem *out, size_t max);
+
+/*
+ * Parses the certcast.io/last-action value "<Reason> <RFC 3339 time>[: detail]" into action (the
+ * Event reason of the action) and *when. Returns 1 when well formed, else 0.
+ */
+int as_parse_last_action(const char *v, char *action, size_t actionsz, int64_t *when);
+
+struct sc_state;
+/*
+ * Called by as_score, after the state read back from c's annotations, to complete it with what
+ * the caller remembers of its own writes (store read lock held; must not take it again).
+ */
+typedef void (*as_state_fn)(void *arg, const struct rec_cert *c, struct sc_state *st);
+void as_use_state(struct as_ctx *a, as_state_fn fn, void *arg);
+
 #endif
