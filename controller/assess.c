@@ -1113,7 +1113,7 @@ as_score(struct as_ctx *a, const struct rec_cert *c, struct sc_result *out, char
 			    pe->ie_last_failure ? pe->ie_last_failure : pe->ie_last_success;
 	}
 	if (a->a_state_fn)
-		a->a_state_fn(a->a_state_arg, c, &in.in_state);
+		a->a_state_fn(a->a_state_arg, c, a->a_now, &in.in_state);
 	as_signals(a, c, &in.in_signals);
 	as_ari(a, c, &in.in_ari, ari_url, sizeof ari_url);
 	char domain[BG_DOMAIN_MAX];

@@ -222,7 +222,8 @@ struct sc_state;
  * Called by as_score, after the state read back from c's annotations, to complete it with what
  * the caller remembers of its own writes (store read lock held; must not take it again).
  */
-typedef void (*as_state_fn)(void *arg, const struct rec_cert *c, struct sc_state *st);
+typedef void (*as_state_fn)(void *arg, const struct rec_cert *c, int64_t now,
+    struct sc_state *st);
 void as_use_state(struct as_ctx *a, as_state_fn fn, void *arg);
 
 #endif

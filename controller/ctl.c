@@ -1,6 +1,7 @@
 /* ctl: wiring of the controller, its signal handling, workers and periodic resync. */
 #include "ctl.h"
 
+#include "act.h"
 #include "buf.h"
 #include "cc_err.h"
 #include "explain_fmt.h"
@@ -70,6 +71,7 @@ struct ctl {
 	struct scr *c_scr;               /* owned: the thread feeding c_sig */
 	struct arc *c_ari;               /* owned: ACME renewal windows, NULL when ari is off */
 	struct arp *c_arp;               /* owned: the thread feeding c_ari */
+	struct act *c_act;               /* owned: the writes of the workers */
 };
 
 static void
@@ -368,6 +370,8 @@ ctl_teardown(struct ctl *c)
 	c->c_refl = NULL;
 	free(c->c_workers);
 	recon_free(c->c_recon);
+	act_free(c->c_act); /* after the workers, its only callers */
+	c->c_act = NULL;
 	arc_free(c->c_ari); /* after the poller and the workers, its writer and readers */
 	c->c_ari = NULL;
 	sig_free(c->c_sig);
@@ -433,8 +437,6 @@ ctl_run(const struct ctl_opts *o)
 	log_info("certcast %s starting: mode %s, namespace %s, %d workers", CERTCAST_VERSION,
 	    cfg_mode_name(cfg->c_mode), cfg->c_namespace[0] ? cfg->c_namespace : "(all)",
 	    cfg->c_workers);
-	if (cfg->c_mode == CFG_MODE_ENFORCE)
-		log_warn("mode enforce: actions are not implemented yet; behaving as observe");
 
 	int rc = kubeconfig_load(o->co_kubeconfig, o->co_context, &c.c_kc, msg, sizeof msg);
 	if (rc != CC_OK) {
@@ -477,6 +479,14 @@ ctl_run(const struct ctl_opts *o)
 	c.c_ari = cfg->c_ari ? arc_new(0) : NULL;
 	ro.ro_ari = c.c_ari;
 	ro.ro_psl_file = cfg->c_psl_file;
+	struct act_opts ao;
+	memset(&ao, 0, sizeof ao);
+	ao.ao_client = c.c_client;
+	ao.ao_store = c.c_store;
+	ao.ao_met = &c.c_met;
+	ao.ao_reissue_budget = ACT_REISSUE_BUDGET;
+	c.c_act = act_new(&ao);
+	ro.ro_act = c.c_act;
 	c.c_recon = recon_new(&ro);
 
 	struct http_server_opts ho = {cfg->c_http_addr, c.c_reg, ctl_explain, &c, ctl_status, &c};

@@ -2,6 +2,7 @@
 #include "reconcile.h"
 #include "hash.h"
 
+#include "act.h"
 #include "anomaly.h"
 #include "assess.h"
 #include "budget.h"
@@ -74,6 +75,7 @@ struct recon {
 	struct sig_state *r_sig;     /* borrowed live signals, may be NULL */
 	struct arc *r_ari;           /* borrowed ACME renewal windows, may be NULL */
 	struct mdl *r_model;         /* borrowed learned model, may be NULL; has its own lock */
+	struct act *r_act;           /* borrowed executor of the writes, or NULL for none */
 	struct an_state *r_an;       /* the streaming anomaly detector, NULL when out of memory */
 	pthread_mutex_t r_an_mu;     /* an_state is not thread-safe */
 	pthread_mutex_t r_mu;        /* guards the table only; never held across store calls */
@@ -103,6 +105,7 @@ recon_new(const struct recon_opts *o)
 	r->r_budgets = bg_open(o->ro_psl_file, 0, RECON_ISSUER_TTL);
 	bg_set_parse_limit(r->r_budgets, RECON_BUDGET_PARSES);
 	r->r_model = o->ro_model;
+	r->r_act = o->ro_act;
 	/*
 	 * The controller sees every request of the cluster: room for that many UIDs and keys, so
 	 * that a resync never meets a forgotten request again (it would be learned and reported
@@ -313,6 +316,8 @@ struct recon_view {
 	size_t rv_nanoms;
 	char rv_new_types[SC_MAX_ANOMALIES][32]; /* types found by this reconcile (the metric) */
 	size_t rv_nnew;
+	size_t rv_new_from;        /* rv_anoms[rv_new_from..rv_nanoms) are the new findings */
+	struct act_job *rv_job;    /* the writes to make, or NULL */
 };
 
 /*
@@ -346,6 +351,7 @@ recon_anomalies(struct recon *r, const struct rec_cert *c, const struct recon_en
 		from = 1;   /* a new request; the older ones were observed before */
 	}
 	struct an_report *rep = xmalloc(sizeof *rep);
+	v->rv_new_from = v->rv_nanoms;
 	pthread_mutex_lock(&r->r_an_mu);
 	for (size_t i = from; i-- > 0;) {
 		memset(rep, 0, sizeof *rep);
@@ -473,6 +479,8 @@ recon_ctx(struct recon *r, const struct rec_cert *c, int64_t now, const struct s
 	}
 	if (nan)
 		as_set_anomalies(a, c->c_meta.m_ns, c->c_meta.m_name, an, nan);
+	if (r->r_act)
+		as_use_state(a, act_fill_state, r->r_act);
 	return a;
 }
 
@@ -493,6 +501,11 @@ recon_score(struct recon *r, const struct rec_cert *c, const struct recon_entry 
 	recon_anomalies(r, c, old, now, v);
 	struct as_ctx *a = recon_ctx(r, c, now, v->rv_anoms, v->rv_nanoms, lm);
 	(void)as_score(a, c, res, NULL, 0); /* an inconsistent certificate scores 0, explained */
+	if (r->r_act && v->rv_job) {
+		size_t from = v->rv_new_from < v->rv_nanoms ? v->rv_new_from : v->rv_nanoms;
+		act_prepare(r->r_act, c, res, v->rv_anoms + from, v->rv_nanoms - from, now,
+		    v->rv_job);
+	}
 	struct sc_signals sg;
 	as_signals(a, c, &sg);
 	as_free(a);
@@ -594,6 +607,8 @@ recon_key(struct recon *r, const char *key)
 	const char *name = slash + 1;
 	struct recon_view v;
 	memset(&v, 0, sizeof v);
+	if (r->r_act)
+		v.rv_job = xmalloc(sizeof *v.rv_job); /* ~20 KiB: off the worker's stack */
 
 	pthread_mutex_lock(&r->r_mu);
 	struct recon_entry *old = recon_take(r, key);
@@ -616,9 +631,15 @@ recon_key(struct recon *r, const char *key)
 	if (!v.rv_present) {
 		recon_drop_series(r, old);
 		recon_entry_free(old);
+		if (r->r_act)
+			act_forget(r->r_act, ns, name);
+		free(v.rv_job);
 		free(ns);
 		return CC_OK;
 	}
+	/* the writes, with no lock held: a watch never waits for an HTTP round trip */
+	int rc = r->r_act ? act_apply(r->r_act, v.rv_job, r->r_clock()) : CC_OK;
+	free(v.rv_job);
 	if (old && (strcmp(old->re_ikind, v.rv_ikind) != 0 || strcmp(old->re_iname, v.rv_iname) != 0)) {
 		/* The issuer is a label: its old series would linger as a second certificate. */
 		recon_drop_series(r, old);
@@ -669,5 +690,5 @@ recon_key(struct recon *r, const char *key)
 	recon_put(r, e);
 	pthread_mutex_unlock(&r->r_mu);
 	free(ns);
-	return CC_OK;
+	return rc;
 }

@@ -14,7 +14,9 @@
  * With a learned model (model.h), every request of the certificate that has reached an outcome
  * trains it once (the model's ledger remembers which), and the score uses a copy of the model
  * taken after that training.
- * Actions come later.
+ * With an executor (recon_opts.ro_act) it then writes what the score calls for (act.h):
+ * annotations and Events in observe mode, the actions too in enforce mode, after letting go of
+ * the store's lock; a write that should be retried makes recon_key return its retryable error.
  *
  * Thread-safe for different keys at once (the work queue never hands one key to two workers).
  */
@@ -32,6 +34,7 @@ struct recon;
 struct sc_config;
 struct sig_state;
 struct mdl;
+struct act;
 
 struct recon_opts {
 	struct store *ro_store;      /* borrowed; read only */
@@ -42,6 +45,8 @@ struct recon_opts {
 	struct mdl *ro_model;        /* borrowed; the learned model to train and score with, or NULL */
 	struct arc *ro_ari;          /* borrowed ACME renewal windows (aricache.h), or NULL */
 	const char *ro_psl_file;     /* Public Suffix List for ACME budgets; NULL: psl.h's default */
+	struct act *ro_act;          /* borrowed executor of annotations, Events and actions
+				      * (act.h), or NULL to write nothing */
 };
 
 /* A reconciler; free with recon_free after the workers have stopped. */
@@ -50,8 +55,9 @@ struct recon *recon_new(const struct recon_opts *o);
 void recon_free(struct recon *r);
 
 /*
- * Reconcile one key. Returns CC_OK, or CC_ERR_INVAL for a key that is not "namespace/name"
- * (logged; the caller should drop it, retrying cannot help).
+ * Reconcile one key. Returns CC_OK, CC_ERR_INVAL for a key that is not "namespace/name"
+ * (logged; the caller should drop it, retrying cannot help), or the retryable error of a write
+ * that should be tried again (act_apply: a 409 on a spec change, the API server unavailable).
  */
 int recon_key(struct recon *r, const char *key);
 

@@ -82,7 +82,16 @@ struct store {
 	uint64_t s_tick;                  /* bumped by every write; stamps m_seen */
 	store_notify_fn s_notify;         /* set before writers start */
 	void *s_notify_arg;
+	struct sown *s_own;               /* certcast's own writes (store_mark_own), newest first */
+	size_t s_nown;
 };
+
+/* A Certificate resourceVersion certcast's own write produced. */
+struct sown {
+	char *o_ns, *o_name, *o_rv;
+	struct sown *o_next;
+};
+#define STORE_OWN_MAX 4096 /* marks kept; an older one is dropped (its event then notifies) */
 
 /* Certificate keys to notify once the write lock is released. */
 struct snote {
@@ -630,6 +639,56 @@ store_errf(char *errbuf, size_t errlen, enum res_kind kind, const struct dec_key
 		snprintf(errbuf, errlen, "%s %s: %s", res_kind_name(kind), name, msg);
 }
 
+/*
+ * Write lock held. Whether rv of Certificate ns/name is an own write's; the mark goes either
+ * way, since any later event of the object is someone else's (or an older mark that lost the
+ * race with its event, which is only a reconcile too many).
+ */
+static int
+store_own_take(struct store *s, const char *ns, const char *name, const char *rv)
+{
+	for (struct sown **pp = &s->s_own; *pp; pp = &(*pp)->o_next) {
+		struct sown *o = *pp;
+		if (strcmp(o->o_name, name) != 0 || strcmp(o->o_ns, ns) != 0)
+			continue;
+		int mine = strcmp(o->o_rv, rv) == 0;
+		*pp = o->o_next;
+		free(o->o_ns);
+		free(o->o_name);
+		free(o->o_rv);
+		free(o);
+		s->s_nown--;
+		return mine;
+	}
+	return 0;
+}
+
+void
+store_mark_own(struct store *s, const char *ns, const char *name, const char *rv)
+{
+	struct sown *o = xcalloc(1, sizeof *o);
+	o->o_ns = xstrdup(ns);
+	o->o_name = xstrdup(name);
+	o->o_rv = xstrdup(rv);
+	pthread_rwlock_wrlock(&s->s_lock);
+	(void)store_own_take(s, ns, name, ""); /* one mark per object: the newest write's */
+	o->o_next = s->s_own;
+	s->s_own = o;
+	if (++s->s_nown > STORE_OWN_MAX) {
+		struct sown **pp = &s->s_own;
+		while ((*pp)->o_next)
+			pp = &(*pp)->o_next;
+		struct sown *last = *pp;
+		*pp = NULL;
+		free(last->o_ns);
+		free(last->o_name);
+		free(last->o_rv);
+		free(last);
+		s->s_nown--;
+	}
+	pthread_rwlock_unlock(&s->s_lock);
+}
+
 int
 store_apply(struct store *s, const struct res_desc *d, enum store_event ev, const cJSON *obj,
     char *errbuf, size_t errlen)
@@ -687,11 +746,13 @@ store_apply(struct store *s, const struct res_desc *d, enum store_event ev, cons
 	struct rec_meta *m = rec;
 	m->m_desc = d->rd_id;
 	m->m_seen = ++s->s_tick;
+	/* a Certificate notifies only itself, so the event of an own write notifies nobody */
+	int own = kind == RES_CERTIFICATE && store_own_take(s, key.k_ns, key.k_name, key.k_rv);
 	store_upsert(s, m, &n);
 	fn = s->s_notify;
 	arg = s->s_notify_arg;
 	pthread_rwlock_unlock(&s->s_lock);
-	snotes_flush(s, &n, fn, arg);
+	snotes_flush(s, &n, own ? NULL : fn, arg);
 	return CC_OK;
 }
 
@@ -764,6 +825,13 @@ store_free(struct store *s)
 {
 	if (s == NULL)
 		return;
+	for (struct sown *o = s->s_own, *nx; o; o = nx) {
+		nx = o->o_next;
+		free(o->o_ns);
+		free(o->o_name);
+		free(o->o_rv);
+		free(o);
+	}
 	for (int k = 0; k < RES_KIND_COUNT; k++) {
 		struct stable *t = &s->s_tab[k];
 		for (size_t i = 0; i < t->t_nb; i++) {

@@ -54,6 +54,15 @@ typedef void (*store_notify_fn)(void *arg, const char *ns, const char *name);
 struct store *store_new(void);
 /* Free the store and every record. Accepts NULL. */
 void store_free(struct store *s);
+/*
+ * Mark resourceVersion rv of Certificate ns/name as produced by certcast's own write: when the
+ * watch brings the object at exactly that version it is stored but notifies nobody (DESIGN.md:
+ * certcast does not react to its own writes). One mark per object, the newest; any event of
+ * the object takes it, so a mark that arrives after its event costs one reconcile, no more.
+ * At most 4096 marks are kept. Thread-safe; takes the write lock.
+ */
+void store_mark_own(struct store *s, const char *ns, const char *name, const char *rv);
+
 /* Set the notification callback (NULL for none). Call before the writers start. */
 void store_set_notify(struct store *s, store_notify_fn fn, void *arg);
 
