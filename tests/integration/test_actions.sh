@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# certcast writing: annotations and Events in observe mode, and the enforce-mode actions
+# (failover to the fallback issuer, a reissue past cert-manager's backoff, a renewBefore change
+# and a manager conflict), against the cert-manager stand-in on the real API server, with
+# certcast running as the least-privileged user certcast (the chart's RBAC).
+. "$(dirname "$0")/lib.sh"
+
+bin=$(certcast_bin)
+require "certcast binary is built" test -x "$bin"
+require "python3 with cryptography and yaml" python3 -c 'import cryptography, yaml'
+
+ns=$(new_namespace actions)
+sport=$(free_port)
+start_bg standin python3 "$CERTCAST_ROOT/hack/cm-standin/standin.py" --kubeconfig "$KUBECONFIG" \
+	--metrics-addr "127.0.0.1:$sport" --namespace "$ns" --resync 0.5
+wait_for "stand-in serves /metrics" 20 curl -fsS --max-time 5 "http://127.0.0.1:$sport/metrics"
+
+cfg_msg='Failed to register ACME account: 403 urn:ietf:params:acme:error:unauthorized: Account is deactivated'
+require "create issuers" kubectl_admin apply -f - <<EOF
+apiVersion: cert-manager.io/v1
+kind: Issuer
+metadata: {name: primary, namespace: $ns}
+spec: {ca: {secretName: primary-ca}}
+---
+apiVersion: cert-manager.io/v1
+kind: Issuer
+metadata: {name: backup, namespace: $ns}
+spec: {ca: {secretName: backup-ca}}
+EOF
+
+# Issued while the primary is healthy: duration 1h, renewal a minute after issue.
+cert_yaml() { # NAME MODE [extra annotation lines]
+	cat <<EOF
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata:
+  name: $1
+  namespace: $ns
+  annotations:
+    certcast.io/mode: $2
+    certcast.io/fallback-issuer: Issuer/backup
+${3:-}
+spec:
+  secretName: $1-tls
+  issuerRef: {name: primary, kind: Issuer}
+  dnsNames: [$1.actions.test]
+  duration: 1h
+  renewBefore: 59m
+EOF
+}
+require "create certificates" kubectl_admin apply -f - <<EOF
+$(cert_yaml failover enforce)
+---
+$(cert_yaml watched observe "    certcast.io/target-risk: lots")
+EOF
+
+cert() { kubectl_admin -n "$ns" get certificate "$1" -o json; }
+revision_is() { cert "$1" | jq -e --argjson r "$2" '.status.revision == $r' >/dev/null; }
+wait_for "failover is issued by the primary" 30 revision_is failover 1
+wait_for "watched is issued by the primary" 30 revision_is watched 1
+
+# The primary breaks before the renewals a minute after issue: the renewals fail, and
+# cert-manager backs off an hour, past notAfter.
+require "break the primary issuer" kubectl_admin -n "$ns" annotate issuer primary \
+	"standin.certcast.io/fail=OrderFailed|$cfg_msg"
+failed_once() { cert "$1" | jq -e '(.status.failedIssuanceAttempts // 0) >= 1' >/dev/null; }
+wait_for "failover's renewal fails" 120 failed_once failover
+wait_for "watched's renewal fails" 60 failed_once watched
+
+port=$(free_port)
+start_bg ctl env KUBECONFIG="$CERTCAST_KUBECONFIG" "$bin" controller --mode enforce \
+	--http-addr "127.0.0.1:$port" --namespace "$ns" --resync-period 10s \
+	--cert-manager-metrics-port 0 --ari=false
+wait_for "controller is ready" 30 curl -fsS --max-time 5 "http://127.0.0.1:$port/readyz"
+
+annot() { cert "$1" | jq -r --arg k "$2" '.metadata.annotations[$k] // ""'; }
+has_annot() { [ -n "$(annot "$1" "$2")" ]; }
+events_of() { # NAME -> "reason@reportingController" of certcast's events about it
+	kubectl_admin -n "$ns" get events.events.k8s.io -o json |
+		jq -r --arg n "$1" '[.items[] | select(.regarding.name==$n and .reportingController=="certcast") | .reason] | join(" ")'
+}
+has_event() { case " $(events_of "$1") " in *" $2 "*) return 0 ;; *) return 1 ;; esac; }
+
+# --- observe: annotations and Events, the spec untouched ------------------------------------------
+wait_for "watched gets certcast.io/risk" 30 has_annot watched certcast.io/risk
+w=$(cert watched)
+assert_eq "watched: risk level critical" critical "$(jq -r '.metadata.annotations["certcast.io/risk-level"]' <<<"$w")"
+assert_match "watched: risk is a plain decimal" "$(jq -r '.metadata.annotations["certcast.io/risk"]' <<<"$w")" '^(0(\.[0-9]{1,6})?|1)$'
+check "watched: risk-reasons are written" jq -e '.metadata.annotations["certcast.io/risk-reasons"] | length > 0' <<<"$w"
+check "watched: predicted-failure is RFC 3339" jq -e '.metadata.annotations["certcast.io/predicted-failure"] | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$")' <<<"$w"
+assert_eq "watched: spec.issuerRef untouched in observe mode" primary "$(jq -r .spec.issuerRef.name <<<"$w")"
+assert_eq "watched: spec.renewBefore untouched in observe mode" 59m "$(jq -r .spec.renewBefore <<<"$w")"
+wait_for "watched: RiskRaised Event" 20 has_event watched RiskRaised
+wait_for "watched: InvalidAnnotation Event for target-risk" 20 has_event watched InvalidAnnotation
+evj=$(kubectl_admin -n "$ns" get events.events.k8s.io -o json)
+inv=$(jq -r '[.items[] | select(.regarding.name=="watched" and .reason=="InvalidAnnotation")] ' <<<"$evj")
+assert_eq "one InvalidAnnotation Event" 1 "$(jq length <<<"$inv")"
+assert_contains "InvalidAnnotation names the key and value" "$(jq -r '.[0].note' <<<"$inv")" 'certcast.io/target-risk="lots"'
+assert_eq "InvalidAnnotation is a Warning" Warning "$(jq -r '.[0].type' <<<"$inv")"
+rr=$(jq -r '[.items[] | select(.regarding.name=="watched" and .reason=="RiskRaised")][0]' <<<"$evj")
+assert_eq "RiskRaised regards the Certificate" "cert-manager.io/v1 Certificate $(jq -r .metadata.uid <<<"$w")" \
+	"$(jq -r '.regarding | "\(.apiVersion) \(.kind) \(.uid)"' <<<"$rr")"
+assert_contains "RiskRaised says observe mode does not act" "$(jq -r .note <<<"$rr")" "Mode observe"
+
+# --- enforce: failover to the fallback issuer, and cert-manager issues with it --------------------
+on_backup() { [ "$(cert failover | jq -r .spec.issuerRef.name)" = backup ]; }
+wait_for "failover: spec.issuerRef switched to backup" 40 on_backup
+f=$(cert failover)
+assert_eq "failover: original issuer kept" Issuer/primary "$(jq -r '.metadata.annotations["certcast.io/original-issuer"]' <<<"$f")"
+assert_match "failover: last-action says so" "$(jq -r '.metadata.annotations["certcast.io/last-action"]' <<<"$f")" '^IssuerFailover [0-9T:-]+Z: spec.issuerRef Issuer/backup$'
+wait_for "failover: IssuerFailover Event" 20 has_event failover IssuerFailover
+ready_new() { cert failover | jq -e '.status.revision >= 2 and (.status.conditions[] | select(.type=="Ready") | .status=="True")' >/dev/null; }
+wait_for "failover: the stand-in issues with the backup issuer" 60 ready_new
+sec=$(kubectl_admin -n "$ns" get secret failover-tls -o json)
+assert_eq "failover: the Secret was issued by backup" backup "$(jq -r '.metadata.annotations["cert-manager.io/issuer-name"]' <<<"$sec")"
+check "certcast_actions_total counts the failover" sh -c \
+	"curl -fsS http://127.0.0.1:$port/metrics | grep -E '^certcast_actions_total\\{action=\"failover\",mode=\"enforce\"\\} 1\$'"
+check "certcast_actions_total counts annotations in observe mode" sh -c \
+	"curl -fsS http://127.0.0.1:$port/metrics | grep -E '^certcast_actions_total\\{action=\"annotate\",mode=\"observe\"\\} [1-9]'"
+
+lib_finish
