@@ -26,6 +26,16 @@ apiVersion: cert-manager.io/v1
 kind: Issuer
 metadata: {name: backup, namespace: $ns}
 spec: {ca: {secretName: backup-ca}}
+---
+apiVersion: cert-manager.io/v1
+kind: Issuer
+metadata: {name: blip, namespace: $ns}
+spec: {ca: {secretName: blip-ca}}
+---
+apiVersion: cert-manager.io/v1
+kind: Issuer
+metadata: {name: steady, namespace: $ns}
+spec: {ca: {secretName: steady-ca}}
 EOF
 
 # Issued while the primary is healthy: duration 1h, renewal a minute after issue.
@@ -52,20 +62,48 @@ require "create certificates" kubectl_admin apply -f - <<EOF
 $(cert_yaml failover enforce)
 ---
 $(cert_yaml watched observe "    certcast.io/target-risk: lots")
+---
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {name: retry, namespace: $ns, annotations: {certcast.io/mode: enforce}}
+spec:
+  secretName: retry-tls
+  issuerRef: {name: blip, kind: Issuer}
+  dnsNames: [retry.actions.test]
+  duration: 1h
+  renewBefore: 59m
+---
+# renewal 5 minutes before a 24h certificate expires: one attempt, so any failure is fatal
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {name: narrow, namespace: $ns, annotations: {certcast.io/mode: enforce}}
+spec:
+  secretName: narrow-tls
+  issuerRef: {name: steady, kind: Issuer}
+  dnsNames: [narrow.actions.test]
+  duration: 24h
+  renewBefore: 5m
 EOF
 
 cert() { kubectl_admin -n "$ns" get certificate "$1" -o json; }
 revision_is() { cert "$1" | jq -e --argjson r "$2" '.status.revision == $r' >/dev/null; }
 wait_for "failover is issued by the primary" 30 revision_is failover 1
 wait_for "watched is issued by the primary" 30 revision_is watched 1
+wait_for "retry is issued" 30 revision_is retry 1
+wait_for "narrow is issued" 30 revision_is narrow 1
 
 # The primary breaks before the renewals a minute after issue: the renewals fail, and
 # cert-manager backs off an hour, past notAfter.
 require "break the primary issuer" kubectl_admin -n "$ns" annotate issuer primary \
 	"standin.certcast.io/fail=OrderFailed|$cfg_msg"
+# blip's failure is a connection reset: transient, an immediate retry is an independent chance
+require "break blip for a moment" kubectl_admin -n "$ns" annotate issuer blip \
+	'standin.certcast.io/fail=ErrorSigning|Failed to sign certificate: Post "https://vault.internal/v1/pki/sign/x": read tcp 10.0.0.4:51234->10.0.0.9:8200: read: connection reset by peer'
 failed_once() { cert "$1" | jq -e '(.status.failedIssuanceAttempts // 0) >= 1' >/dev/null; }
 wait_for "failover's renewal fails" 120 failed_once failover
 wait_for "watched's renewal fails" 60 failed_once watched
+wait_for "retry's renewal fails" 60 failed_once retry
+require "blip works again" kubectl_admin -n "$ns" annotate issuer blip standin.certcast.io/fail-
 
 port=$(free_port)
 start_bg ctl env KUBECONFIG="$CERTCAST_KUBECONFIG" "$bin" controller --mode enforce \
@@ -117,5 +155,35 @@ check "certcast_actions_total counts the failover" sh -c \
 	"curl -fsS http://127.0.0.1:$port/metrics | grep -E '^certcast_actions_total\\{action=\"failover\",mode=\"enforce\"\\} 1\$'"
 check "certcast_actions_total counts annotations in observe mode" sh -c \
 	"curl -fsS http://127.0.0.1:$port/metrics | grep -E '^certcast_actions_total\\{action=\"annotate\",mode=\"observe\"\\} [1-9]'"
+
+# --- enforce: a reissue past cert-manager's backoff -------------------------------------------------
+wait_for "retry: ReissueTriggered Event" 40 has_event retry ReissueTriggered
+assert_match "retry: last-action records the reissue" "$(annot retry certcast.io/last-action)" '^ReissueTriggered [0-9T:-]+Z: '
+renewed() { cert retry | jq -e '.status.revision >= 2 and (.status.failedIssuanceAttempts // 0) == 0' >/dev/null; }
+wait_for "retry: issued again long before cert-manager's 1h backoff would end" 60 renewed
+assert_eq "retry: spec untouched by a reissue" "blip 59m" "$(cert retry | jq -r '"\(.spec.issuerRef.name) \(.spec.renewBefore)"')"
+
+# --- enforce: renewBefore moved earlier, the user's value kept ------------------------------------
+rb_moved() { [ "$(cert narrow | jq -r .spec.renewBefore)" != 5m ]; }
+wait_for "narrow: spec.renewBefore moved" 40 rb_moved
+n=$(cert narrow)
+assert_eq "narrow: original-renew-before keeps 5m (as Go prints a duration)" 5m0s "$(jq -r '.metadata.annotations["certcast.io/original-renew-before"]' <<<"$n")"
+rbs=$(jq -r .spec.renewBefore <<<"$n")
+rb_secs=$(python3 -c 'import re,sys; s=sys.argv[1]; print(sum(int(v)*{"h":3600,"m":60,"s":1}[u] for v,u in re.findall(r"(\d+)([hms])", s)))' "$rbs")
+check "narrow: new renewBefore is later than 5m and under the 24h lifetime ($rbs)" test "$rb_secs" -gt 300 -a "$rb_secs" -lt 86400
+assert_match "narrow: last-action says so" "$(jq -r '.metadata.annotations["certcast.io/last-action"]' <<<"$n")" "^RenewBeforeAdjusted [0-9T:-]+Z: spec.renewBefore $rbs\$"
+wait_for "narrow: RenewBeforeAdjusted Event" 20 has_event narrow RenewBeforeAdjusted
+
+# --- a manager conflict: someone puts the primary back, twice --------------------------------------
+revert() { kubectl_admin -n "$ns" patch certificate failover --type merge -p '{"spec":{"issuerRef":{"name":"primary","kind":"Issuer","group":"cert-manager.io"}}}' >/dev/null; }
+require "revert the failover (1)" revert
+wait_for "certcast fails over again" 60 on_backup
+require "revert the failover (2)" revert
+wait_for "failover: ManagerConflict Event" 40 has_event failover ManagerConflict
+sleep 15 # two resyncs: certcast must keep its hands off now
+assert_eq "failover: certcast left the reverted issuerRef alone" primary "$(cert failover | jq -r .spec.issuerRef.name)"
+check "certcast_actions_total counts the conflict" sh -c \
+	"curl -fsS http://127.0.0.1:$port/metrics | grep -E '^certcast_actions_total\\{action=\"manager-conflict\",mode=\"enforce\"\\} 1\$'"
+check "the other certificates are still handled (annotated)" has_annot narrow certcast.io/risk
 
 lib_finish
