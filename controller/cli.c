@@ -588,14 +588,6 @@ cli_controller(const struct cli_args *a, FILE *errf)
 		return CLI_EXIT_USAGE;
 	}
 	log_setup(c.c_log_format, c.c_log_level);
-	if (c.c_leader_elect) {
-		/* Refuse rather than run as if elected: two replicas would both write. */
-		log_error("leader election is not implemented yet; run a single replica without "
-			  "--leader-elect / leaderElect");
-		fprintf(errf, "%s controller: leader election is not implemented yet\n", a->ca_prog);
-		cfg_free(&c);
-		return CLI_EXIT_USAGE;
-	}
 	struct ctl_opts o = {&c, a->ca_kubeconfig, a->ca_context};
 	int code = ctl_run(&o);
 	cfg_free(&c);

@@ -3,6 +3,7 @@
 
 #include "cc_err.h"
 #include "http_server.h"
+#include "lease.h"
 #include "psl.h"
 #include "resource.h"
 #include "scoring.h"
@@ -41,6 +42,11 @@ enum cfg_id {
 	CI_STATE_FILE,
 	CI_ARI,
 	CI_PSL_FILE,
+	CI_LEASE_NAME,
+	CI_LEASE_NAMESPACE,
+	CI_LEASE_DURATION,
+	CI_RENEW_DEADLINE,
+	CI_RETRY_PERIOD,
 };
 
 /* What a YAML value must look like before its text is parsed. */
@@ -68,7 +74,7 @@ static const struct cfg_def cfg_defs[] = {
     {CI_NAMESPACE, "namespace", "namespace", CK_STRING, "NS",
 	"watch only this namespace (default: all)"},
     {CI_LEADER_ELECT, "leaderElect", "leader-elect", CK_BOOL, "",
-	"leader election (not implemented yet: refused)"},
+	"leader election on a Lease: only the leader writes (for several replicas)"},
     {CI_LOG_FORMAT, "logFormat", "log-format", CK_STRING, "json|text", "log line format"},
     {CI_LOG_LEVEL, "logLevel", "log-level", CK_STRING, "debug|info|warn|error",
 	"lowest level logged"},
@@ -97,6 +103,16 @@ static const struct cfg_def cfg_defs[] = {
 	"ask ACME issuers for renewal windows (RFC 9773 ARI); --ari=false turns it off"},
     {CI_PSL_FILE, "publicSuffixList", "public-suffix-list", CK_STRING, "PATH",
 	"Public Suffix List file, for ACME budgets per registered domain"},
+    {CI_LEASE_NAME, "leaseName", "lease-name", CK_STRING, "NAME",
+	"name of the coordination.k8s.io Lease that leader election holds"},
+    {CI_LEASE_NAMESPACE, "leaseNamespace", "lease-namespace", CK_STRING, "NS",
+	"namespace of that Lease"},
+    {CI_LEASE_DURATION, "leaseDuration", "lease-duration", CK_STRING, "DURATION",
+	"a Lease not renewed for this long may be taken over (whole seconds)"},
+    {CI_RENEW_DEADLINE, "renewDeadline", "renew-deadline", CK_STRING, "DURATION",
+	"a leader that could not renew for this long stops writing (< leaseDuration)"},
+    {CI_RETRY_PERIOD, "retryPeriod", "retry-period", CK_STRING, "DURATION",
+	"how often the leader renews and the others try (< renewDeadline)"},
 };
 #define CFG_NDEFS (sizeof cfg_defs / sizeof cfg_defs[0])
 
@@ -127,6 +143,11 @@ cfg_defaults(struct cfg *c)
 	c->c_state_file = xstrdup("");
 	c->c_ari = 1;
 	c->c_psl_file = xstrdup(PSL_DEFAULT_PATH);
+	c->c_lease_name = xstrdup("certcast-leader");
+	c->c_lease_namespace = xstrdup("");
+	c->c_lease_duration_ms = LE_DEFAULT_LEASE_MS;
+	c->c_renew_deadline_ms = LE_DEFAULT_RENEW_MS;
+	c->c_retry_period_ms = LE_DEFAULT_RETRY_MS;
 }
 
 void
@@ -140,8 +161,10 @@ cfg_free(struct cfg *c)
 	free(c->c_cm_selector);
 	free(c->c_state_file);
 	free(c->c_psl_file);
+	free(c->c_lease_name);
+	free(c->c_lease_namespace);
 	c->c_http_addr = c->c_namespace = c->c_cm_namespace = c->c_cm_selector = NULL;
-	c->c_state_file = c->c_psl_file = NULL;
+	c->c_state_file = c->c_psl_file = c->c_lease_name = c->c_lease_namespace = NULL;
 }
 
 static void
@@ -154,6 +177,8 @@ cfg_copy(struct cfg *dst, const struct cfg *src)
 	dst->c_cm_selector = xstrdup(src->c_cm_selector);
 	dst->c_state_file = xstrdup(src->c_state_file);
 	dst->c_psl_file = xstrdup(src->c_psl_file);
+	dst->c_lease_name = xstrdup(src->c_lease_name);
+	dst->c_lease_namespace = xstrdup(src->c_lease_namespace);
 }
 
 const char *
@@ -245,6 +270,24 @@ cfg_parse_dur(const char *s, int64_t min, int allow_zero, int64_t *out, char *er
 		tf_duration_format(min, m, sizeof m);
 		return cc_fail(err, errsz, CC_ERR_INVAL, "must be at least %s%s", m, allow_zero ? " (or 0)" : "");
 	}
+	*out = v;
+	return CC_OK;
+}
+
+/* A leader election duration: more than 0, at most 1h, in milliseconds. */
+static int
+cfg_parse_le_dur(const char *s, int64_t *out, char *err, size_t errsz)
+{
+	int64_t v;
+	int rc = s ? tf_duration_parse_ms(s, &v) : CC_ERR_PARSE;
+	if (rc == CC_ERR_INVAL)
+		return cc_fail(err, errsz, CC_ERR_INVAL, "must be more than 0");
+	if (rc != CC_OK)
+		return cc_fail(err, errsz, CC_ERR_INVAL, "must be a Go duration such as 15s or 500ms");
+	if (v <= 0)
+		return cc_fail(err, errsz, CC_ERR_INVAL, "must be more than 0");
+	if (v > 3600 * 1000)
+		return cc_fail(err, errsz, CC_ERR_INVAL, "must be at most 1h");
 	*out = v;
 	return CC_OK;
 }
@@ -401,6 +444,37 @@ cfg_set(struct cfg *c, const char *name, const char *value, char *err, size_t er
 				return cc_fail(err, errsz, CC_ERR_INVAL, "must not hold control characters");
 		cfg_replace(&c->c_psl_file, value);
 		break;
+	case CI_LEASE_NAME:
+		if (!res_dns_subdomain_ok(value))
+			return cc_fail(err, errsz, CC_ERR_INVAL,
+			    "must be an object name (lower-case DNS subdomain)");
+		cfg_replace(&c->c_lease_name, value);
+		break;
+	case CI_LEASE_NAMESPACE:
+		if (value[0] != '\0' && !res_dns_label_ok(value))
+			return cc_fail(err, errsz, CC_ERR_INVAL,
+			    "must be a namespace name (lower-case DNS label), or empty for "
+			    "$POD_NAMESPACE");
+		cfg_replace(&c->c_lease_namespace, value);
+		break;
+	case CI_LEASE_DURATION:
+		if (cfg_parse_le_dur(value, &dur, err, errsz) != CC_OK)
+			return CC_ERR_INVAL;
+		if (dur % 1000 != 0)
+			return cc_fail(err, errsz, CC_ERR_INVAL,
+			    "must be whole seconds (the Lease holds leaseDurationSeconds)");
+		c->c_lease_duration_ms = dur;
+		break;
+	case CI_RENEW_DEADLINE:
+		if (cfg_parse_le_dur(value, &dur, err, errsz) != CC_OK)
+			return CC_ERR_INVAL;
+		c->c_renew_deadline_ms = dur;
+		break;
+	case CI_RETRY_PERIOD:
+		if (cfg_parse_le_dur(value, &dur, err, errsz) != CC_OK)
+			return CC_ERR_INVAL;
+		c->c_retry_period_ms = dur;
+		break;
 	}
 	return CC_OK;
 }
@@ -425,6 +499,29 @@ cfg_validate(const struct cfg *c, char *err, size_t errsz)
 		snprintf(err, errsz, "maxRenewBefore (%s) is below minRenewBefore (%s)", hi, lo);
 		return CC_ERR_CONFIG;
 	}
+	struct le_durations d = {c->c_lease_duration_ms, c->c_renew_deadline_ms,
+	    c->c_retry_period_ms};
+	if (le_durations_check(&d, err, errsz) != CC_OK)
+		return CC_ERR_CONFIG;
+	return CC_OK;
+}
+
+int
+cfg_lease_namespace(const struct cfg *c, const char **out, char *err, size_t errsz)
+{
+	if (c->c_lease_namespace[0] != '\0') {
+		*out = c->c_lease_namespace;
+		return CC_OK;
+	}
+	const char *pod = getenv("POD_NAMESPACE");
+	if (pod == NULL || pod[0] == '\0') {
+		*out = "certcast";
+		return CC_OK;
+	}
+	if (!res_dns_label_ok(pod))
+		return cc_fail(err, errsz, CC_ERR_CONFIG,
+		    "$POD_NAMESPACE \"%.64s\" is not a namespace name; set leaseNamespace", pod);
+	*out = pod;
 	return CC_OK;
 }
 
@@ -682,6 +779,21 @@ cfg_default_text(const struct cfg_def *d, const struct cfg *c, char *out, size_t
 		break;
 	case CI_PSL_FILE:
 		snprintf(out, outsz, "%s", c->c_psl_file);
+		break;
+	case CI_LEASE_NAME:
+		snprintf(out, outsz, "%s", c->c_lease_name);
+		break;
+	case CI_LEASE_NAMESPACE:
+		snprintf(out, outsz, "$POD_NAMESPACE, else certcast");
+		break;
+	case CI_LEASE_DURATION:
+		tf_duration_format_ms(c->c_lease_duration_ms, out, outsz);
+		break;
+	case CI_RENEW_DEADLINE:
+		tf_duration_format_ms(c->c_renew_deadline_ms, out, outsz);
+		break;
+	case CI_RETRY_PERIOD:
+		tf_duration_format_ms(c->c_retry_period_ms, out, outsz);
 		break;
 	}
 }

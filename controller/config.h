@@ -24,7 +24,7 @@ struct cfg {
 	enum cfg_mode c_mode;          /* mode: observe | enforce */
 	char *c_http_addr;             /* httpAddr: HOST:PORT, :PORT or [V6]:PORT */
 	char *c_namespace;             /* namespace: watch only this one; "" for all */
-	int c_leader_elect;            /* leaderElect: not implemented yet, refused by ctl */
+	int c_leader_elect;            /* leaderElect: only the holder of the Lease writes */
 	enum log_format c_log_format;  /* logFormat */
 	enum log_level c_log_level;    /* logLevel */
 	char *c_cm_namespace;          /* certManagerNamespace: where cert-manager's pods run */
@@ -41,6 +41,11 @@ struct cfg {
 	char *c_state_file;            /* stateFile: the learned model's checkpoint; "" for none */
 	int c_ari;                     /* ari: ask ACME issuers for renewal windows (RFC 9773) */
 	char *c_psl_file;              /* publicSuffixList: the list file for ACME budgets */
+	char *c_lease_name;            /* leaseName: the Lease of leader election */
+	char *c_lease_namespace;       /* leaseNamespace: "" for $POD_NAMESPACE, else "certcast" */
+	int64_t c_lease_duration_ms;   /* leaseDuration: whole seconds, > renewDeadline */
+	int64_t c_renew_deadline_ms;   /* renewDeadline: > retryPeriod */
+	int64_t c_retry_period_ms;     /* retryPeriod: > 0 */
 };
 
 /* Fill c with the defaults (allocating its strings). Free with cfg_free. */
@@ -70,7 +75,10 @@ int cfg_load_file(struct cfg *c, const char *path, char *err, size_t errsz);
 int cfg_load_string(struct cfg *c, const char *text, size_t len, const char *name, char *err,
     size_t errsz);
 
-/* Check relations between settings (min <= max renewBefore). CC_OK or CC_ERR_CONFIG with err. */
+/*
+ * Check relations between settings (min <= max renewBefore; retryPeriod < renewDeadline <
+ * leaseDuration). CC_OK or CC_ERR_CONFIG with err naming the keys.
+ */
 int cfg_validate(const struct cfg *c, char *err, size_t errsz);
 
 struct sc_config;
@@ -80,6 +88,13 @@ struct sc_config;
  * annotations refine them later.
  */
 void cfg_scoring(const struct cfg *c, struct sc_config *out);
+
+/*
+ * The namespace of the leader election Lease: leaseNamespace when set, else $POD_NAMESPACE when
+ * set, else "certcast". Borrowed from c or the environment. CC_OK, or CC_ERR_CONFIG when
+ * $POD_NAMESPACE is not a namespace name (err says so).
+ */
+int cfg_lease_namespace(const struct cfg *c, const char **out, char *err, size_t errsz);
 
 /* "observe" / "enforce". */
 const char *cfg_mode_name(enum cfg_mode m);

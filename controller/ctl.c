@@ -9,6 +9,7 @@
 #include "status.h"
 #include "kube_client.h"
 #include "kubeconfig.h"
+#include "lease.h"
 #include "log.h"
 #include "learn.h"
 #include "metrics.h"
@@ -72,6 +73,9 @@ struct ctl {
 	struct arc *c_ari;               /* owned: ACME renewal windows, NULL when ari is off */
 	struct arp *c_arp;               /* owned: the thread feeding c_ari */
 	struct act *c_act;               /* owned: the writes of the workers */
+	struct kube_client *c_lease_client; /* owned: leader election's own client (its timeout,
+	                                       no limiter, not canceled with the watches) */
+	struct le *c_le;                 /* owned: the elector; NULL without --leader-elect */
 };
 
 static void
@@ -107,6 +111,18 @@ ctl_now(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * Whether this replica may write now: the elector's answer with --leader-elect, else 1 (a single
+ * replica leads). Any thread; cheap enough to ask before every write. The actuator takes it as its
+ * is_leader callback with the struct ctl as arg.
+ */
+static int
+ctl_is_leader(void *arg)
+{
+	const struct ctl *c = arg;
+	return c->c_le ? le_is_leader(c->c_le) : 1;
 }
 
 /* Store notification: a Certificate's inputs changed; queue its key. Runs on writer threads. */
@@ -176,14 +192,48 @@ ctl_refl_stat(void *arg, enum refl_stat what, const char *resource, const char *
 	met_counter_set(f, lv, (double)count);
 }
 
+/* Request counts by (verb, code), summed over the API clients. */
+struct ctl_api_sum {
+	struct ctl_api_row {
+		char r_verb[16];               /* "GET", "WATCH", ... */
+		long r_code;                   /* HTTP status, 0 for none */
+		unsigned long long r_n;        /* requests */
+	} *as_rows;                            /* owned */
+	size_t as_n;
+};
+
 static void
 ctl_api_stat(void *arg, const char *verb, long code, unsigned long long count)
 {
-	struct ctl *c = arg;
-	char cs[24];
-	snprintf(cs, sizeof cs, "%ld", code);
-	const char *lv[] = {verb, cs};
-	met_counter_set(c->c_met.ms_api_requests, lv, (double)count);
+	struct ctl_api_sum *s = arg;
+	for (size_t i = 0; i < s->as_n; i++) {
+		if (s->as_rows[i].r_code == code && strcmp(s->as_rows[i].r_verb, verb) == 0) {
+			s->as_rows[i].r_n += count;
+			return;
+		}
+	}
+	s->as_rows = xrealloc(s->as_rows, (s->as_n + 1) * sizeof *s->as_rows);
+	struct ctl_api_row *r = &s->as_rows[s->as_n++];
+	xstrlcpy(r->r_verb, verb, sizeof r->r_verb);
+	r->r_code = code;
+	r->r_n = count;
+}
+
+/* certcast_api_requests_total: the watches' and workers' client plus leader election's. */
+static void
+ctl_api_stats(struct ctl *c)
+{
+	struct ctl_api_sum s = {NULL, 0};
+	kube_client_stats(c->c_client, ctl_api_stat, &s);
+	if (c->c_lease_client)
+		kube_client_stats(c->c_lease_client, ctl_api_stat, &s);
+	for (size_t i = 0; i < s.as_n; i++) {
+		char cs[24];
+		snprintf(cs, sizeof cs, "%ld", s.as_rows[i].r_code);
+		const char *lv[] = {s.as_rows[i].r_verb, cs};
+		met_counter_set(c->c_met.ms_api_requests, lv, (double)s.as_rows[i].r_n);
+	}
+	free(s.as_rows);
 }
 
 /* The learned model's calibration into its families. */
@@ -220,7 +270,8 @@ ctl_collect(void *arg)
 	if (c->c_refl)
 		refl_set_stats(c->c_refl, ctl_refl_stat, c);
 	if (c->c_client)
-		kube_client_stats(c->c_client, ctl_api_stat, c);
+		ctl_api_stats(c);
+	met_gauge_set(c->c_met.ms_leader, NULL, ctl_is_leader(c));
 	if (c->c_queue)
 		met_gauge_set(c->c_met.ms_workqueue_depth, NULL, (double)wq_len(c->c_queue));
 	if (c->c_model)
@@ -361,6 +412,8 @@ ctl_teardown(struct ctl *c)
 		pthread_join(c->c_workers[i], NULL);
 	if (c->c_started)
 		log_info("workers drained");
+	/* no write is in flight any more: hand the lease over (released, not left to expire) */
+	le_stop(c->c_le);
 	/* after the workers: nothing learns any more, so the file holds all that was learned */
 	if (c->c_model && c->c_cfg->c_state_file[0])
 		(void)mdl_checkpoint(c->c_model, c->c_cfg->c_state_file);
@@ -379,6 +432,10 @@ ctl_teardown(struct ctl *c)
 	wq_free(c->c_queue);
 	c->c_queue = NULL;
 	store_free(c->c_store);
+	le_free(c->c_le);
+	c->c_le = NULL;
+	kube_client_free(c->c_lease_client);
+	c->c_lease_client = NULL;
 	kube_client_free(c->c_client);
 	c->c_client = NULL;
 	kubeconfig_free(c->c_kc);
@@ -416,14 +473,56 @@ ctl_restore_signals(const struct sigaction *old_term, const struct sigaction *ol
 	ctl_wake[0] = ctl_wake[1] = -1;
 }
 
+/*
+ * --leader-elect: leader election's own client and the elector's thread. CC_OK, CC_ERR_CONFIG
+ * (settings: the lease's namespace, name, identity) or another code (no client or thread).
+ */
+static int
+ctl_start_lease(struct ctl *c)
+{
+	const struct cfg *cfg = c->c_cfg;
+	char msg[512];
+	const char *ns;
+	if (cfg_lease_namespace(cfg, &ns, msg, sizeof msg) != CC_OK) {
+		log_error("leader election: %s", msg);
+		return CC_ERR_CONFIG;
+	}
+	/*
+	 * Its own client: a renewal must not queue behind a relist in the limiter, must give up
+	 * within renewDeadline, and must still work for the release after the watches stopped.
+	 */
+	struct kube_client_opts ko;
+	memset(&ko, 0, sizeof ko);
+	ko.kco_qps = -1;
+	ko.kco_timeout_ms = (long)cfg->c_renew_deadline_ms;
+	ko.kco_connect_timeout_ms =
+	    cfg->c_renew_deadline_ms < 10000 ? (long)cfg->c_renew_deadline_ms : 10000;
+	struct kube_error ke;
+	memset(&ke, 0, sizeof ke);
+	int rc = kube_client_new(c->c_kc, &ko, &c->c_lease_client, &ke);
+	if (rc != CC_OK) {
+		log_error("leader election's API client: %s: %s", cc_strerror(rc), ke.ke_message);
+		return rc;
+	}
+	struct le_opts lo;
+	memset(&lo, 0, sizeof lo);
+	lo.lo_client = c->c_lease_client;
+	lo.lo_namespace = ns;
+	lo.lo_name = cfg->c_lease_name;
+	lo.lo_dur.ld_lease_ms = cfg->c_lease_duration_ms;
+	lo.lo_dur.ld_renew_ms = cfg->c_renew_deadline_ms;
+	lo.lo_dur.ld_retry_ms = cfg->c_retry_period_ms;
+	if (le_new(&lo, &c->c_le, msg, sizeof msg) != CC_OK) {
+		log_error("leader election: %s", msg);
+		return CC_ERR_CONFIG;
+	}
+	return le_start(c->c_le);
+}
+
 int
 ctl_run(const struct ctl_opts *o)
 {
 	const struct cfg *cfg = o->co_cfg;
-	if (cfg->c_leader_elect) {
-		log_error("leader election is not implemented yet; refusing to start");
-		return 2;
-	}
 	struct ctl c;
 	memset(&c, 0, sizeof c);
 	c.c_cfg = cfg;
@@ -457,12 +556,21 @@ ctl_run(const struct ctl_opts *o)
 	}
 	log_info("API server %s (kubeconfig %s)", kube_client_server(c.c_client),
 	    c.c_kc->kc_source ? c.c_kc->kc_source : "?");
+	if (cfg->c_leader_elect) {
+		rc = ctl_start_lease(&c);
+		if (rc != CC_OK) {
+			code = rc == CC_ERR_CONFIG ? 2 : 1;
+			goto out;
+		}
+	} else {
+		log_info("leader election is off: this replica writes as the only one");
+	}
 
 	c.c_reg = met_registry_new();
 	if (met_std_register(c.c_reg, CERTCAST_VERSION, &c.c_met) != CC_OK)
 		fatalx("metric families registered twice");
-	/* Without leader election this single replica is the only writer, so it leads. */
-	met_gauge_set(c.c_met.ms_leader, NULL, 1);
+	/* the collector keeps it current from the first scrape on */
+	met_gauge_set(c.c_met.ms_leader, NULL, ctl_is_leader(&c));
 	c.c_queue = wq_new(NULL);
 	c.c_store = store_new();
 	store_set_notify(c.c_store, ctl_notify, &c);
@@ -485,6 +593,8 @@ ctl_run(const struct ctl_opts *o)
 	ao.ao_store = c.c_store;
 	ao.ao_met = &c.c_met;
 	ao.ao_reissue_budget = ACT_REISSUE_BUDGET;
+	ao.ao_is_leader = ctl_is_leader; /* asked before every write: it drops by itself */
+	ao.ao_leader_arg = &c;
 	c.c_act = act_new(&ao);
 	ro.ro_act = c.c_act;
 	c.c_recon = recon_new(&ro);
@@ -513,6 +623,7 @@ ctl_run(const struct ctl_opts *o)
 	met_add_collector(c.c_reg, ctl_collect, &c);
 
 	double start = ctl_now(), next_resync = 0;
+	int led = 1; /* the first sync queues everything anyway */
 	while (!atomic_load(&ctl_stop_flag)) {
 		if (!c.c_started && refl_set_has_synced(c.c_refl)) {
 			/* the history in one sweep, before the workers would learn it one by one */
@@ -531,6 +642,16 @@ ctl_run(const struct ctl_opts *o)
 			    ctl_now() - start, n);
 			next_resync = ctl_now() + (double)cfg->c_resync;
 		}
+		int leads = ctl_is_leader(&c);
+		if (c.c_started && leads && !led) {
+			/*
+			 * A new leader writes what the old one left unwritten now, not at the next
+			 * resync: as a follower it scored and dropped every write.
+			 */
+			size_t n = ctl_enqueue_all(&c);
+			log_info("leading: reconciling %zu certificates to write what they call for", n);
+		}
+		led = leads;
 		if (c.c_started && ctl_now() >= next_resync) {
 			size_t n = ctl_enqueue_all(&c);
 			log_debug("resync: %zu certificates queued", n);

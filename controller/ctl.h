@@ -7,7 +7,13 @@
  * reflector has synced (then every Certificate is enqueued once) -> a periodic resync enqueues
  * every Certificate again. /readyz turns 200 at the same moment workers start.
  *
- * SIGTERM or SIGINT: stop the reflectors, drain the workers, stop HTTP, free everything, return 0.
+ * With leader election (cfg c_leader_elect) an elector (lease.h) runs from the moment the API
+ * client exists, on a client of its own; certcast_leader follows it at every scrape. Every
+ * replica watches, scores and serves; only writes are for the leader. Without it this replica
+ * leads alone.
+ *
+ * SIGTERM or SIGINT: stop the reflectors, drain the workers, release the Lease (le_stop), stop
+ * HTTP, free everything, return 0.
  *
  * The learned model (model.h) is restored from stateFile at start when one is set, learns the
  * store's history in one sweep after the sync (before the workers start), is trained by the
@@ -28,7 +34,8 @@ struct ctl_opts {
 /*
  * Run until a signal asks to stop. Returns the process exit code: 0 after a clean stop, 1 when
  * start-up failed (kubeconfig, client, listen address), 2 for settings the controller refuses
- * (leader election is not implemented yet). Installs SIGTERM/SIGINT handlers for its duration.
+ * (a bad $POD_NAMESPACE or $POD_NAME for leader election). Installs SIGTERM/SIGINT handlers for
+ * its duration.
  */
 int ctl_run(const struct ctl_opts *o);
 

@@ -8,11 +8,7 @@
 bin=$(certcast_bin)
 require "certcast binary is built" test -x "$bin"
 
-# --- refusals that need no cluster --------------------------------------------------------------
-rc=0
-out=$("$bin" controller --leader-elect --http-addr 127.0.0.1:0 2>&1) || rc=$?
-assert_eq "--leader-elect is refused with exit 2" 2 "$rc"
-assert_contains "--leader-elect refusal says why" "$out" "leader election is not implemented yet"
+# --- refusals that need no cluster (leader election's: test_leader.sh) ---------------------------
 printf 'mode: enforce\nworkerz: 3\n' >"$TEST_TMP/bad.yaml"
 rc=0
 out=$("$bin" controller --config "$TEST_TMP/bad.yaml" 2>&1) || rc=$?

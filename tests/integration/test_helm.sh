@@ -52,6 +52,32 @@ rc=0; out=$(helm template t "$chart" --set mode=bogus 2>&1) || rc=$?
 assert_ne "a bad mode fails to render" 0 "$rc"
 assert_contains "the failure says why" "$out" "mode must be observe or enforce"
 
+# Leader election: on by itself with several replicas, or when asked; the pod's name and
+# namespace from the downward API; several replicas without it refused.
+assert_contains "one replica: no --leader-elect" "$dep" 'args: ["controller", "--config", "/etc/certcast/config.yaml"]'
+assert_contains "POD_NAME from the downward API" "$dep" "fieldRef: {fieldPath: metadata.name}"
+assert_contains "POD_NAMESPACE from the downward API" "$dep" "fieldRef: {fieldPath: metadata.namespace}"
+assert_not_contains "one replica: no lease settings" "$cm" "leaseName"
+two=$(helm template t "$chart" --set replicaCount=2 --show-only templates/deployment.yaml)
+assert_contains "two replicas: --leader-elect" "$two" '"/etc/certcast/config.yaml", "--leader-elect"]'
+assert_contains "two replicas" "$two" "replicas: 2"
+cm2=$(helm template t "$chart" --set replicaCount=2 --show-only templates/configmap.yaml)
+assert_contains "two replicas: the Lease is named after the release" "$cm2" "leaseName: t-certcast-leader"
+assert_contains "two replicas: client-go's leaseDuration" "$cm2" "leaseDuration: 15s"
+assert_contains "two replicas: renewDeadline" "$cm2" "renewDeadline: 10s"
+assert_contains "two replicas: retryPeriod" "$cm2" "retryPeriod: 2s"
+forced=$(helm template t "$chart" --set leaderElection.enabled=true --set leaderElection.leaseName=mine \
+	--set leaderElection.leaseDuration=30s)
+assert_contains "enabled=true on one replica: --leader-elect" "$forced" '"--leader-elect"]'
+assert_contains "leaseName as given" "$forced" "leaseName: mine"
+assert_contains "leaseDuration as given" "$forced" "leaseDuration: 30s"
+rc=0; out=$(helm template t "$chart" --set replicaCount=3 --set leaderElection.enabled=false 2>&1) || rc=$?
+assert_ne "three replicas without leader election fail to render" 0 "$rc"
+assert_contains "the failure says why" "$out" "replicaCount > 1 needs leader election"
+rc=0; out=$(helm template t "$chart" --set leaderElection.enabled=maybe 2>&1) || rc=$?
+assert_ne "a bad leaderElection.enabled fails to render" 0 "$rc"
+assert_contains "the failure says why" "$out" "leaderElection.enabled must be true, false or null"
+
 # The rendered config file, as the pod would read it, is valid for certcast.
 for mode in observe enforce; do
 	helm template t "$chart" --set mode=$mode --set watchNamespace=shop --show-only templates/configmap.yaml |
@@ -67,3 +93,24 @@ wait_for "certcast runs with the chart's rendered config" 60 curl -fsS "http://1
 check "the chart's JSON log format is used" bash -c "grep -m1 '^{' '$(bg_log ctl)' | jq -e .msg"
 rc=0; stop_bg ctl || rc=$?
 assert_eq "clean exit" 0 "$rc"
+
+# The two-replica rendering, as a pod of the Deployment would run it: the config file, the flag
+# and the downward API's variables; it takes the Lease named after the release.
+helm template t "$chart" --set replicaCount=2 --show-only templates/configmap.yaml |
+	awk '/config.yaml: \|/ {on = 1; next} on && /^    / {sub(/^    /, ""); print}' >"$TEST_TMP/config-ha.yaml"
+sed -i "s|^stateFile: .*|stateFile: $TEST_TMP/model-ha.state|" "$TEST_TMP/config-ha.yaml"
+lns=$(new_namespace helm-lease)
+args=$(helm template t "$chart" --set replicaCount=2 --show-only templates/deployment.yaml |
+	awk -F'args: ' '/args: \[/ { print $2 }' | jq -r '.[]' | tr '\n' ' ')
+assert_eq "the pod's arguments" "controller --config /etc/certcast/config.yaml --leader-elect " "$args"
+port=$(free_port)
+start_bg ctl-ha env KUBECONFIG="$CERTCAST_KUBECONFIG" POD_NAME=t-certcast-7f9c-x2v4q POD_NAMESPACE="$lns" \
+	"$bin" controller --config "$TEST_TMP/config-ha.yaml" --leader-elect --http-addr "127.0.0.1:$port"
+wait_for "certcast runs with the two-replica rendering" 60 curl -fsS "http://127.0.0.1:$port/readyz"
+holder() { kubectl_admin -n "$lns" get lease t-certcast-leader -o jsonpath='{.spec.holderIdentity}' 2>/dev/null; }
+is_holder() { [ "$(holder)" = t-certcast-7f9c-x2v4q ]; }
+wait_for "it holds the Lease t-certcast-leader in its namespace, as POD_NAME" 30 is_holder
+rc=0; stop_bg ctl-ha || rc=$?
+assert_eq "clean exit" 0 "$rc"
+assert_eq "the Lease is released on the way out" "" "$(holder)"
+kubectl_admin -n "$lns" delete lease t-certcast-leader >/dev/null 2>&1 || true

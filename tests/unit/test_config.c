@@ -32,6 +32,11 @@ Test(config, defaults)
 	cr_expect_eq(c.c_resync, 300);
 	cr_expect_eq(c.c_cm_metrics_port, 9402);
 	cr_expect_eq(c.c_cm_scrape_interval, 30);
+	cr_expect_str_eq(c.c_lease_name, "certcast-leader");
+	cr_expect_str_eq(c.c_lease_namespace, "", "resolved from $POD_NAMESPACE at start");
+	cr_expect_eq(c.c_lease_duration_ms, 15000, "client-go's leaseDuration");
+	cr_expect_eq(c.c_renew_deadline_ms, 10000, "client-go's renewDeadline");
+	cr_expect_eq(c.c_retry_period_ms, 2000, "client-go's retryPeriod");
 	char err[128];
 	cr_expect_eq(cfg_validate(&c, err, sizeof err), CC_OK);
 	cfg_free(&c);
@@ -42,12 +47,14 @@ Test(config, defaults)
 static void
 snap(const struct cfg *c, char *out, size_t n)
 {
-	snprintf(out, n, "%d|%s|%s|%d|%d|%d|%s|%s|%d|%g|%d|%g|%lld|%lld|%lld|%d|%lld",
+	snprintf(out, n, "%d|%s|%s|%d|%d|%d|%s|%s|%d|%g|%d|%g|%lld|%lld|%lld|%d|%lld|%s|%s|%lld|%lld|%lld",
 	    (int)c->c_mode, c->c_http_addr, c->c_namespace, c->c_leader_elect,
 	    (int)c->c_log_format, (int)c->c_log_level, c->c_cm_namespace, c->c_cm_selector,
 	    c->c_workers, c->c_qps, c->c_burst, c->c_target_risk, (long long)c->c_min_renew_before,
 	    (long long)c->c_max_renew_before, (long long)c->c_resync, c->c_cm_metrics_port,
-	    (long long)c->c_cm_scrape_interval);
+	    (long long)c->c_cm_scrape_interval, c->c_lease_name, c->c_lease_namespace,
+	    (long long)c->c_lease_duration_ms, (long long)c->c_renew_deadline_ms,
+	    (long long)c->c_retry_period_ms);
 }
 
 struct set_case {
@@ -99,6 +106,16 @@ field_text(const struct cfg *c, const char *key, char *out, size_t n)
 	else if (!strcmp(key, "certManagerScrapeInterval") ||
 		 !strcmp(key, "cert-manager-scrape-interval"))
 		snprintf(out, n, "%lld", (long long)c->c_cm_scrape_interval);
+	else if (!strcmp(key, "leaseName") || !strcmp(key, "lease-name"))
+		snprintf(out, n, "%s", c->c_lease_name);
+	else if (!strcmp(key, "leaseNamespace") || !strcmp(key, "lease-namespace"))
+		snprintf(out, n, "%s", c->c_lease_namespace);
+	else if (!strcmp(key, "leaseDuration") || !strcmp(key, "lease-duration"))
+		snprintf(out, n, "%lld", (long long)c->c_lease_duration_ms);
+	else if (!strcmp(key, "renewDeadline") || !strcmp(key, "renew-deadline"))
+		snprintf(out, n, "%lld", (long long)c->c_renew_deadline_ms);
+	else if (!strcmp(key, "retryPeriod") || !strcmp(key, "retry-period"))
+		snprintf(out, n, "%lld", (long long)c->c_retry_period_ms);
 	else
 		snprintf(out, n, "?");
 }
@@ -166,6 +183,25 @@ Test(config, set_table)
 	    {"scrape 1m", "certManagerScrapeInterval", "1m", CC_OK, "60"},
 	    {"scrape 1s", "cert-manager-scrape-interval", "1s", CC_ERR_INVAL, "at least 5s"},
 	    {"scrape 1h", "certManagerScrapeInterval", "1h", CC_ERR_INVAL, "at most 10m"},
+	    {"lease name", "leaseName", "shop-certcast", CC_OK, "shop-certcast"},
+	    {"lease name with dots", "lease-name", "certcast.example.com", CC_OK,
+		"certcast.example.com"},
+	    {"lease name upper case", "leaseName", "Certcast", CC_ERR_INVAL, "DNS subdomain"},
+	    {"lease name empty", "leaseName", "", CC_ERR_INVAL, "DNS subdomain"},
+	    {"lease namespace", "leaseNamespace", "ops", CC_OK, "ops"},
+	    {"lease namespace empty is $POD_NAMESPACE", "lease-namespace", "", CC_OK, ""},
+	    {"lease namespace bad", "leaseNamespace", "ops_1", CC_ERR_INVAL, "DNS label"},
+	    {"lease duration 30s", "leaseDuration", "30s", CC_OK, "30000"},
+	    {"lease duration 1m", "lease-duration", "1m", CC_OK, "60000"},
+	    {"lease duration fractional", "leaseDuration", "1500ms", CC_ERR_INVAL, "whole seconds"},
+	    {"lease duration zero", "leaseDuration", "0s", CC_ERR_INVAL, "more than 0"},
+	    {"lease duration negative", "leaseDuration", "-15s", CC_ERR_INVAL, "more than 0"},
+	    {"lease duration not a duration", "leaseDuration", "15", CC_ERR_INVAL, "Go duration"},
+	    {"lease duration 2h", "leaseDuration", "2h", CC_ERR_INVAL, "at most 1h"},
+	    {"renew deadline 500ms", "renewDeadline", "500ms", CC_OK, "500"},
+	    {"renew deadline zero", "renew-deadline", "0", CC_ERR_INVAL, "more than 0"},
+	    {"retry period 250ms", "retryPeriod", "250ms", CC_OK, "250"},
+	    {"retry period words", "retry-period", "often", CC_ERR_INVAL, "Go duration"},
 	    {"unknown", "colour", "red", CC_ERR_NOTFOUND, "unknown setting"},
 	    {"value needed", "workers", NULL, CC_ERR_INVAL, "needs a value"},
 	};
@@ -216,7 +252,12 @@ static const char full_yaml[] = "# every setting\n"
 				"targetRisk: 0.002\n"
 				"minRenewBefore: 24h\n"
 				"maxRenewBefore: 720h\n"
-				"resyncPeriod: 2m\n";
+				"resyncPeriod: 2m\n"
+				"leaseName: cc-lock\n"
+				"leaseNamespace: ops\n"
+				"leaseDuration: 30s\n"
+				"renewDeadline: 20s\n"
+				"retryPeriod: 4s\n";
 
 Test(config, file_sets_every_key)
 {
@@ -240,6 +281,11 @@ Test(config, file_sets_every_key)
 	cr_expect_eq(c.c_min_renew_before, 86400);
 	cr_expect_eq(c.c_max_renew_before, 720 * 3600);
 	cr_expect_eq(c.c_resync, 120);
+	cr_expect_str_eq(c.c_lease_name, "cc-lock");
+	cr_expect_str_eq(c.c_lease_namespace, "ops");
+	cr_expect_eq(c.c_lease_duration_ms, 30000);
+	cr_expect_eq(c.c_renew_deadline_ms, 20000);
+	cr_expect_eq(c.c_retry_period_ms, 4000);
 	cr_expect_eq(cfg_validate(&c, err, sizeof err), CC_OK, "%s", err);
 	cfg_free(&c);
 }
@@ -285,6 +331,10 @@ Test(config, file_errors)
 	    {"two documents", "mode: observe\n---\nmode: enforce\n", CC_ERR_PARSE,
 		"t.yaml:3:1: only one YAML document is allowed"},
 	    {"complex key", "? [a]\n: 1\n", CC_ERR_CONFIG, "t.yaml:1:3: keys must be plain names"},
+	    {"bad lease duration", "leaderElect: true\nleaseDuration: 0s\n", CC_ERR_CONFIG,
+		"t.yaml:2:16: leaseDuration: invalid value \"0s\": must be more than 0"},
+	    {"bad lease name", "leaseName: My_Lease\n", CC_ERR_CONFIG,
+		"t.yaml:1:12: leaseName: invalid value \"My_Lease\": must be an object name"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		const struct file_case *fc = &cases[i];
@@ -407,14 +457,85 @@ Test(config, usage_lists_every_flag)
 	    "--log-format", "--log-level", "--cert-manager-namespace", "--cert-manager-pod-selector",
 	    "--workers", "--client-qps", "--client-burst", "--target-risk", "--min-renew-before",
 	    "--max-renew-before", "--resync-period", "--cert-manager-metrics-port",
-	    "--cert-manager-scrape-interval"};
+	    "--cert-manager-scrape-interval", "--lease-name", "--lease-namespace",
+	    "--lease-duration", "--renew-deadline", "--retry-period"};
 	for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
 		cr_expect(strstr(b.b_data, flags[i]), "missing %s", flags[i]);
 		int is_bool;
 		cr_expect(cfg_is_flag(flags[i] + 2, &is_bool), "%s not a flag", flags[i]);
 	}
 	cr_expect(strstr(b.b_data, "default: :9403"));
+	cr_expect(strstr(b.b_data, "(file key: leaseDuration; default: 15s)"), "lease default");
+	cr_expect(strstr(b.b_data, "(file key: renewDeadline; default: 10s)"), "renew default");
+	cr_expect(strstr(b.b_data, "(file key: retryPeriod; default: 2s)"), "retry default");
+	cr_expect(strstr(b.b_data, "default: $POD_NAMESPACE, else certcast"), "namespace default");
 	buf_free(&b);
+}
+
+struct le_rel_case {
+	const char *lc_name;
+	const char *lc_yaml;
+	int lc_rc;
+	const char *lc_err;
+};
+
+/* leader election's durations: retryPeriod < renewDeadline < leaseDuration, as client-go asks */
+Test(config, validate_lease_durations)
+{
+	static const struct le_rel_case cases[] = {
+	    {"defaults", "", CC_OK, NULL},
+	    {"all three ordered", "leaseDuration: 6s\nrenewDeadline: 4s\nretryPeriod: 1s\n", CC_OK,
+		NULL},
+	    {"lease shorter than the default renewDeadline", "leaseDuration: 5s\n", CC_ERR_CONFIG,
+		"renewDeadline (10s) must be shorter than leaseDuration (5s)"},
+	    {"renewDeadline equal to leaseDuration", "renewDeadline: 15s\n", CC_ERR_CONFIG,
+		"renewDeadline (15s) must be shorter than leaseDuration (15s)"},
+	    {"retryPeriod equal to renewDeadline", "retryPeriod: 10s\n", CC_ERR_CONFIG,
+		"retryPeriod (10s) must be shorter than renewDeadline (10s)"},
+	    {"retryPeriod above a short renewDeadline", "renewDeadline: 1s\n", CC_ERR_CONFIG,
+		"retryPeriod (2s) must be shorter than renewDeadline (1s)"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const struct le_rel_case *lc = &cases[i];
+		struct cfg c;
+		cfg_defaults(&c);
+		char err[512] = "";
+		cr_assert_eq(cfg_load_string(&c, lc->lc_yaml, strlen(lc->lc_yaml), "t.yaml", err,
+				 sizeof err),
+		    CC_OK, "%s: %s", lc->lc_name, err);
+		int rc = cfg_validate(&c, err, sizeof err);
+		cr_expect_eq(rc, lc->lc_rc, "%s: rc %d (%s)", lc->lc_name, rc, err);
+		if (lc->lc_err)
+			cr_expect(strstr(err, lc->lc_err) != NULL, "%s: \"%s\" lacks \"%s\"",
+			    lc->lc_name, err, lc->lc_err);
+		cfg_free(&c);
+	}
+}
+
+/* leaseNamespace, else $POD_NAMESPACE, else certcast */
+Test(config, lease_namespace)
+{
+	struct cfg c;
+	cfg_defaults(&c);
+	const char *ns = NULL;
+	char err[256] = "";
+	unsetenv("POD_NAMESPACE");
+	cr_expect_eq(cfg_lease_namespace(&c, &ns, err, sizeof err), CC_OK, "%s", err);
+	cr_expect_str_eq(ns, "certcast", "neither set");
+	setenv("POD_NAMESPACE", "team-a", 1);
+	cr_expect_eq(cfg_lease_namespace(&c, &ns, err, sizeof err), CC_OK, "%s", err);
+	cr_expect_str_eq(ns, "team-a", "the pod's namespace");
+	setenv("POD_NAMESPACE", "", 1);
+	cr_expect_eq(cfg_lease_namespace(&c, &ns, err, sizeof err), CC_OK, "%s", err);
+	cr_expect_str_eq(ns, "certcast", "empty counts as unset");
+	setenv("POD_NAMESPACE", "Not A Namespace", 1);
+	cr_expect_eq(cfg_lease_namespace(&c, &ns, err, sizeof err), CC_ERR_CONFIG, "bad env");
+	cr_expect(strstr(err, "$POD_NAMESPACE \"Not A Namespace\" is not a namespace name"), "%s",
+	    err);
+	cr_assert_eq(cfg_set(&c, "leaseNamespace", "ops", err, sizeof err), CC_OK, "%s", err);
+	cr_expect_eq(cfg_lease_namespace(&c, &ns, err, sizeof err), CC_OK, "the key wins: %s", err);
+	cr_expect_str_eq(ns, "ops", "the key wins over the environment");
+	cfg_free(&c);
 }
 
 /* stateFile: empty by default (no checkpoint), a path by key or flag, a folder path refused. */

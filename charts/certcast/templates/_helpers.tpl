@@ -19,6 +19,24 @@ app.kubernetes.io/name: {{ .Chart.Name }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
+{{/* "true" when the replicas elect a leader: leaderElection.enabled, or replicaCount > 1 when null. */}}
+{{- define "certcast.leaderElect" -}}
+{{- $e := (.Values.leaderElection | default dict).enabled -}}
+{{- if kindIs "invalid" $e -}}
+{{- if gt (int .Values.replicaCount) 1 }}true{{ else }}false{{ end -}}
+{{- else if eq (toString $e) "true" -}}
+true
+{{- else if eq (toString $e) "false" -}}
+false
+{{- else -}}
+{{- fail "leaderElection.enabled must be true, false or null" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "certcast.leaseName" -}}
+{{- (.Values.leaderElection | default dict).leaseName | default (printf "%s-leader" (include "certcast.fullname" .) | trunc 253) -}}
+{{- end -}}
+
 {{- define "certcast.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create -}}
 {{- default (include "certcast.fullname" .) .Values.serviceAccount.name -}}
