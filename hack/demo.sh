@@ -6,7 +6,8 @@
 #   3. starts the cert-manager stand-in (hack/cm-standin) on namespace "live", where it issues one
 #      certificate and fails another on a rate limit, live, as cert-manager would,
 #   4. runs `certcast status -A` as the least-privileged certcast user,
-#   5. runs `certcast controller` and shows its /metrics, then keeps it running until Ctrl-C
+#   5. runs `certcast controller` and shows its /metrics, and its failover of live/checkout to the
+#      fallback issuer (the only Certificate in enforce mode), then keeps it running until Ctrl-C
 #      (DEMO_SECONDS=N stops it after N seconds), and tears everything down.
 set -euo pipefail
 build=${1:-build}
@@ -68,14 +69,29 @@ echo "== kubectl certcast explain live/checkout   (why its risk is what it is)"
 PATH="$root/$build:$PATH" KUBECONFIG=$CERTCAST_KUBECONFIG kubectl certcast explain live/checkout
 echo
 port=${DEMO_PORT:-9403}
-echo "== certcast controller on http://127.0.0.1:$port  (/metrics /healthz /readyz)"
-KUBECONFIG=$CERTCAST_KUBECONFIG "$bin" controller --http-addr "127.0.0.1:$port" --log-format text &
+echo "== certcast controller on http://127.0.0.1:$port  (/metrics /healthz /readyz; log: $TESTENV_DIR/certcast.log)"
+KUBECONFIG=$CERTCAST_KUBECONFIG "$bin" controller --http-addr "127.0.0.1:$port" --log-format text \
+	--resync-period 10s >"$TESTENV_DIR/certcast.log" 2>&1 &
 ctl_pid=$!
 for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
 curl -fsS "http://127.0.0.1:$port/metrics" | grep -E '^certcast_(certificate_|build_info|watch_events_total)' | head -n 20 || true
 echo
 echo "== kubectl certcast explain live/checkout --controller http://127.0.0.1:$port   (the controller's own number, explained)"
 PATH="$root/$build:$PATH" kubectl certcast explain live/checkout --controller "http://127.0.0.1:$port" || true
+echo
+echo "== certcast acts on live/checkout (certcast.io/mode: enforce, fallback Issuer/internal-ca)"
+for _ in $(seq 1 300); do
+	[ "$(live_state checkout '{.spec.issuerRef.name}')" = internal-ca ] &&
+		[ "$(live_state checkout '{.status.conditions[?(@.type=="Ready")].status}')" = True ] && break
+	sleep 0.2
+done
+kubectl -n live get certificate checkout -o json |
+	jq -r '"spec.issuerRef: \(.spec.issuerRef.kind)/\(.spec.issuerRef.name)", (.metadata.annotations | to_entries[] | select(.key | startswith("certcast.io/")) | "\(.key): \(.value)")'
+echo "-- certcast's Events:"
+kubectl -n live get events.events.k8s.io -o json |
+	jq -r '.items[] | select(.reportingController == "certcast") | "\(.regarding.name) \(.type) \(.reason): \(.note)"'
+echo "-- the stand-in issued it with the fallback:"
+kubectl -n live get certificates
 echo
 if [ -n "${DEMO_SECONDS:-}" ]; then
 	sleep "$DEMO_SECONDS"
