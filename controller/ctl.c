@@ -73,6 +73,8 @@ struct ctl {
 	struct arc *c_ari;               /* owned: ACME renewal windows, NULL when ari is off */
 	struct arp *c_arp;               /* owned: the thread feeding c_ari */
 	struct act *c_act;               /* owned: the writes of the workers */
+	struct kube_client *c_write_client; /* owned: the workers' writes; not canceled with the
+	                                       watches, so that a stop finishes writes in flight */
 	struct kube_client *c_lease_client; /* owned: leader election's own client (its timeout,
 	                                       no limiter, not canceled with the watches) */
 	struct le *c_le;                 /* owned: the elector; NULL without --leader-elect */
@@ -219,12 +221,14 @@ ctl_api_stat(void *arg, const char *verb, long code, unsigned long long count)
 	r->r_n = count;
 }
 
-/* certcast_api_requests_total: the watches' and workers' client plus leader election's. */
+/* certcast_api_requests_total: the watches' client plus the workers' and leader election's. */
 static void
 ctl_api_stats(struct ctl *c)
 {
 	struct ctl_api_sum s = {NULL, 0};
 	kube_client_stats(c->c_client, ctl_api_stat, &s);
+	if (c->c_write_client)
+		kube_client_stats(c->c_write_client, ctl_api_stat, &s);
 	if (c->c_lease_client)
 		kube_client_stats(c->c_lease_client, ctl_api_stat, &s);
 	for (size_t i = 0; i < s.as_n; i++) {
@@ -436,6 +440,8 @@ ctl_teardown(struct ctl *c)
 	c->c_le = NULL;
 	kube_client_free(c->c_lease_client);
 	c->c_lease_client = NULL;
+	kube_client_free(c->c_write_client);
+	c->c_write_client = NULL;
 	kube_client_free(c->c_client);
 	c->c_client = NULL;
 	kubeconfig_free(c->c_kc);
@@ -556,6 +562,12 @@ ctl_run(const struct ctl_opts *o)
 	}
 	log_info("API server %s (kubeconfig %s)", kube_client_server(c.c_client),
 	    c.c_kc->kc_source ? c.c_kc->kc_source : "?");
+	/* the same settings, its own limiter: the watches' cancel at stop must not cut a write */
+	rc = kube_client_new(c.c_kc, &ko, &c.c_write_client, &ke);
+	if (rc != CC_OK) {
+		log_error("API client for writes: %s: %s", cc_strerror(rc), ke.ke_message);
+		goto out;
+	}
 	if (cfg->c_leader_elect) {
 		rc = ctl_start_lease(&c);
 		if (rc != CC_OK) {
@@ -589,7 +601,7 @@ ctl_run(const struct ctl_opts *o)
 	ro.ro_psl_file = cfg->c_psl_file;
 	struct act_opts ao;
 	memset(&ao, 0, sizeof ao);
-	ao.ao_client = c.c_client;
+	ao.ao_client = c.c_write_client;
 	ao.ao_store = c.c_store;
 	ao.ao_met = &c.c_met;
 	ao.ao_reissue_budget = ACT_REISSUE_BUDGET;
