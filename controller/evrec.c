@@ -4,6 +4,7 @@
 #include "cc_err.h"
 #include "hash.h"
 #include "kube_client.h"
+#include "log.h"
 #include "records.h"
 #include "resource.h"
 #include "timefmt.h"
@@ -391,7 +392,7 @@ er_body(const struct er *r, const struct er_ref *obj, const char *api_version, c
 	char *s = cJSON_PrintUnformatted(ev);
 	cJSON_Delete(ev);
 	if (s == NULL)
-		abort(); /* cJSON fails only when malloc does */
+		fatalx("cJSON_PrintUnformatted failed"); /* only when malloc does */
 	return s;
 }
 

@@ -65,7 +65,7 @@ struct er_stats {
 	uint64_t es_invalid;      /* calls refused before any POST (bad reason, action, object) */
 	uint64_t es_duplicate;    /* not posted: identical to one posted within the window */
 	uint64_t es_rate_limited; /* not posted: the object's bucket was empty */
-	uint64_t es_truncated;    /* notes cut to ER_NOTE_MAX bytes */
+	uint64_t es_truncated;    /* Events sent with their note cut to ER_NOTE_MAX bytes */
 	uint64_t es_evicted;      /* objects forgotten to stay within eo_max_objects */
 	size_t es_objects;        /* objects tracked now */
 };
