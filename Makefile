@@ -52,6 +52,9 @@ SUPPORT_OBJ := $(SUPPORT_SRC:%.c=$(BUILD)/obj/%.o)
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# Small programs the integration tests drive (tests/helpers/X.c -> BUILD/helpers/X).
+HELPER_SRC := $(wildcard tests/helpers/*.c)
+HELPER_BIN := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/helpers/%)
 BENCH_SRC := $(wildcard hack/bench/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:hack/bench/%.c=$(BUILD)/bench/%)
 
@@ -59,7 +62,7 @@ BENCH_BIN := $(BENCH_SRC:hack/bench/%.c=$(BUILD)/bench/%)
         check-banned scoring fmt help
 .DEFAULT_GOAL := all
 
-all: check-banned $(BUILD)/certcast
+all: check-banned $(BUILD)/certcast $(HELPER_BIN)
 
 help:
 	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
@@ -92,6 +95,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(SUPPORT_OBJ) $(BUILD)/libcertcast.a $(BUILD)/
 	$(CC) $(CFLAGS_ALL) $(TEST_INC) -Icontroller -Iscoring -Isim -Itests/support $(PKG_CFLAGS) -o $@ \
 		$< $(SUPPORT_OBJ) $(BUILD)/libcertcast.a $(BUILD)/libscoring.a $(LDLIBS_ALL) $(CRIT_LIBS)
 
+$(BUILD)/helpers/%: tests/helpers/%.c $(BUILD)/libcertcast.a $(BUILD)/libscoring.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Icontroller -Iscoring $(PKG_CFLAGS) -o $@ \
+		$< $(BUILD)/libcertcast.a $(BUILD)/libscoring.a $(LDLIBS_ALL)
+
 $(BUILD)/bench/%: hack/bench/%.c $(SUPPORT_OBJ) $(BUILD)/libcertcast.a $(BUILD)/libscoring.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Icontroller -Iscoring -Isim -Itests/support $(PKG_CFLAGS) -o $@ \
@@ -100,7 +108,8 @@ $(BUILD)/bench/%: hack/bench/%.c $(SUPPORT_OBJ) $(BUILD)/libcertcast.a $(BUILD)/
 # Banned calls are found by the build, not in review.
 check-banned:
 	@if grep -nE '(^|[^_a-zA-Z0-9])(sprintf|vsprintf|strcpy|strcat|atoi|atol|strtok|gets)[[:space:]]*\(' \
-		controller/*.[ch] scoring/*.[ch] sim/*.[ch] tests/unit/*.c tests/support/*.[ch] 2>/dev/null; then \
+		controller/*.[ch] scoring/*.[ch] sim/*.[ch] tests/unit/*.c tests/support/*.[ch] \
+		tests/helpers/*.c 2>/dev/null; then \
 		echo "error: banned call above (use snprintf, memcpy/strlcpy-style helpers, strtol, strtok_r)"; exit 1; fi
 
 deps:
@@ -117,7 +126,7 @@ test-san:
 # About 40 s; not part of `make test`.
 TSAN_TESTS := test_concurrency test_workqueue test_reconcile test_store test_ticker test_model \
 	test_metrics test_http_server test_reflector test_kube_client test_intern test_ratelimit \
-	test_scraper test_aripoll test_signals test_lease
+	test_scraper test_aripoll test_signals test_lease test_evrec
 test-tsan:
 	$(MAKE) BUILD=build-tsan TSAN=1 OPT=-O1 $(TSAN_TESTS:%=build-tsan/tests/%)
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
@@ -130,7 +139,7 @@ test-scenarios: $(BUILD)/certcast
 test-bars: $(BUILD)/certcast
 	SCENARIO_STRICT=1 tests/run-scenarios.sh $(BUILD)/certcast
 
-test-integration: $(BUILD)/certcast
+test-integration: $(BUILD)/certcast $(HELPER_BIN)
 	tests/integration/run.sh $(BUILD)
 
 # The README's test command: installs what is missing, then runs every suite.
@@ -149,7 +158,8 @@ demo: deps $(BUILD)/certcast
 	hack/demo.sh $(BUILD)
 
 fmt:
-	clang-format -i controller/*.[ch] scoring/*.[ch] sim/*.[ch] tests/unit/*.c tests/support/*.[ch]
+	clang-format -i controller/*.[ch] scoring/*.[ch] sim/*.[ch] tests/unit/*.c tests/support/*.[ch] \
+		tests/helpers/*.c
 
 clean:
 	rm -rf build build-san build-tsan

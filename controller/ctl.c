@@ -2,6 +2,7 @@
 #include "ctl.h"
 
 #include "act.h"
+#include "evrec.h"
 #include "buf.h"
 #include "cc_err.h"
 #include "explain_fmt.h"
@@ -73,6 +74,7 @@ struct ctl {
 	struct arc *c_ari;               /* owned: ACME renewal windows, NULL when ari is off */
 	struct arp *c_arp;               /* owned: the thread feeding c_ari */
 	struct act *c_act;               /* owned: the writes of the workers */
+	struct er *c_er;                 /* owned: their Events */
 	struct kube_client *c_write_client; /* owned: the workers' writes; not canceled with the
 	                                       watches, so that a stop finishes writes in flight */
 	struct kube_client *c_lease_client; /* owned: leader election's own client (its timeout,
@@ -219,6 +221,24 @@ ctl_api_stat(void *arg, const char *verb, long code, unsigned long long count)
 	xstrlcpy(r->r_verb, verb, sizeof r->r_verb);
 	r->r_code = code;
 	r->r_n = count;
+}
+
+/* act_emit_fn: an Event through the Event writer, stamped with the wall clock. */
+static int
+ctl_emit(void *arg, const struct act_ref *obj, int warning, const char *reason,
+    const char *action, const char *note, char *msg, size_t msglen)
+{
+	struct ctl *c = arg;
+	struct er_ref ref;
+	memset(&ref, 0, sizeof ref);
+	ref.ref_ns = obj->ar_ns;
+	ref.ref_name = obj->ar_name;
+	ref.ref_uid = obj->ar_uid;
+	ref.ref_rv = obj->ar_rv;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	int64_t now_ns = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+	return er_emit(c->c_er, &ref, warning, reason, action, note, now_ns, msg, msglen);
 }
 
 /* certcast_api_requests_total: the watches' client plus the workers' and leader election's. */
@@ -429,6 +449,8 @@ ctl_teardown(struct ctl *c)
 	recon_free(c->c_recon);
 	act_free(c->c_act); /* after the workers, its only callers */
 	c->c_act = NULL;
+	er_free(c->c_er);
+	c->c_er = NULL;
 	arc_free(c->c_ari); /* after the poller and the workers, its writer and readers */
 	c->c_ari = NULL;
 	sig_free(c->c_sig);
@@ -606,6 +628,12 @@ ctl_run(const struct ctl_opts *o)
 	ao.ao_met = &c.c_met;
 	ao.ao_reissue_budget = ACT_REISSUE_BUDGET;
 	ao.ao_is_leader = ctl_is_leader; /* asked before every write: it drops by itself */
+	struct er_opts eo;
+	memset(&eo, 0, sizeof eo);
+	eo.eo_client = c.c_write_client;
+	c.c_er = er_new(&eo);
+	ao.ao_emit = ctl_emit;
+	ao.ao_emit_arg = &c;
 	ao.ao_leader_arg = &c;
 	c.c_act = act_new(&ao);
 	ro.ro_act = c.c_act;

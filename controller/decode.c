@@ -902,6 +902,16 @@ dc_event(struct dc *dc, const cJSON *obj, struct rec_event *ev)
 	if (ev->ev_component == NULL &&
 	    (rc = dc_intern(dc, source, "source", "component", &ev->ev_component)) != CC_OK)
 		return rc;
+	/*
+	 * certcast's own Events, by either name of the reporter: reportingController, which the
+	 * core/v1 view calls reportingComponent (with source left empty), or an old-style
+	 * recorder's source.component. The store drops them (store.h says why).
+	 */
+	const char *src;
+	if ((rc = dc_str(dc, source, "source", "component", &src)) != CC_OK)
+		return rc;
+	ev->ev_own = (src != NULL && strcmp(src, REC_OWN_COMPONENT) == 0) ||
+	    (ev->ev_component != NULL && strcmp(ev->ev_component, REC_OWN_COMPONENT) == 0);
 	if (type != NULL && strcmp(type, "Normal") == 0)
 		ev->ev_type = REC_EVENT_NORMAL;
 	else if (type != NULL && strcmp(type, "Warning") == 0)

@@ -26,6 +26,7 @@
 #define REC_DER_MAX (64 * 1024)       /* largest decoded status.certificate kept */
 #define REC_ANNOT_PREFIX "certcast.io/" /* the only annotations a Certificate record keeps */
 #define REC_CM_GROUP "cert-manager.io"  /* issuerRef.group when it is empty */
+#define REC_OWN_COMPONENT "certcast"    /* reportingController of certcast's own Events */
 
 enum rec_cond_status {
 	REC_COND_ABSENT = 0, /* no condition of that type */
@@ -233,6 +234,7 @@ struct rec_event {
 	int64_t ev_first;            /* firstTimestamp, else eventTime, else ev_last */
 	int64_t ev_last;             /* lastTimestamp, else series.lastObservedTime, else eventTime */
 	const char *ev_component;    /* interned reportingComponent, else source.component, or NULL */
+	bool ev_own;                 /* reported by certcast: either component is REC_OWN_COMPONENT */
 };
 
 enum rec_pod_phase {

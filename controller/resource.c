@@ -2,6 +2,7 @@
 #include "resource.h"
 
 #include "cc_err.h"
+#include "records.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -17,11 +18,16 @@ static const struct res_desc res_descs[RES_DESC_COUNT] = {
 	{4, RES_ORDER, "orders", "acme.cert-manager.io", "v1", "orders", "OrderList", 1, NULL},
 	{5, RES_CHALLENGE, "challenges", "acme.cert-manager.io", "v1", "challenges",
 	    "ChallengeList", 1, NULL},
-	/* Events about cert-manager objects only, selected by the API server. */
+	/*
+	 * Events about cert-manager objects only, selected by the API server, without certcast's
+	 * own: the field "source" is source.component, or reportingComponent when that is empty
+	 * (as in every events.k8s.io/v1 Event). The store drops them too, for any server that
+	 * does not (store.h says why).
+	 */
 	{6, RES_EVENT, "events-cert-manager", "", "v1", "events", "EventList", 1,
-	    "involvedObject.apiVersion=cert-manager.io/v1"},
+	    "involvedObject.apiVersion=cert-manager.io/v1,source!=" REC_OWN_COMPONENT},
 	{7, RES_EVENT, "events-acme", "", "v1", "events", "EventList", 1,
-	    "involvedObject.apiVersion=acme.cert-manager.io/v1"},
+	    "involvedObject.apiVersion=acme.cert-manager.io/v1,source!=" REC_OWN_COMPONENT},
 	{8, RES_POD, "pods", "", "v1", "pods", "PodList", 1, NULL},
 };
 

@@ -586,6 +586,21 @@ store_upsert(struct store *s, struct rec_meta *rec, struct snotes *n)
 		rec_free(s->s_in, rec);
 		return;
 	}
+	/*
+	 * certcast's own Events are its output, never its input (store.h): kept, each one it posts
+	 * would wake the reconcile of the Certificate it is about, a loop that only the Event
+	 * writer's spam filter would bound, and scoring would take certcast's words as evidence.
+	 * The API server leaves them out of the watches already (resource.c); this covers saved
+	 * lists (scan) and servers that cannot.
+	 */
+	if (rec->m_kind == RES_EVENT && ((const struct rec_event *)(const void *)rec)->ev_own) {
+		if (e != NULL) { /* its name held another Event before: that one is gone */
+			store_notes_for(s, e->se_rec, n);
+			store_remove(s, e);
+		}
+		rec_free(s->s_in, rec);
+		return;
+	}
 	if (e == NULL) {
 		e = xcalloc(1, sizeof *e);
 		e->se_hash = store_hash_key(rec->m_ns, rec->m_name);

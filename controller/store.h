@@ -30,6 +30,11 @@
  * cannot be resolved yet (an Event about a CertificateRequest not seen yet) notifies nobody; the
  * missing object notifies when it arrives. The callback may take the read lock; it runs on the
  * writer's thread, and calls from different writers may interleave.
+ *
+ * certcast's own Events (rec_event.ev_own) are dropped on arrival: never kept, never linked,
+ * never notified. They are its output, not its input: kept, every Event certcast posts about a
+ * Certificate would wake that Certificate's reconcile, and scoring would read certcast's own
+ * words as evidence (a RiskRaised note that mentions a rate limit is no rate-limit failure).
  */
 #ifndef STORE_H
 #define STORE_H

@@ -156,8 +156,9 @@ tf_floordiv(int64_t a, int64_t b)
 	return q;
 }
 
+/* sec as RFC 3339 UTC, with frac ("" or ".ddd...") before the Z. */
 static int
-tf_format(int64_t sec, int msec, char *buf, size_t len)
+tf_format(int64_t sec, const char *frac, char *buf, size_t len)
 {
 	if (sec < TF_MIN_SEC || sec > TF_MAX_SEC)
 		return CC_ERR_INVAL;
@@ -166,9 +167,6 @@ tf_format(int64_t sec, int msec, char *buf, size_t len)
 	int64_t y;
 	int m, d;
 	tf_civil_from_days(days, &y, &m, &d);
-	char frac[16] = "";
-	if (msec != 0)
-		snprintf(frac, sizeof frac, ".%03d", msec);
 	int n = snprintf(buf, len, "%04lld-%02d-%02dT%02d:%02d:%02d%sZ", (long long)y, m, d,
 	    (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), frac);
 	if (n < 0 || (size_t)n >= len)
@@ -179,14 +177,26 @@ tf_format(int64_t sec, int msec, char *buf, size_t len)
 int
 tf_format_time(int64_t sec, char *buf, size_t len)
 {
-	return tf_format(sec, 0, buf, len);
+	return tf_format(sec, "", buf, len);
 }
 
 int
 tf_format_time_ms(int64_t ms, char *buf, size_t len)
 {
 	int64_t sec = tf_floordiv(ms, 1000);
-	return tf_format(sec, (int)(ms - sec * 1000), buf, len);
+	char frac[8] = "";
+	if (ms - sec * 1000 != 0)
+		snprintf(frac, sizeof frac, ".%03d", (int)(ms - sec * 1000));
+	return tf_format(sec, frac, buf, len);
+}
+
+int
+tf_format_microtime(int64_t ns, char *buf, size_t len)
+{
+	int64_t sec = tf_floordiv(ns, 1000000000);
+	char frac[8];
+	snprintf(frac, sizeof frac, ".%06d", (int)((ns - sec * 1000000000) / 1000));
+	return tf_format(sec, frac, buf, len);
 }
 
 struct tf_unit {

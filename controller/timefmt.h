@@ -1,9 +1,10 @@
 /*
  * timefmt: RFC 3339 timestamps and Go durations, the two time notations of the Kubernetes API.
  *
- * Times are int64 Unix seconds or milliseconds (UTC). Durations follow Go's time.ParseDuration
- * grammar ("2160h0m0s", "90m", "1h30m", "1.5s", "300ms") and are computed in nanoseconds like
- * Go, so anything Go rejects as out of range (beyond about 292 years) is rejected here too.
+ * Times are int64 Unix seconds, milliseconds or nanoseconds (UTC). Durations follow Go's
+ * time.ParseDuration grammar ("2160h0m0s", "90m", "1h30m", "1.5s", "300ms") and are computed in
+ * nanoseconds like Go, so anything Go rejects as out of range (beyond about 292 years) is
+ * rejected here too.
  *
  * Every function is pure and thread-safe. Errors: CC_ERR_PARSE for malformed text, CC_ERR_TOOBIG
  * for a value that does not fit (or an output buffer that is too small), CC_ERR_INVAL for a
@@ -34,6 +35,11 @@ int tf_parse_time_ms(const char *s, int64_t *ms);
 int tf_format_time(int64_t sec, char *buf, size_t len);
 /* Write ms as above, with ".mmm" before the Z when ms is not a whole second. */
 int tf_format_time_ms(int64_t ms, char *buf, size_t len);
+/*
+ * Write ns (Unix nanoseconds) as a Kubernetes MicroTime, always with six digits:
+ * "2006-01-02T15:04:05.000000Z". The part below a microsecond is dropped (rounded down).
+ */
+int tf_format_microtime(int64_t ns, char *buf, size_t len);
 
 /* Parse a Go duration into signed nanoseconds. "0", "-0" and "+0" need no unit. */
 int tf_duration_parse_ns(const char *s, int64_t *ns);

@@ -1,6 +1,7 @@
 /*
- * Tests for decode: realistic cert-manager objects (tests/unit/fixtures/cm-*.json) decode into
- * the expected records, and each malformed field is refused with a message naming its path.
+ * Tests for decode: realistic cert-manager objects (tests/unit/fixtures/cm-*.json) and an Event
+ * of certcast's own (certcast-event.json) decode into the expected records, and each malformed
+ * field is refused with a message naming its path.
  */
 #include "cc_err.h"
 #include "decode.h"
@@ -305,6 +306,68 @@ Test(decode, events_old_and_new_style)
 	cr_expect(s->ev_first < s->ev_last);
 	cr_expect_str_eq(s->ev_component, "cert-manager-certificates-issuing");
 	rec_free(in, s);
+}
+
+/*
+ * certcast's own Events, flagged for the store to drop, by either name of the reporter; anyone
+ * else's (cert-manager's, or a component whose name only resembles certcast) is not flagged.
+ * certcast-event.json is the core/v1 view, as the API server returned it, of an Event certcast
+ * created through events.k8s.io/v1: reportingComponent "certcast", source {}, no count and no
+ * first/last timestamps, only eventTime.
+ */
+Test(decode, own_events_flagged)
+{
+	struct rec_event *o = decode_ok(in, RES_EVENT, "certcast-event.json");
+	cr_expect(o->ev_own, "an events.k8s.io Event certcast created is its own");
+	cr_expect_str_eq(o->ev_component, "certcast");
+	cr_expect_str_eq(o->ev_obj_kind, "Certificate");
+	cr_expect_eq(o->ev_type, REC_EVENT_WARNING);
+	cr_expect_eq(o->ev_count, 1);
+	cr_expect_eq(o->ev_first, t("2026-12-02T05:00:00Z"), "eventTime stands for both times");
+	cr_expect_eq(o->ev_last, o->ev_first);
+	rec_free(in, o);
+
+	static const struct {
+		const char *name;
+		const char *component; /* reportingComponent, JSON */
+		const char *source;    /* source, JSON */
+		bool own;
+	} cases[] = {
+	    {"reportingComponent certcast (events.k8s.io)", "\"certcast\"", "{}", true},
+	    {"source.component certcast (old-style recorder)", "\"\"",
+		"{\"component\":\"certcast\"}", true},
+	    {"either is enough", "\"certcast\"", "{\"component\":\"cert-manager\"}", true},
+	    {"cert-manager, new style", "\"cert-manager-certificates-issuing\"", "{}", false},
+	    {"cert-manager, old style", "\"\"", "{\"component\":\"cert-manager\"}", false},
+	    {"a name that only starts like certcast", "\"certcast-helper\"", "{}", false},
+	    {"case matters, as in the API", "\"Certcast\"", "{}", false},
+	    {"no reporter at all", "null", "null", false},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *text = xasprintf("{\"metadata\":{\"namespace\":\"ns\",\"name\":\"e\"},"
+		    "\"involvedObject\":{\"kind\":\"Certificate\",\"namespace\":\"ns\","
+		    "\"name\":\"a\"},\"reason\":\"RiskRaised\",\"message\":\"rate limit\","
+		    "\"reportingComponent\":%s,\"source\":%s}",
+		    cases[i].component, cases[i].source);
+		cJSON *j = cJSON_Parse(text);
+		free(text);
+		cr_assert_not_null(j, "%s: bad test JSON", cases[i].name);
+		void *rec = NULL;
+		char err[256] = "";
+		int rc = dec_record(in, RES_EVENT, j, &rec, err, sizeof err);
+		cJSON_Delete(j);
+		cr_assert_eq(rc, CC_OK, "%s: %s", cases[i].name, err);
+		cr_expect_eq(((struct rec_event *)rec)->ev_own, cases[i].own, "%s: ev_own %d",
+		    cases[i].name, ((struct rec_event *)rec)->ev_own);
+		rec_free(in, rec);
+	}
+	/* The fixtures of cert-manager's Events are not certcast's. */
+	struct rec_event *e = decode_ok(in, RES_EVENT, "cm-event-core.json");
+	cr_expect(!e->ev_own);
+	rec_free(in, e);
+	e = decode_ok(in, RES_EVENT, "cm-event-series.json");
+	cr_expect(!e->ev_own);
+	rec_free(in, e);
 }
 
 Test(decode, pod_fixture)

@@ -761,12 +761,12 @@ struct path_case {
 };
 
 static const struct path_case path_cases[] = {
-	{"events: field selector encoded, namespaced", 6, "team-a", NULL, NULL,
+	{"events: field selector encoded (certcast's own left out), namespaced", 6, "team-a", NULL, NULL,
 	    "/api/v1/namespaces/team-a/events?limit=2&fieldSelector="
-	    "involvedObject.apiVersion%3Dcert-manager.io%2Fv1"},
+	    "involvedObject.apiVersion%3Dcert-manager.io%2Fv1%2Csource%21%3Dcertcast"},
 	{"acme events, all namespaces", 7, NULL, NULL, NULL,
 	    "/api/v1/events?limit=2&fieldSelector="
-	    "involvedObject.apiVersion%3Dacme.cert-manager.io%2Fv1"},
+	    "involvedObject.apiVersion%3Dacme.cert-manager.io%2Fv1%2Csource%21%3Dcertcast"},
 	{"pods: cert-manager namespace and label selector", 8, "team-a", "cert-manager",
 	    "app.kubernetes.io/instance=cert-manager",
 	    "/api/v1/namespaces/cert-manager/pods?limit=2&labelSelector="

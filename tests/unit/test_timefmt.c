@@ -92,7 +92,7 @@ Test(timefmt, parse_ms_and_order)
 
 struct fmt_case {
 	const char *fc_name;
-	int64_t fc_val;      /* seconds or milliseconds, per test */
+	int64_t fc_val;      /* seconds, milliseconds or nanoseconds, per test */
 	int fc_rc;
 	const char *fc_out;
 };
@@ -145,6 +145,33 @@ Test(timefmt, format_time_ms_table)
 		cr_expect_eq(tf_parse_time_ms(buf, &back), CC_OK, "%s", c->fc_name);
 		cr_expect_eq(back, c->fc_val, "%s: reparsed %lld", c->fc_name, (long long)back);
 	}
+}
+
+/* Kubernetes MicroTime (events.k8s.io eventTime): always six digits, rounded down. */
+Test(timefmt, format_microtime_table)
+{
+	static const struct fmt_case cases[] = {
+	    {"whole second", INT64_C(1709210096000000000), CC_OK, "2024-02-29T12:34:56.000000Z"},
+	    {"micros", INT64_C(1709210096123456000), CC_OK, "2024-02-29T12:34:56.123456Z"},
+	    {"nanos dropped", INT64_C(1709210096123456999), CC_OK, "2024-02-29T12:34:56.123456Z"},
+	    {"leading zeros", INT64_C(1000001000), CC_OK, "1970-01-01T00:00:01.000001Z"},
+	    {"one ns before epoch", -1, CC_OK, "1969-12-31T23:59:59.999999Z"},
+	    {"epoch", 0, CC_OK, "1970-01-01T00:00:00.000000Z"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const struct fmt_case *c = &cases[i];
+		char buf[TF_BUFSZ];
+		cr_expect_eq(tf_format_microtime(c->fc_val, buf, sizeof buf), c->fc_rc, "%s",
+		    c->fc_name);
+		cr_expect_str_eq(buf, c->fc_out, "%s: %s", c->fc_name, buf);
+		int64_t sec = 0;
+		int32_t ns = 0;
+		cr_expect_eq(tf_parse_rfc3339(buf, &sec, &ns), CC_OK, "%s: reparse", c->fc_name);
+		cr_expect_eq(sec * 1000000000 + ns, c->fc_val - (c->fc_val % 1000 + 1000) % 1000,
+		    "%s: reparsed", c->fc_name);
+	}
+	char small[27]; /* the 27 characters fit, their NUL does not */
+	cr_expect_eq(tf_format_microtime(0, small, sizeof small), CC_ERR_TOOBIG);
 }
 
 struct dur_case {
