@@ -23,8 +23,8 @@ ap_annot(const struct rec_cert *c, const char *key)
 void
 ap_format_risk(double risk, char *buf, size_t len)
 {
-	if (!(risk >= 0.0))
-		risk = 0.0;
+	if (!(risk > 0.0))
+		risk = 0.0; /* NaN, negatives and -0.0, which would print as "-0" */
 	if (risk > 1.0)
 		risk = 1.0;
 	snprintf(buf, len, "%.6f", risk);
