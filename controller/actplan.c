@@ -136,12 +136,13 @@ ap_invalid(const struct ap_input *in, struct ap_plan *p)
 			seen = m->m_invalid[k] == h;
 		if (seen)
 			continue;
+		struct ap_event *e = ap_event(p, 1, "InvalidAnnotation", "Validate");
+		if (e == NULL)
+			break; /* no room: not remembered, so reported by a later plan */
+		snprintf(e->e_note, sizeof e->e_note, "%s=\"%.200s\" is ignored: %s.", pr->ap_key,
+		    pr->ap_value, pr->ap_why);
 		if (p->p_ninvalid < sizeof p->p_invalid / sizeof p->p_invalid[0])
 			p->p_invalid[p->p_ninvalid++] = h;
-		struct ap_event *e = ap_event(p, 1, "InvalidAnnotation", "Validate");
-		if (e)
-			snprintf(e->e_note, sizeof e->e_note, "%s=\"%.200s\" is ignored: %s.",
-			    pr->ap_key, pr->ap_value, pr->ap_why);
 	}
 }
 
