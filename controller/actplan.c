@@ -68,13 +68,20 @@ ap_want_annotations(const struct ap_input *in, int prev_level)
 	const struct sc_result *r = in->ai_res;
 	const struct ap_memory *m = in->ai_mem;
 	const char *rv = ap_annot(c, "certcast.io/risk");
-	if (rv == NULL || prev_level != (int)r->r_level)
+	if (prev_level != (int)r->r_level)
 		return 1;
-	char *end;
-	double old = strtod(rv, &end);
-	int moved = end == rv || *end != '\0' || !(old >= 0.0 && old <= 1.0);
-	double d = fabs(r->r_risk - old);
-	moved = moved || (d > AP_RISK_ABS && d > AP_RISK_REL * old);
+	/*
+	 * No annotation while the memory has the level: the watch has not brought certcast's
+	 * write yet (or someone removed it), which waits for the interval as any other change.
+	 */
+	int moved = rv == NULL;
+	if (rv) {
+		char *end;
+		double old = strtod(rv, &end);
+		moved = end == rv || *end != '\0' || !(old >= 0.0 && old <= 1.0);
+		double d = fabs(r->r_risk - old);
+		moved = moved || (d > AP_RISK_ABS && d > AP_RISK_REL * old);
+	}
 	int64_t pf = 0;
 	const char *pv = ap_annot(c, "certcast.io/predicted-failure");
 	if (pv && tf_parse_time(pv, &pf) != 0)
