@@ -532,12 +532,13 @@ act_patch(struct act *a, const struct act_job *job, int64_t now, char *rv, size_
 	}
 	if (p->p_rb != AP_SPEC_NONE)
 		m->m_last_change = now;
-	if (p->p_fo == AP_SPEC_SET)
+	if (p->p_fo == AP_SPEC_SET) {
 		ap_format_issuer(p->p_fo_group, p->p_fo_kind, p->p_fo_name, m->m_iss,
 		    sizeof m->m_iss);
-	else if (p->p_fo == AP_SPEC_RESTORE)
+		m->m_iss_seen = 0;
+	} else if (p->p_fo == AP_SPEC_RESTORE) {
 		m->m_iss[0] = '\0';
-	m->m_iss_seen = 0;
+	}
 	pthread_mutex_unlock(&a->a_mu);
 
 	if (p->p_annotate)
