@@ -460,7 +460,7 @@ act_refused(struct act *a, const struct act_job *job, const char *what, int rc,
     const struct kube_error *ke)
 {
 	if (rc == CC_ERR_NOTFOUND)
-		return CC_OK; /* deleted meanwhile: the watch brings the deletion */
+		return rc; /* deleted meanwhile: the watch brings the deletion; act_apply stops */
 	if (cc_err_retryable(rc)) {
 		log_info("certificate %s/%s: %s: %s (%s); will retry", job->j_ns, job->j_name, what,
 		    cc_strerror(rc), ke->ke_message);
@@ -663,6 +663,8 @@ act_apply(struct act *a, const struct act_job *job, int64_t now)
 	}
 	if (ap_patches(p))
 		rc = act_patch(a, job, now, rv, sizeof rv);
+	if (rc == CC_ERR_NOTFOUND)
+		return CC_OK; /* gone: no Events about it, no reissue */
 	if (rc != CC_OK)
 		return rc;
 	/* the Events of the forecast, on the object as it now is */
@@ -692,5 +694,5 @@ act_apply(struct act *a, const struct act_job *job, int64_t now)
 	 * issuerRef makes cert-manager issue at once anyway, and scoring decides again on the
 	 * object as it now is.
 	 */
-	return rc;
+	return rc == CC_ERR_NOTFOUND ? CC_OK : rc;
 }
