@@ -460,7 +460,7 @@ act_refused(struct act *a, const struct act_job *job, const char *what, int rc,
     const struct kube_error *ke)
 {
 	if (rc == CC_ERR_NOTFOUND)
-		return CC_OK; /* deleted meanwhile: the watch brings the deletion */
+		return rc; /* deleted meanwhile: the watch brings the deletion; act_apply stops */
 	if (cc_err_retryable(rc)) {
 		log_info("certificate %s/%s: %s: %s (%s); will retry", job->j_ns, job->j_name, what,
 		    cc_strerror(rc), ke->ke_message);
@@ -532,12 +532,13 @@ act_patch(struct act *a, const struct act_job *job, int64_t now, char *rv, size_
 	}
 	if (p->p_rb != AP_SPEC_NONE)
 		m->m_last_change = now;
-	if (p->p_fo == AP_SPEC_SET)
+	if (p->p_fo == AP_SPEC_SET) {
 		ap_format_issuer(p->p_fo_group, p->p_fo_kind, p->p_fo_name, m->m_iss,
 		    sizeof m->m_iss);
-	else if (p->p_fo == AP_SPEC_RESTORE)
+		m->m_iss_seen = 0;
+	} else if (p->p_fo == AP_SPEC_RESTORE) {
 		m->m_iss[0] = '\0';
-	m->m_iss_seen = 0;
+	}
 	pthread_mutex_unlock(&a->a_mu);
 
 	if (p->p_annotate)
@@ -662,6 +663,8 @@ act_apply(struct act *a, const struct act_job *job, int64_t now)
 	}
 	if (ap_patches(p))
 		rc = act_patch(a, job, now, rv, sizeof rv);
+	if (rc == CC_ERR_NOTFOUND)
+		return CC_OK; /* gone: no Events about it, no reissue */
 	if (rc != CC_OK)
 		return rc;
 	/* the Events of the forecast, on the object as it now is */
@@ -691,5 +694,5 @@ act_apply(struct act *a, const struct act_job *job, int64_t now)
 	 * issuerRef makes cert-manager issue at once anyway, and scoring decides again on the
 	 * object as it now is.
 	 */
-	return rc;
+	return rc == CC_ERR_NOTFOUND ? CC_OK : rc;
 }

@@ -23,8 +23,8 @@ ap_annot(const struct rec_cert *c, const char *key)
 void
 ap_format_risk(double risk, char *buf, size_t len)
 {
-	if (!(risk >= 0.0))
-		risk = 0.0;
+	if (!(risk > 0.0))
+		risk = 0.0; /* NaN, negatives and -0.0, which would print as "-0" */
 	if (risk > 1.0)
 		risk = 1.0;
 	snprintf(buf, len, "%.6f", risk);
@@ -68,13 +68,20 @@ ap_want_annotations(const struct ap_input *in, int prev_level)
 	const struct sc_result *r = in->ai_res;
 	const struct ap_memory *m = in->ai_mem;
 	const char *rv = ap_annot(c, "certcast.io/risk");
-	if (rv == NULL || prev_level != (int)r->r_level)
+	if (prev_level != (int)r->r_level)
 		return 1;
-	char *end;
-	double old = strtod(rv, &end);
-	int moved = end == rv || *end != '\0' || !(old >= 0.0 && old <= 1.0);
-	double d = fabs(r->r_risk - old);
-	moved = moved || (d > AP_RISK_ABS && d > AP_RISK_REL * old);
+	/*
+	 * No annotation while the memory has the level: the watch has not brought certcast's
+	 * write yet (or someone removed it), which waits for the interval as any other change.
+	 */
+	int moved = rv == NULL;
+	if (rv) {
+		char *end;
+		double old = strtod(rv, &end);
+		moved = end == rv || *end != '\0' || !(old >= 0.0 && old <= 1.0);
+		double d = fabs(r->r_risk - old);
+		moved = moved || (d > AP_RISK_ABS && d > AP_RISK_REL * old);
+	}
 	int64_t pf = 0;
 	const char *pv = ap_annot(c, "certcast.io/predicted-failure");
 	if (pv && tf_parse_time(pv, &pf) != 0)
@@ -136,12 +143,13 @@ ap_invalid(const struct ap_input *in, struct ap_plan *p)
 			seen = m->m_invalid[k] == h;
 		if (seen)
 			continue;
+		struct ap_event *e = ap_event(p, 1, "InvalidAnnotation", "Validate");
+		if (e == NULL)
+			break; /* no room: not remembered, so reported by a later plan */
+		snprintf(e->e_note, sizeof e->e_note, "%s=\"%.200s\" is ignored: %s.", pr->ap_key,
+		    pr->ap_value, pr->ap_why);
 		if (p->p_ninvalid < sizeof p->p_invalid / sizeof p->p_invalid[0])
 			p->p_invalid[p->p_ninvalid++] = h;
-		struct ap_event *e = ap_event(p, 1, "InvalidAnnotation", "Validate");
-		if (e)
-			snprintf(e->e_note, sizeof e->e_note, "%s=\"%.200s\" is ignored: %s.",
-			    pr->ap_key, pr->ap_value, pr->ap_why);
 	}
 }
 

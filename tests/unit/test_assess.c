@@ -1945,3 +1945,424 @@ Test(assess, acme_budget_queue_reaches_the_risk)
 	EVP_PKEY_free(key);
 	psl_free(p);
 }
+
+/* ---------------------------------------------------------------------------------------- */
+/* What the executor needs from assess: annotation problems, last-action, original-issuer    */
+
+/* The problems as_annotation_problems finds on f (decoded through a store). */
+static size_t
+problems_of(const struct fx_cert *f, struct as_annot_problem *out, size_t max, char *vals,
+    size_t vlen)
+{
+	struct store *st = store_new();
+	add_cert(st, f);
+	store_rdlock(st);
+	const struct rec_cert *c = store_cert_get(st, f->ns, f->name);
+	cr_assert_not_null(c);
+	size_t n = as_annotation_problems(c, out, max);
+	/* the values are borrowed from the record: copy them out before it goes */
+	size_t off = 0;
+	vals[0] = '\0';
+	for (size_t i = 0; i < n && i < max && off < vlen; i++)
+		off += (size_t)snprintf(vals + off, vlen - off, "%s%s=%s", i ? "," : "",
+		    out[i].ap_key, out[i].ap_value);
+	store_unlock(st);
+	store_free(st);
+	return n;
+}
+
+struct prob_case {
+	const char *name;
+	const char *annots[FX_ANNOTS][2];
+	const char *want; /* "key=value,..." with the certcast.io/ prefix, "" none */
+	const char *why;  /* substring of the first problem's reason */
+};
+
+static const struct prob_case prob_cases[] = {
+    /* every user annotation, good values */
+    {"none", {{NULL}}, "", NULL},
+    {"good values", {{"target-risk", "0.05"}, {"min-renew-before", "240h"},
+	{"max-renew-before", "720h"}, {"mode", "enforce"}, {"fallback-issuer", "ClusterIssuer/backup"}},
+	"", NULL},
+    {"good, other spellings", {{"target-risk", "1e-3"}, {"min-renew-before", "0s"},
+	{"max-renew-before", "0"}, {"mode", "off"}, {"fallback-issuer", "Issuer/a.b-c"}}, "", NULL},
+    {"mode observe", {{"mode", "observe"}}, "", NULL},
+    {"certcast's own annotations are not the user's", {{"risk", "abc"}, {"risk-level", "x"},
+	{"last-action", "?"}, {"original-issuer", "?"}, {"original-renew-before", "x"}}, "", NULL},
+    /* target-risk */
+    {"target-risk abc", {{"target-risk", "abc"}}, "certcast.io/target-risk=abc", "probability"},
+    {"target-risk 0", {{"target-risk", "0"}}, "certcast.io/target-risk=0", NULL},
+    {"target-risk 1", {{"target-risk", "1"}}, "certcast.io/target-risk=1", NULL},
+    {"target-risk 1.5", {{"target-risk", "1.5"}}, "certcast.io/target-risk=1.5", NULL},
+    {"target-risk -0.1", {{"target-risk", "-0.1"}}, "certcast.io/target-risk=-0.1", NULL},
+    {"target-risk with a blank", {{"target-risk", " 0.2"}}, "certcast.io/target-risk= 0.2", NULL},
+    {"target-risk hex", {{"target-risk", "0x0.2p0"}}, "certcast.io/target-risk=0x0.2p0", NULL},
+    {"target-risk empty", {{"target-risk", ""}}, "certcast.io/target-risk=", NULL},
+    /* bounds */
+    {"min-renew-before abc", {{"min-renew-before", "abc"}}, "certcast.io/min-renew-before=abc",
+	"Go duration"},
+    {"min-renew-before negative", {{"min-renew-before", "-5h"}},
+	"certcast.io/min-renew-before=-5h", NULL},
+    {"min-renew-before without a unit", {{"min-renew-before", "5"}},
+	"certcast.io/min-renew-before=5", NULL},
+    {"max-renew-before in days", {{"max-renew-before", "1d"}}, "certcast.io/max-renew-before=1d",
+	"Go duration"},
+    {"max below min", {{"min-renew-before", "3h"}, {"max-renew-before", "2h"}},
+	"certcast.io/max-renew-before=2h", "below the minimum"},
+    {"max equal to min", {{"min-renew-before", "3h"}, {"max-renew-before", "3h"}}, "", NULL},
+    {"max above min", {{"min-renew-before", "3h"}, {"max-renew-before", "3h1s"}}, "", NULL},
+    /* mode */
+    {"mode ENFORCE", {{"mode", "ENFORCE"}}, "certcast.io/mode=ENFORCE", "observe, enforce or off"},
+    {"mode empty", {{"mode", ""}}, "certcast.io/mode=", NULL},
+    /* fallback */
+    {"fallback of an unknown kind", {{"fallback-issuer", "Foo/x"}},
+	"certcast.io/fallback-issuer=Foo/x", "Issuer/NAME or ClusterIssuer/NAME"},
+    {"fallback without a name", {{"fallback-issuer", "ClusterIssuer/"}},
+	"certcast.io/fallback-issuer=ClusterIssuer/", NULL},
+    {"fallback with an upper-case name", {{"fallback-issuer", "Issuer/UPPER"}},
+	"certcast.io/fallback-issuer=Issuer/UPPER", NULL},
+    /* several: in a fixed order */
+    {"three at once", {{"fallback-issuer", "Foo/x"}, {"mode", "on"}, {"target-risk", "abc"},
+	{"min-renew-before", "1h"}},
+	"certcast.io/target-risk=abc,certcast.io/mode=on,certcast.io/fallback-issuer=Foo/x", NULL},
+};
+
+Test(assess, annotation_problems)
+{
+	for (size_t i = 0; i < sizeof prob_cases / sizeof prob_cases[0]; i++) {
+		const struct prob_case *k = &prob_cases[i];
+		struct fx_cert f = fx_healthy;
+		memcpy(f.annots, k->annots, sizeof f.annots);
+		struct as_annot_problem pr[8];
+		char vals[1024];
+		size_t n = problems_of(&f, pr, 8, vals, sizeof vals);
+		cr_expect_str_eq(vals, k->want, "%s: \"%s\", want \"%s\"", k->name, vals, k->want);
+		size_t want_n = k->want[0] ? 1 : 0;
+		for (const char *p = k->want; *p; p++)
+			want_n += *p == ',';
+		cr_expect_eq(n, want_n, "%s: %zu problems", k->name, n);
+		for (size_t j = 0; j < n && j < 8; j++)
+			cr_expect(pr[j].ap_why && pr[j].ap_why[0], "%s: no reason", k->name);
+		if (k->why && n > 0)
+			cr_expect(strstr(pr[0].ap_why, k->why) != NULL, "%s: why \"%s\"", k->name,
+			    pr[0].ap_why);
+	}
+}
+
+/* A reported value is exactly one scoring ignores: the score is as without it. */
+Test(assess, annotation_problems_are_what_scoring_ignores)
+{
+	struct scored *none = calloc(1, sizeof *none), *got = calloc(1, sizeof *got);
+	score_annot(&fx_late, NULL, NULL, NULL, none);
+	cr_assert_eq(none->r.r_decision.d_rb, SC_RB_SET);
+	const struct {
+		const char *key, *value;
+		int reported;
+	} rows[] = {
+	    {"target-risk", "abc", 1}, {"target-risk", "0.2", 0}, {"max-renew-before", "1d", 1},
+	    {"max-renew-before", "1h", 0}, {"min-renew-before", "5", 1},
+	    {"min-renew-before", "3h", 0},
+	};
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		struct fx_cert f = fx_late;
+		f.annots[0][0] = rows[i].key;
+		f.annots[0][1] = rows[i].value;
+		struct as_annot_problem pr[4];
+		char vals[256];
+		size_t n = problems_of(&f, pr, 4, vals, sizeof vals);
+		cr_expect_eq(n, (size_t)rows[i].reported, "%s=%s: %zu problems", rows[i].key,
+		    rows[i].value, n);
+		score_annot(&fx_late, rows[i].key, rows[i].value, NULL, got);
+		int same = got->r.r_decision.d_rb == none->r.r_decision.d_rb &&
+			   got->r.r_decision.d_rb_value == none->r.r_decision.d_rb_value &&
+			   got->r.r_predicted_failure == none->r.r_predicted_failure;
+		cr_expect_eq(same, rows[i].reported, "%s=%s: reported %d, but ignored %d",
+		    rows[i].key, rows[i].value, rows[i].reported, same);
+	}
+	free(none);
+	free(got);
+}
+
+Test(assess, annotation_problems_past_max)
+{
+	struct fx_cert f = fx_healthy;
+	f.annots[0][0] = "target-risk";
+	f.annots[0][1] = "abc";
+	f.annots[1][0] = "mode";
+	f.annots[1][1] = "on";
+	f.annots[2][0] = "fallback-issuer";
+	f.annots[2][1] = "x";
+	struct as_annot_problem pr[3];
+	memset(pr, 0, sizeof pr);
+	pr[1].ap_key = "sentinel";
+	char vals[256];
+	cr_expect_eq(problems_of(&f, pr, 1, vals, sizeof vals), 3, "the count goes past max");
+	cr_expect_str_eq(pr[0].ap_key, "certcast.io/target-risk");
+	cr_expect_str_eq(pr[1].ap_key, "sentinel", "written past max");
+	cr_expect_eq(problems_of(&f, NULL, 0, vals, sizeof vals), 3, "counting with max 0");
+}
+
+Test(assess, parse_last_action)
+{
+	const struct {
+		const char *in;
+		size_t actsz; /* 0: ample */
+		int ok;
+		const char *action;
+		int64_t when;
+	} rows[] = {
+	    {"RenewBeforeAdjusted 2026-06-01T00:00:00Z: spec.renewBefore 2h0m0s", 0, 1,
+		"RenewBeforeAdjusted", NOW},
+	    {"ReissueTriggered 2026-06-01T00:00:00Z", 0, 1, "ReissueTriggered", NOW},
+	    {"IssuerFailover 2026-06-01T02:00:00+02:00: spec.issuerRef ClusterIssuer/backup", 0, 1,
+		"IssuerFailover", NOW},
+	    {"IssuerRestored 2026-06-01T00:00:00.750Z: x: y", 0, 1, "IssuerRestored", NOW},
+	    {"ReissueTriggered 2026-06-01T00:00:00Z", 17, 1, "ReissueTriggered", NOW},
+	    {"ReissueTriggered 2026-06-01T00:00:00Z", 16, 0, NULL, 0},
+	    {"RenewBeforeAdjusted yesterday: x", 0, 0, NULL, 0},
+	    {"RenewBeforeAdjusted 2026-13-01T00:00:00Z: x", 0, 0, NULL, 0},
+	    {"RenewBeforeAdjusted 2026-06-01T00:00:00Z:x", 0, 0, NULL, 0},
+	    {"RenewBeforeAdjusted 2026-06-01 00:00:00Z", 0, 0, NULL, 0},
+	    {"RenewBeforeAdjusted", 0, 0, NULL, 0},
+	    {"RenewBeforeAdjusted ", 0, 0, NULL, 0},
+	    {"RenewBeforeAdjusted : x", 0, 0, NULL, 0},
+	    {" RenewBeforeAdjusted 2026-06-01T00:00:00Z", 0, 0, NULL, 0},
+	    {" 2026-06-01T00:00:00Z", 0, 0, NULL, 0}, /* no action */
+	    {"", 0, 0, NULL, 0},
+	    {"A 2026-06-01T00:00:00Z0000000000000000000000000000000", 0, 0, NULL, 0},
+	};
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		char action[40];
+		int64_t when = -1;
+		size_t sz = rows[i].actsz ? rows[i].actsz : sizeof action;
+		int ok = as_parse_last_action(rows[i].in, action, sz, &when);
+		cr_expect_eq(ok, rows[i].ok, "\"%s\" (%zu): %d", rows[i].in, sz, ok);
+		if (ok && rows[i].ok) {
+			cr_expect_str_eq(action, rows[i].action, "\"%s\": action %s", rows[i].in,
+			    action);
+			cr_expect_eq(when, rows[i].when, "\"%s\": when %lld", rows[i].in,
+			    (long long)when);
+		}
+	}
+	char a[8];
+	int64_t w;
+	cr_expect_eq(as_parse_last_action(NULL, a, sizeof a, &w), 0, "NULL");
+}
+
+Test(assess, parse_issuer_ref_any)
+{
+	const struct {
+		const char *in;
+		size_t gsz, ksz, nsz; /* 0: ample */
+		int ok;
+		const char *group, *kind, *name;
+	} rows[] = {
+	    {"Issuer/x", 0, 0, 0, 1, "cert-manager.io", "Issuer", "x"},
+	    {"ClusterIssuer/le-prod", 0, 0, 0, 1, "cert-manager.io", "ClusterIssuer", "le-prod"},
+	    {"Kind.group.example/x", 0, 0, 0, 1, "group.example", "Kind", "x"},
+	    {"AWSPCAClusterIssuer.awspca.cert-manager.io/pca", 0, 0, 0, 1, "awspca.cert-manager.io",
+		"AWSPCAClusterIssuer", "pca"},
+	    {"Issuer.cert-manager.io/a.b-c", 0, 0, 0, 1, "cert-manager.io", "Issuer", "a.b-c"},
+	    {"Issuer2/x", 0, 0, 0, 1, "cert-manager.io", "Issuer2", "x"},
+	    {"Issuer/x", 16, 7, 2, 1, "cert-manager.io", "Issuer", "x"}, /* exact fits */
+	    {"Issuer/x", 15, 0, 0, 0, NULL, NULL, NULL},                /* group one short */
+	    {"Issuer/x", 0, 6, 0, 0, NULL, NULL, NULL},                 /* kind one short */
+	    {"Issuer/x", 0, 0, 1, 0, NULL, NULL, NULL},                 /* name one short */
+	    {"Kind.ex.io/x", 6, 0, 0, 1, "ex.io", "Kind", "x"},
+	    {"Kind.ex.io/x", 5, 0, 0, 0, NULL, NULL, NULL},
+	    {"", 0, 0, 0, 0, NULL, NULL, NULL},
+	    {"x", 0, 0, 0, 0, NULL, NULL, NULL},
+	    {"/x", 0, 0, 0, 0, NULL, NULL, NULL},
+	    {"Issuer/", 0, 0, 0, 0, NULL, NULL, NULL},
+	    {"Issuer/UPPER", 0, 0, 0, 0, NULL, NULL, NULL},
+	    {"Issuer/a_b", 0, 0, 0, 0, NULL, NULL, NULL},
+	    {"Issuer/-x", 0, 0, 0, 0, NULL, NULL, NULL},
+	    {"Issuer/a/b", 0, 0, 0, 0, NULL, NULL, NULL},
+	    {"Iss-uer/x", 0, 0, 0, 0, NULL, NULL, NULL},
+	    {"Iss_uer/x", 0, 0, 0, 0, NULL, NULL, NULL},
+	    {"Is suer/x", 0, 0, 0, 0, NULL, NULL, NULL},
+	    {".group.example/x", 0, 0, 0, 0, NULL, NULL, NULL},
+	    {"Kind./x", 0, 0, 0, 0, NULL, NULL, NULL},
+	    {"Kind.Group.Example/x", 0, 0, 0, 0, NULL, NULL, NULL},
+	    {"Kind.group..example/x", 0, 0, 0, 0, NULL, NULL, NULL},
+	    {"Kind.-group.example/x", 0, 0, 0, 0, NULL, NULL, NULL},
+	    {"Kind.group_x.example/x", 0, 0, 0, 0, NULL, NULL, NULL},
+	};
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		char g[300], k[80], n[300];
+		size_t gs = rows[i].gsz ? rows[i].gsz : sizeof g;
+		size_t ks = rows[i].ksz ? rows[i].ksz : sizeof k;
+		size_t ns = rows[i].nsz ? rows[i].nsz : sizeof n;
+		memset(g, 'G', sizeof g);
+		memset(k, 'K', sizeof k);
+		memset(n, 'N', sizeof n);
+		int ok = as_parse_issuer_ref_any(rows[i].in, g, gs, k, ks, n, ns);
+		cr_expect_eq(ok, rows[i].ok, "\"%s\" (%zu, %zu, %zu): %d", rows[i].in, gs, ks, ns,
+		    ok);
+		if (ok && rows[i].ok) {
+			cr_expect_str_eq(g, rows[i].group, "\"%s\": group %s", rows[i].in, g);
+			cr_expect_str_eq(k, rows[i].kind, "\"%s\": kind %s", rows[i].in, k);
+			cr_expect_str_eq(n, rows[i].name, "\"%s\": name %s", rows[i].in, n);
+		}
+		for (size_t q = gs; q < sizeof g; q++)
+			cr_expect_eq(g[q], 'G', "\"%s\": group written past %zu", rows[i].in, gs);
+		for (size_t q = ks; q < sizeof k; q++)
+			cr_expect_eq(k[q], 'K', "\"%s\": kind written past %zu", rows[i].in, ks);
+		for (size_t q = ns; q < sizeof n; q++)
+			cr_expect_eq(n[q], 'N', "\"%s\": name written past %zu", rows[i].in, ns);
+	}
+	char g[32], k[32], n[32];
+	cr_expect_eq(as_parse_issuer_ref_any(NULL, g, sizeof g, k, sizeof k, n, sizeof n), 0);
+	cr_expect_eq(as_parse_issuer_ref_any("Issuer/x", g, 0, k, sizeof k, n, sizeof n), 0);
+	cr_expect_eq(as_parse_issuer_ref_any("Issuer/x", g, sizeof g, k, 0, n, sizeof n), 0);
+	cr_expect_eq(as_parse_issuer_ref_any("Issuer/x", g, sizeof g, k, sizeof k, n, 0), 0);
+}
+
+/*
+ * Failed over by certcast: the certificate is on its fallback, and certcast.io/original-issuer
+ * names the primary it left. Scoring sees the primary's health through it (fb_other) and
+ * restores once the primary has been healthy for cf_failover_restore_after (24h).
+ */
+static struct store *
+failed_over_store(const char *original, const char *primary_ready, int64_t fail_ago)
+{
+	struct store *st = store_new();
+	/* the fallback, healthy, with the certificate on it */
+	add_issuer(st, NULL, "backup", "True", "ACMEAccountRegistered", "registered");
+	add_peers(st, "web", "backup", 3, 1, NULL);
+	/* the primary: its peers failed fail_ago ago; successes after it unless it still fails */
+	add_issuer(st, NULL, "le-prod", primary_ready, primary_ready[0] == 'T' ? "Registered" : "Err",
+	    "x");
+	for (int i = 0; i < 3; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "prim-%d", i);
+		struct fx_cert p = {
+		    .ns = "web", .name = name, .ikind = "ClusterIssuer", .iname = "le-prod",
+		    .nb_ago = 10 * DAY, .na_in = 80 * DAY,
+		    .crs = {{CR_FAILED, fail_ago + i * MIN, outage_msg}},
+		};
+		if (primary_ready[0] == 'T') {
+			p.crs[1] = (struct fx_cr){CR_ISSUED, 2 * HOUR + i * MIN, NULL};
+			p.crs[2] = (struct fx_cr){CR_ISSUED, 3 * HOUR + i * MIN, NULL};
+			p.crs[3] = (struct fx_cr){CR_ISSUED, 4 * HOUR + i * MIN, NULL};
+		}
+		add_cert(st, &p);
+	}
+	struct fx_cert f = {
+	    .ns = "shop", .name = "shop", .ikind = "ClusterIssuer", .iname = "backup",
+	    .nb_ago = 5 * DAY, .na_in = 85 * DAY,
+	    .annots = {{"fallback-issuer", "ClusterIssuer/backup"}},
+	    .crs = {{CR_ISSUED, 5 * DAY, NULL}},
+	};
+	if (original) {
+		f.annots[1][0] = "original-issuer";
+		f.annots[1][1] = original;
+	}
+	add_cert(st, &f);
+	return st;
+}
+
+Test(assess, original_issuer_brings_the_primary_back)
+{
+	const struct {
+		const char *name;
+		const char *original;
+		const char *ready;
+		int64_t fail_ago;
+		enum sc_failover_action want;
+	} rows[] = {
+	    {"primary healthy for 30h", "ClusterIssuer/le-prod", "True", 30 * HOUR, SC_FO_RESTORE},
+	    {"primary healthy for 25h", "ClusterIssuer/le-prod", "True", 25 * HOUR, SC_FO_RESTORE},
+	    {"primary healthy for 10h only", "ClusterIssuer/le-prod", "True", 10 * HOUR, SC_FO_NONE},
+	    {"primary still failing", "ClusterIssuer/le-prod", "False", 20 * MIN, SC_FO_NONE},
+	    {"no original-issuer: the primary is unknown", NULL, "True", 30 * HOUR, SC_FO_NONE},
+	    {"original-issuer malformed", "le-prod", "True", 30 * HOUR, SC_FO_NONE},
+	    {"original-issuer not in the store", "ClusterIssuer/gone", "True", 30 * HOUR,
+		SC_FO_NONE},
+	    {"original-issuer is the fallback itself", "ClusterIssuer/backup", "True", 30 * HOUR,
+		SC_FO_NONE},
+	};
+	struct scored *s = calloc(1, sizeof *s);
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		struct store *st = failed_over_store(rows[i].original, rows[i].ready, rows[i].fail_ago);
+		score(st, "shop", "shop", s);
+		check_common(s, rows[i].name);
+		cr_expect_eq(s->r.r_decision.d_failover, rows[i].want, "%s: failover %d, want %d\n%s",
+		    rows[i].name, (int)s->r.r_decision.d_failover, (int)rows[i].want, s->text);
+		if (rows[i].want == SC_FO_RESTORE)
+			cr_expect(strstr(s->text, "restore the primary issuer") != NULL, "%s: %s",
+			    rows[i].name, s->text);
+		store_free(st);
+	}
+	free(s);
+}
+
+/* The executor's memory (as_use_state) reaches the decision, after the annotations. */
+static int state_calls;
+static int64_t state_now;
+static int64_t state_last_change;
+
+static void
+state_fn(void *arg, const struct rec_cert *c, int64_t now, struct sc_state *st)
+{
+	(void)arg;
+	cr_expect_str_eq(c->c_meta.m_name, "shop");
+	state_calls++;
+	state_now = now;
+	if (state_last_change)
+		st->st_last_change = state_last_change;
+}
+
+Test(assess, state_hook_and_last_action_reach_the_decision)
+{
+	char recent[128], old[128], ts_recent[40], ts_old[40];
+	iso(NOW - MIN, ts_recent, sizeof ts_recent);
+	iso(NOW - 7 * HOUR, ts_old, sizeof ts_old);
+	snprintf(recent, sizeof recent, "RenewBeforeAdjusted %s: spec.renewBefore 2h0m0s",
+	    ts_recent);
+	snprintf(old, sizeof old, "RenewBeforeAdjusted %s: spec.renewBefore 2h0m0s", ts_old);
+	char failover[128];
+	snprintf(failover, sizeof failover, "IssuerFailover %s: spec.issuerRef Issuer/x", ts_recent);
+	const struct {
+		const char *name;
+		const char *last_action; /* NULL: none */
+		int64_t memory;          /* what the hook says, 0: nothing */
+		enum sc_rb_action want;
+	} rows[] = {
+	    {"nothing before", NULL, 0, SC_RB_SET},
+	    {"a change a minute ago in last-action", recent, 0, SC_RB_LEAVE},
+	    {"a change 7h ago in last-action", old, 0, SC_RB_SET},
+	    {"a failover a minute ago is no renewBefore change", failover, 0, SC_RB_SET},
+	    {"a malformed last-action", "RenewBeforeAdjusted soon", 0, SC_RB_SET},
+	    {"the memory: a change a minute ago", NULL, NOW - MIN, SC_RB_LEAVE},
+	    {"the memory: a change 7h ago", NULL, NOW - 7 * HOUR, SC_RB_SET},
+	    {"the memory wins over an older last-action", old, NOW - MIN, SC_RB_LEAVE},
+	};
+	struct scored *s = calloc(1, sizeof *s);
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		struct store *st = store_new();
+		world_healthy_issuer(st, "le-prod");
+		struct fx_cert f = fx_late;
+		if (rows[i].last_action) {
+			f.annots[0][0] = "last-action";
+			f.annots[0][1] = rows[i].last_action;
+		}
+		add_cert(st, &f);
+		state_calls = 0;
+		state_now = 0;
+		state_last_change = rows[i].memory;
+		store_rdlock(st);
+		const struct rec_cert *c = store_cert_get(st, "shop", "shop");
+		struct as_ctx *a = as_new(st, NULL, NOW);
+		as_use_state(a, state_fn, NULL);
+		s->rc = as_score(a, c, &s->r, s->text, sizeof s->text);
+		as_free(a);
+		store_unlock(st);
+		cr_expect_eq(state_calls, 1, "%s: hook called %d times", rows[i].name, state_calls);
+		cr_expect_eq(state_now, NOW, "%s: hook's now", rows[i].name);
+		cr_expect_eq(s->r.r_decision.d_rb, rows[i].want, "%s: renewBefore %d, want %d\n%s",
+		    rows[i].name, (int)s->r.r_decision.d_rb, (int)rows[i].want, s->text);
+		store_free(st);
+	}
+	free(s);
+}

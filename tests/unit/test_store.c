@@ -748,6 +748,152 @@ Test(store, notify_callback_may_read)
 	nt.n_store = NULL;
 }
 
+/* ---- certcast's own writes (store_mark_own) ---- */
+
+/*
+ * One step of an own-write script: 'm' marks name at rv; 'e' brings the Certificate at rv (a
+ * new notAfter each time, so the record changes); 's' re-applies it at rv unchanged (a relist);
+ * 'c' brings a CertificateRequest of the same name owned by the Certificate. want is the number
+ * of notifications for shop/name the step must cause.
+ */
+struct own_step {
+	char op;
+	const char *name, *rv;
+	int want;
+};
+
+struct own_case {
+	const char *name;
+	struct own_step steps[10];
+};
+
+static const struct own_case own_cases[] = {
+    {"the event at the marked version is stored and quiet",
+	{{'e', "a", "1", 1}, {'m', "a", "2", 0}, {'e', "a", "2", 0}, {'e', "a", "3", 1}}},
+    {"an event at another version notifies and takes the mark",
+	{{'e', "a", "1", 1}, {'m', "a", "5", 0}, {'e', "a", "4", 1}, {'e', "a", "5", 1}}},
+    {"a mark after its event costs one notification, of the next event only",
+	{{'e', "a", "1", 1}, {'e', "a", "2", 1}, {'m', "a", "2", 0}, {'e', "a", "3", 1},
+	    {'e', "a", "4", 1}, {'m', "a", "5", 0}, {'e', "a", "5", 0}}},
+    {"the newest mark replaces an older one",
+	{{'e', "a", "1", 1}, {'m', "a", "2", 0}, {'m', "a", "3", 0}, {'e', "a", "3", 0},
+	    {'e', "a", "2", 1}}},
+    {"the older mark's version then notifies",
+	{{'e', "a", "1", 1}, {'m', "a", "2", 0}, {'m', "a", "3", 0}, {'e', "a", "2", 1},
+	    {'e', "a", "3", 1}}},
+    {"marks are per object",
+	{{'e', "a", "1", 1}, {'e', "b", "1", 1}, {'m', "a", "2", 0}, {'e', "b", "2", 1},
+	    {'e', "a", "2", 0}}},
+    {"a mark made before the object is known",
+	{{'m', "c", "1", 0}, {'e', "c", "1", 0}, {'e', "c", "2", 1}}},
+    {"a CertificateRequest of the same name neither is quiet nor takes the mark",
+	{{'e', "a", "1", 1}, {'m', "a", "2", 0}, {'c', "a", "2", 1}, {'e', "a", "2", 0}}},
+    {"a relist of an unchanged version keeps the mark",
+	{{'e', "a", "1", 1}, {'m', "a", "2", 0}, {'s', "a", "1", 0}, {'e', "a", "2", 0}}},
+};
+
+Test(store, own_writes_are_quiet)
+{
+	for (size_t i = 0; i < sizeof own_cases / sizeof own_cases[0]; i++) {
+		const struct own_case *k = &own_cases[i];
+		/* a fresh store per case */
+		store_free(s);
+		s = store_new();
+		store_set_notify(s, note_fn, &nt);
+		int64_t na = T0;
+		for (size_t j = 0; j < 10 && k->steps[j].op; j++) {
+			const struct own_step *st = &k->steps[j];
+			char key[64];
+			snprintf(key, sizeof key, "shop/%s", st->name);
+			notes_clear(&nt);
+			switch (st->op) {
+			case 'm':
+				store_mark_own(s, "shop", st->name, st->rv);
+				break;
+			case 'e':
+				na += 60;
+				OK(D_CERT, mk_cert("shop", st->name, st->rv, "Issuer", "ca", ts(na)));
+				cr_expect_eq(cert_not_after("shop", st->name), na,
+				    "%s: step %zu: the record was not stored", k->name, j);
+				break;
+			case 's':
+				apply(D_CERT, STORE_SYNC,
+				    mk_cert("shop", st->name, st->rv, "Issuer", "ca", ts(na)), CC_OK);
+				break;
+			case 'c': {
+				char cr[64];
+				snprintf(cr, sizeof cr, "%s", st->name);
+				OK(D_CR, mk_cr("shop", cr, st->rv, st->name, T0));
+				break;
+			}
+			}
+			cr_expect_eq(notes_has(&nt, key), (size_t)st->want,
+			    "%s: step %zu (%c %s@%s): %zu notifications, want %d", k->name, j, st->op,
+			    st->name, st->rv, notes_has(&nt, key), st->want);
+		}
+	}
+}
+
+/* At most 4096 marks: one more drops the oldest, whose event then notifies. */
+Test(store, own_marks_are_bounded)
+{
+	char name[32];
+	for (int i = 0; i < 4096; i++) {
+		snprintf(name, sizeof name, "c%d", i);
+		store_mark_own(s, "shop", name, "1");
+	}
+	/* all 4096 kept: the oldest is still quiet */
+	OK(D_CERT, mk_cert("shop", "c0", "1", "Issuer", "ca", ts(T0)));
+	cr_expect_eq(nt.n_len, 0, "the oldest of 4096 marks was dropped");
+	/* c0's mark is gone with its event; two more make 4097, and c1 is the oldest */
+	store_mark_own(s, "shop", "c0", "2");
+	store_mark_own(s, "shop", "d0", "1");
+	OK(D_CERT, mk_cert("shop", "c1", "1", "Issuer", "ca", ts(T0)));
+	cr_expect_eq(notes_has(&nt, "shop/c1"), 1, "the dropped mark still silenced its event");
+	notes_clear(&nt);
+	const char *quiet[][2] = {{"c2", "1"}, {"c4095", "1"}, {"c0", "2"}, {"d0", "1"}};
+	for (size_t i = 0; i < sizeof quiet / sizeof quiet[0]; i++) {
+		OK(D_CERT, mk_cert("shop", quiet[i][0], quiet[i][1], "Issuer", "ca", ts(T0 + 60)));
+		cr_expect_eq(nt.n_len, 0, "%s@%s notified: its mark was dropped", quiet[i][0],
+		    quiet[i][1]);
+	}
+}
+
+/* Marks and events from different threads (make test-tsan). */
+static void *
+own_marker(void *arg)
+{
+	(void)arg;
+	char name[16], rv[16];
+	for (int i = 0; i < 2000; i++) {
+		snprintf(name, sizeof name, "m%d", i % 50);
+		snprintf(rv, sizeof rv, "%d", i);
+		store_mark_own(s, "shop", name, rv);
+	}
+	return NULL;
+}
+
+Test(store, own_marks_from_another_thread)
+{
+	pthread_t t;
+	pthread_create(&t, NULL, own_marker, NULL);
+	for (int i = 0; i < 2000; i++) {
+		char name[16], rv[16];
+		snprintf(name, sizeof name, "m%d", i % 50);
+		snprintf(rv, sizeof rv, "%d", i);
+		OK(D_CERT, mk_cert("shop", name, rv, "Issuer", "ca", ts(T0 + i)));
+	}
+	pthread_join(t, NULL);
+	store_rdlock(s);
+	cr_expect_eq(store_count(s, RES_CERTIFICATE), 50);
+	store_unlock(s);
+	/* whatever raced, a mark made now still silences its event */
+	store_mark_own(s, "shop", "m0", "9999");
+	notes_clear(&nt);
+	OK(D_CERT, mk_cert("shop", "m0", "9999", "Issuer", "ca", ts(T0)));
+	cr_expect_eq(nt.n_len, 0);
+}
+
 /* ---- concurrency smoke test ---- */
 
 #define SMOKE_CERTS 200
