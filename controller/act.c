@@ -32,7 +32,8 @@ struct act_mem {
 	int m_rb_set;                   /* certcast set spec.renewBefore to m_rb ... */
 	int64_t m_rb;
 	int m_rb_seen;                  /* ... and has seen it on the object since */
-	char m_iss[AP_REF_MAX];         /* the issuerRef certcast set, "" none */
+	char *m_iss;                    /* owned: the issuerRef certcast set, NULL none (rare: a
+					 * pointer keeps the entry every certificate has small) */
 	int m_iss_seen;
 	int m_reverts;
 	int64_t m_last_change;          /* certcast's last renewBefore change */
@@ -76,6 +77,7 @@ act_free(struct act *a)
 		for (struct act_mem *m = a->a_tab[i], *nx; m; m = nx) {
 			nx = m->m_next;
 			free(m->m_key);
+			free(m->m_iss);
 			free(m);
 		}
 	for (struct act_issuer *is = a->a_iss, *nx; is; is = nx) {
@@ -134,6 +136,7 @@ act_forget(struct act *a, const char *ns, const char *name)
 		if (m->m_hash == h && strcmp(m->m_key, key) == 0) {
 			*pp = m->m_next;
 			free(m->m_key);
+			free(m->m_iss);
 			free(m);
 			a->a_count--;
 			break;
@@ -227,7 +230,7 @@ act_prepare(struct act *a, const struct rec_cert *c, const struct sc_result *res
 	xstrlcpy(job->j_rv, c->c_meta.m_rv, sizeof job->j_rv);
 	act_issuer_key(c, job->j_issuer, sizeof job->j_issuer);
 	struct as_annot_problem pr[8];
-	size_t npr = as_annotation_problems(c, pr, 8);
+	size_t npr = as_annotation_problems(c, a->a_o.ao_scoring, pr, 8);
 	if (npr > 8)
 		npr = 8;
 
@@ -243,6 +246,7 @@ act_prepare(struct act *a, const struct rec_cert *c, const struct sc_result *res
 		char *k = m->m_key;
 		uint64_t h = m->m_hash;
 		struct act_mem *nx = m->m_next;
+		free(m->m_iss);
 		memset(m, 0, sizeof *m);
 		m->m_key = k;
 		m->m_hash = h;
@@ -261,13 +265,14 @@ act_prepare(struct act *a, const struct rec_cert *c, const struct sc_result *res
 			(void)act_revert(m, "spec.renewBefore", was, now_v, job);
 		}
 	}
-	if (m->m_iss[0]) {
+	if (m->m_iss) {
 		if (strcmp(m->m_iss, cur) == 0) {
 			m->m_iss_seen = 1;
 		} else if (m->m_iss_seen) {
 			char was[AP_REF_MAX];
 			xstrlcpy(was, m->m_iss, sizeof was);
-			m->m_iss[0] = '\0';
+			free(m->m_iss);
+			m->m_iss = NULL;
 			(void)act_revert(m, "spec.issuerRef", was, cur, job);
 		}
 	}
@@ -507,8 +512,23 @@ act_patch(struct act *a, const struct act_job *job, int64_t now, char *rv, size_
 	const char *reason = act_patch_action(p, detail, sizeof detail);
 	if (rc != CC_OK) {
 		buf_free(&resp);
-		return act_refused(a, job, reason ? "change the Certificate's spec"
-						  : "annotate the Certificate", rc, &ke);
+		rc = act_refused(a, job, reason ? "change the Certificate's spec"
+						 : "annotate the Certificate", rc, &ke);
+		if (rc == CC_OK && p->p_annotate) {
+			/*
+			 * Refused for good (RBAC, a webhook): remember the level as if written, so
+			 * that RiskRaised is not repeated at every reconcile and the write is
+			 * tried again at the annotation interval, not at once.
+			 */
+			char key[512];
+			snprintf(key, sizeof key, "%s/%s", job->j_ns, job->j_name);
+			pthread_mutex_lock(&a->a_mu);
+			struct act_mem *m = act_mem_get(a, key, 1);
+			m->m_ap.m_annot_time = now;
+			m->m_ap.m_level = p->p_level_num + 1;
+			pthread_mutex_unlock(&a->a_mu);
+		}
+		return rc;
 	}
 	act_rv_of(&resp, rv, rvlen);
 	buf_free(&resp);
@@ -533,11 +553,14 @@ act_patch(struct act *a, const struct act_job *job, int64_t now, char *rv, size_
 	if (p->p_rb != AP_SPEC_NONE)
 		m->m_last_change = now;
 	if (p->p_fo == AP_SPEC_SET) {
-		ap_format_issuer(p->p_fo_group, p->p_fo_kind, p->p_fo_name, m->m_iss,
-		    sizeof m->m_iss);
+		char ref[AP_REF_MAX];
+		ap_format_issuer(p->p_fo_group, p->p_fo_kind, p->p_fo_name, ref, sizeof ref);
+		free(m->m_iss);
+		m->m_iss = xstrdup(ref);
 		m->m_iss_seen = 0;
 	} else if (p->p_fo == AP_SPEC_RESTORE) {
-		m->m_iss[0] = '\0';
+		free(m->m_iss);
+		m->m_iss = NULL;
 	}
 	pthread_mutex_unlock(&a->a_mu);
 

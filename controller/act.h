@@ -59,6 +59,8 @@ struct act_opts {
 	act_emit_fn ao_emit;            /* NULL: no Events */
 	void *ao_emit_arg;
 	uint32_t ao_reissue_budget;     /* reissues per issuer per hour; 0: unlimited */
+	const struct sc_config *ao_scoring; /* borrowed: the settings annotations refine (their
+					 * problems are judged against it); NULL: scoring's defaults */
 };
 
 #define ACT_REISSUE_BUDGET 10       /* the default ao_reissue_budget */
@@ -84,8 +86,10 @@ void act_prepare(struct act *a, const struct rec_cert *c, const struct sc_result
 
 /*
  * Carry the job out (no lock held). Returns CC_OK, or a retryable cc_err (a 409 on a spec
- * write, the API server unavailable) for the key to be retried; a write the API server refuses
- * for good is reported with a DiagnosticFailed Event and a log line, and returns CC_OK.
+ * write, the API server unavailable) for the key to be retried. A write the API server refuses
+ * for good (403, 422) is reported with a DiagnosticFailed Event and a log line, its level is
+ * remembered as written (so that RiskRaised is not repeated and the annotations are tried
+ * again at the interval), and returns CC_OK. A 404 (deleted meanwhile) ends the job quietly.
  */
 int act_apply(struct act *a, const struct act_job *job, int64_t now);
 

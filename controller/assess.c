@@ -658,10 +658,14 @@ as_user_config(const struct rec_cert *c, struct sc_config *cfg)
 }
 
 size_t
-as_annotation_problems(const struct rec_cert *c, struct as_annot_problem *out, size_t max)
+as_annotation_problems(const struct rec_cert *c, const struct sc_config *base,
+    struct as_annot_problem *out, size_t max)
 {
 	struct sc_config cfg;
-	sc_config_default(&cfg);
+	if (base)
+		cfg = *base;
+	else
+		sc_config_default(&cfg);
 	return as_user_config_ex(c, &cfg, out, max);
 }
 

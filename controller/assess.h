@@ -205,11 +205,14 @@ struct as_annot_problem {
 };
 
 /*
- * The user's certcast.io/ annotations on c that scoring ignores because they do not parse, into
- * out[0..max); returns how many there are (may exceed max). They are the very rules scoring
+ * The user's certcast.io/ annotations on c that scoring ignores because they do not parse (or,
+ * for max-renew-before, because it is below the minimum in force: base's, the controller's
+ * settings; NULL for scoring's defaults), into out[0..max); returns how many there are (may
+ * exceed max). They are the very rules scoring
  * applies (as_score), so a reported value is exactly one that has no effect.
  */
-size_t as_annotation_problems(const struct rec_cert *c, struct as_annot_problem *out, size_t max);
+size_t as_annotation_problems(const struct rec_cert *c, const struct sc_config *base,
+    struct as_annot_problem *out, size_t max);
 
 /*
  * Parses the certcast.io/last-action value "<Reason> <RFC 3339 time>[: detail]" into action (the

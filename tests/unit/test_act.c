@@ -867,6 +867,43 @@ Test(act, api_server_answers)
 	}
 }
 
+/*
+ * A write refused for good is not retried at every reconcile: the level counts as written, so
+ * the next plan has no RiskRaised, and the annotations wait for the interval.
+ */
+Test(act, refused_for_good_is_not_repeated_at_once)
+{
+	const struct rec r = {.has_rb = 1, .rb = 3600};
+	const struct score s = {.mode = SC_MODE_OBSERVE, .risk = 0.6, .level = SC_LEVEL_HIGH};
+	for (int forbidden = 0; forbidden <= 1; forbidden++) {
+		fx_act(0, NULL);
+		th_server_clear_routes(F.srv);
+		F.nev = 0;
+		if (forbidden)
+			route("PATCH", CERT_PATH, 403, STATUS(403, "Forbidden", "cannot patch"));
+		else
+			route("PATCH", CERT_PATH, 500, STATUS(500, "InternalError", "etcd"));
+		(void)step(&r, &s, NOW);
+		size_t before = th_server_request_count(F.srv);
+		F.nev = 0;
+		(void)step(&r, &s, NOW + 10);
+		size_t sent = th_server_request_count(F.srv) - before;
+		if (forbidden) {
+			cr_expect_eq(sent, 0, "403: no second write 10s later (%zu)", sent);
+			cr_expect_str_eq(events(), "", "403: nothing said again: %s", events());
+			before = th_server_request_count(F.srv);
+			(void)step(&r, &s, NOW + AP_ANNOT_INTERVAL);
+			cr_expect_eq(th_server_request_count(F.srv) - before, 1,
+			    "403: tried again after the interval");
+		} else {
+			/* a passing failure is retried at once, RiskRaised with it */
+			cr_expect_eq(sent, 1, "500: written again (%zu)", sent);
+			cr_expect(strstr(events(), "RiskRaised") == NULL, "500: no Event before the "
+			    "write succeeds: %s", events());
+		}
+	}
+}
+
 /* A deleted Certificate: the reissue's GET finds nothing, and nothing is said. */
 Test(act, reissue_of_a_deleted_certificate)
 {

@@ -1959,7 +1959,7 @@ problems_of(const struct fx_cert *f, struct as_annot_problem *out, size_t max, c
 	store_rdlock(st);
 	const struct rec_cert *c = store_cert_get(st, f->ns, f->name);
 	cr_assert_not_null(c);
-	size_t n = as_annotation_problems(c, out, max);
+	size_t n = as_annotation_problems(c, NULL, out, max);
 	/* the values are borrowed from the record: copy them out before it goes */
 	size_t off = 0;
 	vals[0] = '\0';
@@ -2100,6 +2100,28 @@ Test(assess, annotation_problems_past_max)
 	cr_expect_str_eq(pr[0].ap_key, "certcast.io/target-risk");
 	cr_expect_str_eq(pr[1].ap_key, "sentinel", "written past max");
 	cr_expect_eq(problems_of(&f, NULL, 0, vals, sizeof vals), 3, "counting with max 0");
+}
+
+/* "Below the minimum" is judged against the settings in force, not scoring's defaults. */
+Test(assess, annotation_problems_against_the_controllers_minimum)
+{
+	struct fx_cert f = fx_healthy;
+	f.annots[0][0] = "max-renew-before";
+	f.annots[0][1] = "8m";
+	struct store *st = store_new();
+	add_cert(st, &f);
+	store_rdlock(st);
+	const struct rec_cert *c = store_cert_get(st, f.ns, f.name);
+	cr_assert_not_null(c);
+	struct sc_config base;
+	sc_config_default(&base);
+	struct as_annot_problem pr[2];
+	cr_expect_eq(as_annotation_problems(c, &base, pr, 2), 0, "8m is above the default 5m");
+	base.cf_min_renew_before = 600;
+	cr_expect_eq(as_annotation_problems(c, &base, pr, 2), 1, "8m is below a 10m minimum");
+	cr_expect_str_eq(pr[0].ap_key, "certcast.io/max-renew-before");
+	store_unlock(st);
+	store_free(st);
 }
 
 Test(assess, parse_last_action)
