@@ -19,7 +19,6 @@
 #define DEC_NAME_MAX 253          /* longest metadata.name (a DNS subdomain) */
 #define DEC_NS_MAX 63             /* longest namespace (a DNS label) */
 #define DEC_B64_MAX (256 * 1024)  /* longest status.certificate text worth decoding */
-#define DEC_QUOTE_MAX 40          /* bytes of a bad value quoted in a message */
 
 /* What every decoding helper needs: where strings are interned and where errors go. */
 struct dc {
@@ -44,9 +43,8 @@ dc_fail(struct dc *dc, const char *parent, const char *key, const char *fmt, ...
 	return CC_ERR_PARSE;
 }
 
-/* A short printable copy of s for messages: control bytes become '?', long values end in "...". */
-static void
-dc_quote(const char *s, char *buf, size_t len)
+void
+dec_quote(const char *s, char *buf, size_t len)
 {
 	size_t n = 0, i = 0;
 	for (; s[i] != '\0' && i < DEC_QUOTE_MAX && n + 1 < len; i++) {
@@ -58,8 +56,8 @@ dc_quote(const char *s, char *buf, size_t len)
 		memcpy(buf + n, "...", 4);
 }
 
-static const char *
-dc_type_name(const cJSON *v)
+const char *
+dec_type_name(const cJSON *v)
 {
 	if (cJSON_IsBool(v))
 		return "a boolean";
@@ -74,9 +72,8 @@ dc_type_name(const cJSON *v)
 	return "something else";
 }
 
-/* The member key of obj, or NULL when obj is NULL, has no such member, or it is JSON null. */
-static const cJSON *
-dc_child(const cJSON *obj, const char *key)
+const cJSON *
+dec_child(const cJSON *obj, const char *key)
 {
 	if (obj == NULL)
 		return NULL;
@@ -89,12 +86,12 @@ dc_child(const cJSON *obj, const char *key)
 static int
 dc_obj(struct dc *dc, const cJSON *parent, const char *ppath, const char *key, const cJSON **out)
 {
-	const cJSON *v = dc_child(parent, key);
+	const cJSON *v = dec_child(parent, key);
 	*out = NULL;
 	if (v == NULL)
 		return CC_OK;
 	if (!cJSON_IsObject(v))
-		return dc_fail(dc, ppath, key, "expected an object, got %s", dc_type_name(v));
+		return dc_fail(dc, ppath, key, "expected an object, got %s", dec_type_name(v));
 	*out = v;
 	return CC_OK;
 }
@@ -102,12 +99,12 @@ dc_obj(struct dc *dc, const cJSON *parent, const char *ppath, const char *key, c
 static int
 dc_arr(struct dc *dc, const cJSON *parent, const char *ppath, const char *key, const cJSON **out)
 {
-	const cJSON *v = dc_child(parent, key);
+	const cJSON *v = dec_child(parent, key);
 	*out = NULL;
 	if (v == NULL)
 		return CC_OK;
 	if (!cJSON_IsArray(v))
-		return dc_fail(dc, ppath, key, "expected an array, got %s", dc_type_name(v));
+		return dc_fail(dc, ppath, key, "expected an array, got %s", dec_type_name(v));
 	*out = v;
 	return CC_OK;
 }
@@ -116,12 +113,12 @@ dc_arr(struct dc *dc, const cJSON *parent, const char *ppath, const char *key, c
 static int
 dc_str(struct dc *dc, const cJSON *parent, const char *ppath, const char *key, const char **out)
 {
-	const cJSON *v = dc_child(parent, key);
+	const cJSON *v = dec_child(parent, key);
 	*out = NULL;
 	if (v == NULL)
 		return CC_OK;
 	if (!cJSON_IsString(v) || v->valuestring == NULL)
-		return dc_fail(dc, ppath, key, "expected a string, got %s", dc_type_name(v));
+		return dc_fail(dc, ppath, key, "expected a string, got %s", dec_type_name(v));
 	*out = v->valuestring;
 	return CC_OK;
 }
@@ -186,13 +183,13 @@ static int
 dc_int(struct dc *dc, const cJSON *parent, const char *ppath, const char *key, int64_t lo,
     int64_t hi, int64_t *out, bool *has)
 {
-	const cJSON *v = dc_child(parent, key);
+	const cJSON *v = dec_child(parent, key);
 	if (has != NULL)
 		*has = false;
 	if (v == NULL)
 		return CC_OK;
 	if (!cJSON_IsNumber(v))
-		return dc_fail(dc, ppath, key, "expected an integer, got %s", dc_type_name(v));
+		return dc_fail(dc, ppath, key, "expected an integer, got %s", dec_type_name(v));
 	double d = v->valuedouble;
 	if (!isfinite(d) || d != floor(d))
 		return dc_fail(dc, ppath, key, "expected an integer, got %g", d);
@@ -222,11 +219,11 @@ dc_int32(struct dc *dc, const cJSON *parent, const char *ppath, const char *key,
 static int
 dc_bool(struct dc *dc, const cJSON *parent, const char *ppath, const char *key, bool *out)
 {
-	const cJSON *v = dc_child(parent, key);
+	const cJSON *v = dec_child(parent, key);
 	if (v == NULL)
 		return CC_OK;
 	if (!cJSON_IsBool(v))
-		return dc_fail(dc, ppath, key, "expected a boolean, got %s", dc_type_name(v));
+		return dc_fail(dc, ppath, key, "expected a boolean, got %s", dec_type_name(v));
 	*out = cJSON_IsTrue(v);
 	return CC_OK;
 }
@@ -242,7 +239,7 @@ dc_time(struct dc *dc, const cJSON *parent, const char *ppath, const char *key, 
 		return rc;
 	if (tf_parse_time(s, &t) != CC_OK) {
 		char q[64];
-		dc_quote(s, q, sizeof q);
+		dec_quote(s, q, sizeof q);
 		return dc_fail(dc, ppath, key, "not an RFC 3339 time: \"%s\"", q);
 	}
 	*out = t;
@@ -263,7 +260,7 @@ dc_dur(struct dc *dc, const cJSON *parent, const char *ppath, const char *key, i
 	rc = tf_duration_parse(s, &d);
 	if (rc != CC_OK) {
 		char q[64];
-		dc_quote(s, q, sizeof q);
+		dec_quote(s, q, sizeof q);
 		const char *why = rc == CC_ERR_INVAL ? "must not be negative" :
 		    rc == CC_ERR_TOOBIG ? "out of range" : "not a Go duration";
 		return dc_fail(dc, ppath, key, "%s: \"%s\"", why, q);
@@ -320,7 +317,7 @@ dc_conds(struct dc *dc, const cJSON *status, const struct dc_cond_slot *slots, s
 		const char *type;
 		snprintf(path, sizeof path, "status.conditions[%zu]", i++);
 		if (!cJSON_IsObject(o))
-			return dc_fail(dc, path, "", "expected an object, got %s", dc_type_name(o));
+			return dc_fail(dc, path, "", "expected an object, got %s", dec_type_name(o));
 		if ((rc = dc_str(dc, o, path, "type", &type)) != CC_OK)
 			return rc;
 		if (type == NULL)
@@ -376,7 +373,7 @@ dc_strings(struct dc *dc, const cJSON *parent, const char *ppath, const char *ke
 		if (!cJSON_IsString(v) || v->valuestring == NULL) {
 			char k[64];
 			snprintf(k, sizeof k, "%s[%zu]", key, i);
-			return dc_fail(dc, ppath, k, "expected a string, got %s", dc_type_name(v));
+			return dc_fail(dc, ppath, k, "expected a string, got %s", dec_type_name(v));
 		}
 		if (out != NULL)
 			(*out)[i] = xstrdup(v->valuestring);
@@ -405,7 +402,7 @@ dc_owner(struct dc *dc, const cJSON *meta, const char *kind, char **out)
 		bool ctl = false;
 		snprintf(path, sizeof path, "metadata.ownerReferences[%zu]", i++);
 		if (!cJSON_IsObject(o))
-			return dc_fail(dc, path, "", "expected an object, got %s", dc_type_name(o));
+			return dc_fail(dc, path, "", "expected an object, got %s", dec_type_name(o));
 		if ((rc = dc_str(dc, o, path, "kind", &k)) != CC_OK ||
 		    (rc = dc_str(dc, o, path, "name", &name)) != CC_OK ||
 		    (rc = dc_bool(dc, o, path, "controller", &ctl)) != CC_OK)
@@ -440,7 +437,7 @@ dec_key(enum res_kind kind, const cJSON *obj, struct dec_key *key, char *err, si
 		return rc;
 	if (k != NULL && strcmp(k, res_kind_name(kind)) != 0) {
 		char q[64];
-		dc_quote(k, q, sizeof q);
+		dec_quote(k, q, sizeof q);
 		dc_fail(&dc, "", "kind", "expected %s, got \"%s\"", res_kind_name(kind), q);
 		return CC_ERR_INVAL;
 	}
@@ -481,7 +478,7 @@ dc_meta(struct dc *dc, enum res_kind kind, const cJSON *obj, struct rec_meta *m,
 	int rc = dec_key(kind, obj, &key, dc->d_err, dc->d_errlen);
 	if (rc != CC_OK)
 		return rc;
-	const cJSON *meta = dc_child(obj, "metadata");
+	const cJSON *meta = dec_child(obj, "metadata");
 	*metap = meta;
 	m->m_ns = intern_get(dc->d_in, key.k_ns);
 	m->m_name = xstrdup(key.k_name);
@@ -500,14 +497,14 @@ static int
 dc_annot(struct dc *dc, const cJSON *annots, const char *key, const char **out)
 {
 	char k[300];
-	const cJSON *v = dc_child(annots, key);
+	const cJSON *v = dec_child(annots, key);
 	*out = NULL;
 	if (v == NULL)
 		return CC_OK;
 	snprintf(k, sizeof k, "[\"%s\"]", key);
 	if (!cJSON_IsString(v) || v->valuestring == NULL)
 		return dc_fail(dc, "metadata.annotations", k, "expected a string, got %s",
-		    dc_type_name(v));
+		    dec_type_name(v));
 	*out = v->valuestring;
 	return CC_OK;
 }
@@ -575,7 +572,7 @@ dc_renewal(struct dc *dc, const cJSON *spec, struct rec_cert *c)
 		struct rec_window *rw = &c->c_windows[i];
 		snprintf(path, sizeof path, "spec.renewal.windows[%zu]", i++);
 		if (!cJSON_IsObject(w))
-			return dc_fail(dc, path, "", "expected an object, got %s", dc_type_name(w));
+			return dc_fail(dc, path, "", "expected an object, got %s", dec_type_name(w));
 		c->c_nwindows = i;
 		if ((rc = dc_dup(dc, w, path, "cron", &rw->w_cron)) != CC_OK ||
 		    (rc = dc_intern(dc, w, path, "timezone", &rw->w_tz)) != CC_OK ||
@@ -681,7 +678,7 @@ dc_certificaterequest(struct dc *dc, const cJSON *obj, struct rec_cr *r)
 	if (rev != NULL) {
 		if (!dc_parse_i64(rev, &r->r_revision) || r->r_revision < 0) {
 			char q[64];
-			dc_quote(rev, q, sizeof q);
+			dec_quote(rev, q, sizeof q);
 			return dc_fail(dc, "metadata.annotations",
 			    "[\"cert-manager.io/certificate-revision\"]",
 			    "not a non-negative integer: \"%s\"", q);
@@ -940,7 +937,7 @@ dc_pod_ip(struct dc *dc, const cJSON *status, char **out)
 	unsigned char addr[16];
 	if (inet_pton(AF_INET, ip, addr) != 1 && inet_pton(AF_INET6, ip, addr) != 1) {
 		char q[DEC_QUOTE_MAX + 4];
-		dc_quote(ip, q, sizeof q);
+		dec_quote(ip, q, sizeof q);
 		return dc_fail(dc, "status", "podIP", "\"%s\" is not an IP address", q);
 	}
 	*out = xstrdup(ip);
@@ -979,7 +976,7 @@ dc_pod(struct dc *dc, const cJSON *obj, struct rec_pod *p)
 		int64_t restarts = 0, fin = REC_TIME_NONE;
 		snprintf(path, sizeof path, "status.containerStatuses[%zu]", i++);
 		if (!cJSON_IsObject(o))
-			return dc_fail(dc, path, "", "expected an object, got %s", dc_type_name(o));
+			return dc_fail(dc, path, "", "expected an object, got %s", dec_type_name(o));
 		if ((rc = dc_int(dc, o, path, "restartCount", 0, INT32_MAX, &restarts, NULL)) !=
 			CC_OK ||
 		    (rc = dc_obj(dc, o, path, "lastState", &last)) != CC_OK)

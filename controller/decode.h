@@ -50,4 +50,17 @@ int dec_record(struct intern *in, enum res_kind kind, const cJSON *obj, void **o
 int dec_cert_bundle(const char *b64, unsigned char **der, size_t *len, uint32_t *ncerts,
     char *err, size_t errlen);
 
+/*
+ * Helpers for messages about JSON input, shared by every reader of API objects (decode, lease).
+ * dec_quote: a short printable copy of s (control bytes, quotes and backslashes become '?'; past
+ * DEC_QUOTE_MAX bytes it ends in "..."); buf needs DEC_QUOTE_MAX + 4 bytes to hold the most.
+ * dec_type_name: "a string", "a number", ... for "want X, got Y" messages.
+ * dec_child: the member key of obj, or NULL when obj is NULL, has none, or it is JSON null (Go
+ * reads null as absent).
+ */
+#define DEC_QUOTE_MAX 40
+void dec_quote(const char *s, char *buf, size_t len);
+const char *dec_type_name(const cJSON *v);
+const cJSON *dec_child(const cJSON *obj, const char *key);
+
 #endif

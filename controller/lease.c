@@ -3,6 +3,7 @@
 
 #include "buf.h"
 #include "cc_err.h"
+#include "decode.h"
 #include "kube_client.h"
 #include "log.h"
 #include "resource.h"
@@ -22,7 +23,6 @@
 #include <unistd.h>
 
 #define LE_BODY_MAX (256 * 1024) /* a Lease is a few hundred bytes; managedFields add some */
-#define LE_QUOTE_MAX 40          /* bytes of a bad value quoted in a message */
 #define LE_JITTER 1.2            /* client-go's JitterFactor for a candidate's retries */
 #define LE_MAX_MS (3600 * 1000)  /* no duration above an hour */
 
@@ -232,54 +232,17 @@ le_format_microtime(int64_t us, char *buf, size_t len)
 	return w < 0 || (size_t)w >= len ? CC_ERR_TOOBIG : CC_OK;
 }
 
-/* A short printable copy of s for messages: control bytes and quotes become '?'. */
-static void
-le_quote(const char *s, char *buf, size_t len)
-{
-	size_t n = 0, i = 0;
-	for (; s[i] != '\0' && i < LE_QUOTE_MAX && n + 1 < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		buf[n++] = c < 0x20 || c == 0x7f || c == '"' || c == '\\' ? '?' : (char)c;
-	}
-	buf[n] = '\0';
-	if (s[i] != '\0' && n + 4 <= len)
-		memcpy(buf + n, "...", 4);
-}
-
-static const char *
-le_type_name(const cJSON *v)
-{
-	if (cJSON_IsBool(v))
-		return "a boolean";
-	if (cJSON_IsNumber(v))
-		return "a number";
-	if (cJSON_IsString(v))
-		return "a string";
-	if (cJSON_IsArray(v))
-		return "an array";
-	if (cJSON_IsObject(v))
-		return "an object";
-	return "something else";
-}
-
-/* A member of obj; NULL when absent or JSON null (Go's pointers read null as absent). */
-static const cJSON *
-le_child(const cJSON *obj, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-	return v == NULL || cJSON_IsNull(v) ? NULL : v;
-}
 
 /* An integer member in [0, INT32_MAX] (Go's *int32); *out untouched when absent. */
 static int
 le_int32(const cJSON *spec, const char *key, int64_t *out, char *err, size_t errsz)
 {
-	const cJSON *v = le_child(spec, key);
+	const cJSON *v = dec_child(spec, key);
 	if (v == NULL)
 		return CC_OK;
 	if (!cJSON_IsNumber(v))
 		return cc_fail(err, errsz, CC_ERR_PARSE, "spec.%s: expected an integer, got %s", key,
-		    le_type_name(v));
+		    dec_type_name(v));
 	double x = v->valuedouble;
 	if (!isfinite(x) || x != floor(x) || x < 0 || x > 2147483647.0)
 		return cc_fail(err, errsz, CC_ERR_PARSE,
@@ -292,17 +255,17 @@ le_int32(const cJSON *spec, const char *key, int64_t *out, char *err, size_t err
 static int
 le_time(const cJSON *spec, const char *key, int64_t *out, char *err, size_t errsz)
 {
-	const cJSON *v = le_child(spec, key);
+	const cJSON *v = dec_child(spec, key);
 	if (v == NULL)
 		return CC_OK;
 	if (!cJSON_IsString(v) || v->valuestring == NULL)
 		return cc_fail(err, errsz, CC_ERR_PARSE, "spec.%s: expected a string, got %s", key,
-		    le_type_name(v));
+		    dec_type_name(v));
 	int64_t sec;
 	int32_t nsec;
 	if (tf_parse_rfc3339(v->valuestring, &sec, &nsec) != CC_OK) {
-		char q[LE_QUOTE_MAX + 4];
-		le_quote(v->valuestring, q, sizeof q);
+		char q[DEC_QUOTE_MAX + 4];
+		dec_quote(v->valuestring, q, sizeof q);
 		return cc_fail(err, errsz, CC_ERR_PARSE, "spec.%s: not a MicroTime: \"%s\"", key, q);
 	}
 	*out = sec * 1000000 + nsec / 1000;
@@ -313,15 +276,15 @@ le_time(const cJSON *spec, const char *key, int64_t *out, char *err, size_t errs
 static int
 le_check_kind(const cJSON *root, char *err, size_t errsz)
 {
-	const cJSON *k = le_child(root, "kind");
+	const cJSON *k = dec_child(root, "kind");
 	if (k == NULL)
 		return CC_OK;
 	if (!cJSON_IsString(k) || k->valuestring == NULL)
 		return cc_fail(err, errsz, CC_ERR_PARSE, "kind: expected a string, got %s",
-		    le_type_name(k));
+		    dec_type_name(k));
 	if (strcmp(k->valuestring, "Lease") != 0) {
-		char q[LE_QUOTE_MAX + 4];
-		le_quote(k->valuestring, q, sizeof q);
+		char q[DEC_QUOTE_MAX + 4];
+		dec_quote(k->valuestring, q, sizeof q);
 		return cc_fail(err, errsz, CC_ERR_PARSE, "kind: \"%s\", not Lease", q);
 	}
 	return CC_OK;
@@ -335,35 +298,35 @@ le_parse_tree(const cJSON *root, struct le_record *out, char *err, size_t errsz)
 	r.lr_acquire_us = r.lr_renew_us = LE_TIME_NONE;
 	if (!cJSON_IsObject(root))
 		return cc_fail(err, errsz, CC_ERR_PARSE, "expected a Lease object, got %s",
-		    le_type_name(root));
+		    dec_type_name(root));
 	int rc = le_check_kind(root, err, errsz);
 	if (rc != CC_OK)
 		return rc;
-	const cJSON *meta = le_child(root, "metadata");
+	const cJSON *meta = dec_child(root, "metadata");
 	if (meta == NULL)
 		return cc_fail(err, errsz, CC_ERR_PARSE, "metadata: missing");
 	if (!cJSON_IsObject(meta))
 		return cc_fail(err, errsz, CC_ERR_PARSE, "metadata: expected an object, got %s",
-		    le_type_name(meta));
-	const cJSON *rv = le_child(meta, "resourceVersion");
+		    dec_type_name(meta));
+	const cJSON *rv = dec_child(meta, "resourceVersion");
 	if (rv == NULL)
 		return cc_fail(err, errsz, CC_ERR_PARSE, "metadata.resourceVersion: missing");
 	if (!cJSON_IsString(rv) || rv->valuestring == NULL || rv->valuestring[0] == '\0')
 		return cc_fail(err, errsz, CC_ERR_PARSE,
 		    "metadata.resourceVersion: expected a non-empty string, got %s",
-		    cJSON_IsString(rv) ? "\"\"" : le_type_name(rv));
+		    cJSON_IsString(rv) ? "\"\"" : dec_type_name(rv));
 	if (xstrlcpy(r.lr_rv, rv->valuestring, sizeof r.lr_rv) != 0)
 		return cc_fail(err, errsz, CC_ERR_PARSE,
 		    "metadata.resourceVersion: longer than %d bytes", LE_RV_MAX - 1);
-	const cJSON *spec = le_child(root, "spec");
+	const cJSON *spec = dec_child(root, "spec");
 	if (spec != NULL && !cJSON_IsObject(spec))
 		return cc_fail(err, errsz, CC_ERR_PARSE, "spec: expected an object, got %s",
-		    le_type_name(spec));
+		    dec_type_name(spec));
 	if (spec != NULL) {
-		const cJSON *h = le_child(spec, "holderIdentity");
+		const cJSON *h = dec_child(spec, "holderIdentity");
 		if (h != NULL && (!cJSON_IsString(h) || h->valuestring == NULL))
 			return cc_fail(err, errsz, CC_ERR_PARSE,
-			    "spec.holderIdentity: expected a string, got %s", le_type_name(h));
+			    "spec.holderIdentity: expected a string, got %s", dec_type_name(h));
 		if (h != NULL && xstrlcpy(r.lr_holder, h->valuestring, sizeof r.lr_holder) != 0)
 			return cc_fail(err, errsz, CC_ERR_PARSE,
 			    "spec.holderIdentity: longer than %d bytes", LE_ID_MAX - 1);
@@ -430,7 +393,7 @@ le_body(const char *prev, size_t prevlen, const char *ns, const char *name,
 		struct le_record check;
 		if ((rc = le_parse_tree(root, &check, err, errsz)) != CC_OK)
 			goto out;
-		const cJSON *n = le_child(cJSON_GetObjectItemCaseSensitive(root, "metadata"), "name");
+		const cJSON *n = dec_child(cJSON_GetObjectItemCaseSensitive(root, "metadata"), "name");
 		if (!cJSON_IsString(n) || n->valuestring == NULL || strcmp(n->valuestring, name) != 0) {
 			rc = cc_fail(err, errsz, CC_ERR_PARSE, "metadata.name: not \"%s\"", name);
 			goto out;
