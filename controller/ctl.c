@@ -300,6 +300,19 @@ ctl_collect(void *arg)
 		met_gauge_set(c->c_met.ms_workqueue_depth, NULL, (double)wq_len(c->c_queue));
 	if (c->c_model)
 		ctl_model_stats(c);
+	if (c->c_er) {
+		struct er_stats es;
+		er_stats(c->c_er, &es);
+		const struct {
+			const char *result;
+			uint64_t n;
+		} ev[] = {{"posted", es.es_posted}, {"failed", es.es_failed + es.es_invalid},
+		    {"duplicate", es.es_duplicate}, {"rate_limited", es.es_rate_limited}};
+		for (size_t i = 0; i < sizeof ev / sizeof ev[0]; i++) {
+			const char *const lv[] = {ev[i].result};
+			met_counter_set(c->c_met.ms_events, lv, (double)ev[i].n);
+		}
+	}
 }
 
 /*

@@ -652,6 +652,9 @@ met_std_register(struct met_registry *r, const char *version, struct met_std *ou
 	    {&out->ms_ari_requests, "certcast_ari_requests_total",
 		"ACME Renewal Information (RFC 9773) calls, by result (ok, malformed, notfound, "
 		"error).", MET_COUNTER, result_l, 1},
+	    {&out->ms_events, "certcast_events_total",
+		"Events certcast wrote about Certificates, by result (posted, failed, duplicate and "
+		"rate_limited: kept back by the spam filter).", MET_COUNTER, result_l, 1},
 	    {&out->ms_model_brier, "certcast_model_brier_score",
 		"Mean squared error of the learned model's per-attempt failure forecasts, each made "
 		"before the outcome was learned.", MET_GAUGE, NULL, 0},

@@ -98,6 +98,7 @@ struct met_std {
 	struct met_family *ms_build_info;            /* certcast_build_info{version} = 1 */
 	struct met_family *ms_cm_scrapes;            /* certcast_cert_manager_scrapes_total{result} */
 	struct met_family *ms_ari_requests;          /* certcast_ari_requests_total{result} */
+	struct met_family *ms_events;                /* certcast_events_total{result} */
 	/* the learned model's calibration (additions to DESIGN.md's table) */
 	struct met_family *ms_model_brier;           /* certcast_model_brier_score */
 	struct met_family *ms_model_brier_base;      /* certcast_model_brier_score_baseline */

@@ -185,5 +185,8 @@ assert_eq "failover: certcast left the reverted issuerRef alone" primary "$(cert
 check "certcast_actions_total counts the conflict" sh -c \
 	"curl -fsS http://127.0.0.1:$port/metrics | grep -E '^certcast_actions_total\\{action=\"manager-conflict\",mode=\"enforce\"\\} 1\$'"
 check "the other certificates are still handled (annotated)" has_annot narrow certcast.io/risk
+posted=$(curl -fsS "http://127.0.0.1:$port/metrics" | awk '$1 == "certcast_events_total{result=\"posted\"}" { print $2 }')
+posted_api=$(kubectl_admin -n "$ns" get events.events.k8s.io -o json | jq '[.items[] | select(.reportingController=="certcast")] | length')
+assert_eq "certcast_events_total{result=posted} is the number of certcast's Events" "$posted_api" "$posted"
 
 lib_finish

@@ -464,6 +464,7 @@ Test(metrics, std_families)
 	    {"certcast_build_info", "gauge"},
 	    {"certcast_cert_manager_scrapes_total", "counter"},
 	    {"certcast_ari_requests_total", "counter"},
+	    {"certcast_events_total", "counter"},
 	    /* the learned model's calibration, added to the table */
 	    {"certcast_model_brier_score", "gauge"},
 	    {"certcast_model_brier_score_baseline", "gauge"},
