@@ -63,7 +63,8 @@ struct act_opts {
 					 * problems are judged against it); NULL: scoring's defaults */
 };
 
-#define ACT_REISSUE_BUDGET 10       /* the default ao_reissue_budget */
+
+#define ACT_REISSUE_BUDGET 10       /* the default reissueBudget (config.c) */
 
 struct act;
 struct act *act_new(const struct act_opts *o);

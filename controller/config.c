@@ -1,6 +1,7 @@
 /* config: defaults, the strict YAML config file, and one parser per setting shared with flags. */
 #include "config.h"
 
+#include "act.h"
 #include "cc_err.h"
 #include "http_server.h"
 #include "lease.h"
@@ -47,6 +48,7 @@ enum cfg_id {
 	CI_LEASE_DURATION,
 	CI_RENEW_DEADLINE,
 	CI_RETRY_PERIOD,
+	CI_REISSUE_BUDGET,
 };
 
 /* What a YAML value must look like before its text is parsed. */
@@ -83,6 +85,8 @@ static const struct cfg_def cfg_defs[] = {
     {CI_CM_SELECTOR, "certManagerPodSelector", "cert-manager-pod-selector", CK_STRING,
 	"SELECTOR", "label selector of cert-manager's controller pods"},
     {CI_WORKERS, "workers", "workers", CK_INT, "N", "reconcile threads (1..64)"},
+    {CI_REISSUE_BUDGET, "reissueBudget", "reissue-budget", CK_INT, "N",
+	"reissues certcast may trigger per issuer and hour in enforce mode (0: no limit)"},
     {CI_QPS, "clientQPS", "client-qps", CK_NUMBER, "QPS", "API requests per second"},
     {CI_BURST, "clientBurst", "client-burst", CK_INT, "N", "API request burst"},
     {CI_TARGET_RISK, "targetRisk", "target-risk", CK_NUMBER, "P",
@@ -132,6 +136,7 @@ cfg_defaults(struct cfg *c)
 	c->c_cm_namespace = xstrdup("cert-manager");
 	c->c_cm_selector = xstrdup(CFG_DEFAULT_SELECTOR);
 	c->c_workers = 2;
+	c->c_reissue_budget = ACT_REISSUE_BUDGET;
 	c->c_qps = 20;
 	c->c_burst = 40;
 	c->c_target_risk = 0.01;
@@ -381,6 +386,11 @@ cfg_set(struct cfg *c, const char *name, const char *value, char *err, size_t er
 		if (cfg_parse_long(value, 1, 64, &l) != CC_OK)
 			return cc_fail(err, errsz, CC_ERR_INVAL, "must be an integer from 1 to 64");
 		c->c_workers = (int)l;
+		break;
+	case CI_REISSUE_BUDGET:
+		if (cfg_parse_long(value, 0, 100000, &l) != CC_OK)
+			return cc_fail(err, errsz, CC_ERR_INVAL, "must be an integer from 0 to 100000");
+		c->c_reissue_budget = (int)l;
 		break;
 	case CI_QPS:
 		if (cfg_parse_double(value, &x) != CC_OK || x <= 0 || x > 10000)
@@ -746,6 +756,9 @@ cfg_default_text(const struct cfg_def *d, const struct cfg *c, char *out, size_t
 		break;
 	case CI_WORKERS:
 		snprintf(out, outsz, "%d", c->c_workers);
+		break;
+	case CI_REISSUE_BUDGET:
+		snprintf(out, outsz, "%d", c->c_reissue_budget);
 		break;
 	case CI_QPS:
 		snprintf(out, outsz, "%g", c->c_qps);

@@ -30,6 +30,7 @@ struct cfg {
 	char *c_cm_namespace;          /* certManagerNamespace: where cert-manager's pods run */
 	char *c_cm_selector;           /* certManagerPodSelector: label selector of those pods */
 	int c_workers;                 /* workers: reconcile threads, 1..64 */
+	int c_reissue_budget;          /* reissueBudget: reissues per issuer and hour, 0 no limit */
 	double c_qps;                  /* clientQPS: API request rate */
 	int c_burst;                   /* clientBurst: API request burst */
 	double c_target_risk;          /* targetRisk: highest acceptable risk, in (0, 1) */

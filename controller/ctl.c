@@ -639,7 +639,7 @@ ctl_run(const struct ctl_opts *o)
 	ao.ao_client = c.c_write_client;
 	ao.ao_store = c.c_store;
 	ao.ao_met = &c.c_met;
-	ao.ao_reissue_budget = ACT_REISSUE_BUDGET;
+	ao.ao_reissue_budget = (uint32_t)cfg->c_reissue_budget;
 	ao.ao_scoring = &scfg; /* lives until ctl_run returns, after the workers */
 	ao.ao_is_leader = ctl_is_leader; /* asked before every write: it drops by itself */
 	struct er_opts eo;

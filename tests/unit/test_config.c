@@ -24,6 +24,7 @@ Test(config, defaults)
 	cr_expect_str_eq(c.c_cm_selector,
 	    "app.kubernetes.io/name=cert-manager,app.kubernetes.io/component=controller");
 	cr_expect_eq(c.c_workers, 2);
+	cr_expect_eq(c.c_reissue_budget, 10);
 	cr_expect_eq(c.c_qps, 20);
 	cr_expect_eq(c.c_burst, 40);
 	cr_expect_eq(c.c_target_risk, 0.01);
@@ -89,6 +90,8 @@ field_text(const struct cfg *c, const char *key, char *out, size_t n)
 		snprintf(out, n, "%s", c->c_cm_selector);
 	else if (!strcmp(key, "workers"))
 		snprintf(out, n, "%d", c->c_workers);
+	else if (!strcmp(key, "reissueBudget"))
+		snprintf(out, n, "%d", c->c_reissue_budget);
 	else if (!strcmp(key, "clientQPS") || !strcmp(key, "client-qps"))
 		snprintf(out, n, "%g", c->c_qps);
 	else if (!strcmp(key, "clientBurst"))
@@ -152,6 +155,10 @@ Test(config, set_table)
 	    {"selector empty", "certManagerPodSelector", "", CC_ERR_INVAL, "non-empty"},
 	    {"selector control char", "certManagerPodSelector", "a=\tb", CC_ERR_INVAL, "printable"},
 	    {"workers 8", "workers", "8", CC_OK, "8"},
+	    {"reissueBudget 0 lifts the limit", "reissueBudget", "0", CC_OK, "0"},
+	    {"reissueBudget 25", "reissueBudget", "25", CC_OK, "25"},
+	    {"reissueBudget negative", "reissueBudget", "-1", CC_ERR_INVAL, "0 to 100000"},
+	    {"reissueBudget text", "reissueBudget", "ten", CC_ERR_INVAL, "0 to 100000"},
 	    {"workers 0", "workers", "0", CC_ERR_INVAL, "1 to 64"},
 	    {"workers 65", "workers", "65", CC_ERR_INVAL, "1 to 64"},
 	    {"workers text", "workers", "four", CC_ERR_INVAL, "1 to 64"},
