@@ -139,10 +139,13 @@ t0=$(now)
 start_ctl c -u POD_NAME
 took="" early=0 touched=0
 while [ "$(awk -v s="$(since "$t0")" 'BEGIN { print (s < 60) }')" = 1 ]; do
-	h=$(spec holderIdentity)
-	g=$(gauge c)
+	# The gauge first, then holder and renewTime in one read: c taking over between separate
+	# reads would look like c leading, or the lease renewed, while the dead one was named.
+	g=$(gauge c) || g="" # not listening yet in the first rounds
+	hr=$(kubectl_admin -n "$ns" get lease "$lease" -o jsonpath='{.spec.holderIdentity}|{.spec.renewTime}' 2>/dev/null)
+	h=${hr%%|*}
 	if [ "$h" = "ctl-$other" ] && [ "$g" = 1 ]; then early=1; fi
-	if [ "$h" = "ctl-$other" ] && [ "$(spec renewTime)" != "$renew_at_kill" ]; then touched=1; fi
+	if [ "$h" = "ctl-$other" ] && [ "${hr#*|}" != "$renew_at_kill" ]; then touched=1; fi
 	if [ -n "$h" ] && [ "$h" != "ctl-$other" ]; then took=$(since "$t0"); break; fi
 	sleep 0.2
 done
