@@ -246,6 +246,37 @@ ap_decide(const struct ap_input *in, struct ap_plan *p)
 		ap_actions(in, p);
 }
 
+void
+ap_describe(const struct rec_cert *c, enum sc_mode mode, char *buf, size_t len)
+{
+	static const char *const names[] = {"observe", "enforce", "off"};
+	const char *own = ap_annot(c, "certcast.io/mode");
+	const char *m = (unsigned)mode < 3 ? names[mode] : "?";
+	int from_annot = own && strcmp(own, m) == 0;
+	size_t n = 0;
+	int w = snprintf(buf, len, "certcast mode: %s (%s)%s\n", m,
+	    from_annot ? "certcast.io/mode" : "the controller's",
+	    mode == SC_MODE_ENFORCE ? ""
+	    : mode == SC_MODE_OFF   ? ": certcast writes nothing about it"
+				    : ": annotations and Events only, no actions");
+	if (w < 0 || (size_t)w >= len)
+		return;
+	n = (size_t)w;
+	const char *v;
+	if ((v = ap_annot(c, "certcast.io/last-action")) != NULL && n < len) {
+		w = snprintf(buf + n, len - n, "certcast last action: %.400s\n", v);
+		if (w > 0)
+			n += (size_t)w < len - n ? (size_t)w : len - n - 1;
+	}
+	if ((v = ap_annot(c, "certcast.io/original-renew-before")) != NULL && n < len) {
+		w = snprintf(buf + n, len - n, "kept for a restore: spec.renewBefore %.64s\n", v);
+		if (w > 0)
+			n += (size_t)w < len - n ? (size_t)w : len - n - 1;
+	}
+	if ((v = ap_annot(c, "certcast.io/original-issuer")) != NULL && n < len)
+		snprintf(buf + n, len - n, "kept for a restore: spec.issuerRef %.300s\n", v);
+}
+
 int
 ap_patches(const struct ap_plan *p)
 {

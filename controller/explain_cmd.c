@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "actplan.h"
 #include "assess.h"
 #include "budget.h"
 #include "buf.h"
@@ -63,6 +64,7 @@ xp_print_inputs(struct store *st, const char *ns, const char *name, int64_t now,
 	}
 	(void)as_find_anomalies(a);
 	x->xe_rc = as_score(a, c, &x->xe_res, x->xe_text, sizeof x->xe_text);
+	ap_describe(c, x->xe_res.r_mode, x->xe_actions, sizeof x->xe_actions);
 	as_free(a);
 	store_unlock(st);
 	struct buf b;

@@ -49,6 +49,8 @@ xf_text(struct buf *out, const char *ns, const char *name, const char *note,
 	size_t tl = strlen(x->xe_text);
 	if (rc == CC_OK && tl > 0 && x->xe_text[tl - 1] != '\n')
 		rc = buf_append_str(out, "\n");
+	if (rc == CC_OK && x->xe_actions[0])
+		rc = buf_append_str(out, x->xe_actions);
 	if (rc == CC_OK && x->xe_has_model)
 		rc = xf_calibration(out, &x->xe_model);
 	return rc;

@@ -22,6 +22,7 @@ struct xf_explanation {
 	int xe_rc;                 /* as_score's: SC_OK, or SC_ERR_INVAL (own data inconsistent) */
 	struct sc_result xe_res;   /* the result */
 	char xe_text[XF_TEXT_MAX]; /* ex_text's explanation, NUL-terminated */
+	char xe_actions[1024];     /* ap_describe's lines (mode, last action, kept values), or "" */
 	int xe_has_model;          /* a learned model took part: xe_model is a copy of it */
 	struct lm_model xe_model;
 };

@@ -556,6 +556,7 @@ recon_explain(struct recon *r, const char *ns, const char *name, struct xf_expla
 		struct as_ctx *a = recon_ctx(r, c, now, an, nan, &out->xe_model);
 		out->xe_has_model = r->r_model != NULL;
 		out->xe_rc = as_score(a, c, &out->xe_res, out->xe_text, sizeof out->xe_text);
+		ap_describe(c, out->xe_res.r_mode, out->xe_actions, sizeof out->xe_actions);
 		as_free(a);
 	}
 	store_unlock(r->r_store);

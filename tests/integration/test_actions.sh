@@ -156,6 +156,15 @@ check "certcast_actions_total counts the failover" sh -c \
 check "certcast_actions_total counts annotations in observe mode" sh -c \
 	"curl -fsS http://127.0.0.1:$port/metrics | grep -E '^certcast_actions_total\\{action=\"annotate\",mode=\"observe\"\\} [1-9]'"
 
+# --- explain says what certcast did, from the controller and locally ------------------------------
+xc=$("$bin" explain "$ns/failover" --controller "http://127.0.0.1:$port" 2>&1)
+assert_contains "explain --controller: the mode and where it comes from" "$xc" "certcast mode: enforce (certcast.io/mode)"
+assert_contains "explain --controller: the last action" "$xc" "certcast last action: IssuerFailover "
+assert_contains "explain --controller: the issuer kept for a restore" "$xc" "kept for a restore: spec.issuerRef Issuer/primary"
+xl=$(KUBECONFIG=$CERTCAST_KUBECONFIG "$bin" explain "$ns/watched" 2>&1)
+assert_contains "explain (local): observe mode does not act" "$xl" "certcast mode: observe (certcast.io/mode): annotations and Events only, no actions"
+assert_not_contains "explain (local): nothing done, nothing kept" "$xl" "kept for a restore"
+
 # --- enforce: a reissue past cert-manager's backoff -------------------------------------------------
 wait_for "retry: ReissueTriggered Event" 40 has_event retry ReissueTriggered
 assert_match "retry: last-action records the reissue" "$(annot retry certcast.io/last-action)" '^ReissueTriggered [0-9T:-]+Z: '

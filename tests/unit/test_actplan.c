@@ -787,3 +787,58 @@ Test(actplan, format_issuer)
 	ap_format_issuer(NULL, "ClusterIssuer", "le-prod", small, sizeof small);
 	cr_expect_eq(strlen(small), sizeof small - 1, "cut to the buffer, terminated");
 }
+
+/* ---------------------------------------------------------------------------------------- */
+/* ap_describe: what explain says certcast did                                               */
+
+Test(actplan, describe)
+{
+	static const struct {
+		struct tcase k; /* only the annotations are read */
+		enum sc_mode mode;
+		const char *want[4];   /* substrings that must be there */
+		const char *absent[2]; /* and ones that must not */
+	} rows[] = {
+	    {{"observe, the controller's", {{NULL}}}, SC_MODE_OBSERVE,
+		{"certcast mode: observe (the controller's): annotations and Events only"},
+		{"last action", "kept for a restore"}},
+	    {{"enforce by annotation", {{"certcast.io/mode", "enforce"}}}, SC_MODE_ENFORCE,
+		{"certcast mode: enforce (certcast.io/mode)\n"}, {"last action", "no actions"}},
+	    {{"off by annotation", {{"certcast.io/mode", "off"}}}, SC_MODE_OFF,
+		{"certcast mode: off (certcast.io/mode): certcast writes nothing"}, {NULL}},
+	    {{"a bad mode annotation is not the source", {{"certcast.io/mode", "on"}}},
+		SC_MODE_OBSERVE, {"certcast mode: observe (the controller's)"}, {NULL}},
+	    {{"failed over",
+		 {{"certcast.io/mode", "enforce"},
+		     {"certcast.io/last-action",
+			 "IssuerFailover 2026-12-02T06:17:08Z: spec.issuerRef Issuer/backup"},
+		     {"certcast.io/original-issuer", "Issuer/primary"}}},
+		SC_MODE_ENFORCE,
+		{"certcast last action: IssuerFailover 2026-12-02T06:17:08Z: spec.issuerRef "
+		 "Issuer/backup\n",
+		    "kept for a restore: spec.issuerRef Issuer/primary\n"},
+		{"spec.renewBefore"}},
+	    {{"renewBefore moved", {{"certcast.io/original-renew-before", "unset"}}}, SC_MODE_ENFORCE,
+		{"kept for a restore: spec.renewBefore unset\n"}, {"spec.issuerRef"}},
+	};
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		struct tcert t;
+		tcert_build(&t, &rows[i].k);
+		char buf[1024];
+		ap_describe(&t.c, rows[i].mode, buf, sizeof buf);
+		for (size_t j = 0; j < 4 && rows[i].want[j]; j++)
+			cr_expect(strstr(buf, rows[i].want[j]) != NULL, "%s: want \"%s\" in \"%s\"",
+			    rows[i].k.name, rows[i].want[j], buf);
+		for (size_t j = 0; j < 2 && rows[i].absent[j]; j++)
+			cr_expect(strstr(buf, rows[i].absent[j]) == NULL, "%s: \"%s\" in \"%s\"",
+			    rows[i].k.name, rows[i].absent[j], buf);
+	}
+	/* a small buffer is cut, never overrun */
+	struct tcert t;
+	tcert_build(&t, &rows[4].k);
+	char small[48];
+	memset(small, 'x', sizeof small);
+	ap_describe(&t.c, SC_MODE_ENFORCE, small, 40);
+	cr_expect(memchr(small, '\0', 40) != NULL, "terminated within its length");
+	cr_expect_eq(small[40], 'x', "nothing written past its length");
+}
