@@ -36,6 +36,7 @@ struct act_mem {
 					 * pointer keeps the entry every certificate has small) */
 	int m_iss_seen;
 	int m_reverts;
+	int m_conflict_seen;            /* certcast.io/manager-conflict seen on the object */
 	int64_t m_last_change;          /* certcast's last renewBefore change */
 	int64_t m_last_reissue;
 	struct act_mem *m_next;
@@ -89,6 +90,17 @@ act_free(struct act *a)
 	free(a->a_tab);
 	pthread_mutex_destroy(&a->a_mu);
 	free(a);
+}
+
+#define ACT_CONFLICT_KEY "certcast.io/manager-conflict"
+
+static const char *
+act_annot(const struct rec_cert *c, const char *key)
+{
+	for (size_t i = 0; i < c->c_nannots; i++)
+		if (strcmp(c->c_annots[i].ra_key, key) == 0)
+			return c->c_annots[i].ra_value;
+	return NULL;
 }
 
 /* a_mu held. The entry for key, made when create is set; NULL otherwise when absent. */
@@ -276,7 +288,24 @@ act_prepare(struct act *a, const struct rec_cert *c, const struct sc_result *res
 			(void)act_revert(m, "spec.issuerRef", was, cur, job);
 		}
 	}
+	/*
+	 * The conflict lives in certcast.io/manager-conflict, so that a restart keeps it and a
+	 * user can hand the certificate back by removing it. The memory only bridges the moment
+	 * between finding the conflict and seeing the annotation.
+	 */
+	const char *cv = act_annot(c, ACT_CONFLICT_KEY);
+	if (cv) {
+		m->m_conflict_seen = 1;
+	} else if (m->m_ap.m_conflict && m->m_conflict_seen) {
+		log_info("certificate %s: %s removed: certcast acts on it again", m->m_key,
+		    ACT_CONFLICT_KEY);
+		m->m_ap.m_conflict = 0;
+		m->m_reverts = 0;
+		m->m_conflict_seen = 0;
+	}
 	mem = m->m_ap;
+	if (cv)
+		mem.m_conflict = 1;
 	pthread_mutex_unlock(&a->a_mu);
 
 	struct ap_input in = {c, res, &mem, pr, npr, new, nnew, now};
@@ -320,11 +349,17 @@ char *
 act_patch_body(const struct act_job *job, int64_t now)
 {
 	const struct ap_plan *p = &job->j_plan;
-	if (!ap_patches(p))
+	if (!ap_patches(p) && !job->j_conflict[0])
 		return NULL;
 	cJSON *root = cJSON_CreateObject();
 	cJSON *meta = cJSON_AddObjectToObject(root, "metadata");
 	cJSON *an = cJSON_AddObjectToObject(meta, "annotations");
+	if (job->j_conflict[0]) {
+		char t[40], v[256];
+		tf_format_time(now, t, sizeof t);
+		snprintf(v, sizeof v, "%s: %s", t, job->j_conflict);
+		cJSON_AddStringToObject(an, ACT_CONFLICT_KEY, v);
+	}
 	if (p->p_annotate) {
 		cJSON_AddStringToObject(an, "certcast.io/risk", p->p_risk);
 		cJSON_AddStringToObject(an, "certcast.io/risk-level", p->p_level);
@@ -678,13 +713,14 @@ act_apply(struct act *a, const struct act_job *job, int64_t now)
 	if (job->j_conflict[0]) {
 		char note[AP_NOTE_MAX];
 		snprintf(note, sizeof note,
-		    "%s, twice. certcast stops changing this certificate (it still reports); remove "
-		    "the other manager's claim on the field, or set certcast.io/mode: observe.",
-		    job->j_conflict);
+		    "%s, twice. certcast stops changing this certificate (it still reports). Settle "
+		    "who owns the field, then remove the annotation %s to let certcast act again, "
+		    "or set certcast.io/mode: observe.",
+		    job->j_conflict, ACT_CONFLICT_KEY);
 		act_emit(a, job, rv, 1, "ManagerConflict", "Enforce", note);
 		act_count(a, "manager-conflict", p->p_mode);
 	}
-	if (ap_patches(p))
+	if (ap_patches(p) || job->j_conflict[0])
 		rc = act_patch(a, job, now, rv, sizeof rv);
 	if (rc == CC_ERR_NOTFOUND)
 		return CC_OK; /* gone: no Events about it, no reissue */

@@ -17,9 +17,11 @@
  *   still honours scoring's minimum interval between two reissues.
  * - Manager conflict: once a spec value certcast wrote has been seen on the object, a later
  *   different value is a revert by someone else. At the second revert certcast stops acting on
- *   that certificate (it still annotates and reports), emits ManagerConflict and counts
- *   certcast_actions_total{action="manager-conflict"}. The memory is the process's: a restart
- *   forgets conflicts and needs two new reverts to find one again.
+ *   that certificate (it still annotates and reports), writes certcast.io/manager-conflict
+ *   ("TIME: what changed"), emits ManagerConflict and counts
+ *   certcast_actions_total{action="manager-conflict"}. While the annotation is there certcast
+ *   takes no action on the certificate, across restarts too; removing it hands the
+ *   certificate back. The revert count itself is the process's: a restart starts it afresh.
  * - Own writes: the resourceVersion an annotation-only patch produced is marked in the store
  *   (store_mark_own), so that the watch event it causes does not queue another reconcile.
  *

@@ -273,8 +273,14 @@ ap_describe(const struct rec_cert *c, enum sc_mode mode, char *buf, size_t len)
 		if (w > 0)
 			n += (size_t)w < len - n ? (size_t)w : len - n - 1;
 	}
-	if ((v = ap_annot(c, "certcast.io/original-issuer")) != NULL && n < len)
-		snprintf(buf + n, len - n, "kept for a restore: spec.issuerRef %.300s\n", v);
+	if ((v = ap_annot(c, "certcast.io/original-issuer")) != NULL && n < len) {
+		w = snprintf(buf + n, len - n, "kept for a restore: spec.issuerRef %.300s\n", v);
+		if (w > 0)
+			n += (size_t)w < len - n ? (size_t)w : len - n - 1;
+	}
+	if ((v = ap_annot(c, "certcast.io/manager-conflict")) != NULL && n < len)
+		snprintf(buf + n, len - n,
+		    "certcast takes no action (certcast.io/manager-conflict): %.300s\n", v);
 }
 
 int

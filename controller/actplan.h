@@ -103,8 +103,9 @@ void ap_decide(const struct ap_input *in, struct ap_plan *out);
 /*
  * What certcast has done to c, in lines for `certcast explain`: the mode in force (mode is the
  * score's, which already holds the certcast.io/mode annotation) and where it comes from, the
- * last action (certcast.io/last-action), and the user's values it keeps for a restore
- * (certcast.io/original-renew-before, certcast.io/original-issuer). Always at least the mode.
+ * last action (certcast.io/last-action), the user's values it keeps for a restore
+ * (certcast.io/original-renew-before, certcast.io/original-issuer), and a manager conflict
+ * that stops its actions (certcast.io/manager-conflict). Always at least the mode.
  */
 void ap_describe(const struct rec_cert *c, enum sc_mode mode, char *buf, size_t len);
 

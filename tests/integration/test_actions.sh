@@ -191,6 +191,12 @@ require "revert the failover (2)" revert
 wait_for "failover: ManagerConflict Event" 40 has_event failover ManagerConflict
 sleep 15 # two resyncs: certcast must keep its hands off now
 assert_eq "failover: certcast left the reverted issuerRef alone" primary "$(cert failover | jq -r .spec.issuerRef.name)"
+assert_match "failover: the conflict is on the object" "$(annot failover certcast.io/manager-conflict)" \
+	'^[0-9T:-]+Z: spec.issuerRef was changed from Issuer/backup to Issuer/primary by another writer$'
+assert_contains "explain says certcast takes no action" \
+	"$("$bin" explain "$ns/failover" --controller "http://127.0.0.1:$port" 2>&1)" "certcast takes no action (certcast.io/manager-conflict)"
+require "hand the certificate back" kubectl_admin -n "$ns" annotate certificate failover certcast.io/manager-conflict-
+wait_for "certcast acts on it again: fails over" 60 on_backup
 check "certcast_actions_total counts the conflict" sh -c \
 	"curl -fsS http://127.0.0.1:$port/metrics | grep -E '^certcast_actions_total\\{action=\"manager-conflict\",mode=\"enforce\"\\} 1\$'"
 check "the other certificates are still handled (annotated)" has_annot narrow certcast.io/risk

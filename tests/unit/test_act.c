@@ -1057,6 +1057,21 @@ patches(void)
 	return n;
 }
 
+/* The conflict outlives the process: a fresh executor reads it from the annotation. */
+Test(act, manager_conflict_survives_a_restart)
+{
+	fx_act(0, NULL);
+	route("PATCH", CERT_PATH, 200, OBJ("43"));
+	const struct rec marked = {.ann = {HIGH_ANN, {"certcast.io/manager-conflict",
+					"2026-06-01T00:00:00Z: spec.renewBefore was changed"}},
+	    .has_rb = 1, .rb = 3600};
+	struct act_job *j = prepare(&marked, &set2h, NOW);
+	cr_expect_eq(j->j_plan.p_rb, AP_SPEC_NONE, "no action with the annotation, fresh memory");
+	cr_expect_str_eq(j->j_conflict, "", "not a new conflict");
+	j = prepare(&rb_user, &set2h, NOW + 60);
+	cr_expect_eq(j->j_plan.p_rb, AP_SPEC_SET, "without it, the same plan acts");
+}
+
 Test(act, manager_conflict_after_two_reverts)
 {
 	fx_act(0, NULL);
@@ -1076,8 +1091,21 @@ Test(act, manager_conflict_after_two_reverts)
 	cr_expect_neq(j->j_conflict[0], '\0', "the second revert is a conflict");
 	cr_expect_eq(j->j_plan.p_rb, AP_SPEC_NONE, "hands off");
 	cr_expect_eq(act_apply(F.a, j, t), CC_OK);
-	cr_expect_eq(patches(), 2, "a write after the conflict");
+	cr_expect_eq(patches(), 3, "the conflict is written, and nothing else");
+	{
+		const struct th_request *rq =
+		    th_server_request(F.srv, th_server_request_count(F.srv) - 1);
+		cJSON *b = cJSON_Parse(rq->tr_body);
+		cJSON *v = jget(b, "metadata", "annotations", "certcast.io/manager-conflict", NULL);
+		cr_expect(cJSON_IsString(v) && strstr(v->valuestring, "Z: spec.renewBefore was "
+								       "changed from 2h0m0s to 1h0m0s") != NULL,
+		    "the conflict annotation: %s", rq->tr_body);
+		cr_expect_null(jget(b, "spec", NULL), "no spec in that write: %s", rq->tr_body);
+		cJSON_Delete(b);
+	}
 	cr_assert_str_eq(events(), "N:RenewBeforeAdjusted,N:RenewBeforeAdjusted,W:ManagerConflict");
+	cr_expect(strstr(F.ev[2].note, "remove the annotation certcast.io/manager-conflict") != NULL,
+	    "the note says how to hand it back: %s", F.ev[2].note);
 	cr_expect(strstr(F.ev[2].note, "spec.renewBefore was changed from 2h0m0s to 1h0m0s by "
 				       "another writer, twice") != NULL,
 	    "note: %s", F.ev[2].note);
@@ -1089,7 +1117,7 @@ Test(act, manager_conflict_after_two_reverts)
 		cr_expect_eq(j->j_plan.p_rb, AP_SPEC_NONE, "a spec action after the conflict");
 		cr_expect_eq(act_apply(F.a, j, t), CC_OK);
 	}
-	cr_expect_eq(patches(), 2);
+	cr_expect_eq(patches(), 3);
 	cr_expect(action_count("manager-conflict", "enforce") == 1);
 	/* still annotating and reporting */
 	const struct score low = {.mode = SC_MODE_ENFORCE, .risk = 0.001, .level = SC_LEVEL_LOW,
@@ -1098,7 +1126,14 @@ Test(act, manager_conflict_after_two_reverts)
 	cr_expect_eq(j->j_plan.p_annotate, 1);
 	cr_expect_eq(j->j_plan.p_rb, AP_SPEC_NONE);
 	cr_expect_eq(act_apply(F.a, j, t), CC_OK);
-	cr_expect_eq(patches(), 3, "the annotations");
+	cr_expect_eq(patches(), 4, "the annotations");
+	/* the annotation seen on the object, then removed by a user: certcast acts again */
+	const struct rec marked = {.ann = {HIGH_ANN, {"certcast.io/manager-conflict", "x"}},
+	    .has_rb = 1, .rb = 3600};
+	j = prepare(&marked, &set2h, t += 60);
+	cr_expect_eq(j->j_plan.p_rb, AP_SPEC_NONE, "hands off while the annotation is there");
+	j = prepare(&rb_user, &set2h, t += 60);
+	cr_expect_eq(j->j_plan.p_rb, AP_SPEC_SET, "the annotation removed: certcast acts again");
 	/* a new object under the name starts afresh */
 	const struct rec fresh = {.ann = {HIGH_ANN}, .has_rb = 1, .rb = 3600, .uid = "uid-2"};
 	j = prepare(&fresh, &set2h, t += 60);

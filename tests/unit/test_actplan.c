@@ -819,7 +819,11 @@ Test(actplan, describe)
 		    "kept for a restore: spec.issuerRef Issuer/primary\n"},
 		{"spec.renewBefore"}},
 	    {{"renewBefore moved", {{"certcast.io/original-renew-before", "unset"}}}, SC_MODE_ENFORCE,
-		{"kept for a restore: spec.renewBefore unset\n"}, {"spec.issuerRef"}},
+		{"kept for a restore: spec.renewBefore unset\n"}, {"spec.issuerRef", "no action"}},
+	    {{"in a manager conflict", {{"certcast.io/manager-conflict", "T: spec.issuerRef was"}}},
+		SC_MODE_ENFORCE,
+		{"certcast takes no action (certcast.io/manager-conflict): T: spec.issuerRef was\n"},
+		{"kept for a restore"}},
 	};
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 		struct tcert t;
