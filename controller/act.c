@@ -94,19 +94,12 @@ act_free(struct act *a)
 
 #define ACT_CONFLICT_KEY "certcast.io/manager-conflict"
 
-static const char *
-act_annot(const struct rec_cert *c, const char *key)
-{
-	for (size_t i = 0; i < c->c_nannots; i++)
-		if (strcmp(c->c_annots[i].ra_key, key) == 0)
-			return c->c_annots[i].ra_value;
-	return NULL;
-}
-
-/* a_mu held. The entry for key, made when create is set; NULL otherwise when absent. */
+/* a_mu held. The entry for ns/name, made when create is set; NULL otherwise when absent. */
 static struct act_mem *
-act_mem_get(struct act *a, const char *key, int create)
+act_mem_get(struct act *a, const char *ns, const char *name, int create)
 {
+	char key[512]; /* a namespace (63) and a name (253) */
+	snprintf(key, sizeof key, "%s/%s", ns, name);
 	uint64_t h = hash_str(key);
 	struct act_mem **pp = &a->a_tab[h & (a->a_tsize - 1)];
 	for (struct act_mem *m = *pp; m; m = m->m_next)
@@ -115,17 +108,17 @@ act_mem_get(struct act *a, const char *key, int create)
 	if (!create)
 		return NULL;
 	if (a->a_count + 1 > a->a_tsize) {
-		size_t ns = a->a_tsize * 2;
-		struct act_mem **t = xcalloc(ns, sizeof *t);
+		size_t nsz = a->a_tsize * 2;
+		struct act_mem **t = xcalloc(nsz, sizeof *t);
 		for (size_t i = 0; i < a->a_tsize; i++)
 			for (struct act_mem *m = a->a_tab[i], *nx; m; m = nx) {
 				nx = m->m_next;
-				m->m_next = t[m->m_hash & (ns - 1)];
-				t[m->m_hash & (ns - 1)] = m;
+				m->m_next = t[m->m_hash & (nsz - 1)];
+				t[m->m_hash & (nsz - 1)] = m;
 			}
 		free(a->a_tab);
 		a->a_tab = t;
-		a->a_tsize = ns;
+		a->a_tsize = nsz;
 		pp = &a->a_tab[h & (a->a_tsize - 1)];
 	}
 	struct act_mem *m = xcalloc(1, sizeof *m);
@@ -195,11 +188,10 @@ void
 act_fill_state(void *arg, const struct rec_cert *c, int64_t now, struct sc_state *st)
 {
 	struct act *a = arg;
-	char key[512], ik[AP_REF_MAX + 256];
-	snprintf(key, sizeof key, "%s/%s", c->c_meta.m_ns, c->c_meta.m_name);
+	char ik[AP_REF_MAX + 256];
 	act_issuer_key(c, ik, sizeof ik);
 	pthread_mutex_lock(&a->a_mu);
-	const struct act_mem *m = act_mem_get(a, key, 0);
+	const struct act_mem *m = act_mem_get(a, c->c_meta.m_ns, c->c_meta.m_name, 0);
 	if (m && strcmp(m->m_uid, c->c_meta.m_uid) == 0) {
 		if (m->m_last_change > st->st_last_change)
 			st->st_last_change = m->m_last_change;
@@ -246,13 +238,12 @@ act_prepare(struct act *a, const struct rec_cert *c, const struct sc_result *res
 	if (npr > 8)
 		npr = 8;
 
-	char key[512], cur[AP_REF_MAX];
-	snprintf(key, sizeof key, "%s/%s", c->c_meta.m_ns, c->c_meta.m_name);
+	char cur[AP_REF_MAX];
 	ap_format_issuer(c->c_issuer.rf_group, c->c_issuer.rf_kind ? c->c_issuer.rf_kind : "Issuer",
 	    c->c_issuer.rf_name ? c->c_issuer.rf_name : "", cur, sizeof cur);
 	struct ap_memory mem;
 	pthread_mutex_lock(&a->a_mu);
-	struct act_mem *m = act_mem_get(a, key, 1);
+	struct act_mem *m = act_mem_get(a, c->c_meta.m_ns, c->c_meta.m_name, 1);
 	if (strcmp(m->m_uid, c->c_meta.m_uid) != 0) {
 		/* another object under this name: nothing certcast did applies to it */
 		char *k = m->m_key;
@@ -293,7 +284,7 @@ act_prepare(struct act *a, const struct rec_cert *c, const struct sc_result *res
 	 * user can hand the certificate back by removing it. The memory only bridges the moment
 	 * between finding the conflict and seeing the annotation.
 	 */
-	const char *cv = act_annot(c, ACT_CONFLICT_KEY);
+	const char *cv = rec_cert_annot(c, ACT_CONFLICT_KEY);
 	if (cv) {
 		m->m_conflict_seen = 1;
 	} else if (m->m_ap.m_conflict && m->m_conflict_seen) {
@@ -555,10 +546,8 @@ act_patch(struct act *a, const struct act_job *job, int64_t now, char *rv, size_
 			 * that RiskRaised is not repeated at every reconcile and the write is
 			 * tried again at the annotation interval, not at once.
 			 */
-			char key[512];
-			snprintf(key, sizeof key, "%s/%s", job->j_ns, job->j_name);
 			pthread_mutex_lock(&a->a_mu);
-			struct act_mem *m = act_mem_get(a, key, 1);
+			struct act_mem *m = act_mem_get(a, job->j_ns, job->j_name, 1);
 			m->m_ap.m_annot_time = now;
 			m->m_ap.m_level = p->p_level_num + 1;
 			pthread_mutex_unlock(&a->a_mu);
@@ -570,10 +559,8 @@ act_patch(struct act *a, const struct act_job *job, int64_t now, char *rv, size_
 	if (reason == NULL && a->a_o.ao_store && rv[0])
 		store_mark_own(a->a_o.ao_store, job->j_ns, job->j_name, rv);
 
-	char key[512];
-	snprintf(key, sizeof key, "%s/%s", job->j_ns, job->j_name);
 	pthread_mutex_lock(&a->a_mu);
-	struct act_mem *m = act_mem_get(a, key, 1);
+	struct act_mem *m = act_mem_get(a, job->j_ns, job->j_name, 1);
 	if (p->p_annotate) {
 		m->m_ap.m_annot_time = now;
 		m->m_ap.m_level = p->p_level_num + 1;
@@ -661,10 +648,8 @@ act_reissue(struct act *a, const struct act_job *job, int64_t now)
 				 "no reissue", job->j_ns, job->j_name);
 		return CC_OK; /* already issuing: cert-manager is at it */
 	}
-	char key[512];
-	snprintf(key, sizeof key, "%s/%s", job->j_ns, job->j_name);
 	pthread_mutex_lock(&a->a_mu);
-	act_mem_get(a, key, 1)->m_last_reissue = now;
+	act_mem_get(a, job->j_ns, job->j_name, 1)->m_last_reissue = now;
 	struct act_issuer *is = act_issuer_get(a, job->j_issuer, now);
 	if (is->i_n == is->i_cap) {
 		is->i_cap = is->i_cap ? is->i_cap * 2 : 8;
@@ -731,10 +716,8 @@ act_apply(struct act *a, const struct act_job *job, int64_t now)
 		act_emit(a, job, rv, p->p_ev[i].e_warning, p->p_ev[i].e_reason, p->p_ev[i].e_action,
 		    p->p_ev[i].e_note);
 	if (p->p_ninvalid) {
-		char key[512];
-		snprintf(key, sizeof key, "%s/%s", job->j_ns, job->j_name);
 		pthread_mutex_lock(&a->a_mu);
-		struct ap_memory *m = &act_mem_get(a, key, 1)->m_ap;
+		struct ap_memory *m = &act_mem_get(a, job->j_ns, job->j_name, 1)->m_ap;
 		for (size_t i = 0; i < p->p_ninvalid; i++) {
 			size_t cap = sizeof m->m_invalid / sizeof m->m_invalid[0];
 			/* the oldest report makes room: at worst it is reported again */

@@ -11,15 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *
-ap_annot(const struct rec_cert *c, const char *key)
-{
-	for (size_t i = 0; i < c->c_nannots; i++)
-		if (strcmp(c->c_annots[i].ra_key, key) == 0)
-			return c->c_annots[i].ra_value;
-	return NULL;
-}
-
 void
 ap_format_risk(double risk, char *buf, size_t len)
 {
@@ -53,7 +44,7 @@ ap_prev_level(const struct rec_cert *c, const struct ap_memory *m)
 {
 	if (m->m_level > 0)
 		return m->m_level - 1;
-	const char *v = ap_annot(c, "certcast.io/risk-level");
+	const char *v = rec_cert_annot(c, "certcast.io/risk-level");
 	for (int l = SC_LEVEL_LOW; v && l <= SC_LEVEL_CRITICAL; l++)
 		if (strcmp(v, sc_level_name((enum sc_level)l)) == 0)
 			return l;
@@ -67,7 +58,7 @@ ap_want_annotations(const struct ap_input *in, int prev_level)
 	const struct rec_cert *c = in->ai_cert;
 	const struct sc_result *r = in->ai_res;
 	const struct ap_memory *m = in->ai_mem;
-	const char *rv = ap_annot(c, "certcast.io/risk");
+	const char *rv = rec_cert_annot(c, "certcast.io/risk");
 	if (prev_level != (int)r->r_level)
 		return 1;
 	/*
@@ -83,7 +74,7 @@ ap_want_annotations(const struct ap_input *in, int prev_level)
 		moved = moved || (d > AP_RISK_ABS && d > AP_RISK_REL * old);
 	}
 	int64_t pf = 0;
-	const char *pv = ap_annot(c, "certcast.io/predicted-failure");
+	const char *pv = rec_cert_annot(c, "certcast.io/predicted-failure");
 	if (pv && tf_parse_time(pv, &pf) != 0)
 		pf = -1; /* unreadable: rewrite it */
 	if ((pf == 0) != (r->r_predicted_failure == 0) || pf < 0 ||
@@ -164,7 +155,7 @@ ap_actions(const struct ap_input *in, struct ap_plan *p)
 		p->p_rb = AP_SPEC_SET;
 		p->p_rb_value = d->d_rb_value;
 		/* the user's value is saved once, before certcast's first change */
-		if (ap_annot(c, "certcast.io/original-renew-before") == NULL) {
+		if (rec_cert_annot(c, "certcast.io/original-renew-before") == NULL) {
 			if (c->c_has_renew_before)
 				tf_duration_format(c->c_renew_before, p->p_orig_rb, sizeof p->p_orig_rb);
 			else
@@ -178,18 +169,18 @@ ap_actions(const struct ap_input *in, struct ap_plan *p)
 	const char *ir_group = c->c_issuer.rf_group ? c->c_issuer.rf_group : REC_CM_GROUP;
 	const char *ir_kind = c->c_issuer.rf_kind ? c->c_issuer.rf_kind : "Issuer";
 	if (d->d_failover == SC_FO_SWITCH && c->c_issuer.rf_name) {
-		const char *fb = ap_annot(c, "certcast.io/fallback-issuer");
+		const char *fb = rec_cert_annot(c, "certcast.io/fallback-issuer");
 		if (fb && as_parse_issuer_ref(fb, p->p_fo_kind, sizeof p->p_fo_kind, p->p_fo_name,
 			      sizeof p->p_fo_name)) {
 			p->p_fo = AP_SPEC_SET;
 			xstrlcpy(p->p_fo_group, REC_CM_GROUP, sizeof p->p_fo_group);
-			if (ap_annot(c, "certcast.io/original-issuer") == NULL)
+			if (rec_cert_annot(c, "certcast.io/original-issuer") == NULL)
 				ap_format_issuer(ir_group, ir_kind, c->c_issuer.rf_name,
 				    p->p_orig_issuer, sizeof p->p_orig_issuer);
 		}
 	} else if (d->d_failover == SC_FO_RESTORE) {
 		/* back to the issuer certcast left, which only its annotation remembers */
-		const char *o = ap_annot(c, "certcast.io/original-issuer");
+		const char *o = rec_cert_annot(c, "certcast.io/original-issuer");
 		if (o && as_parse_issuer_ref_any(o, p->p_fo_group, sizeof p->p_fo_group,
 			     p->p_fo_kind, sizeof p->p_fo_kind, p->p_fo_name, sizeof p->p_fo_name))
 			p->p_fo = AP_SPEC_RESTORE;
@@ -250,7 +241,7 @@ void
 ap_describe(const struct rec_cert *c, enum sc_mode mode, char *buf, size_t len)
 {
 	static const char *const names[] = {"observe", "enforce", "off"};
-	const char *own = ap_annot(c, "certcast.io/mode");
+	const char *own = rec_cert_annot(c, "certcast.io/mode");
 	const char *m = (unsigned)mode < 3 ? names[mode] : "?";
 	int from_annot = own && strcmp(own, m) == 0;
 	size_t n = 0;
@@ -263,22 +254,22 @@ ap_describe(const struct rec_cert *c, enum sc_mode mode, char *buf, size_t len)
 		return;
 	n = (size_t)w;
 	const char *v;
-	if ((v = ap_annot(c, "certcast.io/last-action")) != NULL && n < len) {
+	if ((v = rec_cert_annot(c, "certcast.io/last-action")) != NULL && n < len) {
 		w = snprintf(buf + n, len - n, "certcast last action: %.400s\n", v);
 		if (w > 0)
 			n += (size_t)w < len - n ? (size_t)w : len - n - 1;
 	}
-	if ((v = ap_annot(c, "certcast.io/original-renew-before")) != NULL && n < len) {
+	if ((v = rec_cert_annot(c, "certcast.io/original-renew-before")) != NULL && n < len) {
 		w = snprintf(buf + n, len - n, "kept for a restore: spec.renewBefore %.64s\n", v);
 		if (w > 0)
 			n += (size_t)w < len - n ? (size_t)w : len - n - 1;
 	}
-	if ((v = ap_annot(c, "certcast.io/original-issuer")) != NULL && n < len) {
+	if ((v = rec_cert_annot(c, "certcast.io/original-issuer")) != NULL && n < len) {
 		w = snprintf(buf + n, len - n, "kept for a restore: spec.issuerRef %.300s\n", v);
 		if (w > 0)
 			n += (size_t)w < len - n ? (size_t)w : len - n - 1;
 	}
-	if ((v = ap_annot(c, "certcast.io/manager-conflict")) != NULL && n < len)
+	if ((v = rec_cert_annot(c, "certcast.io/manager-conflict")) != NULL && n < len)
 		snprintf(buf + n, len - n,
 		    "certcast takes no action (certcast.io/manager-conflict): %.300s\n", v);
 }

@@ -564,15 +564,6 @@ as_parse_issuer_ref(const char *v, char *kind, size_t kindsz, char *name, size_t
 	return 1;
 }
 
-static const char *
-as_annot(const struct rec_cert *c, const char *key)
-{
-	for (size_t i = 0; i < c->c_nannots; i++)
-		if (strcmp(c->c_annots[i].ra_key, key) == 0)
-			return c->c_annots[i].ra_value;
-	return NULL;
-}
-
 /*
  * The user's per-certificate settings. A value that does not parse is ignored (the certificate
  * is still scored); with pr non-NULL each such value is listed there too, for the
@@ -597,7 +588,7 @@ as_user_config_ex(const struct rec_cert *c, struct sc_config *cfg, struct as_ann
 		n++;                                                                              \
 	} while (0)
 	/* a plain decimal such as 0.01 or 1e-3: strtod alone also takes " 0.2" and hex floats */
-	if ((v = as_annot(c, "certcast.io/target-risk")) != NULL) {
+	if ((v = rec_cert_annot(c, "certcast.io/target-risk")) != NULL) {
 		double t = -1.0;
 		if ((v[0] == '.' || (v[0] >= '0' && v[0] <= '9')) &&
 		    strspn(v, "0123456789.eE-") == strlen(v)) {
@@ -611,14 +602,14 @@ as_user_config_ex(const struct rec_cert *c, struct sc_config *cfg, struct as_ann
 			AS_PROBLEM("certcast.io/target-risk", v,
 			    "not a decimal probability strictly between 0 and 1, such as 0.01");
 	}
-	if ((v = as_annot(c, "certcast.io/min-renew-before")) != NULL) {
+	if ((v = rec_cert_annot(c, "certcast.io/min-renew-before")) != NULL) {
 		if (tf_duration_parse(v, &d) == 0 && d >= 0)
 			cfg->cf_min_renew_before = d;
 		else
 			AS_PROBLEM("certcast.io/min-renew-before", v,
 			    "not a non-negative Go duration such as 240h");
 	}
-	if ((v = as_annot(c, "certcast.io/max-renew-before")) != NULL) {
+	if ((v = rec_cert_annot(c, "certcast.io/max-renew-before")) != NULL) {
 		if (tf_duration_parse(v, &d) == 0 && d >= 0)
 			cfg->cf_max_renew_before = d;
 		else
@@ -627,11 +618,11 @@ as_user_config_ex(const struct rec_cert *c, struct sc_config *cfg, struct as_ann
 	}
 	if (cfg->cf_max_renew_before > 0 && cfg->cf_max_renew_before < cfg->cf_min_renew_before) {
 		cfg->cf_max_renew_before = cfg->cf_min_renew_before;
-		if ((v = as_annot(c, "certcast.io/max-renew-before")) != NULL)
+		if ((v = rec_cert_annot(c, "certcast.io/max-renew-before")) != NULL)
 			AS_PROBLEM("certcast.io/max-renew-before", v,
 			    "below the minimum renewBefore; the minimum is used as the maximum");
 	}
-	if ((v = as_annot(c, "certcast.io/mode")) != NULL) {
+	if ((v = rec_cert_annot(c, "certcast.io/mode")) != NULL) {
 		if (strcmp(v, "observe") == 0)
 			cfg->cf_mode = SC_MODE_OBSERVE;
 		else if (strcmp(v, "enforce") == 0)
@@ -641,7 +632,7 @@ as_user_config_ex(const struct rec_cert *c, struct sc_config *cfg, struct as_ann
 		else
 			AS_PROBLEM("certcast.io/mode", v, "not observe, enforce or off");
 	}
-	if ((v = as_annot(c, "certcast.io/fallback-issuer")) != NULL) {
+	if ((v = rec_cert_annot(c, "certcast.io/fallback-issuer")) != NULL) {
 		char k[16], nm[254];
 		if (!as_parse_issuer_ref(v, k, sizeof k, nm, sizeof nm))
 			AS_PROBLEM("certcast.io/fallback-issuer", v,
@@ -699,14 +690,14 @@ as_state(const struct rec_cert *c, struct sc_state *st)
 	int64_t d;
 	memset(st, 0, sizeof *st);
 	st->st_last_risk = NAN;
-	if ((v = as_annot(c, "certcast.io/original-renew-before")) != NULL) {
+	if ((v = rec_cert_annot(c, "certcast.io/original-renew-before")) != NULL) {
 		st->st_rb_adjusted = 1;
 		if (strcmp(v, "unset") != 0 && tf_duration_parse(v, &d) == 0 && d > 0) {
 			st->st_orig_rb_set = 1;
 			st->st_orig_rb = d;
 		}
 	}
-	if ((v = as_annot(c, "certcast.io/risk")) != NULL) {
+	if ((v = rec_cert_annot(c, "certcast.io/risk")) != NULL) {
 		char *end;
 		double r = strtod(v, &end);
 		if (end != v && *end == '\0' && r >= 0.0 && r <= 1.0)
@@ -717,7 +708,7 @@ as_state(const struct rec_cert *c, struct sc_state *st)
 	 * (as_use_state) knows more while the process lives.
 	 */
 	char act[40];
-	if ((v = as_annot(c, "certcast.io/last-action")) != NULL &&
+	if ((v = rec_cert_annot(c, "certcast.io/last-action")) != NULL &&
 	    as_parse_last_action(v, act, sizeof act, &d)) {
 		if (strcmp(act, "ReissueTriggered") == 0)
 			st->st_last_reissue = d;
@@ -1074,14 +1065,14 @@ as_score(struct as_ctx *a, const struct rec_cert *c, struct sc_result *out, char
 	if (c->c_issuer.rf_name)
 		pi = as_issuer_get(a, c->c_issuer.rf_group ? c->c_issuer.rf_group : REC_CM_GROUP,
 		    sc->c_issuer_kind, ns, c->c_issuer.rf_name);
-	const char *fbv = as_annot(c, "certcast.io/fallback-issuer");
+	const char *fbv = rec_cert_annot(c, "certcast.io/fallback-issuer");
 	char fkind[16], fname[254];
 	if (fbv && as_parse_issuer_ref(fbv, fkind, sizeof fkind, fname, sizeof fname))
 		fi = as_issuer_get(a, REC_CM_GROUP, fkind, ns, fname);
 	if (fi != SIZE_MAX && fi == pi) {
 		/* failed over by certcast: the primary it left is in certcast.io/original-issuer */
 		char og[254], ok[64], on[254];
-		const char *ov = as_annot(c, "certcast.io/original-issuer");
+		const char *ov = rec_cert_annot(c, "certcast.io/original-issuer");
 		if (ov && as_parse_issuer_ref_any(ov, og, sizeof og, ok, sizeof ok, on, sizeof on))
 			oi = as_issuer_get(a, og, ok, ns, on);
 	}
