@@ -221,27 +221,38 @@ ev_add_fault(struct fc_params *p, enum sc_class cls, double present, int64_t sin
 }
 
 /*
- * The issuer issued for another certificate after this one's failure. For a fault that hits the
+ * The issuer issued for other certificates after this one's failure. For a fault that hits the
  * whole issuer (an outage, a one-off) that is evidence it has cleared: by Bayes, with the fault
- * present another attempt succeeds with probability 1 - f, without it 1 - q. The fault then
- * continues from that moment with the updated probability. Configuration, DNS and rate limits
- * belong to the certificate's names and learn nothing from someone else's success.
+ * present each such success has probability 1 - f, without it 1 - q, so k of them weigh
+ * ((1 - f) / (1 - q))^k. One success against an outage that fails 95% of attempts leaves it
+ * likely (a lucky request); a handful settle it, which is what lets certcast reissue minutes
+ * after a CA comes back instead of waiting out cert-manager's backoff. Only the successes after
+ * the issuer's latest failure of such a class count: a failure after a success says the fault
+ * was still there. The fault then continues from the latest success with the updated
+ * probability. Configuration, DNS and rate limits belong to the certificate's names and learn
+ * nothing from someone else's success.
  */
 static void
 ev_issuer_success_update(struct fc_fault *f, const struct sc_issuer_estimate *est, double q)
 {
 	double s, lp, la;
-	if (est->ie_last_success <= f->ft_seen)
-		return;
+	int64_t after = f->ft_seen, last = est->ie_last_success;
+	int k = 0;
 	if (f->ft_class != SC_CLASS_CA_UNAVAILABLE && f->ft_class != SC_CLASS_TRANSIENT &&
 	    f->ft_class != SC_CLASS_UNKNOWN)
 		return;
+	if (est->ie_last_wide_failure > after)
+		after = est->ie_last_wide_failure;
+	while (k < SC_RECENT_OK && est->ie_recent_ok[k] > after)
+		k++;
+	if (k == 0 || last <= f->ft_seen)
+		return;
 	s = f->ft_present * fcl_survival_aged(f->ft_class, f->ft_window, f->ft_retry_after,
-					      f->ft_since, f->ft_seen, est->ie_last_success);
-	lp = s * (1.0 - f->ft_fail);
-	la = (1.0 - s) * (1.0 - q);
+					      f->ft_since, f->ft_seen, last);
+	lp = s * pow(1.0 - f->ft_fail, k);
+	la = (1.0 - s) * pow(1.0 - q, k);
 	f->ft_present = lp + la > 0.0 ? lp / (lp + la) : 0.0;
-	f->ft_seen = est->ie_last_success;
+	f->ft_seen = last;
 }
 
 /*

@@ -50,6 +50,32 @@ ih_fault_class(enum sc_class c)
 	       c == SC_CLASS_CA_UNAVAILABLE;
 }
 
+/*
+ * Classes whose fault may be the issuer's as a whole, so that another certificate's success
+ * says something about it (evaluate.c). Configuration, DNS and rate limits belong to a
+ * certificate's names.
+ */
+static int
+ih_wide_class(enum sc_class c)
+{
+	return c == SC_CLASS_CA_UNAVAILABLE || c == SC_CLASS_TRANSIENT || c == SC_CLASS_UNKNOWN;
+}
+
+/* Inserts t into the newest-first list of SC_RECENT_OK times, dropping the oldest. */
+static void
+ih_keep_recent(int64_t *recent, int64_t t)
+{
+	size_t i = SC_RECENT_OK;
+	if (t <= recent[SC_RECENT_OK - 1])
+		return;
+	while (i > 0 && (recent[i - 1] == 0 || recent[i - 1] < t)) {
+		if (i < SC_RECENT_OK)
+			recent[i] = recent[i - 1];
+		i--;
+	}
+	recent[i] = t;
+}
+
 void
 ih_posterior(const struct sc_request *reqs, size_t n, double m0, double s0, int64_t now,
 	     int64_t halflife, struct sc_issuer_estimate *out)
@@ -88,10 +114,13 @@ ih_posterior(const struct sc_request *reqs, size_t n, double m0, double s0, int6
 				base_fail += w;
 			if (when > out->ie_last_failure)
 				out->ie_last_failure = when;
+			if (ih_wide_class(fr.cl_class) && when > out->ie_last_wide_failure)
+				out->ie_last_wide_failure = when;
 		} else {
 			ok += w;
 			if (when > out->ie_last_success)
 				out->ie_last_success = when;
+			ih_keep_recent(out->ie_recent_ok, when);
 		}
 		if (when >= latest) {
 			latest = when;

@@ -338,6 +338,8 @@ struct sc_input {
 /* ------------------------------------------------------------------------------------------ */
 /* Outputs                                                                                    */
 
+#define SC_RECENT_OK 8
+
 /* Bayesian estimate of an issuer's per-attempt failure probability (issuer_health.h). */
 struct sc_issuer_estimate {
 	double ie_alpha;          /* posterior Beta alpha (prior + decayed failures) */
@@ -352,6 +354,14 @@ struct sc_issuer_estimate {
 	double ie_class_share;    /* share of recent decayed failures in that class */
 	int64_t ie_last_failure;  /* latest failure seen, 0 none */
 	int64_t ie_last_success;  /* latest success seen, 0 none */
+	/*
+	 * The latest successes, newest first, 0 past the last one: how many the issuer has had
+	 * since a given failure is the strength of the evidence that a fault across the issuer
+	 * has cleared (evaluate.c). SC_RECENT_OK of them are enough to settle it.
+	 */
+	int64_t ie_recent_ok[SC_RECENT_OK];
+	int64_t ie_last_wide_failure; /* latest failure of a class that can hit the whole issuer
+				       * (CA unavailable, transient, unknown), 0 none */
 	int ie_failing;           /* the latest finished outcome was a failure */
 	int64_t ie_failing_since; /* first failure after the latest success, 0 when not failing */
 	int ie_not_ready;         /* the issuer's Ready condition is False */

@@ -183,6 +183,62 @@ Test(evaluate, healed_outage_versus_fresh_outage)
 	cr_expect_float_eq(cleared.r_p_fault, old.r_p_fault, 1e-9);
 }
 
+/*
+ * The evidence that an outage has cleared grows with the issuer's successes since: one lucky
+ * request leaves it likely, several settle it; successes followed by another failure of the
+ * outage's kind count for nothing.
+ */
+Test(evaluate, issuer_recovery_needs_successes_after_the_last_failure)
+{
+	struct sc_input in;
+	struct sc_result r;
+	struct sc_issuer is;
+	struct sc_request hist[SC_RECENT_OK + 2];
+	double p[SC_RECENT_OK + 1];
+	te_input(&in, 88);
+	in.in_cert.c_not_after = NOW + 40 * H;
+	in.in_cert.c_not_before = in.in_cert.c_not_after - 90 * D;
+	te_failing(&in, 3, 30 * M, outage_msg);
+	memset(&is, 0, sizeof(is));
+	memset(hist, 0, sizeof(hist));
+	is.is_name = "letsencrypt";
+	is.is_history = hist;
+	in.in_issuer = &is;
+	for (int k = 0; k <= SC_RECENT_OK; k++) {
+		is.is_nhistory = (size_t)k;
+		if (k > 0) {
+			hist[k - 1].rq_time = NOW - 20 * M + (k - 1) * M - 30;
+			hist[k - 1].rq_done = NOW - 20 * M + (k - 1) * M;
+			hist[k - 1].rq_outcome = SC_OUT_ISSUED;
+		}
+		cr_assert_eq(sc_evaluate(&in, &r), SC_OK);
+		p[k] = r.r_p_fault;
+		if (k > 0)
+			cr_expect_lt(p[k], p[k - 1], "%d successes since the failure", k);
+	}
+	cr_expect_gt(p[1], 0.5, "one success against a 95%% outage is luck: %g", p[1]);
+	cr_expect_lt(p[4], 0.01, "four settle it: %g", p[4]);
+	/* the same successes, then another certificate meets the outage again */
+	hist[SC_RECENT_OK].rq_time = NOW - 5 * M - 30;
+	hist[SC_RECENT_OK].rq_done = NOW - 5 * M;
+	hist[SC_RECENT_OK].rq_outcome = SC_OUT_FAILED;
+	hist[SC_RECENT_OK].rq_reason = "Failed";
+	hist[SC_RECENT_OK].rq_message = outage_msg;
+	is.is_nhistory = SC_RECENT_OK + 1;
+	cr_assert_eq(sc_evaluate(&in, &r), SC_OK);
+	cr_expect_gt(r.r_p_fault, p[1], "a failure after the successes: %g", r.r_p_fault);
+	/* and one more success after that failure counts again */
+	hist[SC_RECENT_OK + 1].rq_time = NOW - 2 * M - 30;
+	hist[SC_RECENT_OK + 1].rq_done = NOW - 2 * M;
+	hist[SC_RECENT_OK + 1].rq_outcome = SC_OUT_ISSUED;
+	is.is_nhistory = SC_RECENT_OK + 2;
+	{
+		struct sc_result after;
+		cr_assert_eq(sc_evaluate(&in, &after), SC_OK);
+		cr_expect_lt(after.r_p_fault, r.r_p_fault);
+	}
+}
+
 Test(evaluate, expired_and_invalid_inputs)
 {
 	struct sc_input in;

@@ -29,6 +29,27 @@ ih_req(int64_t ago, enum sc_outcome o, const char *msg)
 	return r;
 }
 
+/* More successes than the list holds: the newest SC_RECENT_OK, in order, whatever the input order. */
+Test(issuer_health, recent_successes_keep_the_newest)
+{
+	struct sc_request reqs[SC_RECENT_OK + 5];
+	struct sc_issuer_estimate e;
+	const int64_t order[] = {7, 2, 12, 0, 9, 4, 11, 1, 5, 10, 3, 8, 6};
+	cr_assert_eq(sizeof(order) / sizeof(order[0]), sizeof(reqs) / sizeof(reqs[0]));
+	for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++)
+		reqs[i] = ih_req((order[i] + 1) * H, SC_OUT_ISSUED, NULL);
+	ih_posterior(reqs, sizeof(reqs) / sizeof(reqs[0]), 0.05, 10.0, NOW, 3 * D, &e);
+	for (int k = 0; k < SC_RECENT_OK; k++)
+		cr_expect_eq(e.ie_recent_ok[k], NOW - (k + 1) * H, "slot %d", k);
+	cr_expect_eq(e.ie_last_wide_failure, 0);
+	/* two at the same second both count */
+	reqs[1] = reqs[0];
+	ih_posterior(reqs, 2, 0.05, 10.0, NOW, 3 * D, &e);
+	cr_expect_eq(e.ie_recent_ok[0], NOW - 8 * H);
+	cr_expect_eq(e.ie_recent_ok[1], NOW - 8 * H);
+	cr_expect_eq(e.ie_recent_ok[2], 0);
+}
+
 Test(issuer_health, weight_halves_per_half_life)
 {
 	const struct {
@@ -76,6 +97,15 @@ Test(issuer_health, posterior_counts_and_decay)
 	cr_expect_eq(e.ie_failing_since, NOW - 3 * H);
 	cr_expect_gt(e.ie_mean, 0.05, "failures raise the estimate above the prior");
 
+	/* the successes newest first; only CA, one-off and unknown failures are issuer-wide */
+	cr_expect_eq(e.ie_recent_ok[0], NOW - 3 * D);
+	cr_expect_eq(e.ie_recent_ok[1], NOW - 6 * D);
+	cr_expect_eq(e.ie_recent_ok[2], 0);
+	cr_expect_eq(e.ie_last_wide_failure, NOW - H);
+	ih_posterior(reqs + 2, 1, 0.05, 10.0, NOW, 3 * D, &e);
+	cr_expect_eq(e.ie_last_wide_failure, 0, "a DNS failure is the zone's, not the issuer's");
+	cr_expect_eq(e.ie_last_failure, NOW - 3 * H);
+	ih_posterior(reqs, 6, 0.05, 10.0, NOW, 3 * D, &e);
 	/* both directions: successes alone pull it below the prior */
 	ih_posterior(reqs + 3, 2, 0.05, 10.0, NOW, 3 * D, &e);
 	cr_expect_lt(e.ie_mean, 0.05);
