@@ -770,10 +770,19 @@ ev_factors(struct ev_ctx *e, const struct sc_issuer_estimate *est, struct sc_res
 							 "cert-manager sets no renewal time");
 	}
 	ex_time(e->e_renewal, t1, sizeof(t1));
-	ex_duration(c->c_not_after > in->in_now ? c->c_not_after - in->in_now : 0, d1, sizeof(d1));
-	ex_add(out, "schedule", (double)out->r_attempts_total, 0.0,
-	       "%u attempts possible before expiry in %s (renewal time %s)", out->r_attempts_total,
-	       d1, t1);
+	if (c->c_not_after > 0) {
+		ex_duration(c->c_not_after > in->in_now ? c->c_not_after - in->in_now : 0, d1,
+			    sizeof(d1));
+		ex_add(out, "schedule", (double)out->r_attempts_total, 0.0,
+		       "%u attempts possible before expiry in %s (renewal time %s)",
+		       out->r_attempts_total, d1, t1);
+	} else {
+		/* nothing expires yet: the risk is that of no certificate within the horizon */
+		ex_duration(e->e_deadline - in->in_now, d1, sizeof(d1));
+		ex_add(out, "schedule", (double)out->r_attempts_total, 0.0,
+		       "not issued yet: %u attempts possible within %s (first due %s)",
+		       out->r_attempts_total, d1, t1);
+	}
 	if (in->in_ari.ar_valid) {
 		char t2[32];
 		double contrib = 0.0;

@@ -216,7 +216,7 @@ Test(evaluate, issuer_recovery_needs_successes_after_the_last_failure)
 		if (k > 0)
 			cr_expect_lt(p[k], p[k - 1], "%d successes since the failure", k);
 	}
-	cr_expect_gt(p[1], 0.5, "one success against a 95%% outage is luck: %g", p[1]);
+	cr_expect_gt(p[1], 0.3, "one success against a 95%% outage may be luck: %g", p[1]);
 	cr_expect_lt(p[4], 0.01, "four settle it: %g", p[4]);
 	/* the same successes, then another certificate meets the outage again */
 	hist[SC_RECENT_OK].rq_time = NOW - 5 * M - 30;
@@ -286,6 +286,17 @@ Test(evaluate, not_yet_issued)
 	cr_assert_eq(sc_evaluate(&in, &r), SC_OK);
 	cr_expect_eq(r.r_next_attempt, NOW);
 	cr_expect_eq(r.r_level, SC_LEVEL_LOW);
+	{
+		/* the schedule factor speaks of the first issuance, not of an expiry "in 0s" */
+		const char *sched = NULL;
+		for (size_t i = 0; i < r.r_nfactors; i++)
+			if (strcmp(r.r_factors[i].f_name, "schedule") == 0)
+				sched = r.r_factors[i].f_text;
+		cr_assert_not_null(sched);
+		cr_expect_not_null(strstr(sched, "not issued yet"), "%s", sched);
+		cr_expect_not_null(strstr(sched, "within 24h"), "%s", sched);
+		cr_expect_null(strstr(sched, "expiry"), "%s", sched);
+	}
 	te_failing(&in, 2, H, caa_msg);
 	cr_assert_eq(sc_evaluate(&in, &r), SC_OK);
 	cr_expect_geq(r.r_level, SC_LEVEL_HIGH, "a first issuance failing on configuration");
