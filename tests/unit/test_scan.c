@@ -202,10 +202,9 @@ Test(scan, leader_election_events_about_leases_change_nothing)
 	const char *tail = strstr(list_json, "7]}");
 	cr_assert_not_null(tail);
 	size_t head = (size_t)(tail - list_json);
-	char *with = malloc(strlen(list_json) + sizeof LEASE_EVENTS);
-	memcpy(with, list_json, head);
-	strcpy(with + head, LEASE_EVENTS);
-	strcat(with, tail);
+	size_t len = strlen(list_json) + sizeof LEASE_EVENTS;
+	char *with = malloc(len);
+	snprintf(with, len, "%.*s%s%s", (int)head, list_json, LEASE_EVENTS, tail);
 
 	struct store *st = store_new();
 	struct scan_stats ss;
