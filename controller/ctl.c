@@ -11,6 +11,7 @@
 #include "kube_client.h"
 #include "kubeconfig.h"
 #include "lease.h"
+#include "leaderev.h"
 #include "log.h"
 #include "learn.h"
 #include "metrics.h"
@@ -80,6 +81,8 @@ struct ctl {
 	struct kube_client *c_lease_client; /* owned: leader election's own client (its timeout,
 	                                       no limiter, not canceled with the watches) */
 	struct le *c_le;                 /* owned: the elector; NULL without --leader-elect */
+	struct lev *c_lev;               /* owned: the Events of its changes, posted off its thread;
+	                                    NULL without --leader-elect */
 };
 
 static void
@@ -301,8 +304,17 @@ ctl_collect(void *arg)
 	if (c->c_model)
 		ctl_model_stats(c);
 	if (c->c_er) {
-		struct er_stats es;
+		struct er_stats es, ls;
 		er_stats(c->c_er, &es);
+		if (c->c_lev) {
+			/* the leader election Events are certcast's Events too */
+			lev_stats(c->c_lev, &ls);
+			es.es_posted += ls.es_posted;
+			es.es_failed += ls.es_failed;
+			es.es_invalid += ls.es_invalid;
+			es.es_duplicate += ls.es_duplicate;
+			es.es_rate_limited += ls.es_rate_limited;
+		}
 		const struct {
 			const char *result;
 			uint64_t n;
@@ -451,6 +463,8 @@ ctl_teardown(struct ctl *c)
 		log_info("workers drained");
 	/* no write is in flight any more: hand the lease over (released, not left to expire) */
 	le_stop(c->c_le);
+	/* then say so: "stopped leading" was queued by le_stop (bounded by renewDeadline) */
+	lev_stop(c->c_lev);
 	/* after the workers: nothing learns any more, so the file holds all that was learned */
 	if (c->c_model && c->c_cfg->c_state_file[0])
 		(void)mdl_checkpoint(c->c_model, c->c_cfg->c_state_file);
@@ -473,6 +487,8 @@ ctl_teardown(struct ctl *c)
 	store_free(c->c_store);
 	le_free(c->c_le);
 	c->c_le = NULL;
+	lev_free(c->c_lev); /* after the elector, which tells it */
+	c->c_lev = NULL;
 	kube_client_free(c->c_lease_client);
 	c->c_lease_client = NULL;
 	kube_client_free(c->c_write_client);
@@ -553,10 +569,22 @@ ctl_start_lease(struct ctl *c)
 	lo.lo_dur.ld_lease_ms = cfg->c_lease_duration_ms;
 	lo.lo_dur.ld_renew_ms = cfg->c_renew_deadline_ms;
 	lo.lo_dur.ld_retry_ms = cfg->c_retry_period_ms;
+	/*
+	 * Its Events ("became leader", "stopped leading") go through the same client, never from
+	 * the election thread itself: a POST that hangs must not hold up a renewal.
+	 */
+	struct lev_opts vo;
+	memset(&vo, 0, sizeof vo);
+	vo.lvo_client = c->c_lease_client;
+	c->c_lev = lev_new(&vo);
+	lo.lo_changed = lev_changed;
+	lo.lo_changed_arg = c->c_lev;
 	if (le_new(&lo, &c->c_le, msg, sizeof msg) != CC_OK) {
 		log_error("leader election: %s", msg);
 		return CC_ERR_CONFIG;
 	}
+	if ((rc = lev_start(c->c_lev)) != CC_OK)
+		return rc;
 	return le_start(c->c_le);
 }
 

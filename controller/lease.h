@@ -39,6 +39,7 @@ struct le;
 
 #define LE_ID_MAX 256        /* identities and holderIdentity values, NUL included */
 #define LE_RV_MAX 64         /* metadata.resourceVersion, NUL included */
+#define LE_UID_MAX 128       /* metadata.uid, NUL included */
 #define LE_TIME_NONE INT64_MIN /* an absent acquireTime or renewTime */
 
 /* client-go's defaults (LeaseDuration 15s, RenewDeadline 10s, RetryPeriod 2s). */
@@ -69,9 +70,12 @@ struct le_record {
 	int64_t lr_renew_us;        /* spec.renewTime, Unix microseconds, or LE_TIME_NONE */
 	int64_t lr_transitions;     /* spec.leaseTransitions; 0 when absent */
 	char lr_rv[LE_RV_MAX];      /* metadata.resourceVersion; "" in records to be written */
+	char lr_uid[LE_UID_MAX];    /* metadata.uid; "" when absent, not a string or too long (it
+	                               only names the Lease in an Event: never a reason to refuse
+	                               one), and in records to be written */
 };
 
-/* True when a and b hold the same spec (the resourceVersion is not compared). */
+/* True when a and b hold the same spec (the resourceVersion and uid are not compared). */
 int le_record_same(const struct le_record *a, const struct le_record *b);
 
 /* What the last read of the Lease found. */
@@ -151,6 +155,29 @@ int le_format_microtime(int64_t us, char *buf, size_t len);
  */
 int le_default_identity(char *out, size_t outsz, char *err, size_t errsz);
 
+/*
+ * A change of this replica's leadership, as the election thread saw it: the moments it logs
+ * "became leader" and "lost leadership", and le_stop's release (after the release was tried, as
+ * client-go records "stopped leading" after ReleaseOnCancel). Everything is borrowed for the
+ * call.
+ */
+struct le_change {
+	int lc_leading;           /* 1: became leader; 0: stopped leading */
+	const char *lc_identity;  /* ours */
+	const char *lc_ns;        /* the Lease's namespace */
+	const char *lc_name;      /* its name */
+	const char *lc_uid;       /* its metadata.uid as last read or written; "" when unknown */
+	int64_t lc_when_ns;       /* the wall clock at the change, Unix nanoseconds */
+	const char *lc_why;       /* the phrase of the log line ("the lease was released", ...) */
+};
+
+/*
+ * Told of every change, on the election thread (or le_stop's caller), after le_is_leader has
+ * already changed. It runs where the renewals run: it must return at once, without I/O or
+ * waiting on anything the API server decides (leaderev.h queues and posts elsewhere).
+ */
+typedef void (*le_changed_fn)(void *arg, const struct le_change *ch);
+
 struct le_opts {
 	struct kube_client *lo_client; /* borrowed; must outlive le_stop. A client of its own, not
 	                                  canceled when the watches stop, so the release can go out */
@@ -158,6 +185,8 @@ struct le_opts {
 	const char *lo_name;           /* the Lease's name; copied */
 	const char *lo_identity;       /* copied; NULL: le_default_identity */
 	struct le_durations lo_dur;    /* checked with le_durations_check */
+	le_changed_fn lo_changed;      /* NULL: nobody is told */
+	void *lo_changed_arg;          /* its arg */
 };
 
 /*

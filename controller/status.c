@@ -81,6 +81,8 @@ status_fill_row(struct store *st, const struct rec_cert *c, struct status_row *r
 		r->sr_dns[i] = xstrdup(c->c_dns_names[i]);
 	r->sr_issuing = xstrdup(rec_cond_status_name(c->c_issuing.c_status));
 	r->sr_issuing_reason = xstrdup(c->c_issuing.c_reason);
+	/* as written: explain shows it so, and the parts are read from it when printed */
+	r->sr_last_action = xstrdup(rec_cert_annot(c, "certcast.io/last-action"));
 	/* status_rows_score fills these; then status_exit_code can return 3. */
 	r->sr_risk = STATUS_RISK_UNKNOWN;
 	r->sr_risk_value = NAN;
@@ -243,6 +245,7 @@ status_rows_free(struct status_rows *rs)
 		free(r->sr_dns);
 		free(r->sr_issuing);
 		free(r->sr_issuing_reason);
+		free(r->sr_last_action);
 		free(r->sr_risk_reasons);
 		free(r->sr_budget_domain);
 		for (size_t k = 0; k < r->sr_nanomalies; k++) {
@@ -253,6 +256,20 @@ status_rows_free(struct status_rows *rs)
 	free(rs->sr_rows);
 	rs->sr_rows = NULL;
 	rs->sr_n = 0;
+}
+
+void
+status_last_action_parse(const char *v, struct status_last_action *out)
+{
+	memset(out, 0, sizeof *out);
+	if (v == NULL || !as_parse_last_action(v, out->la_reason, sizeof out->la_reason,
+			     &out->la_time))
+		return;
+	out->la_ok = 1;
+	/* "REASON TIME: detail": the time has colons of its own, so the detail follows the first
+	 * ": " after the reason, as as_parse_last_action splits it */
+	const char *d = strstr(strchr(v, ' ') + 1, ": ");
+	out->la_detail = d ? d + 2 : NULL;
 }
 
 int
@@ -304,12 +321,14 @@ enum status_col {
 	COL_SECRET,
 	COL_DNS,
 	COL_ISSUING,
+	COL_LAST_ACTION,
 	COL_COUNT
 };
 
 static const char *const status_headers[COL_COUNT] = {
 	"NAMESPACE", "NAME", "ISSUER", "READY", "NOT AFTER", "RENEWAL TIME", "RENEW BEFORE",
 	"FAILED ATTEMPTS", "LAST FAILURE", "REQUESTS", "RISK", "SECRET", "DNS NAMES", "ISSUING",
+	"LAST ACTION",
 };
 
 /* Cell text with control characters replaced, so that no object can break the layout. */
@@ -393,6 +412,17 @@ status_cell(const struct status_row *r, enum status_col col, int64_t now)
 		if (r->sr_issuing_reason)
 			return xasprintf("%s (%s)", r->sr_issuing, r->sr_issuing_reason);
 		return xstrdup(r->sr_issuing);
+	case COL_LAST_ACTION: {
+		/* as LAST FAILURE: the reason and how long ago; -o json and explain give the rest */
+		struct status_last_action la;
+		if (r->sr_last_action == NULL)
+			return xstrdup("-");
+		status_last_action_parse(r->sr_last_action, &la);
+		if (!la.la_ok)
+			return xstrdup("unreadable");
+		status_age(now - la.la_time, age, sizeof age);
+		return xasprintf("%s (%s ago)", la.la_reason, age);
+	}
 	default:
 		return xstrdup("");
 	}
@@ -457,6 +487,30 @@ status_json_cond(const char *status, const char *reason)
 	return o;
 }
 
+/* null, or the value as written and its parts (each null when not in certcast's format). */
+static cJSON *
+status_json_last_action(const char *v)
+{
+	if (v == NULL)
+		return cJSON_CreateNull();
+	struct status_last_action la;
+	status_last_action_parse(v, &la);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "text", v);
+	if (la.la_ok) {
+		cJSON_AddStringToObject(o, "reason", la.la_reason);
+		cJSON_AddItemToObject(o, "time", status_json_time(la.la_time));
+	} else {
+		cJSON_AddNullToObject(o, "reason");
+		cJSON_AddNullToObject(o, "time");
+	}
+	if (la.la_detail)
+		cJSON_AddStringToObject(o, "detail", la.la_detail);
+	else
+		cJSON_AddNullToObject(o, "detail");
+	return o;
+}
+
 static cJSON *
 status_json_row(const struct status_row *r)
 {
@@ -500,6 +554,7 @@ status_json_row(const struct status_row *r)
 	for (size_t i = 0; i < r->sr_ndns; i++)
 		cJSON_AddItemToArray(dns, cJSON_CreateString(r->sr_dns[i]));
 	cJSON_AddItemToObject(o, "issuing", status_json_cond(r->sr_issuing, r->sr_issuing_reason));
+	cJSON_AddItemToObject(o, "lastAction", status_json_last_action(r->sr_last_action));
 	if (r->sr_risk >= STATUS_RISK_LOW && r->sr_risk <= STATUS_RISK_CRITICAL &&
 	    !isnan(r->sr_risk_value)) {
 		cJSON_AddNumberToObject(o, "risk", r->sr_risk_value);
@@ -711,6 +766,27 @@ status_rd_risk(struct status_rd *d, const cJSON *o, struct status_row *r)
 	}
 }
 
+/*
+ * lastAction: its text is the annotation, the rest is derived from it when printed again. Absent
+ * is read as null: a controller from before the field does not send it.
+ */
+static void
+status_rd_last_action(struct status_rd *d, const cJSON *o, struct status_row *r)
+{
+	if (d->rd_bad)
+		return;
+	const cJSON *la = cJSON_GetObjectItemCaseSensitive(o, "lastAction");
+	if (la == NULL || cJSON_IsNull(la))
+		return;
+	d->rd_field = "lastAction";
+	if (!cJSON_IsObject(la)) {
+		d->rd_bad = 1;
+		return;
+	}
+	r->sr_last_action = status_rd_str(d, la, "text", 0);
+	d->rd_field = "lastAction";
+}
+
 static void
 status_rd_budget(struct status_rd *d, const cJSON *o, struct status_row *r)
 {
@@ -797,6 +873,7 @@ status_rd_row(struct status_rd *d, const cJSON *o, struct status_row *r)
 			r->sr_dns[r->sr_ndns++] = xstrdup(x->valuestring);
 		}
 	status_rd_cond(d, o, "issuing", &r->sr_issuing, &r->sr_issuing_reason);
+	status_rd_last_action(d, o, r);
 	status_rd_risk(d, o, r);
 	status_rd_budget(d, o, r);
 	/* what every printer dereferences must be there even after a problem */

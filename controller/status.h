@@ -57,6 +57,8 @@ struct status_row {
 	size_t sr_ndns;
 	char *sr_issuing;           /* Issuing condition status, "" when absent */
 	char *sr_issuing_reason;    /* its reason, or NULL */
+	char *sr_last_action;       /* certcast.io/last-action as written ("REASON TIME: detail"),
+	                               or NULL when absent */
 	enum status_risk sr_risk;   /* risk level, STATUS_RISK_UNKNOWN when not scored */
 	double sr_risk_value;       /* P(expires before a successful renewal); NAN when not scored */
 	char *sr_risk_reasons;      /* the top factors ("; "-separated), or NULL */
@@ -95,6 +97,16 @@ void status_rows_score(struct store *st, struct status_rows *rs, int64_t now,
     const struct sc_config *cfg);
 void status_rows_free(struct status_rows *rs);
 
+/* The parts of a certcast.io/last-action value, as status shows them. */
+struct status_last_action {
+	int la_ok;                  /* 1: in certcast's format ("REASON RFC3339[: detail]") */
+	char la_reason[128];        /* with la_ok */
+	int64_t la_time;            /* with la_ok: Unix seconds */
+	const char *la_detail;      /* with la_ok: points into the value, or NULL for none */
+};
+/* Split v (NULL: la_ok 0) with assess.h's as_parse_last_action, the reader scoring uses. Pure. */
+void status_last_action_parse(const char *v, struct status_last_action *out);
+
 struct as_ctx;
 struct rec_cert;
 struct sc_result;
@@ -119,17 +131,25 @@ typedef void (*status_score_fn)(void *arg, const struct rec_cert *c, struct stat
 void status_rows_collect(struct store *st, const char *ns, size_t batch, status_score_fn score,
     void *arg, struct status_rows *out);
 
-/* Print rows as an aligned table (wide adds SECRET, DNS NAMES, ISSUING). now: for relative ages. */
+/*
+ * Print rows as an aligned table (wide adds SECRET, DNS NAMES, ISSUING, LAST ACTION). now: for
+ * relative ages.
+ */
 void status_print_table(FILE *fp, const struct status_rows *rs, int wide, int64_t now);
-/* Print rows as {"items":[...]} with typed values (RFC 3339 times, Go durations and seconds). */
+/*
+ * Print rows as {"items":[...]} with typed values (RFC 3339 times, Go durations and seconds).
+ * lastAction is null, or {"text": the annotation as written, "reason", "time", "detail": its
+ * parts, each null when the text is not in certcast's format (or has no detail)}.
+ */
 void status_print_json(FILE *fp, const struct status_rows *rs);
 /* What status_print_json prints, final newline included, as a string the caller frees. */
 char *status_json_text(const struct status_rows *rs);
 /*
  * Read a document status_print_json printed (a controller's /status) back into rows, so that
  * it prints again through status_print: as JSON byte for byte the same, as a table the rows
- * the same certificates give here. Returns CC_OK, or CC_ERR_PARSE with the first problem
- * (item index and field) in err and out empty. Free with status_rows_free.
+ * the same certificates give here. Every field must be there except lastAction, which a
+ * controller older than it does not send (read as null). Returns CC_OK, or CC_ERR_PARSE with
+ * the first problem (item index and field) in err and out empty. Free with status_rows_free.
  */
 int status_rows_from_json(const char *text, size_t len, struct status_rows *out, char *err,
     size_t errsz);

@@ -5,6 +5,9 @@
 # SIGTERM to the leader that releases the Lease (seen on a watch) so the other one takes over
 # at once, well before the lease would expire; a kill -9 of the new leader after which a new
 # replica takes over only once the lease expired, counted from its own first sight of it.
+# Each change of leadership is an Event on the Lease (reason LeaderElection, client-go's notes
+# "<identity> became leader" and "<identity> stopped leading"), posted as the user certcast; a
+# replica killed outright says nothing.
 . "$(dirname "$0")/lib.sh"
 
 bin=$(certcast_bin)
@@ -51,6 +54,14 @@ gauge() { curl -fsS --max-time 5 "http://127.0.0.1:${port[$1]}/metrics" 2>/dev/n
 spec() { kubectl_admin -n "$ns" get lease "$lease" -o jsonpath="{.spec.$1}" 2>/dev/null; }
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
+# The LeaderElection Events in $ns, one line each: note|type|regarding|reportingController|uid
+lease_events() {
+	kubectl_admin -n "$ns" get events.events.k8s.io --field-selector reason=LeaderElection \
+		-o jsonpath='{range .items[*]}{.note}|{.type}|{.regarding.apiVersion}/{.regarding.kind}/{.regarding.namespace}/{.regarding.name}|{.reportingController}|{.regarding.uid}{"\n"}{end}' 2>/dev/null
+}
+has_event() { lease_events | grep -qF "$1|Normal|coordination.k8s.io/v1/Lease/$ns/$lease|certcast|"; }
+count_events() { lease_events | grep -cF "$1|" || true; }
+posted() { curl -fsS --max-time 5 "http://127.0.0.1:${port[$1]}/metrics" | awk '$1 == "certcast_events_total{result=\"posted\"}" { print $2 + 0 }'; }
 one_of() { # A B: exactly one of the two reports certcast_leader 1, the other 0
 	local a b
 	a=$(gauge "$1")
@@ -67,6 +78,11 @@ if [ "$(gauge a)" = 1 ]; then lead=a other=b; else lead=b other=a; fi
 assert_eq "the Lease names the leader" "ctl-$lead" "$(spec holderIdentity)"
 assert_eq "leaseDurationSeconds is the configured one" "$dur" "$(spec leaseDurationSeconds)"
 assert_eq "a new Lease has no transition yet" 0 "$(spec leaseTransitions)"
+wait_for "an Event on the Lease: ctl-$lead became leader" 30 has_event "ctl-$lead became leader"
+lease_uid=$(kubectl_admin -n "$ns" get lease "$lease" -o jsonpath='{.metadata.uid}')
+assert_contains "the Event names the Lease's uid" "$(lease_events)" "ctl-$lead became leader|Normal|coordination.k8s.io/v1/Lease/$ns/$lease|certcast|$lease_uid"
+assert_eq "one such Event" 1 "$(count_events "ctl-$lead became leader")"
+assert_eq "the follower posted none" 0 "$(count_events "ctl-$other became leader")"
 assert_match "acquireTime is a MicroTime" "$(spec acquireTime)" '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$'
 renew0=$(spec renewTime)
 renewed() { [ "$(spec renewTime)" != "$renew0" ]; }
@@ -89,6 +105,8 @@ scored() { curl -fsS --max-time 5 "http://127.0.0.1:${port[$1]}/metrics" | grep 
 wait_for "the follower scores it too" 30 scored "$other"
 check "the leader counts its write" test "$(annotates "$lead")" -ge 1
 assert_eq "the follower wrote nothing" 0 "$(annotates "$other")"
+check "the leader counts its Event" test "$(posted "$lead")" -ge 1
+assert_eq "the follower posted no Event at all" 0 "$(posted "$other")"
 assert_contains "the leader logged it" "$(cat "$(bg_log $lead)")" "became leader: lease $ns/$lease held as ctl-$lead"
 assert_contains "the other saw who leads" "$(cat "$(bg_log $other)")" "lease $ns/$lease is held by ctl-$lead"
 log_all=$(cat "$(bg_log a)" "$(bg_log b)")
@@ -128,6 +146,10 @@ order=$(awk '/workers drained/ && !w { w = NR } /released lease/ && !r { r = NR 
 	END { print (w && r && w < r) ? "ok" : "bad " w " " r }' <<<"$log")
 assert_eq "watches and workers stop before the release" ok "$order"
 assert_contains "the new leader logged why" "$(cat "$(bg_log $other)")" "became leader: lease $ns/$lease held as ctl-$other (the lease was released"
+# the Events of the handover: posted by the time the old leader exited, and by the new one
+check "an Event says ctl-$lead stopped leading" has_event "ctl-$lead stopped leading"
+wait_for "an Event says ctl-$other became leader" 30 has_event "ctl-$other became leader"
+assert_not_contains "no Event failed to post" "$(cat "$(bg_log $lead)" "$(bg_log $other)")" "leader election Event"
 
 # --- kill -9 the new leader: a new replica waits for the lease to expire --------------------------
 check "kill -9 the new leader" kill -KILL "$(bg_pid $other)"
@@ -167,4 +189,9 @@ stop_bg c || rc=$?
 assert_eq "SIGTERM: exit 0" 0 "$rc"
 assert_eq "released on the way out" "" "$(spec holderIdentity)"
 assert_eq "released with leaseDurationSeconds 1" 1 "$(spec leaseDurationSeconds)"
+wait_for "an Event says $holder_c became leader" 10 has_event "$holder_c became leader"
+check "and one that it stopped leading" has_event "$holder_c stopped leading"
+assert_eq "the replica killed with -9 never said it stopped" 0 "$(count_events "ctl-$other stopped leading")"
+assert_eq "every change is one Event: 3 became, 2 stopped" "3 2" \
+	"$(lease_events | grep -c ' became leader|') $(lease_events | grep -c ' stopped leading|')"
 kubectl_admin -n "$ns" delete lease "$lease" >/dev/null 2>&1 || true

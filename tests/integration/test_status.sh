@@ -3,7 +3,8 @@
 # status is set the way cert-manager sets it (the status subresource), and certcast runs as the
 # user certcast, who has exactly the chart's RBAC. Every field of -o json is checked against what
 # was created; then -n scoping, the context's default namespace, the table and wide columns, the
-# kubectl plugin spelling, and an RBAC denial for a user with no rights.
+# kubectl plugin spelling, and an RBAC denial for a user with no rights. certcast.io/last-action
+# (here set by hand, as certcast writes it) shows in -o wide and -o json, in explain's words.
 . "$(dirname "$0")/lib.sh"
 
 bin=$(certcast_bin)
@@ -20,6 +21,7 @@ web_rt=$(iso $((now + 30 * 86400)))
 api_na=$(iso $((now + 10 * 86400)))
 api_rt=$(iso $((now - 5 * 86400)))
 api_lf=$(iso $((now - 7200)))
+api_la="RenewBeforeAdjusted $(iso $((now - 7200))): spec.renewBefore 240h0m0s"
 
 require "create issuers, certificates and requests" kubectl_admin apply -f - <<EOF
 apiVersion: cert-manager.io/v1
@@ -98,6 +100,8 @@ require "status of api" kubectl_admin -n "$ns1" patch certificate api --subresou
   \"conditions\":[{\"type\":\"Ready\",\"status\":\"False\",\"reason\":\"Expiring\",\"message\":\"soon\",\"lastTransitionTime\":\"$api_lf\"},
   {\"type\":\"Issuing\",\"status\":\"False\",\"reason\":\"Failed\",\"message\":\"The certificate request has failed to complete and will be retried\",\"lastTransitionTime\":\"$api_lf\"}]}}"
 
+require "api's last action" kubectl_admin -n "$ns1" annotate certificate api "certcast.io/last-action=$api_la"
+
 as_certcast() { KUBECONFIG=$CERTCAST_KUBECONFIG "$bin" "$@"; }
 
 # --- -A -o json: every field -------------------------------------------------------------------
@@ -130,6 +134,7 @@ check "web risk is a probability" jq -e '.risk >= 0 and .risk <= 1' <<<"$web"
 assert_eq "web risk level: healthy, renewal a month away" low "$(field "$web" .riskLevel)"
 assert_eq "web has no predicted failure" null "$(field "$web" .predictedFailure)"
 check "web risk reasons are text" jq -e '.riskReasons | type == "string" and length > 0' <<<"$web"
+assert_eq "web has no last action" null "$(field "$web" .lastAction)"
 
 api=$(item "$ns1" api)
 assert_ne "api is listed" "" "$api"
@@ -150,6 +155,10 @@ check "api risk is a probability" jq -e '.risk >= 0 and .risk <= 1' <<<"$api"
 check "api risk level is a level" jq -e '.riskLevel | IN("low","medium","high","critical")' <<<"$api"
 check "api failing in its window is riskier than web" jq -en --argjson a "$api" --argjson w "$web" '$a.risk > $w.risk'
 check "api's next attempt is after its last failure" jq -e '.nextAttempt > .lastFailure.time' <<<"$api"
+assert_eq "api's last action as written" "$api_la" "$(field "$api" .lastAction.text)"
+assert_eq "api's last action: reason" RenewBeforeAdjusted "$(field "$api" .lastAction.reason)"
+assert_eq "api's last action: time" "$api_lf" "$(field "$api" .lastAction.time)"
+assert_eq "api's last action: detail" "spec.renewBefore 240h0m0s" "$(field "$api" .lastAction.detail)"
 
 other=$(item "$ns2" other)
 assert_ne "other is listed" "" "$other"
@@ -191,10 +200,12 @@ assert_eq "NOT AFTER column aligned" "$(col "$header" "NOT AFTER")" "$(col "$web
 assert_eq "RISK column aligned" "$(col "$header" "RISK")" "$(col "$webrow" "low (")"
 assert_eq "api row before web row" "api web" "$(tail -n +2 <<<"$table" | awk '{print $2}' | tr '\n' ' ' | sed 's/ $//')"
 
+assert_not_contains "the table leaves the last action to -o wide" "$table" "LAST ACTION"
 wide=$(as_certcast status -n "$ns1" -o wide)
-assert_match "wide header adds three columns" "$(head -n 1 <<<"$wide")" 'REQUESTS +RISK +SECRET +DNS NAMES +ISSUING$'
-assert_match "wide web row" "$(grep -E "^$ns1 +web " <<<"$wide")" 'web-tls +web\.example\.com,www\.example\.com +-$'
-assert_match "wide api row" "$(grep -E "^$ns1 +api " <<<"$wide")" 'api-tls +api\.example\.com +False \(Failed\)$'
+assert_match "wide header adds four columns" "$(head -n 1 <<<"$wide")" 'REQUESTS +RISK +SECRET +DNS NAMES +ISSUING +LAST ACTION$'
+assert_match "wide web row: no last action" "$(grep -E "^$ns1 +web " <<<"$wide")" 'web-tls +web\.example\.com,www\.example\.com +- +-$'
+assert_match "wide api row: its last action and how long ago" "$(grep -E "^$ns1 +api " <<<"$wide")" \
+	'api-tls +api\.example\.com +False \(Failed\) +RenewBeforeAdjusted \(2h[0-9]+m ago\)$'
 
 # --- explain ----------------------------------------------------------------------------------
 rc=0
@@ -205,6 +216,7 @@ assert_contains "explain gives the risk" "$xp" "risk: "
 assert_contains "explain gives cert-manager's backoff" "$xp" "backoff until: "
 assert_contains "explain lists the factors" "$xp" "factors (contribution to risk):"
 assert_contains "explain says what certcast would do" "$xp" "decision: "
+assert_contains "explain shows the last action status shows" "$xp" "certcast last action: $api_la"
 assert_eq "explain's level agrees with status" "$(field "$api" .riskLevel)" \
 	"$(sed -n 's/^risk: [0-9.e+-]* (\(.*\))$/\1/p' <<<"$xp")"
 rc=0

@@ -38,6 +38,10 @@ require "status of dying" kubectl_admin -n "$ns" patch certificate dying --subre
   \"conditions\":[{\"type\":\"Ready\",\"status\":\"True\",\"reason\":\"Ready\",\"message\":\"ok\",\"lastTransitionTime\":\"$lf\"},
   {\"type\":\"Issuing\",\"status\":\"False\",\"reason\":\"Failed\",\"message\":\"The certificate request has failed to complete and will be retried: 429 urn:ietf:params:acme:error:rateLimited: too many certificates already issued\",\"lastTransitionTime\":\"$lf\"}]}}"
 
+# what certcast did last, as it writes it (by hand here: this controller only observes)
+dying_la="IssuerFailover $(iso_at $((now - 600))): spec.issuerRef Issuer/backup"
+require "dying's last action" kubectl_admin -n "$ns" annotate certificate dying "certcast.io/last-action=$dying_la"
+
 # --- before the first sync: 503 --------------------------------------------------------------------
 sed -E "s#server: .*#server: https://127.0.0.1:$dead#" "$CERTCAST_KUBECONFIG" >"$TEST_TMP/dead.kubeconfig"
 port0=$(free_port)
@@ -95,10 +99,13 @@ assert_eq "rows sorted by name" "dying web" "$(jq -r '[.items[].name] | join(" "
 assert_eq "dying is critical" critical "$(jq -r '.items[0].riskLevel' <<<"$js")"
 assert_eq "web is low" low "$(jq -r '.items[1].riskLevel' <<<"$js")"
 assert_eq "the fields of status -o json" \
-	"acmeBudget anomalies dnsNames failedIssuanceAttempts issuer issuing lastFailure name namespace nextAttempt notAfter predictedFailure ready renewBefore renewBeforePercentage renewalTime requests risk riskLevel riskReasons secretName" \
+	"acmeBudget anomalies dnsNames failedIssuanceAttempts issuer issuing lastAction lastFailure name namespace nextAttempt notAfter predictedFailure ready renewBefore renewBeforePercentage renewalTime requests risk riskLevel riskReasons secretName" \
 	"$(jq -r '.items[1] | keys | join(" ")' <<<"$js")"
 assert_eq "dying's failed attempts" 6 "$(jq -r '.items[0].failedIssuanceAttempts' <<<"$js")"
 assert_eq "web's requests" 3 "$(jq -r '.items[1].requests' <<<"$js")"
+assert_eq "dying's last action, from the controller" "$dying_la" "$(jq -r '.items[0].lastAction.text' <<<"$js")"
+assert_eq "its reason" IssuerFailover "$(jq -r '.items[0].lastAction.reason' <<<"$js")"
+assert_eq "web has none" null "$(jq -r '.items[1].lastAction' <<<"$js")"
 
 # what the endpoint serves is what the command prints (scored a moment apart: retried)
 same_doc() {
@@ -128,7 +135,9 @@ assert_match "dying's row" "$(grep -E "^$ns +dying " <<<"$table" || true)" \
 	"^$ns +dying +Issuer/ca +True +.* +6 +Failed \\((29|30|31)m ago\\) +0 +critical \\([01]\\.[0-9]{3}\\)\$"
 assert_match "web's row" "$(grep -E "^$ns +web " <<<"$table" || true)" "^$ns +web +Issuer/ca +.* +3 +low \\("
 wide=$(as_certcast status -n "$ns" -o wide --controller "$url" 2>/dev/null || true)
-assert_match "-o wide adds its columns" "$(head -n 1 <<<"$wide")" 'RISK +SECRET +DNS NAMES +ISSUING$'
+assert_match "-o wide adds its columns" "$(head -n 1 <<<"$wide")" 'RISK +SECRET +DNS NAMES +ISSUING +LAST ACTION$'
+assert_match "dying's wide row ends in its last action" "$(grep -E "^$ns +dying " <<<"$wide" || true)" ' IssuerFailover \([0-9]+m ago\)$'
+assert_match "web's in -" "$(grep -E "^$ns +web " <<<"$wide" || true)" ' -$'
 
 # --- 400 -------------------------------------------------------------------------------------------
 for q in "namespace=Bad" "namespace=" "namespace=a+b" "x=1" "namespace=a&namespace=b" "namespace=a%2Fb"; do

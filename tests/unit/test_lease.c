@@ -314,6 +314,44 @@ Test(lease, parse_apiserver_lease)
 	cr_expect_eq(r.lr_renew_us, 1735689662345678LL, "renewTime to the microsecond");
 	cr_expect_eq(r.lr_transitions, 3, "transitions");
 	cr_expect_str_eq(r.lr_rv, "1234", "resourceVersion");
+	cr_expect_str_eq(r.lr_uid, "0b6f", "uid, for the Events about the Lease");
+}
+
+/* The uid only names the Lease in an Event: an odd one is left out, never a parse error. */
+Test(lease, parse_uid_never_refuses_a_lease)
+{
+	static const struct {
+		const char *name, *json, *uid;
+	} cases[] = {
+	    {"absent", "{\"metadata\":{\"resourceVersion\":\"7\"}}", ""},
+	    {"a string", "{\"metadata\":{\"resourceVersion\":\"7\",\"uid\":\"u-1\"}}", "u-1"},
+	    {"a number", "{\"metadata\":{\"resourceVersion\":\"7\",\"uid\":5}}", ""},
+	    {"null", "{\"metadata\":{\"resourceVersion\":\"7\",\"uid\":null}}", ""},
+	    {"an object", "{\"metadata\":{\"resourceVersion\":\"7\",\"uid\":{}}}", ""},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct le_record r;
+		char err[256] = "";
+		cr_expect_eq(le_record_parse(cases[i].json, strlen(cases[i].json), &r, err, sizeof err),
+		    CC_OK, "%s: %s", cases[i].name, err);
+		cr_expect_str_eq(r.lr_uid, cases[i].uid, "%s", cases[i].name);
+	}
+	/* longer than any uid the API server hands out: left out */
+	char *big = xmalloc(LE_UID_MAX + 100);
+	int n = snprintf(big, LE_UID_MAX + 100, "{\"metadata\":{\"resourceVersion\":\"7\",\"uid\":\"");
+	memset(big + n, 'u', LE_UID_MAX);
+	snprintf(big + n + LE_UID_MAX, 100, "\"}}");
+	struct le_record r;
+	char err[256] = "";
+	cr_expect_eq(le_record_parse(big, strlen(big), &r, err, sizeof err), CC_OK, "%s", err);
+	cr_expect_str_eq(r.lr_uid, "", "too long: unknown");
+	free(big);
+	/* not part of the spec: two records differing in uid alone are the same */
+	struct le_record a, b;
+	memset(&a, 0, sizeof a);
+	memset(&b, 0, sizeof b);
+	xstrlcpy(b.lr_uid, "other", sizeof b.lr_uid);
+	cr_expect(le_record_same(&a, &b), "uid not compared");
 }
 
 struct parse_case {
@@ -602,6 +640,8 @@ fake_store(struct fake *f, cJSON *obj)
 	snprintf(rv, sizeof rv, "%ld", ++f->f_rv);
 	cJSON_DeleteItemFromObjectCaseSensitive(meta, "resourceVersion");
 	cJSON_AddStringToObject(meta, "resourceVersion", rv);
+	if (cJSON_GetObjectItemCaseSensitive(meta, "uid") == NULL)
+		cJSON_AddStringToObject(meta, "uid", "uid-" NAME); /* as the API server's create */
 	free(f->f_obj);
 	char *t = cJSON_PrintUnformatted(obj);
 	f->f_obj = xstrdup(t);
@@ -712,6 +752,47 @@ fake_handler(void *arg, const struct th_request *req, struct th_conn *conn)
 	free(answer);
 }
 
+/* What lo_changed was told, in order: "+" became leader, "-" stopped leading. */
+struct heard {
+	pthread_mutex_t h_mu;
+	char h_seq[64];
+	char h_why[8][64];
+	char h_uid[8][64];
+	int64_t h_when[8];
+	int h_bad;             /* a change that did not name us and our Lease */
+	const char *h_id;
+};
+
+static void
+heard_fn(void *arg, const struct le_change *ch)
+{
+	struct heard *h = arg;
+	pthread_mutex_lock(&h->h_mu);
+	size_t n = strlen(h->h_seq);
+	if (n + 1 < sizeof h->h_seq) {
+		h->h_seq[n] = ch->lc_leading ? '+' : '-';
+		h->h_seq[n + 1] = '\0';
+	}
+	if (n < 8) {
+		xstrlcpy(h->h_why[n], ch->lc_why ? ch->lc_why : "(null)", sizeof h->h_why[n]);
+		xstrlcpy(h->h_uid[n], ch->lc_uid ? ch->lc_uid : "(null)", sizeof h->h_uid[n]);
+		h->h_when[n] = ch->lc_when_ns;
+	}
+	if (strcmp(ch->lc_identity, h->h_id) != 0 || strcmp(ch->lc_ns, NS) != 0 ||
+	    strcmp(ch->lc_name, NAME) != 0)
+		h->h_bad = 1;
+	pthread_mutex_unlock(&h->h_mu);
+}
+
+/* The sequence heard so far, copied. */
+static void
+heard_seq(struct heard *h, char *out, size_t outsz)
+{
+	pthread_mutex_lock(&h->h_mu);
+	xstrlcpy(out, h->h_seq, outsz);
+	pthread_mutex_unlock(&h->h_mu);
+}
+
 struct rig {
 	struct fake r_fake;
 	struct th_server *r_srv;
@@ -740,16 +821,30 @@ rig_stop(struct rig *r)
 	fake_free(&r->r_fake);
 }
 
+/* An elector that tells h (when not NULL) of its changes. */
 static struct le *
-elector(struct rig *r, const char *id, struct le_durations d)
+elector_heard(struct rig *r, const char *id, struct le_durations d, struct heard *h)
 {
-	struct le_opts o = {r->r_client, NS, NAME, id, d};
+	struct le_opts o = {r->r_client, NS, NAME, id, d, NULL, NULL};
+	if (h != NULL) {
+		memset(h, 0, sizeof *h);
+		pthread_mutex_init(&h->h_mu, NULL);
+		h->h_id = id;
+		o.lo_changed = heard_fn;
+		o.lo_changed_arg = h;
+	}
 	struct le *l = NULL;
 	char err[256] = "";
 	cr_assert_eq(le_new(&o, &l, err, sizeof err), CC_OK, "%s", err);
 	cr_expect_eq(le_is_leader(l), 0, "%s: not leader before it runs", id);
 	cr_assert_eq(le_start(l), CC_OK, "start %s", id);
 	return l;
+}
+
+static struct le *
+elector(struct rig *r, const char *id, struct le_durations d)
+{
+	return elector_heard(r, id, d, NULL);
 }
 
 static double
@@ -780,6 +875,24 @@ wait_leader(const struct le *l, int want, double limit)
 	return -1;
 }
 
+/*
+ * Poll until h has heard want ("+-"...); 1 when it has, 0 after limit seconds. lo_changed runs
+ * just after le_is_leader changed, so a test that saw the flag move waits for it here.
+ */
+static int
+heard_wait(struct heard *h, const char *want, double limit)
+{
+	double t0 = mono();
+	char seq[64];
+	do {
+		heard_seq(h, seq, sizeof seq);
+		if (strcmp(seq, want) == 0)
+			return 1;
+		nap(10);
+	} while (mono() - t0 < limit);
+	return 0;
+}
+
 /* Fast settings for tests: a 2s lease, renewDeadline 1s, retries every 100ms. */
 static const struct le_durations quick = {2000, 1000, 100};
 
@@ -787,8 +900,11 @@ Test(lease, one_elector_creates_renews_and_releases, .timeout = 60)
 {
 	struct rig r;
 	rig_start(&r, 5000);
-	struct le *l = elector(&r, "solo", quick);
+	struct heard h;
+	struct le *l = elector_heard(&r, "solo", quick, &h);
 	cr_assert_geq(wait_leader(l, 1, 20), 0, "becomes leader");
+	cr_expect(heard_wait(&h, "+", 20), "told once that it became leader: %s", h.h_seq);
+	cr_expect_str_eq(h.h_why[0], "there is no lease", "why: it created the Lease");
 	struct le_record rec;
 	cr_assert_eq(fake_record(&r.r_fake, &rec), CC_OK, "a Lease was created");
 	cr_expect_str_eq(rec.lr_holder, "solo", "it names us");
@@ -812,9 +928,21 @@ Test(lease, one_elector_creates_renews_and_releases, .timeout = 60)
 	pthread_mutex_unlock(&r.r_fake.f_mu);
 	cr_expect_eq(posts, 1, "created once, renewed by PUT");
 	cr_expect_str_eq(le_identity(l), "solo", "identity");
+	char seq[64];
+	heard_seq(&h, seq, sizeof seq);
+	cr_expect_str_eq(seq, "+", "renewals are no change");
 
 	le_stop(l);
 	cr_expect_eq(le_is_leader(l), 0, "not leader once stopped");
+	/* le_stop tells on its own thread, after the release: no wait */
+	heard_seq(&h, seq, sizeof seq);
+	cr_expect_str_eq(seq, "+-", "told that it stopped leading");
+	cr_expect_str_eq(h.h_why[1], "stopping", "why");
+	cr_expect_str_eq(h.h_uid[0], "uid-" NAME, "the Lease's uid, from the create's answer");
+	cr_expect_str_eq(h.h_uid[1], "uid-" NAME, "and at the stop");
+	cr_expect_gt(h.h_when[0], INT64_C(1500000000) * 1000000000, "a wall clock time in ns");
+	cr_expect_geq(h.h_when[1], h.h_when[0], "in order");
+	cr_expect_eq(h.h_bad, 0, "every change names us and our Lease");
 	cr_assert_eq(fake_record(&r.r_fake, &rec), CC_OK, "the Lease stays");
 	cr_expect_str_eq(rec.lr_holder, "", "released: holderIdentity cleared");
 	cr_expect_eq(rec.lr_duration_s, 1, "released: leaseDurationSeconds 1");
@@ -828,6 +956,8 @@ Test(lease, one_elector_creates_renews_and_releases, .timeout = 60)
 	le_stop(l); /* idempotent */
 	le_free(l);
 	le_free(NULL);
+	heard_seq(&h, seq, sizeof seq);
+	cr_expect_str_eq(seq, "+-", "a second stop and the free tell nothing more");
 	rig_stop(&r);
 }
 
@@ -837,7 +967,8 @@ Test(lease, two_electors_one_leads_and_the_other_takes_over_on_release, .timeout
 	rig_start(&r, 5000);
 	/* a long lease: a takeover faster than it can only come from the release */
 	struct le_durations d = {30000, 1000, 100};
-	struct le *a = elector(&r, "a", d), *b = elector(&r, "b", d);
+	struct heard ha, hb;
+	struct le *a = elector_heard(&r, "a", d, &ha), *b = elector_heard(&r, "b", d, &hb);
 	double t0 = mono();
 	while (mono() - t0 < 20 && !le_is_leader(a) && !le_is_leader(b))
 		nap(10);
@@ -856,10 +987,20 @@ Test(lease, two_electors_one_leads_and_the_other_takes_over_on_release, .timeout
 	cr_assert_eq(fake_record(&r.r_fake, &rec), CC_OK, "lease");
 	cr_expect_str_eq(rec.lr_holder, le_identity(lead), "the Lease names the leader");
 
+	struct heard *hl = lead == a ? &ha : &hb, *ho = lead == a ? &hb : &ha;
+	cr_expect(heard_wait(hl, "+", 20), "the leader was told: %s", hl->h_seq);
+	char seq[64];
+	heard_seq(ho, seq, sizeof seq);
+	cr_expect_str_eq(seq, "", "the other was told nothing");
 	double t1 = mono();
 	le_stop(lead);
+	heard_seq(hl, seq, sizeof seq);
+	cr_expect_str_eq(seq, "+-", "the leader stopped leading");
 	double took = wait_leader(other, 1, 25);
 	cr_assert_geq(took, 0, "the other takes over");
+	cr_expect(heard_wait(ho, "+", 20), "the other became leader: %s", ho->h_seq);
+	cr_expect_str_eq(ho->h_why[0], "the lease was released", "after the release");
+	cr_expect_eq(ha.h_bad + hb.h_bad, 0, "every change names its elector and the Lease");
 	cr_expect_lt(mono() - t1, 20, "well within the 30s lease: the release, not the expiry");
 	cr_assert_eq(fake_record(&r.r_fake, &rec), CC_OK, "lease");
 	cr_expect_str_eq(rec.lr_holder, le_identity(other), "the Lease names the new leader");
@@ -921,7 +1062,8 @@ Test(lease, failing_renewals_drop_the_flag_by_renew_deadline, .timeout = 60)
 {
 	struct rig r;
 	rig_start(&r, 5000);
-	struct le *l = elector(&r, "frail", quick);
+	struct heard h;
+	struct le *l = elector_heard(&r, "frail", quick, &h);
 	cr_assert_geq(wait_leader(l, 1, 20), 0, "leads");
 	pthread_mutex_lock(&r.r_fake.f_mu);
 	r.r_fake.f_fail = 1;
@@ -933,6 +1075,8 @@ Test(lease, failing_renewals_drop_the_flag_by_renew_deadline, .timeout = 60)
 	r.r_fake.f_fail = 0;
 	pthread_mutex_unlock(&r.r_fake.f_mu);
 	cr_expect_geq(wait_leader(l, 1, 20), 0, "leads again when the API server is back");
+	cr_expect(heard_wait(&h, "+-+", 20), "became, stopped, became again: %s", h.h_seq);
+	cr_expect_str_eq(h.h_why[1], "could not renew the lease within renewDeadline", "why");
 	struct le_record rec;
 	cr_assert_eq(fake_record(&r.r_fake, &rec), CC_OK, "lease");
 	cr_expect_eq(rec.lr_transitions, 0, "still the same holder: no transition");
@@ -964,7 +1108,8 @@ Test(lease, someone_else_takes_the_lease_the_flag_drops_at_once, .timeout = 60)
 	struct rig r;
 	rig_start(&r, 5000);
 	struct le_durations d = {5000, 4000, 100};
-	struct le *l = elector(&r, "victim", d);
+	struct heard h;
+	struct le *l = elector_heard(&r, "victim", d, &h);
 	cr_assert_geq(wait_leader(l, 1, 20), 0, "leads");
 	/* an administrator (or a rogue) writes another holder */
 	fake_seed(&r.r_fake, "usurper", 5, "2030-01-01T00:00:00.000000Z", 9);
@@ -974,7 +1119,12 @@ Test(lease, someone_else_takes_the_lease_the_flag_drops_at_once, .timeout = 60)
 	struct le_record rec;
 	cr_assert_eq(fake_record(&r.r_fake, &rec), CC_OK, "lease");
 	cr_expect_str_eq(rec.lr_holder, "usurper", "the usurper's record is left alone");
+	cr_expect(heard_wait(&h, "+-", 20), "told it stopped leading: %s", h.h_seq);
+	cr_expect_str_eq(h.h_why[1], "the lease is held by another replica", "why");
 	le_free(l);
+	char seq[64];
+	heard_seq(&h, seq, sizeof seq);
+	cr_expect_str_eq(seq, "+-", "no second \"stopped\" at the free: it no longer led");
 	rig_stop(&r);
 }
 
@@ -983,7 +1133,8 @@ Test(lease, stop_when_not_leading_writes_nothing, .timeout = 60)
 	struct rig r;
 	rig_start(&r, 5000);
 	fake_seed(&r.r_fake, "ghost", 30, "2030-01-01T00:00:00.000000Z", 0);
-	struct le *l = elector(&r, "bystander", quick);
+	struct heard h;
+	struct le *l = elector_heard(&r, "bystander", quick, &h);
 	double t0 = mono();
 	while (mono() - t0 < 20) {
 		pthread_mutex_lock(&r.r_fake.f_mu);
@@ -1000,6 +1151,9 @@ Test(lease, stop_when_not_leading_writes_nothing, .timeout = 60)
 	struct le_record rec;
 	cr_assert_eq(fake_record(&r.r_fake, &rec), CC_OK, "lease");
 	cr_expect_str_eq(rec.lr_holder, "ghost", "untouched");
+	char seq[64];
+	heard_seq(&h, seq, sizeof seq);
+	cr_expect_str_eq(seq, "", "never led: nothing to tell");
 	le_free(l);
 	rig_stop(&r);
 }
@@ -1019,7 +1173,8 @@ Test(lease, new_refuses_bad_options)
 	    {"bad durations", "ns", "l", "me", {15000, 15000, 2000}, "renewDeadline (15s)"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		struct le_opts o = {r.r_client, cases[i].ns, cases[i].lease, cases[i].id, cases[i].d};
+		struct le_opts o = {r.r_client, cases[i].ns, cases[i].lease, cases[i].id, cases[i].d,
+		    NULL, NULL};
 		struct le *l = (struct le *)&r; /* must become NULL */
 		char err[256] = "";
 		cr_expect_eq(le_new(&o, &l, err, sizeof err), CC_ERR_INVAL, "%s", cases[i].name);
@@ -1027,7 +1182,7 @@ Test(lease, new_refuses_bad_options)
 		cr_expect(strstr(err, cases[i].err) != NULL, "%s: \"%s\" lacks \"%s\"", cases[i].name,
 		    err, cases[i].err);
 	}
-	struct le_opts o = {NULL, "ns", "l", "me", {15000, 10000, 2000}};
+	struct le_opts o = {NULL, "ns", "l", "me", {15000, 10000, 2000}, NULL, NULL};
 	struct le *l = NULL;
 	char err[128];
 	cr_expect_eq(le_new(&o, &l, err, sizeof err), CC_ERR_INVAL, "no client");

@@ -174,6 +174,65 @@ Test(scan, run_scores_rows_and_exits_3_on_critical)
 	free(path);
 }
 
+/*
+ * Leader election Events about Leases, as `kubectl get events -A -o json` saves them: certcast's
+ * own (events.k8s.io/v1, seen through core/v1: reportingComponent certcast, source {}) and
+ * cert-manager's (an old-style recorder). Neither is about a cert-manager object: the rows do
+ * not change, and certcast's is not even kept.
+ */
+#define LEASE_EVENTS                                                                             \
+	"{\"apiVersion\":\"v1\",\"kind\":\"Event\",\"metadata\":{\"name\":"                           \
+	"\"certcast-leader.18a0f1c2d3e4f5a6\",\"namespace\":\"certcast\"},\"involvedObject\":"          \
+	"{\"apiVersion\":\"coordination.k8s.io/v1\",\"kind\":\"Lease\",\"namespace\":\"certcast\","    \
+	"\"name\":\"certcast-leader\",\"uid\":\"5e1f\"},\"reason\":\"LeaderElection\",\"message\":"   \
+	"\"certcast-7d9f-abcde became leader\",\"type\":\"Normal\",\"eventTime\":"                     \
+	"\"2026-05-31T23:00:00.000000Z\",\"action\":\"BecomeLeader\",\"reportingComponent\":"         \
+	"\"certcast\",\"reportingInstance\":\"certcast-7d9f-abcde\",\"source\":{}},"                   \
+	"{\"apiVersion\":\"v1\",\"kind\":\"Event\",\"metadata\":{\"name\":"                           \
+	"\"cert-manager-controller.18a0f1c2d3e4f5a7\",\"namespace\":\"kube-system\"},"                  \
+	"\"involvedObject\":{\"apiVersion\":\"coordination.k8s.io/v1\",\"kind\":\"Lease\","            \
+	"\"namespace\":\"kube-system\",\"name\":\"cert-manager-controller\"},\"reason\":"              \
+	"\"LeaderElection\",\"message\":\"cm-0 became leader\",\"type\":\"Normal\","                   \
+	"\"firstTimestamp\":\"2026-05-31T23:00:00Z\",\"lastTimestamp\":\"2026-05-31T23:00:00Z\","       \
+	"\"count\":1,\"source\":{\"component\":\"cert-manager-controller\"}},"
+
+Test(scan, leader_election_events_about_leases_change_nothing)
+{
+	/* the same list with the two Events in front of its last (bad) item */
+	const char *tail = strstr(list_json, "7]}");
+	cr_assert_not_null(tail);
+	size_t head = (size_t)(tail - list_json);
+	size_t len = strlen(list_json) + sizeof LEASE_EVENTS;
+	char *with = malloc(len);
+	snprintf(with, len, "%.*s%s%s", (int)head, list_json, LEASE_EVENTS, tail);
+
+	struct store *st = store_new();
+	struct scan_stats ss;
+	FILE *devnull = fopen("/dev/null", "w");
+	cr_assert_eq(scan_load(st, with, strlen(with), "saved.json", devnull, &ss), CC_OK);
+	fclose(devnull);
+	store_rdlock(st);
+	cr_expect_eq(store_count(st, RES_EVENT), 1, "cert-manager's kept, certcast's own dropped");
+	store_unlock(st);
+	store_free(st);
+
+	char *p0 = write_tmp(list_json), *p1 = write_tmp(with);
+	char *o0 = NULL, *e0 = NULL, *o1 = NULL, *e1 = NULL;
+	int c0 = run_scan(p0, NULL, STATUS_OUT_JSON, &o0, &e0);
+	int c1 = run_scan(p1, NULL, STATUS_OUT_JSON, &o1, &e1);
+	cr_expect_eq(c1, c0, "same exit code");
+	cr_expect_str_eq(o1, o0, "the same rows, byte for byte");
+	free(o0);
+	free(e0);
+	free(o1);
+	free(e1);
+	unlink(p0);
+	unlink(p1);
+	free(p0);
+	free(p1);
+	free(with);
+}
+
 Test(scan, run_reports_unreadable_files)
 {
 	char *out = NULL, *err = NULL;

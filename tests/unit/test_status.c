@@ -46,21 +46,27 @@ struct fx_cert {
 	const char *f_secret;
 	const char *f_dns[3];
 	int f_ncr;                     /* CertificateRequests owned by this certificate */
+	const char *f_last_action;     /* certcast.io/last-action, or NULL */
+	const char *f_action_cell;     /* the expected LAST ACTION cell (wide) */
 };
 
 static const struct fx_cert fx[] = {
     {"shop", "web", "Issuer", "shop-ca", "True", "2026-08-01T00:00:00Z", "2026-07-02T00:00:00Z",
-	"720h0m0s", 2592000, 0, 0, 0, "-", NULL, NULL, "web-tls", {"web.shop.example", "www.shop.example", NULL}, 3},
+	"720h0m0s", 2592000, 0, 0, 0, "-", NULL, NULL, "web-tls", {"web.shop.example", "www.shop.example", NULL}, 3,
+	"RenewBeforeAdjusted 2026-05-31T22:00:00Z: spec.renewBefore 720h0m0s",
+	"RenewBeforeAdjusted (2h0m ago)"},
     {"shop", "api", "ClusterIssuer", "letsencrypt", "True", "2026-06-11T00:00:00Z",
 	"2026-05-12T00:00:00Z", NULL, 0, 0, 4, 3600, "Failed (1h0m ago)", "False", "Failed",
-	"api-tls", {"api.shop.example", NULL, NULL}, 5},
+	"api-tls", {"api.shop.example", NULL, NULL}, 5, NULL, "-"},
     {"bank", "ledger", NULL, "bank-ca", "False", NULL, NULL, NULL, 0, 25, 1, 90061,
-	"Failed (1d1h ago)", "True", "Issuing", "ledger-tls", {NULL, NULL, NULL}, 0},
+	"Failed (1d1h ago)", "True", "Issuing", "ledger-tls", {NULL, NULL, NULL}, 0,
+	"edited by hand", "unreadable"},
     {"shop", "admin", "Issuer", "shop-ca", NULL, NULL, NULL, "5m0s", 300, 0, 0, 0, "-", NULL,
-	NULL, NULL, {NULL, NULL, NULL}, 1},
+	NULL, NULL, {NULL, NULL, NULL}, 1, "ReissueTriggered 2026-05-29T00:00:00+02:00",
+	"ReissueTriggered (3d2h ago)"},
     {"a-first", "zz", "ClusterIssuer", "internal", "Unknown", "2027-01-01T12:30:00Z", NULL,
 	"2160h0m0s", 7776000, 0, 9, 45, "Failed (45s ago)", "False", "Failed", "zz",
-	{"zz.example", NULL, NULL}, 2},
+	{"zz.example", NULL, NULL}, 2, NULL, "-"},
 };
 #define NFX (sizeof fx / sizeof fx[0])
 
@@ -96,6 +102,10 @@ cert_json(const struct fx_cert *f)
 	cJSON_AddStringToObject(md, "name", f->f_name);
 	cJSON_AddStringToObject(md, "resourceVersion", "1");
 	cJSON_AddStringToObject(md, "uid", "u");
+	if (f->f_last_action) {
+		cJSON *an = cJSON_AddObjectToObject(md, "annotations");
+		cJSON_AddStringToObject(an, "certcast.io/last-action", f->f_last_action);
+	}
 	cJSON *spec = cJSON_AddObjectToObject(o, "spec");
 	if (f->f_secret)
 		cJSON_AddStringToObject(spec, "secretName", f->f_secret);
@@ -220,7 +230,7 @@ capture_table(const struct status_rows *rs, int wide)
 	return text;
 }
 
-#define NCOLS 14
+#define NCOLS 15
 
 /* The expected cells of fixture f, straight from the table above. */
 static void
@@ -253,6 +263,7 @@ expected_cells(const struct fx_cert *f, char cells[NCOLS][160])
 		snprintf(cells[13], 160, "%s (%s)", f->f_issuing, f->f_issuing_reason);
 	else
 		snprintf(cells[13], 160, "%s", f->f_issuing ? f->f_issuing : "-");
+	snprintf(cells[14], 160, "%s", f->f_action_cell);
 }
 
 static char *
@@ -260,8 +271,8 @@ expected_table(const char *ns, int wide)
 {
 	static const char *const hdr[NCOLS] = {"NAMESPACE", "NAME", "ISSUER", "READY", "NOT AFTER",
 	    "RENEWAL TIME", "RENEW BEFORE", "FAILED ATTEMPTS", "LAST FAILURE", "REQUESTS", "RISK",
-	    "SECRET", "DNS NAMES", "ISSUING"};
-	size_t ncol = wide ? 14 : 11, idx[NFX], n = sorted_fx(ns, idx);
+	    "SECRET", "DNS NAMES", "ISSUING", "LAST ACTION"};
+	size_t ncol = wide ? 15 : 11, idx[NFX], n = sorted_fx(ns, idx);
 	static char cells[NFX][NCOLS][160];
 	size_t w[NCOLS];
 	for (size_t c = 0; c < ncol; c++)
@@ -453,6 +464,11 @@ Test(status, json_fields)
 			cr_expect(cJSON_IsNull(issuing));
 		}
 		cr_expect(jnull(it, "riskLevel"));
+		const cJSON *la = cJSON_GetObjectItemCaseSensitive(it, "lastAction");
+		if (f->f_last_action)
+			cr_expect_str_eq(jstr(la, "text"), f->f_last_action, "%s", f->f_name);
+		else
+			cr_expect(cJSON_IsNull(la), "%s: lastAction should be null", f->f_name);
 	}
 	cJSON_Delete(doc);
 	free(text);
@@ -522,6 +538,102 @@ Test(status, control_characters_cleaned)
 	free(t);
 	status_rows_free(&rs);
 	store_free(st);
+}
+
+/*
+ * certcast.io/last-action as status shows it: the wide table's LAST ACTION cell (the reason and
+ * how long ago, as LAST FAILURE), and -o json's lastAction (the text as written, and its parts).
+ */
+Test(status, last_action_cell_and_json)
+{
+	static const struct {
+		const char *name, *value;
+		const char *reason, *time, *detail; /* NULL: null in JSON */
+		const char *cell;
+	} cases[] = {
+	    {"a failover", "IssuerFailover 2026-05-31T23:00:00Z: spec.issuerRef Issuer/backup",
+		"IssuerFailover", "2026-05-31T23:00:00Z", "spec.issuerRef Issuer/backup",
+		"IssuerFailover (1h0m ago)"},
+	    {"a reissue", "ReissueTriggered 2026-05-31T23:59:30Z: status.conditions Issuing=True",
+		"ReissueTriggered", "2026-05-31T23:59:30Z", "status.conditions Issuing=True",
+		"ReissueTriggered (30s ago)"},
+	    {"an offset, and a detail with \": \" of its own",
+		"RenewBeforeRestored 2026-05-31T12:00:00+01:00: spec.renewBefore: 720h0m0s",
+		"RenewBeforeRestored", "2026-05-31T11:00:00Z", "spec.renewBefore: 720h0m0s",
+		"RenewBeforeRestored (13h0m ago)"},
+	    {"no detail", "RenewBeforeAdjusted 2026-05-29T00:00:00Z", "RenewBeforeAdjusted",
+		"2026-05-29T00:00:00Z", NULL, "RenewBeforeAdjusted (3d0h ago)"},
+	    {"control characters", "Risk\x01Raised 2026-05-31T23:00:00Z: a\nb", "Risk\x01Raised",
+		"2026-05-31T23:00:00Z", "a\nb", "Risk?Raised (1h0m ago)"},
+	    {"empty", "", NULL, NULL, NULL, "unreadable"},
+	    {"a reason alone", "IssuerFailover", NULL, NULL, NULL, "unreadable"},
+	    {"not a time", "IssuerFailover yesterday: spec.issuerRef", NULL, NULL, NULL,
+		"unreadable"},
+	    {"no reason", " 2026-05-31T23:00:00Z: x", NULL, NULL, NULL, "unreadable"},
+	    {"a reason longer than any", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA 2026-05-31T23:00:00Z",
+		NULL, NULL, NULL, "unreadable"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct store *st = store_new();
+		struct fx_cert f = fx[1];
+		f.f_last_action = cases[i].value;
+		apply(st, RES_CERTIFICATE, cert_json(&f));
+		struct status_rows rs;
+		status_rows_build(st, NULL, &rs);
+		cr_assert_eq(rs.sr_n, 1);
+		cr_expect_str_eq(rs.sr_rows[0].sr_last_action, cases[i].value, "%s", cases[i].name);
+
+		char *t = NULL;
+		size_t tlen = 0;
+		FILE *fp = open_memstream(&t, &tlen);
+		status_print_table(fp, &rs, 1, NOW);
+		fclose(fp);
+		const char *row = strchr(t, '\n') + 1;
+		size_t rl = strlen(row), cl = strlen(cases[i].cell);
+		cr_expect(rl > cl + 1 && strncmp(row + rl - cl - 1, cases[i].cell, cl) == 0,
+		    "%s: the row ends in \"%s\": %s", cases[i].name, cases[i].cell, row);
+		cr_expect(strstr(t, " LAST ACTION\n") == row - strlen(" LAST ACTION\n"),
+		    "%s: the header ends in LAST ACTION: %s", cases[i].name, t);
+		free(t);
+		t = capture_table(&rs, 0);
+		cr_expect(strstr(t, "LAST ACTION") == NULL, "%s: not in the default table",
+		    cases[i].name);
+		free(t);
+
+		char *text = status_json_text(&rs);
+		cJSON *doc = cJSON_Parse(text);
+		cr_assert_not_null(doc, "%s: not JSON: %s", cases[i].name, text);
+		const cJSON *la = cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(doc, "items"), 0), "lastAction");
+		cr_assert(cJSON_IsObject(la), "%s: lastAction is an object", cases[i].name);
+		cr_expect_str_eq(jstr(la, "text"), cases[i].value, "%s: text as written",
+		    cases[i].name);
+		static const char *const keys[] = {"reason", "time", "detail"};
+		const char *want[] = {cases[i].reason, cases[i].time, cases[i].detail};
+		for (size_t k = 0; k < 3; k++) {
+			if (want[k])
+				cr_expect_str_eq(jstr(la, keys[k]), want[k], "%s: %s", cases[i].name,
+				    keys[k]);
+			else
+				cr_expect(jnull(la, keys[k]), "%s: %s is null", cases[i].name, keys[k]);
+		}
+		cr_expect_eq(cJSON_GetArraySize(la), 4, "%s: text, reason, time, detail",
+		    cases[i].name);
+		/* and back: the same document */
+		struct status_rows back;
+		char err[256] = "";
+		cr_assert_eq(status_rows_from_json(text, strlen(text), &back, err, sizeof err), CC_OK,
+		    "%s: %s", cases[i].name, err);
+		char *again = status_json_text(&back);
+		cr_expect_str_eq(again, text, "%s: read back", cases[i].name);
+		free(again);
+		status_rows_free(&back);
+		cJSON_Delete(doc);
+		free(text);
+		status_rows_free(&rs);
+		store_free(st);
+	}
 }
 
 struct exit_case {
@@ -614,6 +726,10 @@ full_rows(struct status_rows *rs)
 			r->sr_dns[k] = strdup(k ? "www.edge.example" : "edge.example");
 		r->sr_issuing = strdup(i == 1 ? "False" : "");
 		r->sr_issuing_reason = i == 1 ? strdup("Failed") : NULL;
+		r->sr_last_action = i == 0 ? strdup("IssuerFailover 2026-05-31T23:00:00Z: spec.issuerRef "
+						    "Issuer/backup") :
+		    i == 1			   ? strdup("not certcast's \"format\"") :
+						     NULL;
 		/* a risk that needs all 17 digits, and the edges of the range */
 		r->sr_risk = i == 0 ? STATUS_RISK_LOW : i == 1 ? STATUS_RISK_HIGH : STATUS_RISK_CRITICAL;
 		r->sr_risk_value = i == 0 ? 0.0 : i == 1 ? 0.1 + 0.2 : 1.0;
@@ -715,7 +831,35 @@ Test(status, json_reader_refusals)
 	cr_assert_eq(status_rows_from_json(ok, strlen(ok), &rs, err, sizeof err), CC_OK, "%s", err);
 	cr_expect_eq(rs.sr_n, 1);
 	cr_expect_eq(rs.sr_rows[0].sr_risk, STATUS_RISK_UNKNOWN);
+	cr_expect_null(rs.sr_rows[0].sr_last_action,
+	    "no lastAction (a controller from before it): read as null");
 	status_rows_free(&rs);
+	/* lastAction: null, or an object whose text is the annotation */
+	static const struct {
+		const char *name, *value, *err; /* err NULL: accepted */
+	} las[] = {
+	    {"null", "null", NULL},
+	    {"text only", "{\"text\":\"X 2026-05-31T23:00:00Z\"}", NULL},
+	    {"parts that disagree are derived again", "{\"text\":\"x\",\"reason\":\"Y\"}", NULL},
+	    {"a string", "\"IssuerFailover 2026-05-31T23:00:00Z\"", "field \"lastAction\""},
+	    {"no text", "{\"reason\":\"X\"}", "field \"lastAction\""},
+	    {"text a number", "{\"text\":5}", "field \"lastAction\""},
+	};
+	for (size_t i = 0; i < sizeof las / sizeof las[0]; i++) {
+		char doc[4096];
+		snprintf(doc, sizeof doc, "{\"items\":[%.*s,\"lastAction\":%s}]}", (int)strlen(good) - 1,
+		    good, las[i].value);
+		err[0] = '\0';
+		int rc = status_rows_from_json(doc, strlen(doc), &rs, err, sizeof err);
+		if (las[i].err == NULL) {
+			cr_expect_eq(rc, CC_OK, "%s: %s", las[i].name, err);
+		} else {
+			cr_expect_eq(rc, CC_ERR_PARSE, "%s: accepted", las[i].name);
+			cr_expect(strstr(err, las[i].err), "%s: \"%s\" lacks \"%s\"", las[i].name, err,
+			    las[i].err);
+		}
+		status_rows_free(&rs);
+	}
 
 	static const struct bad_doc cases[] = {
 	    {"not JSON", "{\"items\":[", "not JSON"},

@@ -385,13 +385,14 @@ mk_event_by(const char *name, const char *rv, const char *okind, const char *ona
     const char *component, const char *src)
 {
 	char *source = src ? xasprintf("{\"component\":\"%s\"}", src) : xstrdup("{}");
+	const char *api = strcmp(okind, "Lease") == 0 ? "coordination.k8s.io/v1" : "cert-manager.io/v1";
 	cJSON *j = parse(xasprintf("{\"metadata\":{\"namespace\":\"ns\",\"name\":\"%s\","
 	    "\"resourceVersion\":\"%s\"},\"involvedObject\":{\"apiVersion\":"
-	    "\"cert-manager.io/v1\",\"kind\":\"%s\",\"namespace\":\"ns\",\"name\":\"%s\"},"
+	    "\"%s\",\"kind\":\"%s\",\"namespace\":\"ns\",\"name\":\"%s\"},"
 	    "\"reason\":\"RiskRaised\",\"message\":\"risk 0.31: rate limit exceeded\","
 	    "\"type\":\"Warning\",\"eventTime\":\"%s\",\"reportingComponent\":\"%s\","
 	    "\"source\":%s}",
-	    name, rv, okind, oname, ts(T0), component, source));
+	    name, rv, api, okind, oname, ts(T0), component, source));
 	free(source);
 	return j;
 }
@@ -418,6 +419,8 @@ Test(store, own_events_not_kept_linked_or_notified)
 	    {"certcast's, about its request", "own-2", "CertificateRequest", "a-1", "certcast",
 		NULL, false},
 	    {"certcast's, old-style source", "own-3", "Certificate", "a", "", "certcast", false},
+	    {"certcast's leader election Event, about its Lease", "own-4", "Lease",
+		"certcast-leader", "certcast", NULL, false},
 	    {"cert-manager's, about the certificate", "cm-1", "Certificate", "a",
 		"cert-manager-certificates-issuing", NULL, true},
 	    {"cert-manager's, about its request", "cm-2", "CertificateRequest", "a-1", "",
