@@ -4,6 +4,7 @@
 #include "assess.h"
 #include "buf.h"
 #include "cc_err.h"
+#include "evrec.h"
 #include "hash.h"
 #include "kube_client.h"
 #include "log.h"
@@ -22,6 +23,8 @@
 #define ACT_RESP_MAX (4u << 20)     /* a Certificate object with its status */
 #define ACT_REISSUE_WINDOW 3600     /* the reissue budget's window */
 #define ACT_REVERTS_CONFLICT 2      /* reverts before certcast keeps its hands off */
+#define ACT_EVENTS_MAX (1u << 20)   /* certcast's InvalidAnnotation Events on one object */
+#define ACT_EVENTS_LIMIT 100        /* of them, asked for in one page */
 
 /* What this process remembers of one Certificate. */
 struct act_mem {
@@ -684,6 +687,68 @@ act_reissue(struct act *a, const struct act_job *job, int64_t now)
 	return CC_OK;
 }
 
+/*
+ * Which of the plan's InvalidAnnotation Events certcast already posted on this object, as far
+ * as the API server still keeps them: posted[i] is set for each p_ev[i] whose note (as er_emit
+ * sends it) is the message of one of certcast's InvalidAnnotation Events regarding the object's
+ * uid. The memory of values reported lives in the process; this lookup is what keeps a restart
+ * or a new leader from reporting each value once more. One LIST, only for a plan that reports
+ * an invalid value this process has not reported (once per value and process). Events expire
+ * (the API server's --event-ttl, 1 h by default): after that a value is reported again. Any
+ * failure (the server, the body) finds nothing: a duplicate rather than a missing report.
+ */
+static void
+act_invalid_posted(struct act *a, const struct act_job *job, int *posted)
+{
+	const struct ap_plan *p = &job->j_plan;
+	size_t want = 0;
+	for (size_t i = 0; i < p->p_nev; i++)
+		want += strcmp(p->p_ev[i].e_reason, "InvalidAnnotation") == 0;
+	if (want == 0 || job->j_uid[0] == '\0')
+		return;
+	/* the core/v1 view: an events.k8s.io Event's note is its message, and the source field
+	 * is its reportingController (what the reflectors' source!=certcast relies on) */
+	char *path = xasprintf("/api/v1/namespaces/%s/events?fieldSelector=involvedObject.uid%%3D%s"
+			       "%%2Creason%%3DInvalidAnnotation%%2Csource%%3D" REC_OWN_COMPONENT
+			       "&limit=%d",
+	    job->j_ns, job->j_uid, ACT_EVENTS_LIMIT);
+	struct buf resp;
+	buf_init(&resp, ACT_EVENTS_MAX);
+	struct kube_error ke;
+	memset(&ke, 0, sizeof ke);
+	int rc = kube_request(a->a_o.ao_client, "GET", path, NULL, NULL, &resp, NULL, &ke);
+	free(path);
+	cJSON *o = rc == CC_OK ? cJSON_ParseWithLength(resp.b_data ? resp.b_data : "", resp.b_len)
+			       : NULL;
+	buf_free(&resp);
+	if (rc != CC_OK) {
+		log_info("certificate %s/%s: earlier InvalidAnnotation Events not looked up: %s: %s",
+		    job->j_ns, job->j_name, cc_strerror(rc), ke.ke_message);
+		return;
+	}
+	cJSON *items = cJSON_GetObjectItemCaseSensitive(o, "items");
+	char *fit = xmalloc(ER_NOTE_MAX + 1);
+	for (size_t i = 0; i < p->p_nev && cJSON_IsArray(items); i++) {
+		if (strcmp(p->p_ev[i].e_reason, "InvalidAnnotation") != 0)
+			continue;
+		(void)er_note_fit(p->p_ev[i].e_note, fit);
+		const cJSON *it;
+		cJSON_ArrayForEach(it, items)
+		{
+			const cJSON *msg = cJSON_GetObjectItemCaseSensitive(it, "message");
+			if (cJSON_IsString(msg) && strcmp(msg->valuestring, fit) == 0) {
+				posted[i] = 1;
+				log_info("certificate %s/%s: not reporting again what an InvalidAnnotation "
+					 "Event still on it says: %s",
+				    job->j_ns, job->j_name, fit);
+				break;
+			}
+		}
+	}
+	free(fit);
+	cJSON_Delete(o);
+}
+
 int
 act_apply(struct act *a, const struct act_job *job, int64_t now)
 {
@@ -712,9 +777,13 @@ act_apply(struct act *a, const struct act_job *job, int64_t now)
 	if (rc != CC_OK)
 		return rc;
 	/* the Events of the forecast, on the object as it now is */
+	int posted[AP_MAX_EVENTS] = {0};
+	if (a->a_o.ao_emit)
+		act_invalid_posted(a, job, posted);
 	for (size_t i = 0; i < p->p_nev; i++)
-		act_emit(a, job, rv, p->p_ev[i].e_warning, p->p_ev[i].e_reason, p->p_ev[i].e_action,
-		    p->p_ev[i].e_note);
+		if (!posted[i])
+			act_emit(a, job, rv, p->p_ev[i].e_warning, p->p_ev[i].e_reason,
+			    p->p_ev[i].e_action, p->p_ev[i].e_note);
 	if (p->p_ninvalid) {
 		pthread_mutex_lock(&a->a_mu);
 		struct ap_memory *m = &act_mem_get(a, job->j_ns, job->j_name, 1)->m_ap;

@@ -21,7 +21,14 @@
  *   ("TIME: what changed"), emits ManagerConflict and counts
  *   certcast_actions_total{action="manager-conflict"}. While the annotation is there certcast
  *   takes no action on the certificate, across restarts too; removing it hands the
- *   certificate back. The revert count itself is the process's: a restart starts it afresh.
+ *   certificate back. The revert count itself is the process's: a restart starts it afresh
+ *   (the annotations certcast has cannot tell a revert already counted from a new one).
+ * - InvalidAnnotation: once per value. The values reported are the process's memory; before
+ *   posting one it has not reported, act_apply lists certcast's own InvalidAnnotation Events on
+ *   the object's uid (core/v1, fieldSelector reason and source) and leaves out a note the API
+ *   server still holds, so a restart or a new leader does not repeat it while the Event lives
+ *   (the API server's --event-ttl, 1 h by default). A failed lookup finds nothing: a duplicate
+ *   rather than a missing report.
  * - Own writes: the resourceVersion an annotation-only patch produced is marked in the store
  *   (store_mark_own), so that the watch event it causes does not queue another reconcile.
  *

@@ -11,7 +11,7 @@
  *   become a write per resync.
  * - Events: RiskRaised when the level reaches high from below, RiskCleared when it falls back
  *   under high, AnomalyDetected for each new finding, InvalidAnnotation for each user value
- *   scoring ignores (once per value). The executor adds the Events of the actions it carries
+ *   scoring ignores (once per value: act.h says how that outlives a restart). The executor adds the Events of the actions it carries
  *   out, and DiagnosticFailed when the API server refuses one.
  * - Actions (enforce only, and not once the certificate is in a manager conflict): the
  *   renewBefore change or restore, the failover or its restore, and the reissue that scoring's

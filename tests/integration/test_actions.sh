@@ -204,4 +204,23 @@ posted=$(curl -fsS "http://127.0.0.1:$port/metrics" | awk '$1 == "certcast_event
 posted_api=$(kubectl_admin -n "$ns" get events.events.k8s.io -o json | jq '[.items[] | select(.reportingController=="certcast")] | length')
 assert_eq "certcast_events_total{result=posted} is the number of certcast's Events" "$posted_api" "$posted"
 
+# --- a restart: a bad value already reported is not reported again -----------------------------
+# The memory of the values reported lives in the process; before posting InvalidAnnotation the
+# new process looks for certcast's own Event on the object, which the API server still keeps.
+rc=0
+stop_bg ctl || rc=$?
+assert_eq "the controller stops cleanly (SIGTERM: exit status 0)" 0 "$rc"
+start_bg ctl2 env KUBECONFIG="$CERTCAST_KUBECONFIG" "$bin" controller --mode enforce \
+	--http-addr "127.0.0.1:$port" --namespace "$ns" --resync-period 10s \
+	--cert-manager-metrics-port 0 --ari=false
+wait_for "the restarted controller is ready" 30 curl -fsS --max-time 5 "http://127.0.0.1:$port/readyz"
+# act_apply runs before the reconcile publishes the risk: published means watched was handled
+wait_for "the restarted controller has reconciled watched" 30 bash -c \
+	"curl -fsS http://127.0.0.1:$port/metrics | grep -qF 'certcast_certificate_risk{namespace=\"$ns\",name=\"watched\"'"
+wait_for "it found the InvalidAnnotation Event the first process posted" 20 \
+	grep -qF "not reporting again what an InvalidAnnotation Event still on it says: certcast.io/target-risk=\"lots\"" "$(bg_log ctl2)"
+inv=$(kubectl_admin -n "$ns" get events.events.k8s.io -o json |
+	jq '[.items[] | select(.regarding.name=="watched" and .reason=="InvalidAnnotation")] | length')
+assert_eq "still one InvalidAnnotation Event after the restart" 1 "$inv"
+
 lib_finish

@@ -74,9 +74,24 @@ wait_for "the model has learned the three outcomes" 30 \
 
 as_certcast() { KUBECONFIG=$CERTCAST_KUBECONFIG "$bin" "$@"; }
 
-# Every row's risk is the metric's. Both are scored by the controller, the metric at the last
-# reconcile (every 10 s here), the row when asked: a mismatch is retried while the two straddle
-# a reconcile; a number scored without the model never matches.
+# Every row's risk is the metric's. Both are scored by the controller with the same inputs, but
+# not at the same instant: the metric at the last reconcile (every 10 s here), the row when
+# asked, and risk moves with the clock (`now` in whole seconds). So they are compared with a
+# relative tolerance, not for equality (equality held only when the two fell in the same second,
+# which a loaded machine missed for the whole wait: 0.00058990737 vs 0.00058990620).
+# The sizes, measured on web here: the clock moves its risk by about 6e-6 of itself per second
+# (5.6e-5 over one 10 s resync); scored without the learned model (local status below) its risk
+# is 2.5 times the controller's (6.25e-6 vs 2.50e-6: 0.6 apart relative to the larger). RISK_RTOL
+# = 1e-3 covers three minutes of drift and stays 600 times below the model's share; the local
+# check at the end asserts that the model-off number is outside it, so the comparison cannot
+# pass for a number scored without the model.
+RISK_RTOL=0.001
+# risk_close A B: |A - B| <= RISK_RTOL * max(|A|, |B|)
+risk_close() {
+	jq -en --argjson a "$1" --argjson b "$2" --argjson t "$RISK_RTOL" \
+		'def abs: if . < 0 then -. else . end;
+		 (($a - $b) | abs) <= $t * ([($a | abs), ($b | abs)] | max)' >/dev/null
+}
 same_risks() {
 	local js m r n
 	js=$(as_certcast status -n "$ns" -o json --controller "$url" 2>/dev/null)
@@ -86,7 +101,7 @@ same_risks() {
 		m=$(metric "$c")
 		r=$(jq -r --arg c "$c" '.items[] | select(.name == $c) | .risk' <<<"$js")
 		[ -n "$m" ] && [ -n "$r" ] || { echo "$c: metric '$m' row '$r'"; return 1; }
-		jq -en --argjson a "$m" --argjson b "$r" '$a == $b' >/dev/null || { echo "$c: metric $m, row $r"; return 1; }
+		risk_close "$m" "$r" || { echo "$c: metric $m, row $r"; return 1; }
 	done
 }
 wait_for "status --controller: each row's risk is the published metric's" 30 same_risks
@@ -156,8 +171,12 @@ assert_eq "local status says, once on stderr, that it scored without the control
 	"note: risks computed here, without the controller's live signals, ARI windows, learned model and settings; --controller URL shows the controller's own" \
 	"$(cat "$TEST_TMP/local.err")"
 assert_not_contains "and not on stdout" "$local_js" "computed here"
-assert_ne "web's local risk is not the controller's (no learned model)" \
-	"$(jq -r '.items[1].risk' <<<"$js")" "$(jq -r '.items[1].risk' <<<"$local_js")"
+remote_web=$(jq -r '.items[1].risk' <<<"$js")
+local_web=$(jq -r '.items[1].risk' <<<"$local_js")
+# outside the tolerance same_risks allows: that comparison tells the two apart
+echo "web's risk: $remote_web from the controller, $local_web scored here without the model"
+check_fails "web's local risk is not the controller's (no learned model), by more than RISK_RTOL" \
+	risk_close "$remote_web" "$local_web"
 rc=0
 out=$("$bin" status --controller "$url" -A 2>&1 >/dev/null) || rc=$?
 assert_not_contains "--controller prints no such note" "$out" "computed here"

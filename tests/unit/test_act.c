@@ -13,6 +13,7 @@
 #include "actplan.h"
 #include "assess.h"
 #include "cc_err.h"
+#include "evrec.h"
 #include "kube_client.h"
 #include "kubeconfig.h"
 #include "log.h"
@@ -1277,4 +1278,187 @@ Test(act, own_annotation_write_is_marked)
 	act_free(F.a);
 	F.a = NULL;
 	store_free(st);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* InvalidAnnotation: once per value, across restarts while the API server keeps the Event    */
+
+#define EVENTS_PATH "/api/v1/namespaces/shop/events"
+#define EVENTS_QUERY                                                                              \
+	EVENTS_PATH "?fieldSelector=involvedObject.uid%3Duid-1%2Creason%3DInvalidAnnotation"       \
+		    "%2Csource%3Dcertcast&limit=100"
+
+/* observe, medium: the annotations are written, no Event of the forecast */
+static const struct score medium = {.mode = SC_MODE_OBSERVE, .risk = 0.1,
+    .level = SC_LEVEL_MEDIUM};
+static const struct rec bad_risk = {.ann = {{"certcast.io/target-risk", "lots"}}};
+static const struct rec bad_two = {
+    .ann = {{"certcast.io/target-risk", "lots"}, {"certcast.io/mode", "sometimes"}}};
+
+/* The requests so far as "VERB target" lines. */
+static const char *
+requests(void)
+{
+	static char buf[4096];
+	size_t n = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < th_server_request_count(F.srv) && n < sizeof buf; i++) {
+		const struct th_request *q = th_server_request(F.srv, i);
+		n += (size_t)snprintf(buf + n, sizeof buf - n, "%s %s\n", q->tr_method,
+		    q->tr_target);
+	}
+	return buf;
+}
+
+/* An EventList (core/v1) holding one certcast Event per message given (NULL-terminated). */
+static char *
+event_list(const char *msg, ...)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "kind", "EventList");
+	cJSON *items = cJSON_AddArrayToObject(o, "items");
+	va_list ap;
+	va_start(ap, msg);
+	for (const char *m = msg; m; m = va_arg(ap, const char *)) {
+		cJSON *it = cJSON_CreateObject();
+		cJSON_AddStringToObject(it, "reason", "InvalidAnnotation");
+		cJSON_AddStringToObject(it, "reportingComponent", "certcast");
+		cJSON_AddStringToObject(it, "message", m);
+		cJSON_AddItemToArray(items, it);
+	}
+	va_end(ap);
+	char *s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return s;
+}
+
+/* The inv of the InvalidAnnotation Events a fresh executor posts for r, with none found. */
+static void
+invalid_notes(const struct rec *r, char inv[][AP_NOTE_MAX], size_t *n)
+{
+	fx_act(0, NULL);
+	th_server_clear_routes(F.srv);
+	route("PATCH", CERT_PATH, 200, OBJ("43"));
+	route("GET", EVENTS_PATH, 200, "{\"kind\":\"EventList\",\"items\":[]}");
+	F.nev = 0;
+	cr_assert_eq(step(r, &medium, NOW), CC_OK);
+	*n = 0;
+	for (size_t i = 0; i < F.nev; i++)
+		if (strcmp(F.ev[i].reason, "InvalidAnnotation") == 0)
+			snprintf(inv[(*n)++], AP_NOTE_MAX, "%s", F.ev[i].note);
+	F.nev = 0;
+}
+
+Test(act, invalid_annotation_looked_up_once_then_remembered)
+{
+	fx_act(0, NULL);
+	route("PATCH", CERT_PATH, 200, OBJ("43"));
+	route("GET", EVENTS_PATH, 200, "{\"kind\":\"EventList\",\"items\":[]}");
+	cr_expect_eq(step(&bad_risk, &medium, NOW), CC_OK);
+	cr_expect_str_eq(requests(), "PATCH " CERT_PATH "\nGET " EVENTS_QUERY "\n",
+	    "the patch, then one look for certcast's earlier InvalidAnnotation Events on the uid");
+	cr_assert_str_eq(events(), "W:InvalidAnnotation", "none found: reported");
+	cr_expect(strstr(F.ev[0].note, "certcast.io/target-risk=\"lots\" is ignored: ") ==
+		  F.ev[0].note, "%s", F.ev[0].note);
+	/* the process remembers it: no second look, no second Event */
+	cr_expect_eq(step(&bad_risk, &medium, NOW + AP_ANNOT_INTERVAL), CC_OK);
+	cr_expect_str_eq(events(), "W:InvalidAnnotation");
+	cr_assert_eq(th_server_request_count(F.srv), 3, "%s", requests());
+	cr_expect_str_eq(th_server_request(F.srv, 2)->tr_method, "PATCH");
+}
+
+Test(act, no_invalid_annotation_no_lookup)
+{
+	fx_act(0, NULL);
+	route("PATCH", CERT_PATH, 200, OBJ("43"));
+	const struct rec r = {0};
+	const struct score high = {.mode = SC_MODE_OBSERVE, .risk = 0.6, .level = SC_LEVEL_HIGH};
+	cr_expect_eq(step(&r, &high, NOW), CC_OK);
+	cr_expect_str_eq(requests(), "PATCH " CERT_PATH "\n", "RiskRaised needs no lookup");
+	cr_expect_str_eq(events(), "W:RiskRaised");
+}
+
+/* A restart (a fresh executor) finds the Event the last process posted and does not repeat it. */
+Test(act, invalid_annotation_not_repeated_after_a_restart)
+{
+	char inv[4][AP_NOTE_MAX];
+	size_t n;
+	invalid_notes(&bad_two, inv, &n);
+	cr_assert_eq(n, 2, "two bad values, two Events");
+
+	/* restart: the API server still has the first value's Event, not the second's */
+	fx_act(0, NULL);
+	th_server_clear_routes(F.srv);
+	route("PATCH", CERT_PATH, 200, OBJ("44"));
+	char *list = event_list(inv[0], "another note about another value", NULL);
+	route("GET", EVENTS_PATH, 200, list);
+	free(list);
+	size_t before = th_server_request_count(F.srv);
+	cr_expect_eq(step(&bad_two, &medium, NOW + HOUR / 2), CC_OK);
+	cr_assert_str_eq(events(), "W:InvalidAnnotation", "only the value not reported yet");
+	cr_expect_str_eq(F.ev[0].note, inv[1]);
+	cr_expect_eq(th_server_request_count(F.srv), before + 2, "the patch and one lookup");
+
+	/* both are remembered now, the one found as well as the one posted */
+	cr_expect_eq(step(&bad_two, &medium, NOW + HOUR / 2 + AP_ANNOT_INTERVAL), CC_OK);
+	cr_expect_str_eq(events(), "W:InvalidAnnotation");
+	cr_expect_eq(th_server_request_count(F.srv), before + 3, "only the next patch");
+}
+
+/* A lookup that fails finds nothing: a value is reported twice rather than never. */
+Test(act, invalid_annotation_lookup_fails_open)
+{
+	char inv[2][AP_NOTE_MAX];
+	size_t n;
+	invalid_notes(&bad_risk, inv, &n);
+	cr_assert_eq(n, 1);
+	static const struct {
+		int status;
+		const char *body;
+	} answers[] = {
+	    {403, STATUS(403, "Forbidden", "events is forbidden")},
+	    {500, STATUS(500, "InternalError", "etcd is down")},
+	    {200, "not json"},
+	    {200, "{\"kind\":\"EventList\",\"items\":{}}"},
+	};
+	for (size_t i = 0; i < sizeof answers / sizeof answers[0]; i++) {
+		fx_act(0, NULL);
+		th_server_clear_routes(F.srv);
+		route("PATCH", CERT_PATH, 200, OBJ("44"));
+		route("GET", EVENTS_PATH, answers[i].status, answers[i].body);
+		F.nev = 0;
+		cr_expect_eq(step(&bad_risk, &medium, NOW), CC_OK, "answer %zu", i);
+		cr_expect_str_eq(events(), "W:InvalidAnnotation", "answer %zu", i);
+	}
+}
+
+/* The note compared is the note as sent: cut to a valid UTF-8 boundary by the Event writer. */
+Test(act, invalid_annotation_matches_the_note_as_sent)
+{
+	/* 200 bytes of "é" (2 bytes each) then one more: "%.200s" cuts inside a character */
+	char v[256];
+	size_t k = 0;
+	v[k++] = 'x';
+	while (k + 2 < 240) {
+		v[k++] = (char)0xc3;
+		v[k++] = (char)0xa9;
+	}
+	v[k] = '\0';
+	const struct rec r = {.ann = {{"certcast.io/target-risk", v}}};
+	char inv[2][AP_NOTE_MAX];
+	size_t n;
+	invalid_notes(&r, inv, &n);
+	cr_assert_eq(n, 1);
+	char sent[ER_NOTE_MAX + 1];
+	(void)er_note_fit(inv[0], sent);
+	cr_assert(strcmp(sent, inv[0]) != 0, "the test needs a note the writer changes");
+
+	fx_act(0, NULL);
+	th_server_clear_routes(F.srv);
+	route("PATCH", CERT_PATH, 200, OBJ("44"));
+	char *list = event_list(sent, NULL);
+	route("GET", EVENTS_PATH, 200, list);
+	free(list);
+	cr_expect_eq(step(&r, &medium, NOW), CC_OK);
+	cr_expect_str_eq(events(), "", "the Event the API server holds was not recognised");
 }
