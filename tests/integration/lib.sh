@@ -234,6 +234,30 @@ lib_clean_namespaces() {
 	done <"$TEST_TMP/.namespaces"
 }
 
+# start_standin NS [ARGS...]: the cert-manager stand-in (hack/cm-standin) on namespace NS,
+# resyncing every half second, as background process "standin"; returns once its /metrics
+# answers. Sets standin_port.
+start_standin() {
+	local ns=$1
+	shift
+	standin_port=$(free_port)
+	start_bg standin python3 "$CERTCAST_ROOT/hack/cm-standin/standin.py" --kubeconfig "$KUBECONFIG" \
+		--metrics-addr "127.0.0.1:$standin_port" --namespace "$ns" --resync 0.5 "$@"
+	wait_for "stand-in serves /metrics" 20 curl -fsS --max-time 5 "http://127.0.0.1:$standin_port/metrics"
+}
+
+# certcast_events NS NAME: the reasons of certcast's Events (events.k8s.io, reportingController
+# certcast) about object NAME in NS, space-separated, oldest first as listed.
+certcast_events() {
+	kubectl_admin -n "$1" get events.events.k8s.io -o json |
+		jq -r --arg n "$2" '[.items[] | select(.regarding.name==$n and .reportingController=="certcast") | .reason] | join(" ")'
+}
+
+# has_certcast_event NS NAME REASON: certcast has posted an Event with REASON about NAME.
+has_certcast_event() {
+	case " $(certcast_events "$1" "$2") " in *" $3 "*) return 0 ;; *) return 1 ;; esac
+}
+
 # iso_at EPOCH: that instant in RFC 3339 UTC.
 iso_at() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
 

@@ -10,10 +10,7 @@ require "certcast binary is built" test -x "$bin"
 require "python3 with cryptography and yaml" python3 -c 'import cryptography, yaml'
 
 ns=$(new_namespace actions)
-sport=$(free_port)
-start_bg standin python3 "$CERTCAST_ROOT/hack/cm-standin/standin.py" --kubeconfig "$KUBECONFIG" \
-	--metrics-addr "127.0.0.1:$sport" --namespace "$ns" --resync 0.5
-wait_for "stand-in serves /metrics" 20 curl -fsS --max-time 5 "http://127.0.0.1:$sport/metrics"
+start_standin "$ns"
 
 cfg_msg='Failed to register ACME account: 403 urn:ietf:params:acme:error:unauthorized: Account is deactivated'
 require "create issuers" kubectl_admin apply -f - <<EOF
@@ -113,11 +110,8 @@ wait_for "controller is ready" 30 curl -fsS --max-time 5 "http://127.0.0.1:$port
 
 annot() { cert "$1" | jq -r --arg k "$2" '.metadata.annotations[$k] // ""'; }
 has_annot() { [ -n "$(annot "$1" "$2")" ]; }
-events_of() { # NAME -> "reason@reportingController" of certcast's events about it
-	kubectl_admin -n "$ns" get events.events.k8s.io -o json |
-		jq -r --arg n "$1" '[.items[] | select(.regarding.name==$n and .reportingController=="certcast") | .reason] | join(" ")'
-}
-has_event() { case " $(events_of "$1") " in *" $2 "*) return 0 ;; *) return 1 ;; esac; }
+events_of() { certcast_events "$ns" "$1"; }
+has_event() { has_certcast_event "$ns" "$1" "$2"; }
 
 # --- observe: annotations and Events, the spec untouched ------------------------------------------
 wait_for "watched gets certcast.io/risk" 30 has_annot watched certcast.io/risk

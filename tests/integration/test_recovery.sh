@@ -11,10 +11,7 @@ require "certcast binary is built" test -x "$bin"
 require "python3 with cryptography and yaml" python3 -c 'import cryptography, yaml'
 
 ns=$(new_namespace recovery)
-sport=$(free_port)
-start_bg standin python3 "$CERTCAST_ROOT/hack/cm-standin/standin.py" --kubeconfig "$KUBECONFIG" \
-	--metrics-addr "127.0.0.1:$sport" --namespace "$ns" --resync 0.5
-wait_for "stand-in serves /metrics" 20 curl -fsS --max-time 5 "http://127.0.0.1:$sport/metrics"
+start_standin "$ns"
 
 # Let's Encrypt's answer while its service is down (an ACME serverInternal problem document)
 outage_msg='Failed to finalize Order: 500 urn:ietf:params:acme:error:serverInternal: The service is down for maintenance'
@@ -56,11 +53,8 @@ start_bg ctl env KUBECONFIG="$CERTCAST_KUBECONFIG" "$bin" controller --mode enfo
 wait_for "controller is ready" 30 curl -fsS --max-time 5 "http://127.0.0.1:$port/readyz"
 
 annot() { cert "$1" | jq -r --arg k "$2" '.metadata.annotations[$k] // ""'; }
-events_of() { # NAME -> reasons of certcast's Events about it
-	kubectl_admin -n "$ns" get events.events.k8s.io -o json |
-		jq -r --arg n "$1" '[.items[] | select(.regarding.name==$n and .reportingController=="certcast") | .reason] | join(" ")'
-}
-has_event() { case " $(events_of "$1") " in *" $2 "*) return 0 ;; *) return 1 ;; esac; }
+events_of() { certcast_events "$ns" "$1"; }
+has_event() { has_certcast_event "$ns" "$1" "$2"; }
 risk_of() { # NAME -> the risk certcast publishes for it
 	curl -fsS "http://127.0.0.1:$port/metrics" |
 		awk -v n="name=\"$1\"" '/^certcast_certificate_risk\{/ && index($0, n) {print $2}'

@@ -10,11 +10,9 @@ require "certcast binary is built" test -x "$bin"
 require "python3 with cryptography and yaml" python3 -c 'import cryptography, yaml'
 
 ns=$(new_namespace standin)
-port=$(free_port)
-start_bg standin python3 "$CERTCAST_ROOT/hack/cm-standin/standin.py" --kubeconfig "$KUBECONFIG" \
-	--metrics-addr "127.0.0.1:$port" --namespace "$ns" --resync 0.5
+start_standin "$ns"
+port=$standin_port
 metrics() { curl -fsS --max-time 5 "http://127.0.0.1:$port/metrics"; }
-wait_for "stand-in serves /metrics" 20 metrics
 
 acme_server=https://acme.standin.test/directory
 rl_msg='Failed to wait for order resource "failing-1-1234567890" to become ready: order is in "errored" state: Failed to create Order: 429 urn:ietf:params:acme:error:rateLimited: too many certificates (5) already issued for this exact set of identifiers in the last 168h0m0s, retry after 2026-01-01 00:00:00 UTC: see https://letsencrypt.org/docs/rate-limits/#new-certificates-per-exact-set-of-identifiers'
