@@ -546,11 +546,24 @@ le_tell(struct le *l, int leading, const char *why)
 	l->l_changed(l->l_changed_arg, &ch);
 }
 
+static void le_step_down(struct le *l, const char *why);
+
+/*
+ * A write of the Lease that started at `started` succeeded: the term runs renewDeadline from
+ * then. When the term before it ran out while the request was in flight, le_is_leader has said
+ * 0 since (certcast's writes stopped), so that is said first, as a step down, and the return
+ * after it as a new term: otherwise the pause would leave no trace in the log or the Events.
+ * A write answered so late that the term it buys is already over makes no leader; the next
+ * round renews.
+ */
 static void
 le_become_leader(struct le *l, double started, const char *why)
 {
-	atomic_store(&l->l_until_ms, (int64_t)(started * 1000) + l->l_dur.ld_renew_ms);
-	if (l->l_lead)
+	int64_t until = (int64_t)(started * 1000) + l->l_dur.ld_renew_ms, now = le_mono_ms();
+	if (l->l_lead && now >= atomic_load(&l->l_until_ms))
+		le_step_down(l, "a renewal was answered after renewDeadline");
+	atomic_store(&l->l_until_ms, until);
+	if (l->l_lead || now >= until)
 		return;
 	atomic_store(&l->l_leading, 1);
 	l->l_lead = 1;

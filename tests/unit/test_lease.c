@@ -1103,6 +1103,52 @@ Test(lease, a_hung_renewal_cannot_extend_the_term, .timeout = 60)
 	rig_stop(&r);
 }
 
+/*
+ * Renewals answered after 500ms with renewDeadline 1s and retries every 100ms: each starts at
+ * least 600ms after the one before it began, so it is answered at least 100ms after that term
+ * ran out, yet soon enough that the next round renews without reading the Lease first. The flag
+ * drops for that moment and comes back; each pause is told as a step down and a new term,
+ * never passed over in silence. (A loaded machine only makes the pauses longer, and one past
+ * renewDeadline is told by the read that follows, with its own reason.)
+ */
+Test(lease, a_renewal_answered_late_is_told_as_a_pause, .timeout = 60)
+{
+	struct rig r;
+	struct heard h;
+	char seq[64];
+	rig_start(&r, 8000);
+	struct le *l = elector_heard(&r, "slow", quick, &h);
+	cr_assert_geq(wait_leader(l, 1, 20), 0, "leads");
+	cr_assert(heard_wait(&h, "+", 5), "told it leads");
+	pthread_mutex_lock(&r.r_fake.f_mu);
+	r.r_fake.f_hang_ms = 500;
+	pthread_mutex_unlock(&r.r_fake.f_mu);
+	double t0 = mono();
+	do {
+		heard_seq(&h, seq, sizeof seq);
+		if (strncmp(seq, "+-+", 3) == 0)
+			break;
+		nap(10);
+	} while (mono() - t0 < 20);
+	pthread_mutex_lock(&r.r_fake.f_mu);
+	r.r_fake.f_hang_ms = 0;
+	pthread_mutex_unlock(&r.r_fake.f_mu);
+	cr_expect_eq(strncmp(seq, "+-+", 3), 0, "a late answer is a step down and a new term: %s",
+	    seq);
+	cr_expect_geq(wait_leader(l, 1, 20), 0, "leads again once answers are quick");
+	heard_seq(&h, seq, sizeof seq);
+	for (size_t i = 0; seq[i] != '\0'; i++)
+		cr_expect_eq(seq[i], i % 2 == 0 ? '+' : '-', "alternates: %s", seq);
+	pthread_mutex_lock(&h.h_mu);
+	cr_expect(strcmp(h.h_why[1], "a renewal was answered after renewDeadline") == 0 ||
+		      strcmp(h.h_why[1], "could not renew the lease within renewDeadline") == 0,
+	    "why: %s", h.h_why[1]);
+	cr_expect_not(h.h_bad);
+	pthread_mutex_unlock(&h.h_mu);
+	le_free(l);
+	rig_stop(&r);
+}
+
 Test(lease, someone_else_takes_the_lease_the_flag_drops_at_once, .timeout = 60)
 {
 	struct rig r;
