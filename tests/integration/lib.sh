@@ -43,6 +43,8 @@
 #   api_curl_as USER [CURL ARGS...] PATH   the same as USER (admin or certcast)
 #   api_status [CURL ARGS...] PATH     only the HTTP status code of that request, as the admin
 #   new_namespace PREFIX               creates a namespace PREFIX-<random> and prints its name
+#   remember_cluster_object RES NAME   a cluster-scoped object the script made (RES like
+#                                      clusterissuers.cert-manager.io), deleted at exit
 #   add_certificate NS NAME NB NA      a Certificate on Issuer/ca, notBefore/notAfter NB/NA (epoch)
 #   add_request NS CERT NAME issued|failed WHEN   a CertificateRequest of CERT finished at WHEN
 #   iso_at EPOCH                       RFC 3339 UTC
@@ -59,6 +61,21 @@
 #                                      stopped (SIGTERM, then SIGKILL) at exit
 #   stop_bg NAME                       SIGTERM and wait for it; prints nothing, returns its status
 #   bg_pid NAME / bg_log NAME          its pid / log path
+#
+# A web page in headless Chromium (hack/cdp.py, driven through the DevTools Protocol):
+#   start_browser URL                  Chromium showing URL, as background process "browser" (so
+#                                      the exit handling stops it and every Chromium process it
+#                                      started); a failure to start or load ends the script. Sets
+#                                      cdp_port. Its log (browser.log) lists the page's console
+#                                      messages, uncaught exceptions and navigations after the
+#                                      first load ("page: navigated to ..." means a reload).
+#   page_eval JS                       the value of the JS expression in the page (a string bare,
+#                                      anything else as JSON, undefined as undefined); fails with a
+#                                      message on a JS exception. Use it in an argument
+#                                      (assert_eq N W "$(page_eval ...)"), not as `x=$(page_eval ...)`,
+#                                      which set -e turns into the script's end on a failure
+#   page_wait NAME SECONDS JS          a check: JS's value becomes exactly true within SECONDS
+#                                      (polled every 0.2 s; exceptions meanwhile count as not yet)
 #
 # How testenv_force_410 works (what really produces a 410 here): it stops kube-apiserver, writes
 # twice to a key outside /registry with etcdctl so that etcd's revision moves past every
@@ -219,13 +236,20 @@ new_namespace() {
 	printf '%s\n' "$ns"
 }
 
+remember_cluster_object() { printf '%s %s\n' "$1" "$2" >>"$TEST_TMP/.cluster_objects"; }
+
 # Scripts share one API server, and `status -A` or a cluster-wide controller in a later script
 # would see what an earlier one left: a critical certificate there changes an exit status, a
 # request there is one more outcome learned. No namespace controller runs here (no
 # kube-controller-manager), so deleting the namespace would not remove its objects: delete the
 # cert-manager objects themselves.
 lib_clean_namespaces() {
-	local ns
+	local ns res name
+	if [ -f "$TEST_TMP/.cluster_objects" ]; then
+		while read -r res name; do
+			kubectl_admin delete --ignore-not-found --wait=false "$res" "$name" >/dev/null 2>&1 || true
+		done <"$TEST_TMP/.cluster_objects"
+	fi
 	[ -f "$TEST_TMP/.namespaces" ] || return 0
 	while read -r ns; do
 		kubectl_admin -n "$ns" delete --ignore-not-found --wait=false \
@@ -256,6 +280,38 @@ certcast_events() {
 # has_certcast_event NS NAME REASON: certcast has posted an Event with REASON about NAME.
 has_certcast_event() {
 	case " $(certcast_events "$1" "$2") " in *" $3 "*) return 0 ;; *) return 1 ;; esac
+}
+
+# start_browser URL: see the header. The bound is a deadline for a loaded 2-core machine.
+start_browser() {
+	local pf=$TEST_TMP/browser.port end=$((SECONDS + 150))
+	rm -f "$pf"
+	# Chromium's own output (mostly D-Bus noise) goes to chromium.txt, which lib_finish does not
+	# print; cdp.py quotes its tail when Chromium fails.
+	start_bg browser python3 "$CERTCAST_ROOT/hack/cdp.py" browser --dir "$TEST_TMP/browser" \
+		--port-file "$pf" --log "$TEST_TMP/chromium.txt" "$1"
+	while [ ! -s "$pf" ]; do
+		if ! kill -0 "$(bg_pid browser)" 2>/dev/null || [ $SECONDS -ge $end ]; then
+			fail "headless Chromium shows $1" "$(cat "$(bg_log browser)")"
+			echo "     (a precondition failed; stopping $LIB_TEST_NAME)"
+			exit 1
+		fi
+		sleep 0.2
+	done
+	cdp_port=$(cat "$pf" 2>/dev/null || true)
+	pass "headless Chromium shows $1"
+}
+
+page_eval() { python3 "$CERTCAST_ROOT/hack/cdp.py" eval -r "$cdp_port" "$1"; }
+
+page_wait() {
+	local name=$1 secs=$2 out
+	if out=$(python3 "$CERTCAST_ROOT/hack/cdp.py" wait "$cdp_port" "$3" "$secs" 2>&1); then
+		pass "$name"
+	else
+		fail "$name" "$out"
+	fi
+	return 0
 }
 
 # iso_at EPOCH: that instant in RFC 3339 UTC.
