@@ -402,6 +402,9 @@ stop_bg() {
 
 lib_finish() {
 	local rc=$? name
+	# Called by the script's last line, then again by the EXIT trap when that call exits: the
+	# second time must not count the first's exit status 1 as an early end.
+	trap - EXIT
 	for name in "${!lib_bg_pids[@]}"; do stop_bg "$name" || true; done
 	lib_clean_namespaces
 	if [ $rc -ne 0 ]; then
