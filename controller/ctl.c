@@ -12,6 +12,7 @@
 #include "kubeconfig.h"
 #include "lease.h"
 #include "leaderev.h"
+#include "live.h"
 #include "log.h"
 #include "learn.h"
 #include "metrics.h"
@@ -67,6 +68,7 @@ struct ctl {
 	struct mdl *c_model;             /* owned: the learned model the workers share */
 	struct refl_set *c_refl;         /* owned */
 	struct http_server *c_http;      /* owned */
+	struct live *c_live;             /* owned: the live page's feed */
 	pthread_t *c_workers;            /* c_nworkers threads, started after the sync */
 	int c_nworkers;
 	int c_started;                   /* workers running */
@@ -359,6 +361,22 @@ ctl_status(void *arg, const char *ns, char **body, size_t *len)
 	return CC_OK;
 }
 
+/* The live page's rows: /status's, scored the same way, on the feed's thread. */
+static void
+ctl_live_rows(void *arg, struct status_rows *out)
+{
+	struct ctl *c = arg;
+	recon_status(c->c_recon, NULL, out);
+}
+
+/* The feed has a new state: the HTTP thread offers it to the pages. */
+static void
+ctl_live_wake(void *arg)
+{
+	struct ctl *c = arg;
+	http_server_live_wake(c->c_http);
+}
+
 /* The scraper saw cert-manager's signals change: every certificate's risk may have moved. */
 static void
 ctl_signals_changed(void *arg)
@@ -447,6 +465,7 @@ static void
 ctl_teardown(struct ctl *c)
 {
 	/* The order matters: no writer may touch the store or the queue after it is freed. */
+	live_stop(c->c_live); /* it scores from the store; its messages stay served */
 	scr_free(c->c_scr);
 	c->c_scr = NULL;
 	arp_free(c->c_arp);
@@ -470,6 +489,8 @@ ctl_teardown(struct ctl *c)
 		(void)mdl_checkpoint(c->c_model, c->c_cfg->c_state_file);
 	http_server_stop(c->c_http);
 	c->c_http = NULL;
+	live_free(c->c_live); /* after the server, which serves its messages */
+	c->c_live = NULL;
 	refl_set_free(c->c_refl);
 	c->c_refl = NULL;
 	free(c->c_workers);
@@ -681,12 +702,19 @@ ctl_run(const struct ctl_opts *o)
 	ro.ro_act = c.c_act;
 	c.c_recon = recon_new(&ro);
 
-	struct http_server_opts ho = {cfg->c_http_addr, c.c_reg, ctl_explain, &c, ctl_status, &c};
+	struct live_opts lo = {ctl_live_rows, &c, ctl_live_wake, &c, 0};
+	c.c_live = live_new(&lo);
+	struct http_server_opts ho = {cfg->c_http_addr, c.c_reg, ctl_explain, &c, ctl_status, &c,
+	    c.c_live};
 	rc = http_server_start(&ho, &c.c_http, msg, sizeof msg);
 	if (rc != CC_OK) {
 		log_error("%s", msg);
 		goto out;
 	}
+	/* after the server: the feed's wake-ups go to it */
+	rc = live_start(c.c_live);
+	if (rc != CC_OK)
+		goto out;
 
 	struct refl_set_opts so;
 	memset(&so, 0, sizeof so);

@@ -1,11 +1,13 @@
 /*
- * http_server: /metrics, /healthz, /readyz, /explain/NS/NAME and / on libwebsockets, served by
- * one thread.
+ * http_server: /metrics, /healthz, /readyz, /explain/NS/NAME, /status, the live page (/) and its
+ * WebSocket (/live) on libwebsockets, served by one thread.
  */
 #include "http_server.h"
 
 #include "buf.h"
 #include "cc_err.h"
+#include "live.h"
+#include "live_page.h"
 #include "log.h"
 #include "metrics.h"
 #include "resource.h"
@@ -37,6 +39,8 @@
 #define HTTP_TEXT_PLAIN "text/plain; charset=utf-8"
 /* Room for one /status query argument: "namespace=" and a 63-character label, and more. */
 #define HTTP_STATUS_ARG_MAX 128
+/* Live pages connected at once: each holds up to one message (a few MB at 10k certificates). */
+#define HTTP_LIVE_MAX 32
 
 struct http_server {
 	struct lws_context *hs_ctx;        /* libwebsockets context, used by the thread only */
@@ -45,6 +49,8 @@ struct http_server {
 	void *hs_explain_arg;              /* borrowed */
 	http_status_fn hs_status;          /* NULL: no /status */
 	void *hs_status_arg;               /* borrowed */
+	struct live *hs_live;              /* borrowed; NULL: the page has no feed */
+	int hs_live_n;                     /* pages connected; the service thread's own */
 	pthread_t hs_thread;               /* runs http_loop */
 	atomic_int hs_stop;                /* set by http_server_stop */
 	atomic_int hs_ready;               /* /readyz answer */
@@ -58,26 +64,6 @@ struct http_session {
 	size_t ss_len;      /* bytes in ss_body */
 	size_t ss_off;      /* bytes already written */
 };
-
-static const char http_index_html[] =
-    "<!doctype html>\n"
-    "<html lang=\"en\"><head><meta charset=\"utf-8\"><title>certcast</title></head>\n"
-    "<body>\n"
-    "<h1>certcast</h1>\n"
-    "<p>certcast watches cert-manager certificates and forecasts whether each one will be\n"
-    "renewed before it expires. The live view of every certificate is not built yet.</p>\n"
-    "<ul>\n"
-    "<li><a href=\"/metrics\">/metrics</a>: Prometheus metrics</li>\n"
-    "<li><a href=\"/healthz\">/healthz</a>: liveness</li>\n"
-    "<li><a href=\"/readyz\">/readyz</a>: readiness (every watched resource listed)</li>\n"
-    "<li><a href=\"/explain\">/explain/NAMESPACE/NAME</a>: why a certificate's risk is what\n"
-    "the metrics say, as <code>certcast explain</code> prints it (<code>?format=json</code>\n"
-    "for the numbers)</li>\n"
-    "<li><a href=\"/status\">/status</a>: every certificate's row of <code>certcast status\n"
-    "-o json</code>, scored with the controller's inputs (<code>?namespace=NS</code> for one\n"
-    "namespace)</li>\n"
-    "</ul>\n"
-    "</body></html>\n";
 
 static const char http_explain_usage[] =
     "GET /explain/NAMESPACE/NAME explains the controller's forecast for one Certificate: the\n"
@@ -398,7 +384,7 @@ http_route(struct lws *wsi, struct http_server *srv, struct http_session *ss, co
 		return http_status(wsi, srv, ss);
 	if (strcmp(uri, "/") == 0 || strcmp(uri, "/index.html") == 0)
 		return http_respond(wsi, ss, 200, "text/html; charset=utf-8",
-		    xstrdup(http_index_html), sizeof http_index_html - 1);
+		    xstrdup(live_page_html), live_page_len);
 	return http_respond(wsi, ss, 404, "text/plain; charset=utf-8", xstrdup("not found\n"), 10);
 }
 
@@ -460,8 +446,105 @@ http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 	return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
+/* One page's WebSocket: the seq of the last message it was sent. */
+struct live_session {
+	uint64_t ls_have;
+	int ls_counted; /* counted in hs_live_n and live_clients */
+};
+
+/*
+ * Whether a WebSocket upgrade may go ahead: only on /live, only with a feed, at most
+ * HTTP_LIVE_MAX pages, and only from this server's own page. The last is the guard against
+ * cross-site WebSocket hijacking: a browser lets any site open a WebSocket anywhere (no
+ * same-origin rule, unlike fetch), so a page elsewhere could read the feed through a user's
+ * port-forward. Browsers always send Origin; a client without one (a script) is not a browser
+ * acting for someone else, and may read what /status gives it anyway.
+ */
+static int
+http_live_allowed(struct lws *wsi, const struct http_server *srv, char *why, size_t whysz)
+{
+	char uri[64], origin[300], host[300];
+	if (srv->hs_live == NULL)
+		return snprintf(why, whysz, "no live feed"), 0;
+	if (lws_hdr_copy(wsi, uri, (int)sizeof uri, WSI_TOKEN_GET_URI) < 0 ||
+	    strcmp(uri, "/live") != 0)
+		return snprintf(why, whysz, "the feed is at /live"), 0;
+	if (srv->hs_live_n >= HTTP_LIVE_MAX)
+		return snprintf(why, whysz, "%d pages connected already", HTTP_LIVE_MAX), 0;
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) <= 0)
+		return 1;
+	if (lws_hdr_copy(wsi, origin, (int)sizeof origin, WSI_TOKEN_ORIGIN) < 0 ||
+	    lws_hdr_copy(wsi, host, (int)sizeof host, WSI_TOKEN_HOST) < 0)
+		return snprintf(why, whysz, "Origin or Host too long"), 0;
+	const char *o = strstr(origin, "://");
+	if (o == NULL || strcmp(o + 3, host) != 0)
+		return snprintf(why, whysz, "Origin %.120s is not this server (%.120s)", origin, host),
+		       0;
+	return 1;
+}
+
+static int
+http_live_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+    size_t len)
+{
+	struct live_session *ls = user;
+	struct http_server *srv = lws_context_user(lws_get_context(wsi));
+	char why[400];
+	(void)in;
+	(void)len;
+	switch (reason) {
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		if (!http_live_allowed(wsi, srv, why, sizeof why)) {
+			log_warn("/live: refused a WebSocket: %s", why);
+			return 1;
+		}
+		return 0;
+	case LWS_CALLBACK_ESTABLISHED:
+		ls->ls_have = 0;
+		ls->ls_counted = 1;
+		srv->hs_live_n++;
+		live_clients(srv->hs_live, 1);
+		lws_callback_on_writable(wsi);
+		return 0;
+	case LWS_CALLBACK_SERVER_WRITEABLE: {
+		size_t n = 0;
+		uint64_t seq = 0;
+		unsigned char *m = live_message(srv->hs_live, ls->ls_have, LWS_PRE, &n, &seq);
+		if (m == NULL)
+			return 0;
+		/* lws keeps what the socket does not take and sends it before the next writable */
+		int w = lws_write(wsi, m + LWS_PRE, n, LWS_WRITE_TEXT);
+		free(m);
+		if (w < (int)n)
+			return -1;
+		ls->ls_have = seq;
+		if (live_seq(srv->hs_live) != seq)
+			lws_callback_on_writable(wsi);
+		return 0;
+	}
+	case LWS_CALLBACK_RECEIVE:
+		return 0; /* the page sends nothing that matters */
+	case LWS_CALLBACK_CLOSED:
+		if (ls != NULL && ls->ls_counted) {
+			ls->ls_counted = 0;
+			srv->hs_live_n--;
+			live_clients(srv->hs_live, -1);
+		}
+		return 0;
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		/* http_server_live_wake: a new state; every page gets a writable callback */
+		if (srv != NULL && srv->hs_live != NULL)
+			lws_callback_on_writable_all_protocol(lws_get_context(wsi),
+			    lws_get_protocol(wsi));
+		return 0;
+	default:
+		return 0;
+	}
+}
+
 static const struct lws_protocols http_protocols[] = {
     {"http", http_callback, sizeof(struct http_session), 0, 0, NULL, 0},
+    {"certcast-live", http_live_callback, sizeof(struct live_session), 512, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -572,6 +655,7 @@ http_server_start(const struct http_server_opts *o, struct http_server **out, ch
 	srv->hs_explain_arg = o->hso_explain_arg;
 	srv->hs_status = o->hso_status;
 	srv->hs_status_arg = o->hso_status_arg;
+	srv->hs_live = o->hso_live;
 	atomic_init(&srv->hs_stop, 0);
 	atomic_init(&srv->hs_ready, 0);
 	if (host[0] != '\0') {
@@ -637,6 +721,13 @@ void
 http_server_set_ready(struct http_server *s, int ready)
 {
 	atomic_store(&s->hs_ready, ready ? 1 : 0);
+}
+
+void
+http_server_live_wake(struct http_server *s)
+{
+	if (s != NULL)
+		lws_cancel_service(s->hs_ctx);
 }
 
 void

@@ -4,7 +4,9 @@
  *   /metrics   the metrics registry in Prometheus text format
  *   /healthz   200 while the process runs
  *   /readyz    503 until http_server_set_ready(s, 1), then 200
- *   /          a small HTML page (the live page comes later)
+ *   /          the live page (live_page.h): every certificate's risk, kept current through
+ *              a WebSocket on /live (subprotocol "certcast-live", live.h) when the options give
+ *              a feed; only from this server's own page (Origin), at most HTTP_LIVE_MAX at once
  *   /explain/NAMESPACE/NAME[?format=json]
  *              the explanation of one certificate's forecast, from the handler given in the
  *              options: text/plain as `certcast explain` prints it, or JSON. 400 for a path that
@@ -30,6 +32,7 @@
 
 struct met_registry;
 struct http_server;
+struct live;
 
 /*
  * Split a listen address: "HOST:PORT", ":PORT" (every interface) or "[V6ADDR]:PORT". host gets
@@ -92,6 +95,8 @@ struct http_server_opts {
 	void *hso_explain_arg;            /* handed to hso_explain; must outlive the server */
 	http_status_fn hso_status;        /* NULL: /status answers 404 */
 	void *hso_status_arg;             /* handed to hso_status; must outlive the server */
+	struct live *hso_live;            /* the live page's feed, NULL: none; must outlive the
+	                                     server */
 };
 
 /*
@@ -104,6 +109,8 @@ int http_server_start(const struct http_server_opts *o, struct http_server **out
 int http_server_port(const struct http_server *s);
 /* Flip /readyz. Thread-safe. */
 void http_server_set_ready(struct http_server *s, int ready);
+/* The live feed has a new state: wake the service thread to offer it to the pages. Any thread. */
+void http_server_live_wake(struct http_server *s);
 /* Stop the thread, close every connection and free s. Accepts NULL. Not from the service thread. */
 void http_server_stop(struct http_server *s);
 

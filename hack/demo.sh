@@ -69,7 +69,7 @@ echo "== kubectl certcast explain live/checkout   (why its risk is what it is)"
 PATH="$root/$build:$PATH" KUBECONFIG=$CERTCAST_KUBECONFIG kubectl certcast explain live/checkout
 echo
 port=${DEMO_PORT:-9403}
-echo "== certcast controller on http://127.0.0.1:$port  (/metrics /healthz /readyz; log: $TESTENV_DIR/certcast.log)"
+echo "== certcast controller on http://127.0.0.1:$port  (/ is the live page; /metrics /healthz /readyz; log: $TESTENV_DIR/certcast.log)"
 KUBECONFIG=$CERTCAST_KUBECONFIG "$bin" controller --http-addr "127.0.0.1:$port" --log-format text \
 	--resync-period 10s >"$TESTENV_DIR/certcast.log" 2>&1 &
 ctl_pid=$!
@@ -96,7 +96,8 @@ echo
 if [ -n "${DEMO_SECONDS:-}" ]; then
 	sleep "$DEMO_SECONDS"
 else
-	echo "certcast is running; try: KUBECONFIG=$KUBECONFIG kubectl -n live get certificates"
+	echo "certcast is running; open http://127.0.0.1:$port/ for the live page (every certificate, kept current)"
+	echo "  or try: KUBECONFIG=$KUBECONFIG kubectl -n live get certificates"
 	echo "  or: KUBECONFIG=$CERTCAST_KUBECONFIG $bin explain live/checkout"
 	echo "press Ctrl-C to stop and tear the control plane down"
 	wait "$ctl_pid"

@@ -2,15 +2,24 @@
 #include "buf.h"
 #include "cc_err.h"
 #include "http_server.h"
+#include "live.h"
 #include "log.h"
 #include "metrics.h"
+#include "status.h"
+#include "xalloc.h"
 
 #include <criterion/criterion.h>
 #include <curl/curl.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 static void
@@ -646,4 +655,182 @@ Test(http_server, status_endpoint)
 	cr_expect_eq(r.r_status, 404);
 	buf_free(&r.r_body);
 	http_server_stop(s);
+}
+
+/* ---- the live page's WebSocket (/live) ---- */
+
+struct live_src {
+	atomic_int risk_milli;
+	struct http_server *srv; /* set once the server runs; the feed wakes it */
+};
+
+static void
+live_src_rows(void *arg, struct status_rows *out)
+{
+	struct live_src *ls = arg;
+	out->sr_n = 1;
+	out->sr_rows = xcalloc(1, sizeof *out->sr_rows);
+	struct status_row *r = &out->sr_rows[0];
+	r->sr_ns = xstrdup("shop");
+	r->sr_name = xstrdup("web");
+	r->sr_issuer_kind = xstrdup("Issuer");
+	r->sr_issuer_name = xstrdup("ca");
+	r->sr_risk_value = atomic_load(&ls->risk_milli) / 1000.0;
+	r->sr_risk = r->sr_risk_value >= 0.5 ? STATUS_RISK_HIGH : STATUS_RISK_LOW;
+}
+
+static void
+live_src_wake(void *arg)
+{
+	struct live_src *ls = arg;
+	http_server_live_wake(ls->srv);
+}
+
+/*
+ * Open a WebSocket on path with the certcast-live subprotocol, Host host and Origin origin
+ * (NULL: none). Returns the socket with the reply's status in *status, or -1.
+ */
+static int
+ws_open(int port, const char *path, const char *host, const char *origin, int *status)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {0};
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	struct timeval tv = {10, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+		close(fd);
+		return -1;
+	}
+	char req[1024], o[300] = "";
+	if (origin)
+		snprintf(o, sizeof o, "Origin: %s\r\n", origin);
+	int n = snprintf(req, sizeof req,
+	    "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+	    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+	    "Sec-WebSocket-Protocol: certcast-live\r\n%s\r\n",
+	    path, host, o);
+	if (write(fd, req, (size_t)n) != n) {
+		close(fd);
+		return -1;
+	}
+	/* the reply's head, byte by byte so that no frame after it is swallowed */
+	char head[2048];
+	size_t h = 0;
+	while (h + 1 < sizeof head && read(fd, head + h, 1) == 1) {
+		h++;
+		if (h >= 4 && memcmp(head + h - 4, "\r\n\r\n", 4) == 0)
+			break;
+	}
+	head[h] = '\0';
+	*status = 0;
+	sscanf(head, "HTTP/1.1 %d", status);
+	if (*status == 101)
+		cr_expect(strstr(head, "certcast-live") != NULL, "the subprotocol: %s", head);
+	return fd;
+}
+
+static int
+read_full(int fd, void *p, size_t n)
+{
+	for (size_t got = 0; got < n;) {
+		ssize_t r = read(fd, (char *)p + got, n - got);
+		if (r <= 0)
+			return -1;
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+/* One text frame from the server (unmasked, unfragmented), malloc'ed; NULL on anything else. */
+static char *
+ws_text(int fd)
+{
+	unsigned char h[2];
+	if (read_full(fd, h, 2) != 0 || h[0] != 0x81 || (h[1] & 0x80))
+		return NULL;
+	uint64_t len = h[1] & 0x7f;
+	if (len == 126 || len == 127) {
+		unsigned char e[8];
+		size_t k = len == 126 ? 2 : 8;
+		if (read_full(fd, e, k) != 0)
+			return NULL;
+		len = 0;
+		for (size_t i = 0; i < k; i++)
+			len = len << 8 | e[i];
+	}
+	if (len > (1u << 24))
+		return NULL;
+	char *s = xmalloc((size_t)len + 1);
+	if (read_full(fd, s, (size_t)len) != 0) {
+		free(s);
+		return NULL;
+	}
+	s[len] = '\0';
+	return s;
+}
+
+Test(http_server, live_feed_over_websocket, .timeout = 60)
+{
+	struct live_src src;
+	atomic_init(&src.risk_milli, 10);
+	src.srv = NULL;
+	struct live_opts lo = {live_src_rows, &src, live_src_wake, &src, 100};
+	struct live *l = live_new(&lo);
+	struct http_server *s = NULL;
+	char err[256] = "";
+	struct http_server_opts o = {"127.0.0.1:0", NULL, NULL, NULL, NULL, NULL, l};
+	cr_assert_eq(http_server_start(&o, &s, err, sizeof err), CC_OK, "%s", err);
+	src.srv = s;
+	cr_assert_eq(live_start(l), CC_OK);
+	int port = http_server_port(s), st;
+	char host[64], self[96];
+	snprintf(host, sizeof host, "127.0.0.1:%d", port);
+	snprintf(self, sizeof self, "http://127.0.0.1:%d", port);
+
+	/* the page itself */
+	struct reply r;
+	cr_assert_eq(fetch(port, "127.0.0.1", NULL, "/", &r), 0);
+	cr_expect(strstr(body(&r), "'certcast-live'") != NULL, "the page opens the feed");
+	buf_free(&r.r_body);
+
+	/* refused: another site's page, another path */
+	int bad = ws_open(port, "/live", host, "http://evil.example", &st);
+	cr_expect_neq(st, 101, "a page from elsewhere is refused");
+	if (bad >= 0)
+		close(bad);
+	bad = ws_open(port, "/status", host, NULL, &st);
+	cr_expect_neq(st, 101, "the feed is only at /live");
+	if (bad >= 0)
+		close(bad);
+
+	/* this server's own page: a snapshot at once, then an update when a risk moves */
+	int fd = ws_open(port, "/live", host, self, &st);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(st, 101);
+	char *m = ws_text(fd);
+	cr_assert_not_null(m, "a first message");
+	cr_expect(strstr(m, "\"type\":\"snapshot\"") && strstr(m, "\"key\":\"shop/web\"") &&
+		      strstr(m, "\"level\":\"low\""),
+	    "%s", m);
+	free(m);
+	atomic_store(&src.risk_milli, 800);
+	m = ws_text(fd);
+	cr_assert_not_null(m, "an update");
+	cr_expect(strstr(m, "\"type\":\"update\"") && strstr(m, "\"level\":\"high\""), "%s", m);
+	free(m);
+	/* a client without Origin (a script, not someone's browser) may read it too */
+	int fd2 = ws_open(port, "/live", host, NULL, &st);
+	cr_expect_eq(st, 101);
+	m = ws_text(fd2);
+	cr_expect(m && strstr(m, "\"type\":\"snapshot\"") && strstr(m, "\"level\":\"high\""), "%s",
+	    m ? m : "(none)");
+	free(m);
+	close(fd2);
+	close(fd);
+	live_stop(l);
+	http_server_stop(s);
+	live_free(l);
 }
