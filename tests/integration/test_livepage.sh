@@ -19,7 +19,7 @@
 bin=$(certcast_bin)
 require "certcast binary is built" test -x "$bin"
 require "python3 with cryptography and yaml" python3 -c 'import cryptography, yaml'
-require "chromium is installed (hack/deps.sh)" test -x "${CHROMIUM:-/usr/bin/chromium}"
+require "chromium is installed (hack/deps.sh)" command -v "${CHROMIUM:-chromium}"
 
 ns=$(new_namespace livepage)
 start_standin "$ns"
@@ -123,6 +123,22 @@ level_agrees() {
 	p=$(level_of "$1" 2>&1) s=$(status_level "$1" 2>&1)
 	[ -n "$s" ] && [ "$p" = "$s" ] || { echo "page: $p, /status: $s"; return 1; }
 }
+# A browser lets any site's page open a WebSocket anywhere: the feed answers only pages of its
+# own origin (the handshake here is curl's, with a browser's headers).
+ws_handshake() { # ORIGIN: the HTTP status of /live's answer, or "hung up" (none, the socket closed)
+	local code rc=0
+	code=$(curl -sS --http1.1 --max-time 3 -o /dev/null -w '%{http_code}' -H 'Connection: Upgrade' \
+		-H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' \
+		-H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' -H 'Sec-WebSocket-Protocol: certcast-live' \
+		-H "Origin: $1" "$base/live" 2>/dev/null) || rc=$?
+	case $code:$rc in
+	000:52 | 000:56) echo "hung up" ;; # empty reply, or reset: refused without a word
+	*) echo "$code (curl $rc)" ;;      # a 101 stays open until curl's --max-time: exit 28
+	esac
+}
+assert_match "/live: a page of this origin is let in" "$(ws_handshake "$base")" '^101 '
+assert_match "/live: a page of another site is refused" "$(ws_handshake http://evil.test)" '^(hung up|4[0-9][0-9] )'
+
 for c in shop blog wiki; do
 	page_wait "$c: its row" 120 "$(js "!!row(\"$(key "$c")\")")"
 	wait_for "$c: the row's level is the controller's" 120 level_agrees "$c"
