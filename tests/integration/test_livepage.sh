@@ -118,6 +118,18 @@ status_level() {
 	curl -fsS --max-time 10 "$base/status?namespace=$ns" |
 		jq -r --arg n "$1" '.items[] | select(.name == $n) | .riskLevel // "unknown"'
 }
+status_field() { # NAME FIELD: that field of NAME's /status row ("" when absent or null)
+	curl -fsS --max-time 10 "$base/status?namespace=$ns" |
+		jq -r --arg n "$1" --arg f "$2" '.items[] | select(.name == $n) | .[$f] // empty'
+}
+row_shows_status() { # NAME FIELD: the row shows /status's FIELD, in a cell's text or its title
+	local v q got
+	v=$(status_field "$1" "$2")
+	[ -n "$v" ] || { echo "/status has no $2 for $1"; return 1; }
+	q=$(jq -Rn --arg v "$v" '$v')
+	got=$(page_eval "$(js "[...row(\"$(key "$1")\").cells].some(td => td.title === $q || td.textContent.includes($q))")" 2>&1)
+	[ "$got" = true ] || { echo "$2 of $1 ($v) is not in the row: $(page_eval "$(js "text(\"$(key "$1")\")")" 2>&1)"; return 1; }
+}
 level_agrees() {
 	local p s
 	p=$(level_of "$1" 2>&1) s=$(status_level "$1" 2>&1)
@@ -187,6 +199,11 @@ check "more frames applied ($frames0 -> $frames1)" test "${frames1:-0}" -gt "${f
 assert_contains "shop: the row shows a level of high or above" "$(page_eval "$(js "text(\"$(key shop)\")")")" "$(level_of shop)"
 assert_match "blog (another issuer): neither high nor critical" "$(level_of blog)" '^(low|medium)$'
 wait_for "shop: the row's level is the controller's in the outage" 60 level_agrees shop
+wait_for "shop: the row shows the predicted failure" 60 row_shows_status shop predictedFailure
+wait_for "shop: the row shows the reasons" 60 row_shows_status shop riskReasons
+# for a person to look at: the page in the outage
+python3 "$CERTCAST_ROOT/hack/cdp.py" screenshot "$cdp_port" "$CERTCAST_BUILD/results/integration/test_livepage.png" ||
+	echo "(no screenshot)"
 
 # --- rows come and go ----------------------------------------------------------------------------
 require "a new certificate" kubectl_admin apply -f - <<<"$(cert_yaml news steady)"
