@@ -7,10 +7,12 @@ written here.
         Launches Chromium headless, opens URL in its page, and stays in the foreground until
         SIGTERM/SIGINT/SIGHUP (or until Chromium dies: exit status 1). Prints CDP_PORT=N once the
         page is loaded (and writes N to --port-file, atomically). While it runs it prints the
-        page's console messages, uncaught exceptions and top-level navigations, one per line,
-        prefixed with "page:": a reload of the page shows there. On exit it kills every Chromium
-        process it started and removes DIR (default: a fresh temporary folder). Made for a
-        test's start_bg (tests/integration/lib.sh), whose exit handling then stops it.
+        page's console messages, uncaught exceptions, top-level navigations and renderer
+        crashes, one per line, prefixed with "page:" (so a reload of the page shows there). On
+        exit it kills every Chromium process it started (they run in a session of their own,
+        and die with it even if it is SIGKILLed) and removes DIR (default: a fresh temporary
+        folder). Made for a test's start_bg (tests/integration/lib.sh), whose exit handling
+        then stops it.
 
   cdp.py start URL
         The same in the background: prints CDP_PORT=N CDP_PID=P CDP_DIR=D (for eval) once the
@@ -479,6 +481,8 @@ def describe_event(msg):
         f = p.get("frame", {})
         if not f.get("parentId"):
             return f"navigated to {f.get('url')}"
+    if m == "Inspector.targetCrashed":
+        return "the page's renderer crashed"
     if m == "Inspector.detached":
         return f"inspector detached: {p.get('reason')}"
     return None
@@ -525,6 +529,7 @@ def cmd_browser(argv):
         s = Session(b.port, create=True)
         s.call("Page.enable")
         s.navigate(url, startup_timeout())
+        s.call("Inspector.enable")
         s.call("Runtime.enable", keep_events=True)
         print(f"CDP_PORT={b.port}", flush=True)
         if port_file:
