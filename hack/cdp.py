@@ -430,10 +430,36 @@ class Browser:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        # Chromium's children, orphaned when it went, came to this process (a subreaper):
+        # reap them, so that not even a zombie is left.
+        reap_children(5)
 
     def cleanup(self):
         self.kill()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def become_subreaper():
+    """Orphaned descendants (Chromium's helpers, when Chromium goes first) are re-parented to
+    this process instead of init, which then reaps them (reap_children)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        pass
+
+
+def reap_children(timeout):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return  # none left
+        if pid == 0:
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.05)
 
 
 def procs_naming(text):
@@ -525,6 +551,7 @@ def cmd_browser(argv):
         # the finally below cleans up.
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, _on_signal)
+        become_subreaper()
         b.launch(startup_timeout())
         s = Session(b.port, create=True)
         s.call("Page.enable")
