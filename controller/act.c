@@ -522,6 +522,32 @@ act_rv_of(const struct buf *b, char *rv, size_t len)
 	cJSON_Delete(o);
 }
 
+/*
+ * Tell the store which annotations the patch body sets, read back from the body itself so that
+ * the two can never disagree.
+ */
+static void
+act_expect_own(struct store *st, const struct act_job *job, const char *body)
+{
+	const char *keys[16], *vals[16];
+	size_t n = 0;
+	cJSON *o = body ? cJSON_Parse(body) : NULL;
+	const cJSON *an = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(o, "metadata"), "annotations");
+	const cJSON *v;
+	cJSON_ArrayForEach(v, an)
+	{
+		if (n == sizeof keys / sizeof keys[0])
+			break;
+		keys[n] = v->string;
+		vals[n] = cJSON_IsString(v) ? v->valuestring : NULL;
+		n++;
+	}
+	if (n > 0)
+		store_expect_own(st, job->j_ns, job->j_name, keys, vals, n);
+	cJSON_Delete(o);
+}
+
 /* The merge patch; on success the memory learns what was written. */
 static int
 act_patch(struct act *a, const struct act_job *job, int64_t now, char *rv, size_t rvlen)
@@ -529,6 +555,12 @@ act_patch(struct act *a, const struct act_job *job, int64_t now, char *rv, size_
 	const struct ap_plan *p = &job->j_plan;
 	char *body = act_patch_body(job, now);
 	char *path = act_path(job, "");
+	char detail[400];
+	const char *reason = act_patch_action(p, detail, sizeof detail);
+	/* an annotation-only write: its event must not queue a reconcile (store.h) */
+	int own = reason == NULL && a->a_o.ao_store != NULL;
+	if (own)
+		act_expect_own(a->a_o.ao_store, job, body);
 	struct buf resp;
 	buf_init(&resp, ACT_RESP_MAX);
 	struct kube_error ke;
@@ -537,9 +569,9 @@ act_patch(struct act *a, const struct act_job *job, int64_t now, char *rv, size_
 	    &resp, NULL, &ke);
 	free(body);
 	free(path);
-	char detail[400];
-	const char *reason = act_patch_action(p, detail, sizeof detail);
 	if (rc != CC_OK) {
+		if (own)
+			store_mark_own(a->a_o.ao_store, job->j_ns, job->j_name, NULL);
 		buf_free(&resp);
 		rc = act_refused(a, job, reason ? "change the Certificate's spec"
 						 : "annotate the Certificate", rc, &ke);
@@ -559,7 +591,7 @@ act_patch(struct act *a, const struct act_job *job, int64_t now, char *rv, size_
 	}
 	act_rv_of(&resp, rv, rvlen);
 	buf_free(&resp);
-	if (reason == NULL && a->a_o.ao_store && rv[0])
+	if (own)
 		store_mark_own(a->a_o.ao_store, job->j_ns, job->j_name, rv);
 
 	pthread_mutex_lock(&a->a_mu);

@@ -9,6 +9,7 @@
 #include "decode.h"
 #include "intern.h"
 #include "log.h"
+#include "records.h"
 #include "xalloc.h"
 
 #include <pthread.h>
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define STORE_KEY_MAX 1024   /* longest secondary index key; longer links are not indexed */
 #define STORE_NB_INIT 64     /* initial buckets of every table (a power of two) */
@@ -86,12 +88,23 @@ struct store {
 	size_t s_nown;
 };
 
-/* A Certificate resourceVersion certcast's own write produced. */
+/*
+ * One own write of a Certificate (store.h, store_expect_own and store_mark_own): the
+ * annotations it sets, known before it is sent, and the resourceVersion it produced, known once
+ * the answer is in. Its watch event is recognised by either.
+ */
 struct sown {
-	char *o_ns, *o_name, *o_rv;
+	char *o_ns, *o_name;
+	char *o_rv;          /* "" until the answer gives it */
+	char **o_keys;       /* the annotations the write sets ... */
+	char **o_vals;       /* ... to these values, NULL: removes it */
+	size_t o_n;
+	int o_seen;          /* its event came before the answer */
+	struct timespec o_at; /* CLOCK_MONOTONIC when made: an unclaimed mark expires */
 	struct sown *o_next;
 };
 #define STORE_OWN_MAX 4096 /* marks kept; an older one is dropped (its event then notifies) */
+#define STORE_OWN_TTL 120  /* seconds an unclaimed mark is kept: the watch is far quicker */
 
 /* Certificate keys to notify once the write lock is released. */
 struct snote {
@@ -654,52 +667,147 @@ store_errf(char *errbuf, size_t errlen, enum res_kind kind, const struct dec_key
 		snprintf(errbuf, errlen, "%s %s: %s", res_kind_name(kind), name, msg);
 }
 
+static void
+store_own_free(struct sown *o)
+{
+	free(o->o_ns);
+	free(o->o_name);
+	free(o->o_rv);
+	for (size_t i = 0; i < o->o_n; i++) {
+		free(o->o_keys[i]);
+		free(o->o_vals[i]);
+	}
+	free(o->o_keys);
+	free(o->o_vals);
+	free(o);
+}
+
+/* Write lock held. The link to ns/name's mark, or to the list's end (*pp NULL). */
+static struct sown **
+store_own_find(struct store *s, const char *ns, const char *name)
+{
+	struct sown **pp = &s->s_own;
+	while (*pp && (strcmp((*pp)->o_name, name) != 0 || strcmp((*pp)->o_ns, ns) != 0))
+		pp = &(*pp)->o_next;
+	return pp;
+}
+
+static void
+store_own_unlink(struct store *s, struct sown **pp)
+{
+	struct sown *o = *pp;
+	*pp = o->o_next;
+	store_own_free(o);
+	s->s_nown--;
+}
+
+/* Write lock held. Puts o first, in place of ns/name's older mark; the oldest goes past the cap. */
+static void
+store_own_insert(struct store *s, struct sown *o)
+{
+	struct sown **pp = store_own_find(s, o->o_ns, o->o_name);
+	if (*pp)
+		store_own_unlink(s, pp); /* one mark per object: the newest write's */
+	o->o_next = s->s_own;
+	s->s_own = o;
+	if (++s->s_nown > STORE_OWN_MAX) {
+		pp = &s->s_own;
+		while ((*pp)->o_next)
+			pp = &(*pp)->o_next;
+		store_own_unlink(s, pp);
+	}
+}
+
+/* Whether c (NULL: none) carries every annotation of o as o sets it. */
+static bool
+store_own_matches(const struct sown *o, const struct rec_cert *c)
+{
+	if (c == NULL || o->o_n == 0)
+		return false;
+	for (size_t i = 0; i < o->o_n; i++) {
+		const char *v = rec_cert_annot(c, o->o_keys[i]);
+		if (o->o_vals[i] == NULL ? v != NULL : v == NULL || strcmp(v, o->o_vals[i]) != 0)
+			return false;
+	}
+	return true;
+}
+
 /*
- * Write lock held. Whether rv of Certificate ns/name is an own write's; the mark goes either
- * way, since any later event of the object is someone else's (or an older mark that lost the
- * race with its event, which is only a reconcile too many).
+ * Write lock held. Whether the event bringing Certificate ns/name at rv (record now, the stored
+ * one before it old, NULL for none) is an own write's. It is when rv is the one the answer gave,
+ * or, before the answer, when this event is the one that gave the object the write's
+ * annotations: they were not all there before and are now. Nobody else writes those values, so
+ * that change is the write's, whichever event brings it first; an event of someone else's
+ * before or after it changes something else and leaves the mark waiting. A recognised mark goes
+ * (or waits for its answer, which then removes it); an unclaimed one expires.
  */
 static int
-store_own_take(struct store *s, const char *ns, const char *name, const char *rv)
+store_own_take(struct store *s, const char *ns, const char *name, const char *rv,
+    const struct rec_cert *old, const struct rec_cert *now)
 {
-	for (struct sown **pp = &s->s_own; *pp; pp = &(*pp)->o_next) {
-		struct sown *o = *pp;
-		if (strcmp(o->o_name, name) != 0 || strcmp(o->o_ns, ns) != 0)
-			continue;
-		int mine = strcmp(o->o_rv, rv) == 0;
-		*pp = o->o_next;
-		free(o->o_ns);
-		free(o->o_name);
-		free(o->o_rv);
-		free(o);
-		s->s_nown--;
-		return mine;
+	struct sown **pp = store_own_find(s, ns, name);
+	struct sown *o = *pp;
+	if (o == NULL)
+		return 0;
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	if (t.tv_sec - o->o_at.tv_sec > STORE_OWN_TTL) {
+		store_own_unlink(s, pp);
+		return 0;
 	}
-	return 0;
+	int mine = o->o_rv[0] ? strcmp(o->o_rv, rv) == 0
+			      : !o->o_seen && store_own_matches(o, now) && !store_own_matches(o, old);
+	if (!mine)
+		return 0;
+	if (o->o_rv[0])
+		store_own_unlink(s, pp);
+	else
+		o->o_seen = 1;
+	return 1;
+}
+
+void
+store_expect_own(struct store *s, const char *ns, const char *name, const char *const *keys,
+    const char *const *vals, size_t n)
+{
+	struct sown *o = xcalloc(1, sizeof *o);
+	o->o_ns = xstrdup(ns);
+	o->o_name = xstrdup(name);
+	o->o_rv = xstrdup("");
+	o->o_keys = xcalloc(n ? n : 1, sizeof *o->o_keys);
+	o->o_vals = xcalloc(n ? n : 1, sizeof *o->o_vals);
+	for (size_t i = 0; i < n; i++) {
+		o->o_keys[i] = xstrdup(keys[i]);
+		o->o_vals[i] = vals[i] ? xstrdup(vals[i]) : NULL;
+	}
+	o->o_n = n;
+	clock_gettime(CLOCK_MONOTONIC, &o->o_at);
+	pthread_rwlock_wrlock(&s->s_lock);
+	store_own_insert(s, o);
+	pthread_rwlock_unlock(&s->s_lock);
 }
 
 void
 store_mark_own(struct store *s, const char *ns, const char *name, const char *rv)
 {
-	struct sown *o = xcalloc(1, sizeof *o);
-	o->o_ns = xstrdup(ns);
-	o->o_name = xstrdup(name);
-	o->o_rv = xstrdup(rv);
 	pthread_rwlock_wrlock(&s->s_lock);
-	(void)store_own_take(s, ns, name, ""); /* one mark per object: the newest write's */
-	o->o_next = s->s_own;
-	s->s_own = o;
-	if (++s->s_nown > STORE_OWN_MAX) {
-		struct sown **pp = &s->s_own;
-		while ((*pp)->o_next)
-			pp = &(*pp)->o_next;
-		struct sown *last = *pp;
-		*pp = NULL;
-		free(last->o_ns);
-		free(last->o_name);
-		free(last->o_rv);
-		free(last);
-		s->s_nown--;
+	struct sown **pp = store_own_find(s, ns, name);
+	if (rv == NULL || rv[0] == '\0') {
+		/* the write failed, or its answer named no version: nothing more to recognise */
+		if (*pp)
+			store_own_unlink(s, pp);
+	} else if (*pp && (*pp)->o_seen) {
+		store_own_unlink(s, pp); /* its event came first and was recognised */
+	} else if (*pp) {
+		free((*pp)->o_rv);
+		(*pp)->o_rv = xstrdup(rv);
+	} else {
+		struct sown *o = xcalloc(1, sizeof *o);
+		o->o_ns = xstrdup(ns);
+		o->o_name = xstrdup(name);
+		o->o_rv = xstrdup(rv);
+		clock_gettime(CLOCK_MONOTONIC, &o->o_at);
+		store_own_insert(s, o);
 	}
 	pthread_rwlock_unlock(&s->s_lock);
 }
@@ -762,7 +870,12 @@ store_apply(struct store *s, const struct res_desc *d, enum store_event ev, cons
 	m->m_desc = d->rd_id;
 	m->m_seen = ++s->s_tick;
 	/* a Certificate notifies only itself, so the event of an own write notifies nobody */
-	int own = kind == RES_CERTIFICATE && store_own_take(s, key.k_ns, key.k_name, key.k_rv);
+	int own = 0;
+	if (kind == RES_CERTIFICATE && s->s_own != NULL) {
+		struct sent *was = stable_find(&s->s_tab[kind], key.k_ns, key.k_name);
+		own = store_own_take(s, key.k_ns, key.k_name, key.k_rv,
+		    was ? (const struct rec_cert *)was->se_rec : NULL, (const struct rec_cert *)rec);
+	}
 	store_upsert(s, m, &n);
 	fn = s->s_notify;
 	arg = s->s_notify_arg;
@@ -842,10 +955,7 @@ store_free(struct store *s)
 		return;
 	for (struct sown *o = s->s_own, *nx; o; o = nx) {
 		nx = o->o_next;
-		free(o->o_ns);
-		free(o->o_name);
-		free(o->o_rv);
-		free(o);
+		store_own_free(o);
 	}
 	for (int k = 0; k < RES_KIND_COUNT; k++) {
 		struct stable *t = &s->s_tab[k];

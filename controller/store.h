@@ -60,12 +60,17 @@ struct store *store_new(void);
 /* Free the store and every record. Accepts NULL. */
 void store_free(struct store *s);
 /*
- * Mark resourceVersion rv of Certificate ns/name as produced by certcast's own write: when the
- * watch brings the object at exactly that version it is stored but notifies nobody (DESIGN.md:
- * certcast does not react to its own writes). One mark per object, the newest; any event of
- * the object takes it, so a mark that arrives after its event costs one reconcile, no more.
- * At most 4096 marks are kept. Thread-safe; takes the write lock.
+ * certcast's own writes of a Certificate (DESIGN.md: certcast does not react to them): the watch
+ * event of such a write is stored but notifies nobody. Before an annotation-only write is sent,
+ * store_expect_own says which annotations it sets (vals[i] NULL: removes keys[i]; the strings are
+ * copied); once the answer is in, store_mark_own gives the resourceVersion it produced (NULL
+ * when the write failed). The event is recognised by that version, or, when it comes before the
+ * answer, as the one that gave the object those annotations. store_mark_own without an expect
+ * marks the version alone. One mark per object, the newest; one that no event claims expires
+ * after two minutes, and at most 4096 are kept. Thread-safe; both take the write lock.
  */
+void store_expect_own(struct store *s, const char *ns, const char *name, const char *const *keys,
+    const char *const *vals, size_t n);
 void store_mark_own(struct store *s, const char *ns, const char *name, const char *rv);
 
 /* Set the notification callback (NULL for none). Call before the writers start. */

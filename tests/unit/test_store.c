@@ -773,17 +773,18 @@ struct own_case {
 static const struct own_case own_cases[] = {
     {"the event at the marked version is stored and quiet",
 	{{'e', "a", "1", 1}, {'m', "a", "2", 0}, {'e', "a", "2", 0}, {'e', "a", "3", 1}}},
-    {"an event at another version notifies and takes the mark",
-	{{'e', "a", "1", 1}, {'m', "a", "5", 0}, {'e', "a", "4", 1}, {'e', "a", "5", 1}}},
+    {"an event at another version notifies; the marked one, coming after it, is quiet",
+	{{'e', "a", "1", 1}, {'m', "a", "5", 0}, {'e', "a", "4", 1}, {'e', "a", "5", 0},
+	    {'e', "a", "6", 1}}},
     {"a mark after its event costs one notification, of the next event only",
 	{{'e', "a", "1", 1}, {'e', "a", "2", 1}, {'m', "a", "2", 0}, {'e', "a", "3", 1},
 	    {'e', "a", "4", 1}, {'m', "a", "5", 0}, {'e', "a", "5", 0}}},
     {"the newest mark replaces an older one",
 	{{'e', "a", "1", 1}, {'m', "a", "2", 0}, {'m', "a", "3", 0}, {'e', "a", "3", 0},
 	    {'e', "a", "2", 1}}},
-    {"the older mark's version then notifies",
+    {"an older mark's version notifies, the newest's stays quiet",
 	{{'e', "a", "1", 1}, {'m', "a", "2", 0}, {'m', "a", "3", 0}, {'e', "a", "2", 1},
-	    {'e', "a", "3", 1}}},
+	    {'e', "a", "3", 0}}},
     {"marks are per object",
 	{{'e', "a", "1", 1}, {'e', "b", "1", 1}, {'m', "a", "2", 0}, {'e', "b", "2", 1},
 	    {'e', "a", "2", 0}}},
@@ -835,6 +836,84 @@ Test(store, own_writes_are_quiet)
 			    st->name, st->rv, notes_has(&nt, key), st->want);
 		}
 	}
+}
+
+/* A Certificate at rv with certcast's risk annotations (NULL: left out). */
+static cJSON *
+mk_cert_annot(const char *name, const char *rv, const char *risk, const char *pfail)
+{
+	char an[256] = "";
+	size_t n = 0;
+	if (risk)
+		n += (size_t)snprintf(an + n, sizeof an - n, "\"certcast.io/risk\":\"%s\"", risk);
+	if (pfail)
+		snprintf(an + n, sizeof an - n, "%s\"certcast.io/predicted-failure\":\"%s\"",
+		    n ? "," : "", pfail);
+	return parse(xasprintf("{\"kind\":\"Certificate\",\"metadata\":{\"namespace\":\"shop\","
+	    "\"name\":\"%s\",\"resourceVersion\":\"%s\",\"annotations\":{%s}},\"spec\":"
+	    "{\"secretName\":\"x\",\"issuerRef\":{\"name\":\"ca\"}},\"status\":{}}",
+	    name, rv, an));
+}
+
+/*
+ * The event of an annotation write that comes before the write's answer: recognised as the one
+ * that gave the object the annotations the write sets, and only that one.
+ */
+Test(store, own_write_recognised_before_its_answer)
+{
+	const char *keys[] = {"certcast.io/risk", "certcast.io/predicted-failure"};
+	const char *set[] = {"0.2", NULL};
+	OK(D_CERT, mk_cert_annot("a", "1", "0.1", "2026-12-03T00:00:00Z"));
+	cr_expect_eq(notes_has(&nt, "shop/a"), 1);
+	notes_clear(&nt);
+	store_expect_own(s, "shop", "a", keys, set, 2);
+	/* cert-manager's write comes first: the annotations are still the old ones */
+	OK(D_CERT, mk_cert_annot("a", "2", "0.1", "2026-12-03T00:00:00Z"));
+	cr_expect_eq(notes_has(&nt, "shop/a"), 1, "someone else's event notifies");
+	notes_clear(&nt);
+	/* then certcast's: risk 0.2, predicted-failure gone */
+	OK(D_CERT, mk_cert_annot("a", "3", "0.2", NULL));
+	cr_expect_eq(notes_has(&nt, "shop/a"), 0, "the write's own event is quiet");
+	/* the answer comes last and clears the mark; a later event notifies */
+	store_mark_own(s, "shop", "a", "3");
+	OK(D_CERT, mk_cert_annot("a", "4", "0.2", NULL));
+	cr_expect_eq(notes_has(&nt, "shop/a"), 1, "the next event, same annotations, notifies");
+	notes_clear(&nt);
+
+	/* annotations that were already there before: no event of this write can be told */
+	store_expect_own(s, "shop", "a", keys, set, 2);
+	OK(D_CERT, mk_cert_annot("a", "5", "0.2", NULL));
+	cr_expect_eq(notes_has(&nt, "shop/a"), 1, "no change to the annotations: not the write's");
+	notes_clear(&nt);
+	store_mark_own(s, "shop", "a", "6");
+	OK(D_CERT, mk_cert_annot("a", "6", "0.2", NULL));
+	cr_expect_eq(notes_has(&nt, "shop/a"), 0, "then its version is");
+
+	/* a failed write forgets its mark: the values, arriving from someone else, notify */
+	const char *set3[] = {"0.3", NULL};
+	store_expect_own(s, "shop", "a", keys, set3, 2);
+	store_mark_own(s, "shop", "a", NULL);
+	OK(D_CERT, mk_cert_annot("a", "7", "0.3", NULL));
+	cr_expect_eq(notes_has(&nt, "shop/a"), 1, "a failed write's mark is gone");
+	notes_clear(&nt);
+
+	/* a partial change is not the write (every annotation must be as it sets it) */
+	const char *set4[] = {"0.4", "2027-01-01T00:00:00Z"};
+	store_expect_own(s, "shop", "a", keys, set4, 2);
+	OK(D_CERT, mk_cert_annot("a", "8", "0.4", NULL));
+	cr_expect_eq(notes_has(&nt, "shop/a"), 1, "half of it is someone else's");
+	notes_clear(&nt);
+	OK(D_CERT, mk_cert_annot("a", "9", "0.4", "2027-01-01T00:00:00Z"));
+	cr_expect_eq(notes_has(&nt, "shop/a"), 0, "the whole of it is the write's");
+	notes_clear(&nt);
+	/* an event after it, before the answer, is someone else's */
+	OK(D_CERT, mk_cert_annot("a", "10", "0.4", "2027-01-01T00:00:00Z"));
+	cr_expect_eq(notes_has(&nt, "shop/a"), 1, "recognised once only");
+	notes_clear(&nt);
+	/* another object is not concerned */
+	store_expect_own(s, "shop", "a", keys, set, 2);
+	OK(D_CERT, mk_cert_annot("b", "11", "0.2", NULL));
+	cr_expect_eq(notes_has(&nt, "shop/b"), 1, "marks are per object");
 }
 
 /* At most 4096 marks: one more drops the oldest, whose event then notifies. */
