@@ -99,7 +99,17 @@ class WebSocket:
             f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
             f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
         )
-        self.sock.sendall(req.encode())
+        try:
+            self._handshake(url, key, req)
+        except BaseException:
+            self.sock.close()
+            raise
+
+    def _handshake(self, url, key, req):
+        try:
+            self.sock.sendall(req.encode())
+        except OSError as e:
+            raise Gone(f"cannot connect to {url}: {e}") from e
         while b"\r\n\r\n" not in self.buf:
             self._fill()
             if len(self.buf) > 65536:
