@@ -103,14 +103,17 @@ page_eval "(() => { window.__states = [];
   .observe(document, {subtree: true, childList: true, attributes: true, attributeFilter: ['data-state']});
   return true; })()" >/dev/null || fail "install the data-state recorder"
 
-# /live speaks the subprotocol certcast-live and sends a snapshot first, from the browser itself
+# /live speaks the subprotocol certcast-live and sends the whole state first (README: JSON
+# messages "snapshot", then "update"), from a second WebSocket of the browser's own
 probe=$(page_eval 'new Promise(res => {
   const ws = new WebSocket(`ws://${location.host}/live`, "certcast-live");
   const t = setTimeout(() => res("timeout"), 30000);
-  ws.onmessage = () => { clearTimeout(t); res("message protocol=" + ws.protocol); ws.close(); };
+  ws.onmessage = e => { clearTimeout(t); ws.close();
+    let type; try { type = JSON.parse(e.data).type; } catch (err) { type = "(not JSON)"; }
+    res("protocol=" + ws.protocol + " first=" + type); };
   ws.onclose = e => { clearTimeout(t); res("closed " + e.code); };
 })' 2>&1 || true)
-assert_eq "/live: subprotocol certcast-live, a message on connect" "message protocol=certcast-live" "$probe"
+assert_eq "/live: subprotocol certcast-live, a snapshot on connect" "protocol=certcast-live first=snapshot" "$probe"
 
 # The level a row shows is the controller's own (its /status, as `certcast status -o json`); the
 # two are scored apart, so they agree within a scoring or two.
