@@ -425,6 +425,13 @@ http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 		free(ss->ss_body);
 		ss->ss_body = NULL;
 		return http_route(wsi, srv, ss, in ? (const char *)in : "/");
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		/*
+		 * lws hands a WebSocket that names no protocol of ours to the first one, this one:
+		 * the only WebSocket served is the live feed's, so any other upgrade is refused
+		 */
+		log_warn("refused a WebSocket without the certcast-live subprotocol");
+		return 1;
 	case LWS_CALLBACK_HTTP_BODY:
 		return 0; /* no endpoint takes a body; it is read and dropped */
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:

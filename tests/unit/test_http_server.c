@@ -690,8 +690,19 @@ live_src_wake(void *arg)
  * Open a WebSocket on path with the certcast-live subprotocol, Host host and Origin origin
  * (NULL: none). Returns the socket with the reply's status in *status, or -1.
  */
+static int ws_open_proto(int port, const char *path, const char *host, const char *origin,
+    const char *proto, int *status);
+
 static int
 ws_open(int port, const char *path, const char *host, const char *origin, int *status)
+{
+	return ws_open_proto(port, path, host, origin, "certcast-live", status);
+}
+
+/* As ws_open, with Sec-WebSocket-Protocol proto (NULL: none). */
+static int
+ws_open_proto(int port, const char *path, const char *host, const char *origin,
+    const char *proto, int *status)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in a = {0};
@@ -704,14 +715,16 @@ ws_open(int port, const char *path, const char *host, const char *origin, int *s
 		close(fd);
 		return -1;
 	}
-	char req[1024], o[300] = "";
+	char req[1024], o[300] = "", pr[128] = "";
 	if (origin)
 		snprintf(o, sizeof o, "Origin: %s\r\n", origin);
+	if (proto)
+		snprintf(pr, sizeof pr, "Sec-WebSocket-Protocol: %s\r\n", proto);
 	int n = snprintf(req, sizeof req,
 	    "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
 	    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-	    "Sec-WebSocket-Protocol: certcast-live\r\n%s\r\n",
-	    path, host, o);
+	    "%s%s\r\n",
+	    path, host, pr, o);
 	if (write(fd, req, (size_t)n) != n) {
 		close(fd);
 		return -1;
@@ -727,8 +740,8 @@ ws_open(int port, const char *path, const char *host, const char *origin, int *s
 	head[h] = '\0';
 	*status = 0;
 	sscanf(head, "HTTP/1.1 %d", status);
-	if (*status == 101)
-		cr_expect(strstr(head, "certcast-live") != NULL, "the subprotocol: %s", head);
+	if (*status == 101 && proto)
+		cr_expect(strstr(head, proto) != NULL, "the subprotocol: %s", head);
 	return fd;
 }
 
@@ -805,6 +818,17 @@ Test(http_server, live_feed_over_websocket, .timeout = 60)
 	cr_expect_neq(st, 101, "the feed is only at /live");
 	if (bad >= 0)
 		close(bad);
+	const char *paths[] = {"/live", "/metrics", "/"};
+	for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+		bad = ws_open_proto(port, paths[i], host, NULL, NULL, &st);
+		cr_expect_neq(st, 101, "%s: a WebSocket without the subprotocol is refused", paths[i]);
+		if (bad >= 0)
+			close(bad);
+		bad = ws_open_proto(port, paths[i], host, "http://evil.example", "chat", &st);
+		cr_expect_neq(st, 101, "%s: one with another subprotocol too", paths[i]);
+		if (bad >= 0)
+			close(bad);
+	}
 
 	/* this server's own page: a snapshot at once, then an update when a risk moves */
 	int fd = ws_open(port, "/live", host, self, &st);
