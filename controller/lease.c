@@ -6,6 +6,7 @@
 #include "decode.h"
 #include "kube_client.h"
 #include "log.h"
+#include "monotime.h"
 #include "resource.h"
 #include "timefmt.h"
 #include "xalloc.h"
@@ -763,15 +764,7 @@ le_main(void *arg)
 		double wait = (double)l->l_dur.ld_retry_ms / 1000;
 		if (!l->l_lead)
 			wait += wait * LE_JITTER * le_rand(l);
-		struct timespec until;
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		double whole = floor(wait);
-		until.tv_sec += (time_t)whole;
-		until.tv_nsec += (long)((wait - whole) * 1e9);
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
+		struct timespec until = mt_after(wait);
 		pthread_mutex_lock(&l->l_mu);
 		while (!l->l_stop && pthread_cond_timedwait(&l->l_cv, &l->l_mu, &until) == 0)
 			; /* a wakeup without a stop (spurious) waits on to the same deadline */

@@ -6,6 +6,7 @@
 
 #include "cc_err.h"
 #include "log.h"
+#include "monotime.h"
 #include "status.h"
 #include "timefmt.h"
 #include "xalloc.h"
@@ -186,12 +187,16 @@ live_publish(struct live *l, struct status_rows *rs, int64_t now)
 	}
 	qsort(rows, n, sizeof *rows, live_cmp_key);
 
-	/* the difference from the state before: a merge of two key-sorted lists */
+	/*
+	 * The difference from the state before: a merge of two key-sorted lists. l_snapshot and
+	 * l_rows are read without the lock: only this thread writes them. A first state (after
+	 * none, or after the last page left) has no difference to send.
+	 */
 	struct live_text up = {0}, rm = {0};
 	size_t nup = 0, nrm = 0, i = 0, j = 0;
 	const struct live_row *old = l->l_rows;
 	size_t nold = l->l_nrows;
-	while (i < n || j < nold) {
+	while (l->l_snapshot != NULL && (i < n || j < nold)) {
 		int c = i == n ? 1 : j == nold ? -1 : strcmp(rows[i].lr_key, old[j].lr_key);
 		if (c < 0 || (c == 0 && strcmp(rows[i].lr_json, old[j].lr_json) != 0)) {
 			live_put(&up, nup++ ? "," : "");
@@ -289,8 +294,8 @@ live_clients(struct live *l, int delta)
 	l->l_clients += delta;
 	if (l->l_clients < 0)
 		l->l_clients = 0;
-	if (l->l_clients > 0)
-		l->l_kick = 1;
+	if (delta > 0)
+		l->l_kick = 1; /* the new page gets a fresh state, not one an interval old */
 	pthread_cond_signal(&l->l_cv);
 	pthread_mutex_unlock(&l->l_mu);
 }
@@ -334,14 +339,7 @@ live_main(void *arg)
 			continue;
 		}
 		if (!l->l_kick) {
-			struct timespec until;
-			clock_gettime(CLOCK_MONOTONIC, &until);
-			until.tv_sec += l->l_o.lo_interval_ms / 1000;
-			until.tv_nsec += (l->l_o.lo_interval_ms % 1000) * 1000000L;
-			if (until.tv_nsec >= 1000000000L) {
-				until.tv_sec++;
-				until.tv_nsec -= 1000000000L;
-			}
+			struct timespec until = mt_after((double)l->l_o.lo_interval_ms / 1000);
 			while (!l->l_stop && !l->l_kick && l->l_clients > 0 &&
 			    pthread_cond_timedwait(&l->l_cv, &l->l_mu, &until) == 0)
 				;

@@ -5,6 +5,7 @@
 #include "cc_err.h"
 #include "linesplit.h"
 #include "log.h"
+#include "monotime.h"
 #include "xalloc.h"
 
 #include <cjson/cJSON.h>
@@ -180,15 +181,7 @@ refl_count(atomic_ullong *c)
 static void
 refl_sleep(struct refl *r, double secs)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	double whole = floor(secs);
-	ts.tv_sec += (time_t)whole;
-	ts.tv_nsec += (long)((secs - whole) * 1e9);
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	struct timespec ts = mt_after(secs);
 	pthread_mutex_lock(&r->r_mu);
 	while (!atomic_load(&r->r_stop)) {
 		int e = pthread_cond_timedwait(&r->r_cv, &r->r_mu, &ts);

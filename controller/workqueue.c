@@ -3,6 +3,7 @@
 
 #include "cc_err.h"
 #include "log.h"
+#include "monotime.h"
 #include "xalloc.h"
 
 #include <errno.h>
@@ -455,15 +456,7 @@ wq_get(struct wq *q, char **key)
 			continue;
 		}
 		double wait = fmin(next - now, WQ_MAX_SLEEP);
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		double whole = floor(wait);
-		ts.tv_sec += (time_t)whole;
-		ts.tv_nsec += (long)((wait - whole) * 1e9);
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		struct timespec ts = mt_after(wait);
 		int e = pthread_cond_timedwait(&q->q_cv, &q->q_mu, &ts);
 		if (e != 0 && e != ETIMEDOUT)
 			fatalx("pthread_cond_timedwait: %s", strerror(e));
