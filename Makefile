@@ -6,6 +6,8 @@
 #   make test-tsan  the unit tests that run threads, under ThreadSanitizer (part of make test)
 #   make demo       run certcast against a local control plane
 #   make bench      benchmarks (a report, never a pass/fail timing)
+#   make test-fuzz  every libFuzzer harness for a fixed number of runs (part of make test)
+#   make fuzz       one harness (FUZZ_TARGET=scan) for FUZZ_SECONDS, to look for new crashes
 #
 # BUILD selects the output folder so that several builds (plain, sanitizer) can live side by side.
 # SAN=1 builds with AddressSanitizer and UndefinedBehaviorSanitizer; TSAN=1 with ThreadSanitizer
@@ -30,6 +32,10 @@ CFLAGS_ALL := -std=c11 -D_GNU_SOURCE $(OPT) -g -pthread $(WARN) -fno-common \
 ifeq ($(SAN),1)
 CFLAGS_ALL += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS_SAN := -fsanitize=address,undefined
+endif
+# FUZZ=1 (with CC=clang SAN=1) adds libFuzzer's coverage hooks to every object.
+ifeq ($(FUZZ),1)
+CFLAGS_ALL += -fsanitize=fuzzer-no-link
 endif
 ifeq ($(TSAN),1)
 CFLAGS_ALL += -fsanitize=thread -fno-omit-frame-pointer
@@ -57,9 +63,15 @@ HELPER_SRC := $(wildcard tests/helpers/*.c)
 HELPER_BIN := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/helpers/%)
 BENCH_SRC := $(wildcard hack/bench/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:hack/bench/%.c=$(BUILD)/bench/%)
+# libFuzzer harnesses (tests/fuzz/fuzz_X.c -> BUILD/fuzz/fuzz_X; seeds in tests/fuzz/corpus/X/).
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_RUNS ?= 20000
+FUZZ_SECONDS ?= 300
+FUZZ_TARGET ?= scan
 
 .PHONY: all deps test test-unit test-san test-tsan test-scenarios test-integration test-bars bench demo clean \
-        check-banned scoring fmt help
+        check-banned scoring fmt help test-fuzz fuzz fuzz-bins
 .DEFAULT_GOAL := all
 
 all: check-banned $(BUILD)/certcast $(HELPER_BIN)
@@ -105,11 +117,19 @@ $(BUILD)/bench/%: hack/bench/%.c $(SUPPORT_OBJ) $(BUILD)/libcertcast.a $(BUILD)/
 	$(CC) $(CFLAGS_ALL) -Icontroller -Iscoring -Isim -Itests/support $(PKG_CFLAGS) -o $@ \
 		$< $(SUPPORT_OBJ) $(BUILD)/libcertcast.a $(BUILD)/libscoring.a $(LDLIBS_ALL)
 
+# A harness links libFuzzer's main; build it only with CC=clang SAN=1 FUZZ=1 (test-fuzz does).
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(SUPPORT_OBJ) $(BUILD)/libcertcast.a $(BUILD)/libscoring.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Icontroller -Iscoring -Isim -Itests/support $(PKG_CFLAGS) -o $@ \
+		$< $(SUPPORT_OBJ) $(BUILD)/libcertcast.a $(BUILD)/libscoring.a $(LDLIBS_ALL) -fsanitize=fuzzer
+
+fuzz-bins: $(FUZZ_BIN)
+
 # Banned calls are found by the build, not in review.
 check-banned:
 	@if grep -nE '(^|[^_a-zA-Z0-9])(sprintf|vsprintf|strcpy|strcat|atoi|atol|strtok|gets)[[:space:]]*\(' \
 		controller/*.[ch] scoring/*.[ch] sim/*.[ch] tests/unit/*.c tests/support/*.[ch] \
-		tests/helpers/*.c 2>/dev/null; then \
+		tests/helpers/*.c tests/fuzz/*.c 2>/dev/null; then \
 		echo "error: banned call above (use snprintf, memcpy/strlcpy-style helpers, strtol, strtok_r)"; exit 1; fi
 
 deps:
@@ -132,6 +152,22 @@ test-tsan:
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
 		tests/run-unit.sh build-tsan $(TSAN_TESTS:%=build-tsan/tests/%)
 
+# Every harness replays its seeds and runs FUZZ_RUNS mutations from a fixed seed, under ASan,
+# UBSan and LeakSanitizer: the same inputs each run, so a failure here is reproducible.
+test-fuzz:
+	$(MAKE) BUILD=build-fuzz CC=clang SAN=1 FUZZ=1 OPT=-O1 fuzz-bins
+	tests/run-fuzz.sh build-fuzz $(FUZZ_RUNS) $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/fuzz/%)
+
+# Exploration, not a test: one harness for FUZZ_SECONDS with a random seed; new inputs that reach
+# new code go to build-fuzz/corpus/TARGET, crashes to build-fuzz/crashes/.
+fuzz:
+	$(MAKE) BUILD=build-fuzz CC=clang SAN=1 FUZZ=1 OPT=-O1 build-fuzz/fuzz/fuzz_$(FUZZ_TARGET)
+	mkdir -p build-fuzz/corpus/$(FUZZ_TARGET) build-fuzz/crashes
+	build-fuzz/fuzz/fuzz_$(FUZZ_TARGET) -max_total_time=$(FUZZ_SECONDS) \
+		-artifact_prefix=build-fuzz/crashes/$(FUZZ_TARGET)- \
+		$$(test -f tests/fuzz/$(FUZZ_TARGET).dict && echo -dict=tests/fuzz/$(FUZZ_TARGET).dict) \
+		build-fuzz/corpus/$(FUZZ_TARGET) tests/fuzz/corpus/$(FUZZ_TARGET)
+
 test-scenarios: $(BUILD)/certcast
 	tests/run-scenarios.sh $(BUILD)/certcast
 
@@ -147,6 +183,7 @@ test: deps
 	$(MAKE) test-unit
 	$(MAKE) test-san
 	$(MAKE) test-tsan
+	$(MAKE) test-fuzz
 	$(MAKE) test-scenarios
 	$(MAKE) test-integration
 	tests/summary.sh
@@ -159,7 +196,7 @@ demo: deps $(BUILD)/certcast
 
 fmt:
 	clang-format -i controller/*.[ch] scoring/*.[ch] sim/*.[ch] tests/unit/*.c tests/support/*.[ch] \
-		tests/helpers/*.c
+		tests/helpers/*.c tests/fuzz/*.c
 
 clean:
-	rm -rf build build-san build-tsan
+	rm -rf build build-san build-tsan build-fuzz

@@ -110,7 +110,8 @@ log_json_escape(FILE *f, const char *s)
 	}
 }
 
-static void
+/* printf-checked through its callers; the attribute says so to compilers that follow va_list */
+__attribute__((format(printf, 3, 0))) static void
 log_vwrite(enum log_level lvl, const char *func, const char *fmt, va_list ap)
 {
 	char msg[4096];

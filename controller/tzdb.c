@@ -22,7 +22,7 @@
 #define TZ_MIN_OFF (-89999)
 #define TZ_MAX_OFF 93599
 
-static void
+__attribute__((format(printf, 3, 4))) static void
 tz_err(char *err, size_t errsz, const char *fmt, ...)
 {
 	va_list ap;

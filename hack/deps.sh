@@ -28,7 +28,7 @@ go_procs=${DEPS_GO_PROCS:-2}
 
 apt_packages=(build-essential pkg-config libcurl4-openssl-dev libcjson-dev libyaml-dev
 	libwebsockets-dev libssl-dev libcriterion-dev clang prometheus chromium jq openssl curl tzdata
-	python3-yaml python3-cryptography publicsuffix)
+	python3-yaml python3-cryptography publicsuffix libclang-rt-dev)
 
 say() { printf 'deps: %s\n' "$*"; }
 die() { printf 'deps: error: %s\n' "$*" >&2; exit 1; }

@@ -3,7 +3,7 @@
 # final line CI reads: "total: N passed, M failed".
 set -u
 p=0 f=0 k=0
-for r in build/results/*.txt build-san/results/*.txt build-tsan/results/*.txt; do
+for r in build/results/*.txt build-san/results/*.txt build-tsan/results/*.txt build-fuzz/results/*.txt; do
 	[ -f "$r" ] || continue
 	line=$(tail -n 1 "$r"); echo "$line"
 	a=$(sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed.*/\1/' <<<"$line")
