@@ -49,6 +49,7 @@ enum cfg_id {
 	CI_RENEW_DEADLINE,
 	CI_RETRY_PERIOD,
 	CI_REISSUE_BUDGET,
+	CI_FAILOVER_RESTORE,
 };
 
 /* What a YAML value must look like before its text is parsed. */
@@ -87,6 +88,9 @@ static const struct cfg_def cfg_defs[] = {
     {CI_WORKERS, "workers", "workers", CK_INT, "N", "reconcile threads (1..64)"},
     {CI_REISSUE_BUDGET, "reissueBudget", "reissue-budget", CK_INT, "N",
 	"reissues certcast may trigger per issuer and hour in enforce mode (0: no limit)"},
+    {CI_FAILOVER_RESTORE, "failoverRestoreAfter", "failover-restore-after", CK_STRING,
+	"DURATION", "a failed-over certificate goes back once its primary issuer has been "
+	"healthy this long (>= 1m)"},
     {CI_QPS, "clientQPS", "client-qps", CK_NUMBER, "QPS", "API requests per second"},
     {CI_BURST, "clientBurst", "client-burst", CK_INT, "N", "API request burst"},
     {CI_TARGET_RISK, "targetRisk", "target-risk", CK_NUMBER, "P",
@@ -137,6 +141,7 @@ cfg_defaults(struct cfg *c)
 	c->c_cm_selector = xstrdup(CFG_DEFAULT_SELECTOR);
 	c->c_workers = 2;
 	c->c_reissue_budget = ACT_REISSUE_BUDGET;
+	c->c_failover_restore_after = 24 * 3600;
 	c->c_qps = 20;
 	c->c_burst = 40;
 	c->c_target_risk = 0.01;
@@ -392,6 +397,11 @@ cfg_set(struct cfg *c, const char *name, const char *value, char *err, size_t er
 			return cc_fail(err, errsz, CC_ERR_INVAL, "must be an integer from 0 to 100000");
 		c->c_reissue_budget = (int)l;
 		break;
+	case CI_FAILOVER_RESTORE:
+		if (cfg_parse_dur(value, 60, 0, &dur, err, errsz) != CC_OK)
+			return CC_ERR_INVAL;
+		c->c_failover_restore_after = dur;
+		break;
 	case CI_QPS:
 		if (cfg_parse_double(value, &x) != CC_OK || x <= 0 || x > 10000)
 			return cc_fail(err, errsz, CC_ERR_INVAL, "must be a number above 0 and at most 10000");
@@ -496,6 +506,7 @@ cfg_scoring(const struct cfg *c, struct sc_config *out)
 	out->cf_target_risk = c->c_target_risk;
 	out->cf_min_renew_before = c->c_min_renew_before;
 	out->cf_max_renew_before = c->c_max_renew_before;
+	out->cf_failover_restore_after = c->c_failover_restore_after;
 	out->cf_mode = c->c_mode == CFG_MODE_ENFORCE ? SC_MODE_ENFORCE : SC_MODE_OBSERVE;
 }
 
@@ -759,6 +770,9 @@ cfg_default_text(const struct cfg_def *d, const struct cfg *c, char *out, size_t
 		break;
 	case CI_REISSUE_BUDGET:
 		snprintf(out, outsz, "%d", c->c_reissue_budget);
+		break;
+	case CI_FAILOVER_RESTORE:
+		tf_duration_format(c->c_failover_restore_after, out, outsz);
 		break;
 	case CI_QPS:
 		snprintf(out, outsz, "%g", c->c_qps);

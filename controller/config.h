@@ -30,6 +30,7 @@ struct cfg {
 	char *c_cm_namespace;          /* certManagerNamespace: where cert-manager's pods run */
 	char *c_cm_selector;           /* certManagerPodSelector: label selector of those pods */
 	int c_workers;                 /* workers: reconcile threads, 1..64 */
+	int64_t c_failover_restore_after; /* failoverRestoreAfter, seconds (scoring's 24h default) */
 	int c_reissue_budget;          /* reissueBudget: reissues per issuer and hour, 0 no limit */
 	double c_qps;                  /* clientQPS: API request rate */
 	int c_burst;                   /* clientBurst: API request burst */

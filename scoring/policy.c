@@ -687,6 +687,52 @@ pol_fallback_risk(const struct pol_context *ctx)
 	return f.ff_risk;
 }
 
+/*
+ * Whether a certificate failed over to its fallback should try the primary again at its
+ * renewal, for want of other evidence. The restore rule above waits for successes of other
+ * certificates on the primary; when none use it, none come, and the certificate would stay on
+ * the fallback for good. So once the primary's last failure is old (cf_failover_restore_after),
+ * nothing has happened there since and its Ready condition is not False, the renewal
+ * cert-manager is about to make anyway goes to the primary: it costs no extra issuance, and it
+ * is made with a third of the lifetime left, so a failure leaves time to fail over again (which
+ * the rule below does as before). It is only taken when the forecast on the primary from now,
+ * with the primary's estimate as it stands (pessimistic while its last outcome was a failure),
+ * is under the target. The trial starts in the
+ * hour before the renewal time, not after it: by then cert-manager is issuing from the fallback,
+ * and a new issuerRef would throw that request away.
+ */
+#define POL_TRIAL_LEAD 3600
+
+static int
+pol_restore_trial(const struct pol_context *ctx)
+{
+	const struct sc_input *in = ctx->pc_in;
+	const struct sc_fallback *fb = &in->in_fallback;
+	const struct sc_config *cfg = ctx->pc_cfg;
+	const struct sc_issuer_estimate *pe = fb->fb_est;
+	int64_t now = in->in_now;
+	if (pe == NULL || fb->fb_other == NULL || fb->fb_other->is_ready.cd_status == SC_FALSE)
+		return 0;
+	if (pe->ie_last_failure <= 0 || pe->ie_last_success > pe->ie_last_failure)
+		return 0; /* successes since: the evidence rule decides */
+	if (now - pe->ie_last_failure < cfg->cf_failover_restore_after)
+		return 0;
+	if (!(ctx->pc_primary_p >= 0.0))
+		return 0;
+	if (ctx->pc_renewal_time <= 0 || now >= ctx->pc_renewal_time ||
+	    now < ctx->pc_renewal_time - POL_TRIAL_LEAD)
+		return 0;
+	if (in->in_cert.c_issuing.cd_status == SC_TRUE)
+		return 0; /* an issuance is running: a new issuerRef would cancel it */
+	struct fc_params p = *ctx->pc_params;
+	struct fc_forecast f;
+	p.fp_first = now; /* a new issuerRef makes cert-manager issue at once */
+	p.fp_p = ctx->pc_primary_p;
+	if (fc_forecast(&p, 0, &f) != SC_OK)
+		return 0;
+	return f.ff_risk <= cfg->cf_target_risk * (1.0 - cfg->cf_hysteresis);
+}
+
 static void
 pol_failover(const struct pol_context *ctx, struct sc_decision *d)
 {
@@ -704,6 +750,13 @@ pol_failover(const struct pol_context *ctx, struct sc_decision *d)
 		    !(fb->fb_other != NULL && fb->fb_other->is_ready.cd_status == SC_FALSE)) {
 			d->d_failover = SC_FO_RESTORE;
 			pol_note(d, "The primary issuer has been healthy long enough: switching back.");
+		} else if (pol_restore_trial(ctx)) {
+			d->d_failover = SC_FO_RESTORE;
+			d->d_failover_trial = 1;
+			pol_note(d, "No certificate has used the primary issuer since its last failure "
+				    "%.1f days ago; its renewal is due, so this one tries the primary "
+				    "again (a failure there fails it over again).",
+			    (double)(in->in_now - fb->fb_est->ie_last_failure) / 86400.0);
 		}
 		return;
 	}

@@ -430,6 +430,8 @@ struct sc_decision {
 	int d_reissue;               /* set Issuing=True now */
 	enum sc_reissue_reason d_reissue_reason;
 	enum sc_failover_action d_failover;
+	int d_failover_trial;        /* RESTORE without evidence of the primary's health: its
+	                                renewal tries it (policy.c, pol_restore_trial) */
 	int d_budget_blocked;        /* an issuance was held back by an ACME budget */
 	char d_note[SC_NOTE_MAX];    /* why, in one or two short sentences */
 };

@@ -92,6 +92,8 @@ field_text(const struct cfg *c, const char *key, char *out, size_t n)
 		snprintf(out, n, "%d", c->c_workers);
 	else if (!strcmp(key, "reissueBudget"))
 		snprintf(out, n, "%d", c->c_reissue_budget);
+	else if (!strcmp(key, "failoverRestoreAfter") || !strcmp(key, "failover-restore-after"))
+		snprintf(out, n, "%lld", (long long)c->c_failover_restore_after);
 	else if (!strcmp(key, "clientQPS") || !strcmp(key, "client-qps"))
 		snprintf(out, n, "%g", c->c_qps);
 	else if (!strcmp(key, "clientBurst"))
@@ -159,6 +161,13 @@ Test(config, set_table)
 	    {"reissueBudget 25", "reissueBudget", "25", CC_OK, "25"},
 	    {"reissueBudget negative", "reissueBudget", "-1", CC_ERR_INVAL, "0 to 100000"},
 	    {"reissueBudget text", "reissueBudget", "ten", CC_ERR_INVAL, "0 to 100000"},
+	    {"failoverRestoreAfter 2h", "failoverRestoreAfter", "2h", CC_OK, "7200"},
+	    {"failover-restore-after 1m", "failover-restore-after", "1m", CC_OK, "60"},
+	    {"failoverRestoreAfter under a minute", "failoverRestoreAfter", "30s", CC_ERR_INVAL,
+		"at least 1m"},
+	    {"failoverRestoreAfter 0", "failoverRestoreAfter", "0", CC_ERR_INVAL, "at least 1m"},
+	    {"failoverRestoreAfter not a duration", "failoverRestoreAfter", "a day", CC_ERR_INVAL,
+		"Go duration"},
 	    {"workers 0", "workers", "0", CC_ERR_INVAL, "1 to 64"},
 	    {"workers 65", "workers", "65", CC_ERR_INVAL, "1 to 64"},
 	    {"workers text", "workers", "four", CC_ERR_INVAL, "1 to 64"},

@@ -556,6 +556,98 @@ Test(policy, failover_restore_table)
 	}
 }
 
+/*
+ * A primary no other certificate uses gives no evidence of recovery, so the certificate tries
+ * it at the renewal the fallback would make anyway: in the hour before the renewal time, long
+ * after the primary's last failure, with nothing since, Ready not False, the estimate back
+ * under the limit. Each condition, both ways.
+ */
+Test(policy, failover_restore_trial_table)
+{
+	const struct {
+		const char *name;
+		int64_t renewal_in;    /* renewal time - NOW */
+		int64_t last_failure;  /* the primary's */
+		int64_t last_success;  /* the primary's */
+		double primary_p;
+		enum sc_tristate ready, issuing;
+		int with_estimate;
+		enum sc_failover_action want;
+	} cases[] = {
+		{"renewal in 30m, failed 60d ago, nothing since: try", 30 * M, NOW - 60 * D, 0, 0.05,
+		    SC_TRUE, SC_UNKNOWN, 1, SC_FO_RESTORE},
+		{"same with an old success before the failure: try", 30 * M, NOW - 60 * D,
+		    NOW - 61 * D, 0.05, SC_TRUE, SC_UNKNOWN, 1, SC_FO_RESTORE},
+		{"renewal in 2h: not yet", 2 * H, NOW - 60 * D, 0, 0.05, SC_TRUE, SC_UNKNOWN, 1,
+		    SC_FO_NONE},
+		{"renewal 10m ago: cert-manager is issuing from the fallback", -10 * M, NOW - 60 * D, 0,
+		    0.05, SC_TRUE, SC_UNKNOWN, 1, SC_FO_NONE},
+		{"primary failed 12h ago", 30 * M, NOW - 12 * H, 0, 0.05, SC_TRUE, SC_UNKNOWN, 1,
+		    SC_FO_NONE},
+		{"primary never failed (no estimate of a failure)", 30 * M, 0, 0, 0.05, SC_TRUE,
+		    SC_UNKNOWN, 1, SC_FO_NONE},
+		{"a success since the failure: the evidence rule decides", 30 * M, NOW - 60 * D,
+		    NOW - 2 * H, 0.05, SC_TRUE, SC_UNKNOWN, 1, SC_FO_NONE},
+		{"primary not Ready", 30 * M, NOW - 60 * D, 0, 0.05, SC_FALSE, SC_UNKNOWN, 1,
+		    SC_FO_NONE},
+		{"an issuance is running", 30 * M, NOW - 60 * D, 0, 0.05, SC_TRUE, SC_TRUE, 1,
+		    SC_FO_NONE},
+		{"estimate pessimistic, a month of retries still enough: try", 30 * M, NOW - 60 * D, 0,
+		    0.4, SC_TRUE, SC_UNKNOWN, 1, SC_FO_RESTORE},
+		{"estimate so bad a month of retries is not enough", 30 * M, NOW - 60 * D, 0, 0.9,
+		    SC_TRUE, SC_UNKNOWN, 1, SC_FO_NONE},
+		{"no estimate of the primary", 30 * M, NOW - 60 * D, 0, 0.05, SC_TRUE, SC_UNKNOWN, 0,
+		    SC_FO_NONE},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct tp_world w;
+		struct sc_issuer_estimate est;
+		struct sc_decision d;
+		tp_world(&w, 0.02);
+		/* a 90-day certificate from the fallback: renewal at two thirds of its life */
+		w.w_in.in_cert.c_not_before = NOW + cases[i].renewal_in - 60 * D;
+		w.w_in.in_cert.c_not_after = w.w_in.in_cert.c_not_before + 90 * D;
+		w.w_in.in_cert.c_issuing.cd_status = cases[i].issuing;
+		memset(&est, 0, sizeof est);
+		est.ie_last_failure = cases[i].last_failure;
+		est.ie_last_success = cases[i].last_success;
+		est.ie_failing = 1;
+		w.w_fb.is_ready.cd_status = cases[i].ready;
+		w.w_in.in_fallback.fb_configured = 1;
+		w.w_in.in_fallback.fb_active = 1;
+		w.w_in.in_fallback.fb_other = &w.w_fb;
+		w.w_in.in_fallback.fb_est = cases[i].with_estimate ? &est : NULL;
+		tp_settle(&w);
+		cr_assert_eq(w.w_ctx.pc_renewal_time, NOW + cases[i].renewal_in, "%s", cases[i].name);
+		w.w_ctx.pc_primary_p = cases[i].primary_p;
+		d = tp_decide(&w);
+		cr_expect_eq(d.d_failover, cases[i].want, "%s: got %d", cases[i].name, d.d_failover);
+		cr_expect_eq(d.d_failover_trial, d.d_failover == SC_FO_RESTORE, "%s", cases[i].name);
+		if (d.d_failover == SC_FO_RESTORE)
+			cr_expect(strstr(d.d_note, "tries the primary again") != NULL, "%s: %s",
+			    cases[i].name, d.d_note);
+	}
+	/* a certificate too close to its end for a failed trial to be safe is not tried */
+	struct tp_world w;
+	struct sc_issuer_estimate est;
+	tp_world(&w, 0.02);
+	w.w_in.in_cert.c_not_before = NOW + 30 * M - 8 * H; /* 12h: renewal at 8h, 4h left */
+	w.w_in.in_cert.c_not_after = w.w_in.in_cert.c_not_before + 12 * H;
+	memset(&est, 0, sizeof est);
+	est.ie_last_failure = NOW - 10 * D;
+	est.ie_failing = 1;
+	w.w_fb.is_ready.cd_status = SC_TRUE;
+	w.w_in.in_fallback.fb_configured = 1;
+	w.w_in.in_fallback.fb_active = 1;
+	w.w_in.in_fallback.fb_other = &w.w_fb;
+	w.w_in.in_fallback.fb_est = &est;
+	tp_settle(&w);
+	w.w_ctx.pc_primary_p = 0.29; /* three attempts at 0.29 each: 2.4% */
+	cr_expect_eq(tp_decide(&w).d_failover, SC_FO_NONE, "risky trial taken");
+	w.w_ctx.pc_primary_p = 0.02;
+	cr_expect_eq(tp_decide(&w).d_failover, SC_FO_RESTORE, "safe trial not taken");
+}
+
 Test(policy, bad_arguments)
 {
 	struct sc_decision d;
