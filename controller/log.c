@@ -92,20 +92,83 @@ log_redact(char *s)
 	}
 }
 
-static void
-log_json_escape(FILE *f, const char *s)
+/*
+ * Length of the well-formed UTF-8 sequence at s (1 to 4), or 0 when the bytes there are not one
+ * (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF). Messages quote what
+ * others wrote (names from scan files, CA error messages), which need not be text at all.
+ */
+static size_t
+log_utf8_len(const unsigned char *s)
 {
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c == '\n')
+	unsigned char c = s[0];
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+	} else
+		return 0;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+/*
+ * Write s so that it stays on its line and is valid UTF-8: a quoted newline must not forge a
+ * log line of its own, and a log shipper must not choke on a stray byte. JSON gets its escapes
+ * (a byte that is not UTF-8 becomes U+FFFD); text gets \n, \r, \t, \\ and \xNN for other
+ * control bytes and for bytes that are not UTF-8.
+ */
+static void
+log_escape(FILE *f, const char *str, int json)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	while (*s) {
+		unsigned char c = *s;
+		size_t n = log_utf8_len(s);
+		if (n > 1) {
+			fwrite(s, 1, n, f);
+			s += n;
+			continue;
+		}
+		s++;
+		if (n == 0) {
+			if (json)
+				fputs("\\ufffd", f);
+			else
+				fprintf(f, "\\x%02x", c);
+		} else if (c == '\n')
 			fputs("\\n", f);
+		else if (c == '\r')
+			fputs("\\r", f);
 		else if (c == '\t')
 			fputs("\\t", f);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
+		else if (c == '\\')
+			fputs("\\\\", f);
+		else if (json && c == '"')
+			fputs("\\\"", f);
+		else if (c < 0x20 || c == 0x7f) {
+			if (json)
+				fprintf(f, "\\u%04x", c);
+			else
+				fprintf(f, "\\x%02x", c);
+		} else
 			fputc(c, f);
 	}
 }
@@ -134,12 +197,14 @@ log_vwrite(enum log_level lvl, const char *func, const char *fmt, va_list ap)
 		return;
 	if (log_fmt == LOG_FORMAT_JSON) {
 		fprintf(f, "{\"ts\":\"%s\",\"level\":\"%s\",\"func\":\"", when, log_names[lvl]);
-		log_json_escape(f, func);
+		log_escape(f, func, 1);
 		fputs("\",\"msg\":\"", f);
-		log_json_escape(f, msg);
+		log_escape(f, msg, 1);
 		fputs("\"}\n", f);
 	} else {
-		fprintf(f, "%s %-5s %s: %s\n", when, log_names[lvl], func, msg);
+		fprintf(f, "%s %-5s %s: ", when, log_names[lvl], func);
+		log_escape(f, msg, 0);
+		fputc('\n', f);
 	}
 	fclose(f);
 

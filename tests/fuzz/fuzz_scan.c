@@ -11,6 +11,7 @@
  */
 #include "cc_err.h"
 #include "explain_cmd.h"
+#include "log.h"
 #include "records.h"
 #include "scan.h"
 #include "status.h"
@@ -31,8 +32,12 @@ static FILE *fz_null;
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (fz_null == NULL && (fz_null = fopen("/dev/null", "w")) == NULL)
-		abort();
+	if (fz_null == NULL) {
+		if ((fz_null = fopen("/dev/null", "w")) == NULL)
+			abort();
+		/* warnings about the input are expected by the thousand: written, then dropped */
+		log_set_fd(fileno(fz_null));
+	}
 	/* scan_load wants the text NUL-terminated at text[len], as scan_slurp leaves it */
 	char *text = malloc(size + 1);
 	if (text == NULL)
