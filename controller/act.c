@@ -42,6 +42,7 @@ struct act_mem {
 	int m_conflict_seen;            /* certcast.io/manager-conflict seen on the object */
 	int64_t m_last_change;          /* certcast's last renewBefore change */
 	int64_t m_last_reissue;
+	int64_t m_last_failover;        /* certcast's last switch to the fallback issuer */
 	struct act_mem *m_next;
 };
 
@@ -200,6 +201,8 @@ act_fill_state(void *arg, const struct rec_cert *c, int64_t now, struct sc_state
 			st->st_last_change = m->m_last_change;
 		if (m->m_last_reissue > st->st_last_reissue)
 			st->st_last_reissue = m->m_last_reissue;
+		if (m->m_last_failover > st->st_last_failover)
+			st->st_last_failover = m->m_last_failover;
 	}
 	st->st_reissue_budget = a->a_o.ao_reissue_budget;
 	if (a->a_o.ao_reissue_budget) {
@@ -615,6 +618,7 @@ act_patch(struct act *a, const struct act_job *job, int64_t now, char *rv, size_
 		free(m->m_iss);
 		m->m_iss = xstrdup(ref);
 		m->m_iss_seen = 0;
+		m->m_last_failover = now;
 	} else if (p->p_fo == AP_SPEC_RESTORE) {
 		free(m->m_iss);
 		m->m_iss = NULL;

@@ -714,6 +714,8 @@ as_state(const struct rec_cert *c, struct sc_state *st)
 			st->st_last_reissue = d;
 		else if (strncmp(act, "RenewBefore", 11) == 0)
 			st->st_last_change = d;
+		else if (strcmp(act, "IssuerFailover") == 0)
+			st->st_last_failover = d;
 	}
 }
 

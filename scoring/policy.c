@@ -689,33 +689,40 @@ pol_fallback_risk(const struct pol_context *ctx)
 
 /*
  * Whether a certificate failed over to its fallback should try the primary again at its
- * renewal, for want of other evidence. The restore rule above waits for successes of other
+ * renewal, for want of other evidence. The restore rule below waits for successes of other
  * certificates on the primary; when none use it, none come, and the certificate would stay on
- * the fallback for good. So once the primary's last failure is old (cf_failover_restore_after),
- * nothing has happened there since and its Ready condition is not False, the renewal
- * cert-manager is about to make anyway goes to the primary: it costs no extra issuance, and it
- * is made with a third of the lifetime left, so a failure leaves time to fail over again (which
- * the rule below does as before). It is only taken when the forecast on the primary from now,
- * with the primary's estimate as it stands (pessimistic while its last outcome was a failure),
- * is under the target. The trial starts in the
- * hour before the renewal time, not after it: by then cert-manager is issuing from the fallback,
- * and a new issuerRef would throw that request away.
+ * the fallback for good. (Its own failed request on the primary is no help either: cert-manager
+ * deletes a request that no longer matches the spec, so it left the store at the failover.)
+ *
+ * So the renewal cert-manager is about to make anyway goes to the primary, once no failure of
+ * the primary has been seen for cf_failover_restore_after: counted from the latest of the
+ * primary's last failure, certcast's last failover (st_last_failover: a failure of the primary
+ * caused it, and a failed trial ends in one) and the notBefore of the certificate the fallback
+ * issued, which came after the failover (for when st_last_failover is unknown). The trial costs no extra issuance and is
+ * made with the last third of the lifetime left, so a failure leaves time to fail over again
+ * (pol_failover does, as before). It is taken only when the primary's Ready is not False and
+ * the forecast on the primary from now, with its estimate as it stands (pessimistic while its
+ * last outcome was a failure), is under the target; and in the hour before the renewal time,
+ * not after it: by then cert-manager is issuing from the fallback, and a new issuerRef would
+ * throw that request away. Writes the quiet time (seconds) to *quiet.
  */
 #define POL_TRIAL_LEAD 3600
 
 static int
-pol_restore_trial(const struct pol_context *ctx)
+pol_restore_trial(const struct pol_context *ctx, int64_t *quiet)
 {
 	const struct sc_input *in = ctx->pc_in;
 	const struct sc_fallback *fb = &in->in_fallback;
 	const struct sc_config *cfg = ctx->pc_cfg;
 	const struct sc_issuer_estimate *pe = fb->fb_est;
-	int64_t now = in->in_now;
+	int64_t now = in->in_now, from;
 	if (pe == NULL || fb->fb_other == NULL || fb->fb_other->is_ready.cd_status == SC_FALSE)
 		return 0;
-	if (pe->ie_last_failure <= 0 || pe->ie_last_success > pe->ie_last_failure)
-		return 0; /* successes since: the evidence rule decides */
-	if (now - pe->ie_last_failure < cfg->cf_failover_restore_after)
+	from = pe->ie_last_failure > in->in_cert.c_not_before ? pe->ie_last_failure
+							       : in->in_cert.c_not_before;
+	if (in->in_state.st_last_failover > from)
+		from = in->in_state.st_last_failover;
+	if (from <= 0 || now - from < cfg->cf_failover_restore_after)
 		return 0;
 	if (!(ctx->pc_primary_p >= 0.0))
 		return 0;
@@ -730,6 +737,7 @@ pol_restore_trial(const struct pol_context *ctx)
 	p.fp_p = ctx->pc_primary_p;
 	if (fc_forecast(&p, 0, &f) != SC_OK)
 		return 0;
+	*quiet = now - from;
 	return f.ff_risk <= cfg->cf_target_risk * (1.0 - cfg->cf_hysteresis);
 }
 
@@ -740,6 +748,7 @@ pol_failover(const struct pol_context *ctx, struct sc_decision *d)
 	const struct sc_fallback *fb = &in->in_fallback;
 	const struct sc_config *cfg = ctx->pc_cfg;
 	double h = cfg->cf_hysteresis, target = cfg->cf_target_risk, after;
+	int64_t quiet = 0;
 
 	if (!fb->fb_configured)
 		return;
@@ -750,13 +759,14 @@ pol_failover(const struct pol_context *ctx, struct sc_decision *d)
 		    !(fb->fb_other != NULL && fb->fb_other->is_ready.cd_status == SC_FALSE)) {
 			d->d_failover = SC_FO_RESTORE;
 			pol_note(d, "The primary issuer has been healthy long enough: switching back.");
-		} else if (pol_restore_trial(ctx)) {
+		} else if (pol_restore_trial(ctx, &quiet)) {
 			d->d_failover = SC_FO_RESTORE;
 			d->d_failover_trial = 1;
-			pol_note(d, "No certificate has used the primary issuer since its last failure "
-				    "%.1f days ago; its renewal is due, so this one tries the primary "
-				    "again (a failure there fails it over again).",
-			    (double)(in->in_now - fb->fb_est->ie_last_failure) / 86400.0);
+			pol_note(d, "No failure of the primary issuer seen for at least %.1f days, and "
+				    "too few of its certificates to show it healthy; the renewal is due, "
+				    "so it tries the primary again (a failure there fails it over "
+				    "again).",
+			    (double)quiet / 86400.0);
 		}
 		return;
 	}

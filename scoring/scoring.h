@@ -259,6 +259,8 @@ struct sc_state {
 	uint32_t st_reissues_used;  /* reissues certcast triggered on this issuer in the window */
 	uint32_t st_reissue_budget; /* allowed per issuer and window, 0: unlimited */
 	int64_t st_primary_ok_since; /* failover active: primary healthy since, 0 not healthy */
+	int64_t st_last_failover; /* when certcast last switched to the fallback, 0 unknown: the
+	                             primary failed then (its request is gone with the switch) */
 };
 
 /* An anomaly found by anomaly.h / certparse.h, carried into the result. */

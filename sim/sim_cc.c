@@ -30,6 +30,7 @@ struct scc_cert {
 	int64_t cc_dup[SCC_DUP];            /* ring of its issuance times */
 	int64_t cc_last_change;             /* certcast last changed renewBefore */
 	int64_t cc_last_reissue;            /* certcast last set Issuing=True */
+	int64_t cc_last_failover;           /* certcast last switched to the fallback */
 	int64_t cc_attempt_t;               /* start of the attempt in flight */
 	int64_t cc_nat_rt;                  /* renewal time under the user's spec, 0 none */
 	int64_t cc_slot;                    /* its budget queue projection (bd_slot) */
@@ -462,6 +463,7 @@ scc_input(struct scc_state *st, uint32_t c, const struct se_view *v, struct sc_i
 	in->in_state.st_last_change = cc->cc_last_change;
 	in->in_state.st_last_risk = cc->cc_last_risk;
 	in->in_state.st_last_reissue = cc->cc_last_reissue;
+	in->in_state.st_last_failover = cc->cc_last_failover;
 	in->in_state.st_reissues_used = st->s_i[v->v_issuer].ci_reissues;
 	if (in->in_fallback.fb_active) {
 		const struct sc_issuer_estimate *pe = in->in_fallback.fb_est;
@@ -482,8 +484,10 @@ scc_apply(struct scc_state *st, uint32_t c, const struct se_view *v, const struc
 	const struct sc_decision *d = &r->r_decision;
 	int64_t now = se_now(e);
 	int started = 0;
-	if (d->d_failover == SC_FO_SWITCH && v->v_fallback >= 0)
+	if (d->d_failover == SC_FO_SWITCH && v->v_fallback >= 0) {
 		se_set_issuer(e, c, v->v_fallback);
+		cc->cc_last_failover = now;
+	}
 	else if (d->d_failover == SC_FO_RESTORE)
 		se_set_issuer(e, c, v->v_primary);
 	if (d->d_rb == SC_RB_SET) {

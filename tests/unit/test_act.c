@@ -1190,6 +1190,8 @@ Test(act, issuer_ref_conflict_across_annotation_writes)
 	int64_t t = NOW;
 	struct act_job *j;
 	cr_expect_eq(step(&primary, &fo, t += 120), CC_OK); /* IssuerFailover */
+	cr_expect_eq(state_of(&backup, t + 1).st_last_failover, t,
+	    "the failover's time is remembered (a trial restore counts from it)");
 	j = prepare(&backup, &calm, t += 120);               /* seen, annotations only */
 	cr_expect_eq(j->j_plan.p_annotate, 1);
 	cr_expect_eq(j->j_plan.p_fo, AP_SPEC_NONE);

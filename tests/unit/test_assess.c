@@ -2323,6 +2323,7 @@ Test(assess, original_issuer_brings_the_primary_back)
 static int state_calls;
 static int64_t state_now;
 static int64_t state_last_change;
+static int64_t state_seen_failover; /* st_last_failover as the annotations left it */
 
 static void
 state_fn(void *arg, const struct rec_cert *c, int64_t now, struct sc_state *st)
@@ -2331,6 +2332,7 @@ state_fn(void *arg, const struct rec_cert *c, int64_t now, struct sc_state *st)
 	cr_expect_str_eq(c->c_meta.m_name, "shop");
 	state_calls++;
 	state_now = now;
+	state_seen_failover = st->st_last_failover;
 	if (state_last_change)
 		st->st_last_change = state_last_change;
 }
@@ -2382,6 +2384,8 @@ Test(assess, state_hook_and_last_action_reach_the_decision)
 		store_unlock(st);
 		cr_expect_eq(state_calls, 1, "%s: hook called %d times", rows[i].name, state_calls);
 		cr_expect_eq(state_now, NOW, "%s: hook's now", rows[i].name);
+		cr_expect_eq(state_seen_failover, rows[i].last_action == failover ? NOW - MIN : 0,
+		    "%s: the failover's time from last-action", rows[i].name);
 		cr_expect_eq(s->r.r_decision.d_rb, rows[i].want, "%s: renewBefore %d, want %d\n%s",
 		    rows[i].name, (int)s->r.r_decision.d_rb, (int)rows[i].want, s->text);
 		store_free(st);

@@ -558,9 +558,10 @@ Test(policy, failover_restore_table)
 
 /*
  * A primary no other certificate uses gives no evidence of recovery, so the certificate tries
- * it at the renewal the fallback would make anyway: in the hour before the renewal time, long
- * after the primary's last failure, with nothing since, Ready not False, the estimate back
- * under the limit. Each condition, both ways.
+ * it at the renewal the fallback would make anyway: in the hour before the renewal time, with
+ * no failure of the primary for a day (counted from its last failure or from the fallback's
+ * certificate), Ready not False, and a forecast on the primary under the target. Each
+ * condition, both ways.
  */
 Test(policy, failover_restore_trial_table)
 {
@@ -576,18 +577,16 @@ Test(policy, failover_restore_trial_table)
 	} cases[] = {
 		{"renewal in 30m, failed 60d ago, nothing since: try", 30 * M, NOW - 60 * D, 0, 0.05,
 		    SC_TRUE, SC_UNKNOWN, 1, SC_FO_RESTORE},
-		{"same with an old success before the failure: try", 30 * M, NOW - 60 * D,
-		    NOW - 61 * D, 0.05, SC_TRUE, SC_UNKNOWN, 1, SC_FO_RESTORE},
+		{"nothing known of the primary (its requests went with the failover): try", 30 * M, 0,
+		    0, 0.05, SC_TRUE, SC_UNKNOWN, 1, SC_FO_RESTORE},
+		{"successes since an old failure, too few to restore on: try", 30 * M, NOW - 60 * D,
+		    NOW - 2 * H, 0.05, SC_TRUE, SC_UNKNOWN, 1, SC_FO_RESTORE},
 		{"renewal in 2h: not yet", 2 * H, NOW - 60 * D, 0, 0.05, SC_TRUE, SC_UNKNOWN, 1,
 		    SC_FO_NONE},
 		{"renewal 10m ago: cert-manager is issuing from the fallback", -10 * M, NOW - 60 * D, 0,
 		    0.05, SC_TRUE, SC_UNKNOWN, 1, SC_FO_NONE},
-		{"primary failed 12h ago", 30 * M, NOW - 12 * H, 0, 0.05, SC_TRUE, SC_UNKNOWN, 1,
-		    SC_FO_NONE},
-		{"primary never failed (no estimate of a failure)", 30 * M, 0, 0, 0.05, SC_TRUE,
-		    SC_UNKNOWN, 1, SC_FO_NONE},
-		{"a success since the failure: the evidence rule decides", 30 * M, NOW - 60 * D,
-		    NOW - 2 * H, 0.05, SC_TRUE, SC_UNKNOWN, 1, SC_FO_NONE},
+		{"primary failed 12h ago (for another certificate)", 30 * M, NOW - 12 * H, NOW - 11 * H,
+		    0.05, SC_TRUE, SC_UNKNOWN, 1, SC_FO_NONE},
 		{"primary not Ready", 30 * M, NOW - 60 * D, 0, 0.05, SC_FALSE, SC_UNKNOWN, 1,
 		    SC_FO_NONE},
 		{"an issuance is running", 30 * M, NOW - 60 * D, 0, 0.05, SC_TRUE, SC_TRUE, 1,
@@ -611,7 +610,7 @@ Test(policy, failover_restore_trial_table)
 		memset(&est, 0, sizeof est);
 		est.ie_last_failure = cases[i].last_failure;
 		est.ie_last_success = cases[i].last_success;
-		est.ie_failing = 1;
+		est.ie_failing = cases[i].last_failure > cases[i].last_success;
 		w.w_fb.is_ready.cd_status = cases[i].ready;
 		w.w_in.in_fallback.fb_configured = 1;
 		w.w_in.in_fallback.fb_active = 1;
@@ -627,13 +626,38 @@ Test(policy, failover_restore_trial_table)
 			cr_expect(strstr(d.d_note, "tries the primary again") != NULL, "%s: %s",
 			    cases[i].name, d.d_note);
 	}
-	/* a certificate too close to its end for a failed trial to be safe is not tried */
+
 	struct tp_world w;
 	struct sc_issuer_estimate est;
+	memset(&est, 0, sizeof est);
+	/* the fallback's certificate is 30 minutes old and nothing else is known: not yet */
+	tp_world(&w, 0.02);
+	w.w_in.in_cert.c_not_before = NOW - 30 * M;
+	w.w_in.in_cert.c_not_after = NOW - 30 * M + 90 * D;
+	w.w_in.in_cert.c_spec.rs_renew_before = 90 * D - 1 * H; /* renewal 30m from now */
+	w.w_in.in_cert.c_spec.rs_renew_before_set = 1;
+	w.w_fb.is_ready.cd_status = SC_TRUE;
+	w.w_in.in_fallback.fb_configured = 1;
+	w.w_in.in_fallback.fb_active = 1;
+	w.w_in.in_fallback.fb_other = &w.w_fb;
+	w.w_in.in_fallback.fb_est = &est;
+	tp_settle(&w);
+	cr_assert_eq(w.w_ctx.pc_renewal_time, NOW + 30 * M);
+	w.w_ctx.pc_primary_p = 0.05;
+	cr_expect_eq(tp_decide(&w).d_failover, SC_FO_NONE, "tried 30m after the failover");
+	w.w_cfg.cf_failover_restore_after = 20 * M;
+	cr_expect_eq(tp_decide(&w).d_failover, SC_FO_RESTORE, "not tried after restore-after");
+	/* certcast failed over 10 minutes ago (a trial failed): its request is gone, the time is not */
+	w.w_in.in_state.st_last_failover = NOW - 10 * M;
+	cr_expect_eq(tp_decide(&w).d_failover, SC_FO_NONE, "tried 10m after a failover");
+	w.w_in.in_state.st_last_failover = NOW - 25 * M;
+	cr_expect_eq(tp_decide(&w).d_failover, SC_FO_RESTORE, "not tried 25m after a failover");
+
+	/* a certificate too close to its end for a failed trial to be safe is not tried */
 	tp_world(&w, 0.02);
 	w.w_in.in_cert.c_not_before = NOW + 30 * M - 8 * H; /* 12h: renewal at 8h, 4h left */
 	w.w_in.in_cert.c_not_after = w.w_in.in_cert.c_not_before + 12 * H;
-	memset(&est, 0, sizeof est);
+	w.w_cfg.cf_failover_restore_after = H;
 	est.ie_last_failure = NOW - 10 * D;
 	est.ie_failing = 1;
 	w.w_fb.is_ready.cd_status = SC_TRUE;
