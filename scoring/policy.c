@@ -753,9 +753,20 @@ pol_failover(const struct pol_context *ctx, struct sc_decision *d)
 	if (!fb->fb_configured)
 		return;
 	if (fb->fb_active) {
+		int64_t ok_since = in->in_state.st_primary_ok_since;
+		/*
+		 * The failure behind the failover left the store with its request (cert-manager
+		 * deletes a request that no longer matches the spec), but certcast's failover says
+		 * the primary failed then. Without it the callers count "healthy" from the latest
+		 * success when no failure is known, which moves with every issuance: a primary busy
+		 * with other certificates would never look healthy for long, and one that last
+		 * succeeded before the failover would look healthy from before it.
+		 */
+		int64_t fo = in->in_state.st_last_failover;
+		if (fb->fb_est != NULL && fo > 0 && fo > fb->fb_est->ie_last_failure)
+			ok_since = fb->fb_est->ie_last_success > fo ? fo : 0;
 		if (ctx->pc_primary_p >= 0.0 && ctx->pc_primary_p <= cfg->cf_fallback_max_fail &&
-		    in->in_state.st_primary_ok_since > 0 &&
-		    in->in_now - in->in_state.st_primary_ok_since >= cfg->cf_failover_restore_after &&
+		    ok_since > 0 && in->in_now - ok_since >= cfg->cf_failover_restore_after &&
 		    !(fb->fb_other != NULL && fb->fb_other->is_ready.cd_status == SC_FALSE)) {
 			d->d_failover = SC_FO_RESTORE;
 			pol_note(d, "The primary issuer has been healthy long enough: switching back.");

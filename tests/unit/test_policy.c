@@ -672,6 +672,45 @@ Test(policy, failover_restore_trial_table)
 	cr_expect_eq(tp_decide(&w).d_failover, SC_FO_RESTORE, "safe trial not taken");
 }
 
+/*
+ * The primary's failure behind the failover is gone with its request, and other certificates
+ * keep issuing there: healthy since the failover, not since the latest success (which moves
+ * with every issuance and never grows a day old on a busy issuer).
+ */
+Test(policy, failover_restore_busy_primary_without_known_failure_table)
+{
+	const struct {
+		const char *name;
+		int64_t last_success, last_failover;
+		enum sc_failover_action want;
+	} cases[] = {
+		{"successes up to an hour ago, failover 25h ago", NOW - H, NOW - 25 * H, SC_FO_RESTORE},
+		{"successes up to an hour ago, failover 23h ago", NOW - H, NOW - 23 * H, SC_FO_NONE},
+		{"failover time unknown: only the latest success counts", NOW - H, 0, SC_FO_NONE},
+		{"no success since the failover", NOW - 26 * H, NOW - 25 * H, SC_FO_NONE},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct tp_world w;
+		struct sc_issuer_estimate est;
+		tp_world(&w, 0.02);
+		memset(&est, 0, sizeof est);
+		est.ie_last_success = cases[i].last_success;
+		w.w_fb.is_ready.cd_status = SC_TRUE;
+		w.w_in.in_fallback.fb_configured = 1;
+		w.w_in.in_fallback.fb_active = 1;
+		w.w_in.in_fallback.fb_other = &w.w_fb;
+		w.w_in.in_fallback.fb_est = &est;
+		/* as assess.c and the simulator compute it: since the latest success */
+		w.w_in.in_state.st_primary_ok_since = cases[i].last_success;
+		w.w_in.in_state.st_last_failover = cases[i].last_failover;
+		tp_settle(&w);
+		w.w_ctx.pc_primary_p = 0.03;
+		struct sc_decision d = tp_decide(&w);
+		cr_expect_eq(d.d_failover, cases[i].want, "%s: got %d", cases[i].name, d.d_failover);
+		cr_expect(!d.d_failover_trial, "%s: not a trial", cases[i].name);
+	}
+}
+
 Test(policy, bad_arguments)
 {
 	struct sc_decision d;
