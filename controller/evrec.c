@@ -8,6 +8,7 @@
 #include "records.h"
 #include "resource.h"
 #include "timefmt.h"
+#include "utf8.h"
 #include "xalloc.h"
 
 #include <cjson/cJSON.h>
@@ -63,41 +64,6 @@ struct er {
 
 /* ---- text ---- */
 
-/* Bytes of the valid UTF-8 character at p, or 0 when p does not start one (RFC 3629). */
-static size_t
-er_utf8_len(const unsigned char *p)
-{
-	unsigned char c = p[0];
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t n;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	/* The second byte's range rules out overlong forms, surrogates and code points past
-	 * U+10FFFF. */
-	if (c == 0xe0)
-		lo = 0xa0;
-	else if (c == 0xed)
-		hi = 0x9f;
-	else if (c == 0xf0)
-		lo = 0x90;
-	else if (c == 0xf4)
-		hi = 0x8f;
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-	return n;
-}
-
 /*
  * src into out as valid UTF-8 of at most max bytes (out holds max + 1). When src is longer, it
  * is cut before the first character that would not fit in max - strlen(tail) bytes and tail is
@@ -113,7 +79,7 @@ er_fit(const char *src, char *out, size_t max, const char *tail)
 	if (cut)
 		room = max - strlen(tail);
 	for (size_t i = 0; s[i] != '\0';) {
-		size_t n = er_utf8_len(s + i);
+		size_t n = utf8_len(s + i);
 		if (o + (n ? n : 1) > room)
 			break;
 		if (n == 0) {

@@ -2,6 +2,7 @@
 #include "log.h"
 
 #include "cc_err.h"
+#include "utf8.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -93,43 +94,6 @@ log_redact(char *s)
 }
 
 /*
- * Length of the well-formed UTF-8 sequence at s (1 to 4), or 0 when the bytes there are not one
- * (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF). Messages quote what
- * others wrote (names from scan files, CA error messages), which need not be text at all.
- */
-static size_t
-log_utf8_len(const unsigned char *s)
-{
-	unsigned char c = s[0];
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t n;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2;
-	else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-	} else
-		return 0;
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return n;
-}
-
-/*
  * Write s so that it stays on its line and is valid UTF-8: a quoted newline must not forge a
  * log line of its own, and a log shipper must not choke on a stray byte. JSON gets its escapes
  * (a byte that is not UTF-8 becomes U+FFFD); text gets \n, \r, \t, \\ and \xNN for other
@@ -141,7 +105,7 @@ log_escape(FILE *f, const char *str, int json)
 	const unsigned char *s = (const unsigned char *)str;
 	while (*s) {
 		unsigned char c = *s;
-		size_t n = log_utf8_len(s);
+		size_t n = utf8_len(s);
 		if (n > 1) {
 			fwrite(s, 1, n, f);
 			s += n;
