@@ -556,6 +556,17 @@ Test(policy, failover_restore_table)
 	}
 }
 
+/* Failed over: on the fallback (Ready), with est as the primary's estimate. */
+static void
+tp_on_fallback(struct tp_world *w, const struct sc_issuer_estimate *est)
+{
+	w->w_fb.is_ready.cd_status = SC_TRUE;
+	w->w_in.in_fallback.fb_configured = 1;
+	w->w_in.in_fallback.fb_active = 1;
+	w->w_in.in_fallback.fb_other = &w->w_fb;
+	w->w_in.in_fallback.fb_est = est;
+}
+
 /*
  * A primary no other certificate uses gives no evidence of recovery, so the certificate tries
  * it at the renewal the fallback would make anyway: in the hour before the renewal time, with
@@ -636,11 +647,7 @@ Test(policy, failover_restore_trial_table)
 	w.w_in.in_cert.c_not_after = NOW - 30 * M + 90 * D;
 	w.w_in.in_cert.c_spec.rs_renew_before = 90 * D - 1 * H; /* renewal 30m from now */
 	w.w_in.in_cert.c_spec.rs_renew_before_set = 1;
-	w.w_fb.is_ready.cd_status = SC_TRUE;
-	w.w_in.in_fallback.fb_configured = 1;
-	w.w_in.in_fallback.fb_active = 1;
-	w.w_in.in_fallback.fb_other = &w.w_fb;
-	w.w_in.in_fallback.fb_est = &est;
+	tp_on_fallback(&w, &est);
 	tp_settle(&w);
 	cr_assert_eq(w.w_ctx.pc_renewal_time, NOW + 30 * M);
 	w.w_ctx.pc_primary_p = 0.05;
@@ -660,11 +667,7 @@ Test(policy, failover_restore_trial_table)
 	w.w_cfg.cf_failover_restore_after = H;
 	est.ie_last_failure = NOW - 10 * D;
 	est.ie_failing = 1;
-	w.w_fb.is_ready.cd_status = SC_TRUE;
-	w.w_in.in_fallback.fb_configured = 1;
-	w.w_in.in_fallback.fb_active = 1;
-	w.w_in.in_fallback.fb_other = &w.w_fb;
-	w.w_in.in_fallback.fb_est = &est;
+	tp_on_fallback(&w, &est);
 	tp_settle(&w);
 	w.w_ctx.pc_primary_p = 0.29; /* three attempts at 0.29 each: 2.4% */
 	cr_expect_eq(tp_decide(&w).d_failover, SC_FO_NONE, "risky trial taken");
@@ -695,11 +698,7 @@ Test(policy, failover_restore_busy_primary_without_known_failure_table)
 		tp_world(&w, 0.02);
 		memset(&est, 0, sizeof est);
 		est.ie_last_success = cases[i].last_success;
-		w.w_fb.is_ready.cd_status = SC_TRUE;
-		w.w_in.in_fallback.fb_configured = 1;
-		w.w_in.in_fallback.fb_active = 1;
-		w.w_in.in_fallback.fb_other = &w.w_fb;
-		w.w_in.in_fallback.fb_est = &est;
+		tp_on_fallback(&w, &est);
 		/* as assess.c and the simulator compute it: since the latest success */
 		w.w_in.in_state.st_primary_ok_since = cases[i].last_success;
 		w.w_in.in_state.st_last_failover = cases[i].last_failover;
