@@ -35,9 +35,8 @@ fz_check_window(const struct ari_window *w)
 	for (const char *p = w->aw_url; *p; p++)
 		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
 			abort();
-	if (w->aw_url[0] != '\0' && strncmp(w->aw_url, "http", 4) != 0 &&
-	    strncmp(w->aw_url, "HTTP", 4) != 0)
-		abort();
+	if (w->aw_url[0] != '\0' && strncasecmp(w->aw_url, "http", 4) != 0)
+		abort(); /* schemes compare without case */
 }
 
 int
