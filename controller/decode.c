@@ -1096,6 +1096,9 @@ static int
 dc_bundle_add(unsigned char *der, size_t cap, size_t *len, uint32_t *ncerts,
     const unsigned char *p, size_t n, char *err, size_t errlen)
 {
+	/* an empty PEM block decodes to nothing, which dc_der_seq_len's 0 would match */
+	if (n == 0)
+		return cc_fail(err, errlen, CC_ERR_PARSE, "certificate %u is empty", *ncerts + 1);
 	if (dc_der_seq_len(p, n) != n)
 		return cc_fail(err, errlen, CC_ERR_PARSE, "certificate %u is not DER", *ncerts + 1);
 	if (n > REC_DER_MAX - *len || n > cap - *len)

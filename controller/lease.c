@@ -201,8 +201,11 @@ le_next_record(const struct le_record *cur, const char *identity, const struct l
 	if (strcmp(cur->lr_holder, identity) == 0) {
 		out->lr_acquire_us = cur->lr_acquire_us;
 		out->lr_transitions = cur->lr_transitions;
-	} else {
+	} else if (cur->lr_transitions < INT32_MAX) {
 		out->lr_transitions = cur->lr_transitions + 1;
+	} else {
+		/* leaseTransitions is an int32: past it the write is refused, and nobody leads */
+		out->lr_transitions = INT32_MAX;
 	}
 }
 
@@ -406,7 +409,12 @@ le_body(const char *prev, size_t prevlen, const char *ns, const char *name,
 			rc = cc_fail(err, errsz, CC_ERR_PARSE, "metadata.name: not \"%s\"", name);
 			goto out;
 		}
-		cJSON_DeleteItemFromObjectCaseSensitive(root, "spec");
+		/*
+		 * Every spec goes: with a key given twice, cJSON read the first and Go's decoder
+		 * takes the last, and the body must hold no spec but the one written.
+		 */
+		while (cJSON_GetObjectItemCaseSensitive(root, "spec") != NULL)
+			cJSON_DeleteItemFromObjectCaseSensitive(root, "spec");
 	} else {
 		root = cJSON_CreateObject();
 		if (root == NULL)

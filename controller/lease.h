@@ -120,7 +120,7 @@ enum le_action le_decide(const struct le_view *v, const char *identity,
  * The spec to write for LE_ACQUIRE or LE_RENEW, pure: holder identity, leaseDurationSeconds from
  * d, renewTime now_us (Unix microseconds); acquireTime and leaseTransitions kept when cur names
  * identity, else acquireTime now_us and leaseTransitions cur's + 1 (0 when cur is NULL: the
- * Lease is created). out->lr_rv is "".
+ * Lease is created; at most INT32_MAX, the most the field holds). out->lr_rv is "".
  */
 void le_next_record(const struct le_record *cur, const char *identity,
     const struct le_durations *d, int64_t now_us, struct le_record *out);

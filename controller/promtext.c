@@ -21,6 +21,8 @@ struct pt_decl {
 struct pt_ctx {
 	struct pt_decl *c_decls;   /* owned */
 	size_t c_ndecls, c_capdecls;
+	size_t *c_slots;           /* owned hash of c_decls by name: index + 1, 0 when empty */
+	size_t c_nslots;           /* a power of two, over twice c_ndecls; 0 before the first */
 	char *c_scratch;           /* owned: unescaped names and values of the current line */
 	size_t c_scrcap;
 	size_t c_line;             /* current line, 1-based */
@@ -99,22 +101,79 @@ pt_put(struct pt_ctx *c, size_t *off, const char *s, size_t n)
 	return d;
 }
 
+/*
+ * Declarations are looked up by name for every TYPE line and up to five times for every sample,
+ * and a 16 MiB exposition can hold a million TYPE lines: a hash keeps that linear, where a scan
+ * of the declarations took hours.
+ */
+static size_t
+pt_hash(const char *name, size_t n)
+{
+	uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)name[i]) * 1099511628211ULL;
+	return (size_t)(h ^ (h >> 32));
+}
+
+/* The slot holding name[0..n), or the empty slot where it would go. c_nslots > 0. */
+static size_t
+pt_slot(const struct pt_ctx *c, const char *name, size_t n)
+{
+	size_t mask = c->c_nslots - 1, i = pt_hash(name, n) & mask;
+	for (; c->c_slots[i] != 0; i = (i + 1) & mask) {
+		const char *d = c->c_decls[c->c_slots[i] - 1].d_name;
+		if (strncmp(d, name, n) == 0 && d[n] == '\0')
+			return i;
+	}
+	return i;
+}
+
+/* The declaration of name[0..n), or NULL. */
+static const struct pt_decl *
+pt_decl_find(const struct pt_ctx *c, const char *name, size_t n)
+{
+	if (c->c_nslots == 0)
+		return NULL;
+	size_t i = c->c_slots[pt_slot(c, name, n)];
+	return i ? &c->c_decls[i - 1] : NULL;
+}
+
 static enum pt_type
 pt_decl_get(const struct pt_ctx *c, const char *name, size_t n)
 {
-	for (size_t i = 0; i < c->c_ndecls; i++)
-		if (strlen(c->c_decls[i].d_name) == n && memcmp(c->c_decls[i].d_name, name, n) == 0)
-			return c->c_decls[i].d_type;
-	return PT_UNTYPED;
+	const struct pt_decl *d = pt_decl_find(c, name, n);
+	return d ? d->d_type : PT_UNTYPED;
 }
 
 static int
 pt_decl_has(const struct pt_ctx *c, const char *name, size_t n)
 {
-	for (size_t i = 0; i < c->c_ndecls; i++)
-		if (strlen(c->c_decls[i].d_name) == n && memcmp(c->c_decls[i].d_name, name, n) == 0)
-			return 1;
-	return 0;
+	return pt_decl_find(c, name, n) != NULL;
+}
+
+/* Add a declaration of name[0..n), which has none yet. */
+static void
+pt_decl_add(struct pt_ctx *c, const char *name, size_t n, enum pt_type type)
+{
+	if (c->c_ndecls == c->c_capdecls) {
+		c->c_capdecls = c->c_capdecls ? 2 * c->c_capdecls : 16;
+		c->c_decls = xrealloc(c->c_decls, c->c_capdecls * sizeof *c->c_decls);
+	}
+	c->c_decls[c->c_ndecls].d_name = xstrndup(name, n);
+	c->c_decls[c->c_ndecls].d_type = type;
+	c->c_ndecls++;
+	if (2 * c->c_ndecls >= c->c_nslots) {
+		/* rehash every declaration, this one included */
+		free(c->c_slots);
+		c->c_nslots = c->c_nslots ? 2 * c->c_nslots : 64;
+		c->c_slots = xcalloc(c->c_nslots, sizeof *c->c_slots);
+		for (size_t i = 0; i < c->c_ndecls; i++) {
+			const char *d = c->c_decls[i].d_name;
+			c->c_slots[pt_slot(c, d, strlen(d))] = i + 1;
+		}
+		return;
+	}
+	c->c_slots[pt_slot(c, name, n)] = c->c_ndecls;
 }
 
 /*
@@ -194,13 +253,7 @@ pt_meta_line(struct pt_ctx *c, int is_type, const char *p, const char *end)
 		return pt_fail(c, rest, "unexpected text after the metric type");
 	if (pt_decl_has(c, p, (size_t)(ne - p)))
 		return pt_fail(c, p, "second TYPE line for %.*s", (int)(ne - p > 80 ? 80 : ne - p), p);
-	if (c->c_ndecls == c->c_capdecls) {
-		c->c_capdecls = c->c_capdecls ? 2 * c->c_capdecls : 16;
-		c->c_decls = xrealloc(c->c_decls, c->c_capdecls * sizeof *c->c_decls);
-	}
-	c->c_decls[c->c_ndecls].d_name = xstrndup(p, (size_t)(ne - p));
-	c->c_decls[c->c_ndecls].d_type = types[found];
-	c->c_ndecls++;
+	pt_decl_add(c, p, (size_t)(ne - p), types[found]);
 	return CC_OK;
 }
 
@@ -435,6 +488,7 @@ pt_parse(const char *text, size_t len, pt_sample_fn fn, void *arg, struct pt_res
 	for (size_t i = 0; i < c.c_ndecls; i++)
 		free(c.c_decls[i].d_name);
 	free(c.c_decls);
+	free(c.c_slots);
 	free(c.c_scratch);
 	if (out)
 		*out = r;

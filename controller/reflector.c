@@ -502,15 +502,44 @@ refl_line(void *arg, const struct ls_line *l)
 	return rc;
 }
 
-static int
-refl_chunk(void *arg, const char *data, size_t len)
+void
+refl_stream_begin(struct refl *r)
 {
-	struct refl *r = arg;
+	ls_reset(r->r_split);
+	r->r_stream_stop = CC_OK;
+	r->r_stream_lines = 0;
+}
+
+int
+refl_stream_feed(struct refl *r, const char *data, size_t len)
+{
+	if (r->r_stream_stop != CC_OK)
+		return r->r_stream_stop; /* a line or refl_stop ended this stream already */
 	if (atomic_load(&r->r_stop)) {
 		r->r_stream_stop = CC_ERR_CANCELED;
 		return CC_ERR_CANCELED;
 	}
 	return ls_feed(r->r_split, data, len);
+}
+
+int
+refl_stream_end(struct refl *r, int rc, unsigned long long *lines)
+{
+	if (r->r_stream_stop != CC_OK) {
+		ls_reset(r->r_split); /* the bytes after the stopping line mean nothing now */
+		rc = r->r_stream_stop;
+	} else {
+		ls_finish(r->r_split);
+	}
+	if (lines != NULL)
+		*lines = r->r_stream_lines;
+	return rc;
+}
+
+static int
+refl_chunk(void *arg, const char *data, size_t len)
+{
+	return refl_stream_feed(arg, data, len);
 }
 
 /* One watch request, until the stream ends. *lines gets the lines it carried. */
@@ -524,6 +553,7 @@ refl_watch(struct refl *r, unsigned long long *lines, struct kube_error *err)
 	int timeout = r->r_o.ro_timeout_min + (int)(backoff_uniform(&r->r_backoff) * span);
 	int rc;
 
+	*lines = 0;
 	if (timeout > r->r_o.ro_timeout_max)
 		timeout = r->r_o.ro_timeout_max;
 	pthread_mutex_lock(&r->r_mu);
@@ -539,20 +569,12 @@ refl_watch(struct refl *r, unsigned long long *lines, struct kube_error *err)
 		snprintf(err->ke_message, sizeof err->ke_message, "WATCH path too long");
 		goto out;
 	}
-	ls_reset(r->r_split);
-	r->r_stream_stop = CC_OK;
-	r->r_stream_lines = 0;
+	refl_stream_begin(r);
 	/* A server that stops sending even bookmarks is dead a minute after its own timeout. */
 	rc = kube_stream(r->r_o.ro_client, path.b_data, (long)(timeout + 60) * 1000, refl_chunk, r,
 	    err);
-	if (r->r_stream_stop != CC_OK) {
-		ls_reset(r->r_split); /* the bytes after the stopping line mean nothing now */
-		rc = r->r_stream_stop;
-	} else {
-		ls_finish(r->r_split);
-	}
+	rc = refl_stream_end(r, rc, lines);
 out:
-	*lines = r->r_stream_lines;
 	buf_free(&path);
 	return rc;
 }

@@ -104,6 +104,27 @@ void refl_stats(struct refl *r, refl_stat_fn fn, void *arg);
  */
 int refl_list_once(const struct refl_opts *o, char *rv, size_t rvsz, struct kube_error *err);
 
+/*
+ * The bytes of one watch response, handled as the thread handles them; the thread's own watch
+ * goes through these three, so tests and fuzzing can feed a stream without a server. Use them
+ * only on a reflector whose thread is not started.
+ *
+ * refl_stream_begin starts a stream: lines and byte offsets count from zero. refl_stream_feed
+ * takes the next bytes of the response body in the pieces they arrived in; they are cut into
+ * lines of at most ro_max_line bytes, and each line is a watch event: ADDED, MODIFIED and
+ * DELETED go to the store, BOOKMARK moves the resourceVersion, ERROR ends the stream; a bad line
+ * is logged (line, byte offset, what was wrong), counted as "invalid" and skipped. It returns
+ * CC_OK to go on, or what ended the stream: CC_ERR_GONE (ERROR with code 410: relist),
+ * CC_ERR_UNAVAILABLE (another ERROR: back off, watch again), CC_ERR_CANCELED (refl_stop); once
+ * it has, every later feed returns the same and reads nothing. refl_stream_end ends the stream
+ * with rc, the transport's result: a partial last line is reported as truncated unless a line
+ * ended the stream, whose code is then returned instead of rc. *lines (may be NULL) gets the
+ * lines the stream carried, blank and bad ones included.
+ */
+void refl_stream_begin(struct refl *r);
+int refl_stream_feed(struct refl *r, const char *data, size_t len);
+int refl_stream_end(struct refl *r, int rc, unsigned long long *lines);
+
 /* --- a set: one reflector per descriptor of res_table() --- */
 
 struct refl_set_opts {

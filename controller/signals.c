@@ -13,6 +13,12 @@
 #include <strings.h>
 
 #define SIG_NCOUNTERS 5 /* requests, 429, 5xx, duration sum, duration count */
+/*
+ * The largest sample value taken: 2^53, past which a double no longer counts by one, so no
+ * real counter gets there. Bounding each value bounds every sum and increase (a 16 MiB
+ * exposition has under a million samples), which keeps the signals finite.
+ */
+#define SIG_VALUE_MAX 9007199254740992.0
 
 struct sig_point {
 	int64_t p_time;
@@ -114,8 +120,8 @@ sig_sample(void *arg, const struct pt_sample *s)
 		which = 2;
 	else
 		return;
-	/* a counter is finite and never negative; anything else says nothing */
-	if (!isfinite(s->s_value) || s->s_value < 0)
+	/* a counter is finite, never negative and below 2^53; anything else says nothing */
+	if (!isfinite(s->s_value) || s->s_value < 0 || s->s_value > SIG_VALUE_MAX)
 		return;
 	const char *host = pt_label(s, "host");
 	char h[SIG_HOST_MAX];
@@ -370,7 +376,11 @@ sig_get_locked(struct sig_state *s, const char *host, int64_t now, struct sc_sig
 			out->sg_requests = sum[0];
 			out->sg_status_429 = sum[1];
 			out->sg_status_5xx = sum[2];
-			out->sg_latency_s = sum[4] > 0 ? sum[3] / sum[4] : 0.0;
+			/*
+			 * A count grows by whole requests; a fractional increase (which cert-manager
+			 * never serves) must not divide the duration sum into infinity.
+			 */
+			out->sg_latency_s = sum[4] >= 1 ? sum[3] / sum[4] : 0.0;
 		}
 	}
 	out->sg_valid = known;

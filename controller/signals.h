@@ -7,7 +7,8 @@
  *     {scheme,host,path|action,method,status} and the summary
  *     certmanager_http_acme_client_request_duration_seconds (_sum, _count), added up per host.
  *     cert-manager records status "999" when a request got no response at all; with 5xx it
- *     counts as a server failure.
+ *     counts as a server failure. A value that is negative, not finite or above 2^53 (no
+ *     counter gets there) says nothing, so that no sum of them overflows.
  *
  * Counters are cumulative, so each (pod UID, host) keeps samples over time, with counter
  * resets handled as Prometheus does: when any counter of a host goes down (the process

@@ -757,6 +757,46 @@ Test(decode, cert_bundle_forms)
 	cJSON_Delete(j);
 }
 
+/*
+ * Found by fuzz_certparse: a PEM CERTIFICATE block with nothing inside decoded to zero bytes,
+ * which passed the DER check (a zero length both ways), so the bundle was "one certificate" in
+ * zero bytes of DER. An empty block is an error, wherever it is in the bundle.
+ */
+Test(decode, cert_bundle_empty_pem_block_is_refused)
+{
+	const char *empty = "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n";
+	char *eb = b64(empty, strlen(empty));
+	unsigned char *der = (unsigned char *)1;
+	size_t len = 1;
+	uint32_t n = 1;
+	char err[128] = "";
+	cr_expect_eq(dec_cert_bundle(eb, &der, &len, &n, err, sizeof err), CC_ERR_PARSE);
+	cr_expect_null(der);
+	cr_expect_eq(len, 0);
+	cr_expect_eq(n, 0);
+	cr_expect_str_eq(err, "certificate 1 is empty");
+	free(eb);
+
+	/* after a good certificate too: the whole bundle is refused, as for a block of junk */
+	cJSON *j = load("cm-certificaterequest.json");
+	const char *text =
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(j, "status"), "certificate")->valuestring;
+	unsigned char pem[16384];
+	int pl = EVP_DecodeBlock(pem, (const unsigned char *)text, (int)strlen(text));
+	cr_assert_gt(pl, 0);
+	size_t plen = (size_t)pl;
+	while (plen > 0 && pem[plen - 1] == '\0')
+		plen--;
+	cr_assert_lt(plen + strlen(empty), sizeof pem);
+	memcpy(pem + plen, empty, strlen(empty));
+	char *gb = b64(pem, plen + strlen(empty));
+	cr_expect_eq(dec_cert_bundle(gb, &der, &len, &n, err, sizeof err), CC_ERR_PARSE);
+	cr_expect_null(der);
+	cr_expect_str_eq(err, "certificate 3 is empty");
+	free(gb);
+	cJSON_Delete(j);
+}
+
 Test(decode, null_means_absent_and_defaults)
 {
 	cJSON *j = load("cm-certificate.json");

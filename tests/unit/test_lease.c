@@ -185,6 +185,30 @@ Test(lease, next_record_table)
 	}
 }
 
+/*
+ * Found by fuzz_lease: a Lease whose leaseTransitions is INT32_MAX was taken with 2147483648,
+ * which the int32 field cannot hold: the API server refuses the write and le_record_parse the
+ * answer, so no replica could ever lead. The count stops at INT32_MAX instead.
+ */
+Test(lease, next_record_transitions_stop_at_int32_max)
+{
+	static const char full[] =
+	    "{\"kind\":\"Lease\",\"metadata\":{\"name\":\"l\",\"resourceVersion\":\"9\"},"
+	    "\"spec\":{\"holderIdentity\":\"other\",\"leaseDurationSeconds\":15,"
+	    "\"leaseTransitions\":2147483647}}";
+	struct le_record cur, next, back;
+	char *body = NULL, err[256] = "";
+	cr_assert_eq(le_record_parse(full, strlen(full), &cur, err, sizeof err), CC_OK, "%s", err);
+	cr_assert_eq(cur.lr_transitions, INT32_MAX);
+	le_next_record(&cur, "me", &dflt, 1700000000000000LL, &next);
+	cr_expect_eq(next.lr_transitions, INT32_MAX, "%lld", (long long)next.lr_transitions);
+	cr_assert_eq(le_body(full, strlen(full), "ns", "l", &next, &body, err, sizeof err), CC_OK,
+	    "%s", err);
+	cr_expect_eq(le_record_parse(body, strlen(body), &back, err, sizeof err), CC_OK,
+	    "the body written reads back: %s: %s", err, body);
+	free(body);
+}
+
 Test(lease, release_record)
 {
 	struct le_record cur, out;
@@ -531,6 +555,31 @@ Test(lease, body_release_spells_out_the_empty_holder)
 	cr_assert_eq(le_body(NULL, 0, "ns", "n", &r, &body, err, sizeof err), CC_OK, "%s", err);
 	cr_expect(strstr(body, "\"holderIdentity\":\"\"") != NULL, "%s", body);
 	cr_expect(strstr(body, "\"leaseDurationSeconds\":1,") != NULL, "%s", body);
+	free(body);
+}
+
+/*
+ * Found by fuzz_lease: a Lease text with "spec" twice. Only the first spec was dropped, so the
+ * body kept the second beside the new one, and read back (cJSON takes the first key) it was not
+ * the record written; Go's decoder would have taken the stale one had it come last.
+ */
+Test(lease, body_replaces_every_spec_of_a_duplicated_key)
+{
+	static const char twice[] =
+	    "{\"kind\":\"Lease\",\"metadata\":{\"name\":\"l\",\"resourceVersion\":\"9\"},"
+	    "\"spec\":{\"holderIdentity\":\"a\"},\"spec\":{\"holderIdentity\":\"b\","
+	    "\"renewTime\":\"2026-06-31T00:00:00Z\"}}";
+	struct le_record r = rec_of("me", 15, 1700000000000000LL, 1700000000000000LL, 2);
+	char *body = NULL, err[256] = "";
+	cr_assert_eq(le_body(twice, strlen(twice), "ns", "l", &r, &body, err, sizeof err), CC_OK,
+	    "%s", err);
+	const char *first = strstr(body, "\"spec\"");
+	cr_assert_not_null(first, "%s", body);
+	cr_expect_null(strstr(first + 1, "\"spec\""), "one spec only: %s", body);
+	struct le_record back;
+	cr_assert_eq(le_record_parse(body, strlen(body), &back, err, sizeof err), CC_OK, "%s: %s",
+	    err, body);
+	cr_expect(le_record_same(&back, &r), "the spec reads back as written: %s", body);
 	free(body);
 }
 

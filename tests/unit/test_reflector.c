@@ -802,6 +802,53 @@ Test(reflector, list_paths_and_selectors)
 	}
 }
 
+/*
+ * The stream functions the watch goes through, fed by hand a byte at a time (no thread, no
+ * server): lines cut anywhere still apply, a line past the limit is skipped, ERROR 410 ends the
+ * stream and everything fed after it is ignored.
+ */
+Test(reflector, stream_fed_by_hand_a_byte_at_a_time)
+{
+	static const char body[] = EV("ADDED", ITEM("ns", "a", "7")) "\r\n" BOOKMARK("9")
+	    "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"too-long-for-the-limit\"}}}\n"
+	    EV("ERROR", STATUS_OBJ(410, "Expired", "too old")) EV("ADDED", ITEM("ns", "b", "8"));
+	struct fx f;
+	fx_init(&f);
+	struct refl_opts o = fx_opts(&f);
+	o.ro_max_line = 300;
+	cr_assert(refl_new(&o, &f.f_refl) == CC_OK);
+	refl_stream_begin(f.f_refl);
+	int rc = CC_OK;
+	size_t i = 0;
+	for (; i < sizeof body - 1 && rc == CC_OK; i++)
+		rc = refl_stream_feed(f.f_refl, body + i, 1);
+	cr_expect_eq(rc, CC_ERR_GONE, "the 410 ends the stream: %d", rc);
+	cr_expect(i < sizeof body - 1, "the ERROR line ended the feeding");
+	cr_expect_eq(refl_stream_feed(f.f_refl, body + i, sizeof body - 1 - i), CC_ERR_GONE,
+	    "a stream that ended reads nothing more");
+	unsigned long long lines = 0;
+	cr_expect_eq(refl_stream_end(f.f_refl, CC_OK, &lines), CC_ERR_GONE);
+	cr_expect_eq(lines, 5, "ADDED, blank, BOOKMARK, oversize, ERROR: %llu", lines);
+	cr_expect(cert_present(&f, "ns", "a"));
+	cr_expect(!cert_present(&f, "ns", "b"), "nothing after the ERROR is applied");
+	char rv[32];
+	refl_resource_version(f.f_refl, rv, sizeof rv);
+	cr_expect_str_eq(rv, "9");
+	cr_expect_eq(refl_counter(f.f_refl, REFL_STAT_EVENTS, "invalid"), 1, "the long line");
+	cr_expect_eq(refl_counter(f.f_refl, REFL_STAT_EVENTS, "ERROR"), 1);
+
+	/* the next stream starts afresh; its truncated last line is reported at the end */
+	refl_stream_begin(f.f_refl);
+	static const char part[] = EV("ADDED", ITEM("ns", "b", "8")) "{\"type\":\"ADD";
+	cr_expect_eq(refl_stream_feed(f.f_refl, part, sizeof part - 1), CC_OK);
+	cr_expect_eq(refl_stream_end(f.f_refl, CC_ERR_TIMEOUT, &lines), CC_ERR_TIMEOUT,
+	    "the transport's result when no line ended the stream");
+	cr_expect_eq(lines, 2);
+	cr_expect(cert_present(&f, "ns", "b"));
+	cr_expect_eq(refl_counter(f.f_refl, REFL_STAT_EVENTS, "invalid"), 2, "the truncated line");
+	fx_fini(&f);
+}
+
 Test(reflector, new_rejects_bad_options)
 {
 	struct fx f;

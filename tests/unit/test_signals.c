@@ -347,3 +347,45 @@ Test(signals, issuer_and_label_hosts_meet)
 	cr_expect(near(g.sg_status_5xx, 4), "host %s: %g", h, g.sg_status_5xx);
 	sig_free(s);
 }
+
+/*
+ * Found by fuzz_promtext: counters near DBL_MAX, each finite, added up to +Inf per host, so the
+ * requests signal (and the rates and digest computed from it) became infinite or NaN.
+ */
+Test(signals, huge_counters_keep_signals_finite)
+{
+	const char *first =
+	    "certmanager_http_acme_client_request_count{host=\"a.example\",status=\"200\"} 1\n";
+	const char *second =
+	    "certmanager_http_acme_client_request_count{host=\"a.example\",status=\"200\"} 1e308\n"
+	    "certmanager_http_acme_client_request_count{host=\"a.example\",status=\"429\"} 1e308\n"
+	    "certmanager_http_acme_client_request_duration_seconds_sum{host=\"a.example\"} 1e308\n"
+	    "certmanager_http_acme_client_request_duration_seconds_sum{host=\"a.example\"} 1e308\n";
+	struct sig_state *s = sig_new(600);
+	struct sig_scrape sc;
+	struct sc_signals g;
+	cr_assert_eq(sig_scrape_parse(first, strlen(first), &sc, NULL), CC_OK);
+	sig_record(s, "p1", &sc, 1, T0);
+	cr_assert_eq(sig_scrape_parse(second, strlen(second), &sc, NULL), CC_OK);
+	cr_expect(isfinite(sc.ss_hosts[0].st_requests) && isfinite(sc.ss_hosts[0].st_dur_sum));
+	sig_record(s, "p1", &sc, 1, T0 + 30);
+	sig_get(s, "a.example", T0 + 30, &g);
+	cr_expect(isfinite(g.sg_requests) && isfinite(g.sg_status_429) &&
+	    isfinite(g.sg_latency_s), "requests %g, 429 %g, latency %g", g.sg_requests,
+	    g.sg_status_429, g.sg_latency_s);
+	sig_free(s);
+}
+
+/* Found by fuzz_promtext: a count that grew by a fraction divided the duration sum into +Inf. */
+Test(signals, fractional_count_gives_no_infinite_latency)
+{
+	struct sig_state *s = sig_new(600);
+	struct sc_signals g;
+	struct sig_scrape sc = scrape(0, 0, 0, 0, 0);
+	sig_record(s, "p1", &sc, 1, T0);
+	sc = scrape(1, 0, 0, 1e15, 1e-300);
+	sig_record(s, "p1", &sc, 1, T0 + 30);
+	sig_get(s, LE, T0 + 30, &g);
+	cr_expect(isfinite(g.sg_latency_s), "latency %g", g.sg_latency_s);
+	sig_free(s);
+}
