@@ -5,8 +5,9 @@
  * folder), exec plugin entries, then kubeconfig_dup and kubeconfig_free.
  *
  * A kubeconfig is whatever the user (or a tool) wrote. It must load or be refused with a
- * reason, never crash or leak. Loading never runs an exec plugin nor reads a token file:
- * kubeconfig_credentials does both, and this harness never calls it.
+ * reason, never crash or leak. Loading never runs an exec plugin nor reads a token file;
+ * kubeconfig_credentials does both, so the harness calls it only for static credentials (no
+ * token file, and a literal token or no plugin), where it only copies.
  *
  * Input conventions, so that one input can reach every path:
  *   - a first line "#context: NAME" passes NAME as the context override;
@@ -31,6 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FZ_SPLIT "\n#8<\n"
 #define FZ_CTX "#context: "
+#define FZ_NOW 1798761600 /* 2027-01-01T00:00:00Z */
 
 static char fz_dir[4096];
 static char fz_path_a[4200], fz_path_b[4200], fz_path_list[12800];
@@ -185,6 +187,18 @@ fz_check(const struct kube_config *kc)
 			same = fz_streq(a->ke_env[i], b->ke_env[i]);
 		if (!same)
 			fz_fail("kubeconfig_dup", "the exec plugin's copy differs");
+	}
+	/* static credentials only: a token file is read and a plugin run by this call otherwise */
+	if (d->kc_token_file == NULL && (d->kc_token != NULL || d->kc_exec == NULL)) {
+		struct kube_cred cr;
+		char err[256] = "";
+		if (kubeconfig_credentials(d, FZ_NOW, 0, &cr, err, sizeof err) != CC_OK)
+			fz_fail("static credentials refused", err);
+		if (!fz_streq(cr.cr_token, kc->kc_token) ||
+		    !fz_memeq(cr.cr_cert_pem, cr.cr_cert_len, kc->kc_cert_pem, kc->kc_cert_len) ||
+		    !fz_memeq(cr.cr_key_pem, cr.cr_key_len, kc->kc_key_pem, kc->kc_key_len))
+			fz_fail("kubeconfig_credentials", "the static credentials differ");
+		kubeconfig_cred_clear(&cr);
 	}
 	kubeconfig_free(d);
 }
