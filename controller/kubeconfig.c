@@ -915,6 +915,13 @@ kc_resolve_context(struct kc_merged *m, const char *context, struct kube_config 
 		    "%s: server must start with https:// or http://", owner);
 		goto out;
 	}
+	/* "https://" or "https:///" alone would be stripped to "https:" below: no host at all */
+	const char *host = cl->cl_server + (cl->cl_server[4] == 's' ? 8 : 7);
+	if (host[0] == '\0' || host[0] == '/') {
+		rc = kc_fail(errbuf, errlen, CC_ERR_CONFIG, "%s: server \"%s\" names no host", owner,
+		    cl->cl_server);
+		goto out;
+	}
 	cfg->kc_server = xstrdup(cl->cl_server);
 	for (size_t n = strlen(cfg->kc_server); n > 0 && cfg->kc_server[n - 1] == '/'; n--)
 		cfg->kc_server[n - 1] = '\0';

@@ -774,6 +774,31 @@ Test(kubeconfig, static_credentials)
 }
 
 /*
+ * Found by fuzz_kubeconfig: a server of only a scheme ("https:///") loaded, its slashes stripped
+ * to "https:", and every request then went to a URL without a host.
+ */
+Test(kubeconfig, server_without_host_refused)
+{
+	static const char *const servers[] = {"https://", "https:///", "http://", "http:////"};
+	for (size_t i = 0; i < sizeof servers / sizeof servers[0]; i++) {
+		mk_tmpdir();
+		char *yaml = xasprintf(HEAD "current-context: x\n" CL("%s") CX("") US("    token: t\n"),
+		    servers[i]);
+		char *p = put("config", yaml, 0600);
+		struct kube_config *cfg = NULL;
+		char err[512] = "";
+		cr_expect_eq(kubeconfig_load_files(p, NULL, &cfg, err, sizeof err), CC_ERR_CONFIG,
+		    "%s loaded as %s", servers[i], cfg ? cfg->kc_server : "-");
+		cr_expect(strstr(err, "cluster \"c\"") && strstr(err, "names no host"), "%s: %s",
+		    servers[i], err);
+		kubeconfig_free(cfg);
+		free(p);
+		free(yaml);
+		rm_tmpdir();
+	}
+}
+
+/*
  * Found by fuzz_kubeconfig: *-data fields are counted bytes and may hold a NUL (a DER
  * certificate, say). kubeconfig_dup and kubeconfig_credentials copied them with xstrndup, which
  * stops at the first NUL, but kept the full length, so kube_client handed curl a CA blob, client
