@@ -174,6 +174,25 @@ Test(timefmt, format_microtime_table)
 	cr_expect_eq(tf_format_microtime(0, small, sizeof small), CC_ERR_TOOBIG);
 }
 
+/*
+ * Found by fuzz_text: the sub-second part was computed as ms - sec * 1000 (ns - sec * 10^9),
+ * and sec * 1000 overflows for the most negative values (undefined behaviour, caught by
+ * make test-san). The earliest nanosecond an int64 holds is a MicroTime in 1677.
+ */
+Test(timefmt, format_extremes_without_overflow)
+{
+	char buf[TF_BUFSZ];
+	cr_expect_eq(tf_format_microtime(INT64_MIN, buf, sizeof buf), CC_OK);
+	cr_expect_str_eq(buf, "1677-09-21T00:12:43.145224Z");
+	cr_expect_eq(tf_format_microtime(INT64_MAX, buf, sizeof buf), CC_OK);
+	cr_expect_str_eq(buf, "2262-04-11T23:47:16.854775Z");
+	cr_expect_eq(tf_format_time_ms(INT64_MIN, buf, sizeof buf), CC_ERR_INVAL);
+	cr_expect_eq(tf_format_time_ms(INT64_MAX, buf, sizeof buf), CC_ERR_INVAL);
+	cr_expect_eq(tf_format_time_ms(INT64_C(-62167219200000), buf, sizeof buf), CC_OK);
+	cr_expect_str_eq(buf, "0000-01-01T00:00:00Z");
+	cr_expect_eq(tf_format_time_ms(INT64_C(-62167219200001), buf, sizeof buf), CC_ERR_INVAL);
+}
+
 struct dur_case {
 	const char *dc_name;
 	const char *dc_in;
