@@ -142,8 +142,8 @@ kc_resolve(const char *dir, const char *path)
 }
 
 /*
- * A copy of the n bytes at p with a NUL after them (NULL stays NULL). PEM and CA data are counted bytes: a DER
- * blob or a stray NUL must not cut the copy short of the length that goes with it.
+ * A copy of the n bytes at p with a NUL after them (NULL stays NULL). PEM and CA data are
+ * counted bytes: a DER blob or a stray NUL must not cut the copy short of its length.
  */
 static char *
 kc_memdup(const char *p, size_t n)
@@ -918,8 +918,8 @@ kc_resolve_context(struct kc_merged *m, const char *context, struct kube_config 
 	/* "https://" or "https:///" alone would be stripped to "https:" below: no host at all */
 	const char *host = cl->cl_server + (cl->cl_server[4] == 's' ? 8 : 7);
 	if (host[0] == '\0' || host[0] == '/') {
-		rc = kc_fail(errbuf, errlen, CC_ERR_CONFIG, "%s: server \"%s\" names no host", owner,
-		    cl->cl_server);
+		rc = kc_fail(errbuf, errlen, CC_ERR_CONFIG, "%s: server \"%s\" names no host",
+		    owner, cl->cl_server);
 		goto out;
 	}
 	cfg->kc_server = xstrdup(cl->cl_server);

@@ -602,7 +602,8 @@ lm_deserialize(struct lm_model *m, const char *buf, size_t len, char *err, size_
 		rc = memchr(line, '\0', n) != NULL ? SC_ERR_PARSE :
 		    lm_parse_line(&t, line, &seen_f, &seen_b, seen);
 		if (rc == SC_ERR_RANGE) {
-			lm_err(err, errlen, "line %u: a value is out of range in '%.40s'", lineno, line);
+			lm_err(err, errlen, "line %u: a value is out of range in '%.40s'", lineno,
+			       line);
 			return SC_ERR_PARSE;
 		}
 		if (rc != SC_OK) {

@@ -135,7 +135,8 @@ static void
 fz_check(const struct kube_config *kc)
 {
 	if (kc->kc_server == NULL ||
-	    (strncmp(kc->kc_server, "https://", 8) != 0 && strncmp(kc->kc_server, "http://", 7) != 0))
+	    (strncmp(kc->kc_server, "https://", 8) != 0 &&
+		strncmp(kc->kc_server, "http://", 7) != 0))
 		fz_fail("server without a scheme", kc->kc_server ? kc->kc_server : "(null)");
 	size_t sl = strlen(kc->kc_server);
 	if (sl > 0 && kc->kc_server[sl - 1] == '/')

@@ -83,7 +83,8 @@ fz_check(const struct scn_scenario *s)
 		    gr->g_pct < 0 || gr->g_pct > 99 || (gr->g_pct && gr->g_renew_before))
 			fz_fail("group value out of range", gr->g_name);
 		/* the engine draws each certificate's age uniformly from [lo, hi] */
-		if (gr->g_age_lo < 0 || gr->g_age_lo > gr->g_age_hi || gr->g_age_hi >= gr->g_lifetime)
+		if (gr->g_age_lo < 0 || gr->g_age_lo > gr->g_age_hi ||
+		    gr->g_age_hi >= gr->g_lifetime)
 			fz_fail("group age range is not 0 <= low <= high < lifetime", gr->g_name);
 		total += gr->g_count;
 	}

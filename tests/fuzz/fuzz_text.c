@@ -246,9 +246,10 @@ fz_failclass(const char *s)
 	struct fcl_persist fp;
 	fcl_persistence(r.cl_class, &fp);
 	for (int64_t dt = 0; dt <= 30 * 86400; dt += 7 * 3600) {
-		double p = fcl_survival(r.cl_class, r.cl_window, r.cl_retry_after, FZ_NOW, FZ_NOW + dt);
-		double q = fcl_survival_aged(r.cl_class, r.cl_window, r.cl_retry_after, FZ_NOW - 86400,
-		    FZ_NOW, FZ_NOW + dt);
+		double p = fcl_survival(r.cl_class, r.cl_window, r.cl_retry_after, FZ_NOW,
+		    FZ_NOW + dt);
+		double q = fcl_survival_aged(r.cl_class, r.cl_window, r.cl_retry_after,
+		    FZ_NOW - 86400, FZ_NOW, FZ_NOW + dt);
 		if (!(p >= 0 && p <= 1) || !(q >= 0 && q <= 1))
 			fz_fail("fcl_survival is not a probability", s, dt, r.cl_class);
 	}
@@ -319,8 +320,8 @@ fz_annotations(const char *s)
 		keys[na] = malloc(kl);
 		if (keys[na] == NULL)
 			abort();
-		snprintf(keys[na], kl, "%s%s", strncmp(k, REC_ANNOT_PREFIX, strlen(REC_ANNOT_PREFIX)) ?
-		    REC_ANNOT_PREFIX : "", k);
+		int bare = strncmp(k, REC_ANNOT_PREFIX, strlen(REC_ANNOT_PREFIX)) != 0;
+		snprintf(keys[na], kl, "%s%s", bare ? REC_ANNOT_PREFIX : "", k);
 		an[na].ra_key = keys[na];
 		an[na].ra_value = eq + 1;
 		na++;
@@ -336,9 +337,11 @@ fz_annotations(const char *s)
 	for (size_t i = 0; i < np && i < 4; i++) {
 		int found = 0;
 		for (size_t j = 0; j < na; j++)
-			found |= pr[i].ap_value == an[j].ra_value && strcmp(pr[i].ap_key, an[j].ra_key) == 0;
+			found |= pr[i].ap_value == an[j].ra_value &&
+			    strcmp(pr[i].ap_key, an[j].ra_key) == 0;
 		if (!found || pr[i].ap_why == NULL || pr[i].ap_why[0] == '\0')
-			fz_fail("a problem that names no annotation of the certificate", s, (long long)i, 0);
+			fz_fail("a problem that names no annotation of the certificate", s,
+			    (long long)i, 0);
 	}
 	/* NULL stands for scoring's defaults, and max 0 still counts every problem */
 	if (np != as_annotation_problems(&c, NULL, NULL, 0))

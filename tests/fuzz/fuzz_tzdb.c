@@ -72,7 +72,8 @@ static void
 fz_init(void)
 {
 	const char *tmp = getenv("TMPDIR");
-	snprintf(fz_dir, sizeof fz_dir, "%s/certcast-fuzz-tzdb.XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+	snprintf(fz_dir, sizeof fz_dir, "%s/certcast-fuzz-tzdb.XXXXXX",
+	    tmp && tmp[0] ? tmp : "/tmp");
 	if (mkdtemp(fz_dir) == NULL)
 		fz_fail("mkdtemp", 0, 0);
 	snprintf(fz_sub, sizeof fz_sub, "%s/Fuzz", fz_dir);
@@ -132,7 +133,8 @@ fz_cron(const struct cron_expr *ce, int64_t t, int32_t off)
 	int64_t p = cron_prev(ce, t, floor, off);
 	if (p != 0) {
 		if (p > t || p < floor || !fz_aligned(p, off) || !cron_matches(ce, p, off))
-			fz_fail("cron_prev: after at, before floor, not aligned or not matching", t, p);
+			fz_fail("cron_prev: after at, before floor, not aligned or not matching", t,
+			    p);
 		if (p + 60 <= t) {
 			int64_t again = cron_next(ce, p, off);
 			if (again != 0 && again <= t)
@@ -196,7 +198,8 @@ fz_tzif(const uint8_t *p, size_t n)
 	for (size_t i = 0; i < FZ_NINSTANTS; i++) {
 		int32_t off = 0, dboff = 0;
 		int first = 0;
-		int drc = tz_db_offset(db, "Fuzz/Zone", fz_instants[i], &dboff, err, sizeof err, &first);
+		int drc = tz_db_offset(db, "Fuzz/Zone", fz_instants[i], &dboff, err, sizeof err,
+		    &first);
 		if ((drc == 0) != (rc == 0 && n > 0) || first != (i == 0))
 			fz_fail("tz_db_offset and tz_zone_parse disagree", drc, rc);
 		if (z == NULL)
@@ -226,7 +229,7 @@ fz_rule(const uint8_t *p, size_t n)
 		for (size_t i = 0; i < FZ_NINSTANTS; i++) {
 			int32_t off = tz_rule_offset(&r, fz_instants[i]);
 			if (off != r.tr_std_off && !(r.tr_has_dst && off == r.tr_dst_off))
-				fz_fail("tz_rule_offset is neither standard nor daylight time", off, 0);
+				fz_fail("tz_rule_offset is neither standard nor daylight", off, 0);
 			fz_check_off(off);
 			fz_windows(fz_instants[i], off);
 		}

@@ -782,8 +782,8 @@ Test(kubeconfig, server_without_host_refused)
 	static const char *const servers[] = {"https://", "https:///", "http://", "http:////"};
 	for (size_t i = 0; i < sizeof servers / sizeof servers[0]; i++) {
 		mk_tmpdir();
-		char *yaml = xasprintf(HEAD "current-context: x\n" CL("%s") CX("") US("    token: t\n"),
-		    servers[i]);
+		char *yaml = xasprintf(
+		    HEAD "current-context: x\n" CL("%s") CX("") US("    token: t\n"), servers[i]);
 		char *p = put("config", yaml, 0600);
 		struct kube_config *cfg = NULL;
 		char err[512] = "";

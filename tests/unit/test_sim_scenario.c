@@ -148,7 +148,8 @@ Test(sim_scenario, short_lifetime_default_age_range)
 		char text[512];
 		snprintf(text, sizeof text,
 		    "name: t\nseed: 1\nduration: 1d\nissuers: [{name: le}]\n"
-		    "certificates: [{group: w, count: 3, issuer: le, lifetime: %s}]\n", lifetimes[i]);
+		    "certificates: [{group: w, count: 3, issuer: le, lifetime: %s}]\n",
+		    lifetimes[i]);
 		struct scn_scenario *s = load_ok(text);
 		const struct scn_group *g = &s->s_groups[0];
 		cr_expect_eq(g->g_age_lo, 0, "%s", lifetimes[i]);
