@@ -122,6 +122,9 @@ tf_parse_rfc3339(const char *s, int64_t *sec, int32_t *nsec)
 		return CC_ERR_PARSE;
 	int64_t t = tf_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
 	t -= (int64_t)sign * (oh * 3600 + om * 60);
+	/* an offset can carry 0000-01-01 or 9999-12-31 out of the years every time prints in */
+	if (t < TF_MIN_SEC || t > TF_MAX_SEC)
+		return CC_ERR_INVAL;
 	*sec = t;
 	if (nsec != NULL)
 		*nsec = frac;
