@@ -80,17 +80,14 @@ fz_times(const char *s)
 	if (kubeconfig_parse_time(s, &kt) == CC_OK && (int64_t)kt != sec)
 		fz_fail("kubeconfig_parse_time differs", s, sec, (long long)kt);
 
-	/* an offset can move a time just outside the years the formatters print */
-	int inside = sec >= FZ_MIN_SEC && sec <= FZ_MAX_SEC;
-	int rc = tf_format_time(sec, buf, sizeof buf);
-	if ((rc == CC_OK) != inside)
-		fz_fail("tf_format_time range", s, sec, rc);
-	if (rc == CC_OK && (tf_parse_rfc3339(buf, &sec2, &ns2) != CC_OK || sec2 != sec || ns2 != 0))
+	/* every time read can be written again (timefmt.h), and reads back the same */
+	if (sec < FZ_MIN_SEC || sec > FZ_MAX_SEC)
+		fz_fail("a time outside years 0000..9999 was read", s, sec, 0);
+	if (tf_format_time(sec, buf, sizeof buf) != CC_OK ||
+	    tf_parse_rfc3339(buf, &sec2, &ns2) != CC_OK || sec2 != sec || ns2 != 0)
 		fz_fail("tf_format_time does not parse back", buf, sec, sec2);
-	rc = tf_format_time_ms(ms, buf, sizeof buf);
-	if ((rc == CC_OK) != inside)
-		fz_fail("tf_format_time_ms range", s, ms, rc);
-	if (rc == CC_OK && (tf_parse_time_ms(buf, &sec2) != CC_OK || sec2 != ms))
+	if (tf_format_time_ms(ms, buf, sizeof buf) != CC_OK ||
+	    tf_parse_time_ms(buf, &sec2) != CC_OK || sec2 != ms)
 		fz_fail("tf_format_time_ms does not parse back", buf, ms, sec2);
 	/* MicroTime is nanoseconds in an int64: years 1677..2262 */
 	if (sec > INT64_MIN / 1000000000 + 1 && sec < INT64_MAX / 1000000000 - 1) {
@@ -99,7 +96,7 @@ fz_times(const char *s)
 			if (tf_parse_rfc3339(buf, &sec2, &ns2) != CC_OK || sec2 != sec ||
 			    ns2 != ns / 1000 * 1000)
 				fz_fail("tf_format_microtime does not parse back", buf, t, sec2);
-		} else if (inside) {
+		} else {
 			fz_fail("tf_format_microtime refused a time in range", s, t, 0);
 		}
 	}
