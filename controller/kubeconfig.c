@@ -141,6 +141,21 @@ kc_resolve(const char *dir, const char *path)
 	return xasprintf("%s/%s", dir, path);
 }
 
+/*
+ * A copy of the n bytes at p with a NUL after them (NULL stays NULL). PEM and CA data are
+ * counted bytes: a DER blob or a stray NUL must not cut the copy short of its length.
+ */
+static char *
+kc_memdup(const char *p, size_t n)
+{
+	if (p == NULL)
+		return NULL;
+	char *d = xmalloc(n + 1);
+	memcpy(d, p, n);
+	d[n] = '\0';
+	return d;
+}
+
 static void
 kc_strv_free(char **v, size_t n)
 {
@@ -900,6 +915,13 @@ kc_resolve_context(struct kc_merged *m, const char *context, struct kube_config 
 		    "%s: server must start with https:// or http://", owner);
 		goto out;
 	}
+	/* "https://" or "https:///" alone would be stripped to "https:" below: no host at all */
+	const char *host = cl->cl_server + (cl->cl_server[4] == 's' ? 8 : 7);
+	if (host[0] == '\0' || host[0] == '/') {
+		rc = kc_fail(errbuf, errlen, CC_ERR_CONFIG, "%s: server \"%s\" names no host",
+		    owner, cl->cl_server);
+		goto out;
+	}
 	cfg->kc_server = xstrdup(cl->cl_server);
 	for (size_t n = strlen(cfg->kc_server); n > 0 && cfg->kc_server[n - 1] == '/'; n--)
 		cfg->kc_server[n - 1] = '\0';
@@ -1139,15 +1161,15 @@ kubeconfig_dup(const struct kube_config *c)
 	struct kube_config *d = xcalloc(1, sizeof *d);
 	d->kc_server = xstrdup(c->kc_server);
 	if (c->kc_ca_pem) {
-		d->kc_ca_pem = xstrndup(c->kc_ca_pem, c->kc_ca_len);
+		d->kc_ca_pem = kc_memdup(c->kc_ca_pem, c->kc_ca_len);
 		d->kc_ca_len = c->kc_ca_len;
 	}
 	if (c->kc_cert_pem) {
-		d->kc_cert_pem = xstrndup(c->kc_cert_pem, c->kc_cert_len);
+		d->kc_cert_pem = kc_memdup(c->kc_cert_pem, c->kc_cert_len);
 		d->kc_cert_len = c->kc_cert_len;
 	}
 	if (c->kc_key_pem) {
-		d->kc_key_pem = xstrndup(c->kc_key_pem, c->kc_key_len);
+		d->kc_key_pem = kc_memdup(c->kc_key_pem, c->kc_key_len);
 		d->kc_key_len = c->kc_key_len;
 	}
 	d->kc_token = xstrdup(c->kc_token);
@@ -1562,9 +1584,9 @@ kubeconfig_credentials(struct kube_config *cfg, time_t now, int force, struct ku
 		out->cr_expiry = cc->cc_exec_expiry;
 	}
 	if (!out->cr_cert_pem && cfg->kc_cert_pem) {
-		out->cr_cert_pem = xstrndup(cfg->kc_cert_pem, cfg->kc_cert_len);
+		out->cr_cert_pem = kc_memdup(cfg->kc_cert_pem, cfg->kc_cert_len);
 		out->cr_cert_len = cfg->kc_cert_len;
-		out->cr_key_pem = xstrndup(cfg->kc_key_pem, cfg->kc_key_len);
+		out->cr_key_pem = kc_memdup(cfg->kc_key_pem, cfg->kc_key_len);
 		out->cr_key_len = cfg->kc_key_len;
 	}
 out:

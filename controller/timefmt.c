@@ -122,6 +122,9 @@ tf_parse_rfc3339(const char *s, int64_t *sec, int32_t *nsec)
 		return CC_ERR_PARSE;
 	int64_t t = tf_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
 	t -= (int64_t)sign * (oh * 3600 + om * 60);
+	/* an offset can carry 0000-01-01 or 9999-12-31 out of the years every time prints in */
+	if (t < TF_MIN_SEC || t > TF_MAX_SEC)
+		return CC_ERR_INVAL;
 	*sec = t;
 	if (nsec != NULL)
 		*nsec = frac;
@@ -180,22 +183,38 @@ tf_format_time(int64_t sec, char *buf, size_t len)
 	return tf_format(sec, "", buf, len);
 }
 
+/*
+ * v split into whole units (rounded down) and the non-negative rest below one unit. The rest
+ * comes from the remainder, not from v - whole * unit: near INT64_MIN the product overflows.
+ */
+static int64_t
+tf_split(int64_t v, int64_t unit, int64_t *rest)
+{
+	int64_t whole = v / unit, r = v % unit;
+	if (r < 0) {
+		r += unit;
+		whole--;
+	}
+	*rest = r;
+	return whole;
+}
+
 int
 tf_format_time_ms(int64_t ms, char *buf, size_t len)
 {
-	int64_t sec = tf_floordiv(ms, 1000);
+	int64_t rest, sec = tf_split(ms, 1000, &rest);
 	char frac[8] = "";
-	if (ms - sec * 1000 != 0)
-		snprintf(frac, sizeof frac, ".%03d", (int)(ms - sec * 1000));
+	if (rest != 0)
+		snprintf(frac, sizeof frac, ".%03d", (int)rest);
 	return tf_format(sec, frac, buf, len);
 }
 
 int
 tf_format_microtime(int64_t ns, char *buf, size_t len)
 {
-	int64_t sec = tf_floordiv(ns, 1000000000);
+	int64_t rest, sec = tf_split(ns, 1000000000, &rest);
 	char frac[8];
-	snprintf(frac, sizeof frac, ".%06d", (int)((ns - sec * 1000000000) / 1000));
+	snprintf(frac, sizeof frac, ".%06d", (int)(rest / 1000));
 	return tf_format(sec, frac, buf, len);
 }
 

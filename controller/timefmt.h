@@ -23,7 +23,9 @@
 /*
  * Parse "YYYY-MM-DDTHH:MM:SS[.F{1,9}](Z|+HH:MM|-HH:MM)". 'T' and 'Z' may be lower case, as
  * RFC 3339 allows. The second 60 is refused, as Go refuses it. *sec is Unix seconds, *nsec the
- * fraction in nanoseconds (0..999999999); nsec may be NULL.
+ * fraction in nanoseconds (0..999999999); nsec may be NULL. An instant outside years
+ * 0000..9999 in UTC (an offset moving the first or last day over the edge) is CC_ERR_INVAL,
+ * so that every time read can be written again with tf_format_time.
  */
 int tf_parse_rfc3339(const char *s, int64_t *sec, int32_t *nsec);
 /* The same, truncated to whole seconds (the fraction is dropped). */

@@ -20,6 +20,18 @@
 #define LM_STAT_CAP 1e6   /* without forgetting, statistics are plain averages up to this */
 #define LM_LINE_MAX 512   /* longest line accepted when reading a checkpoint */
 #define LM_SHA_LINE 72    /* "sha256 " + 64 hex + "\n" */
+/*
+ * What a checkpoint may hold beyond "finite". Training never comes near these bounds, and within
+ * them every prediction and update stays finite: |bias + sum of w * z| (z clipped to 6) cannot
+ * overflow, l2 * w squared fits in an accumulator, a step is at most eta, an input's squared
+ * distance from its mean (inputs lie in [0, log1p(DBL_MAX)], about 710) fits in a variance. So a
+ * model that loads predicts probabilities and, after learning, writes a checkpoint that loads.
+ */
+#define LM_MAX_WEIGHT 1e100 /* |bias| and |w| */
+#define LM_MAX_ACC 1e300    /* AdaGrad accumulators, n_eff, prior strength */
+#define LM_MAX_RATE 1e6     /* eta and l2 */
+#define LM_MAX_MEAN 1e6     /* |running mean| of an input */
+#define LM_MAX_VAR 1e13     /* running variance: above (LM_MAX_MEAN + 710)^2 */
 
 static const char *const lm_names[LM_F_COUNT] = {
 	[LM_F_ISSUER_FAIL_RATE] = "issuer_fail_rate",
@@ -438,6 +450,17 @@ lm_check_sum(const char *buf, size_t len, char *err, size_t errlen)
 	return SC_OK;
 }
 
+/* lo <= v <= hi. */
+static int
+lm_within(double v, double lo, double hi)
+{
+	return v >= lo && v <= hi;
+}
+
+/*
+ * One line of a model section into t. SC_OK; SC_ERR_PARSE when malformed; SC_ERR_RANGE when
+ * well formed but a value lies outside what the model can hold (see LM_MAX_WEIGHT).
+ */
 static int
 lm_parse_line(struct lm_model *t, const char *line, unsigned *seen_f, unsigned *seen_b, int *seen)
 {
@@ -450,6 +473,8 @@ lm_parse_line(struct lm_model *t, const char *line, unsigned *seen_f, unsigned *
 		if (lm_doubles(line + 7, v, 5) != 0 || !(v[0] > 0 && v[0] < 1) || !(v[1] > 0) ||
 		    !(v[2] > 0) || !(v[3] > 0) || !(v[4] >= 0 && v[4] < 1))
 			return SC_ERR_PARSE;
+		if (v[1] > LM_MAX_RATE || v[2] > LM_MAX_RATE || v[3] > LM_MAX_ACC)
+			return SC_ERR_RANGE;
 		t->m_cfg.c_base_rate = v[0];
 		t->m_cfg.c_eta = v[1];
 		t->m_cfg.c_l2 = v[2];
@@ -459,6 +484,8 @@ lm_parse_line(struct lm_model *t, const char *line, unsigned *seen_f, unsigned *
 	} else if (strncmp(line, "bias ", 5) == 0) {
 		if (lm_doubles(line + 5, v, 2) != 0 || v[1] < 0)
 			return SC_ERR_PARSE;
+		if (!lm_within(v[0], -LM_MAX_WEIGHT, LM_MAX_WEIGHT) || v[1] > LM_MAX_ACC)
+			return SC_ERR_RANGE;
 		t->m_bias = v[0];
 		t->m_bias_g2 = v[1];
 		seen[1]++;
@@ -466,6 +493,8 @@ lm_parse_line(struct lm_model *t, const char *line, unsigned *seen_f, unsigned *
 		if (sscanf(line + 6, "%lf %llu%n", &v[0], &u, &off) != 2 || line[6 + off] != '\0' ||
 		    !isfinite(v[0]) || v[0] < 0)
 			return SC_ERR_PARSE;
+		if (v[0] > LM_MAX_ACC)
+			return SC_ERR_RANGE;
 		t->m_n_eff = v[0];
 		t->m_updates = u;
 		seen[2]++;
@@ -493,6 +522,9 @@ lm_parse_line(struct lm_model *t, const char *line, unsigned *seen_f, unsigned *
 		if (i == LM_F_COUNT || (*seen_f & (1u << i)) ||
 		    lm_doubles(line + 8 + off, v, 5) != 0 || v[1] < 0 || v[3] < 0 || v[4] < 0)
 			return SC_ERR_PARSE;
+		if (!lm_within(v[0], -LM_MAX_WEIGHT, LM_MAX_WEIGHT) || v[1] > LM_MAX_ACC ||
+		    !lm_within(v[2], -LM_MAX_MEAN, LM_MAX_MEAN) || v[3] > LM_MAX_VAR)
+			return SC_ERR_RANGE;
 		t->m_w[i] = v[0];
 		t->m_g2[i] = v[1];
 		t->m_mean[i] = v[2];
@@ -523,6 +555,7 @@ lm_deserialize(struct lm_model *m, const char *buf, size_t len, char *err, size_
 	int seen[5] = { 0, 0, 0, 0, 0 };
 	long ver;
 	size_t ml = strlen(LM_MAGIC), n;
+	int rc;
 
 	if (buf == NULL || len == 0) {
 		lm_err(err, errlen, "empty input");
@@ -566,8 +599,14 @@ lm_deserialize(struct lm_model *m, const char *buf, size_t len, char *err, size_
 		}
 		memcpy(line, p, n);
 		line[n] = '\0';
-		if (memchr(line, '\0', n) != NULL ||
-		    lm_parse_line(&t, line, &seen_f, &seen_b, seen) != SC_OK) {
+		rc = memchr(line, '\0', n) != NULL ? SC_ERR_PARSE :
+		    lm_parse_line(&t, line, &seen_f, &seen_b, seen);
+		if (rc == SC_ERR_RANGE) {
+			lm_err(err, errlen, "line %u: a value is out of range in '%.40s'", lineno,
+			       line);
+			return SC_ERR_PARSE;
+		}
+		if (rc != SC_OK) {
 			lm_err(err, errlen, "line %u: malformed or unknown line '%.40s'", lineno, line);
 			return SC_ERR_PARSE;
 		}

@@ -176,12 +176,14 @@ scn_check_keys(struct scn_ctx *cx, yaml_node_t *map, const char *path, const cha
 	return CC_OK;
 }
 
+/* The value under key in map, or NULL. A fault's type is read before its keys are checked, so
+ * a key that is not a scalar is skipped here rather than read as one. */
 static yaml_node_t *
 scn_get(struct scn_ctx *cx, yaml_node_t *map, const char *key)
 {
 	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = yaml_document_get_node(cx->c_doc, p->key);
-		if (strcmp(scn_scalar(k), key) == 0)
+		if (k != NULL && k->type == YAML_SCALAR_NODE && strcmp(scn_scalar(k), key) == 0)
 			return yaml_document_get_node(cx->c_doc, p->value);
 	}
 	return NULL;
@@ -521,8 +523,13 @@ scn_load_group(struct scn_ctx *cx, yaml_node_t *m, const char *path, struct scn_
 		g->g_namespace = xstrdup("default");
 	if (g->g_domain == NULL)
 		g->g_domain = xasprintf("%s.example", g->g_name);
+	/* By default the fleet starts anywhere from new to an hour before cert-manager's 2/3
+	 * point; a lifetime under 1h30m has no such hour, and its certificates start new (a
+	 * negative bound would date them in the future). */
 	g->g_age_lo = 0;
 	g->g_age_hi = g->g_lifetime * 2 / 3 - 3600;
+	if (g->g_age_hi < 0)
+		g->g_age_hi = 0;
 	yaml_node_t *age = scn_get(cx, m, "age");
 	if (age) {
 		char sub[256];

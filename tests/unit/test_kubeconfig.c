@@ -773,6 +773,71 @@ Test(kubeconfig, static_credentials)
 	rm_tmpdir();
 }
 
+/*
+ * Found by fuzz_kubeconfig: a server of only a scheme ("https:///") loaded, its slashes stripped
+ * to "https:", and every request then went to a URL without a host.
+ */
+Test(kubeconfig, server_without_host_refused)
+{
+	static const char *const servers[] = {"https://", "https:///", "http://", "http:////"};
+	for (size_t i = 0; i < sizeof servers / sizeof servers[0]; i++) {
+		mk_tmpdir();
+		char *yaml = xasprintf(
+		    HEAD "current-context: x\n" CL("%s") CX("") US("    token: t\n"), servers[i]);
+		char *p = put("config", yaml, 0600);
+		struct kube_config *cfg = NULL;
+		char err[512] = "";
+		cr_expect_eq(kubeconfig_load_files(p, NULL, &cfg, err, sizeof err), CC_ERR_CONFIG,
+		    "%s loaded as %s", servers[i], cfg ? cfg->kc_server : "-");
+		cr_expect(strstr(err, "cluster \"c\"") && strstr(err, "names no host"), "%s: %s",
+		    servers[i], err);
+		kubeconfig_free(cfg);
+		free(p);
+		free(yaml);
+		rm_tmpdir();
+	}
+}
+
+/*
+ * Found by fuzz_kubeconfig: *-data fields are counted bytes and may hold a NUL (a DER
+ * certificate, say). kubeconfig_dup and kubeconfig_credentials copied them with xstrndup, which
+ * stops at the first NUL, but kept the full length, so kube_client handed curl a CA blob, client
+ * certificate and key longer than their buffers (a heap over-read).
+ */
+Test(kubeconfig, binary_data_fields_copied_whole)
+{
+	/* "CA\0DER\x01", "CERT\0X", "KEY\0\0Y" */
+	static const char ca[] = "CA\0DER\x01", cert[] = "CERT\0X", key[] = "KEY\0\0Y";
+	mk_tmpdir();
+	char *p = put("config", HEAD "current-context: x\n"
+	    "clusters:\n- name: c\n  cluster:\n    server: https://k\n"
+	    "    certificate-authority-data: Q0EAREVSAQ==\n" CX("")
+	    US("    client-certificate-data: Q0VSVABY\n    client-key-data: S0VZAABZ\n"), 0600);
+	struct kube_config *cfg = NULL;
+	char err[256] = "";
+	cr_assert_eq(kubeconfig_load_files(p, NULL, &cfg, err, sizeof err), CC_OK, "%s", err);
+	cr_assert_eq(cfg->kc_ca_len, sizeof ca - 1);
+	cr_assert_eq(memcmp(cfg->kc_ca_pem, ca, sizeof ca), 0, "decoded CA bytes");
+	struct kube_config *d = kubeconfig_dup(cfg);
+	cr_assert_eq(d->kc_ca_len, sizeof ca - 1);
+	cr_expect_eq(memcmp(d->kc_ca_pem, ca, sizeof ca), 0, "the copy holds every CA byte");
+	cr_assert_eq(d->kc_cert_len, sizeof cert - 1);
+	cr_expect_eq(memcmp(d->kc_cert_pem, cert, sizeof cert), 0, "every certificate byte");
+	cr_assert_eq(d->kc_key_len, sizeof key - 1);
+	cr_expect_eq(memcmp(d->kc_key_pem, key, sizeof key), 0, "every key byte");
+	struct kube_cred cr;
+	cr_assert_eq(kubeconfig_credentials(d, 0, 0, &cr, err, sizeof err), CC_OK, "%s", err);
+	cr_assert_eq(cr.cr_cert_len, sizeof cert - 1);
+	cr_expect_eq(memcmp(cr.cr_cert_pem, cert, sizeof cert), 0, "credentials: certificate");
+	cr_assert_eq(cr.cr_key_len, sizeof key - 1);
+	cr_expect_eq(memcmp(cr.cr_key_pem, key, sizeof key), 0, "credentials: key");
+	kubeconfig_cred_clear(&cr);
+	kubeconfig_free(d);
+	kubeconfig_free(cfg);
+	free(p);
+	rm_tmpdir();
+}
+
 /* ---- exec plugins ---- */
 
 /*

@@ -544,3 +544,131 @@ Test(learn, resealed_mutations_never_crash)
 	cr_expect_gt(bad, 0);
 	free(orig);
 }
+
+/*
+ * tl_saved's checkpoint with whole lines replaced and the checksum made good again. Each of
+ * repl is a full line; it replaces the line with the same key, the words before the first
+ * number ("feature latency", "bin 3" counts as "bin", "bias"). Returns the new text (malloc'd)
+ * and its length.
+ */
+static char *
+tl_with_lines(const char *const *repl, size_t nrepl, size_t *outlen)
+{
+	size_t len, i, o = 0;
+	char *orig = tl_saved(&len), *out = malloc(len + 4096);
+	const char *p = orig, *end = orig + len - 72;
+
+	cr_assert_not_null(out);
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = (size_t)(nl - p), key = 0;
+		const char *use = p;
+		size_t ulen = n;
+
+		/* the key: words up to the first one that starts with a digit, '-' or '0x' */
+		while (key < n) {
+			const char *w = p + key;
+			if ((*w >= '0' && *w <= '9') || *w == '-')
+				break;
+			while (key < n && p[key] != ' ')
+				key++;
+			while (key < n && p[key] == ' ')
+				key++;
+		}
+		for (i = 0; i < nrepl; i++) {
+			if (key > 0 && strncmp(repl[i], p, key) == 0) {
+				use = repl[i];
+				ulen = strlen(repl[i]);
+			}
+		}
+		memcpy(out + o, use, ulen);
+		o += ulen;
+		out[o++] = '\n';
+		p = nl + 1;
+	}
+	memcpy(out + o, end, 72);
+	o += 72;
+	out[o] = '\0';
+	tl_reseal(out, o);
+	free(orig);
+	*outlen = o;
+	return out;
+}
+
+/*
+ * Found by fuzz_model: a checkpoint with finite but huge values (weights of 2^1023 and -2^1023,
+ * whose contributions overflow to +inf and -inf) loaded, and the model predicted NaN, which
+ * lm_update then turned into a bin index (undefined behaviour) and non-finite state that no
+ * later checkpoint could hold. Values beyond what training can reach are refused, and a model
+ * at the very bounds still predicts probabilities and writes a checkpoint that loads.
+ */
+Test(learn, checkpoint_values_beyond_the_model_refused)
+{
+	static const struct {
+		const char *name;
+		const char *lines[3];
+	} bad[] = {
+		{ "opposed huge weights",
+		  { "feature failed_attempts 0x1p+1023 0x0p+0 0x0p+0 0x1p+0 0x1.4p+3",
+		    "feature latency -0x1p+1023 0x0p+0 0x0p+0 0x1p+0 0x1.4p+3", NULL } },
+		{ "huge bias", { "bias 1e300 0x0p+0", NULL } },
+		{ "huge l2", { "config 0x1.999999999999ap-5 0x1.999999999999ap-3 1e300 0x1.9p+5 0",
+			       NULL } },
+		{ "huge eta", { "config 0x1.999999999999ap-5 1e300 1e-4 0x1.9p+5 0", NULL } },
+		{ "huge mean", { "feature latency 0x0p+0 0x0p+0 1e200 0x1p+0 0x1.4p+3", NULL } },
+		{ "huge variance",
+		  { "feature latency 0x0p+0 0x0p+0 0x0p+0 1e300 0x1.4p+3", NULL } },
+		{ "huge accumulator",
+		  { "feature latency 0x0p+0 1.7e308 0x0p+0 0x1p+0 0x1.4p+3", NULL } },
+		{ "huge n_eff", { "count 1.7e308 5", NULL } },
+	};
+	static const char *const edge[] = {
+		"config 0x1.999999999999ap-5 1e6 1e6 1e300 0x0p+0",
+		"bias -1e100 1e300",
+		"count 1e300 200",
+		"feature issuer_fail_rate 1e100 1e300 1e6 1e13 0x1.4p+3",
+		"feature failed_attempts -1e100 0x0p+0 -1e6 1e13 0x1.4p+3",
+		"feature latency 1e100 1e300 1e6 1e13 1e300",
+		"feature lifetime -1e100 1e300 -1e6 1e13 0x1p+0",
+		NULL,
+	};
+	struct lm_features f;
+	char err[160];
+	size_t i, len;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		size_t n = 0;
+		while (bad[i].lines[n])
+			n++;
+		char *buf = tl_with_lines(bad[i].lines, n, &len);
+		cr_expect_eq(tl_load(buf, len, err, sizeof(err)), SC_ERR_PARSE, "%s accepted",
+			     bad[i].name);
+		cr_expect_not_null(strstr(err, "out of range"), "%s: message '%s'", bad[i].name,
+				   err);
+		free(buf);
+	}
+
+	char *buf = tl_with_lines(edge, sizeof(edge) / sizeof(edge[0]) - 1, &len);
+	struct lm_model m;
+	uint64_t s = 17;
+	lm_init(&m, NULL);
+	cr_assert_eq(lm_deserialize(&m, buf, len, err, sizeof(err)), SC_OK, "bounds refused: %s",
+		     err);
+	free(buf);
+	for (int k = 0; k < 200; k++) {
+		tl_draw(&s, &f);
+		if (k % 2)
+			f.f_failed_attempts = 1e300;
+		double p = lm_predict(&m, &f, NULL);
+		cr_assert(p >= 0 && p <= 1, "update %d: predicts %f", k, p);
+		lm_update(&m, &f, k % 3 == 0);
+	}
+	size_t need = 0;
+	lm_serialize(&m, NULL, 0, &need);
+	buf = malloc(need + 1);
+	cr_assert_eq(lm_serialize(&m, buf, need + 1, NULL), SC_OK);
+	struct lm_model back;
+	cr_expect_eq(lm_deserialize(&back, buf, need, err, sizeof(err)), SC_OK,
+		     "the checkpoint after learning does not load: %s", err);
+	free(buf);
+}

@@ -4,6 +4,7 @@
 #include "sim_scenario.h"
 
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 static struct scn_scenario *
@@ -133,6 +134,30 @@ Test(sim_scenario, defaults)
 	cr_expect_lt(s->s_groups[0].g_age_hi, 60 * 86400, "initial ages stay before the renewal time");
 	cr_expect_eq(s->s_nfaults, 0);
 	scn_free(s);
+}
+
+/*
+ * Found by fuzz_scenario: a lifetime under 1h30m gave a default age range [0, negative], so the
+ * engine dated the initial certificates up to 20 minutes in the future (notBefore after the
+ * start). The range stays 0 <= low <= high < lifetime, as an explicit age must.
+ */
+Test(sim_scenario, short_lifetime_default_age_range)
+{
+	static const char *const lifetimes[] = {"1h", "80m", "1h29m", "1h30m", "1h31m"};
+	for (size_t i = 0; i < sizeof lifetimes / sizeof lifetimes[0]; i++) {
+		char text[512];
+		snprintf(text, sizeof text,
+		    "name: t\nseed: 1\nduration: 1d\nissuers: [{name: le}]\n"
+		    "certificates: [{group: w, count: 3, issuer: le, lifetime: %s}]\n",
+		    lifetimes[i]);
+		struct scn_scenario *s = load_ok(text);
+		const struct scn_group *g = &s->s_groups[0];
+		cr_expect_eq(g->g_age_lo, 0, "%s", lifetimes[i]);
+		cr_expect_geq(g->g_age_hi, g->g_age_lo, "lifetime %s: age range [%lld, %lld]",
+		    lifetimes[i], (long long)g->g_age_lo, (long long)g->g_age_hi);
+		cr_expect_lt(g->g_age_hi, g->g_lifetime, "%s", lifetimes[i]);
+		scn_free(s);
+	}
 }
 
 struct bad_case {

@@ -174,6 +174,60 @@ Test(timefmt, format_microtime_table)
 	cr_expect_eq(tf_format_microtime(0, small, sizeof small), CC_ERR_TOOBIG);
 }
 
+/*
+ * Found by fuzz_text: an offset moved 0000-01-01 or 9999-12-31 outside the years tf_format_time
+ * prints, so a time that was read could not be written: an ACME server's renewal window of
+ * "0000-01-01T00:00:00+01:00" made aripoll log two buffers tf_format_time never filled. Such
+ * instants are refused when read; the edges themselves still read and print back.
+ */
+Test(timefmt, parse_refuses_instants_outside_printable_years)
+{
+	static const struct time_case cases[] = {
+	    {"year -1 by offset", "0000-01-01T00:00:00+01:00", CC_ERR_INVAL, 0, 0},
+	    {"year -1 by a minute", "0000-01-01T00:00:59.999+00:01", CC_ERR_INVAL, 0, 0},
+	    {"year 10000 by offset", "9999-12-31T23:59:59-00:01", CC_ERR_INVAL, 0, 0},
+	    {"year 10000 by the most", "9999-12-31T23:00:00-23:59", CC_ERR_INVAL, 0, 0},
+	    {"first instant by offset", "0000-01-01T01:00:00+01:00", CC_OK, INT64_C(-62167219200),
+		0},
+	    {"last instant by offset", "9999-12-31T22:59:59-01:00", CC_OK, INT64_C(253402300799),
+		0},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const struct time_case *c = &cases[i];
+		int64_t sec = 77, ms = 77, back = 0;
+		char buf[TF_BUFSZ];
+		cr_expect_eq(tf_parse_rfc3339(c->tc_in, &sec, NULL), c->tc_rc, "%s", c->tc_name);
+		cr_expect_eq(tf_parse_time_ms(c->tc_in, &ms), c->tc_rc, "%s: ms", c->tc_name);
+		if (c->tc_rc != CC_OK) {
+			cr_expect_eq(sec, 77, "%s: output written on error", c->tc_name);
+			continue;
+		}
+		cr_expect_eq(sec, c->tc_sec, "%s: %lld", c->tc_name, (long long)sec);
+		cr_assert_eq(tf_format_time(sec, buf, sizeof buf), CC_OK, "%s", c->tc_name);
+		cr_expect_eq(tf_parse_time(buf, &back), CC_OK, "%s: %s", c->tc_name, buf);
+		cr_expect_eq(back, sec, "%s", c->tc_name);
+	}
+}
+
+/*
+ * Found by fuzz_text: the sub-second part was computed as ms - sec * 1000 (ns - sec * 10^9),
+ * and sec * 1000 overflows for the most negative values (undefined behaviour, caught by
+ * make test-san). The earliest nanosecond an int64 holds is a MicroTime in 1677.
+ */
+Test(timefmt, format_extremes_without_overflow)
+{
+	char buf[TF_BUFSZ];
+	cr_expect_eq(tf_format_microtime(INT64_MIN, buf, sizeof buf), CC_OK);
+	cr_expect_str_eq(buf, "1677-09-21T00:12:43.145224Z");
+	cr_expect_eq(tf_format_microtime(INT64_MAX, buf, sizeof buf), CC_OK);
+	cr_expect_str_eq(buf, "2262-04-11T23:47:16.854775Z");
+	cr_expect_eq(tf_format_time_ms(INT64_MIN, buf, sizeof buf), CC_ERR_INVAL);
+	cr_expect_eq(tf_format_time_ms(INT64_MAX, buf, sizeof buf), CC_ERR_INVAL);
+	cr_expect_eq(tf_format_time_ms(INT64_C(-62167219200000), buf, sizeof buf), CC_OK);
+	cr_expect_str_eq(buf, "0000-01-01T00:00:00Z");
+	cr_expect_eq(tf_format_time_ms(INT64_C(-62167219200001), buf, sizeof buf), CC_ERR_INVAL);
+}
+
 struct dur_case {
 	const char *dc_name;
 	const char *dc_in;
