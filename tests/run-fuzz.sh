@@ -3,7 +3,8 @@
 # input that once crashed it) first, then RUNS mutations from a fixed seed, so that the same
 # inputs are tried each time and a failure reproduces with the command printed. Each harness is
 # one test; one that crashes, leaks, trips a sanitizer or does not finish its runs fails. The
-# total goes to BUILD/results/fuzz.txt for tests/summary.sh.
+# total goes to BUILD/results/fuzz.txt for tests/summary.sh. A harness slower per input than
+# the rest may name its own count in tests/fuzz/NAME.runs (one number), which replaces RUNS.
 #
 #   tests/run-fuzz.sh BUILD RUNS BIN...
 set -u
@@ -22,11 +23,16 @@ for bin in "$@"; do
 		echo "FAIL $name: missing binary or seed folder $seeds"
 		failed=$((failed + 1)); continue
 	fi
+	n=$runs
+	if [ -f "$root/tests/fuzz/$target.runs" ]; then
+		n=$(tr -d ' \n' <"$root/tests/fuzz/$target.runs")
+		case $n in '' | *[!0-9]*) echo "FAIL $name: $target.runs is not a number"; failed=$((failed + 1)); continue ;; esac
+	fi
 	dict=()
 	[ -f "$root/tests/fuzz/$target.dict" ] && dict=(-dict="$root/tests/fuzz/$target.dict")
 	# New inputs go to a scratch folder; the seed folder is only read.
 	mkdir -p "$work/$target"
-	args=(-runs="$runs" -seed=1 -max_len=65536 -timeout=20 -rss_limit_mb=2048
+	args=(-runs="$n" -seed=1 -max_len=65536 -timeout=20 -rss_limit_mb=2048
 		-artifact_prefix="$build/crashes/$target-" -print_final_stats=1 "${dict[@]}"
 		"$work/$target" "$seeds")
 	out=$("$bin" "${args[@]}" 2>&1); rc=$?

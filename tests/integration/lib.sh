@@ -407,6 +407,18 @@ lib_finish() {
 	trap - EXIT
 	for name in "${!lib_bg_pids[@]}"; do stop_bg "$name" || true; done
 	lib_clean_namespaces
+	# A program started here and built with sanitizers (tests/integration/run.sh build-san)
+	# reports a memory error, a leak at its exit or undefined behaviour on its stderr, which is
+	# in its log: each such log is a failed check, whatever the script asserted.
+	local f
+	for f in "$TEST_TMP"/*.log; do
+		[ -f "$f" ] || continue
+		if grep -aqE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$f"; then
+			lib_failed=$((lib_failed + 1))
+			printf 'FAIL %s: a sanitizer report in %s\n' "$LIB_TEST_NAME" "$(basename "$f")"
+			grep -aE -A 30 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$f" | head -n 60
+		fi
+	done
 	if [ $rc -ne 0 ]; then
 		lib_failed=$((lib_failed + 1))
 		printf 'FAIL %s ended early (exit status %s)\n' "$LIB_TEST_NAME" "$rc"

@@ -12,11 +12,12 @@
 # The exit status is non-zero when any check or script failed.
 #
 # INTEGRATION_TIMEOUT (seconds, default 900) bounds each script, so that a hung test cannot eat
-# CI's time.
+# CI's time. INTEGRATION_SUITE (default "integration") names the suite in that last line.
 set -uo pipefail
 
 [ $# -ge 1 ] || { echo "usage: $0 BUILD_DIR [TEST_SCRIPT...]" >&2; exit 2; }
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+suite=${INTEGRATION_SUITE:-integration}
 mkdir -p "$1"
 build=$(cd "$1" && pwd)
 shift
@@ -52,7 +53,7 @@ else
 	t0=$SECONDS
 	if ! env_out=$("$root/hack/testenv.sh" up 2>"$logs/testenv-up.log"); then
 		tail -n 40 "$logs/testenv-up.log"
-		echo "integration: 0 passed, 1 failed" | tee -a "$summary"
+		echo "$suite: 0 passed, 1 failed" | tee -a "$summary"
 		exit 1
 	fi
 	echo "   up in $((SECONDS - t0))s"
@@ -92,5 +93,5 @@ if [ ${#scripts[@]} -eq 0 ] || [ $((passed + failed)) -eq 0 ]; then
 	echo "run.sh: no integration check ran" >&2
 	failed=$((failed + 1))
 fi
-echo "integration: $passed passed, $failed failed" | tee -a "$summary"
+echo "$suite: $passed passed, $failed failed" | tee -a "$summary"
 [ "$failed" -eq 0 ]
