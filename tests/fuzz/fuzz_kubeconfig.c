@@ -20,6 +20,7 @@
 #include "cc_err.h"
 #include "kubeconfig.h"
 #include "log.h"
+#include "scratch.h"
 
 #include <fcntl.h>
 #include <stdint.h>
@@ -95,10 +96,7 @@ fz_cleanup(void)
 static void
 fz_init(void)
 {
-	const char *tmp = getenv("TMPDIR");
-	snprintf(fz_dir, sizeof fz_dir, "%s/certcast-fuzz-kubeconfig.XXXXXX",
-	    tmp && tmp[0] ? tmp : "/tmp");
-	if (mkdtemp(fz_dir) == NULL)
+	if (scratch_dir("fuzz-kubeconfig", fz_dir, sizeof fz_dir) != 0)
 		fz_fail("mkdtemp", fz_dir);
 	snprintf(fz_path_a, sizeof fz_path_a, "%s/config", fz_dir);
 	snprintf(fz_path_b, sizeof fz_path_b, "%s/config2", fz_dir);

@@ -23,6 +23,7 @@
 #include "learn.h"
 #include "model.h"
 #include "scoring.h"
+#include "scratch.h"
 
 #include <math.h>
 #include <openssl/evp.h>
@@ -61,10 +62,7 @@ fz_cleanup(void)
 static void
 fz_init(void)
 {
-	const char *tmp = getenv("TMPDIR");
-	snprintf(fz_dir, sizeof fz_dir, "%s/certcast-fuzz-model.XXXXXX",
-	    tmp && tmp[0] ? tmp : "/tmp");
-	if (mkdtemp(fz_dir) == NULL)
+	if (scratch_dir("fuzz-model", fz_dir, sizeof fz_dir) != 0)
 		fz_fail("mkdtemp", fz_dir);
 	snprintf(fz_path, sizeof fz_path, "%s/model.state", fz_dir);
 	atexit(fz_cleanup);

@@ -19,6 +19,7 @@
 #include "cron.h"
 #include "forecast.h"
 #include "scoring.h"
+#include "scratch.h"
 #include "tzdb.h"
 
 #include <fcntl.h>
@@ -71,10 +72,7 @@ fz_cleanup(void)
 static void
 fz_init(void)
 {
-	const char *tmp = getenv("TMPDIR");
-	snprintf(fz_dir, sizeof fz_dir, "%s/certcast-fuzz-tzdb.XXXXXX",
-	    tmp && tmp[0] ? tmp : "/tmp");
-	if (mkdtemp(fz_dir) == NULL)
+	if (scratch_dir("fuzz-tzdb", fz_dir, sizeof fz_dir) != 0)
 		fz_fail("mkdtemp", 0, 0);
 	snprintf(fz_sub, sizeof fz_sub, "%s/Fuzz", fz_dir);
 	snprintf(fz_file, sizeof fz_file, "%s/Zone", fz_sub);
