@@ -94,10 +94,15 @@ lev_run(struct lev *v)
 		struct lev_item it = v->v_q[v->v_head];
 		v->v_head = (v->v_head + 1) % v->v_cap;
 		v->v_n--;
+		/*
+		 * Only a post that began after the stop speaks for the API server at the stop: one
+		 * that failed before it says nothing of the changes queued since.
+		 */
+		int stopping = v->v_stop;
 		pthread_mutex_unlock(&v->v_mu);
 		int rc = lev_post(v, &it);
 		pthread_mutex_lock(&v->v_mu);
-		if (rc != CC_OK && v->v_stop && v->v_n > 0) {
+		if (rc != CC_OK && stopping && v->v_n > 0) {
 			log_warn("stopping: %zu more leader election Events not posted", v->v_n);
 			v->v_dropped += v->v_n;
 			v->v_n = 0;

@@ -30,7 +30,7 @@ for bin in "$@"; do
 		failed=$((failed + 1))
 	fi
 	if [ "$rc" -ne 0 ] || [ "$f" -ne 0 ] || [ "$c" -ne 0 ] || [ "$t" -eq 0 ] || [ "$san" -ne 0 ]; then
-		printf '%s\n' "$out" | grep -av '^\[----\]' | tail -n 60
+		printf '%s\n' "$out" | grep -avE '^\[----\] *$' | tail -n 60
 		echo "FAIL $name: $syn (rc=$rc)"
 		bad=$((bad + 1))
 	else
