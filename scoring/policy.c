@@ -698,9 +698,9 @@ pol_fallback_risk(const struct pol_context *ctx)
  * the primary has been seen for cf_failover_restore_after: counted from the latest of the
  * primary's last failure, certcast's last failover (st_last_failover: a failure of the primary
  * caused it, and a failed trial ends in one) and the notBefore of the certificate the fallback
- * issued, which came after the failover (for when st_last_failover is unknown). The trial costs no extra issuance and is
- * made with the last third of the lifetime left, so a failure leaves time to fail over again
- * (pol_failover does, as before). It is taken only when the primary's Ready is not False and
+ * issued, which came after the failover (for when st_last_failover is unknown). The trial costs
+ * no extra issuance and is made with the last third of the lifetime left, so a failure leaves
+ * time to fail over again (pol_failover does, as before). It is taken only when the primary's Ready is not False and
  * the forecast on the primary from now, with its estimate as it stands (pessimistic while its
  * last outcome was a failure), is under the target; and in the hour before the renewal time,
  * not after it: by then cert-manager is issuing from the fallback, and a new issuerRef would
