@@ -700,11 +700,11 @@ pol_fallback_risk(const struct pol_context *ctx)
  * caused it, and a failed trial ends in one) and the notBefore of the certificate the fallback
  * issued, which came after the failover (for when st_last_failover is unknown). The trial costs
  * no extra issuance and is made with the last third of the lifetime left, so a failure leaves
- * time to fail over again (pol_failover does, as before). It is taken only when the primary's Ready is not False and
- * the forecast on the primary from now, with its estimate as it stands (pessimistic while its
- * last outcome was a failure), is under the target; and in the hour before the renewal time,
- * not after it: by then cert-manager is issuing from the fallback, and a new issuerRef would
- * throw that request away. Writes the quiet time (seconds) to *quiet.
+ * time to fail over again (pol_failover does, as before). It is taken only when the primary's
+ * Ready is not False and the forecast on the primary from now, with its estimate as it stands
+ * (pessimistic while its last outcome was a failure), is under the target; and in the hour
+ * before the renewal time, not after it: by then cert-manager is issuing from the fallback, and
+ * a new issuerRef would throw that request away. Writes the quiet time (seconds) to *quiet.
  */
 #define POL_TRIAL_LEAD 3600
 

@@ -59,7 +59,8 @@ Test(log, text_stays_on_one_line)
 		{"truncated sequence", "caf\xc3", "caf\\xc3"},
 		{"overlong slash", "\xc0\xaf", "\\xc0\\xaf"},
 		{"surrogate", "\xed\xa0\x80", "\\xed\\xa0\\x80"},
-		{"valid UTF-8 kept", "caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x94\x92", "caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x94\x92"},
+		{"valid UTF-8 kept", "caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x94\x92",
+		    "caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x94\x92"},
 		{"quotes kept", "name \"x\"", "name \"x\""},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
