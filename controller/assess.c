@@ -1102,13 +1102,6 @@ as_score(struct as_ctx *a, const struct rec_cert *c, struct sc_result *out, char
 		}
 	}
 	as_state(c, &in.in_state);
-	if (in.in_fallback.fb_active && in.in_fallback.fb_est) {
-		/* the primary has been healthy since its last failure, if successes followed it */
-		const struct sc_issuer_estimate *pe = in.in_fallback.fb_est;
-		if (pe->ie_last_success > pe->ie_last_failure)
-			in.in_state.st_primary_ok_since =
-			    pe->ie_last_failure ? pe->ie_last_failure : pe->ie_last_success;
-	}
 	if (a->a_state_fn)
 		a->a_state_fn(a->a_state_arg, c, a->a_now, &in.in_state);
 	as_signals(a, c, &in.in_signals);

@@ -259,7 +259,16 @@ fcl_retry_after(const char *message)
 	if (fcl_digits(&p, 2, &h) || *p++ != ':' || fcl_digits(&p, 2, &mi) || *p++ != ':' ||
 	    fcl_digits(&p, 2, &s))
 		return 0;
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
+	/*
+	 * Callers read 0 and below as "no time given", so a date before 1970 is refused rather
+	 * than turned into a negative time, and a day the month does not have (Feb 30) is
+	 * refused rather than rolled into the next month.
+	 */
+	static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 ||
+	    s > 60)
+		return 0;
+	if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
 		return 0;
 	/* Let's Encrypt writes UTC either as "Z" or " UTC"; anything else is not trusted */
 	if (*p == '.')

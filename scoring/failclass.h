@@ -69,7 +69,8 @@ double fcl_survival_aged(enum sc_class c, int64_t window, int64_t retry_after, i
 
 /*
  * Parses the "retry after 2024-05-01 12:00:00 UTC" tail of an ACME rate-limit message (Let's
- * Encrypt's form, also "retry after 2024-05-01T12:00:00Z"). Returns the Unix time, or 0.
+ * Encrypt's form, also "retry after 2024-05-01T12:00:00Z"). Returns the Unix time, or 0 for
+ * none, for a date that does not exist and for one before 1970.
  */
 int64_t fcl_retry_after(const char *message);
 

@@ -741,6 +741,32 @@ pol_restore_trial(const struct pol_context *ctx, int64_t *quiet)
 	return f.ff_risk <= cfg->cf_target_risk * (1.0 - cfg->cf_hysteresis);
 }
 
+/*
+ * Since when the primary issuer of a certificate failed over has been healthy, from its
+ * estimate and certcast's last failover; 0 when it is not (or nothing is known of it).
+ *
+ * Healthy since its last failure, as long as successes came after it. The failure behind the
+ * failover left the store with its request (cert-manager deletes a request that no longer
+ * matches the spec), but certcast's failover says the primary failed then: when that is the
+ * latest failure known, the primary is healthy since the failover if it succeeded after it.
+ * Without that, "healthy" would count from the latest success when no failure is known, which
+ * moves with every issuance: a primary busy with other certificates would never look healthy
+ * for long, and one that last succeeded before the failover would look healthy from before it.
+ */
+static int64_t
+pol_primary_ok_since(const struct sc_input *in)
+{
+	const struct sc_issuer_estimate *pe = in->in_fallback.fb_est;
+	int64_t fo = in->in_state.st_last_failover;
+	if (pe == NULL)
+		return 0;
+	if (fo > 0 && fo > pe->ie_last_failure)
+		return pe->ie_last_success > fo ? fo : 0;
+	if (pe->ie_last_success > pe->ie_last_failure)
+		return pe->ie_last_failure ? pe->ie_last_failure : pe->ie_last_success;
+	return 0;
+}
+
 static void
 pol_failover(const struct pol_context *ctx, struct sc_decision *d)
 {
@@ -753,18 +779,7 @@ pol_failover(const struct pol_context *ctx, struct sc_decision *d)
 	if (!fb->fb_configured)
 		return;
 	if (fb->fb_active) {
-		int64_t ok_since = in->in_state.st_primary_ok_since;
-		/*
-		 * The failure behind the failover left the store with its request (cert-manager
-		 * deletes a request that no longer matches the spec), but certcast's failover says
-		 * the primary failed then. Without it the callers count "healthy" from the latest
-		 * success when no failure is known, which moves with every issuance: a primary busy
-		 * with other certificates would never look healthy for long, and one that last
-		 * succeeded before the failover would look healthy from before it.
-		 */
-		int64_t fo = in->in_state.st_last_failover;
-		if (fb->fb_est != NULL && fo > 0 && fo > fb->fb_est->ie_last_failure)
-			ok_since = fb->fb_est->ie_last_success > fo ? fo : 0;
+		int64_t ok_since = pol_primary_ok_since(in);
 		if (ctx->pc_primary_p >= 0.0 && ctx->pc_primary_p <= cfg->cf_fallback_max_fail &&
 		    ok_since > 0 && in->in_now - ok_since >= cfg->cf_failover_restore_after &&
 		    !(fb->fb_other != NULL && fb->fb_other->is_ready.cd_status == SC_FALSE)) {

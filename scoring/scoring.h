@@ -258,7 +258,6 @@ struct sc_state {
 	int64_t st_last_reissue;  /* when certcast last triggered a reissue, 0 never */
 	uint32_t st_reissues_used;  /* reissues certcast triggered on this issuer in the window */
 	uint32_t st_reissue_budget; /* allowed per issuer and window, 0: unlimited */
-	int64_t st_primary_ok_since; /* failover active: primary healthy since, 0 not healthy */
 	int64_t st_last_failover; /* when certcast last switched to the fallback, 0 unknown: the
 	                             primary failed then (its request is gone with the switch) */
 };

@@ -465,13 +465,6 @@ scc_input(struct scc_state *st, uint32_t c, const struct se_view *v, struct sc_i
 	in->in_state.st_last_reissue = cc->cc_last_reissue;
 	in->in_state.st_last_failover = cc->cc_last_failover;
 	in->in_state.st_reissues_used = st->s_i[v->v_issuer].ci_reissues;
-	if (in->in_fallback.fb_active) {
-		const struct sc_issuer_estimate *pe = in->in_fallback.fb_est;
-		/* Healthy since its last failure, as long as successes came after it. */
-		if (pe->ie_last_success > pe->ie_last_failure)
-			in->in_state.st_primary_ok_since = pe->ie_last_failure ? pe->ie_last_failure
-									       : pe->ie_last_success;
-	}
 	in->in_model = &st->s_lm;
 }
 

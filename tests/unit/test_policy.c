@@ -527,29 +527,41 @@ Test(policy, failover_table)
 	cr_expect_eq(tp_decide(&w).d_failover, SC_FO_NONE);
 }
 
+/*
+ * Restored once the primary has been healthy for cf_failover_restore_after (24h): healthy since
+ * its last failure, when successes came after it.
+ */
 Test(policy, failover_restore_table)
 {
 	const struct {
 		const char *name;
 		double primary_p;
-		int64_t ok_since;
+		int64_t last_failure, last_success;
 		enum sc_tristate ready;
 		enum sc_failover_action want;
 	} cases[] = {
-		{"primary healthy for 25h", 0.01, NOW - 25 * H, SC_TRUE, SC_FO_RESTORE},
-		{"primary healthy for 23h", 0.01, NOW - 23 * H, SC_TRUE, SC_FO_NONE},
-		{"primary still failing", 0.4, NOW - 25 * H, SC_TRUE, SC_FO_NONE},
-		{"primary not Ready", 0.01, NOW - 25 * H, SC_FALSE, SC_FO_NONE},
-		{"primary never healthy", 0.01, 0, SC_TRUE, SC_FO_NONE},
+		{"primary healthy for 25h", 0.01, NOW - 25 * H, NOW - H, SC_TRUE, SC_FO_RESTORE},
+		{"primary healthy for 23h", 0.01, NOW - 23 * H, NOW - H, SC_TRUE, SC_FO_NONE},
+		{"primary still failing", 0.4, NOW - 25 * H, NOW - H, SC_TRUE, SC_FO_NONE},
+		{"primary not Ready", 0.01, NOW - 25 * H, NOW - H, SC_FALSE, SC_FO_NONE},
+		{"no success since its failure 25h ago", 0.01, NOW - 25 * H, NOW - 26 * H, SC_TRUE,
+		    SC_FO_NONE},
+		{"never succeeded", 0.01, NOW - 25 * H, 0, SC_TRUE, SC_FO_NONE},
+		{"no failure known, succeeded 25h ago", 0.01, 0, NOW - 25 * H, SC_TRUE,
+		    SC_FO_RESTORE},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct tp_world w;
+		struct sc_issuer_estimate est;
 		tp_world(&w, 0.02);
+		memset(&est, 0, sizeof est);
+		est.ie_last_failure = cases[i].last_failure;
+		est.ie_last_success = cases[i].last_success;
 		w.w_fb.is_ready.cd_status = cases[i].ready;
 		w.w_in.in_fallback.fb_configured = 1;
 		w.w_in.in_fallback.fb_active = 1;
 		w.w_in.in_fallback.fb_other = &w.w_fb;
-		w.w_in.in_state.st_primary_ok_since = cases[i].ok_since;
+		w.w_in.in_fallback.fb_est = &est;
 		tp_settle(&w);
 		w.w_ctx.pc_primary_p = cases[i].primary_p;
 		cr_expect_eq(tp_decide(&w).d_failover, cases[i].want, "%s", cases[i].name);
@@ -590,8 +602,8 @@ Test(policy, failover_restore_trial_table)
 		    SC_TRUE, SC_UNKNOWN, 1, SC_FO_RESTORE},
 		{"nothing known of the primary (its requests went with the failover): try", 30 * M, 0,
 		    0, 0.05, SC_TRUE, SC_UNKNOWN, 1, SC_FO_RESTORE},
-		{"successes since an old failure, too few to restore on: try", 30 * M, NOW - 60 * D,
-		    NOW - 2 * H, 0.05, SC_TRUE, SC_UNKNOWN, 1, SC_FO_RESTORE},
+		{"successes since an old failure, estimate too poor to restore on: try", 30 * M,
+		    NOW - 60 * D, NOW - 2 * H, 0.4, SC_TRUE, SC_UNKNOWN, 1, SC_FO_RESTORE},
 		{"renewal in 2h: not yet", 2 * H, NOW - 60 * D, 0, 0.05, SC_TRUE, SC_UNKNOWN, 1,
 		    SC_FO_NONE},
 		{"renewal 10m ago: cert-manager is issuing from the fallback", -10 * M, NOW - 60 * D, 0,
@@ -699,8 +711,6 @@ Test(policy, failover_restore_busy_primary_without_known_failure_table)
 		memset(&est, 0, sizeof est);
 		est.ie_last_success = cases[i].last_success;
 		tp_on_fallback(&w, &est);
-		/* as assess.c and the simulator compute it: since the latest success */
-		w.w_in.in_state.st_primary_ok_since = cases[i].last_success;
 		w.w_in.in_state.st_last_failover = cases[i].last_failover;
 		tp_settle(&w);
 		w.w_ctx.pc_primary_p = 0.03;
