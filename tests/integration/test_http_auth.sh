@@ -93,7 +93,7 @@ remember_cluster_object clusterrole "$ns-reader"
 remember_cluster_object clusterrolebinding "$ns-reader"
 reader_tok=$(token reader)
 wait_for "the reader gets /status" 20 test "$(code "/status?namespace=$ns" "$reader_tok")" = 200
-assert_contains "its rows" "$(body)" "\"name\":\"web\""
+assert_eq "its rows" web "$(jq -r ".items[0].name" "$TEST_TMP/body")"
 assert_eq "the reader gets /explain/NS/NAME" 200 "$(code "/explain/$ns/web" "$reader_tok")"
 assert_eq "the first line is explain's header" "Certificate $ns/web" "$(head -n 1 "$TEST_TMP/body")"
 assert_eq "the reader gets the live page" 200 "$(code / "$reader_tok")"
