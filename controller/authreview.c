@@ -156,7 +156,8 @@ arv_parse_token_review(const char *body, size_t len, int *authenticated,
 	}
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(u, "username");
 	if (!cJSON_IsString(name) || name->valuestring[0] == '\0') {
-		cc_fail(err, errsz, rc, "TokenReview status.user.username is missing or not a string");
+		cc_fail(err, errsz, rc,
+		    "TokenReview status.user.username is missing or not a string");
 		goto out;
 	}
 	if (strlen(name->valuestring) >= sizeof id->id_user) {
@@ -172,7 +173,8 @@ arv_parse_token_review(const char *body, size_t len, int *authenticated,
 	const cJSON *g = cJSON_GetObjectItemCaseSensitive(u, "groups");
 	if (g != NULL && !cJSON_IsNull(g)) {
 		if (!arv_string_list(g)) {
-			cc_fail(err, errsz, rc, "TokenReview status.user.groups is not a list of strings");
+			cc_fail(err, errsz, rc,
+			    "TokenReview status.user.groups is not a list of strings");
 			goto out;
 		}
 		id->id_groups = cJSON_Duplicate(g, 1);

@@ -634,7 +634,8 @@ ctl_start_auth(struct ctl *c)
 	memset(&ke, 0, sizeof ke);
 	int rc = kube_client_new(c->c_kc, &ko, &c->c_auth_client, &ke);
 	if (rc != CC_OK) {
-		log_error("HTTP authentication's API client: %s: %s", cc_strerror(rc), ke.ke_message);
+		log_error("HTTP authentication's API client: %s: %s", cc_strerror(rc),
+		    ke.ke_message);
 		return rc;
 	}
 	struct hauth_opts ho;

@@ -526,8 +526,11 @@ http_auth_resume(struct lws *wsi, struct http_server *srv, struct http_session *
 	char *path = ss->ss_path;
 	ss->ss_path = NULL;
 	ss->ss_auth = HA_NONE;
-	int rc = ss->ss_dec.hd_result == HAUTH_ALLOWED ? http_route(wsi, srv, ss, path) :
-							   http_auth_refuse(wsi, ss, path, &ss->ss_dec);
+	int rc;
+	if (ss->ss_dec.hd_result == HAUTH_ALLOWED)
+		rc = http_route(wsi, srv, ss, path);
+	else
+		rc = http_auth_refuse(wsi, ss, path, &ss->ss_dec);
 	free(path);
 	return rc;
 }
@@ -654,7 +657,9 @@ http_live_allowed(struct lws *wsi, const struct http_server *srv, char *why, siz
 		hauth_peek(srv->hs_auth, hdr, "/live", &d);
 		http_auth_free_header(hdr);
 		if (d.hd_result == HAUTH_DENIED)
-			return snprintf(why, whysz, "user \"%.100s\" may not get /live", d.hd_user), 0;
+			return snprintf(why, whysz, "user \"%.100s\" may not get /live",
+				   d.hd_user),
+			       0;
 		if (d.hd_result != HAUTH_ALLOWED)
 			return snprintf(why, whysz, "not authenticated: %s", d.hd_why), 0;
 	}

@@ -121,7 +121,8 @@ hauth_post(struct hauth *a, const char *token, const char *path, const char *bod
 	atomic_fetch_add(&a->a_reviews, 1);
 	int rc = a->a_post(a->a_post_arg, path, body, resp, err, errsz);
 	if (rc != CC_OK && token[0] && strstr(err, token) != NULL)
-		snprintf(err, errsz, "%s (the API server's message is withheld: it quotes the token)",
+		snprintf(err, errsz,
+		    "%s (the API server's message is withheld: it quotes the token)",
 		    cc_strerror(rc));
 	return rc;
 }
@@ -182,8 +183,8 @@ hauth_review(struct hauth *a, const struct hauth_job *j, struct hauth_decision *
 		rc = hauth_post(a, j->j_token, HAUTH_SARS, body, &resp, err, sizeof err);
 		free(body);
 		if (rc == CC_OK)
-			rc = arv_parse_sar(resp.b_data, resp.b_len, &allowed, reason, sizeof reason, err,
-			    sizeof err);
+			rc = arv_parse_sar(resp.b_data, resp.b_len, &allowed, reason,
+			    sizeof reason, err, sizeof err);
 		if (rc != CC_OK) {
 			if (k == 0)
 				hauth_api_error(d, "SubjectAccessReview", p, err);
@@ -234,7 +235,7 @@ hauth_worker(void *arg)
 		pthread_mutex_lock(&a->a_mu);
 		j->j_dec = d;
 		j->j_state = HJ_DONE;
-		/* the token is not needed any more: do not keep it while the job waits to be taken */
+		/* the token is not needed any more: wipe it before the job waits to be taken */
 		arv_wipe(j->j_token);
 		if (j->j_abandoned || j->j_wake == NULL) {
 			hauth_job_free(j);

@@ -62,8 +62,8 @@ assert_contains "httpAuth kubernetes reaches the config" "$auth" "httpAuth: kube
 assert_contains "certcast may create TokenReviews" "$auth" 'resources: ["tokenreviews"]'
 assert_contains "and SubjectAccessReviews" "$auth" 'resources: ["subjectaccessreviews"]'
 assert_contains "a metrics reader ClusterRole to bind" "$auth" "name: t-certcast-metrics-reader"
-assert_contains "a reader ClusterRole for every path" "$auth" \
-	'nonResourceURLs: ["/metrics", "/status", "/explain", "/explain/*", "/", "/index.html", "/live"]'
+paths='"/metrics", "/status", "/explain", "/explain/*", "/", "/index.html", "/live"'
+assert_contains "a reader ClusterRole for every path" "$auth" "nonResourceURLs: [$paths]"
 assert_contains "the ServiceMonitor sends a token" "$auth" "bearerTokenFile:"
 rc=0; out=$(helm template t "$chart" --set httpAuth=basic 2>&1) || rc=$?
 assert_ne "a bad httpAuth fails to render" 0 "$rc"

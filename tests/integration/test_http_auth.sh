@@ -15,7 +15,8 @@ require "certcast binary is built" test -x "$bin"
 
 ns=$(new_namespace httpauth)
 now=$(date -u +%s)
-require "a certificate to explain" add_certificate "$ns" web $((now - 10 * 86400)) $((now + 80 * 86400))
+require "a certificate to explain" \
+	add_certificate "$ns" web $((now - 10 * 86400)) $((now + 80 * 86400))
 
 # Two service accounts; no controller-manager runs here, so `kubectl create token` signs their
 # tokens with the API server's own key (the TokenRequest API).
@@ -42,11 +43,13 @@ body() { cat "$TEST_TMP/body"; }
 
 assert_eq "/healthz needs no token" 200 "$(code /healthz)"
 assert_eq "/metrics without a token is 401" 401 "$(code /metrics)"
-assert_match "with WWW-Authenticate: Bearer" "$(cat "$TEST_TMP/head")" '[Ww][Ww][Ww]-[Aa]uthenticate: Bearer'
+assert_match "with WWW-Authenticate: Bearer" "$(cat "$TEST_TMP/head")" \
+	'[Ww][Ww][Ww]-[Aa]uthenticate: Bearer'
 assert_eq "/ without a token is 401" 401 "$(code /)"
 assert_eq "a garbage token is 401" 401 "$(code /metrics not-a-real-token)"
 assert_contains "and the body says the token is not valid" "$(body)" "the token is not valid"
-assert_eq "Basic credentials are 401" 401 "$(curl -sS -o /dev/null -w '%{http_code}' -u a:b "$url/metrics")"
+assert_eq "Basic credentials are 401" 401 \
+	"$(curl -sS -o /dev/null -w '%{http_code}' -u a:b "$url/metrics")"
 
 assert_eq "a valid token without RBAC is 403" 403 "$(code /metrics "$plain_tok")"
 assert_contains "the 403 names the user and the path" "$(body)" \
@@ -70,14 +73,17 @@ EOF
 remember_cluster_object clusterrole "$ns-metrics"
 remember_cluster_object clusterrolebinding "$ns-metrics"
 metrics_tok=$(token plain)
-wait_for "with a ClusterRole for /metrics: 200 on /metrics" 20 test "$(code /metrics "$metrics_tok")" = 200
-assert_contains "the scrape is certcast's metrics" "$(body)" "# TYPE certcast_http_auth_total counter"
+wait_for "with a ClusterRole for /metrics: 200 on /metrics" 20 \
+	test "$(code /metrics "$metrics_tok")" = 200
+assert_contains "the scrape is certcast's metrics" "$(body)" \
+	"# TYPE certcast_http_auth_total counter"
 assert_eq "and still 403 on /status" 403 "$(code /status "$metrics_tok")"
 assert_eq "and 403 on /explain" 403 "$(code "/explain/$ns/web" "$metrics_tok")"
 assert_eq "/healthz open with a token too" 200 "$(code /healthz "$metrics_tok")"
 
 # The chart's reader ClusterRole (httpAuth: kubernetes), bound to reader.
-helm template t "$CERTCAST_ROOT/charts/certcast" --set httpAuth=kubernetes --show-only templates/rbac.yaml |
+helm template t "$CERTCAST_ROOT/charts/certcast" --set httpAuth=kubernetes \
+	--show-only templates/rbac.yaml |
 	python3 -c '
 import sys, yaml
 for d in yaml.safe_load_all(sys.stdin):
@@ -87,8 +93,8 @@ for d in yaml.safe_load_all(sys.stdin):
 ' "$ns-reader" >"$TEST_TMP/reader.yaml"
 require "the chart renders a reader ClusterRole" grep -q nonResourceURLs "$TEST_TMP/reader.yaml"
 require "it applies" kubectl_admin apply -f "$TEST_TMP/reader.yaml"
-require "bound to reader" kubectl_admin create clusterrolebinding "$ns-reader" --clusterrole "$ns-reader" \
-	--serviceaccount "$ns:reader"
+require "bound to reader" kubectl_admin create clusterrolebinding "$ns-reader" \
+	--clusterrole "$ns-reader" --serviceaccount "$ns:reader"
 remember_cluster_object clusterrole "$ns-reader"
 remember_cluster_object clusterrolebinding "$ns-reader"
 reader_tok=$(token reader)
@@ -102,9 +108,10 @@ assert_eq "the reader gets the live page" 200 "$(code / "$reader_tok")"
 ws() { # [TOKEN]: /live's answer, or "hung up"
 	local c rc=0 auth=()
 	[ $# -lt 1 ] || auth=(-H "Authorization: Bearer $1")
-	c=$(curl -sS --http1.1 --max-time 3 -o /dev/null -w '%{http_code}' -H 'Connection: Upgrade' \
-		-H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' \
-		-H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' -H 'Sec-WebSocket-Protocol: certcast-live' \
+	c=$(curl -sS --http1.1 --max-time 3 -o /dev/null -w '%{http_code}' \
+		-H 'Connection: Upgrade' -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' \
+		-H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' \
+		-H 'Sec-WebSocket-Protocol: certcast-live' \
 		"${auth[@]}" "$url/live" 2>/dev/null) || rc=$?
 	case $c:$rc in
 	000:52 | 000:56) echo "hung up" ;;
@@ -115,32 +122,37 @@ assert_match "/live with the reader's token: upgraded" "$(ws "$reader_tok")" '^1
 assert_match "/live without a token: refused" "$(ws)" '^(hung up|4[0-9][0-9] )'
 assert_match "/live with a garbage token: refused" "$(ws garbage)" '^(hung up|4[0-9][0-9] )'
 code / "$metrics_tok" >/dev/null # 403, and /live reviewed along
-assert_match "/live with the metrics-only token: refused" "$(ws "$metrics_tok")" '^(hung up|4[0-9][0-9] )'
+assert_match "/live with the metrics-only token: refused" "$(ws "$metrics_tok")" \
+	'^(hung up|4[0-9][0-9] )'
 
 # The outcomes, counted; the scrape passes promtool.
 curl -fsS -H "Authorization: Bearer $metrics_tok" "$url/metrics" >"$TEST_TMP/metrics.txt"
 m=$(cat "$TEST_TMP/metrics.txt")
 for r in allowed denied unauthenticated; do
-	assert_match "certcast_http_auth_total counts $r" "$m" "certcast_http_auth_total\\{result=\"$r\"\\} [1-9]"
+	assert_match "certcast_http_auth_total counts $r" "$m" \
+		"certcast_http_auth_total\\{result=\"$r\"\\} [1-9]"
 done
 assert_match "and has an error series" "$m" 'certcast_http_auth_total\{result="error"\} 0'
-check "promtool check metrics accepts /metrics" bash -c "promtool check metrics <'$TEST_TMP/metrics.txt'"
+check "promtool check metrics accepts /metrics" \
+	bash -c "promtool check metrics <'$TEST_TMP/metrics.txt'"
 
-# --- an API server that cannot answer: 503 ---------------------------------------------------------
+# --- an API server that cannot answer: 503 -------------------------------------------------
 dead=$(free_port)
-sed -E "s#server: .*#server: https://127.0.0.1:$dead#" "$CERTCAST_KUBECONFIG" >"$TEST_TMP/dead.kubeconfig"
+sed -E "s#server: .*#server: https://127.0.0.1:$dead#" "$CERTCAST_KUBECONFIG" \
+	>"$TEST_TMP/dead.kubeconfig"
 port2=$(free_port)
-start_bg deadapi env KUBECONFIG="$TEST_TMP/dead.kubeconfig" "$bin" controller --http-addr "127.0.0.1:$port2" \
-	--namespace "$ns" --http-auth kubernetes
+start_bg deadapi env KUBECONFIG="$TEST_TMP/dead.kubeconfig" "$bin" controller \
+	--http-addr "127.0.0.1:$port2" --namespace "$ns" --http-auth kubernetes
 wait_for "the second controller serves /healthz" 30 curl -fsS "http://127.0.0.1:$port2/healthz"
-c=$(curl -sS --max-time 30 -o "$TEST_TMP/body" -w '%{http_code}' -H "Authorization: Bearer $reader_tok" \
-	"http://127.0.0.1:$port2/metrics")
+c=$(curl -sS --max-time 30 -o "$TEST_TMP/body" -w '%{http_code}' \
+	-H "Authorization: Bearer $reader_tok" "http://127.0.0.1:$port2/metrics")
 assert_eq "no API server to ask: 503" 503 "$c"
 assert_contains "and says why" "$(body)" "the API server did not answer the TokenReview"
 stop_bg deadapi || true
-assert_contains "the failure is logged" "$(cat "$(bg_log deadapi)")" "HTTP auth: TokenReview for /metrics"
+assert_contains "the failure is logged" "$(cat "$(bg_log deadapi)")" \
+	"HTTP auth: TokenReview for /metrics"
 
-# --- no token in any log -----------------------------------------------------------------------------
+# --- no token in any log -------------------------------------------------------------------
 stop_bg ctl || true
 logs=$(cat "$(bg_log ctl)" "$(bg_log deadapi)")
 assert_contains "the controller logged its auth mode" "$logs" "HTTP authentication: kubernetes"

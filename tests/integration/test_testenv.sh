@@ -132,7 +132,8 @@ chart_rules=$(helm template t "$CERTCAST_ROOT/charts/certcast" --show-only templ
 assert_eq "the Helm chart's ClusterRole carries exactly rbac-rules.yaml" "$file_rules" "$chart_rules"
 chart_auth_rules=$(helm template t "$CERTCAST_ROOT/charts/certcast" --set httpAuth=kubernetes \
 	--show-only templates/rbac.yaml 2>&1 | rules_of 2>&1 || true)
-assert_eq "with httpAuth=kubernetes it carries rbac-auth-rules.yaml too" "$auth_rules" "$chart_auth_rules"
+assert_eq "with httpAuth=kubernetes it carries rbac-auth-rules.yaml too" \
+	"$auth_rules" "$chart_auth_rules"
 
 # --- status subresource ------------------------------------------------------------------------
 

@@ -137,7 +137,8 @@ Test(config, set_table)
 	    {"mode case matters", "mode", "Enforce", CC_ERR_INVAL, "observe or enforce"},
 	    {"httpAuth kubernetes", "httpAuth", "kubernetes", CC_OK, "kubernetes"},
 	    {"http-auth none", "http-auth", "none", CC_OK, "none"},
-	    {"httpAuth other value", "httpAuth", "rbac", CC_ERR_INVAL, "must be none or kubernetes"},
+	    {"httpAuth other value", "httpAuth", "rbac", CC_ERR_INVAL,
+		"must be none or kubernetes"},
 	    {"httpAuth empty", "http-auth", "", CC_ERR_INVAL, "must be none or kubernetes"},
 	    {"httpAuth case matters", "httpAuth", "Kubernetes", CC_ERR_INVAL, "none or kubernetes"},
 	    {"addr ipv4", "httpAddr", "127.0.0.1:8080", CC_OK, "127.0.0.1:8080"},
@@ -477,7 +478,8 @@ Test(config, usage_lists_every_flag)
 	struct buf b;
 	buf_init(&b, 1 << 16);
 	cfg_usage(&b);
-	const char *flags[] = {"--mode", "--http-addr", "--http-auth", "--namespace", "--leader-elect",
+	const char *flags[] = {"--mode", "--http-addr", "--http-auth", "--namespace",
+	    "--leader-elect",
 	    "--log-format", "--log-level", "--cert-manager-namespace", "--cert-manager-pod-selector",
 	    "--workers", "--client-qps", "--client-burst", "--target-risk", "--min-renew-before",
 	    "--max-renew-before", "--resync-period", "--cert-manager-metrics-port",
@@ -614,7 +616,8 @@ Test(config, http_auth_in_file_and_usage)
 	char err[256];
 	cfg_defaults(&c);
 	const char *y = "httpAuth: kubernetes\n";
-	cr_expect_eq(cfg_load_string(&c, y, strlen(y), "t.yaml", err, sizeof err), CC_OK, "%s", err);
+	cr_expect_eq(cfg_load_string(&c, y, strlen(y), "t.yaml", err, sizeof err), CC_OK, "%s",
+	    err);
 	cr_expect_eq(c.c_http_auth, CFG_HTTP_AUTH_KUBERNETES);
 	const char *bad = "httpAuth: basic\n";
 	cr_expect_eq(cfg_load_string(&c, bad, strlen(bad), "t.yaml", err, sizeof err),

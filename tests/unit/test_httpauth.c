@@ -82,10 +82,11 @@ Test(authreview, bearer_table)
 			cr_expect_str_eq(tok, c->bc_want, "%s", c->bc_name);
 		} else {
 			cr_expect_str_eq(tok, "", "%s: no token on error", c->bc_name);
-			cr_expect(strstr(err, c->bc_want) != NULL, "%s: reason \"%s\"", c->bc_name, err);
+			cr_expect(strstr(err, c->bc_want) != NULL, "%s: reason \"%s\"", c->bc_name,
+			    err);
 			/* a refusal never quotes what was sent */
-			cr_expect(strstr(err, "dXNlcjpwYXNz") == NULL && strstr(err, "s3") == NULL &&
-				strstr(err, "aaaa") == NULL,
+			cr_expect(strstr(err, "dXNlcjpwYXNz") == NULL &&
+				strstr(err, "s3") == NULL && strstr(err, "aaaa") == NULL,
 			    "%s: the reason quotes the header: %s", c->bc_name, err);
 		}
 	}
@@ -114,9 +115,10 @@ struct tr_case {
 Test(authreview, token_review_table)
 {
 	static const struct tr_case cases[] = {
-	    {"authenticated", "{\"kind\":\"TokenReview\",\"status\":{\"authenticated\":true,"
-			      "\"user\":{\"username\":\"system:serviceaccount:ns:sa\",\"uid\":\"u-1\","
-			      "\"groups\":[\"system:serviceaccounts\"],\"extra\":{\"k\":[\"v\"]}}}}",
+	    {"authenticated",
+		"{\"kind\":\"TokenReview\",\"status\":{\"authenticated\":true,"
+		"\"user\":{\"username\":\"system:serviceaccount:ns:sa\",\"uid\":\"u-1\","
+		"\"groups\":[\"system:serviceaccounts\"],\"extra\":{\"k\":[\"v\"]}}}}",
 		CC_OK, 1, "system:serviceaccount:ns:sa"},
 	    {"authenticated, only a user name", "{\"status\":{\"authenticated\":true,"
 						"\"user\":{\"username\":\"alice\"}}}",
@@ -145,9 +147,11 @@ Test(authreview, token_review_table)
 		CC_ERR_PARSE, 0, "status.user"},
 	    {"no user name", "{\"status\":{\"authenticated\":true,\"user\":{\"uid\":\"1\"}}}",
 		CC_ERR_PARSE, 0, "username"},
-	    {"empty user name", "{\"status\":{\"authenticated\":true,\"user\":{\"username\":\"\"}}}",
+	    {"empty user name",
+		"{\"status\":{\"authenticated\":true,\"user\":{\"username\":\"\"}}}",
 		CC_ERR_PARSE, 0, "username"},
-	    {"user name a number", "{\"status\":{\"authenticated\":true,\"user\":{\"username\":7}}}",
+	    {"user name a number",
+		"{\"status\":{\"authenticated\":true,\"user\":{\"username\":7}}}",
 		CC_ERR_PARSE, 0, "username"},
 	    {"uid a number", "{\"status\":{\"authenticated\":true,\"user\":{\"username\":\"a\","
 			     "\"uid\":5}}}",
@@ -161,8 +165,9 @@ Test(authreview, token_review_table)
 	    {"extra a list", "{\"status\":{\"authenticated\":true,\"user\":{\"username\":\"a\","
 			     "\"extra\":[]}}}",
 		CC_ERR_PARSE, 0, "extra"},
-	    {"an extra value a string", "{\"status\":{\"authenticated\":true,\"user\":{\"username\":"
-					"\"a\",\"extra\":{\"k\":\"v\"}}}}",
+	    {"an extra value a string",
+		"{\"status\":{\"authenticated\":true,\"user\":{\"username\":"
+		"\"a\",\"extra\":{\"k\":\"v\"}}}}",
 		CC_ERR_PARSE, 0, "extra[k]"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -170,18 +175,20 @@ Test(authreview, token_review_table)
 		struct arv_identity id;
 		int auth = -1;
 		char err[256] = "";
-		int rc = arv_parse_token_review(c->tc_body, c->tc_body ? strlen(c->tc_body) : 0, &auth,
-		    &id, err, sizeof err);
+		size_t len = c->tc_body ? strlen(c->tc_body) : 0;
+		int rc = arv_parse_token_review(c->tc_body, len, &auth, &id, err, sizeof err);
 		cr_expect_eq(rc, c->tc_rc, "%s: rc %d (%s)", c->tc_name, rc, err);
 		if (rc == CC_OK) {
 			cr_expect_eq(auth, c->tc_auth, "%s: authenticated", c->tc_name);
 			cr_expect_str_eq(id.id_user, c->tc_want, "%s: user", c->tc_name);
 		} else {
 			cr_expect_eq(auth, 0, "%s: authenticated on error", c->tc_name);
-			cr_expect(strstr(err, c->tc_want) != NULL, "%s: reason \"%s\"", c->tc_name, err);
+			cr_expect(strstr(err, c->tc_want) != NULL, "%s: reason \"%s\"", c->tc_name,
+			    err);
 		}
 		if (rc != CC_OK || !auth)
-			cr_expect(id.id_groups == NULL && id.id_extra == NULL && id.id_user[0] == '\0',
+			cr_expect(id.id_groups == NULL && id.id_extra == NULL &&
+				id.id_user[0] == '\0',
 			    "%s: nothing kept", c->tc_name);
 		arv_identity_free(&id);
 	}
@@ -225,7 +232,8 @@ Test(authreview, token_review_body)
 Test(authreview, sar_body)
 {
 	const char *tr = "{\"status\":{\"authenticated\":true,\"user\":{\"username\":\"bob\","
-			 "\"uid\":\"u-9\",\"groups\":[\"g1\",\"g2\"],\"extra\":{\"scopes\":[\"a\"]}}}}";
+			 "\"uid\":\"u-9\",\"groups\":[\"g1\",\"g2\"],"
+			 "\"extra\":{\"scopes\":[\"a\"]}}}}";
 	struct arv_identity id;
 	int auth;
 	char err[200];
@@ -270,10 +278,10 @@ Test(authreview, sar_table)
 			"ClusterRoleBinding\"}}",
 		CC_OK, 1, "RBAC: allowed by ClusterRoleBinding"},
 	    {"not allowed", "{\"status\":{\"allowed\":false}}", CC_OK, 0, ""},
-	    {"denied", "{\"status\":{\"allowed\":false,\"denied\":true,\"reason\":\"no\"}}", CC_OK, 0,
-		"no"},
-	    {"denied wins over allowed", "{\"status\":{\"allowed\":true,\"denied\":true}}", CC_OK, 0,
-		""},
+	    {"denied", "{\"status\":{\"allowed\":false,\"denied\":true,\"reason\":\"no\"}}",
+		CC_OK, 0, "no"},
+	    {"denied wins over allowed", "{\"status\":{\"allowed\":true,\"denied\":true}}",
+		CC_OK, 0, ""},
 	    {"null reason", "{\"status\":{\"allowed\":true,\"reason\":null}}", CC_OK, 1, ""},
 	    {"not JSON", "Forbidden", CC_ERR_PARSE, 0, "not JSON"},
 	    {"truncated", "{\"status\":{\"allowed\":tr", CC_ERR_PARSE, 0, "not JSON"},
@@ -293,15 +301,16 @@ Test(authreview, sar_table)
 		const struct sar_case *c = &cases[i];
 		int allowed = -1;
 		char reason[128] = "x", err[256] = "";
-		int rc = arv_parse_sar(c->sc_body, strlen(c->sc_body), &allowed, reason, sizeof reason,
-		    err, sizeof err);
+		int rc = arv_parse_sar(c->sc_body, strlen(c->sc_body), &allowed, reason,
+		    sizeof reason, err, sizeof err);
 		cr_expect_eq(rc, c->sc_rc, "%s: rc %d (%s)", c->sc_name, rc, err);
 		if (rc == CC_OK) {
 			cr_expect_eq(allowed, c->sc_allowed, "%s: allowed", c->sc_name);
 			cr_expect_str_eq(reason, c->sc_want, "%s: reason", c->sc_name);
 		} else {
 			cr_expect_eq(allowed, 0, "%s: allowed on error", c->sc_name);
-			cr_expect(strstr(err, c->sc_want) != NULL, "%s: error \"%s\"", c->sc_name, err);
+			cr_expect(strstr(err, c->sc_want) != NULL, "%s: error \"%s\"", c->sc_name,
+			    err);
 		}
 	}
 }
@@ -479,8 +488,8 @@ fake_post(void *arg, const char *path, const char *body, struct buf *resp, char 
 		cJSON *o = cJSON_Parse(body);
 		cJSON *spec = cJSON_GetObjectItem(o, "spec");
 		const char *user = cJSON_GetObjectItem(spec, "user")->valuestring;
-		const char *p = cJSON_GetObjectItem(cJSON_GetObjectItem(spec, "nonResourceAttributes"),
-		    "path")->valuestring;
+		cJSON *nr = cJSON_GetObjectItem(spec, "nonResourceAttributes");
+		const char *p = cJSON_GetObjectItem(nr, "path")->valuestring;
 		int allowed = strcmp(user, "root") == 0 ||
 		    (strcmp(user, "alice") == 0 &&
 			(!strcmp(p, "/metrics") || !strcmp(p, "/") || !strcmp(p, "/live")));
@@ -501,7 +510,8 @@ fake_post(void *arg, const char *path, const char *body, struct buf *resp, char 
 		return CC_OK;
 	}
 	if (!strcmp(u, "nobody")) {
-		buf_append_str(resp, "{\"status\":{\"authenticated\":false,\"error\":\"bad token\"}}");
+		buf_append_str(resp,
+		    "{\"status\":{\"authenticated\":false,\"error\":\"bad token\"}}");
 		return CC_OK;
 	}
 	buf_printf(resp, "{\"status\":{\"authenticated\":true,\"user\":{\"username\":\"%s\","
