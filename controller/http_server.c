@@ -417,7 +417,11 @@ http_route(struct lws *wsi, struct http_server *srv, struct http_session *ss, co
 	return http_respond(wsi, ss, 404, "text/plain; charset=utf-8", xstrdup("not found\n"), 10);
 }
 
-/* The Authorization header, malloc'ed, or NULL when absent or too long to be a bearer token. */
+/*
+ * The Authorization header, malloc'ed (wipe it with http_auth_free_header), NULL when absent,
+ * "" when too long to hold a token httpauth accepts (lws' own header limit, 4 KiB by default,
+ * usually refuses such a request first).
+ */
 static char *
 http_auth_header(struct lws *wsi)
 {
