@@ -149,7 +149,8 @@ test-san:
 # About 40 s; not part of `make test`.
 TSAN_TESTS := test_concurrency test_workqueue test_reconcile test_store test_ticker test_model \
 	test_metrics test_http_server test_reflector test_kube_client test_intern test_ratelimit \
-	test_scraper test_aripoll test_signals test_lease test_evrec test_act test_leaderev test_live
+	test_scraper test_aripoll test_signals test_lease test_evrec test_act test_leaderev test_live \
+	test_httpauth
 test-tsan:
 	$(MAKE) BUILD=build-tsan TSAN=1 OPT=-O1 $(TSAN_TESTS:%=build-tsan/tests/%)
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \

@@ -662,9 +662,10 @@ ctl_run(const struct ctl_opts *o)
 	int code = 1;
 	char msg[1024];
 
-	log_info("certcast %s starting: mode %s, namespace %s, %d workers", CERTCAST_VERSION,
-	    cfg_mode_name(cfg->c_mode), cfg->c_namespace[0] ? cfg->c_namespace : "(all)",
-	    cfg->c_workers);
+	log_info("certcast %s starting: mode %s, namespace %s, %d workers, HTTP auth %s",
+	    CERTCAST_VERSION, cfg_mode_name(cfg->c_mode),
+	    cfg->c_namespace[0] ? cfg->c_namespace : "(all)", cfg->c_workers,
+	    cfg_http_auth_name(cfg->c_http_auth));
 
 	int rc = kubeconfig_load(o->co_kubeconfig, o->co_context, &c.c_kc, msg, sizeof msg);
 	if (rc != CC_OK) {

@@ -155,7 +155,8 @@ assert_contains "the failure is logged" "$(cat "$(bg_log deadapi)")" \
 # --- no token in any log -------------------------------------------------------------------
 stop_bg ctl || true
 logs=$(cat "$(bg_log ctl)" "$(bg_log deadapi)")
-assert_contains "the controller logged its auth mode" "$logs" "HTTP authentication: kubernetes"
+assert_contains "the controller logged its auth mode" "$logs" "HTTP auth kubernetes"
+assert_contains "and how it works" "$logs" "HTTP authentication: kubernetes"
 leaked=""
 for t in "$plain_tok" "$metrics_tok" "$reader_tok"; do
 	# the whole token, and its signature alone (the part a log would most likely cut out)
