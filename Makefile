@@ -188,7 +188,8 @@ test-integration: $(BUILD)/certcast $(HELPER_BIN)
 # (lib.sh reads every background program's log). The rest drive the stand-in, the test
 # environment or the chart, or mostly wait for the stand-in's clock.
 SAN_IT_TESTS := test_controller test_actions test_events test_explain test_leader test_signals \
-	test_status test_status_remote test_watch test_model test_ari test_budget test_livepage
+	test_status test_status_remote test_watch test_model test_ari test_budget test_livepage \
+	test_http_auth
 test-integration-san:
 	$(MAKE) BUILD=build-san SAN=1 OPT=-O1 build-san/certcast \
 		$(HELPER_SRC:tests/helpers/%.c=build-san/helpers/%)
