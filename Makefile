@@ -149,7 +149,8 @@ test-san:
 # About 40 s; not part of `make test`.
 TSAN_TESTS := test_concurrency test_workqueue test_reconcile test_store test_ticker test_model \
 	test_metrics test_http_server test_reflector test_kube_client test_intern test_ratelimit \
-	test_scraper test_aripoll test_signals test_lease test_evrec test_act test_leaderev test_live
+	test_scraper test_aripoll test_signals test_lease test_evrec test_act test_leaderev test_live \
+	test_httpauth
 test-tsan:
 	$(MAKE) BUILD=build-tsan TSAN=1 OPT=-O1 $(TSAN_TESTS:%=build-tsan/tests/%)
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
@@ -181,14 +182,14 @@ test-bars: $(BUILD)/certcast
 test-integration: $(BUILD)/certcast $(HELPER_BIN)
 	tests/integration/run.sh $(BUILD)
 
-# The integration tests that drive certcast's own code hardest (its watches, writes, Events,
-# election, HTTP endpoints, live page and model), again with the ASan+UBSan build: a memory
-# error, a leak at its exit or undefined behaviour in any certcast they start fails them
-# (lib.sh reads every background program's log). The rest drive the stand-in, the test
-# environment or the chart, or mostly wait for the stand-in's clock.
+# The integration tests that drive certcast's own code (its watches, writes, Events, election,
+# HTTP endpoints and their auth, live page, model, recovery and failover), again with the
+# ASan+UBSan build: a memory error, a leak at its exit or undefined behaviour in any certcast
+# they start fails them (lib.sh reads every background program's log). The rest drive only the
+# stand-in, the test environment, the chart or the browser protocol.
 SAN_IT_TESTS := test_controller test_actions test_events test_explain test_leader test_signals \
 	test_status test_status_remote test_watch test_model test_ari test_budget test_livepage \
-	test_recovery test_prometheus test_failover_trial
+	test_recovery test_prometheus test_failover_trial test_http_auth
 test-integration-san:
 	$(MAKE) BUILD=build-san SAN=1 OPT=-O1 build-san/certcast \
 		$(HELPER_SRC:tests/helpers/%.c=build-san/helpers/%)

@@ -25,6 +25,7 @@
 enum cfg_id {
 	CI_MODE,
 	CI_HTTP_ADDR,
+	CI_HTTP_AUTH,
 	CI_NAMESPACE,
 	CI_LEADER_ELECT,
 	CI_LOG_FORMAT,
@@ -74,6 +75,10 @@ static const struct cfg_def cfg_defs[] = {
 	"observe writes annotations, Events and metrics; enforce also acts"},
     {CI_HTTP_ADDR, "httpAddr", "http-addr", CK_STRING, "ADDR",
 	"listen address for /metrics /healthz /readyz: HOST:PORT, :PORT or [V6]:PORT"},
+    {CI_HTTP_AUTH, "httpAuth", "http-auth", CK_STRING, "none|kubernetes",
+	"kubernetes: every HTTP path but /healthz and /readyz needs a bearer token that the API "
+	"server authenticates (TokenReview) and RBAC authorizes (SubjectAccessReview, "
+	"nonResourceURLs, verb get)"},
     {CI_NAMESPACE, "namespace", "namespace", CK_STRING, "NS",
 	"watch only this namespace (default: all)"},
     {CI_LEADER_ELECT, "leaderElect", "leader-elect", CK_BOOL, "",
@@ -133,6 +138,7 @@ cfg_defaults(struct cfg *c)
 	memset(c, 0, sizeof *c);
 	c->c_mode = CFG_MODE_OBSERVE;
 	c->c_http_addr = xstrdup(":9403");
+	c->c_http_auth = CFG_HTTP_AUTH_NONE;
 	c->c_namespace = xstrdup("");
 	c->c_leader_elect = 0;
 	c->c_log_format = LOG_FORMAT_TEXT;
@@ -195,6 +201,12 @@ const char *
 cfg_mode_name(enum cfg_mode m)
 {
 	return m == CFG_MODE_ENFORCE ? "enforce" : "observe";
+}
+
+const char *
+cfg_http_auth_name(enum cfg_http_auth a)
+{
+	return a == CFG_HTTP_AUTH_KUBERNETES ? "kubernetes" : "none";
 }
 
 static const struct cfg_def *
@@ -341,6 +353,14 @@ cfg_set(struct cfg *c, const char *name, const char *value, char *err, size_t er
 		cfg_replace(&c->c_http_addr, value);
 		break;
 	}
+	case CI_HTTP_AUTH:
+		if (strcmp(value, "none") == 0)
+			c->c_http_auth = CFG_HTTP_AUTH_NONE;
+		else if (strcmp(value, "kubernetes") == 0)
+			c->c_http_auth = CFG_HTTP_AUTH_KUBERNETES;
+		else
+			return cc_fail(err, errsz, CC_ERR_INVAL, "must be none or kubernetes");
+		break;
 	case CI_NAMESPACE:
 		if (value[0] != '\0' && !res_dns_label_ok(value))
 			return cc_fail(err, errsz, CC_ERR_INVAL, "must be a namespace name (lower-case DNS label)");
@@ -746,6 +766,9 @@ cfg_default_text(const struct cfg_def *d, const struct cfg *c, char *out, size_t
 		break;
 	case CI_HTTP_ADDR:
 		snprintf(out, outsz, "%s", c->c_http_addr);
+		break;
+	case CI_HTTP_AUTH:
+		snprintf(out, outsz, "%s", cfg_http_auth_name(c->c_http_auth));
 		break;
 	case CI_NAMESPACE:
 		snprintf(out, outsz, "all");

@@ -19,10 +19,13 @@
 #include <stdint.h>
 
 enum cfg_mode { CFG_MODE_OBSERVE = 0, CFG_MODE_ENFORCE = 1 };
+/* Who may read the HTTP endpoints: anyone, or whom the API server authorizes (httpauth.h). */
+enum cfg_http_auth { CFG_HTTP_AUTH_NONE = 0, CFG_HTTP_AUTH_KUBERNETES = 1 };
 
 struct cfg {
 	enum cfg_mode c_mode;          /* mode: observe | enforce */
 	char *c_http_addr;             /* httpAddr: HOST:PORT, :PORT or [V6]:PORT */
+	enum cfg_http_auth c_http_auth; /* httpAuth: none | kubernetes */
 	char *c_namespace;             /* namespace: watch only this one; "" for all */
 	int c_leader_elect;            /* leaderElect: only the holder of the Lease writes */
 	enum log_format c_log_format;  /* logFormat */
@@ -100,6 +103,8 @@ int cfg_lease_namespace(const struct cfg *c, const char **out, char *err, size_t
 
 /* "observe" / "enforce". */
 const char *cfg_mode_name(enum cfg_mode m);
+/* "none" / "kubernetes". */
+const char *cfg_http_auth_name(enum cfg_http_auth a);
 
 /* Append one line per setting to out, "  --flag VALUE  what (file key: name, default: d)". */
 void cfg_usage(struct buf *out);

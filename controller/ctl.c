@@ -7,6 +7,7 @@
 #include "cc_err.h"
 #include "explain_fmt.h"
 #include "http_server.h"
+#include "httpauth.h"
 #include "status.h"
 #include "kube_client.h"
 #include "kubeconfig.h"
@@ -68,6 +69,8 @@ struct ctl {
 	struct mdl *c_model;             /* owned: the learned model the workers share */
 	struct refl_set *c_refl;         /* owned */
 	struct http_server *c_http;      /* owned */
+	struct hauth *c_auth;            /* owned: httpAuth kubernetes' reviews, else NULL */
+	struct kube_client *c_auth_client; /* owned: their client (short timeout, own limiter) */
 	struct live *c_live;             /* owned: the live page's feed */
 	pthread_t *c_workers;            /* c_nworkers threads, started after the sync */
 	int c_nworkers;
@@ -489,6 +492,10 @@ ctl_teardown(struct ctl *c)
 		(void)mdl_checkpoint(c->c_model, c->c_cfg->c_state_file);
 	http_server_stop(c->c_http);
 	c->c_http = NULL;
+	hauth_free(c->c_auth); /* after the server, whose connections own its jobs */
+	c->c_auth = NULL;
+	kube_client_free(c->c_auth_client);
+	c->c_auth_client = NULL;
 	live_free(c->c_live); /* after the server, which serves its messages */
 	c->c_live = NULL;
 	refl_set_free(c->c_refl);
@@ -609,6 +616,38 @@ ctl_start_lease(struct ctl *c)
 	return le_start(c->c_le);
 }
 
+/* The delegated authentication of the HTTP endpoints (httpAuth: kubernetes). */
+static int
+ctl_start_auth(struct ctl *c)
+{
+	/*
+	 * Its own client: a review waits at most 5 s (the request waits for it), and a burst of
+	 * scrapes with new tokens must not queue behind a relist in the watches' limiter.
+	 */
+	struct kube_client_opts ko;
+	memset(&ko, 0, sizeof ko);
+	ko.kco_qps = c->c_cfg->c_qps;
+	ko.kco_burst = c->c_cfg->c_burst;
+	ko.kco_timeout_ms = 5000;
+	ko.kco_connect_timeout_ms = 3000;
+	struct kube_error ke;
+	memset(&ke, 0, sizeof ke);
+	int rc = kube_client_new(c->c_kc, &ko, &c->c_auth_client, &ke);
+	if (rc != CC_OK) {
+		log_error("HTTP authentication's API client: %s: %s", cc_strerror(rc),
+		    ke.ke_message);
+		return rc;
+	}
+	struct hauth_opts ho;
+	memset(&ho, 0, sizeof ho);
+	ho.hao_client = c->c_auth_client;
+	ho.hao_counter = c->c_met.ms_http_auth;
+	c->c_auth = hauth_new(&ho);
+	log_info("HTTP authentication: kubernetes (TokenReview and SubjectAccessReview; "
+		 "/healthz and /readyz stay open)");
+	return CC_OK;
+}
+
 int
 ctl_run(const struct ctl_opts *o)
 {
@@ -623,9 +662,10 @@ ctl_run(const struct ctl_opts *o)
 	int code = 1;
 	char msg[1024];
 
-	log_info("certcast %s starting: mode %s, namespace %s, %d workers", CERTCAST_VERSION,
-	    cfg_mode_name(cfg->c_mode), cfg->c_namespace[0] ? cfg->c_namespace : "(all)",
-	    cfg->c_workers);
+	log_info("certcast %s starting: mode %s, namespace %s, %d workers, HTTP auth %s",
+	    CERTCAST_VERSION, cfg_mode_name(cfg->c_mode),
+	    cfg->c_namespace[0] ? cfg->c_namespace : "(all)", cfg->c_workers,
+	    cfg_http_auth_name(cfg->c_http_auth));
 
 	int rc = kubeconfig_load(o->co_kubeconfig, o->co_context, &c.c_kc, msg, sizeof msg);
 	if (rc != CC_OK) {
@@ -704,8 +744,10 @@ ctl_run(const struct ctl_opts *o)
 
 	struct live_opts lo = {ctl_live_rows, &c, ctl_live_wake, &c, 0};
 	c.c_live = live_new(&lo);
+	if (cfg->c_http_auth == CFG_HTTP_AUTH_KUBERNETES && ctl_start_auth(&c) != CC_OK)
+		goto out;
 	struct http_server_opts ho = {cfg->c_http_addr, c.c_reg, ctl_explain, &c, ctl_status, &c,
-	    c.c_live};
+	    c.c_live, c.c_auth};
 	rc = http_server_start(&ho, &c.c_http, msg, sizeof msg);
 	if (rc != CC_OK) {
 		log_error("%s", msg);

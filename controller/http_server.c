@@ -6,6 +6,7 @@
 
 #include "buf.h"
 #include "cc_err.h"
+#include "httpauth.h"
 #include "live.h"
 #include "live_page.h"
 #include "log.h"
@@ -41,6 +42,8 @@
 #define HTTP_STATUS_ARG_MAX 128
 /* Live pages connected at once: each holds up to one message (a few MB at 10k certificates). */
 #define HTTP_LIVE_MAX 32
+/* An Authorization header longer than this cannot hold a bearer token httpauth accepts. */
+#define HTTP_AUTH_HDR_MAX 8300
 
 struct http_server {
 	struct lws_context *hs_ctx;        /* libwebsockets context, used by the thread only */
@@ -50,6 +53,7 @@ struct http_server {
 	http_status_fn hs_status;          /* NULL: no /status */
 	void *hs_status_arg;               /* borrowed */
 	struct live *hs_live;              /* borrowed; NULL: the page has no feed */
+	struct hauth *hs_auth;             /* borrowed; NULL: no authentication */
 	int hs_live_n;                     /* pages connected; the service thread's own */
 	pthread_t hs_thread;               /* runs http_loop */
 	atomic_int hs_stop;                /* set by http_server_stop */
@@ -58,11 +62,22 @@ struct http_server {
 	char hs_iface[INET6_ADDRSTRLEN];   /* numeric bind address, "" for all */
 };
 
+/* Where a request stands with httpAuth: kubernetes. */
+enum http_auth_state {
+	HA_NONE = 0,        /* no review outstanding */
+	HA_WAITING,         /* a review runs on httpauth's workers (ss_job) */
+	HA_DECIDED,         /* ss_dec holds the answer; the next writable callback applies it */
+};
+
 /* One HTTP transaction's response, streamed out in chunks. */
 struct http_session {
 	char *ss_body;      /* owned response body */
 	size_t ss_len;      /* bytes in ss_body */
 	size_t ss_off;      /* bytes already written */
+	enum http_auth_state ss_auth;  /* see http_auth_state */
+	struct hauth_job *ss_job;      /* the review in flight (HA_WAITING), owned by httpauth */
+	char *ss_path;                 /* owned copy of the path while a review runs */
+	struct hauth_decision ss_dec;  /* the review's answer (HA_DECIDED) */
 };
 
 static const char http_explain_usage[] =
@@ -131,9 +146,13 @@ http_parse_addr(const char *addr, char *host, size_t hostsz, int *port, char *er
 	return CC_OK;
 }
 
+/*
+ * Answer status with body (owned, sent in chunks) and, when xname is set, one more header
+ * (xname as lws wants it, "www-authenticate:", with its value xval).
+ */
 static int
-http_respond(struct lws *wsi, struct http_session *ss, unsigned int status, const char *ctype,
-    char *body, size_t len)
+http_respond_x(struct lws *wsi, struct http_session *ss, unsigned int status, const char *ctype,
+    char *body, size_t len, const char *xname, const char *xval)
 {
 	unsigned char hdr[LWS_PRE + 1024];
 	unsigned char *start = &hdr[LWS_PRE], *p = start, *end = &hdr[sizeof hdr - 1];
@@ -146,10 +165,20 @@ http_respond(struct lws *wsi, struct http_session *ss, unsigned int status, cons
 	if (lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
 		(const unsigned char *)"no-store", 8, &p, end))
 		return 1;
+	if (xname != NULL && lws_add_http_header_by_name(wsi, (const unsigned char *)xname,
+				 (const unsigned char *)xval, (int)strlen(xval), &p, end))
+		return 1;
 	if (lws_finalize_write_http_header(wsi, start, &p, end))
 		return 1;
 	lws_callback_on_writable(wsi);
 	return 0;
+}
+
+static int
+http_respond(struct lws *wsi, struct http_session *ss, unsigned int status, const char *ctype,
+    char *body, size_t len)
+{
+	return http_respond_x(wsi, ss, status, ctype, body, len, NULL, NULL);
 }
 
 int
@@ -388,6 +417,140 @@ http_route(struct lws *wsi, struct http_server *srv, struct http_session *ss, co
 	return http_respond(wsi, ss, 404, "text/plain; charset=utf-8", xstrdup("not found\n"), 10);
 }
 
+/*
+ * The Authorization header, malloc'ed (wipe it with http_auth_free_header), NULL when absent,
+ * "" when too long to hold a token httpauth accepts (lws' own header limit, 4 KiB by default,
+ * usually refuses such a request first).
+ */
+static char *
+http_auth_header(struct lws *wsi)
+{
+	int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+	if (n <= 0 || n > HTTP_AUTH_HDR_MAX)
+		return n > 0 ? xstrdup("") : NULL;
+	char *h = xmalloc((size_t)n + 1);
+	if (lws_hdr_copy(wsi, h, n + 1, WSI_TOKEN_HTTP_AUTHORIZATION) < 0)
+		h[0] = '\0';
+	return h;
+}
+
+static void
+http_auth_free_header(char *h)
+{
+	if (h != NULL) {
+		explicit_bzero(h, strlen(h));
+		free(h);
+	}
+}
+
+/* Answer a request that httpauth did not let through: 401, 403 or 503. */
+static int
+http_auth_refuse(struct lws *wsi, struct http_session *ss, const char *uri,
+    const struct hauth_decision *d)
+{
+	char line[768];
+	switch (d->hd_result) {
+	case HAUTH_UNAUTHENTICATED:
+		snprintf(line, sizeof line,
+		    "unauthorized: %s; send Authorization: Bearer TOKEN with a Kubernetes token\n",
+		    d->hd_why);
+		return http_respond_x(wsi, ss, 401, HTTP_TEXT_PLAIN, xstrdup(line), strlen(line),
+		    "www-authenticate:", "Bearer");
+	case HAUTH_DENIED:
+		snprintf(line, sizeof line,
+		    "forbidden: user \"%.256s\" may not get path \"%.256s\" (RBAC: grant the verb "
+		    "get on this nonResourceURL)\n",
+		    d->hd_user, uri);
+		return http_reply(wsi, ss, 403, "%s", line);
+	default:
+		return http_reply(wsi, ss, 503,
+		    "service unavailable: %s; try again later\n", d->hd_why);
+	}
+}
+
+/* A review finished (httpauth's worker thread): wake the service loop to pick it up. */
+static void
+http_auth_wake(void *arg)
+{
+	lws_cancel_service(arg);
+}
+
+/*
+ * The gate in front of http_route with httpAuth: kubernetes; returns what the callback returns.
+ * A decision the cache holds is applied at once. A review that must ask the API server leaves
+ * the request waiting (HA_WAITING), without blocking this thread: it is answered from the
+ * writable callback once http_auth_collect hands the decision over.
+ */
+static int
+http_auth_gate(struct lws *wsi, struct http_server *srv, struct http_session *ss,
+    const char *uri)
+{
+	char *hdr = http_auth_header(wsi);
+	struct hauth_decision d;
+	struct hauth_job *job = NULL;
+	/* the live page's own WebSocket is decided from the cache: fill it for /live too */
+	int page = strcmp(uri, "/") == 0 || strcmp(uri, "/index.html") == 0;
+	const char *also = page && srv->hs_live ? "/live" : NULL;
+	int r = hauth_begin(srv->hs_auth, hdr, uri, also, wsi, http_auth_wake,
+	    lws_get_context(wsi), &job, &d);
+	http_auth_free_header(hdr);
+	if (r == HAUTH_PENDING) {
+		ss->ss_auth = HA_WAITING;
+		ss->ss_job = job;
+		ss->ss_path = xstrdup(uri);
+		return 0;
+	}
+	if (d.hd_result == HAUTH_ALLOWED)
+		return http_route(wsi, srv, ss, uri);
+	return http_auth_refuse(wsi, ss, uri, &d);
+}
+
+/* Hand every finished review to its request (service thread, after lws_cancel_service). */
+static void
+http_auth_collect(struct http_server *srv)
+{
+	void *owner;
+	struct hauth_decision d;
+	while (hauth_take(srv->hs_auth, &owner, &d)) {
+		struct lws *w = owner;
+		struct http_session *ss = lws_wsi_user(w);
+		if (ss == NULL || ss->ss_auth != HA_WAITING)
+			continue;
+		ss->ss_auth = HA_DECIDED;
+		ss->ss_job = NULL;
+		ss->ss_dec = d;
+		lws_callback_on_writable(w);
+	}
+}
+
+/* The decision arrived: answer the request that waited for it. */
+static int
+http_auth_resume(struct lws *wsi, struct http_server *srv, struct http_session *ss)
+{
+	char *path = ss->ss_path;
+	ss->ss_path = NULL;
+	ss->ss_auth = HA_NONE;
+	int rc;
+	if (ss->ss_dec.hd_result == HAUTH_ALLOWED)
+		rc = http_route(wsi, srv, ss, path);
+	else
+		rc = http_auth_refuse(wsi, ss, path, &ss->ss_dec);
+	free(path);
+	return rc;
+}
+
+/* Forget the request's review: the connection closes or a new request starts. */
+static void
+http_auth_reset(struct http_server *srv, struct http_session *ss)
+{
+	if (ss->ss_job != NULL)
+		hauth_abandon(srv->hs_auth, ss->ss_job);
+	ss->ss_job = NULL;
+	free(ss->ss_path);
+	ss->ss_path = NULL;
+	ss->ss_auth = HA_NONE;
+}
+
 static int
 http_write_more(struct lws *wsi, struct http_session *ss)
 {
@@ -421,10 +584,20 @@ http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 	struct http_session *ss = user;
 	struct http_server *srv = lws_context_user(lws_get_context(wsi));
 	switch (reason) {
-	case LWS_CALLBACK_HTTP:
+	case LWS_CALLBACK_HTTP: {
 		free(ss->ss_body);
 		ss->ss_body = NULL;
-		return http_route(wsi, srv, ss, in ? (const char *)in : "/");
+		const char *uri = in ? (const char *)in : "/";
+		if (srv->hs_auth == NULL || hauth_path_open(uri))
+			return http_route(wsi, srv, ss, uri);
+		http_auth_reset(srv, ss);
+		return http_auth_gate(wsi, srv, ss, uri);
+	}
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		/* a review finished (or the live feed moved, which the live protocol handles) */
+		if (srv != NULL && srv->hs_auth != NULL)
+			http_auth_collect(srv);
+		break;
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 		/*
 		 * lws hands a WebSocket that names no protocol of ours to the first one, this one:
@@ -439,12 +612,15 @@ http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 		lws_callback_on_writable(wsi);
 		return 0;
 	case LWS_CALLBACK_HTTP_WRITEABLE:
+		if (ss->ss_auth == HA_DECIDED)
+			return http_auth_resume(wsi, srv, ss);
 		return http_write_more(wsi, ss);
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
 	case LWS_CALLBACK_CLOSED_HTTP:
 		if (ss) {
 			free(ss->ss_body);
 			ss->ss_body = NULL;
+			http_auth_reset(srv, ss);
 		}
 		break;
 	default:
@@ -478,6 +654,19 @@ http_live_allowed(struct lws *wsi, const struct http_server *srv, char *why, siz
 		return snprintf(why, whysz, "the feed is at /live"), 0;
 	if (srv->hs_live_n >= HTTP_LIVE_MAX)
 		return snprintf(why, whysz, "%d pages connected already", HTTP_LIVE_MAX), 0;
+	if (srv->hs_auth != NULL) {
+		/* no waiting here: the upgrade is decided now, from what serving "/" cached */
+		char *hdr = http_auth_header(wsi);
+		struct hauth_decision d;
+		hauth_peek(srv->hs_auth, hdr, "/live", &d);
+		http_auth_free_header(hdr);
+		if (d.hd_result == HAUTH_DENIED)
+			return snprintf(why, whysz, "user \"%.100s\" may not get /live",
+				   d.hd_user),
+			       0;
+		if (d.hd_result != HAUTH_ALLOWED)
+			return snprintf(why, whysz, "not authenticated: %s", d.hd_why), 0;
+	}
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) <= 0)
 		return 1;
 	if (lws_hdr_copy(wsi, origin, (int)sizeof origin, WSI_TOKEN_ORIGIN) < 0 ||
@@ -663,6 +852,7 @@ http_server_start(const struct http_server_opts *o, struct http_server **out, ch
 	srv->hs_status = o->hso_status;
 	srv->hs_status_arg = o->hso_status_arg;
 	srv->hs_live = o->hso_live;
+	srv->hs_auth = o->hso_auth;
 	atomic_init(&srv->hs_stop, 0);
 	atomic_init(&srv->hs_ready, 0);
 	if (host[0] != '\0') {
@@ -745,6 +935,8 @@ http_server_stop(struct http_server *s)
 	atomic_store(&s->hs_stop, 1);
 	lws_cancel_service(s->hs_ctx);
 	pthread_join(s->hs_thread, NULL);
+	/* a review finishing from now on must not wake a context that is going away */
+	hauth_quiesce(s->hs_auth);
 	lws_context_destroy(s->hs_ctx);
 	free(s);
 }

@@ -20,6 +20,14 @@
  * Anything else is 404; methods other than GET are 405. Requests are answered from the service
  * thread, so the metrics collectors and the explain handler run there.
  *
+ * With an authenticator in the options (httpAuth: kubernetes, httpauth.h) every path but
+ * /healthz and /readyz needs "Authorization: Bearer TOKEN" that the API server authenticates
+ * and authorizes (RBAC nonResourceURLs, verb get): 401 with "WWW-Authenticate: Bearer" for a
+ * missing, malformed or unknown token, 403 naming the user and the path when RBAC says no,
+ * 503 when the API server cannot answer. A review that is not cached runs on httpauth's
+ * workers; the request waits for it without holding up the service thread. The /live
+ * WebSocket is decided from the cache, which serving "/" fills for /live as well.
+ *
  * libwebsockets hands over the path already percent-decoded and normalised: "//" and "/./"
  * collapsed, "/../" resolved, "+" read as a space, the query string apart. So an encoded "/"
  * (%2F) arrives as a slash and makes a third segment, and "/explain//ns/name" reaches the
@@ -31,6 +39,7 @@
 #include <stddef.h>
 
 struct met_registry;
+struct hauth;
 struct http_server;
 struct live;
 
@@ -97,6 +106,8 @@ struct http_server_opts {
 	void *hso_status_arg;             /* handed to hso_status; must outlive the server */
 	struct live *hso_live;            /* the live page's feed, NULL: none; must outlive the
 	                                     server */
+	struct hauth *hso_auth;           /* delegated authentication, NULL: none (httpAuth none);
+	                                     must outlive the server */
 };
 
 /*

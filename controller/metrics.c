@@ -670,6 +670,10 @@ met_std_register(struct met_registry *r, const char *version, struct met_std *ou
 	    {&out->ms_model_rel_obs, "certcast_model_reliability_observed",
 		"Reliability table: observed failure share of the outcomes in each tenth.", MET_GAUGE,
 		bin_l, 1},
+	    {&out->ms_http_auth, "certcast_http_auth_total",
+		"Requests to the HTTP endpoints decided by delegated authentication (httpAuth: "
+		"kubernetes), by result (allowed, denied, unauthenticated, error).", MET_COUNTER,
+		result_l, 1},
 	};
 	memset(out, 0, sizeof *out);
 	for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++) {

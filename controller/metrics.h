@@ -105,6 +105,7 @@ struct met_std {
 	struct met_family *ms_model_outcomes;        /* certcast_model_outcomes_total{outcome} */
 	struct met_family *ms_model_rel_pred;        /* certcast_model_reliability_predicted{bin} */
 	struct met_family *ms_model_rel_obs;         /* certcast_model_reliability_observed{bin} */
+	struct met_family *ms_http_auth;             /* certcast_http_auth_total{result} */
 };
 
 /*

@@ -6,6 +6,9 @@
 #   hack/gen-rbac.sh --check      fails when k8s/rbac.yaml differs from what the rules give
 #   hack/gen-rbac.sh --user NAME  prints a ClusterRole and a ClusterRoleBinding that grant the
 #                                 rules to the user NAME (the test environment's certcast user)
+#   hack/gen-rbac.sh --user NAME --http-auth
+#                                 the same plus files/rbac-auth-rules.yaml, as the chart renders
+#                                 them with httpAuth: kubernetes (the test environment's choice)
 #
 # The rules file is embedded as text, indented by two spaces, exactly as the chart's
 # `.Files.Get "files/rbac-rules.yaml" | indent 2` does, so all three carry the same list.
@@ -13,12 +16,15 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 rules=$root/charts/certcast/files/rbac-rules.yaml
+auth_rules=$root/charts/certcast/files/rbac-auth-rules.yaml
 out=$root/k8s/rbac.yaml
 
+# cluster_role NAME [auth]: the ClusterRole; with "auth", httpAuth: kubernetes' rules as well.
 cluster_role() {
 	printf 'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: %s\n' "$1"
 	printf '  labels:\n    app.kubernetes.io/name: certcast\nrules:\n'
 	sed 's/^/  /' "$rules"
+	if [ "${2:-}" = auth ]; then sed 's/^/  /' "$auth_rules"; fi
 }
 
 render_manifests() {
@@ -53,7 +59,7 @@ EOF
 }
 
 render_user() {
-	cluster_role "$1"
+	cluster_role "$1" "${2:-}"
 	cat <<EOF
 ---
 apiVersion: rbac.authorization.k8s.io/v1
@@ -84,11 +90,15 @@ case ${1:-} in
 	fi
 	;;
 --user)
-	[ -n "${2:-}" ] || { echo "usage: $0 --user NAME" >&2; exit 2; }
-	render_user "$2"
+	[ -n "${2:-}" ] || { echo "usage: $0 --user NAME [--http-auth]" >&2; exit 2; }
+	case ${3:-} in
+	"") render_user "$2" ;;
+	--http-auth) render_user "$2" auth ;;
+	*) echo "usage: $0 --user NAME [--http-auth]" >&2; exit 2 ;;
+	esac
 	;;
 *)
-	echo "usage: $0 [--check | --user NAME]" >&2
+	echo "usage: $0 [--check | --user NAME [--http-auth]]" >&2
 	exit 2
 	;;
 esac

@@ -25,7 +25,9 @@
 #     create default service accounts);
 #   - cert-manager's CRDs from deploy/crds (waited for until Established), namespace cert-manager;
 #   - a ClusterRole/ClusterRoleBinding giving the user certcast exactly
-#     charts/certcast/files/rbac-rules.yaml, so a missing rule fails a test.
+#     charts/certcast/files/rbac-rules.yaml, so a missing rule fails a test, plus
+#     rbac-auth-rules.yaml: the chart's RBAC with httpAuth: kubernetes (hack/gen-rbac.sh
+#     --http-auth), which tests/integration/test_http_auth.sh turns on.
 #
 # Exports: KUBECONFIG (admin), CERTCAST_KUBECONFIG (the certcast user), PATH (kubectl, etcd,
 # etcdctl, kube-apiserver first), TESTENV_DIR, TESTENV_APISERVER_URL, TESTENV_ETCD_ENDPOINT,
@@ -408,7 +410,8 @@ cmd_up() {
 		crd/issuers.cert-manager.io crd/clusterissuers.cert-manager.io \
 		crd/orders.acme.cert-manager.io crd/challenges.acme.cert-manager.io >/dev/null
 	kubectl_admin create namespace cert-manager >/dev/null
-	"$root/hack/gen-rbac.sh" --user certcast | kubectl_admin apply -f - >/dev/null
+	# the chart's RBAC with httpAuth: kubernetes, so that tests can turn the HTTP auth on
+	"$root/hack/gen-rbac.sh" --user certcast --http-auth | kubectl_admin apply -f - >/dev/null
 	wait_watch_caches || die "the API server does not accept watches; logs in $D/logs"
 	exports >"$D/env.sh"
 	trap - EXIT

@@ -52,6 +52,23 @@ rc=0; out=$(helm template t "$chart" --set mode=bogus 2>&1) || rc=$?
 assert_ne "a bad mode fails to render" 0 "$rc"
 assert_contains "the failure says why" "$out" "mode must be observe or enforce"
 
+# httpAuth: none by default (no review rights, no reader roles); kubernetes adds both, and the
+# ServiceMonitor then sends Prometheus' token.
+assert_contains "httpAuth none by default" "$cm" "httpAuth: none"
+assert_not_contains "no review rights by default" "$rules" "tokenreviews"
+assert_not_contains "no reader role by default" "$rules" "nonResourceURLs"
+auth=$(helm template t "$chart" --set httpAuth=kubernetes --set serviceMonitor.enabled=true)
+assert_contains "httpAuth kubernetes reaches the config" "$auth" "httpAuth: kubernetes"
+assert_contains "certcast may create TokenReviews" "$auth" 'resources: ["tokenreviews"]'
+assert_contains "and SubjectAccessReviews" "$auth" 'resources: ["subjectaccessreviews"]'
+assert_contains "a metrics reader ClusterRole to bind" "$auth" "name: t-certcast-metrics-reader"
+paths='"/metrics", "/status", "/explain", "/explain/*", "/", "/index.html", "/live"'
+assert_contains "a reader ClusterRole for every path" "$auth" "nonResourceURLs: [$paths]"
+assert_contains "the ServiceMonitor sends a token" "$auth" "bearerTokenFile:"
+rc=0; out=$(helm template t "$chart" --set httpAuth=basic 2>&1) || rc=$?
+assert_ne "a bad httpAuth fails to render" 0 "$rc"
+assert_contains "and says why" "$out" "httpAuth must be none or kubernetes"
+
 # Leader election: on by itself with several replicas, or when asked; the pod's name and
 # namespace from the downward API; several replicas without it refused.
 assert_contains "one replica: no --leader-elect" "$dep" 'args: ["controller", "--config", "/etc/certcast/config.yaml"]'

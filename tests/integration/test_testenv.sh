@@ -120,12 +120,20 @@ assert_eq "no rule names secrets or a wildcard" "" \
 # One list of rules, four places: the file, the live ClusterRole, k8s/rbac.yaml, the chart.
 # kubectl prints one JSON document per object; the ClusterRole's rules, keys sorted.
 rules_of() { kubectl_admin create --dry-run=client -o json -f - | jq -S -s '[.[] | (.items[]? // .) | select(.kind == "ClusterRole")][0].rules'; }
+# The test environment grants what the chart grants with httpAuth: kubernetes (rbac-rules.yaml
+# and rbac-auth-rules.yaml); k8s/ and the chart's default (httpAuth: none) only rbac-rules.yaml.
 file_rules=$("$CERTCAST_ROOT/hack/gen-rbac.sh" --user probe | rules_of)
-assert_eq "the live ClusterRole carries exactly rbac-rules.yaml" "$file_rules" "$(jq -S . <<<"$rules")"
+auth_rules=$("$CERTCAST_ROOT/hack/gen-rbac.sh" --user probe --http-auth | rules_of)
+assert_eq "the live ClusterRole carries exactly rbac-rules.yaml and rbac-auth-rules.yaml" \
+	"$auth_rules" "$(jq -S . <<<"$rules")"
 assert_eq "k8s/rbac.yaml carries exactly rbac-rules.yaml" "$file_rules" "$(rules_of <"$CERTCAST_ROOT/k8s/rbac.yaml")"
 check "k8s/rbac.yaml is up to date with its generator" "$CERTCAST_ROOT/hack/gen-rbac.sh" --check
 chart_rules=$(helm template t "$CERTCAST_ROOT/charts/certcast" --show-only templates/rbac.yaml 2>&1 | rules_of 2>&1 || true)
 assert_eq "the Helm chart's ClusterRole carries exactly rbac-rules.yaml" "$file_rules" "$chart_rules"
+chart_auth_rules=$(helm template t "$CERTCAST_ROOT/charts/certcast" --set httpAuth=kubernetes \
+	--show-only templates/rbac.yaml 2>&1 | rules_of 2>&1 || true)
+assert_eq "with httpAuth=kubernetes it carries rbac-auth-rules.yaml too" \
+	"$auth_rules" "$chart_auth_rules"
 
 # --- status subresource ------------------------------------------------------------------------
 

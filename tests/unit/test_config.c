@@ -15,6 +15,7 @@ Test(config, defaults)
 	cfg_defaults(&c);
 	cr_expect_eq(c.c_mode, CFG_MODE_OBSERVE);
 	cr_expect_str_eq(c.c_http_addr, ":9403");
+	cr_expect_eq(c.c_http_auth, CFG_HTTP_AUTH_NONE, "no authentication unless asked for");
 	cr_expect_str_eq(c.c_namespace, "");
 	cr_expect_eq(c.c_leader_elect, 0);
 	cr_expect_eq(c.c_ari, 1);
@@ -74,6 +75,8 @@ field_text(const struct cfg *c, const char *key, char *out, size_t n)
 		snprintf(out, n, "%s", cfg_mode_name(c->c_mode));
 	else if (!strcmp(key, "httpAddr") || !strcmp(key, "http-addr"))
 		snprintf(out, n, "%s", c->c_http_addr);
+	else if (!strcmp(key, "httpAuth") || !strcmp(key, "http-auth"))
+		snprintf(out, n, "%s", cfg_http_auth_name(c->c_http_auth));
 	else if (!strcmp(key, "namespace"))
 		snprintf(out, n, "%s", c->c_namespace);
 	else if (!strcmp(key, "leaderElect") || !strcmp(key, "leader-elect"))
@@ -132,6 +135,12 @@ Test(config, set_table)
 	    {"mode observe", "mode", "observe", CC_OK, "observe"},
 	    {"mode off is per-certificate only", "mode", "off", CC_ERR_INVAL, "observe or enforce"},
 	    {"mode case matters", "mode", "Enforce", CC_ERR_INVAL, "observe or enforce"},
+	    {"httpAuth kubernetes", "httpAuth", "kubernetes", CC_OK, "kubernetes"},
+	    {"http-auth none", "http-auth", "none", CC_OK, "none"},
+	    {"httpAuth other value", "httpAuth", "rbac", CC_ERR_INVAL,
+		"must be none or kubernetes"},
+	    {"httpAuth empty", "http-auth", "", CC_ERR_INVAL, "must be none or kubernetes"},
+	    {"httpAuth case matters", "httpAuth", "Kubernetes", CC_ERR_INVAL, "none or kubernetes"},
 	    {"addr ipv4", "httpAddr", "127.0.0.1:8080", CC_OK, "127.0.0.1:8080"},
 	    {"addr flag spelling", "http-addr", "[::1]:9", CC_OK, "[::1]:9"},
 	    {"addr without port", "httpAddr", "localhost", CC_ERR_INVAL, ":PORT"},
@@ -469,7 +478,8 @@ Test(config, usage_lists_every_flag)
 	struct buf b;
 	buf_init(&b, 1 << 16);
 	cfg_usage(&b);
-	const char *flags[] = {"--mode", "--http-addr", "--namespace", "--leader-elect",
+	const char *flags[] = {"--mode", "--http-addr", "--http-auth", "--namespace",
+	    "--leader-elect",
 	    "--log-format", "--log-level", "--cert-manager-namespace", "--cert-manager-pod-selector",
 	    "--workers", "--client-qps", "--client-burst", "--target-risk", "--min-renew-before",
 	    "--max-renew-before", "--resync-period", "--cert-manager-metrics-port",
@@ -596,6 +606,30 @@ Test(config, public_suffix_list)
 	buf_init(&b, 1 << 16);
 	cfg_usage(&b);
 	cr_expect(strstr(b.b_data, "--public-suffix-list PATH") != NULL);
+	buf_free(&b);
+	cfg_free(&c);
+}
+
+Test(config, http_auth_in_file_and_usage)
+{
+	struct cfg c;
+	char err[256];
+	cfg_defaults(&c);
+	const char *y = "httpAuth: kubernetes\n";
+	cr_expect_eq(cfg_load_string(&c, y, strlen(y), "t.yaml", err, sizeof err), CC_OK, "%s",
+	    err);
+	cr_expect_eq(c.c_http_auth, CFG_HTTP_AUTH_KUBERNETES);
+	const char *bad = "httpAuth: basic\n";
+	cr_expect_eq(cfg_load_string(&c, bad, strlen(bad), "t.yaml", err, sizeof err),
+	    CC_ERR_CONFIG);
+	cr_expect_str_eq(err,
+	    "t.yaml:1:11: httpAuth: invalid value \"basic\": must be none or kubernetes");
+	cr_expect_eq(c.c_http_auth, CFG_HTTP_AUTH_KUBERNETES, "unchanged on error");
+	struct buf b;
+	buf_init(&b, 1 << 16);
+	cfg_usage(&b);
+	cr_expect(strstr(b.b_data, "--http-auth none|kubernetes") != NULL);
+	cr_expect(strstr(b.b_data, "(file key: httpAuth; default: none)") != NULL);
 	buf_free(&b);
 	cfg_free(&c);
 }

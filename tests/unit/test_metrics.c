@@ -471,6 +471,8 @@ Test(metrics, std_families)
 	    {"certcast_model_outcomes_total", "counter"},
 	    {"certcast_model_reliability_predicted", "gauge"},
 	    {"certcast_model_reliability_observed", "gauge"},
+	    /* delegated HTTP authentication's decisions */
+	    {"certcast_http_auth_total", "counter"},
 	};
 	struct met_registry *r = met_registry_new();
 	struct met_std s;
