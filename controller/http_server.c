@@ -424,15 +424,30 @@ http_write_more(struct lws *wsi, struct http_session *ss)
 }
 
 /*
- * lws made the vhost's SSL_CTX (during lws_create_context, on the starting thread): keep it,
- * to check what a reload leaves served, and refuse anything before TLS 1.2 on it.
+ * Each handshake presents the pair tlsreload serves now: set per connection, from memory, in
+ * OpenSSL's certificate callback (on the service thread, like tlr_poll, so no lock). Swapping the
+ * SSL_CTX's certificate instead (lws_tls_cert_updated) would leave the old one offered whenever
+ * the key type changes (OpenSSL keeps one certificate per key type), and would read the files
+ * again after they were checked.
+ */
+static int
+http_tls_cert_cb(SSL *ssl, void *arg)
+{
+	struct http_server *srv = arg;
+	return tlp_ssl_use(ssl, tlr_served(srv->hs_tls)) == CC_OK ? 1 : 0;
+}
+
+/*
+ * lws made the vhost's SSL_CTX (during lws_create_context, on the starting thread): refuse
+ * anything before TLS 1.2 on it, and hook the certificate callback.
  */
 static int
 http_tls_ctx_created(struct http_server *srv, void *sslctx)
 {
-	if (srv == NULL || sslctx == NULL)
+	if (srv == NULL || sslctx == NULL || srv->hs_tls == NULL)
 		return 0;
 	srv->hs_ssl_ctx = sslctx;
+	SSL_CTX_set_cert_cb(srv->hs_ssl_ctx, http_tls_cert_cb, srv);
 	return SSL_CTX_set_min_proto_version(srv->hs_ssl_ctx, TLS1_2_VERSION) == 1 ? 0 : 1;
 }
 
@@ -590,30 +605,6 @@ http_lws_log(int level, const char *line)
 		log_warn("libwebsockets: %.*s", (int)n, line);
 }
 
-/*
- * tlsreload's apply: have lws load the files again into the vhost (lws_tls_cert_updated), then
- * make sure it holds the pair that was checked. The files may have changed again in between
- * (a writer that is not atomic); then the checked copy is installed from memory instead, so
- * that what is served is always a pair that passed the checks.
- */
-static int
-http_tls_apply(void *arg, const struct tlp_pair *next, const struct tlp_pair *prev, char *err,
-    size_t errsz)
-{
-	struct http_server *srv = arg;
-	char why[256];
-	(void)lws_tls_cert_updated(srv->hs_ctx, tlr_cert_path(srv->hs_tls),
-	    tlr_key_path(srv->hs_tls), NULL, 0, NULL, 0);
-	if (tlp_ctx_serves(srv->hs_ssl_ctx, next))
-		return CC_OK;
-	log_warn("HTTP TLS: the files changed while they were loaded; serving the checked copy");
-	if (tlp_ctx_install(srv->hs_ssl_ctx, next, why, sizeof why) == CC_OK)
-		return CC_OK;
-	if (tlp_ctx_install(srv->hs_ssl_ctx, prev, err, errsz) != CC_OK)
-		log_error("HTTP TLS: cannot serve the previous pair again either: %s", err);
-	return cc_fail(err, errsz, CC_ERR_TLS, "%s", why);
-}
-
 /* The poll timer: on the service thread, so lws and the SSL_CTX need no lock. */
 static void
 http_tls_tick(lws_sorted_usec_list_t *sul)
@@ -636,8 +627,8 @@ http_tls_setup(struct http_server *srv, const struct http_server_opts *o,
 		    "TLS needs both a certificate file and a key file, or neither");
 	if (o->hso_tls_cert == NULL)
 		return CC_OK;
-	struct tlr_opts to = {o->hso_tls_cert, o->hso_tls_key, o->hso_metrics, http_tls_apply,
-	    srv};
+	/* nothing to apply: http_tls_cert_cb reads the served pair at every handshake */
+	struct tlr_opts to = {o->hso_tls_cert, o->hso_tls_key, o->hso_metrics, NULL, NULL};
 	int rc = tlr_new(&to, (int64_t)time(NULL), &srv->hs_tls, err, errsz);
 	if (rc != CC_OK)
 		return rc;
@@ -650,7 +641,7 @@ http_tls_setup(struct http_server *srv, const struct http_server_opts *o,
 	return CC_OK;
 }
 
-/* After lws_create_context: lws read the files itself; serve the checked pair for certain. */
+/* After lws_create_context: the callback is in place; start polling the files. */
 static int
 http_tls_started(struct http_server *srv, char *err, size_t errsz)
 {
@@ -658,10 +649,6 @@ http_tls_started(struct http_server *srv, char *err, size_t errsz)
 		return CC_OK;
 	if (srv->hs_ssl_ctx == NULL)
 		return cc_fail(err, errsz, CC_ERR_TLS, "libwebsockets made no TLS context");
-	const struct tlp_pair *p = tlr_served(srv->hs_tls);
-	if (!tlp_ctx_serves(srv->hs_ssl_ctx, p) &&
-	    tlp_ctx_install(srv->hs_ssl_ctx, p, err, errsz) != CC_OK)
-		return CC_ERR_TLS;
 	lws_sul_schedule(srv->hs_ctx, 0, &srv->hs_tls_sul, http_tls_tick, srv->hs_tls_poll_us);
 	return CC_OK;
 }

@@ -297,23 +297,10 @@ tlp_watch_changed(struct tlp_watch *w, const unsigned char digest[TLP_DIGEST_LEN
 }
 
 int
-tlp_ctx_serves(SSL_CTX *ctx, const struct tlp_pair *p)
+tlp_ssl_use(SSL *ssl, const struct tlp_pair *p)
 {
-	X509 *x = SSL_CTX_get0_certificate(ctx);
-	int ok = x != NULL && X509_cmp(x, p->tp_leaf) == 0 && SSL_CTX_check_private_key(ctx) == 1;
+	SSL_certs_clear(ssl);
+	int ok = SSL_use_cert_and_key(ssl, p->tp_leaf, p->tp_key, p->tp_chain, 1) == 1;
 	ERR_clear_error();
-	return ok;
-}
-
-int
-tlp_ctx_install(SSL_CTX *ctx, const struct tlp_pair *p, char *err, size_t errsz)
-{
-	ERR_clear_error();
-	/* one call for all three: there is no moment with the new certificate and the old key */
-	int ok = SSL_CTX_use_cert_and_key(ctx, p->tp_leaf, p->tp_key, p->tp_chain, 1) == 1;
-	int rc = ok ? CC_OK :
-		      cc_fail(err, errsz, CC_ERR_TLS, "OpenSSL refused the pair: %s",
-			  tlp_ssl_reason());
-	ERR_clear_error();
-	return rc;
+	return ok ? CC_OK : CC_ERR_TLS;
 }

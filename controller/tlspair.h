@@ -71,17 +71,14 @@ int tlp_pair_load(const char *cert_path, const char *key_path, int64_t now, stru
 /* Free p and everything it owns. Accepts NULL. */
 void tlp_pair_free(struct tlp_pair *p);
 
-struct ssl_ctx_st;
+struct ssl_st;
 /*
- * Whether ctx (an OpenSSL SSL_CTX) serves p: the same leaf certificate, and a private key that
- * belongs to it.
+ * Make one connection (an OpenSSL SSL, in its certificate callback) present p and nothing
+ * else: every certificate it inherited from its SSL_CTX is dropped first. An SSL_CTX keeps one
+ * certificate per key type, so loading an RSA pair into one that served an EC pair leaves the EC
+ * one offered too; per connection there is no such left-over. CC_OK, or CC_ERR_TLS.
  */
-int tlp_ctx_serves(struct ssl_ctx_st *ctx, const struct tlp_pair *p);
-/*
- * Make ctx serve p (leaf, chain and key together) to the connections made from now on.
- * CC_OK, or CC_ERR_TLS with OpenSSL's reason in err.
- */
-int tlp_ctx_install(struct ssl_ctx_st *ctx, const struct tlp_pair *p, char *err, size_t errsz);
+int tlp_ssl_use(struct ssl_st *ssl, const struct tlp_pair *p);
 
 /*
  * Change detection: the fingerprint of the files last looked at. A zeroed struct has seen

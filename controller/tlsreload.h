@@ -4,9 +4,10 @@
  * to a new folder); nothing signals the process, so the files are polled (tlr_poll, every
  * TLR_POLL_MS from the server's timer) and compared by fingerprint (tlspair.h).
  *
- * A changed pair is checked as at start (tlspair.h) and handed to the apply function, which
- * makes the server offer it to new connections. A pair that fails the check or the apply is
- * logged once, naming the file and the reason, and the pair served before stays served.
+ * A changed pair is checked as at start (tlspair.h) and becomes tlr_served(), which the server
+ * presents at every new handshake; an apply function, when given, can still refuse it. A pair
+ * that fails the check or the apply is logged once, naming the file and the reason, and the
+ * pair served before stays served.
  *
  * Metrics, in the registry given:
  *   certcast_http_tls_reloads_total{result="ok"|"error"}          changed pairs taken or refused
@@ -40,7 +41,7 @@ struct tlr_opts {
 	const char *tro_cert;             /* the certificate file path; copied */
 	const char *tro_key;              /* the key file path; copied */
 	struct met_registry *tro_metrics; /* NULL: no metrics; borrowed, must outlive the tlr */
-	tlr_apply_fn tro_apply;           /* called by tlr_poll for a good new pair */
+	tlr_apply_fn tro_apply;           /* called by tlr_poll for a good new pair; NULL: none */
 	void *tro_apply_arg;
 };
 
@@ -54,8 +55,8 @@ enum tlr_result {
 /*
  * Load and check the pair (tlspair.h) at time now, register the metrics and set the expiry
  * gauge. Returns CC_OK with *out set, the check's error with err naming the file and the
- * reason, or CC_ERR_INVAL when the metric names are taken in the registry. The caller serves
- * tlr_served(*out) itself at start (the apply function is for changes).
+ * reason, or CC_ERR_INVAL when the metric names are taken in the registry. The apply function
+ * is for changes only, not for this first pair.
  */
 int tlr_new(const struct tlr_opts *o, int64_t now, struct tlr **out, char *err, size_t errsz);
 /* Look at the files once, at time now; see enum tlr_result. */

@@ -536,29 +536,3 @@ Test(tlspair, reloader_refuses_a_bad_pair_at_start)
 	EVP_PKEY_free(k);
 	ca_free(&c);
 }
-
-Test(tlspair, ctx_install_and_serves)
-{
-	struct ca c = ca_new();
-	EVP_PKEY *k1 = write_leaf(&c, "a", "P-256", 1, NOW + DAY);
-	EVP_PKEY *k2 = write_leaf(&c, "b", "rsa2048", 2, NOW + DAY);
-	struct tlp_pair *pa = NULL, *pb = NULL;
-	char err[512] = "";
-	cr_assert_eq(load("a/tls.crt", "a/tls.key", &pa, err, sizeof err), CC_OK, "%s", err);
-	cr_assert_eq(load("b/tls.crt", "b/tls.key", &pb, err, sizeof err), CC_OK, "%s", err);
-	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-	cr_assert_not_null(ctx);
-	cr_expect_eq(tlp_ctx_serves(ctx, pa), 0, "an empty context serves nothing");
-	cr_expect_eq(tlp_ctx_install(ctx, pa, err, sizeof err), CC_OK, "%s", err);
-	cr_expect_eq(tlp_ctx_serves(ctx, pa), 1);
-	cr_expect_eq(tlp_ctx_serves(ctx, pb), 0);
-	cr_expect_eq(tlp_ctx_install(ctx, pb, err, sizeof err), CC_OK, "%s", err);
-	cr_expect_eq(tlp_ctx_serves(ctx, pb), 1);
-	cr_expect_eq(tlp_ctx_serves(ctx, pa), 0);
-	SSL_CTX_free(ctx);
-	tlp_pair_free(pa);
-	tlp_pair_free(pb);
-	EVP_PKEY_free(k1);
-	EVP_PKEY_free(k2);
-	ca_free(&c);
-}
