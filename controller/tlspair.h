@@ -51,7 +51,7 @@ struct tlp_pair {
 	EVP_PKEY *tp_key;          /* owned; the private key */
 	int64_t tp_not_after;      /* the leaf's notAfter, Unix seconds */
 	char tp_serial[100];       /* the leaf's serial number in hex, for logs */
-	char tp_key_kind[32];      /* "RSA 2048", "EC P-256", ... for logs */
+	char tp_key_kind[64];      /* "RSA 2048", "EC prime256v1", ... for logs */
 	unsigned char tp_digest[TLP_DIGEST_LEN]; /* the files' fingerprint (tlp_files) */
 };
 
