@@ -638,6 +638,11 @@ http_tls_setup(struct http_server *srv, const struct http_server_opts *o,
 	info->ssl_cert_filepath = tlr_cert_path(srv->hs_tls);
 	info->ssl_private_key_filepath = tlr_key_path(srv->hs_tls);
 	info->ssl_options_set = SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1;
+	/*
+	 * HTTP/1.1 only, as over plain HTTP: lws 4.1 offers h2 by ALPN, and over h2 the chunked
+	 * replies of http_write_more end the service loop after the first few KiB (seen with curl).
+	 */
+	info->alpn = "http/1.1";
 	return CC_OK;
 }
 
