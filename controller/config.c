@@ -475,7 +475,8 @@ cfg_set(struct cfg *c, const char *name, const char *value, char *err, size_t er
 			    "must be a file path (shorter than 4096 bytes), or empty for none");
 		for (const char *p = value; *p; p++)
 			if ((unsigned char)*p < 0x20)
-				return cc_fail(err, errsz, CC_ERR_INVAL, "must not hold control characters");
+				return cc_fail(err, errsz, CC_ERR_INVAL,
+				    "must not hold control characters");
 		cfg_replace(d->cd_id == CI_HTTP_TLS_CERT ? &c->c_http_tls_cert : &c->c_http_tls_key,
 		    value);
 		break;

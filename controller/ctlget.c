@@ -79,8 +79,8 @@ cg_read_ca(const char *path, const char *cmd, struct buf *ca, FILE *errf)
 	int rc = 0;
 	while (rc == 0 && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
 		if (buf_append(ca, chunk, n) != CC_OK) {
-			fprintf(errf, "certcast %s: --controller-ca %s is over %u bytes\n", cmd, path,
-			    CG_CA_MAX);
+			fprintf(errf, "certcast %s: --controller-ca %s is over %u bytes\n", cmd,
+			    path, CG_CA_MAX);
 			rc = 2;
 		}
 	if (rc == 0 && ferror(f)) {

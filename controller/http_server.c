@@ -812,8 +812,8 @@ http_server_start(const struct http_server_opts *o, struct http_server **out, ch
 		struct tm tm;
 		time_t t = (time_t)p->tp_not_after;
 		strftime(na, sizeof na, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
-		log_info("serving HTTPS on %s (port %d): certificate serial %s (%s key, notAfter %s) "
-			 "from %s",
+		log_info("serving HTTPS on %s (port %d): certificate serial %s (%s key, "
+			 "notAfter %s) from %s",
 		    o->hso_addr, srv->hs_port, p->tp_serial, p->tp_key_kind, na,
 		    tlr_cert_path(srv->hs_tls));
 	} else {

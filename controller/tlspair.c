@@ -55,8 +55,8 @@ tlp_read_file(const char *path, const char *what, unsigned char **out, size_t *l
 			break;
 		n += (size_t)r;
 		if (n > TLP_FILE_MAX) {
-			rc = cc_fail(err, errsz, CC_ERR_TOOBIG, "%s %s is over %u bytes", what, path,
-			    TLP_FILE_MAX);
+			rc = cc_fail(err, errsz, CC_ERR_TOOBIG, "%s %s is over %u bytes", what,
+			    path, TLP_FILE_MAX);
 			goto out;
 		}
 	}
@@ -262,8 +262,8 @@ tlp_pair_check(const struct tlp_files *f, const char *cert_path, const char *key
 	if (p->tp_not_after <= now) {
 		char when[TF_BUFSZ];
 		tf_format_time(p->tp_not_after, when, sizeof when);
-		rc = cc_fail(err, errsz, CC_ERR_TLS, "certificate file %s: the certificate expired at %s",
-		    cert_path, when);
+		rc = cc_fail(err, errsz, CC_ERR_TLS,
+		    "certificate file %s: the certificate expired at %s", cert_path, when);
 		goto out;
 	}
 	tlp_describe(p);

@@ -90,12 +90,13 @@ tlr_poll(struct tlr *r, int64_t now)
 	enum tlr_result res = TLR_UNCHANGED;
 	int rc = tlp_files_read(r->tr_cert, r->tr_key, &f, why, sizeof why);
 	if (rc != CC_OK) {
-		/* a missing file stays missing for many polls: one line and one count per failure */
+		/* a file stays missing for many polls: one line and one count per failure */
 		if (strcmp(why, r->tr_read_err) != 0) {
-			log_error("HTTP TLS: %s; still serving serial %s", why, r->tr_served->tp_serial);
+			log_error("HTTP TLS: %s; still serving serial %s", why,
+			    r->tr_served->tp_serial);
 			tlr_count(r, "error");
 			snprintf(r->tr_read_err, sizeof r->tr_read_err, "%s", why);
-			/* the files that come back must be looked at even if they are the old ones */
+			/* files that come back are looked at, even if they are the old ones */
 			memset(&r->tr_watch, 0, sizeof r->tr_watch);
 		}
 		return TLR_REFUSED;

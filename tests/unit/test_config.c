@@ -609,20 +609,24 @@ Test(config, http_tls_files)
 	cr_expect_str_eq(c.c_http_tls_cert, "", "plain HTTP unless asked");
 	cr_expect_str_eq(c.c_http_tls_key, "");
 	cr_expect_eq(cfg_validate(&c, err, sizeof err), CC_OK, "%s", err);
-	cr_expect_eq(cfg_set(&c, "http-tls-cert", "/tls/tls.crt", err, sizeof err), CC_OK, "%s", err);
-	cr_expect_eq(cfg_validate(&c, err, sizeof err), CC_ERR_CONFIG, "a certificate without a key");
+	cr_expect_eq(cfg_set(&c, "http-tls-cert", "/tls/tls.crt", err, sizeof err), CC_OK, "%s",
+	    err);
+	cr_expect_eq(cfg_validate(&c, err, sizeof err), CC_ERR_CONFIG,
+	    "a certificate without a key");
 	cr_expect(strstr(err, "httpTLSKeyFile") != NULL && strstr(err, "the key is not") != NULL,
 	    "%s", err);
 	cr_expect_eq(cfg_set(&c, "httpTLSKeyFile", "/tls/tls.key", err, sizeof err), CC_OK, "%s",
 	    err);
 	cr_expect_eq(cfg_validate(&c, err, sizeof err), CC_OK, "%s", err);
 	cr_expect_eq(cfg_set(&c, "http-tls-cert", "", err, sizeof err), CC_OK, "%s", err);
-	cr_expect_eq(cfg_validate(&c, err, sizeof err), CC_ERR_CONFIG, "a key without a certificate");
+	cr_expect_eq(cfg_validate(&c, err, sizeof err), CC_ERR_CONFIG,
+	    "a key without a certificate");
 	cr_expect(strstr(err, "the certificate is not") != NULL, "%s", err);
 	cr_expect_eq(cfg_set(&c, "httpTLSCertFile", "/tls/", err, sizeof err), CC_ERR_INVAL);
 	cr_expect_eq(cfg_set(&c, "httpTLSCertFile", "/tls/a\nb", err, sizeof err), CC_ERR_INVAL);
 	const char *y = "httpTLSCertFile: /etc/tls/tls.crt\nhttpTLSKeyFile: /etc/tls/tls.key\n";
-	cr_expect_eq(cfg_load_string(&c, y, strlen(y), "t.yaml", err, sizeof err), CC_OK, "%s", err);
+	cr_expect_eq(cfg_load_string(&c, y, strlen(y), "t.yaml", err, sizeof err), CC_OK, "%s",
+	    err);
 	cr_expect_str_eq(c.c_http_tls_cert, "/etc/tls/tls.crt");
 	cr_expect_str_eq(c.c_http_tls_key, "/etc/tls/tls.key");
 	cr_expect_eq(cfg_validate(&c, err, sizeof err), CC_OK, "%s", err);

@@ -224,7 +224,8 @@ Test(tlspair, file_over_the_limit_is_refused)
 	fclose(f);
 	struct tlp_pair *pair = NULL;
 	char err[512] = "";
-	cr_expect_eq(load("big.crt", "a/tls.key", &pair, err, sizeof err), CC_ERR_TOOBIG, "%s", err);
+	cr_expect_eq(load("big.crt", "a/tls.key", &pair, err, sizeof err), CC_ERR_TOOBIG, "%s",
+	    err);
 	cr_expect(strstr(err, "big.crt") != NULL, "%s", err);
 	EVP_PKEY_free(k);
 	ca_free(&c);

@@ -39,7 +39,8 @@ false
 
 {{/* The TLS Secret's name: tls.secretName, else "<fullname>-tls". */}}
 {{- define "certcast.tlsSecretName" -}}
-{{- .Values.tls.secretName | default (printf "%s-tls" (include "certcast.fullname" .) | trunc 253) -}}
+{{- $dflt := printf "%s-tls" (include "certcast.fullname" .) | trunc 253 -}}
+{{- .Values.tls.secretName | default $dflt -}}
 {{- end -}}
 
 {{/* The endpoint's port name and scheme: "https" with TLS, else "http" as before. */}}
