@@ -11,6 +11,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "resource.h"
+#include "timefmt.h"
 #include "tlsreload.h"
 #include "xalloc.h"
 
@@ -808,10 +809,8 @@ http_server_start(const struct http_server_opts *o, struct http_server **out, ch
 	}
 	if (srv->hs_tls != NULL) {
 		const struct tlp_pair *p = tlr_served(srv->hs_tls);
-		char na[32];
-		struct tm tm;
-		time_t t = (time_t)p->tp_not_after;
-		strftime(na, sizeof na, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+		char na[TF_BUFSZ];
+		tf_format_time(p->tp_not_after, na, sizeof na);
 		log_info("serving HTTPS on %s (port %d): certificate serial %s (%s key, "
 			 "notAfter %s) from %s",
 		    o->hso_addr, srv->hs_port, p->tp_serial, p->tp_key_kind, na,
