@@ -25,16 +25,18 @@ mk_pair() {
 	local name=$1 alg=$2 serial=$3 days=$4
 	mkdir -p "$pki/$name"
 	if [ "$alg" = rsa ]; then
-		openssl req -newkey rsa:2048 -nodes -keyout "$pki/$name/tls.key" -out "$pki/$name/tls.csr" \
-			-subj /CN=certcast 2>/dev/null
-	else
-		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$pki/$name/tls.key" \
+		openssl req -newkey rsa:2048 -nodes -keyout "$pki/$name/tls.key" \
 			-out "$pki/$name/tls.csr" -subj /CN=certcast 2>/dev/null
+	else
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+			-keyout "$pki/$name/tls.key" -out "$pki/$name/tls.csr" -subj /CN=certcast \
+			2>/dev/null
 	fi
 	printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=critical,CA:FALSE\n' \
 		>"$pki/$name/ext"
 	openssl x509 -req -in "$pki/$name/tls.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" \
-		-set_serial "$serial" -days "$days" -extfile "$pki/$name/ext" -out "$pki/$name/tls.crt" 2>/dev/null
+		-set_serial "$serial" -days "$days" -extfile "$pki/$name/ext" \
+		-out "$pki/$name/tls.crt" 2>/dev/null
 }
 require "a CA" mk_ca ca
 require "another CA" mk_ca other
@@ -43,12 +45,8 @@ require "pair v2 (RSA)" mk_pair v2 rsa 0x1002 25
 require "pair v3 (a third, for its key)" mk_pair v3 ec 0x1003 20
 # bad: v3's certificate with v1's key
 mkdir -p "$pki/bad" && cp "$pki/v3/tls.crt" "$pki/bad/" && cp "$pki/v1/tls.key" "$pki/bad/"
-# expired: notAfter in the past (-days -1 is refused by openssl; backdate with a 1 s lifetime)
-require "an expired pair" mk_pair old ec 0x1004 1
-require "backdate it" bash -c "openssl x509 -req -in '$pki/old/tls.csr' -CA '$pki/ca.crt' -CAkey '$pki/ca.key' \
-	-set_serial 0x1004 -not_before 20200101000000Z -not_after 20200102000000Z -out '$pki/old/tls.crt' 2>/dev/null \
-	|| openssl x509 -req -in '$pki/old/tls.csr' -CA '$pki/ca.crt' -CAkey '$pki/ca.key' -set_serial 0x1004 \
-	-days 0 -out '$pki/old/tls.crt' 2>/dev/null"
+# expired: a lifetime of 0 days ends when it is made (openssl 3.0 refuses a negative one)
+require "an expired pair" mk_pair old ec 0x1004 0
 not_after() { date -u -d "$(openssl x509 -noout -enddate -in "$1" | cut -d= -f2)" +%s; }
 
 # kubelet's layout: the files are links through ..data, which is swapped in one rename.
@@ -71,23 +69,26 @@ start_refused() {
 	printf '%s\n' "$out" >"$TEST_TMP/refused.txt"
 	return "$rc"
 }
+said() { cat "$TEST_TMP/refused.txt"; }
 rc=0; start_refused --http-tls-cert "$vol/tls.crt" || rc=$?
 assert_eq "a certificate without a key exits 2" 2 "$rc"
-assert_contains "and says both go together" "$(cat "$TEST_TMP/refused.txt")" "go together"
+assert_contains "and says both go together" "$(said)" "go together"
 rc=0; start_refused --http-tls-cert "$pki/bad/tls.crt" --http-tls-key "$pki/bad/tls.key" || rc=$?
 assert_eq "a key of another certificate exits 2" 2 "$rc"
-assert_contains "naming the key file" "$(cat "$TEST_TMP/refused.txt")" "key file $pki/bad/tls.key does not belong"
+assert_contains "naming the key file" "$(said)" \
+	"key file $pki/bad/tls.key does not belong"
 keyline=$(sed -n 2p "$pki/bad/tls.key")
-assert_not_contains "never quoting the key" "$(cat "$TEST_TMP/refused.txt")" "$keyline"
+assert_not_contains "never quoting the key" "$(said)" "$keyline"
 rc=0; start_refused --http-tls-cert "$pki/old/tls.crt" --http-tls-key "$pki/old/tls.key" || rc=$?
 assert_eq "an expired certificate exits 2" 2 "$rc"
-assert_contains "naming the file and saying expired" "$(cat "$TEST_TMP/refused.txt")" "$pki/old/tls.crt: the certificate expired"
+assert_contains "naming the file and saying expired" "$(said)" \
+	"$pki/old/tls.crt: the certificate expired"
 rc=0; start_refused --http-tls-cert "$pki/v1/tls.csr" --http-tls-key "$pki/v1/tls.key" || rc=$?
 assert_eq "a file that is no certificate exits 2" 2 "$rc"
-assert_contains "naming it" "$(cat "$TEST_TMP/refused.txt")" "$pki/v1/tls.csr: no PEM certificate"
+assert_contains "naming it" "$(said)" "$pki/v1/tls.csr: no PEM certificate"
 rc=0; start_refused --http-tls-cert "$pki/none.crt" --http-tls-key "$pki/v1/tls.key" || rc=$?
 assert_eq "a missing file exits 2" 2 "$rc"
-assert_contains "naming it" "$(cat "$TEST_TMP/refused.txt")" "cannot read certificate file $pki/none.crt"
+assert_contains "naming it" "$(said)" "cannot read certificate file $pki/none.crt"
 
 # --- the controller over HTTPS ----------------------------------------------------------------
 ns=$(new_namespace http-tls)
@@ -106,20 +107,26 @@ prc=0; pout=$(promtool check metrics <"$TEST_TMP/metrics.txt" 2>&1) || prc=$?
 assert_eq "promtool check metrics passes" 0 "$prc"
 [ "$prc" = 0 ] || printf '%s\n' "$pout"
 metric() { tcurl "$url/metrics" | awk -v k="$1" 'index($0, k " ") == 1 { print $2 }'; }
+# a gauge as a whole number (the text format may write 1.7e+09)
+metric_int() { metric "$1" | awk '{ printf "%d", $1 }'; }
 exp_series=certcast_http_tls_certificate_expiry_timestamp_seconds
 ok_series='certcast_http_tls_reloads_total{result="ok"}'
 err_series='certcast_http_tls_reloads_total{result="error"}'
-assert_eq "the expiry metric is v1's notAfter" "$(not_after "$pki/v1/tls.crt")" "$(metric "$exp_series" | awk '{printf "%d", $1}')"
+assert_eq "the expiry metric is v1's notAfter" "$(not_after "$pki/v1/tls.crt")" \
+	"$(metric_int "$exp_series")"
 assert_eq "no reloads yet" 0 "$(metric "$ok_series")"
-check_fails "plain http:// is not served" curl -fsS --max-time 5 --noproxy '*' "http://127.0.0.1:$port/healthz"
+check_fails "plain http:// is not served" curl -fsS --max-time 5 --noproxy '*' \
+	"http://127.0.0.1:$port/healthz"
 check_fails "a client trusting another CA is refused" curl -fsS --max-time 5 --noproxy '*' \
 	--cacert "$pki/other.crt" "$url/healthz"
 check_fails "TLS 1.1 is refused" curl -fsS --max-time 5 --noproxy '*' --cacert "$pki/ca.crt" \
 	--tlsv1.1 --tls-max 1.1 --ciphers 'DEFAULT:@SECLEVEL=0' "$url/healthz"
-check "TLS 1.2 is served" curl -fsS --max-time 5 --noproxy '*' --cacert "$pki/ca.crt" --tls-max 1.2 "$url/healthz"
+check "TLS 1.2 is served" curl -fsS --max-time 5 --noproxy '*' --cacert "$pki/ca.crt" \
+	--tls-max 1.2 "$url/healthz"
 
 served_serial() {
-	openssl s_client -connect "127.0.0.1:$port" -CAfile "$pki/ca.crt" -verify_return_error </dev/null 2>/dev/null |
+	openssl s_client -connect "127.0.0.1:$port" -CAfile "$pki/ca.crt" -verify_return_error \
+		</dev/null 2>/dev/null |
 		openssl x509 -noout -serial | cut -d= -f2
 }
 assert_eq "v1 is served" 1001 "$(served_serial)"
@@ -128,27 +135,34 @@ assert_eq "v1 is served" 1001 "$(served_serial)"
 publish v2
 serial_is() { [ "$(served_serial)" = "$1" ]; }
 wait_for "v2 (RSA) is served within the poll period" 25 serial_is 1002
-assert_contains "the reload is logged" "$(cat "$(bg_log ctl)")" "now serving certificate serial 1002 (RSA 2048 key"
+assert_contains "the reload is logged" "$(cat "$(bg_log ctl)")" \
+	"now serving certificate serial 1002 (RSA 2048 key"
 assert_eq "one reload counted" 1 "$(metric "$ok_series")"
-assert_eq "the expiry metric follows" "$(not_after "$pki/v2/tls.crt")" "$(metric "$exp_series" | awk '{printf "%d", $1}')"
+assert_eq "the expiry metric follows" "$(not_after "$pki/v2/tls.crt")" \
+	"$(metric_int "$exp_series")"
 
-# --- a bad pair: refused, logged naming the file, the old one stays --------------------------------
+# --- a bad pair: refused, logged naming the file, the old one stays ---------------------------
 publish bad
-refused_logged() { grep -q "new files refused: key file $vol/tls.key does not belong" "$(bg_log ctl)"; }
+refused_logged() {
+	grep -q "new files refused: key file $vol/tls.key does not belong" "$(bg_log ctl)"
+}
 wait_for "the bad pair is refused with the key file named" 25 refused_logged
 assert_eq "v2 is still served" 1002 "$(served_serial)"
 assert_eq "one error counted" 1 "$(metric "$err_series")"
-assert_not_contains "the log never quotes a key" "$(cat "$(bg_log ctl)")" "$(sed -n 2p "$pki/v1/tls.key")"
+assert_not_contains "the log never quotes a key" "$(cat "$(bg_log ctl)")" \
+	"$(sed -n 2p "$pki/v1/tls.key")"
 
 # --- the CLI over https ---------------------------------------------------------------------------
 as_certcast() { KUBECONFIG=$CERTCAST_KUBECONFIG "$bin" "$@"; }
-rc=0; out=$(as_certcast status -n "$ns" --controller "$url" --controller-ca "$pki/ca.crt" 2>&1) || rc=$?
+rc=0
+out=$(as_certcast status -n "$ns" --controller "$url" --controller-ca "$pki/ca.crt" 2>&1) || rc=$?
 assert_eq "status --controller https:// --controller-ca exits 0" 0 "$rc"
 assert_contains "and lists the certificate" "$out" "web"
 rc=0; out=$(as_certcast status -n "$ns" --controller "$url" 2>&1) || rc=$?
 assert_eq "without the CA the controller is not trusted: exit 1" 1 "$rc"
 assert_contains "and curl's reason is said" "$out" "certificate"
-rc=0; out=$("$bin" explain "$ns/web" --controller "$url" --controller-ca "$pki/ca.crt" 2>&1) || rc=$?
+rc=0
+out=$("$bin" explain "$ns/web" --controller "$url" --controller-ca "$pki/ca.crt" 2>&1) || rc=$?
 assert_eq "explain --controller https:// --controller-ca exits 0" 0 "$rc"
 assert_contains "and prints the explanation" "$out" "$ns/web"
 
@@ -164,11 +178,18 @@ scrape_configs:
     tls_config: {ca_file: "$pki/ca.crt"}
     static_configs: [{targets: ["127.0.0.1:$port"]}]
 EOF2
-	start_bg prom prometheus --config.file="$TEST_TMP/prometheus.yml" --storage.tsdb.path="$TEST_TMP/tsdb" \
-		--web.listen-address="127.0.0.1:$pport"
-	q() { curl -fsS --noproxy '*' "http://127.0.0.1:$pport/api/v1/query" --data-urlencode "query=$1"; }
-	prom_expiry() { [ "$(q "$exp_series" | jq -r '.data.result[0].value[1] // empty')" = "$(not_after "$pki/v2/tls.crt")" ]; }
-	wait_for "Prometheus scrapes over https (tls_config.ca_file) and stores the served notAfter" 60 prom_expiry
+	start_bg prom prometheus --config.file="$TEST_TMP/prometheus.yml" \
+		--storage.tsdb.path="$TEST_TMP/tsdb" --web.listen-address="127.0.0.1:$pport"
+	q() {
+		curl -fsS --noproxy '*' "http://127.0.0.1:$pport/api/v1/query" \
+			--data-urlencode "query=$1"
+	}
+	prom_expiry() {
+		[ "$(q "$exp_series" | jq -r '.data.result[0].value[1] // empty')" = \
+			"$(not_after "$pki/v2/tls.crt")" ]
+	}
+	wait_for "Prometheus scrapes over https (tls_config.ca_file) and has the notAfter" 60 \
+		prom_expiry
 	stop_bg prom || true
 else
 	pass "prometheus is not installed: the https scrape is skipped"
