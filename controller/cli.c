@@ -106,7 +106,8 @@ cli_usage_cmd(FILE *fp, const char *prog, enum cli_cmd c)
 	}
 	case CLI_CMD_STATUS:
 		fprintf(fp,
-		    "usage: %s status [-n NAMESPACE | -A] [-o table|json|wide] [--controller URL]\n"
+		    "usage: %s status [-n NAMESPACE | -A] [-o table|json|wide] [--controller URL\n"
+		    "                 [--controller-ca FILE]]\n"
 		    "\n"
 		    "Lists Certificates, CertificateRequests, Issuers, ClusterIssuers and Events once\n"
 		    "and prints one row per Certificate: issuer, readiness, notAfter, renewal time,\n"
@@ -121,6 +122,10 @@ cli_usage_cmd(FILE *fp, const char *prog, enum cli_cmd c)
 		    "                              controller (http:// or https://, e.g.\n"
 		    "                              http://127.0.0.1:9403 after `kubectl -n certcast\n"
 		    "                              port-forward svc/certcast 9403`) and print it\n"
+		    "  --controller-ca FILE        with an https:// --controller: trust the PEM\n"
+		    "                              CA certificates in FILE besides the system's\n"
+		    "                              (the controller's certificate is always\n"
+		    "                              verified)\n"
 		    "  -n, --namespace NS          only this namespace (default: the context's, else "
 		    "default)\n"
 		    "  -A, --all-namespaces        every namespace\n"
@@ -135,7 +140,7 @@ cli_usage_cmd(FILE *fp, const char *prog, enum cli_cmd c)
 	case CLI_CMD_EXPLAIN:
 		fprintf(fp,
 		    "usage: %s explain NAMESPACE/NAME [--config PATH] [--state-file FILE]\n"
-		    "       %s explain NAMESPACE/NAME --controller URL\n"
+		    "       %s explain NAMESPACE/NAME --controller URL [--controller-ca FILE]\n"
 		    "\n"
 		    "Lists the certificate's namespace once, scores the certificate and prints the\n"
 		    "whole forecast: risk and level, cert-manager's renewal schedule and the attempts it\n"
@@ -150,6 +155,10 @@ cli_usage_cmd(FILE *fp, const char *prog, enum cli_cmd c)
 		    "                              controller (http:// or https://, e.g.\n"
 		    "                              http://127.0.0.1:9403 after `kubectl -n certcast\n"
 		    "                              port-forward svc/certcast 9403`) and print it\n"
+		    "  --controller-ca FILE        with an https:// --controller: trust the PEM\n"
+		    "                              CA certificates in FILE besides the system's\n"
+		    "                              (the controller's certificate is always\n"
+		    "                              verified)\n"
 		    "  --config PATH               the controller's YAML config file: score with its\n"
 		    "                              targetRisk, minRenewBefore, maxRenewBefore, mode and\n"
 		    "                              publicSuffixList\n"
@@ -368,6 +377,9 @@ cli_one_flag(struct cli_args *a, int argc, char **argv, int *i, char *err, size_
 		if (!f.fl_short && !strcmp(n, "controller"))
 			return cli_nonempty_value(&f, dashed, argc, argv, i, &a->ca_controller,
 			    "a URL such as http://127.0.0.1:9403", err, errsz);
+		if (!f.fl_short && !strcmp(n, "controller-ca"))
+			return cli_nonempty_value(&f, dashed, argc, argv, i, &a->ca_controller_ca,
+			    "a file name", err, errsz);
 		break;
 	case CLI_CMD_SCAN:
 		if ((f.fl_short && !strcmp(n, "f")) || (!f.fl_short && !strcmp(n, "filename"))) {
@@ -394,6 +406,9 @@ cli_one_flag(struct cli_args *a, int argc, char **argv, int *i, char *err, size_
 		if (a->ca_cmd == CLI_CMD_STATUS && !f.fl_short && !strcmp(n, "controller"))
 			return cli_nonempty_value(&f, dashed, argc, argv, i, &a->ca_controller,
 			    "a URL such as http://127.0.0.1:9403", err, errsz);
+		if (a->ca_cmd == CLI_CMD_STATUS && !f.fl_short && !strcmp(n, "controller-ca"))
+			return cli_nonempty_value(&f, dashed, argc, argv, i, &a->ca_controller_ca,
+			    "a file name", err, errsz);
 		if ((f.fl_short && !strcmp(n, "n")) || (!f.fl_short && !strcmp(n, "namespace"))) {
 			rc = cli_flag_value(&f, dashed, argc, argv, i, &v, err, errsz);
 			if (rc != CC_OK)
@@ -507,6 +522,9 @@ cli_parse(int argc, char **argv, struct cli_args *a, char *err, size_t errsz)
 		if (a->ca_cmd == CLI_CMD_STATUS && a->ca_all_namespaces && a->ca_namespace)
 			rc = cc_fail(first, sizeof first, CC_ERR_INVAL,
 			    "flags -n/--namespace and -A/--all-namespaces cannot be combined");
+		else if (a->ca_controller_ca && !a->ca_controller)
+			rc = cc_fail(first, sizeof first, CC_ERR_INVAL,
+			    "flag --controller-ca needs --controller URL");
 		else if (a->ca_cmd == CLI_CMD_EXPLAIN && a->ca_target == NULL && !a->ca_version)
 			rc = cc_fail(first, sizeof first, CC_ERR_INVAL, "explain needs NAMESPACE/NAME");
 		else if (a->ca_cmd == CLI_CMD_EXPLAIN && a->ca_controller &&
@@ -639,13 +657,13 @@ cli_run(int argc, char **argv, FILE *out, FILE *errf)
 	case CLI_CMD_STATUS: {
 		cli_setup_logs(&a, LOG_WARN);
 		struct status_opts so = {a.ca_kubeconfig, a.ca_context, a.ca_namespace,
-		    a.ca_all_namespaces, a.ca_output, a.ca_controller};
+		    a.ca_all_namespaces, a.ca_output, a.ca_controller, a.ca_controller_ca};
 		return so.so_controller ? srm_run(&so, out, errf) : status_run(&so, out, errf);
 	}
 	case CLI_CMD_EXPLAIN: {
 		cli_setup_logs(&a, LOG_WARN);
 		struct xp_opts xo = {a.ca_kubeconfig, a.ca_context, a.ca_target, a.ca_state_file,
-		    a.ca_config, a.ca_controller};
+		    a.ca_config, a.ca_controller, a.ca_controller_ca};
 		return xp_run(&xo, out, errf);
 	}
 	case CLI_CMD_SCAN: {

@@ -26,6 +26,8 @@ enum cfg_id {
 	CI_MODE,
 	CI_HTTP_ADDR,
 	CI_HTTP_AUTH,
+	CI_HTTP_TLS_CERT,
+	CI_HTTP_TLS_KEY,
 	CI_NAMESPACE,
 	CI_LEADER_ELECT,
 	CI_LOG_FORMAT,
@@ -79,6 +81,10 @@ static const struct cfg_def cfg_defs[] = {
 	"kubernetes: every HTTP path but /healthz and /readyz needs a bearer token that the API "
 	"server authenticates (TokenReview) and RBAC authorizes (SubjectAccessReview, "
 	"nonResourceURLs, verb get)"},
+    {CI_HTTP_TLS_CERT, "httpTLSCertFile", "http-tls-cert", CK_STRING, "PATH",
+	"serve HTTPS only (TLS 1.2+) with this PEM certificate (chain), reloaded on change"},
+    {CI_HTTP_TLS_KEY, "httpTLSKeyFile", "http-tls-key", CK_STRING, "PATH",
+	"the PEM private key of --http-tls-cert (give both or neither)"},
     {CI_NAMESPACE, "namespace", "namespace", CK_STRING, "NS",
 	"watch only this namespace (default: all)"},
     {CI_LEADER_ELECT, "leaderElect", "leader-elect", CK_BOOL, "",
@@ -139,6 +145,8 @@ cfg_defaults(struct cfg *c)
 	c->c_mode = CFG_MODE_OBSERVE;
 	c->c_http_addr = xstrdup(":9403");
 	c->c_http_auth = CFG_HTTP_AUTH_NONE;
+	c->c_http_tls_cert = xstrdup("");
+	c->c_http_tls_key = xstrdup("");
 	c->c_namespace = xstrdup("");
 	c->c_leader_elect = 0;
 	c->c_log_format = LOG_FORMAT_TEXT;
@@ -172,6 +180,9 @@ cfg_free(struct cfg *c)
 	if (c == NULL)
 		return;
 	free(c->c_http_addr);
+	free(c->c_http_tls_cert);
+	free(c->c_http_tls_key);
+	c->c_http_tls_cert = c->c_http_tls_key = NULL;
 	free(c->c_namespace);
 	free(c->c_cm_namespace);
 	free(c->c_cm_selector);
@@ -188,6 +199,8 @@ cfg_copy(struct cfg *dst, const struct cfg *src)
 {
 	*dst = *src;
 	dst->c_http_addr = xstrdup(src->c_http_addr);
+	dst->c_http_tls_cert = xstrdup(src->c_http_tls_cert);
+	dst->c_http_tls_key = xstrdup(src->c_http_tls_key);
 	dst->c_namespace = xstrdup(src->c_namespace);
 	dst->c_cm_namespace = xstrdup(src->c_cm_namespace);
 	dst->c_cm_selector = xstrdup(src->c_cm_selector);
@@ -474,6 +487,19 @@ cfg_set(struct cfg *c, const char *name, const char *value, char *err, size_t er
 				return cc_fail(err, errsz, CC_ERR_INVAL, "must not hold control characters");
 		cfg_replace(&c->c_state_file, value);
 		break;
+	case CI_HTTP_TLS_CERT:
+	case CI_HTTP_TLS_KEY:
+		/* "" turns TLS off; whether the file is usable is checked at start (tlspair.h) */
+		if (strlen(value) >= 4096 || (value[0] && value[strlen(value) - 1] == '/'))
+			return cc_fail(err, errsz, CC_ERR_INVAL,
+			    "must be a file path (shorter than 4096 bytes), or empty for none");
+		for (const char *p = value; *p; p++)
+			if ((unsigned char)*p < 0x20)
+				return cc_fail(err, errsz, CC_ERR_INVAL,
+				    "must not hold control characters");
+		cfg_replace(d->cd_id == CI_HTTP_TLS_CERT ? &c->c_http_tls_cert : &c->c_http_tls_key,
+		    value);
+		break;
 	case CI_PSL_FILE:
 		/* a file that cannot be read turns budgets off at start, with a log line */
 		if (value[0] == '\0' || strlen(value) >= 4096 || value[strlen(value) - 1] == '/')
@@ -538,6 +564,13 @@ cfg_validate(const struct cfg *c, char *err, size_t errsz)
 		tf_duration_format(c->c_min_renew_before, lo, sizeof lo);
 		tf_duration_format(c->c_max_renew_before, hi, sizeof hi);
 		snprintf(err, errsz, "maxRenewBefore (%s) is below minRenewBefore (%s)", hi, lo);
+		return CC_ERR_CONFIG;
+	}
+	if ((c->c_http_tls_cert[0] == '\0') != (c->c_http_tls_key[0] == '\0')) {
+		snprintf(err, errsz, "httpTLSCertFile (--http-tls-cert) and httpTLSKeyFile "
+				     "(--http-tls-key) go together: %s is set, %s is not",
+		    c->c_http_tls_cert[0] ? "the certificate" : "the key",
+		    c->c_http_tls_cert[0] ? "the key" : "the certificate");
 		return CC_ERR_CONFIG;
 	}
 	struct le_durations d = {c->c_lease_duration_ms, c->c_renew_deadline_ms,
@@ -826,6 +859,10 @@ cfg_default_text(const struct cfg_def *d, const struct cfg *c, char *out, size_t
 		break;
 	case CI_ARI:
 		snprintf(out, outsz, "%s", c->c_ari ? "true" : "false");
+		break;
+	case CI_HTTP_TLS_CERT:
+	case CI_HTTP_TLS_KEY:
+		snprintf(out, outsz, "none: plain HTTP");
 		break;
 	case CI_PSL_FILE:
 		snprintf(out, outsz, "%s", c->c_psl_file);

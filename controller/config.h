@@ -26,6 +26,8 @@ struct cfg {
 	enum cfg_mode c_mode;          /* mode: observe | enforce */
 	char *c_http_addr;             /* httpAddr: HOST:PORT, :PORT or [V6]:PORT */
 	enum cfg_http_auth c_http_auth; /* httpAuth: none | kubernetes */
+	char *c_http_tls_cert;         /* httpTLSCertFile: PEM certificate (chain); "" plain HTTP */
+	char *c_http_tls_key;          /* httpTLSKeyFile: its PEM private key; both or neither */
 	char *c_namespace;             /* namespace: watch only this one; "" for all */
 	int c_leader_elect;            /* leaderElect: only the holder of the Lease writes */
 	enum log_format c_log_format;  /* logFormat */
@@ -82,7 +84,8 @@ int cfg_load_string(struct cfg *c, const char *text, size_t len, const char *nam
 
 /*
  * Check relations between settings (min <= max renewBefore; retryPeriod < renewDeadline <
- * leaseDuration). CC_OK or CC_ERR_CONFIG with err naming the keys.
+ * leaseDuration; httpTLSCertFile and httpTLSKeyFile both or neither). CC_OK or CC_ERR_CONFIG
+ * with err naming the keys.
  */
 int cfg_validate(const struct cfg *c, char *err, size_t errsz);
 

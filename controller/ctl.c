@@ -26,6 +26,7 @@
 #include "aripoll.h"
 #include "signals.h"
 #include "store.h"
+#include "tlspair.h"
 #include "workqueue.h"
 #include "xalloc.h"
 
@@ -667,6 +668,21 @@ ctl_run(const struct ctl_opts *o)
 	    cfg->c_namespace[0] ? cfg->c_namespace : "(all)", cfg->c_workers,
 	    cfg_http_auth_name(cfg->c_http_auth));
 
+	/*
+	 * The serving pair before anything else: a bad file is a settings mistake, said at once
+	 * and as one (exit 2), not after the API server has been reached. The server checks the
+	 * pair again when it starts, and whenever the files change.
+	 */
+	if (cfg->c_http_tls_cert[0] != '\0') {
+		struct tlp_pair *pair = NULL;
+		if (tlp_pair_load(cfg->c_http_tls_cert, cfg->c_http_tls_key, (int64_t)time(NULL),
+			&pair, msg, sizeof msg) != CC_OK) {
+			log_error("HTTP TLS: %s", msg);
+			code = 2;
+			goto out;
+		}
+		tlp_pair_free(pair);
+	}
 	int rc = kubeconfig_load(o->co_kubeconfig, o->co_context, &c.c_kc, msg, sizeof msg);
 	if (rc != CC_OK) {
 		log_error("kubeconfig: %s", msg);
@@ -748,6 +764,10 @@ ctl_run(const struct ctl_opts *o)
 		goto out;
 	struct http_server_opts ho = {cfg->c_http_addr, c.c_reg, ctl_explain, &c, ctl_status, &c,
 	    c.c_live, c.c_auth};
+	if (cfg->c_http_tls_cert[0] != '\0') {
+		ho.hso_tls_cert = cfg->c_http_tls_cert;
+		ho.hso_tls_key = cfg->c_http_tls_key;
+	}
 	rc = http_server_start(&ho, &c.c_http, msg, sizeof msg);
 	if (rc != CC_OK) {
 		log_error("%s", msg);

@@ -5,9 +5,13 @@
 #include "cc_err.h"
 #include "httpget.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
 
 int
 cg_url(const char *base, const char *path, char *out, size_t outsz, char *err, size_t errsz)
@@ -57,20 +61,83 @@ cg_first_line(const struct buf *b, char *out, size_t outsz)
 	out[n] = '\0';
 }
 
+/*
+ * Read the CA bundle at path into ca (limit CG_CA_MAX) and make sure it holds a PEM certificate:
+ * httpget would otherwise only say that the TLS set-up failed, without naming the file.
+ */
+static int
+cg_read_ca(const char *path, const char *cmd, struct buf *ca, FILE *errf)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL) {
+		fprintf(errf, "certcast %s: cannot read --controller-ca %s: %s\n", cmd, path,
+		    strerror(errno));
+		return 2;
+	}
+	char chunk[4096];
+	size_t n;
+	int rc = 0;
+	while (rc == 0 && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		if (buf_append(ca, chunk, n) != CC_OK) {
+			fprintf(errf, "certcast %s: --controller-ca %s is over %u bytes\n", cmd,
+			    path, CG_CA_MAX);
+			rc = 2;
+		}
+	if (rc == 0 && ferror(f)) {
+		fprintf(errf, "certcast %s: cannot read --controller-ca %s: %s\n", cmd, path,
+		    strerror(errno));
+		rc = 2;
+	}
+	fclose(f);
+	if (rc != 0)
+		return rc;
+	BIO *b = BIO_new_mem_buf(ca->b_data ? ca->b_data : "", (int)ca->b_len);
+	X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+	if (x == NULL) {
+		fprintf(errf, "certcast %s: --controller-ca %s holds no PEM certificate "
+			      "(-----BEGIN CERTIFICATE-----)\n",
+		    cmd, path);
+		rc = 2;
+	}
+	X509_free(x);
+	BIO_free(b);
+	ERR_clear_error();
+	return rc;
+}
+
 int
 cg_fetch(const char *url, const char *cmd, long timeout_ms, struct buf *body, FILE *errf)
 {
+	return cg_fetch_ca(url, cmd, NULL, timeout_ms, body, errf);
+}
+
+int
+cg_fetch_ca(const char *url, const char *cmd, const char *ca_file, long timeout_ms,
+    struct buf *body, FILE *errf)
+{
 	char why[HG_WHY_MAX];
+	struct buf ca;
+	buf_init(&ca, CG_CA_MAX);
+	if (ca_file != NULL) {
+		int crc = cg_read_ca(ca_file, cmd, &ca, errf);
+		if (crc != 0) {
+			buf_free(&ca);
+			return crc;
+		}
+	}
 	hg_global_init();
 	struct hg_req q = {
 	    .hr_url = url,
 	    .hr_protocols = "http,https",
+	    .hr_ca = (const unsigned char *)ca.b_data,
+	    .hr_ca_len = ca.b_len,
 	    .hr_connect_timeout_ms = CG_CONNECT_TIMEOUT_MS,
 	    .hr_timeout_ms = timeout_ms,
 	};
 	struct hg_resp r;
 	memset(&r, 0, sizeof r);
 	int grc = hg_get(&q, body, &r, why, sizeof why);
+	buf_free(&ca);
 	long code = r.hr_code;
 	char line[320];
 	cg_first_line(body, line, sizeof line);

@@ -5,7 +5,8 @@
  *
  * The base URL is http://HOST[:PORT][/PREFIX] or https://..., without user information, a
  * query or a fragment. The GET goes through httpget.h: TLS verification on, no redirects,
- * http and https only; the proxy variables apply as they do to curl.
+ * http and https only; the proxy variables apply as they do to curl. An https:// controller is
+ * verified against the system's CAs, plus the bundle of --controller-ca when given.
  */
 #ifndef CTLGET_H
 #define CTLGET_H
@@ -35,5 +36,17 @@ int cg_url(const char *base, const char *path, char *out, size_t outsz, char *er
  * the first line of the controller's answer.
  */
 int cg_fetch(const char *url, const char *cmd, long timeout_ms, struct buf *body, FILE *errf);
+
+/* A --controller-ca file is a CA bundle of a few KiB; more is not one. */
+#define CG_CA_MAX (1u << 20)
+
+/*
+ * cg_fetch trusting the PEM CA certificates in ca_file (NULL: none) besides the system's: for a
+ * controller serving HTTPS with a certificate from a private CA (cert-manager's CA issuer).
+ * Returns cg_fetch's codes, or 2 (usage) when ca_file cannot be read, is over CG_CA_MAX or holds
+ * no PEM certificate, with one line on errf naming the file.
+ */
+int cg_fetch_ca(const char *url, const char *cmd, const char *ca_file, long timeout_ms,
+    struct buf *body, FILE *errf);
 
 #endif

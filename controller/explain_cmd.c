@@ -113,7 +113,7 @@ xp_run(const struct xp_opts *o, FILE *out, FILE *errf)
 	memcpy(ns, o->xo_target, nl);
 	ns[nl] = '\0';
 	if (o->xo_controller)
-		return xr_run(o->xo_controller, ns, slash + 1, out, errf);
+		return xr_run_ca(o->xo_controller, o->xo_controller_ca, ns, slash + 1, out, errf);
 	struct cfg cfg;
 	struct sc_config scfg;
 	struct xp_inputs in = {NULL, NULL, NULL, NULL};

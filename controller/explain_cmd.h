@@ -18,6 +18,7 @@ struct xp_opts {
 	const char *xo_state_file; /* --state-file: the controller's checkpoint, read only; or NULL */
 	const char *xo_config;     /* --config: the controller's settings file, or NULL */
 	const char *xo_controller; /* --controller URL: print the controller's explanation, or NULL */
+	const char *xo_controller_ca; /* --controller-ca: PEM CAs trusted besides the system's */
 };
 
 struct lm_model;

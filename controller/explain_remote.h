@@ -4,7 +4,8 @@
  * is, the explanation of the very number the controller publishes, and prints it unchanged.
  *
  * The URL rules, the GET and its messages are ctlget.h's (shared with `status --controller`):
- * plain HTTP or HTTPS with certificate and host name verification (the system's CAs), no
+ * plain HTTP or HTTPS with certificate and host name verification (the system's CAs, and
+ * those of --controller-ca), no
  * redirects, CG_CONNECT_TIMEOUT_MS to connect and XR_TIMEOUT_MS in all, answers over
  * XR_BODY_MAX refused.
  */
@@ -37,5 +38,11 @@ int xr_run(const char *base, const char *ns, const char *name, FILE *out, FILE *
 /* xr_run with another limit on the answer's size (tests), max bytes. */
 int xr_run_max(const char *base, const char *ns, const char *name, size_t max, FILE *out,
     FILE *errf);
+/*
+ * xr_run trusting the PEM CAs in ca_file (--controller-ca; NULL: none) besides the system's;
+ * 2 as well when that file is unusable (cg_fetch_ca).
+ */
+int xr_run_ca(const char *base, const char *ca_file, const char *ns, const char *name,
+    FILE *out, FILE *errf);
 
 #endif

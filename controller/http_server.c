@@ -12,6 +12,8 @@
 #include "log.h"
 #include "metrics.h"
 #include "resource.h"
+#include "timefmt.h"
+#include "tlsreload.h"
 #include "xalloc.h"
 
 #include <arpa/inet.h>
@@ -26,7 +28,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <openssl/ssl.h>
 
 /* A scrape of tens of thousands of certificates is a few MB; this bounds a runaway registry. */
 #define HTTP_BODY_MAX (64u << 20)
@@ -60,6 +65,10 @@ struct http_server {
 	atomic_int hs_ready;               /* /readyz answer */
 	int hs_port;                       /* bound port */
 	char hs_iface[INET6_ADDRSTRLEN];   /* numeric bind address, "" for all */
+	struct tlr *hs_tls;                /* owned; NULL: plain HTTP */
+	SSL_CTX *hs_ssl_ctx;               /* the vhost's, owned by lws; NULL: plain HTTP */
+	lws_sorted_usec_list_t hs_tls_sul; /* the timer that polls the TLS files */
+	lws_usec_t hs_tls_poll_us;         /* its period */
 };
 
 /* Where a request stands with httpAuth: kubernetes. */
@@ -578,6 +587,34 @@ http_write_more(struct lws *wsi, struct http_session *ss)
 	return 0;
 }
 
+/*
+ * Each handshake presents the pair tlsreload serves now: set per connection, from memory, in
+ * OpenSSL's certificate callback (on the service thread, like tlr_poll, so no lock). Swapping the
+ * SSL_CTX's certificate instead (lws_tls_cert_updated) would leave the old one offered whenever
+ * the key type changes (OpenSSL keeps one certificate per key type), and would read the files
+ * again after they were checked.
+ */
+static int
+http_tls_cert_cb(SSL *ssl, void *arg)
+{
+	struct http_server *srv = arg;
+	return tlp_ssl_use(ssl, tlr_served(srv->hs_tls)) == CC_OK ? 1 : 0;
+}
+
+/*
+ * lws made the vhost's SSL_CTX (during lws_create_context, on the starting thread): refuse
+ * anything before TLS 1.2 on it, and hook the certificate callback.
+ */
+static int
+http_tls_ctx_created(struct http_server *srv, void *sslctx)
+{
+	if (srv == NULL || sslctx == NULL || srv->hs_tls == NULL)
+		return 0;
+	srv->hs_ssl_ctx = sslctx;
+	SSL_CTX_set_cert_cb(srv->hs_ssl_ctx, http_tls_cert_cb, srv);
+	return SSL_CTX_set_min_proto_version(srv->hs_ssl_ctx, TLS1_2_VERSION) == 1 ? 0 : 1;
+}
+
 static int
 http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
@@ -605,6 +642,8 @@ http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 		 */
 		log_warn("refused a WebSocket without the certcast-live subprotocol");
 		return 1;
+	case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
+		return http_tls_ctx_created(srv, user);
 	case LWS_CALLBACK_HTTP_BODY:
 		return 0; /* no endpoint takes a body; it is read and dropped */
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
@@ -756,6 +795,59 @@ http_lws_log(int level, const char *line)
 		log_warn("libwebsockets: %.*s", (int)n, line);
 }
 
+/* The poll timer: on the service thread, so lws and the SSL_CTX need no lock. */
+static void
+http_tls_tick(lws_sorted_usec_list_t *sul)
+{
+	struct http_server *srv = lws_container_of(sul, struct http_server, hs_tls_sul);
+	(void)tlr_poll(srv->hs_tls, (int64_t)time(NULL));
+	lws_sul_schedule(srv->hs_ctx, 0, &srv->hs_tls_sul, http_tls_tick, srv->hs_tls_poll_us);
+}
+
+/*
+ * Check the pair and set info up to serve it: HTTPS only, TLS 1.2 or later (SSLv3 lws turns off
+ * itself; http_tls_ctx_created sets the floor on the SSL_CTX as well).
+ */
+static int
+http_tls_setup(struct http_server *srv, const struct http_server_opts *o,
+    struct lws_context_creation_info *info, char *err, size_t errsz)
+{
+	if ((o->hso_tls_cert == NULL) != (o->hso_tls_key == NULL))
+		return cc_fail(err, errsz, CC_ERR_INVAL,
+		    "TLS needs both a certificate file and a key file, or neither");
+	if (o->hso_tls_cert == NULL)
+		return CC_OK;
+	/* nothing to apply: http_tls_cert_cb reads the served pair at every handshake */
+	struct tlr_opts to = {o->hso_tls_cert, o->hso_tls_key, o->hso_metrics, NULL, NULL};
+	int rc = tlr_new(&to, (int64_t)time(NULL), &srv->hs_tls, err, errsz);
+	if (rc != CC_OK)
+		return rc;
+	srv->hs_tls_poll_us =
+	    (lws_usec_t)(o->hso_tls_poll_ms > 0 ? o->hso_tls_poll_ms : TLR_POLL_MS) * LWS_US_PER_MS;
+	info->options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	info->ssl_cert_filepath = tlr_cert_path(srv->hs_tls);
+	info->ssl_private_key_filepath = tlr_key_path(srv->hs_tls);
+	info->ssl_options_set = SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1;
+	/*
+	 * HTTP/1.1 only, as over plain HTTP: lws 4.1 offers h2 by ALPN, and over h2 the chunked
+	 * replies of http_write_more end the service loop after the first few KiB (seen with curl).
+	 */
+	info->alpn = "http/1.1";
+	return CC_OK;
+}
+
+/* After lws_create_context: the callback is in place; start polling the files. */
+static int
+http_tls_started(struct http_server *srv, char *err, size_t errsz)
+{
+	if (srv->hs_tls == NULL)
+		return CC_OK;
+	if (srv->hs_ssl_ctx == NULL)
+		return cc_fail(err, errsz, CC_ERR_TLS, "libwebsockets made no TLS context");
+	lws_sul_schedule(srv->hs_ctx, 0, &srv->hs_tls_sul, http_tls_tick, srv->hs_tls_poll_us);
+	return CC_OK;
+}
+
 static void *
 http_loop(void *arg)
 {
@@ -879,13 +971,20 @@ http_server_start(const struct http_server_opts *o, struct http_server **out, ch
 	/* An IPv4 bind address needs an IPv4 socket. */
 	if (srv->hs_iface[0] && strchr(srv->hs_iface, ':') == NULL)
 		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+	rc = http_tls_setup(srv, o, &info, err, errsz);
+	if (rc != CC_OK)
+		goto out;
 	srv->hs_ctx = lws_create_context(&info);
 	if (srv->hs_ctx == NULL) {
-		snprintf(err, errsz, "cannot listen on %s (address in use or not available)",
-		    o->hso_addr);
+		snprintf(err, errsz, "cannot listen on %s (%s)", o->hso_addr,
+		    srv->hs_tls ? "address in use or not available, or TLS set-up failed" :
+				  "address in use or not available");
 		rc = CC_ERR_IO;
 		goto out;
 	}
+	rc = http_tls_started(srv, err, errsz);
+	if (rc != CC_OK)
+		goto out;
 	struct lws_vhost *vh = lws_get_vhost_by_name(srv->hs_ctx, "default");
 	srv->hs_port = vh ? lws_get_vhost_listen_port(vh) : port;
 	if (srv->hs_port <= 0) {
@@ -898,12 +997,23 @@ http_server_start(const struct http_server_opts *o, struct http_server **out, ch
 		rc = CC_ERR_IO;
 		goto out;
 	}
-	log_info("serving HTTP on %s (port %d)", o->hso_addr, srv->hs_port);
+	if (srv->hs_tls != NULL) {
+		const struct tlp_pair *p = tlr_served(srv->hs_tls);
+		char na[TF_BUFSZ];
+		tf_format_time(p->tp_not_after, na, sizeof na);
+		log_info("serving HTTPS on %s (port %d): certificate serial %s (%s key, "
+			 "notAfter %s) from %s",
+		    o->hso_addr, srv->hs_port, p->tp_serial, p->tp_key_kind, na,
+		    tlr_cert_path(srv->hs_tls));
+	} else {
+		log_info("serving HTTP on %s (port %d)", o->hso_addr, srv->hs_port);
+	}
 	*out = srv;
 	return CC_OK;
 out:
 	if (srv->hs_ctx)
 		lws_context_destroy(srv->hs_ctx);
+	tlr_free(srv->hs_tls);
 	free(srv);
 	return rc;
 }
@@ -938,5 +1048,6 @@ http_server_stop(struct http_server *s)
 	/* a review finishing from now on must not wake a context that is going away */
 	hauth_quiesce(s->hs_auth);
 	lws_context_destroy(s->hs_ctx);
+	tlr_free(s->hs_tls);
 	free(s);
 }

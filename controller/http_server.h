@@ -32,6 +32,9 @@
  * collapsed, "/../" resolved, "+" read as a space, the query string apart. So an encoded "/"
  * (%2F) arrives as a slash and makes a third segment, and "/explain//ns/name" reaches the
  * router as "/explain/ns/name".
+ *
+ * With a certificate and key (struct http_server_opts) every endpoint is served over HTTPS
+ * only, and the certificate is reloaded when its files change (tlsreload.h).
  */
 #ifndef HTTP_SERVER_H
 #define HTTP_SERVER_H
@@ -108,11 +111,23 @@ struct http_server_opts {
 	                                     server */
 	struct hauth *hso_auth;           /* delegated authentication, NULL: none (httpAuth none);
 	                                     must outlive the server */
+	const char *hso_tls_cert;         /* PEM certificate (chain) file: serve HTTPS only, TLS
+	                                     1.2 or later; NULL (with hso_tls_key): plain HTTP */
+	const char *hso_tls_key;          /* its PEM private key file; both or neither */
+	int hso_tls_poll_ms;              /* how often the files are looked at for a new pair;
+	                                     0: TLR_POLL_MS (tlsreload.h) */
 };
 
 /*
- * Listen and start the service thread. Returns CC_OK with *out set, CC_ERR_INVAL (bad address)
- * or CC_ERR_IO (cannot resolve or bind), with err filled. Stop with http_server_stop.
+ * Listen and start the service thread. Returns CC_OK with *out set, CC_ERR_INVAL (bad address,
+ * only one of the TLS files), CC_ERR_IO (cannot resolve or bind) or the TLS pair's check error
+ * (tlspair.h: unreadable, not PEM, key not matching, expired), with err filled. Stop with
+ * http_server_stop.
+ *
+ * With TLS the pair is checked before anything listens, served from its files, and looked at
+ * again every hso_tls_poll_ms on the service thread: a changed pair that passes the check is
+ * served to new connections (connections open keep theirs), one that fails is logged and the
+ * old one kept (tlsreload.h, which also says what metrics go into hso_metrics).
  */
 int http_server_start(const struct http_server_opts *o, struct http_server **out, char *err,
     size_t errsz);

@@ -164,6 +164,7 @@ struct status_opts {
 	int so_all;                 /* -A */
 	enum status_output so_output;
 	const char *so_controller;  /* --controller URL, or NULL to list and score here */
+	const char *so_controller_ca; /* --controller-ca: PEM CAs trusted besides the system's */
 };
 
 /*

@@ -131,3 +131,51 @@ rc=0; stop_bg ctl-ha || rc=$?
 assert_eq "clean exit" 0 "$rc"
 assert_eq "the Lease is released on the way out" "" "$(holder)"
 kubectl_admin -n "$lns" delete lease t-certcast-leader >/dev/null 2>&1 || true
+
+# HTTPS (tls.enabled): the Secret is mounted as a folder (so that kubelet swaps in renewals),
+# the config names the mounted files, the probes, the port name and the ServiceMonitor speak
+# HTTPS, and the Certificate made with tls.certificate.create is one the API server accepts.
+# Off by default: the rendering above is plain HTTP.
+assert_not_contains "no TLS unless asked" "$all" "httpTLSCertFile"
+assert_not_contains "no Certificate unless asked" "$all" "kind: Certificate"
+tlsset=(--set tls.enabled=true --set tls.certificate.create=true
+	--set tls.certificate.issuerRef.name=ca)
+check "helm lint passes with TLS and a Certificate" helm lint "$chart" "${tlsset[@]}"
+tdep=$(helm template t "$chart" "${tlsset[@]}" --show-only templates/deployment.yaml)
+assert_contains "the Secret is mounted" "$tdep" "secretName: t-certcast-tls"
+assert_contains "as a folder" "$tdep" "mountPath: /etc/certcast-tls"
+assert_not_contains "never by subPath (renewals would not reach the pod)" "$tdep" "subPath"
+assert_contains "liveness over HTTPS" "$tdep" \
+	"httpGet: {path: /healthz, port: https, scheme: HTTPS}"
+assert_contains "readiness over HTTPS" "$tdep" \
+	"httpGet: {path: /readyz, port: https, scheme: HTTPS}"
+tcm=$(helm template t "$chart" "${tlsset[@]}" --show-only templates/configmap.yaml)
+assert_contains "the config names the certificate file" "$tcm" \
+	"httpTLSCertFile: /etc/certcast-tls/tls.crt"
+assert_contains "and the key file" "$tcm" "httpTLSKeyFile: /etc/certcast-tls/tls.key"
+tsvc=$(helm template t "$chart" -n certcast "${tlsset[@]}" --set serviceMonitor.enabled=true \
+	--show-only templates/service.yaml)
+assert_contains "the Service port is named https" "$tsvc" "- name: https"
+assert_contains "the ServiceMonitor scrapes over https" "$tsvc" "scheme: https"
+assert_contains "verifying with the Secret's ca.crt" "$tsvc" \
+	"secret: {name: t-certcast-tls, key: ca.crt}"
+assert_contains "for the Service's name" "$tsvc" "serverName: t-certcast.certcast.svc"
+trules=$(helm template t "$chart" "${tlsset[@]}" --show-only templates/rbac.yaml)
+assert_not_contains "TLS adds no RBAC on Secrets" "$trules" "secrets"
+tns=$(new_namespace helm-tls)
+helm template t "$chart" -n "$tns" "${tlsset[@]}" \
+	--set tls.certificate.issuerRef.kind=ClusterIssuer \
+	--show-only templates/certificate.yaml >"$TEST_TMP/certificate.yaml"
+assert_contains "the Certificate names the issuer" "$(cat "$TEST_TMP/certificate.yaml")" \
+	"kind: ClusterIssuer"
+check "the API server accepts the Certificate (server-side dry run)" \
+	kubectl_admin apply --dry-run=server -f "$TEST_TMP/certificate.yaml"
+rc=0
+out=$(helm template t "$chart" --set tls.enabled=true --set tls.certificate.create=true 2>&1) ||
+	rc=$?
+assert_ne "a Certificate without an issuer fails to render" 0 "$rc"
+assert_contains "the failure says why" "$out" \
+	"tls.certificate.create needs tls.certificate.issuerRef.name"
+ext=$(helm template t "$chart" --set tls.enabled=true --set tls.secretName=mine \
+	--show-only templates/deployment.yaml)
+assert_contains "tls.secretName mounts that Secret" "$ext" "secretName: mine"

@@ -137,3 +137,21 @@ tc_b64(const void *d, size_t n, size_t *len)
 	return out;
 }
 
+
+void
+tc_write_pair(const char *dir, X509 *cert, X509 *const *chain, size_t n, EVP_PKEY *key)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/tls.crt", dir);
+	FILE *f = fopen(path, "w");
+	tc_need(f != NULL, "fopen", path);
+	tc_need(PEM_write_X509(f, cert) == 1, "PEM", path);
+	for (size_t i = 0; i < n; i++)
+		tc_need(PEM_write_X509(f, chain[i]) == 1, "PEM", path);
+	tc_need(fclose(f) == 0, "fclose", path);
+	snprintf(path, sizeof path, "%s/tls.key", dir);
+	f = fopen(path, "w");
+	tc_need(f != NULL, "fopen", path);
+	tc_need(PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) == 1, "PEM", path);
+	tc_need(fclose(f) == 0, "fclose", path);
+}

@@ -35,4 +35,10 @@ char *tc_pem(X509 *const *xs, size_t n, size_t *len);
 unsigned char *tc_der(X509 *const *xs, size_t n, size_t *len);
 char *tc_b64(const void *d, size_t n, size_t *len);
 
+/*
+ * Write a serving pair into folder dir as dir/tls.crt (cert, then the n certificates of chain)
+ * and dir/tls.key (key, unencrypted PKCS#8 PEM), as a Secret volume holds them.
+ */
+void tc_write_pair(const char *dir, X509 *cert, X509 *const *chain, size_t n, EVP_PKEY *key);
+
 #endif

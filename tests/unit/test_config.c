@@ -633,3 +633,42 @@ Test(config, http_auth_in_file_and_usage)
 	buf_free(&b);
 	cfg_free(&c);
 }
+
+/* httpTLSCertFile / httpTLSKeyFile: plain HTTP by default, both or neither. */
+Test(config, http_tls_files)
+{
+	struct cfg c;
+	char err[256] = "";
+	cfg_defaults(&c);
+	cr_expect_str_eq(c.c_http_tls_cert, "", "plain HTTP unless asked");
+	cr_expect_str_eq(c.c_http_tls_key, "");
+	cr_expect_eq(cfg_validate(&c, err, sizeof err), CC_OK, "%s", err);
+	cr_expect_eq(cfg_set(&c, "http-tls-cert", "/tls/tls.crt", err, sizeof err), CC_OK, "%s",
+	    err);
+	cr_expect_eq(cfg_validate(&c, err, sizeof err), CC_ERR_CONFIG,
+	    "a certificate without a key");
+	cr_expect(strstr(err, "httpTLSKeyFile") != NULL && strstr(err, "the key is not") != NULL,
+	    "%s", err);
+	cr_expect_eq(cfg_set(&c, "httpTLSKeyFile", "/tls/tls.key", err, sizeof err), CC_OK, "%s",
+	    err);
+	cr_expect_eq(cfg_validate(&c, err, sizeof err), CC_OK, "%s", err);
+	cr_expect_eq(cfg_set(&c, "http-tls-cert", "", err, sizeof err), CC_OK, "%s", err);
+	cr_expect_eq(cfg_validate(&c, err, sizeof err), CC_ERR_CONFIG,
+	    "a key without a certificate");
+	cr_expect(strstr(err, "the certificate is not") != NULL, "%s", err);
+	cr_expect_eq(cfg_set(&c, "httpTLSCertFile", "/tls/", err, sizeof err), CC_ERR_INVAL);
+	cr_expect_eq(cfg_set(&c, "httpTLSCertFile", "/tls/a\nb", err, sizeof err), CC_ERR_INVAL);
+	const char *y = "httpTLSCertFile: /etc/tls/tls.crt\nhttpTLSKeyFile: /etc/tls/tls.key\n";
+	cr_expect_eq(cfg_load_string(&c, y, strlen(y), "t.yaml", err, sizeof err), CC_OK, "%s",
+	    err);
+	cr_expect_str_eq(c.c_http_tls_cert, "/etc/tls/tls.crt");
+	cr_expect_str_eq(c.c_http_tls_key, "/etc/tls/tls.key");
+	cr_expect_eq(cfg_validate(&c, err, sizeof err), CC_OK, "%s", err);
+	struct buf b;
+	buf_init(&b, 1 << 16);
+	cfg_usage(&b);
+	cr_expect(strstr(b.b_data, "--http-tls-cert PATH") != NULL);
+	cr_expect(strstr(b.b_data, "--http-tls-key PATH") != NULL);
+	buf_free(&b);
+	cfg_free(&c);
+}

@@ -10,6 +10,7 @@
 #include "http_server.h"
 #include "log.h"
 #include "resource.h"
+#include "testhttp.h"
 
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
@@ -300,4 +301,80 @@ Test(explain_remote, against_a_server)
 	cr_expect(strstr(err, "cannot get http://127.0.0.1:"), "%s", err);
 	free(out);
 	free(err);
+}
+
+/* Write pem to a new file under /tmp; the path into path. */
+static void
+write_ca(const char *pem, char *path, size_t pathsz)
+{
+	snprintf(path, pathsz, "/tmp/certcast-xr-ca.XXXXXX");
+	int fd = mkstemp(path);
+	cr_assert(fd >= 0);
+	FILE *f = fdopen(fd, "w");
+	fputs(pem, f);
+	fclose(f);
+}
+
+/* --controller-ca: an https:// controller with a private CA is verified against that CA. */
+Test(explain_remote, https_with_controller_ca)
+{
+	struct th_opts to = {.to_tls = 1};
+	struct th_server *ts = NULL;
+	cr_assert_eq(th_server_start(&to, &ts), CC_OK);
+	struct th_route r = {.tr_method = "GET", .tr_prefix = "/explain/shop/web", .tr_status = 200,
+	    .tr_body = "Certificate shop/web\n"};
+	th_server_add_route(ts, &r);
+	char ca[64], other[64], notpem[64];
+	write_ca(th_server_ca_pem(ts), ca, sizeof ca);
+	char *unrelated = th_make_unrelated_ca_pem();
+	write_ca(unrelated, other, sizeof other);
+	free(unrelated);
+	write_ca("not a certificate\n", notpem, sizeof notpem);
+	const char *base = th_server_url(ts);
+	cr_assert(strncmp(base, "https://", 8) == 0);
+	size_t ol = 0, el = 0;
+	char *out = NULL, *err = NULL;
+	FILE *of = open_memstream(&out, &ol), *ef = open_memstream(&err, &el);
+	cr_expect_eq(xr_run_ca(base, ca, "shop", "web", of, ef), 0);
+	fflush(of);
+	fflush(ef);
+	cr_expect_str_eq(out, "Certificate shop/web\n", "%s", err);
+	fclose(of);
+	fclose(ef);
+	free(out);
+	free(err);
+
+	static const struct {
+		const char *name;
+		const char *ca; /* NULL: the system's CAs only */
+		int code;
+		const char *msg;
+	} cases[] = {
+	    {"system CAs only", NULL, 1, "certificate"},
+	    {"another CA", NULL, 1, "certificate"},
+	    {"missing CA file", "/nonexistent/ca.crt", 2, "cannot read --controller-ca"},
+	    {"CA file not PEM", NULL, 2, "holds no PEM certificate"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const char *file = cases[i].ca;
+		if (i == 1)
+			file = other;
+		if (i == 3)
+			file = notpem;
+		out = err = NULL;
+		of = open_memstream(&out, &ol);
+		ef = open_memstream(&err, &el);
+		int code = xr_run_ca(base, file, "shop", "web", of, ef);
+		fclose(of);
+		fclose(ef);
+		cr_expect_eq(code, cases[i].code, "%s: exit %d: %s", cases[i].name, code, err);
+		cr_expect(strstr(err, cases[i].msg) != NULL, "%s: %s", cases[i].name, err);
+		cr_expect_str_eq(out, "", "%s", cases[i].name);
+		free(out);
+		free(err);
+	}
+	unlink(ca);
+	unlink(other);
+	unlink(notpem);
+	th_server_free(ts);
 }

@@ -37,6 +37,17 @@ false
 {{- (.Values.leaderElection | default dict).leaseName | default (printf "%s-leader" (include "certcast.fullname" .) | trunc 253) -}}
 {{- end -}}
 
+{{/* The TLS Secret's name: tls.secretName, else "<fullname>-tls". */}}
+{{- define "certcast.tlsSecretName" -}}
+{{- $dflt := printf "%s-tls" (include "certcast.fullname" .) | trunc 253 -}}
+{{- .Values.tls.secretName | default $dflt -}}
+{{- end -}}
+
+{{/* The endpoint's port name and scheme: "https" with TLS, else "http" as before. */}}
+{{- define "certcast.portName" -}}
+{{- if .Values.tls.enabled }}https{{ else }}http{{ end -}}
+{{- end -}}
+
 {{- define "certcast.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create -}}
 {{- default (include "certcast.fullname" .) .Values.serviceAccount.name -}}
