@@ -797,6 +797,11 @@ ctl_run(const struct ctl_opts *o)
 	double start = ctl_now(), next_resync = 0;
 	int led = 1; /* the first sync queues everything anyway */
 	while (!atomic_load(&ctl_stop_flag)) {
+		if (http_server_failed(c.c_http)) {
+			/* no probes, no metrics: a restart brings the endpoint back */
+			log_error("exiting: the HTTP endpoint stopped serving");
+			goto out;
+		}
 		if (!c.c_started && refl_set_has_synced(c.c_refl)) {
 			/* the history in one sweep, before the workers would learn it one by one */
 			double t0 = ctl_now();

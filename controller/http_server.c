@@ -49,6 +49,8 @@
 #define HTTP_LIVE_MAX 32
 /* An Authorization header longer than this cannot hold a bearer token httpauth accepts. */
 #define HTTP_AUTH_HDR_MAX 8300
+/* Request header bytes kept per connection: an HTTP_AUTH_HDR_MAX header and the usual rest. */
+#define HTTP_HEADER_DATA_MAX 16384
 
 struct http_server {
 	struct lws_context *hs_ctx;        /* libwebsockets context, used by the thread only */
@@ -63,6 +65,8 @@ struct http_server {
 	pthread_t hs_thread;               /* runs http_loop */
 	atomic_int hs_stop;                /* set by http_server_stop */
 	atomic_int hs_ready;               /* /readyz answer */
+	atomic_int hs_failed;              /* the service loop ended on an error */
+	char hs_addr[128];                 /* the listen address as given, for messages */
 	int hs_port;                       /* bound port */
 	char hs_iface[INET6_ADDRSTRLEN];   /* numeric bind address, "" for all */
 	struct tlr *hs_tls;                /* owned; NULL: plain HTTP */
@@ -428,7 +432,7 @@ http_route(struct lws *wsi, struct http_server *srv, struct http_session *ss, co
 
 /*
  * The Authorization header, malloc'ed (wipe it with http_auth_free_header), NULL when absent,
- * "" when too long to hold a token httpauth accepts (lws' own header limit, 4 KiB by default,
+ * "" when too long to hold a token httpauth accepts (lws' own header limit, HTTP_HEADER_DATA_MAX,
  * usually refuses such a request first).
  */
 static char *
@@ -853,8 +857,18 @@ http_loop(void *arg)
 {
 	struct http_server *srv = arg;
 	while (!atomic_load(&srv->hs_stop))
-		if (lws_service(srv->hs_ctx, 0) < 0)
+		if (lws_service(srv->hs_ctx, 0) < 0) {
+			/*
+			 * Nothing is served from here on, probes included: say so, and let the
+			 * controller end rather than run on without its endpoint.
+			 */
+			if (!atomic_load(&srv->hs_stop)) {
+				log_error("HTTP server on %s: the service loop failed; nothing is "
+					  "served any more", srv->hs_addr);
+				atomic_store(&srv->hs_failed, 1);
+			}
 			break;
+		}
 	return NULL;
 }
 
@@ -947,6 +961,8 @@ http_server_start(const struct http_server_opts *o, struct http_server **out, ch
 	srv->hs_auth = o->hso_auth;
 	atomic_init(&srv->hs_stop, 0);
 	atomic_init(&srv->hs_ready, 0);
+	atomic_init(&srv->hs_failed, 0);
+	snprintf(srv->hs_addr, sizeof srv->hs_addr, "%s", o->hso_addr);
 	if (host[0] != '\0') {
 		rc = http_resolve(host, srv->hs_iface, sizeof srv->hs_iface, err, errsz);
 		if (rc != CC_OK)
@@ -968,6 +984,12 @@ http_server_start(const struct http_server_opts *o, struct http_server **out, ch
 	info.server_string = "certcast";
 	info.count_threads = 1;
 	info.options = LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
+	/*
+	 * lws keeps 4 KiB of request headers by default and closes a connection whose headers do
+	 * not fit, without an answer: a bearer token (httpAuth kubernetes) of an OIDC provider
+	 * can pass 4 KiB. This room holds the longest header httpauth looks at, and the rest.
+	 */
+	info.max_http_header_data = HTTP_HEADER_DATA_MAX;
 	/* An IPv4 bind address needs an IPv4 socket. */
 	if (srv->hs_iface[0] && strchr(srv->hs_iface, ':') == NULL)
 		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
@@ -1022,6 +1044,12 @@ int
 http_server_port(const struct http_server *s)
 {
 	return s->hs_port;
+}
+
+int
+http_server_failed(struct http_server *s)
+{
+	return s != NULL && atomic_load(&s->hs_failed);
 }
 
 void

@@ -133,6 +133,12 @@ int http_server_start(const struct http_server_opts *o, struct http_server **out
     size_t errsz);
 /* The port actually bound (useful after asking for port 0). */
 int http_server_port(const struct http_server *s);
+/*
+ * Whether the service thread ended on an error of its own (logged when it happened): nothing is
+ * served any more, probes included. Thread-safe; 0 for NULL.
+ */
+int http_server_failed(struct http_server *s);
+
 /* Flip /readyz. Thread-safe. */
 void http_server_set_ready(struct http_server *s, int ready);
 /* The live feed has a new state: wake the service thread to offer it to the pages. Any thread. */

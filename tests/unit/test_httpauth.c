@@ -795,7 +795,7 @@ on_data(char *p, size_t sz, size_t n, void *arg)
 static int
 get(int port, const char *path, const char *hdr, struct reply *r)
 {
-	char url[512], h[256];
+	char url[512], h[12288];
 	snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
 	memset(r, 0, sizeof *r);
 	buf_init(&r->r_body, 1 << 22);
@@ -911,6 +911,39 @@ Test(httpauth, server_gate)
 	http_server_stop(s);
 	hauth_free(a);
 	met_registry_free(reg);
+	curl_global_cleanup();
+}
+
+/*
+ * Tokens past lws' default 4 KiB of headers (an OIDC provider's can be) still get an answer,
+ * and one past what a review takes is refused with 401, not a closed connection.
+ */
+Test(httpauth, server_answers_long_tokens)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	struct hauth *a = auth_new(NULL, 1, 0);
+	struct http_server *s = NULL;
+	char err[256] = "";
+	struct http_server_opts o = {"127.0.0.1:0", NULL};
+	o.hso_auth = a;
+	cr_assert_eq(http_server_start(&o, &s, err, sizeof err), CC_OK, "%s", err);
+	const size_t lens[] = {6000, ARV_TOKEN_MAX, ARV_TOKEN_MAX + 1, 10000};
+	for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+		char hdr[10100];
+		int n = snprintf(hdr, sizeof hdr, "Bearer ");
+		memset(hdr + n, 'x', lens[i]);
+		hdr[n + (int)lens[i]] = '\0';
+		struct reply r;
+		cr_assert_eq(get(http_server_port(s), "/metrics", hdr, &r), 0,
+		    "a %zu-byte token gets an answer", lens[i]);
+		cr_expect_eq(r.r_status, 401, "a %zu-byte token the API server does not know",
+		    lens[i]);
+		reply_free(&r);
+	}
+	cr_expect_eq(atomic_load(&fake_token_reviews), 2, "only tokens up to ARV_TOKEN_MAX are "
+	    "reviewed");
+	http_server_stop(s);
+	hauth_free(a);
 	curl_global_cleanup();
 }
 
