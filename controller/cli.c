@@ -107,7 +107,7 @@ cli_usage_cmd(FILE *fp, const char *prog, enum cli_cmd c)
 	case CLI_CMD_STATUS:
 		fprintf(fp,
 		    "usage: %s status [-n NAMESPACE | -A] [-o table|json|wide] [--controller URL\n"
-		    "                 [--controller-ca FILE]]\n"
+		    "                 [--controller-ca FILE] [--controller-token-file FILE]]\n"
 		    "\n"
 		    "Lists Certificates, CertificateRequests, Issuers, ClusterIssuers and Events once\n"
 		    "and prints one row per Certificate: issuer, readiness, notAfter, renewal time,\n"
@@ -125,7 +125,11 @@ cli_usage_cmd(FILE *fp, const char *prog, enum cli_cmd c)
 		    "  --controller-ca FILE        with an https:// --controller: trust the PEM\n"
 		    "                              CA certificates in FILE besides the system's\n"
 		    "                              (the controller's certificate is always\n"
-		    "                              verified)\n"
+		    "                              verified)\n"		    "  --controller-token-file FILE\n"
+		    "                              send the Kubernetes token in FILE (e.g. from\n"
+		    "                              `kubectl create token`) to a controller with\n"
+		    "                              httpAuth kubernetes; over https://, or http://\n"
+		    "                              to a loopback address only\n"
 		    "  -n, --namespace NS          only this namespace (default: the context's, else "
 		    "default)\n"
 		    "  -A, --all-namespaces        every namespace\n"
@@ -141,6 +145,7 @@ cli_usage_cmd(FILE *fp, const char *prog, enum cli_cmd c)
 		fprintf(fp,
 		    "usage: %s explain NAMESPACE/NAME [--config PATH] [--state-file FILE]\n"
 		    "       %s explain NAMESPACE/NAME --controller URL [--controller-ca FILE]\n"
+		    "                 [--controller-token-file FILE]\n"
 		    "\n"
 		    "Lists the certificate's namespace once, scores the certificate and prints the\n"
 		    "whole forecast: risk and level, cert-manager's renewal schedule and the attempts it\n"
@@ -158,7 +163,11 @@ cli_usage_cmd(FILE *fp, const char *prog, enum cli_cmd c)
 		    "  --controller-ca FILE        with an https:// --controller: trust the PEM\n"
 		    "                              CA certificates in FILE besides the system's\n"
 		    "                              (the controller's certificate is always\n"
-		    "                              verified)\n"
+		    "                              verified)\n"		    "  --controller-token-file FILE\n"
+		    "                              send the Kubernetes token in FILE (e.g. from\n"
+		    "                              `kubectl create token`) to a controller with\n"
+		    "                              httpAuth kubernetes; over https://, or http://\n"
+		    "                              to a loopback address only\n"
 		    "  --config PATH               the controller's YAML config file: score with its\n"
 		    "                              targetRisk, minRenewBefore, maxRenewBefore, mode and\n"
 		    "                              publicSuffixList\n"
@@ -380,6 +389,9 @@ cli_one_flag(struct cli_args *a, int argc, char **argv, int *i, char *err, size_
 		if (!f.fl_short && !strcmp(n, "controller-ca"))
 			return cli_nonempty_value(&f, dashed, argc, argv, i, &a->ca_controller_ca,
 			    "a file name", err, errsz);
+		if (!f.fl_short && !strcmp(n, "controller-token-file"))
+			return cli_nonempty_value(&f, dashed, argc, argv, i, &a->ca_controller_token,
+			    "a file name", err, errsz);
 		break;
 	case CLI_CMD_SCAN:
 		if ((f.fl_short && !strcmp(n, "f")) || (!f.fl_short && !strcmp(n, "filename"))) {
@@ -408,6 +420,10 @@ cli_one_flag(struct cli_args *a, int argc, char **argv, int *i, char *err, size_
 			    "a URL such as http://127.0.0.1:9403", err, errsz);
 		if (a->ca_cmd == CLI_CMD_STATUS && !f.fl_short && !strcmp(n, "controller-ca"))
 			return cli_nonempty_value(&f, dashed, argc, argv, i, &a->ca_controller_ca,
+			    "a file name", err, errsz);
+		if (a->ca_cmd == CLI_CMD_STATUS && !f.fl_short &&
+		    !strcmp(n, "controller-token-file"))
+			return cli_nonempty_value(&f, dashed, argc, argv, i, &a->ca_controller_token,
 			    "a file name", err, errsz);
 		if ((f.fl_short && !strcmp(n, "n")) || (!f.fl_short && !strcmp(n, "namespace"))) {
 			rc = cli_flag_value(&f, dashed, argc, argv, i, &v, err, errsz);
@@ -525,6 +541,9 @@ cli_parse(int argc, char **argv, struct cli_args *a, char *err, size_t errsz)
 		else if (a->ca_controller_ca && !a->ca_controller)
 			rc = cc_fail(first, sizeof first, CC_ERR_INVAL,
 			    "flag --controller-ca needs --controller URL");
+		else if (a->ca_controller_token && !a->ca_controller)
+			rc = cc_fail(first, sizeof first, CC_ERR_INVAL,
+			    "flag --controller-token-file needs --controller URL");
 		else if (a->ca_cmd == CLI_CMD_EXPLAIN && a->ca_target == NULL && !a->ca_version)
 			rc = cc_fail(first, sizeof first, CC_ERR_INVAL, "explain needs NAMESPACE/NAME");
 		else if (a->ca_cmd == CLI_CMD_EXPLAIN && a->ca_controller &&
@@ -657,13 +676,14 @@ cli_run(int argc, char **argv, FILE *out, FILE *errf)
 	case CLI_CMD_STATUS: {
 		cli_setup_logs(&a, LOG_WARN);
 		struct status_opts so = {a.ca_kubeconfig, a.ca_context, a.ca_namespace,
-		    a.ca_all_namespaces, a.ca_output, a.ca_controller, a.ca_controller_ca};
+		    a.ca_all_namespaces, a.ca_output, a.ca_controller, a.ca_controller_ca,
+		    a.ca_controller_token};
 		return so.so_controller ? srm_run(&so, out, errf) : status_run(&so, out, errf);
 	}
 	case CLI_CMD_EXPLAIN: {
 		cli_setup_logs(&a, LOG_WARN);
 		struct xp_opts xo = {a.ca_kubeconfig, a.ca_context, a.ca_target, a.ca_state_file,
-		    a.ca_config, a.ca_controller, a.ca_controller_ca};
+		    a.ca_config, a.ca_controller, a.ca_controller_ca, a.ca_controller_token};
 		return xp_run(&xo, out, errf);
 	}
 	case CLI_CMD_SCAN: {

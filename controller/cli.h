@@ -57,6 +57,7 @@ struct cli_args {
 	const char *ca_state_file;      /* explain --state-file, or NULL */
 	const char *ca_controller;      /* explain --controller URL, or NULL */
 	const char *ca_controller_ca;   /* --controller-ca FILE: a CA bundle to trust, or NULL */
+	const char *ca_controller_token; /* --controller-token-file FILE: a bearer token, or NULL */
 	const char *ca_file;            /* scan -f */
 	int64_t ca_now;                 /* scan --now, 0 when not given */
 	const char *ca_help_topic;      /* `help COMMAND`: the command asked about, or NULL */

@@ -5,7 +5,10 @@
 #include "cc_err.h"
 #include "httpget.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -105,23 +108,123 @@ cg_read_ca(const char *path, const char *cmd, struct buf *ca, FILE *errf)
 	return rc;
 }
 
-int
-cg_fetch(const char *url, const char *cmd, long timeout_ms, struct buf *body, FILE *errf)
+/*
+ * Read the token at path into tok (size CG_TOKEN_MAX + 1): one token, with the white space
+ * around it (the newline `kubectl create token > FILE` leaves) dropped. Nothing of the file's
+ * content goes into a message.
+ */
+static int
+cg_read_token(const char *path, const char *cmd, char *tok, size_t toksz, FILE *errf)
 {
-	return cg_fetch_ca(url, cmd, NULL, timeout_ms, body, errf);
+	FILE *f = fopen(path, "rb");
+	if (f == NULL) {
+		fprintf(errf, "certcast %s: cannot read --controller-token-file %s: %s\n", cmd, path,
+		    strerror(errno));
+		return 2;
+	}
+	char raw[CG_TOKEN_MAX + 64];
+	size_t n = fread(raw, 1, sizeof raw, f);
+	int bad = ferror(f), saved = errno;
+	fclose(f);
+	int rc = 0;
+	size_t a = 0, b = n;
+	while (a < b && isspace((unsigned char)raw[a]))
+		a++;
+	while (b > a && isspace((unsigned char)raw[b - 1]))
+		b--;
+	if (bad) {
+		fprintf(errf, "certcast %s: cannot read --controller-token-file %s: %s\n", cmd, path,
+		    strerror(saved));
+		rc = 2;
+	} else if (n == sizeof raw || b - a > CG_TOKEN_MAX || b - a + 1 > toksz) {
+		fprintf(errf, "certcast %s: --controller-token-file %s holds over %d bytes: not a "
+			      "token\n",
+		    cmd, path, CG_TOKEN_MAX);
+		rc = 2;
+	} else if (a == b) {
+		fprintf(errf, "certcast %s: --controller-token-file %s is empty\n", cmd, path);
+		rc = 2;
+	} else {
+		for (size_t i = a; i < b && rc == 0; i++)
+			if ((unsigned char)raw[i] <= ' ' || (unsigned char)raw[i] >= 0x7f) {
+				fprintf(errf, "certcast %s: --controller-token-file %s holds a space "
+					      "or a control character: not one token\n",
+				    cmd, path);
+				rc = 2;
+			}
+		if (rc == 0) {
+			memcpy(tok, raw + a, b - a);
+			tok[b - a] = '\0';
+		}
+	}
+	explicit_bzero(raw, sizeof raw);
+	return rc;
 }
 
 int
-cg_fetch_ca(const char *url, const char *cmd, const char *ca_file, long timeout_ms,
+cg_url_loopback(const char *url)
+{
+	const char *h = strstr(url, "://");
+	char host[256];
+	if (h == NULL)
+		return 0;
+	h += 3;
+	size_t hl = strcspn(h, "/");
+	if (hl == 0 || hl >= sizeof host)
+		return 0;
+	if (h[0] == '[') {
+		const char *close = memchr(h, ']', hl);
+		if (close == NULL)
+			return 0;
+		snprintf(host, sizeof host, "%.*s", (int)(close - h - 1), h + 1);
+	} else {
+		size_t l = strcspn(h, ":/");
+		snprintf(host, sizeof host, "%.*s", (int)(l < hl ? l : hl), h);
+	}
+	unsigned char a[16];
+	if (strcasecmp(host, "localhost") == 0)
+		return 1;
+	if (inet_pton(AF_INET, host, a) == 1)
+		return a[0] == 127;
+	if (inet_pton(AF_INET6, host, a) == 1)
+		return memcmp(a, in6addr_loopback.s6_addr, 16) == 0;
+	return 0;
+}
+
+int
+cg_fetch(const char *url, const char *cmd, long timeout_ms, struct buf *body, FILE *errf)
+{
+	return cg_fetch_as(url, cmd, NULL, timeout_ms, body, errf);
+}
+
+int
+cg_fetch_as(const char *url, const char *cmd, const struct cg_access *acc, long timeout_ms,
     struct buf *body, FILE *errf)
 {
 	char why[HG_WHY_MAX];
+	const char *ca_file = acc ? acc->ga_ca_file : NULL;
+	const char *token_file = acc ? acc->ga_token_file : NULL;
+	char token[CG_TOKEN_MAX + 1] = "";
+	if (token_file != NULL) {
+		if (strncasecmp(url, "https://", 8) != 0 && !cg_url_loopback(url)) {
+			fprintf(errf, "certcast %s: %s: refusing to send the token of "
+				      "--controller-token-file over plain http:// to a host that is "
+				      "not loopback; use https:// (or kubectl port-forward and "
+				      "http://127.0.0.1)\n",
+			    cmd, url);
+			return 2;
+		}
+		int trc = cg_read_token(token_file, cmd, token, sizeof token, errf);
+		if (trc != 0)
+			return trc;
+	}
 	struct buf ca;
 	buf_init(&ca, CG_CA_MAX);
 	if (ca_file != NULL) {
 		int crc = cg_read_ca(ca_file, cmd, &ca, errf);
 		if (crc != 0) {
 			buf_free(&ca);
+			explicit_bzero(token, sizeof token);
 			return crc;
 		}
 	}
@@ -131,12 +234,14 @@ cg_fetch_ca(const char *url, const char *cmd, const char *ca_file, long timeout_
 	    .hr_protocols = "http,https",
 	    .hr_ca = (const unsigned char *)ca.b_data,
 	    .hr_ca_len = ca.b_len,
+	    .hr_bearer = token_file != NULL ? token : NULL,
 	    .hr_connect_timeout_ms = CG_CONNECT_TIMEOUT_MS,
 	    .hr_timeout_ms = timeout_ms,
 	};
 	struct hg_resp r;
 	memset(&r, 0, sizeof r);
 	int grc = hg_get(&q, body, &r, why, sizeof why);
+	explicit_bzero(token, sizeof token);
 	buf_free(&ca);
 	long code = r.hr_code;
 	char line[320];
@@ -146,6 +251,14 @@ cg_fetch_ca(const char *url, const char *cmd, const char *ca_file, long timeout_
 		    body->b_max);
 	else if (grc != CC_OK)
 		fprintf(errf, "certcast %s: cannot get %s: %s\n", cmd, url, why);
+	else if (code == 401 && token_file == NULL)
+		fprintf(errf, "certcast %s: %s: the controller asks for a Kubernetes token "
+			      "(httpAuth kubernetes); give one with --controller-token-file FILE: %s\n",
+		    cmd, url, line);
+	else if (code == 401)
+		fprintf(errf, "certcast %s: %s: the controller did not accept the token of "
+			      "--controller-token-file %s: %s\n",
+		    cmd, url, token_file, line);
 	else if (code == 404)
 		fprintf(errf, "certcast %s: %s: %s\n", cmd, url,
 		    line[0] ? line : "not found (is this certcast's HTTP port?)");

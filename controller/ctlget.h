@@ -39,14 +39,32 @@ int cg_fetch(const char *url, const char *cmd, long timeout_ms, struct buf *body
 
 /* A --controller-ca file is a CA bundle of a few KiB; more is not one. */
 #define CG_CA_MAX (1u << 20)
+/* The longest token --controller-token-file may hold: what the controller reviews (8 KiB). */
+#define CG_TOKEN_MAX 8192
+
+/* How the CLI reaches a controller beyond its URL; NULL members: not given. */
+struct cg_access {
+	const char *ga_ca_file;    /* --controller-ca: PEM CAs trusted besides the system's */
+	const char *ga_token_file; /* --controller-token-file: a Kubernetes bearer token */
+};
 
 /*
- * cg_fetch trusting the PEM CA certificates in ca_file (NULL: none) besides the system's: for a
- * controller serving HTTPS with a certificate from a private CA (cert-manager's CA issuer).
- * Returns cg_fetch's codes, or 2 (usage) when ca_file cannot be read, is over CG_CA_MAX or holds
- * no PEM certificate, with one line on errf naming the file.
+ * cg_fetch as acc says (NULL: as cg_fetch):
+ * - ga_ca_file: trust its PEM CA certificates besides the system's, for a controller serving
+ *   HTTPS with a certificate from a private CA (cert-manager's CA issuer);
+ * - ga_token_file: send the token it holds (surrounding white space dropped) as
+ *   "Authorization: Bearer", for a controller with httpAuth kubernetes. Only over https://,
+ *   or over http:// to a loopback address (kubectl port-forward): anywhere else the token
+ *   would cross the network in clear, and the call is refused. The token is never printed.
+ * A 401 says whether a token is needed or the one given was not accepted.
+ * Returns cg_fetch's codes, or 2 (usage) when a file cannot be read or is not what it should be
+ * (over CG_CA_MAX or CG_TOKEN_MAX, no PEM certificate, not one token) or the token would go
+ * over plain HTTP, with one line on errf naming the file.
  */
-int cg_fetch_ca(const char *url, const char *cmd, const char *ca_file, long timeout_ms,
+int cg_fetch_as(const char *url, const char *cmd, const struct cg_access *acc, long timeout_ms,
     struct buf *body, FILE *errf);
+
+/* Whether the http(s) URL's host is a loopback address (127.0.0.0/8, ::1) or "localhost". */
+int cg_url_loopback(const char *url);
 
 #endif

@@ -19,6 +19,7 @@
 #include "buf.h"
 #include "cc_err.h"
 #include "config.h"
+#include "ctlget.h"
 #include "explain_fmt.h"
 #include "explain_remote.h"
 #include "learn.h"
@@ -112,8 +113,10 @@ xp_run(const struct xp_opts *o, FILE *out, FILE *errf)
 	}
 	memcpy(ns, o->xo_target, nl);
 	ns[nl] = '\0';
-	if (o->xo_controller)
-		return xr_run_ca(o->xo_controller, o->xo_controller_ca, ns, slash + 1, out, errf);
+	if (o->xo_controller) {
+		struct cg_access acc = {o->xo_controller_ca, o->xo_controller_token};
+		return xr_run_as(o->xo_controller, &acc, ns, slash + 1, out, errf);
+	}
 	struct cfg cfg;
 	struct sc_config scfg;
 	struct xp_inputs in = {NULL, NULL, NULL, NULL};

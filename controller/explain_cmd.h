@@ -19,6 +19,7 @@ struct xp_opts {
 	const char *xo_config;     /* --config: the controller's settings file, or NULL */
 	const char *xo_controller; /* --controller URL: print the controller's explanation, or NULL */
 	const char *xo_controller_ca; /* --controller-ca: PEM CAs trusted besides the system's */
+	const char *xo_controller_token; /* --controller-token-file: a bearer token, or NULL */
 };
 
 struct lm_model;

@@ -35,8 +35,8 @@ xr_run(const char *base, const char *ns, const char *name, FILE *out, FILE *errf
 }
 
 static int
-xr_fetch(const char *base, const char *ca_file, const char *ns, const char *name, size_t max,
-    FILE *out, FILE *errf);
+xr_fetch(const char *base, const struct cg_access *acc, const char *ns, const char *name,
+    size_t max, FILE *out, FILE *errf);
 
 int
 xr_run_max(const char *base, const char *ns, const char *name, size_t max, FILE *out,
@@ -46,15 +46,15 @@ xr_run_max(const char *base, const char *ns, const char *name, size_t max, FILE 
 }
 
 int
-xr_run_ca(const char *base, const char *ca_file, const char *ns, const char *name, FILE *out,
-    FILE *errf)
+xr_run_as(const char *base, const struct cg_access *acc, const char *ns, const char *name,
+    FILE *out, FILE *errf)
 {
-	return xr_fetch(base, ca_file, ns, name, XR_BODY_MAX, out, errf);
+	return xr_fetch(base, acc, ns, name, XR_BODY_MAX, out, errf);
 }
 
 static int
-xr_fetch(const char *base, const char *ca_file, const char *ns, const char *name, size_t max,
-    FILE *out, FILE *errf)
+xr_fetch(const char *base, const struct cg_access *acc, const char *ns, const char *name,
+    size_t max, FILE *out, FILE *errf)
 {
 	char url[2048], why[512];
 	if (xr_url(base, ns, name, url, sizeof url, why, sizeof why) != CC_OK) {
@@ -63,7 +63,7 @@ xr_fetch(const char *base, const char *ca_file, const char *ns, const char *name
 	}
 	struct buf body;
 	buf_init(&body, max);
-	int rc = cg_fetch_ca(url, "explain", ca_file, XR_TIMEOUT_MS, &body, errf);
+	int rc = cg_fetch_as(url, "explain", acc, XR_TIMEOUT_MS, &body, errf);
 	if (rc == 0 && body.b_len > 0) {
 		fwrite(body.b_data, 1, body.b_len, out);
 		fflush(out);

@@ -38,11 +38,12 @@ int xr_run(const char *base, const char *ns, const char *name, FILE *out, FILE *
 /* xr_run with another limit on the answer's size (tests), max bytes. */
 int xr_run_max(const char *base, const char *ns, const char *name, size_t max, FILE *out,
     FILE *errf);
+struct cg_access;
 /*
- * xr_run trusting the PEM CAs in ca_file (--controller-ca; NULL: none) besides the system's;
- * 2 as well when that file is unusable (cg_fetch_ca).
+ * xr_run reaching the controller as acc says (ctlget.h: --controller-ca, --controller-token-file;
+ * NULL: neither); 2 as well when one of those files is unusable (cg_fetch_as).
  */
-int xr_run_ca(const char *base, const char *ca_file, const char *ns, const char *name,
+int xr_run_as(const char *base, const struct cg_access *acc, const char *ns, const char *name,
     FILE *out, FILE *errf);
 
 #endif

@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -116,6 +117,26 @@ hg_get(const struct hg_req *req, struct buf *body, struct hg_resp *resp, char *w
 		char h[256];
 		snprintf(h, sizeof h, "Accept: %s", req->hr_accept);
 		hdrs = curl_slist_append(NULL, h);
+	}
+	if (req->hr_bearer) {
+		/* the header only: no redirect is followed, so it goes to this URL's host alone */
+		size_t hl = strlen(req->hr_bearer) + sizeof "Authorization: Bearer ";
+		char *h = malloc(hl);
+		struct curl_slist *more = NULL;
+		if (h != NULL) {
+			snprintf(h, hl, "Authorization: Bearer %s", req->hr_bearer);
+			more = curl_slist_append(hdrs, h);
+			explicit_bzero(h, hl);
+			free(h);
+		}
+		if (more != NULL)
+			hdrs = more;
+		else {
+			curl_slist_free_all(hdrs);
+			curl_easy_cleanup(e);
+			snprintf(why, whylen, "out of memory for the Authorization header");
+			return CC_ERR_IO;
+		}
 	}
 	curl_easy_setopt(e, CURLOPT_URL, req->hr_url);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, req->hr_protocols);

@@ -165,6 +165,7 @@ struct status_opts {
 	enum status_output so_output;
 	const char *so_controller;  /* --controller URL, or NULL to list and score here */
 	const char *so_controller_ca; /* --controller-ca: PEM CAs trusted besides the system's */
+	const char *so_controller_token; /* --controller-token-file: a bearer token, or NULL */
 };
 
 /*

@@ -50,7 +50,8 @@ srm_run_max(const struct status_opts *o, size_t max, FILE *out, FILE *errf)
 	}
 	struct buf body;
 	buf_init(&body, max);
-	int code = cg_fetch_ca(url, "status", o->so_controller_ca, SRM_TIMEOUT_MS, &body, errf);
+	struct cg_access acc = {o->so_controller_ca, o->so_controller_token};
+	int code = cg_fetch_as(url, "status", &acc, SRM_TIMEOUT_MS, &body, errf);
 	if (code == 0) {
 		struct status_rows rows;
 		if (status_rows_from_json(body.b_data ? body.b_data : "", body.b_len, &rows, why,

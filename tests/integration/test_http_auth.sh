@@ -104,6 +104,29 @@ assert_eq "the reader gets /explain/NS/NAME" 200 "$(code "/explain/$ns/web" "$re
 assert_eq "the first line is explain's header" "Certificate $ns/web" "$(head -n 1 "$TEST_TMP/body")"
 assert_eq "the reader gets the live page" 200 "$(code / "$reader_tok")"
 
+# The CLI: --controller-token-file sends the token; without it the 401 says what to do.
+printf '%s\n' "$reader_tok" >"$TEST_TMP/reader.token"
+rc=0
+out=$(KUBECONFIG=$CERTCAST_KUBECONFIG "$bin" status -n "$ns" --controller "$url" \
+	--controller-token-file "$TEST_TMP/reader.token" 2>&1) || rc=$?
+assert_eq "status --controller --controller-token-file exits 0" 0 "$rc"
+assert_match "and prints the controller's row" "$out" "(^|$(printf '\n'))web "
+rc=0
+out=$("$bin" explain "$ns/web" --controller "$url" \
+	--controller-token-file "$TEST_TMP/reader.token" 2>&1) || rc=$?
+assert_eq "explain --controller --controller-token-file exits 0" 0 "$rc"
+assert_contains "and prints the explanation" "$out" "Certificate $ns/web"
+rc=0
+out=$(KUBECONFIG=$CERTCAST_KUBECONFIG "$bin" status -n "$ns" --controller "$url" 2>&1) || rc=$?
+assert_eq "status --controller without a token exits 1" 1 "$rc"
+assert_contains "and says how to give one" "$out" "give one with --controller-token-file FILE"
+printf 'garbage\n' >"$TEST_TMP/bad.token"
+rc=0
+out=$("$bin" explain "$ns/web" --controller "$url" --controller-token-file "$TEST_TMP/bad.token" \
+	2>&1) || rc=$?
+assert_eq "explain with a token the API server refuses exits 1" 1 "$rc"
+assert_contains "and says the token was not accepted" "$out" "did not accept the token"
+
 # /live: an upgrade is decided from the cache, which serving / filled for /live.
 ws() { # [TOKEN]: /live's answer, or "hung up"
 	local c rc=0 auth=()

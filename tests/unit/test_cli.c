@@ -123,6 +123,17 @@ Test(cli, parse_table)
 		"flag --controller needs a value"},
 	    {"status --controller", "certcast status --controller http://h -n shop -o wide", CC_OK,
 		CLI_CMD_STATUS, NULL},
+	    {"status token without --controller", "certcast status --controller-token-file t",
+		CC_ERR_INVAL, 0, "flag --controller-token-file needs --controller URL"},
+	    {"explain token without --controller", "certcast explain a/b --controller-token-file t",
+		CC_ERR_INVAL, 0, "flag --controller-token-file needs --controller URL"},
+	    {"explain empty token file", "certcast explain a/b --controller http://h "
+		"--controller-token-file=", CC_ERR_INVAL, 0,
+		"flag --controller-token-file needs a file name"},
+	    {"status token file", "certcast status --controller https://h --controller-token-file t",
+		CC_OK, CLI_CMD_STATUS, NULL},
+	    {"explain token file", "certcast explain a/b --controller https://h "
+		"--controller-token-file t", CC_OK, CLI_CMD_EXPLAIN, NULL},
 	    {"status empty --controller", "certcast status --controller=", CC_ERR_INVAL, 0,
 		"flag --controller needs a URL"},
 	    {"status --controller without value", "certcast status -A --controller", CC_ERR_INVAL,

@@ -6,6 +6,7 @@
 #include "buf.h"
 #include "cc_err.h"
 #include "explain_fmt.h"
+#include "ctlget.h"
 #include "explain_remote.h"
 #include "http_server.h"
 #include "log.h"
@@ -335,7 +336,8 @@ Test(explain_remote, https_with_controller_ca)
 	size_t ol = 0, el = 0;
 	char *out = NULL, *err = NULL;
 	FILE *of = open_memstream(&out, &ol), *ef = open_memstream(&err, &el);
-	cr_expect_eq(xr_run_ca(base, ca, "shop", "web", of, ef), 0);
+	struct cg_access acc = {ca, NULL};
+	cr_expect_eq(xr_run_as(base, &acc, "shop", "web", of, ef), 0);
 	fflush(of);
 	fflush(ef);
 	cr_expect_str_eq(out, "Certificate shop/web\n", "%s", err);
@@ -364,7 +366,8 @@ Test(explain_remote, https_with_controller_ca)
 		out = err = NULL;
 		of = open_memstream(&out, &ol);
 		ef = open_memstream(&err, &el);
-		int code = xr_run_ca(base, file, "shop", "web", of, ef);
+		struct cg_access a1 = {file, NULL};
+		int code = xr_run_as(base, &a1, "shop", "web", of, ef);
 		fclose(of);
 		fclose(ef);
 		cr_expect_eq(code, cases[i].code, "%s: exit %d: %s", cases[i].name, code, err);
@@ -377,4 +380,122 @@ Test(explain_remote, https_with_controller_ca)
 	unlink(other);
 	unlink(notpem);
 	th_server_free(ts);
+}
+
+/* Run explain against base with acc; out and err are malloc'ed (free them). */
+static int
+run_as(const char *base, const struct cg_access *acc, char **out, char **err)
+{
+	size_t ol = 0, el = 0;
+	*out = *err = NULL;
+	FILE *of = open_memstream(out, &ol), *ef = open_memstream(err, &el);
+	int code = xr_run_as(base, acc, "shop", "web", of, ef);
+	fclose(of);
+	fclose(ef);
+	return code;
+}
+
+/*
+ * --controller-token-file: the token goes as a bearer header to an https:// controller or a
+ * loopback http:// one, and nowhere else; it never appears in what the command prints.
+ */
+Test(explain_remote, controller_token_file)
+{
+	struct th_opts to = {.to_tls = 1};
+	struct th_server *tls = NULL, *plain = NULL;
+	cr_assert_eq(th_server_start(&to, &tls), CC_OK);
+	cr_assert_eq(th_server_start(NULL, &plain), CC_OK);
+	struct th_route ok = {.tr_method = "GET", .tr_prefix = "/explain/shop/web",
+	    .tr_status = 200, .tr_body = "Certificate shop/web\n"};
+	th_server_add_route(tls, &ok);
+	th_server_add_route(plain, &ok);
+	char ca[64], tok[64], empty[64], spaced[64], huge[64];
+	write_ca(th_server_ca_pem(tls), ca, sizeof ca);
+	write_ca("  s3cr3t-t0ken.abc\n", tok, sizeof tok);
+	write_ca("\n \n", empty, sizeof empty);
+	write_ca("two tokens\n", spaced, sizeof spaced);
+	char *big = malloc(CG_TOKEN_MAX + 2);
+	memset(big, 'x', CG_TOKEN_MAX + 1);
+	big[CG_TOKEN_MAX + 1] = '\0';
+	write_ca(big, huge, sizeof huge);
+	free(big);
+	char *out, *err;
+
+	struct cg_access acc = {ca, tok};
+	cr_expect_eq(run_as(th_server_url(tls), &acc, &out, &err), 0, "%s", err);
+	cr_expect_str_eq(out, "Certificate shop/web\n");
+	cr_expect_null(strstr(err, "s3cr3t"), "%s", err);
+	free(out);
+	free(err);
+	const struct th_request *rq = th_server_request(tls, th_server_request_count(tls) - 1);
+	cr_assert_not_null(rq);
+	cr_expect_str_eq(th_request_header(rq, "Authorization"), "Bearer s3cr3t-t0ken.abc",
+	    "sent, without the white space around it");
+
+	/* http:// to 127.0.0.1 (kubectl port-forward) is loopback: sent */
+	struct cg_access lo = {NULL, tok};
+	cr_expect_eq(run_as(th_server_url(plain), &lo, &out, &err), 0, "%s", err);
+	free(out);
+	free(err);
+	rq = th_server_request(plain, th_server_request_count(plain) - 1);
+	cr_expect_str_eq(th_request_header(rq, "Authorization"), "Bearer s3cr3t-t0ken.abc");
+
+	/* without the flag no header goes */
+	cr_expect_eq(run_as(th_server_url(plain), NULL, &out, &err), 0, "%s", err);
+	free(out);
+	free(err);
+	rq = th_server_request(plain, th_server_request_count(plain) - 1);
+	cr_expect_null(th_request_header(rq, "Authorization"));
+
+	static const struct {
+		const char *name;
+		const char *base;
+		int which; /* 0 tok, 1 empty, 2 spaced, 3 huge, 4 missing */
+		const char *msg;
+	} cases[] = {
+	    {"plain http to another host", "http://192.0.2.1:9403", 0, "refusing to send the token"},
+	    {"plain http to a name", "http://certcast.example:9403", 0, "over plain http://"},
+	    {"empty file", NULL, 1, "is empty"},
+	    {"two words", NULL, 2, "not one token"},
+	    {"over the limit", NULL, 3, "holds over 8192 bytes"},
+	    {"missing file", NULL, 4, "cannot read --controller-token-file /nonexistent/token"},
+	};
+	size_t before = th_server_request_count(tls);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const char *files[] = {tok, empty, spaced, huge, "/nonexistent/token"};
+		struct cg_access a = {ca, files[cases[i].which]};
+		int code = run_as(cases[i].base ? cases[i].base : th_server_url(tls), &a, &out, &err);
+		cr_expect_eq(code, 2, "%s: exit %d: %s", cases[i].name, code, err);
+		cr_expect(strstr(err, cases[i].msg) != NULL, "%s: %s", cases[i].name, err);
+		cr_expect_null(strstr(err, "s3cr3t"), "%s: %s", cases[i].name, err);
+		cr_expect_str_eq(out, "", "%s", cases[i].name);
+		free(out);
+		free(err);
+	}
+	cr_expect_eq(th_server_request_count(tls), before, "refused before any request");
+
+	/* a 401: without a token it says how to give one; with one, that it was not accepted */
+	th_server_clear_routes(plain);
+	struct th_route no = {.tr_method = "GET", .tr_status = 401,
+	    .tr_headers = "WWW-Authenticate: Bearer\r\n",
+	    .tr_body = "unauthorized: no Authorization header\n"};
+	th_server_add_route(plain, &no);
+	cr_expect_eq(run_as(th_server_url(plain), NULL, &out, &err), 1);
+	cr_expect(strstr(err, "give one with --controller-token-file FILE") != NULL, "%s", err);
+	free(out);
+	free(err);
+	cr_expect_eq(run_as(th_server_url(plain), &lo, &out, &err), 1);
+	cr_expect(strstr(err, "did not accept the token of --controller-token-file") != NULL, "%s",
+	    err);
+	cr_expect_null(strstr(err, "s3cr3t"), "%s", err);
+	free(out);
+	free(err);
+
+	unlink(ca);
+	unlink(tok);
+	unlink(empty);
+	unlink(spaced);
+	unlink(huge);
+	th_server_free(tls);
+	th_server_free(plain);
 }

@@ -262,3 +262,29 @@ Test(status_remote, against_a_server)
 	free(err);
 	fclose(devnull);
 }
+
+/* Where --controller-token-file may go over plain http://: loopback hosts only. */
+Test(status_remote, url_loopback_table)
+{
+	static const struct {
+		const char *url;
+		int want;
+	} cases[] = {
+	    {"http://127.0.0.1:9403", 1},
+	    {"http://127.1.2.3/prefix", 1},
+	    {"http://localhost:9403", 1},
+	    {"HTTP://LOCALHOST", 1},
+	    {"http://[::1]:9403", 1},
+	    {"http://[::1]", 1},
+	    {"http://128.0.0.1:9403", 0},
+	    {"http://10.0.0.1", 0},
+	    {"http://[::2]:9403", 0},
+	    {"http://localhost.example.com", 0},
+	    {"http://127.0.0.1.example.com", 0},
+	    {"http://[::1", 0},
+	    {"http://", 0},
+	    {"127.0.0.1:9403", 0},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		cr_expect_eq(cg_url_loopback(cases[i].url), cases[i].want, "%s", cases[i].url);
+}
