@@ -189,7 +189,7 @@ test-integration: $(BUILD)/certcast $(HELPER_BIN)
 # stand-in, the test environment, the chart or the browser protocol.
 SAN_IT_TESTS := test_controller test_actions test_events test_explain test_leader test_signals \
 	test_status test_status_remote test_watch test_model test_ari test_budget test_livepage \
-	test_recovery test_prometheus test_failover_trial test_http_auth
+	test_recovery test_prometheus test_failover_trial test_http_auth test_http_tls
 test-integration-san:
 	$(MAKE) BUILD=build-san SAN=1 OPT=-O1 build-san/certcast \
 		$(HELPER_SRC:tests/helpers/%.c=build-san/helpers/%)

@@ -175,9 +175,44 @@ stop_bg deadapi || true
 assert_contains "the failure is logged" "$(cat "$(bg_log deadapi)")" \
 	"HTTP auth: TokenReview for /metrics"
 
+# --- with HTTPS: the reviews' deferred answers go out over TLS --------------------------------
+pki=$TEST_TMP/pki
+mkdir -p "$pki"
+require "a CA" openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	-keyout "$pki/ca.key" -out "$pki/ca.crt" -subj /CN=auth-ca -days 2
+require "a serving key" openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	-keyout "$pki/tls.key" -out "$pki/tls.csr" -subj /CN=certcast
+printf 'subjectAltName=IP:127.0.0.1\n' >"$pki/ext"
+require "its certificate" openssl x509 -req -in "$pki/tls.csr" -CA "$pki/ca.crt" \
+	-CAkey "$pki/ca.key" -set_serial 7 -days 2 -extfile "$pki/ext" -out "$pki/tls.crt"
+port3=$(free_port)
+surl=https://127.0.0.1:$port3
+start_bg tlsctl env KUBECONFIG="$CERTCAST_KUBECONFIG" "$bin" controller \
+	--http-addr "127.0.0.1:$port3" --namespace "$ns" --http-auth kubernetes \
+	--http-tls-cert "$pki/tls.crt" --http-tls-key "$pki/tls.key"
+wait_for "the HTTPS controller serves /healthz" 30 \
+	curl -fsS --cacert "$pki/ca.crt" "$surl/healthz"
+scode() { # PATH [TOKEN]: the HTTP status over https
+	local auth=()
+	[ $# -lt 2 ] || auth=(-H "Authorization: Bearer $2")
+	curl -sS --cacert "$pki/ca.crt" --max-time 20 -o "$TEST_TMP/body" -w '%{http_code}' \
+		"${auth[@]}" "$surl$1"
+}
+assert_eq "https, no token: 401" 401 "$(scode /metrics)"
+wait_for "https, the reader gets /status" 30 \
+	test "$(scode "/status?namespace=$ns" "$reader_tok")" = 200
+assert_eq "https, the metrics-only token: 403 on /status" 403 "$(scode /status "$metrics_tok")"
+rc=0
+out=$(KUBECONFIG=$CERTCAST_KUBECONFIG "$bin" status -n "$ns" --controller "$surl" \
+	--controller-ca "$pki/ca.crt" --controller-token-file "$TEST_TMP/reader.token" 2>&1) ||
+	rc=$?
+assert_eq "status over https with --controller-ca and a token exits 0" 0 "$rc"
+assert_match "and prints the row" "$out" "(^|$(printf '\n'))web "
+stop_bg tlsctl || true
+
 # --- no token in any log -------------------------------------------------------------------
 stop_bg ctl || true
-logs=$(cat "$(bg_log ctl)" "$(bg_log deadapi)")
+logs=$(cat "$(bg_log ctl)" "$(bg_log deadapi)" "$(bg_log tlsctl)")
 assert_contains "the controller logged its auth mode" "$logs" "HTTP auth kubernetes"
 assert_contains "and how it works" "$logs" "HTTP authentication: kubernetes"
 leaked=""
