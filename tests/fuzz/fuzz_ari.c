@@ -64,7 +64,8 @@ fz_header_line(const char *value, int64_t wait)
 			  kept[kl - 1] == '\t' || strpbrk(kept, "\r\n") != NULL))
 		abort();
 	if (strpbrk(value, "\r\n") == NULL && ari_retry_after(kept, FZ_NOW) != wait) {
-		fprintf(stderr, "fuzz_ari: \"%s\" kept as \"%s\" means another wait\n", value, kept);
+		fprintf(stderr, "fuzz_ari: \"%s\" kept as \"%s\" means another wait\n", value,
+		    kept);
 		abort();
 	}
 	free(line);
