@@ -137,14 +137,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			int on = 0;
 			const cJSON *c;
 			cJSON_ArrayForEach(c, fz_conds(o))
-				on |= fz_str_is(c, "type", "Issuing") && fz_str_is(c, "status", "True");
+				on |= fz_str_is(c, "type", "Issuing") &&
+				    fz_str_is(c, "status", "True");
 			if (!on)
 				fz_fail("\"already True\" without Issuing=True", before);
 		}
 		goto out;
 	}
 
-	/* which "status" or "conditions" is meant is then a matter of reading: checked no further */
+	/* which "status" or "conditions" is meant is then a reader's guess: not checked further */
 	if (fz_dup_keys(orig) ||
 	    fz_dup_keys(cJSON_GetObjectItemCaseSensitive(orig, "status")))
 		goto out;
