@@ -200,7 +200,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				    err.ke_message, cc_strerror(rc));
 			if (nitems != before_n || store_count(st, d->rd_kind) != before_count ||
 			    strcmp(rv, before_rv) != 0)
-				fz_fail("a refused page changed something", page, rv, err.ke_message);
+				fz_fail("a refused page changed something", page, rv,
+				    err.ke_message);
 			free(body);
 			continue; /* the list failed: nothing is deleted, the next page relists */
 		}
@@ -216,7 +217,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				char n1[32], n2[32];
 				snprintf(n1, sizeof n1, "%zu", store_count(st, d->rd_kind));
 				snprintf(n2, sizeof n2, "%zu", listed);
-				fz_fail("more records after the relist than the list gave", page, n1, n2);
+				fz_fail("more records after the relist than the list had", page, n1,
+				    n2);
 			}
 		}
 	}
