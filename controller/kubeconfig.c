@@ -1546,8 +1546,8 @@ kc_exec_refresh(struct kube_config *cfg, time_t now, int force, char *errbuf, si
 	buf_init(&out, KC_MAX_EXEC_OUT);
 	int rc = kc_exec_spawn(cfg, &out, errbuf, errlen);
 	if (rc == CC_OK)
-		rc = kubeconfig_exec_answer(cfg, out.b_data ? out.b_data : "", out.b_len, now, errbuf,
-		    errlen);
+		rc = kubeconfig_exec_answer(cfg, out.b_data ? out.b_data : "", out.b_len, now,
+		    errbuf, errlen);
 	if (out.b_data)
 		explicit_bzero(out.b_data, out.b_len);
 	buf_free(&out);
