@@ -1516,7 +1516,7 @@ kubeconfig_exec_answer(struct kube_config *cfg, const char *json, size_t len, ti
 			    "is not an RFC 3339 time", cmd);
 			goto out;
 		}
-		/* 0 stands for "no expiry": the epoch itself is as long past as the second before */
+		/* 0 means "no expiry"; the epoch itself is as long past as the second before it */
 		if (expiry == 0)
 			expiry = -1;
 		if (expiry <= now)

@@ -949,8 +949,8 @@ Test(kubeconfig, exec_expired_at_the_epoch_runs_the_plugin_again)
 	struct kube_cred cr;
 	char err[256] = "";
 	for (int i = 1; i <= 2; i++) {
-		cr_assert_eq(kubeconfig_credentials(cfg, 1000, 0, &cr, err, sizeof err), CC_OK, "%s",
-		    err);
+		int rc = kubeconfig_credentials(cfg, 1000, 0, &cr, err, sizeof err);
+		cr_assert_eq(rc, CC_OK, "%s", err);
 		cr_expect(cr.cr_expiry != 0 && cr.cr_expiry <= 1000, "expiry %lld read as none",
 		    (long long)cr.cr_expiry);
 		kubeconfig_cred_clear(&cr);
