@@ -43,22 +43,39 @@ hg_on_body(char *d, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+int
+hg_retry_after_header(const char *line, size_t len, char *out, size_t outsz)
+{
+	static const char name[] = "retry-after:";
+	if (outsz > 0)
+		out[0] = '\0';
+	if (len < sizeof name - 1 || strncasecmp(line, name, sizeof name - 1) != 0)
+		return 0;
+	const char *v = line + sizeof name - 1, *e = v;
+	/* the value ends at the line end (or a stray CR, LF or NUL before it) */
+	while (e < line + len && *e != '\r' && *e != '\n' && *e != '\0')
+		e++;
+	while (v < e && (*v == ' ' || *v == '\t'))
+		v++;
+	while (e > v && (e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	/* A value cut to fit would read as another one ("86400" as "864"): it is dropped. */
+	size_t vl = (size_t)(e - v);
+	if (vl >= outsz)
+		return 1;
+	memcpy(out, v, vl);
+	out[vl] = '\0';
+	return 1;
+}
+
 static size_t
 hg_on_header(char *d, size_t size, size_t n, void *arg)
 {
 	struct hg_sink *k = arg;
 	size_t len = size * n;
-	static const char name[] = "retry-after:";
-	if (len > sizeof name - 1 && strncasecmp(d, name, sizeof name - 1) == 0) {
-		char *to = k->k_resp->hr_retry_after;
-		size_t cap = sizeof k->k_resp->hr_retry_after;
-		size_t v = len - (sizeof name - 1);
-		if (v >= cap)
-			v = cap - 1;
-		memcpy(to, d + sizeof name - 1, v);
-		to[v] = '\0';
-		to[strcspn(to, "\r\n")] = '\0';
-	}
+	char v[sizeof k->k_resp->hr_retry_after];
+	if (hg_retry_after_header(d, len, v, sizeof v))
+		memcpy(k->k_resp->hr_retry_after, v, sizeof v);
 	return len;
 }
 

@@ -30,8 +30,17 @@ struct hg_req {
 
 struct hg_resp {
 	long hr_code;            /* the HTTP status, 0 when none arrived */
-	char hr_retry_after[64]; /* the Retry-After header's value, or "" */
+	char hr_retry_after[64]; /* the Retry-After header's value without its blanks, or "" (also
+				    when it is longer than this) */
 };
+
+/*
+ * The value of a response header line as curl hands it over ("Retry-After: 120\r\n", the name
+ * in any case) into out (size outsz): up to the first CR, LF or NUL, without the blanks around
+ * it. Returns 1 when the line is a Retry-After header, with out "" when its value does not fit
+ * (cut, it would read as another value), else 0 with out "". Public for tests and fuzzing.
+ */
+int hg_retry_after_header(const char *line, size_t len, char *out, size_t outsz);
 
 /* Room for any why hg_get writes (curl's error buffer is 256 bytes). */
 #define HG_WHY_MAX 320

@@ -343,6 +343,39 @@ kube_pace(struct kube_client *c)
 	return rc;
 }
 
+/* ---- what a failed response says ---- */
+
+int
+kube_retry_after_header(const char *line, size_t len, long *secs)
+{
+	static const char name[] = "retry-after:";
+	size_t i = sizeof name - 1;
+	long v = 0;
+	*secs = 0;
+	if (len < i || strncasecmp(line, name, i) != 0)
+		return 0;
+	while (i < len && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	size_t digits = i;
+	/*
+	 * The whole value is read, however long: a copy cut to a fixed size would read another
+	 * number. The HTTP-date form is not used by the API server and is refused like junk.
+	 */
+	for (; i < len && line[i] >= '0' && line[i] <= '9'; i++) {
+		if (v > (KUBE_RETRY_AFTER_MAX - (line[i] - '0')) / 10)
+			return 0;
+		v = v * 10 + (line[i] - '0');
+	}
+	if (i == digits || v == 0)
+		return 0;
+	while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r' || line[i] == '\n'))
+		i++;
+	if (i != len)
+		return 0;
+	*secs = v;
+	return 1;
+}
+
 /* ---- callbacks ---- */
 
 static int
@@ -390,26 +423,9 @@ kube_on_header(char *p, size_t size, size_t n, void *arg)
 		x->x_retry_after = 0; /* a new response (after 100 Continue) starts over */
 		return len;
 	}
-	static const char name[] = "retry-after:";
-	if (len > sizeof name - 1 && strncasecmp(p, name, sizeof name - 1) == 0) {
-		char v[32];
-		size_t vl = len - (sizeof name - 1);
-		if (vl >= sizeof v)
-			vl = sizeof v - 1;
-		memcpy(v, p + sizeof name - 1, vl);
-		v[vl] = '\0';
-		char *s = v;
-		while (*s == ' ' || *s == '\t')
-			s++;
-		char *end = NULL;
-		errno = 0;
-		long secs = strtol(s, &end, 10);
-		while (end && (*end == '\r' || *end == '\n' || *end == ' '))
-			end++;
-		/* The HTTP-date form is not used by the API server; it is ignored. */
-		if (!errno && end != s && end && *end == '\0' && secs > 0)
-			x->x_retry_after = secs;
-	}
+	long secs;
+	if (kube_retry_after_header(p, len, &secs))
+		x->x_retry_after = secs;
 	return len;
 }
 
@@ -480,14 +496,14 @@ kube_snippet(char *dst, size_t dstsz, const char *src, size_t n)
 	dst[k] = '\0';
 }
 
-/* Fill err from a failed response: the Status object if the body is one, else a snippet. */
-static void
-kube_fill_status(struct kube_error *err, long code, const char *body, size_t len,
+void
+kube_error_from_response(struct kube_error *err, long code, const char *body, size_t len,
     long retry_after_hdr)
 {
 	err->ke_http = code;
 	err->ke_reason[0] = '\0';
-	err->ke_retry_after = retry_after_hdr;
+	err->ke_retry_after = retry_after_hdr > 0 && retry_after_hdr <= KUBE_RETRY_AFTER_MAX
+	    ? retry_after_hdr : 0;
 	cJSON *root = len ? cJSON_ParseWithLength(body, len) : NULL;
 	const cJSON *kind = root ? cJSON_GetObjectItemCaseSensitive(root, "kind") : NULL;
 	if (cJSON_IsString(kind) && strcmp(kind->valuestring, "Status") == 0) {
@@ -503,8 +519,8 @@ kube_fill_status(struct kube_error *err, long code, const char *body, size_t len
 		else
 			snprintf(err->ke_message, sizeof err->ke_message, "HTTP %ld", code);
 		/* The header is the transport's word; the Status detail fills in when it is absent. */
-		if (!err->ke_retry_after && cJSON_IsNumber(ra) && ra->valuedouble > 0 &&
-		    ra->valuedouble < 1e9)
+		if (!err->ke_retry_after && cJSON_IsNumber(ra) && ra->valuedouble >= 1 &&
+		    ra->valuedouble <= KUBE_RETRY_AFTER_MAX)
 			err->ke_retry_after = (long)ra->valuedouble;
 	} else {
 		char snip[200];
@@ -683,8 +699,8 @@ kube_attempt(struct kube_client *c, const struct kube_call *call, const struct k
 		/* The status decides even if the body was cut short. */
 		rc = kube_map_status(*http);
 		if (err)
-			kube_fill_status(err, *http, x->x_errbody.b_data, x->x_errbody.b_len,
-			    x->x_retry_after);
+			kube_error_from_response(err, *http, x->x_errbody.b_data,
+			    x->x_errbody.b_len, x->x_retry_after);
 	} else if (result != CURLE_OK) {
 		rc = kube_map_curl(result);
 		kube_err_set(err, *http, NULL, "%s", curlerr[0] ? curlerr : curl_easy_strerror(result));

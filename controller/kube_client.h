@@ -25,6 +25,33 @@ struct kube_error {
 	long ke_retry_after;   /* seconds from Retry-After or Status.details.retryAfterSeconds, 0 if none */
 };
 
+/*
+ * The longest wait a failed response may ask for, in seconds (about 31 years): a Retry-After
+ * header or Status.details.retryAfterSeconds beyond it is not a wait but junk, and is ignored.
+ */
+#define KUBE_RETRY_AFTER_MAX 999999999L
+
+/*
+ * Read a response header line as curl hands it over ("Retry-After: 7\r\n", the name in any
+ * case). Returns 1 with *secs the delay (1..KUBE_RETRY_AFTER_MAX) when the line is a Retry-After
+ * header with delta-seconds; otherwise 0 with *secs 0: another header, the HTTP-date form (the
+ * API server does not send it), or a value that is not a whole number in range. Public so that
+ * tests and fuzzing reach it without a server.
+ */
+int kube_retry_after_header(const char *line, size_t len, long *secs);
+
+/*
+ * Fill err from a failed response, as kube_request does: ke_http is code; when body[0..len)
+ * (need not be NUL-terminated; NULL when len is 0) is a Status object, ke_reason and
+ * ke_message are its reason and message (cut to fit; the message "HTTP CODE" when it has
+ * none), else ke_reason is "" and ke_message "HTTP CODE: " and the body's first 160 bytes with
+ * every byte that is not printable ASCII made a space. ke_retry_after is retry_after_hdr (what
+ * kube_retry_after_header read) when in 1..KUBE_RETRY_AFTER_MAX, else
+ * Status.details.retryAfterSeconds when in that range, else 0. Public for tests and fuzzing.
+ */
+void kube_error_from_response(struct kube_error *err, long code, const char *body, size_t len,
+    long retry_after_hdr);
+
 struct kube_client_opts {
 	double kco_qps;            /* sustained requests per second; default 20 */
 	int kco_burst;             /* bucket size; default 40 */

@@ -1461,13 +1461,10 @@ out:
 	return rc;
 }
 
-/*
- * Check and store the plugin's ExecCredential. Messages never quote the output: it holds the
- * credential.
- */
-static int
-kc_exec_parse(struct kube_config *cfg, const char *json, size_t len, time_t now, char *errbuf,
-    size_t errlen)
+/* Messages never quote the output: it holds the credential. */
+int
+kubeconfig_exec_answer(struct kube_config *cfg, const char *json, size_t len, time_t now,
+    char *errbuf, size_t errlen)
 {
 	struct kube_config_cache *cc = cfg->kc_cache;
 	const char *cmd = cfg->kc_exec->ke_command;
@@ -1519,6 +1516,9 @@ kc_exec_parse(struct kube_config *cfg, const char *json, size_t len, time_t now,
 			    "is not an RFC 3339 time", cmd);
 			goto out;
 		}
+		/* 0 means "no expiry"; the epoch itself is as long past as the second before it */
+		if (expiry == 0)
+			expiry = -1;
 		if (expiry <= now)
 			log_warn("exec plugin %s returned a credential that has already expired", cmd);
 	}
@@ -1546,7 +1546,8 @@ kc_exec_refresh(struct kube_config *cfg, time_t now, int force, char *errbuf, si
 	buf_init(&out, KC_MAX_EXEC_OUT);
 	int rc = kc_exec_spawn(cfg, &out, errbuf, errlen);
 	if (rc == CC_OK)
-		rc = kc_exec_parse(cfg, out.b_data ? out.b_data : "", out.b_len, now, errbuf, errlen);
+		rc = kubeconfig_exec_answer(cfg, out.b_data ? out.b_data : "", out.b_len, now,
+		    errbuf, errlen);
 	if (out.b_data)
 		explicit_bzero(out.b_data, out.b_len);
 	buf_free(&out);

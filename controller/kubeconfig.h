@@ -113,6 +113,20 @@ struct kube_cred {
 int kubeconfig_credentials(struct kube_config *cfg, time_t now, int force, struct kube_cred *out,
     char *errbuf, size_t errlen);
 
+/*
+ * Check an exec plugin's answer (its standard output, json[0..len), need not be
+ * NUL-terminated) as kubeconfig_credentials does after running the plugin of cfg (which must
+ * have kc_exec): an ExecCredential of the plugin's apiVersion whose status has a token, or a
+ * client certificate with its key, or both, and optionally an RFC 3339 expirationTimestamp.
+ * Returns CC_OK with the answer cached in cfg, served until it expires at that time (seen
+ * against now; already expired is logged); or CC_ERR_CONFIG with errbuf filled, which never
+ * quotes the output (it holds the credential), and the cache as it was. Not locked: only for a
+ * cfg no other thread uses (kubeconfig_credentials calls it with the cache locked). Public so
+ * that tests and fuzzing reach it without running a plugin.
+ */
+int kubeconfig_exec_answer(struct kube_config *cfg, const char *json, size_t len, time_t now,
+    char *errbuf, size_t errlen);
+
 /* 1 when credentials can change at run time (token file or exec plugin), so a 401 may heal. */
 int kubeconfig_refreshable(const struct kube_config *cfg);
 

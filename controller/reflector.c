@@ -195,9 +195,8 @@ refl_sleep(struct refl *r, double secs)
 
 /* ---- LIST ---- */
 
-/* Apply one page; on success *cont (caller frees) is the next token or NULL at the end. */
-static int
-refl_apply_page(struct refl *r, const struct buf *body, int page, char **cont, char *rv,
+int
+refl_list_page(struct refl *r, const char *body, size_t len, int page, char **cont, char *rv,
     size_t rvsz, size_t *nitems, struct kube_error *err)
 {
 	const struct res_desc *d = r->r_o.ro_desc;
@@ -205,13 +204,13 @@ refl_apply_page(struct refl *r, const struct buf *body, int page, char **cont, c
 	char clean[96], errbuf[512];
 	int rc = CC_ERR_PARSE;
 	*cont = NULL;
-	cJSON *root = cJSON_ParseWithLengthOpts(body->b_data ? body->b_data : "", body->b_len, &end,
-	    0);
+	if (body == NULL)
+		body = "";
+	cJSON *root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
 	if (root == NULL) {
-		size_t at = end && body->b_data ? (size_t)(end - body->b_data) : 0;
+		size_t at = end ? (size_t)(end - body) : 0;
 		snprintf(err->ke_message, sizeof err->ke_message,
-		    "LIST page %d: not JSON (syntax error near byte %zu of %zu)", page, at,
-		    body->b_len);
+		    "LIST page %d: not JSON (syntax error near byte %zu of %zu)", page, at, len);
 		goto out;
 	}
 	if (!cJSON_IsObject(root)) {
@@ -339,7 +338,8 @@ restart:
 		if (rc != CC_OK)
 			goto out;
 		char *next = NULL;
-		rc = refl_apply_page(r, &body, page, &next, rv, rvsz, nitems, err);
+		rc = refl_list_page(r, body.b_data, body.b_len, page, &next, rv, rvsz, nitems,
+		    err);
 		if (rc != CC_OK)
 			goto out;
 		free(cont);

@@ -105,6 +105,24 @@ void refl_stats(struct refl *r, refl_stat_fn fn, void *arg);
 int refl_list_once(const struct refl_opts *o, char *rv, size_t rvsz, struct kube_error *err);
 
 /*
+ * One LIST page body, applied as the thread's list applies each page it gets: a List object
+ * whose kind (if present) is the descriptor's rd_list_kind, items an array or null (each item
+ * that is not an object, or that store_apply(STORE_SYNC) rejects, is logged, counted as
+ * "invalid" and skipped), metadata.continue a string or null, and on the last page (no or an
+ * empty continue) a metadata.resourceVersion shorter than rvsz and 128 bytes, copied into rv.
+ * remainingItemCount and other fields are not read. It is public so that tests and fuzzing can
+ * feed pages without a server (the thread's list goes through it); call it only on a reflector
+ * whose thread is not started, between store_relist_begin and store_relist_end as the list does.
+ *
+ * page (from 1) is only for messages. On CC_OK, *nitems grew by the items the store took and
+ * *cont is the next continue token (malloc'ed, the caller frees) or NULL after the last page.
+ * On CC_ERR_PARSE nothing was applied, *cont is NULL, and err says what was wrong with the
+ * page (ke_http 200). body may be NULL when len is 0; it need not be NUL-terminated.
+ */
+int refl_list_page(struct refl *r, const char *body, size_t len, int page, char **cont, char *rv,
+    size_t rvsz, size_t *nitems, struct kube_error *err);
+
+/*
  * The bytes of one watch response, handled as the thread handles them; the thread's own watch
  * goes through these three, so tests and fuzzing can feed a stream without a server. Use them
  * only on a reflector whose thread is not started.

@@ -1,21 +1,25 @@
 /*
  * fuzz_ari: arbitrary bytes as what an ACME server answers the ARI poller (RFC 9773): a
  * renewalInfo body through ari_parse, the same body as a directory through
- * ari_directory_parse (with a roomy and a small URL buffer), a Retry-After header value through
- * ari_retry_after, and what the poller does with the results in the window cache (arc_answer
- * or arc_failed, arc_window_of, arc_due, arc_prune).
+ * ari_directory_parse (with a roomy and a small URL buffer), a Retry-After header through
+ * hg_retry_after_header (httpget's header callback) and its value through ari_retry_after, and
+ * what the poller does with the results in the window cache (arc_answer or arc_failed,
+ * arc_window_of, arc_due, arc_prune).
  *
  * The ACME server is on the internet, and an issuer's spec.acme.server may name any host: no
  * answer may crash certcast, a window it keeps must have start before end and a URL that is
- * safe to print, and the wait it derives must stay within ARI_RETRY_MIN..ARI_RETRY_MAX.
+ * safe to print, and the wait it derives must stay within ARI_RETRY_MIN..ARI_RETRY_MAX and be
+ * the same whether read from the value or from the header line as httpget keeps it.
  *
- * Input: "HEADER\n\nBODY" gives the Retry-After value HEADER and the body BODY, like the tail of
+ * Input: "HEADER\n\nBODY" gives the Retry-After value HEADER (the line "Retry-After: HEADER\r\n"
+ * to httpget) and the body BODY, like the tail of
  * an HTTP answer; without a blank line the whole input is the body and there is no Retry-After.
  * Times are fixed.
  */
 #include "ari.h"
 #include "aricache.h"
 #include "cc_err.h"
+#include "httpget.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -37,6 +41,34 @@ fz_check_window(const struct ari_window *w)
 			abort();
 	if (w->aw_url[0] != '\0' && strncasecmp(w->aw_url, "http", 4) != 0)
 		abort(); /* schemes compare without case */
+}
+
+/*
+ * The value as a header line through httpget, as the poller gets it: what httpget keeps has no
+ * blanks around it and means the same wait (a line cannot hold a CR or LF inside it).
+ */
+static void
+fz_header_line(const char *value, int64_t wait)
+{
+	size_t vl = strlen(value), len = vl + sizeof "Retry-After: \r\n" - 1;
+	char *line = malloc(len), kept[sizeof ((struct hg_resp *)0)->hr_retry_after];
+	if (line == NULL)
+		abort();
+	memcpy(line, "Retry-After: ", 13);
+	memcpy(line + 13, value, vl);
+	memcpy(line + 13 + vl, "\r\n", 2);
+	if (hg_retry_after_header(line, len, kept, sizeof kept) != 1)
+		abort();
+	size_t kl = strlen(kept);
+	if (kl > 0 && (kept[0] == ' ' || kept[0] == '\t' || kept[kl - 1] == ' ' ||
+			  kept[kl - 1] == '\t' || strpbrk(kept, "\r\n") != NULL))
+		abort();
+	if (strpbrk(value, "\r\n") == NULL && ari_retry_after(kept, FZ_NOW) != wait) {
+		fprintf(stderr, "fuzz_ari: \"%s\" kept as \"%s\" means another wait\n", value,
+		    kept);
+		abort();
+	}
+	free(line);
 }
 
 int
@@ -61,6 +93,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int64_t wait = ari_retry_after(header, FZ_NOW);
 	if (wait < ARI_RETRY_MIN || wait > ARI_RETRY_MAX)
 		abort();
+	if (header != NULL)
+		fz_header_line(header, wait);
 
 	struct ari_window w;
 	char err[256] = "";

@@ -300,6 +300,10 @@ static const struct bad_case bad_cases[] = {
 	"notfound", 86400},
     {"server error", 500, NULL, "oops", "error", 300},
     {"rate limited with Retry-After", 429, "Retry-After: 5400\r\n", "", "error", 5400},
+    /* regression: httpget cut the header to 63 bytes first, and read this as 540 */
+    {"Retry-After after 60 blanks is read whole", 429,
+	"Retry-After:                                                            5400\r\n", "",
+	"error", 5400},
     {"redirect to another host", 302, "Location: https://elsewhere.example/ari\r\n", "", "error",
 	300},
 };

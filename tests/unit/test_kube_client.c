@@ -160,6 +160,88 @@ Test(kube_client, status_mapping_table)
 	th_server_free(s);
 }
 
+/*
+ * Regression (found while fuzz_kerror was written): the Retry-After header was copied into 31
+ * bytes before it was read, so a value after many blanks read as another number ("12" as
+ * "1"), and any value up to LONG_MAX was kept, while retryAfterSeconds was bounded. Through
+ * the server, so that it runs against the header callback itself.
+ */
+Test(kube_client, retry_after_header_read_whole_and_bounded)
+{
+	static const struct {
+		const char *name;
+		const char *headers;
+		long want; /* the body's retryAfterSeconds (3) fills in for a refused header */
+	} cases[] = {
+	    {"after 30 blanks", "Retry-After:                              12\r\n", 12},
+	    {"LONG_MAX is junk: the details fill in", "Retry-After: 9223372036854775807\r\n", 3},
+	    {"just over the longest wait", "Retry-After: 1000000000\r\n", 3},
+	    {"the longest wait", "Retry-After: 999999999\r\n", KUBE_RETRY_AFTER_MAX},
+	    {"over the bound, the details fill in", "Retry-After: 99999999999\r\n", 3},
+	};
+	struct th_server *s = start(0, 0);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char prefix[32];
+		snprintf(prefix, sizeof prefix, "/ra/%zu/", i);
+		struct th_route r = {.tr_method = "GET", .tr_prefix = prefix, .tr_status = 429,
+		    .tr_headers = cases[i].headers,
+		    .tr_body = "{\"kind\":\"Status\",\"reason\":\"TooManyRequests\","
+			       "\"details\":{\"retryAfterSeconds\":3}}"};
+		th_server_add_route(s, &r);
+	}
+	struct kube_config cfg = cfg_for(s);
+	struct kube_client *c = client_for(&cfg, NULL);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char path[32];
+		snprintf(path, sizeof path, "/ra/%zu/", i);
+		struct kube_error err;
+		int rc = kube_request(c, "GET", path, NULL, NULL, NULL, NULL, &err);
+		cr_expect_eq(rc, CC_ERR_UNAVAILABLE, "%s: rc %s", cases[i].name, cc_strerror(rc));
+		cr_expect_eq(err.ke_retry_after, cases[i].want, "%s: retry %ld", cases[i].name,
+		    err.ke_retry_after);
+	}
+	kube_client_free(c);
+	th_server_free(s);
+}
+
+/* kube_retry_after_header alone: every line curl could hand over, accepted and refused. */
+Test(kube_client, retry_after_header_table)
+{
+	static const struct {
+		const char *name;
+		const char *line;
+		int want_ok;
+		long want;
+	} cases[] = {
+	    {"plain", "Retry-After: 7\r\n", 1, 7},
+	    {"lower case, HTTP/2", "retry-after: 30\r\n", 1, 30},
+	    {"no blank, no CRLF", "RETRY-AFTER:5", 1, 5},
+	    {"tabs and trailing blanks", "Retry-After:\t 0009 \t\r\n", 1, 9},
+	    {"the longest wait", "Retry-After: 999999999\r\n", 1, KUBE_RETRY_AFTER_MAX},
+	    {"one over", "Retry-After: 1000000000\r\n", 0, 0},
+	    {"zero", "Retry-After: 0\r\n", 0, 0},
+	    {"negative", "Retry-After: -4\r\n", 0, 0},
+	    {"plus sign", "Retry-After: +4\r\n", 0, 0},
+	    {"junk after", "Retry-After: 4x\r\n", 0, 0},
+	    {"no value", "Retry-After: \r\n", 0, 0},
+	    {"HTTP-date", "Retry-After: Fri, 31 Dec 1999 23:59:59 GMT\r\n", 0, 0},
+	    {"another header", "Content-Type: application/json\r\n", 0, 0},
+	    {"name without colon", "Retry-After 7\r\n", 0, 0},
+	    {"a byte that folds to ':'", "Retry-After\x1a 7\r\n", 0, 0},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		long secs = -1;
+		int ok = kube_retry_after_header(cases[i].line, strlen(cases[i].line), &secs);
+		cr_expect_eq(ok, cases[i].want_ok, "%s: ok %d", cases[i].name, ok);
+		cr_expect_eq(secs, cases[i].want, "%s: secs %ld", cases[i].name, secs);
+	}
+	/* the length given is the line: a NUL inside it, or a shorter length, is honoured */
+	long secs = -1;
+	cr_expect_eq(kube_retry_after_header("Retry-After: 1\0002\r\n", 18, &secs), 0);
+	cr_expect_eq(kube_retry_after_header("Retry-After: 12\r\n", 14, &secs), 1);
+	cr_expect_eq(secs, 1);
+}
+
 /* ---- requests: headers, verbs, bodies ---- */
 
 Test(kube_client, bearer_and_headers_sent)

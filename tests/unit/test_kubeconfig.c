@@ -937,6 +937,29 @@ Test(kubeconfig, exec_token_cached_until_expiry)
 	rm_tmpdir();
 }
 
+/*
+ * Regression (found by fuzz_execcred): an answer that expired at 1970-01-01T00:00:00Z read as
+ * expiry 0, which means "no expiry", and was served for ever instead of running the plugin.
+ */
+Test(kubeconfig, exec_expired_at_the_epoch_runs_the_plugin_again)
+{
+	mk_tmpdir();
+	struct kube_config *cfg = exec_cfg("token", "client.authentication.k8s.io/v1",
+	    "      - name: EXP\n        value: \"1970-01-01T00:00:00Z\"\n");
+	struct kube_cred cr;
+	char err[256] = "";
+	for (int i = 1; i <= 2; i++) {
+		int rc = kubeconfig_credentials(cfg, 1000, 0, &cr, err, sizeof err);
+		cr_assert_eq(rc, CC_OK, "%s", err);
+		cr_expect(cr.cr_expiry != 0 && cr.cr_expiry <= 1000, "expiry %lld read as none",
+		    (long long)cr.cr_expiry);
+		kubeconfig_cred_clear(&cr);
+		cr_expect_eq(run_count(), i, "an expired answer was served from the cache");
+	}
+	kubeconfig_free(cfg);
+	rm_tmpdir();
+}
+
 Test(kubeconfig, exec_without_expiry_is_cached_until_forced)
 {
 	mk_tmpdir();

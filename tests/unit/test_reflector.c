@@ -849,6 +849,74 @@ Test(reflector, stream_fed_by_hand_a_byte_at_a_time)
 	fx_fini(&f);
 }
 
+/*
+ * refl_list_page, the handler every LIST page goes through, fed by hand: each page shape with
+ * what it gives back (token, resourceVersion, items taken) or why it is refused, and that a
+ * refused page changes nothing.
+ */
+Test(reflector, list_page_by_hand)
+{
+	static const struct {
+		const char *name;
+		const char *body;
+		int want_rc;
+		const char *want_cont; /* NULL: the last page */
+		const char *want_rv;   /* what rv holds after ("-" as before) */
+		size_t want_items;
+		const char *want_msg;  /* a piece of the refusal */
+	} cases[] = {
+	    {"last page", LIST("41", "", ITEM("ns", "a", "40") "," ITEM("ns", "b", "41")), CC_OK,
+		NULL, "41", 2, NULL},
+	    {"a middle page keeps rv", LIST("", CONT("tok"), ITEM("ns", "c", "3")), CC_OK, "tok",
+		"-", 1, NULL},
+	    {"empty continue is the last page", LIST("5", CONT(""), ""), CC_OK, NULL, "5", 0,
+		NULL},
+	    {"no kind, null items", "{\"metadata\":{\"resourceVersion\":\"6\"},\"items\":null}",
+		CC_OK, NULL, "6", 0, NULL},
+	    {"bad items are skipped", LIST("7", "", "5,null,{\"metadata\":{}}," ITEM("ns", "d",
+		"7")), CC_OK, NULL, "7", 1, NULL},
+	    {"not JSON", "<html>", CC_ERR_PARSE, NULL, "-", 0, "not JSON"},
+	    {"another kind", "{\"kind\":\"PodList\",\"metadata\":{\"resourceVersion\":\"1\"}}",
+		CC_ERR_PARSE, NULL, "-", 0, "kind is PodList"},
+	    {"items an object", "{\"metadata\":{\"resourceVersion\":\"1\"},\"items\":{}}",
+		CC_ERR_PARSE, NULL, "-", 0, "items is an object"},
+	    {"continue a number", "{\"metadata\":{\"continue\":1},\"items\":[]}", CC_ERR_PARSE,
+		NULL, "-", 0, "metadata.continue is a number"},
+	    {"last page without rv", LIST("", "", ITEM("ns", "e", "1")), CC_ERR_PARSE, NULL, "-", 0,
+		"resourceVersion missing"},
+	    {"rv longer than the buffer", LIST("1234567890123456", "", ITEM("ns", "f", "1")),
+		CC_ERR_PARSE, NULL, "-", 0, "resourceVersion missing or unusable"},
+	};
+	struct fx f;
+	fx_init(&f);
+	struct refl_opts o = fx_opts(&f);
+	cr_assert(refl_new(&o, &f.f_refl) == CC_OK);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char rv[16] = "-", *cont = NULL;
+		size_t n = 0;
+		struct kube_error err;
+		memset(&err, 0, sizeof err);
+		const char *body = cases[i].body;
+		int rc = refl_list_page(f.f_refl, body, strlen(body), 1, &cont, rv, sizeof rv, &n,
+		    &err);
+		cr_expect_eq(rc, cases[i].want_rc, "%s: rc %s", cases[i].name, cc_strerror(rc));
+		if (cases[i].want_cont)
+			cr_expect(cont && strcmp(cont, cases[i].want_cont) == 0, "%s: token %s",
+			    cases[i].name, cont ? cont : "(none)");
+		else
+			cr_expect_null(cont, "%s: a token after the last page", cases[i].name);
+		cr_expect_str_eq(rv, cases[i].want_rv, "%s: rv", cases[i].name);
+		cr_expect_eq(n, cases[i].want_items, "%s: %zu items", cases[i].name, n);
+		if (cases[i].want_msg)
+			cr_expect(strstr(err.ke_message, cases[i].want_msg) && err.ke_http == 200,
+			    "%s: \"%s\"", cases[i].name, err.ke_message);
+		free(cont);
+	}
+	cr_expect(cert_present(&f, "ns", "a") && cert_present(&f, "ns", "d"));
+	cr_expect(!cert_present(&f, "ns", "e"), "a refused page applied an item");
+	fx_fini(&f);
+}
+
 Test(reflector, new_rejects_bad_options)
 {
 	struct fx f;
