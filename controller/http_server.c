@@ -113,8 +113,10 @@ http_host_ok(const char *h)
 	return 1;
 }
 
-int
-http_parse_addr(const char *addr, char *host, size_t hostsz, int *port, char *err, size_t errsz)
+/* http_parse_addr's work; host may hold part of a refused address. */
+static int
+http_split_addr(const char *addr, char *host, size_t hostsz, int *port, char *err,
+    size_t errsz)
 {
 	if (addr == NULL || addr[0] == '\0')
 		return cc_fail(err, errsz, CC_ERR_INVAL, "empty address");
@@ -157,6 +159,16 @@ http_parse_addr(const char *addr, char *host, size_t hostsz, int *port, char *er
 		return cc_fail(err, errsz, CC_ERR_INVAL, "port \"%s\" must be a number 0..65535", ps);
 	*port = (int)p;
 	return CC_OK;
+}
+
+int
+http_parse_addr(const char *addr, char *host, size_t hostsz, int *port, char *err, size_t errsz)
+{
+	int rc = http_split_addr(addr, host, hostsz, port, err, errsz);
+	/* the host part is copied before it is checked: a refusal must not leave it behind */
+	if (rc != CC_OK && hostsz > 0)
+		host[0] = '\0';
+	return rc;
 }
 
 /*

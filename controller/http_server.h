@@ -49,7 +49,8 @@ struct live;
 /*
  * Split a listen address: "HOST:PORT", ":PORT" (every interface) or "[V6ADDR]:PORT". host gets
  * the host part without brackets ("" for every interface); port 0 asks for a free port. Returns
- * CC_OK or CC_ERR_INVAL with the reason in err ("port must be 0..65535", ...).
+ * CC_OK or CC_ERR_INVAL with the reason in err ("port must be 0..65535", ...); host is then ""
+ * and port untouched.
  */
 int http_parse_addr(const char *addr, char *host, size_t hostsz, int *port, char *err,
     size_t errsz);

@@ -96,10 +96,8 @@ fz_addr(const char *s, size_t hostsz)
 		fz_refusal(s, err);
 		if (port != -7)
 			fz_fail("a refused address set the port", s, err, NULL);
-		/*
-		 * The host is not promised back as "" (http_server.h says nothing of it), and it is
-		 * not: "bad host:80" leaves "bad host" there. Nothing reads it after a refusal.
-		 */
+		if (hostsz > 0 && host[0] != '\0')
+			fz_fail("a refused address left a host behind", s, host, NULL);
 		return;
 	}
 	if (port < 0 || port > 65535)

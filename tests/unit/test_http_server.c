@@ -81,6 +81,7 @@ Test(http_server, parse_addr_table)
 			cr_expect(strstr(err, c->ac_err), "%s: reason \"%s\" lacks \"%s\"", c->ac_name,
 			    err, c->ac_err);
 			cr_expect_eq(port, -7, "%s: port written on error", c->ac_name);
+			cr_expect_str_eq(host, "", "%s: host left behind on error", c->ac_name);
 		}
 	}
 }
