@@ -48,8 +48,13 @@ assert_not_contains "and no emptyDir then" "$pvc" "emptyDir"
 off=$(helm template t "$chart" --set state.enabled=false)
 assert_not_contains "state.enabled=false: no stateFile" "$off" "stateFile"
 assert_not_contains "state.enabled=false: no state volume" "$off" "/var/lib/certcast"
+# values.schema.json refuses a bad mode before anything renders; the template's own check stays
+# behind it for --skip-schema-validation.
 rc=0; out=$(helm template t "$chart" --set mode=bogus 2>&1) || rc=$?
 assert_ne "a bad mode fails to render" 0 "$rc"
+assert_contains "the schema says why" "$out" "at '/mode': value must be one of 'observe', 'enforce'"
+rc=0; out=$(helm template t "$chart" --skip-schema-validation --set mode=bogus 2>&1) || rc=$?
+assert_ne "without the schema a bad mode still fails to render" 0 "$rc"
 assert_contains "the failure says why" "$out" "mode must be observe or enforce"
 
 # httpAuth: none by default (no review rights, no reader roles); kubernetes adds both, and the
@@ -67,6 +72,10 @@ assert_contains "a reader ClusterRole for every path" "$auth" "nonResourceURLs: 
 assert_contains "the ServiceMonitor sends a token" "$auth" "bearerTokenFile:"
 rc=0; out=$(helm template t "$chart" --set httpAuth=basic 2>&1) || rc=$?
 assert_ne "a bad httpAuth fails to render" 0 "$rc"
+assert_contains "the schema says why" "$out" \
+	"at '/httpAuth': value must be one of 'none', 'kubernetes'"
+rc=0; out=$(helm template t "$chart" --skip-schema-validation --set httpAuth=basic 2>&1) || rc=$?
+assert_ne "without the schema a bad httpAuth still fails to render" 0 "$rc"
 assert_contains "and says why" "$out" "httpAuth must be none or kubernetes"
 
 # Leader election: on by itself with several replicas, or when asked; the pod's name and
@@ -179,3 +188,233 @@ assert_contains "the failure says why" "$out" \
 ext=$(helm template t "$chart" --set tls.enabled=true --set tls.secretName=mine \
 	--show-only templates/deployment.yaml)
 assert_contains "tls.secretName mounts that Secret" "$ext" "secretName: mine"
+
+# values.schema.json: a typo or a value out of range is refused by helm lint and helm template
+# before anything renders, with the value's path and what it may be.
+schema_refuses() { # NAME MESSAGE SET...: helm template with those --set fails naming MESSAGE
+	local name=$1 want=$2 rc=0 out
+	shift 2
+	out=$(helm template t "$chart" "$@" 2>&1) || rc=$?
+	assert_ne "the schema refuses $name" 0 "$rc"
+	assert_contains "and says why ($name)" "$out" "$want"
+}
+schema_refuses "replicaCount 0" "at '/replicaCount': minimum: got 0, want 1" \
+	--set replicaCount=0
+schema_refuses "a bad logFormat" "at '/logFormat': value must be one of 'json', 'text'" \
+	--set logFormat=xml
+schema_refuses "a bad logLevel" \
+	"at '/logLevel': value must be one of 'debug', 'info', 'warn', 'error'" --set logLevel=trace
+schema_refuses "a misspelt value" "additional properties 'replicaCont' not allowed" \
+	--set replicaCont=2
+schema_refuses "a string for a boolean" "at '/state/enabled': got string, want boolean" \
+	--set-string state.enabled=yes
+schema_refuses "a bad PDB percentage" "'5x' does not match pattern" \
+	--set podDisruptionBudget.maxUnavailable=5x
+rc=0; out=$(helm lint "$chart" --set mode=bogus 2>&1) || rc=$?
+assert_ne "helm lint refuses a bad mode" 0 "$rc"
+assert_contains "and says why" "$out" "at '/mode': value must be one of 'observe', 'enforce'"
+
+# PodDisruptionBudget: on by itself with more than one replica (with one, minAvailable 1 would
+# block every drain), forced on or off with enabled, minAvailable 1 unless told otherwise.
+assert_not_contains "one replica: no PodDisruptionBudget" "$all" "kind: PodDisruptionBudget"
+pdb2=$(helm template t "$chart" --set replicaCount=2)
+assert_contains "two replicas: a PodDisruptionBudget" "$pdb2" "kind: PodDisruptionBudget"
+pdb2=$(helm template t "$chart" --set replicaCount=2 --show-only templates/poddisruptionbudget.yaml)
+assert_contains "it keeps one replica up" "$pdb2" "minAvailable: 1"
+assert_not_contains "and sets no maxUnavailable" "$pdb2" "maxUnavailable"
+assert_contains "it selects the release's pods" "$pdb2" "app.kubernetes.io/instance: t"
+assert_contains "an unready replica never blocks a drain" "$pdb2" \
+	"unhealthyPodEvictionPolicy: AlwaysAllow"
+off=$(helm template t "$chart" --set replicaCount=2 --set podDisruptionBudget.enabled=false)
+assert_not_contains "enabled=false: none with two replicas" "$off" "kind: PodDisruptionBudget"
+on=$(helm template t "$chart" --set podDisruptionBudget.enabled=true)
+assert_contains "enabled=true: one with one replica" "$on" "kind: PodDisruptionBudget"
+pdbmax=$(helm template t "$chart" --set replicaCount=3 --set podDisruptionBudget.maxUnavailable=1 \
+	--show-only templates/poddisruptionbudget.yaml)
+assert_contains "maxUnavailable as given" "$pdbmax" "maxUnavailable: 1"
+assert_not_contains "and then no minAvailable" "$pdbmax" "minAvailable"
+pdbpct=$(helm template t "$chart" --set replicaCount=3 --set podDisruptionBudget.minAvailable=50% \
+	--set podDisruptionBudget.unhealthyPodEvictionPolicy= \
+	--show-only templates/poddisruptionbudget.yaml)
+assert_contains "minAvailable as a percentage" "$pdbpct" 'minAvailable: "50%"'
+assert_not_contains "an empty unhealthyPodEvictionPolicy is left out" "$pdbpct" "unhealthyPod"
+rc=0; out=$(helm template t "$chart" --set replicaCount=2 --set podDisruptionBudget.minAvailable=1 \
+	--set podDisruptionBudget.maxUnavailable=1 2>&1) || rc=$?
+assert_ne "minAvailable and maxUnavailable together fail to render" 0 "$rc"
+assert_contains "the failure says why" "$out" "set minAvailable or maxUnavailable, not both"
+
+# NetworkPolicy: off by default; on, the HTTP port only from networkPolicy.from, and egress only
+# to what certcast connects to: the API server (by address), DNS, cert-manager's metrics port,
+# HTTPS for ARI. np_rules prints one line per rule, so that each is checked whole.
+assert_not_contains "no NetworkPolicy unless asked" "$all" "kind: NetworkPolicy"
+rc=0; out=$(helm template t "$chart" --set networkPolicy.enabled=true 2>&1) || rc=$?
+assert_ne "a NetworkPolicy without the API server's addresses fails to render" 0 "$rc"
+assert_contains "the failure says why" "$out" \
+	"networkPolicy.enabled needs networkPolicy.egress.apiServer.cidrs"
+np_rules() { # helm template ARGS...: the NetworkPolicy's rules, one line each
+	helm template t "$chart" -n certcast --set networkPolicy.enabled=true \
+		--set 'networkPolicy.egress.apiServer.cidrs={10.0.0.1/32}' "$@" \
+		--show-only templates/networkpolicy.yaml | python3 -c '
+import json, sys, yaml
+np = yaml.safe_load(sys.stdin)
+assert np["kind"] == "NetworkPolicy", np["kind"]
+spec = np["spec"]
+print("select", json.dumps(spec["podSelector"], sort_keys=True))
+print("types", ",".join(spec["policyTypes"]))
+def peer(p):
+    if "ipBlock" in p:
+        return "ipBlock:" + p["ipBlock"]["cidr"]
+    if list(p) == ["namespaceSelector"] and list(p["namespaceSelector"]) == ["matchLabels"]:
+        return "namespace:" + p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+    return json.dumps(p, sort_keys=True)
+def ports(r):
+    return ",".join("%s/%s" % (p["port"], p["protocol"]) for p in r["ports"])
+for r in spec["ingress"]:
+    print("ingress from=%s ports=%s" % (" ".join(peer(p) for p in r["from"]), ports(r)))
+print("ingress rules", len(spec["ingress"]))
+for r in spec["egress"]:
+    print("egress to=%s ports=%s" % (" ".join(peer(p) for p in r["to"]), ports(r)))
+print("egress rules", len(spec["egress"]))
+'
+}
+np_to() { local f=$1; shift; np_rules "$@" >"$f"; }
+monitoring='kubernetes\.io/metadata\.name=monitoring'
+require "the NetworkPolicy renders" np_to "$TEST_TMP/np.txt" \
+	--set "networkPolicy.from[0].namespaceSelector.matchLabels.$monitoring"
+np=$(cat "$TEST_TMP/np.txt")
+assert_contains "it selects the release's pods" "$np" \
+	'select {"matchLabels": {"app.kubernetes.io/instance": "t", "app.kubernetes.io/name": "certcast"}}'
+assert_contains "it restricts both directions" "$np" "types Ingress,Egress"
+assert_contains "the HTTP port from the monitoring namespace" "$np" \
+	"ingress from=namespace:monitoring ports=9403/TCP"
+assert_contains "and nothing else in" "$np" "ingress rules 1"
+assert_contains "out to the API server's address, ports 443 and 6443" "$np" \
+	"egress to=ipBlock:10.0.0.1/32 ports=443/TCP,6443/TCP"
+assert_contains "DNS in kube-system, UDP and TCP" "$np" \
+	"egress to=namespace:kube-system ports=53/UDP,53/TCP"
+assert_contains "cert-manager's metrics port in its namespace" "$np" \
+	"egress to=namespace:cert-manager ports=9402/TCP"
+assert_contains "HTTPS anywhere for ARI" "$np" \
+	"egress to=ipBlock:0.0.0.0/0 ipBlock:::/0 ports=443/TCP"
+assert_contains "and nothing else out" "$np" "egress rules 4"
+np=$(np_rules 2>&1) || true
+assert_contains "no from: no ingress rule (only the node's probes get in)" "$np" "ingress rules 0"
+np=$(np_rules --set service.port=8443 --set tls.enabled=true --set certManagerNamespace=cm \
+	--set config.certManagerMetricsPort=9999 --set networkPolicy.egress.ari.ports='{443,14000}' \
+	--set 'networkPolicy.egress.ari.cidrs={203.0.113.0/24}' \
+	--set 'networkPolicy.from[0].podSelector.matchLabels.app=prom' 2>&1) || true
+assert_contains "the ingress port follows service.port" "$np" \
+	'ingress from={"podSelector": {"matchLabels": {"app": "prom"}}} ports=8443/TCP'
+assert_contains "the metrics rule follows certManagerNamespace and certManagerMetricsPort" "$np" \
+	"egress to=namespace:cm ports=9999/TCP"
+assert_contains "ARI's addresses and ports as given" "$np" \
+	"egress to=ipBlock:203.0.113.0/24 ports=443/TCP,14000/TCP"
+np=$(np_rules --set config.certManagerMetricsPort=0 --set config.ari=false 2>&1) || true
+assert_not_contains "certManagerMetricsPort 0: no metrics rule" "$np" "9402"
+assert_not_contains "ari false: no ARI rule" "$np" "0.0.0.0/0"
+assert_contains "the API server and DNS remain" "$np" "egress rules 2"
+np=$(np_rules --set networkPolicy.egress.ari.enabled=false \
+	--set networkPolicy.egress.dns.enabled=false \
+	--set 'networkPolicy.egress.extra[0].to[0].ipBlock.cidr=169.254.20.10/32' \
+	--set 'networkPolicy.egress.extra[0].ports[0].port=53' \
+	--set 'networkPolicy.egress.extra[0].ports[0].protocol=UDP' 2>&1) || true
+assert_not_contains "egress.ari.enabled=false: no ARI rule" "$np" "0.0.0.0/0"
+assert_not_contains "dns.enabled=false: no DNS rule" "$np" "namespace:kube-system"
+assert_contains "an extra rule as given" "$np" "egress to=ipBlock:169.254.20.10/32 ports=53/UDP"
+rc=0; out=$(helm template t "$chart" --set networkPolicy.enabled=true \
+	--set 'networkPolicy.egress.apiServer.cidrs={10.0.0.1/32}' \
+	--set 'networkPolicy.egress.ari.cidrs=null' 2>&1) || rc=$?
+assert_ne "ARI without addresses fails to render (an empty 'to' would allow all)" 0 "$rc"
+assert_contains "the failure says why" "$out" "networkPolicy.egress.ari needs cidrs and ports"
+
+# Scheduling: none of it set by default (the pod spec is as before); each value where it belongs.
+assert_not_contains "no priorityClassName by default" "$dep" "priorityClassName"
+assert_not_contains "no topologySpreadConstraints by default" "$dep" "topologySpreadConstraints"
+assert_not_contains "Kubernetes' grace period (30s) by default" "$dep" \
+	"terminationGracePeriodSeconds"
+cat >"$TEST_TMP/sched.yaml" <<'VALUES'
+replicaCount: 2
+podLabels: {team: platform, app.kubernetes.io/name: other}
+extraEnv:
+  - {name: HTTPS_PROXY, value: "http://proxy.example:3128"}
+terminationGracePeriodSeconds: 45
+topologySpreadConstraints:
+  - maxSkew: 1
+    topologyKey: kubernetes.io/hostname
+    whenUnsatisfiable: DoNotSchedule
+    matchLabelKeys: [pod-template-hash]
+  - maxSkew: 1
+    topologyKey: topology.kubernetes.io/zone
+    whenUnsatisfiable: ScheduleAnyway
+    labelSelector: {matchLabels: {spread: mine}}
+VALUES
+sdep=$(helm template t "$chart" -f "$TEST_TMP/sched.yaml" --set priorityClassName=certcast-high \
+	--show-only templates/deployment.yaml)
+assert_contains "priorityClassName as given" "$sdep" "priorityClassName: certcast-high"
+assert_contains "terminationGracePeriodSeconds as given" "$sdep" "terminationGracePeriodSeconds: 45"
+assert_contains "podLabels on the pods" "$sdep" "team: platform"
+assert_not_contains "never over the selector's labels" "$sdep" "name: other"
+check "extraEnv after POD_NAMESPACE" bash -c \
+	"printf '%s\n' \"\$1\" | grep -A4 'name: POD_NAMESPACE' | grep -q 'name: HTTPS_PROXY'" _ "$sdep"
+check "a spread without labelSelector counts the release's pods; one with it is kept" python3 -c '
+import sys, yaml
+d = yaml.safe_load(sys.argv[1])
+c = d["spec"]["template"]["spec"]["topologySpreadConstraints"]
+want = {"app.kubernetes.io/name": "certcast", "app.kubernetes.io/instance": "t"}
+assert c[0]["labelSelector"] == {"matchLabels": want}, c[0]
+assert c[0]["matchLabelKeys"] == ["pod-template-hash"], c[0]
+assert c[1]["labelSelector"] == {"matchLabels": {"spread": "mine"}}, c[1]
+' "$sdep"
+schema_refuses "a negative grace period" "at '/terminationGracePeriodSeconds'" \
+	--set terminationGracePeriodSeconds=-1
+
+# The API server accepts what the new values render (server-side dry run, strict field
+# validation): the Deployment with every scheduling value, the PodDisruptionBudget and the
+# NetworkPolicy, along with the rest of the chart, in a namespace of their own.
+pns=$(new_namespace helm-prod)
+pc="certcast-test-${pns##*-}"
+kubectl_admin create priorityclass "$pc" --value 1000 >/dev/null
+remember_cluster_object priorityclasses.scheduling.k8s.io "$pc"
+require "the chart renders with every new value" bash -c "helm template t '$chart' -n '$pns' \
+	-f '$TEST_TMP/sched.yaml' --set priorityClassName='$pc' --set networkPolicy.enabled=true \
+	--set 'networkPolicy.egress.apiServer.cidrs={10.0.0.1/32,fd00::1/128}' \
+	--set 'networkPolicy.from[0].namespaceSelector.matchLabels.$monitoring' \
+	--set 'networkPolicy.from[0].podSelector.matchLabels.app\\.kubernetes\\.io/name=prometheus' \
+	--set podDisruptionBudget.maxUnavailable=1 >'$TEST_TMP/prod.yaml'"
+prod=$(cat "$TEST_TMP/prod.yaml")
+check "helm lint passes with the scheduling values" helm lint "$chart" -f "$TEST_TMP/sched.yaml"
+for kind in Deployment PodDisruptionBudget NetworkPolicy; do
+	assert_contains "the rendering has a $kind" "$prod" "kind: $kind"
+done
+check "the API server accepts all of it (server-side dry run)" \
+	kubectl_admin apply --dry-run=server -f "$TEST_TMP/prod.yaml"
+helm template t "$chart" -n "$pns" --set replicaCount=2 \
+	--show-only templates/poddisruptionbudget.yaml >"$TEST_TMP/pdb-default.yaml"
+check "and the default two-replica PodDisruptionBudget (server-side dry run)" \
+	kubectl_admin apply --dry-run=server -f "$TEST_TMP/pdb-default.yaml"
+helm template t "$chart" -n "$pns" --set networkPolicy.enabled=true \
+	--set 'networkPolicy.egress.apiServer.cidrs={10.0.0.1/32}' \
+	--show-only templates/networkpolicy.yaml >"$TEST_TMP/np-default.yaml"
+check "and a NetworkPolicy with no from, ingress: [] (server-side dry run)" \
+	kubectl_admin apply --dry-run=server -f "$TEST_TMP/np-default.yaml"
+# Admission checks a priorityClassName on pods only: a Pod made from the Deployment's template
+# is accepted with the class that exists and refused with one that does not.
+pod_of() { # DEPLOYMENT_FILE: a Pod with its pod template, on stdout
+	python3 -c '
+import sys, yaml
+for d in yaml.safe_load_all(open(sys.argv[1])):
+    if d and d["kind"] == "Deployment":
+        t = d["spec"]["template"]
+        m = dict(t["metadata"], name="certcast-pod-check", namespace=d["metadata"]["namespace"])
+        print(yaml.safe_dump({"apiVersion": "v1", "kind": "Pod", "metadata": m, "spec": t["spec"]}))
+' "$1"
+}
+pod_of "$TEST_TMP/prod.yaml" >"$TEST_TMP/pod.yaml"
+assert_contains "the pod names the class" "$(cat "$TEST_TMP/pod.yaml")" "priorityClassName: $pc"
+check "the API server admits a pod of the Deployment, with its PriorityClass (dry run)" \
+	kubectl_admin apply --dry-run=server -f "$TEST_TMP/pod.yaml"
+sed "s/priorityClassName: $pc/priorityClassName: no-such-class-here/" "$TEST_TMP/pod.yaml" \
+	>"$TEST_TMP/pod-bad.yaml"
+rc=0; out=$(kubectl_admin apply --dry-run=server -f "$TEST_TMP/pod-bad.yaml" 2>&1) || rc=$?
+assert_ne "and refuses one naming a PriorityClass that does not exist" 0 "$rc"
+assert_contains "naming it" "$out" "no-such-class-here"

@@ -55,3 +55,18 @@ false
 {{- default "default" .Values.serviceAccount.name -}}
 {{- end -}}
 {{- end -}}
+
+{{/* "true" when the chart renders a PodDisruptionBudget: podDisruptionBudget.enabled, or
+replicaCount > 1 when null (with one replica, minAvailable 1 would block every drain). */}}
+{{- define "certcast.pdbEnabled" -}}
+{{- $e := (.Values.podDisruptionBudget | default dict).enabled -}}
+{{- if kindIs "invalid" $e -}}
+{{- if gt (int .Values.replicaCount) 1 }}true{{ else }}false{{ end -}}
+{{- else if eq (toString $e) "true" -}}
+true
+{{- else if eq (toString $e) "false" -}}
+false
+{{- else -}}
+{{- fail "podDisruptionBudget.enabled must be true, false or null" -}}
+{{- end -}}
+{{- end -}}
