@@ -52,6 +52,18 @@ cli_cmd_name(enum cli_cmd c)
 	return "";
 }
 
+/* How status and explain reach a controller beyond its URL: the same flags for both. */
+static const char cli_controller_access_help[] =
+    "  --controller-ca FILE        with an https:// --controller: trust the PEM\n"
+    "                              CA certificates in FILE besides the system's\n"
+    "                              (the controller's certificate is always\n"
+    "                              verified)\n"
+    "  --controller-token-file FILE\n"
+    "                              send the Kubernetes token in FILE (e.g. from\n"
+    "                              `kubectl create token`) to a controller with\n"
+    "                              httpAuth kubernetes; over https://, or http://\n"
+    "                              to a loopback address only\n";
+
 static const char cli_global_flags_help[] =
     "global flags:\n"
     "  --kubeconfig PATH                 kubeconfig file (default: $KUBECONFIG, ~/.kube/config,\n"
@@ -122,14 +134,7 @@ cli_usage_cmd(FILE *fp, const char *prog, enum cli_cmd c)
 		    "                              controller (http:// or https://, e.g.\n"
 		    "                              http://127.0.0.1:9403 after `kubectl -n certcast\n"
 		    "                              port-forward svc/certcast 9403`) and print it\n"
-		    "  --controller-ca FILE        with an https:// --controller: trust the PEM\n"
-		    "                              CA certificates in FILE besides the system's\n"
-		    "                              (the controller's certificate is always\n"
-		    "                              verified)\n"		    "  --controller-token-file FILE\n"
-		    "                              send the Kubernetes token in FILE (e.g. from\n"
-		    "                              `kubectl create token`) to a controller with\n"
-		    "                              httpAuth kubernetes; over https://, or http://\n"
-		    "                              to a loopback address only\n"
+		    "%s"
 		    "  -n, --namespace NS          only this namespace (default: the context's, else "
 		    "default)\n"
 		    "  -A, --all-namespaces        every namespace\n"
@@ -139,7 +144,7 @@ cli_usage_cmd(FILE *fp, const char *prog, enum cli_cmd c)
 		    "exit status: 0, 1 on an API or kubeconfig error or when the controller cannot be\n"
 		    "reached, is not ready or answers an error, 2 usage error (an unusable --controller\n"
 		    "URL included), 3 when a certificate is at risk level critical\n",
-		    prog, cli_global_flags_help);
+		    prog, cli_controller_access_help, cli_global_flags_help);
 		break;
 	case CLI_CMD_EXPLAIN:
 		fprintf(fp,
@@ -160,14 +165,7 @@ cli_usage_cmd(FILE *fp, const char *prog, enum cli_cmd c)
 		    "                              controller (http:// or https://, e.g.\n"
 		    "                              http://127.0.0.1:9403 after `kubectl -n certcast\n"
 		    "                              port-forward svc/certcast 9403`) and print it\n"
-		    "  --controller-ca FILE        with an https:// --controller: trust the PEM\n"
-		    "                              CA certificates in FILE besides the system's\n"
-		    "                              (the controller's certificate is always\n"
-		    "                              verified)\n"		    "  --controller-token-file FILE\n"
-		    "                              send the Kubernetes token in FILE (e.g. from\n"
-		    "                              `kubectl create token`) to a controller with\n"
-		    "                              httpAuth kubernetes; over https://, or http://\n"
-		    "                              to a loopback address only\n"
+		    "%s"
 		    "  --config PATH               the controller's YAML config file: score with its\n"
 		    "                              targetRisk, minRenewBefore, maxRenewBefore, mode and\n"
 		    "                              publicSuffixList\n"
@@ -178,7 +176,7 @@ cli_usage_cmd(FILE *fp, const char *prog, enum cli_cmd c)
 		    "exit status: 0, 1 when the certificate is not found, on an API or kubeconfig error\n"
 		    "or when the controller cannot be reached, is not ready or answers an error, 2 usage\n"
 		    "error (an unusable --config file or --controller URL included)\n\n%s",
-		    prog, prog, cli_global_flags_help);
+		    prog, prog, cli_controller_access_help, cli_global_flags_help);
 		break;
 	case CLI_CMD_SCAN:
 		fprintf(fp,

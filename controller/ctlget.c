@@ -118,8 +118,8 @@ cg_read_token(const char *path, const char *cmd, char *tok, size_t toksz, FILE *
 {
 	FILE *f = fopen(path, "rb");
 	if (f == NULL) {
-		fprintf(errf, "certcast %s: cannot read --controller-token-file %s: %s\n", cmd, path,
-		    strerror(errno));
+		fprintf(errf, "certcast %s: cannot read --controller-token-file %s: %s\n", cmd,
+		    path, strerror(errno));
 		return 2;
 	}
 	char raw[CG_TOKEN_MAX + 64];
@@ -133,8 +133,8 @@ cg_read_token(const char *path, const char *cmd, char *tok, size_t toksz, FILE *
 	while (b > a && isspace((unsigned char)raw[b - 1]))
 		b--;
 	if (bad) {
-		fprintf(errf, "certcast %s: cannot read --controller-token-file %s: %s\n", cmd, path,
-		    strerror(saved));
+		fprintf(errf, "certcast %s: cannot read --controller-token-file %s: %s\n", cmd,
+		    path, strerror(saved));
 		rc = 2;
 	} else if (n == sizeof raw || b - a > CG_TOKEN_MAX || b - a + 1 > toksz) {
 		fprintf(errf, "certcast %s: --controller-token-file %s holds over %d bytes: not a "
@@ -146,12 +146,12 @@ cg_read_token(const char *path, const char *cmd, char *tok, size_t toksz, FILE *
 		rc = 2;
 	} else {
 		for (size_t i = a; i < b && rc == 0; i++)
-			if ((unsigned char)raw[i] <= ' ' || (unsigned char)raw[i] >= 0x7f) {
-				fprintf(errf, "certcast %s: --controller-token-file %s holds a space "
-					      "or a control character: not one token\n",
-				    cmd, path);
+			if ((unsigned char)raw[i] <= ' ' || (unsigned char)raw[i] >= 0x7f)
 				rc = 2;
-			}
+		if (rc != 0)
+			fprintf(errf, "certcast %s: --controller-token-file %s holds a space or a "
+				      "control character: not one token\n",
+			    cmd, path);
 		if (rc == 0) {
 			memcpy(tok, raw + a, b - a);
 			tok[b - a] = '\0';
@@ -208,9 +208,9 @@ cg_fetch_as(const char *url, const char *cmd, const struct cg_access *acc, long 
 	if (token_file != NULL) {
 		if (strncasecmp(url, "https://", 8) != 0 && !cg_url_loopback(url)) {
 			fprintf(errf, "certcast %s: %s: refusing to send the token of "
-				      "--controller-token-file over plain http:// to a host that is "
-				      "not loopback; use https:// (or kubectl port-forward and "
-				      "http://127.0.0.1)\n",
+				      "--controller-token-file over plain http:// to a host that "
+				      "is not loopback; use https:// (or kubectl port-forward "
+				      "and http://127.0.0.1)\n",
 			    cmd, url);
 			return 2;
 		}
@@ -253,7 +253,8 @@ cg_fetch_as(const char *url, const char *cmd, const struct cg_access *acc, long 
 		fprintf(errf, "certcast %s: cannot get %s: %s\n", cmd, url, why);
 	else if (code == 401 && token_file == NULL)
 		fprintf(errf, "certcast %s: %s: the controller asks for a Kubernetes token "
-			      "(httpAuth kubernetes); give one with --controller-token-file FILE: %s\n",
+			      "(httpAuth kubernetes); give one with --controller-token-file "
+			      "FILE: %s\n",
 		    cmd, url, line);
 	else if (code == 401)
 		fprintf(errf, "certcast %s: %s: the controller did not accept the token of "

@@ -21,7 +21,7 @@ struct hg_req {
 	const char *hr_accept;        /* an Accept header value, or NULL */
 	int hr_no_proxy;              /* never through a proxy (pod IPs, loopback) */
 	const unsigned char *hr_ca;   /* PEM certificates trusted besides the system's, or NULL */
-	const char *hr_bearer;        /* sent as "Authorization: Bearer ...", or NULL; never in why */
+	const char *hr_bearer;        /* "Authorization: Bearer" this, or NULL; never in why */
 	size_t hr_ca_len;
 	long hr_connect_timeout_ms;
 	long hr_timeout_ms;

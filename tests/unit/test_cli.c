@@ -130,8 +130,9 @@ Test(cli, parse_table)
 	    {"explain empty token file", "certcast explain a/b --controller http://h "
 		"--controller-token-file=", CC_ERR_INVAL, 0,
 		"flag --controller-token-file needs a file name"},
-	    {"status token file", "certcast status --controller https://h --controller-token-file t",
-		CC_OK, CLI_CMD_STATUS, NULL},
+	    {"status token file",
+		"certcast status --controller https://h --controller-token-file t", CC_OK,
+		CLI_CMD_STATUS, NULL},
 	    {"explain token file", "certcast explain a/b --controller https://h "
 		"--controller-token-file t", CC_OK, CLI_CMD_EXPLAIN, NULL},
 	    {"status empty --controller", "certcast status --controller=", CC_ERR_INVAL, 0,

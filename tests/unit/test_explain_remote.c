@@ -453,7 +453,8 @@ Test(explain_remote, controller_token_file)
 		int which; /* 0 tok, 1 empty, 2 spaced, 3 huge, 4 missing */
 		const char *msg;
 	} cases[] = {
-	    {"plain http to another host", "http://192.0.2.1:9403", 0, "refusing to send the token"},
+	    {"plain http to another host", "http://192.0.2.1:9403", 0,
+		"refusing to send the token"},
 	    {"plain http to a name", "http://certcast.example:9403", 0, "over plain http://"},
 	    {"empty file", NULL, 1, "is empty"},
 	    {"two words", NULL, 2, "not one token"},
@@ -464,7 +465,8 @@ Test(explain_remote, controller_token_file)
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		const char *files[] = {tok, empty, spaced, huge, "/nonexistent/token"};
 		struct cg_access a = {ca, files[cases[i].which]};
-		int code = run_as(cases[i].base ? cases[i].base : th_server_url(tls), &a, &out, &err);
+		const char *base = cases[i].base ? cases[i].base : th_server_url(tls);
+		int code = run_as(base, &a, &out, &err);
 		cr_expect_eq(code, 2, "%s: exit %d: %s", cases[i].name, code, err);
 		cr_expect(strstr(err, cases[i].msg) != NULL, "%s: %s", cases[i].name, err);
 		cr_expect_null(strstr(err, "s3cr3t"), "%s: %s", cases[i].name, err);
